@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the pinned tools the e2e suite runs into the git-ignored bin/ directory,
+# one directory per tool and version, through `go install module@version`.
+# A tool already built at its pinned version is reused. The tools' own go.mod
+# files decide their dependencies, so none of them enter Signet's go.mod.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="$root/bin"
+
+# name  version  module path of the main package
+tools=(
+  "cosign   v3.1.3 github.com/sigstore/cosign/v3/cmd/cosign"
+  "cosign   v2.6.5 github.com/sigstore/cosign/v2/cmd/cosign"
+  "registry v3.1.2 github.com/distribution/distribution/v3/cmd/registry"
+)
+
+for t in "${tools[@]}"; do
+  read -r name version pkg <<<"$t"
+  dir="$bin/$name-$version"
+  if [[ -x "$dir/$name" ]]; then
+    continue
+  fi
+  echo "e2e/tools.sh: building $name $version (first run only)" >&2
+  start=$(date +%s)
+  mkdir -p "$dir.tmp"
+  GOBIN="$dir.tmp" GOFLAGS=-buildvcs=false CGO_ENABLED=0 go install "$pkg@$version"
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  echo "e2e/tools.sh: built $name $version in $(( $(date +%s) - start ))s" >&2
+done

@@ -1,0 +1,224 @@
+package oci
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Attached describes a manifest written by an Attach call.
+type Attached struct {
+	// Digest is the referrer (or legacy .sig) manifest's digest.
+	Digest v1.Hash `json:"digest"`
+	// Layout is where it was written.
+	Layout Layout `json:"layout"`
+	// Ref is the manifest's full reference.
+	Ref string `json:"ref"`
+}
+
+// rawManifest lets remote.Put push bytes we serialised ourselves.
+type rawManifest struct {
+	raw []byte
+	mt  types.MediaType
+}
+
+func (r rawManifest) RawManifest() ([]byte, error)        { return r.raw, nil }
+func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
+
+// AttachBundle stores a Sigstore bundle as an OCI 1.1 referrer of subject, in
+// the shape cosign v3 writes: artifactType and config artifactType set to the
+// bundle media type, config the empty descriptor, one layer holding the
+// bundle, the given annotations on the manifest. Where the registry has no
+// referrers API the fallback tag sha256-<hex> is updated, and read back to
+// make sure the new entry is listed with its artifactType and annotations.
+func (c *Client) AttachBundle(ctx context.Context, subject *Target, bundle []byte, annotations map[string]string) (*Attached, error) {
+	repo := subject.Digest.Context()
+	cfg := static.NewLayer(emptyJSON, EmptyMediaType)
+	layer := static.NewLayer(bundle, BundleMediaType)
+	for _, l := range []v1.Layer{cfg, layer} {
+		if err := remote.WriteLayer(repo, l, c.remoteOpts(ctx, nil)...); err != nil {
+			return nil, registryErr(fmt.Sprintf("uploading blob to %s", repo), err)
+		}
+	}
+	cfgDesc, err := descriptorOf(cfg, EmptyMediaType)
+	if err != nil {
+		return nil, err
+	}
+	cfgDesc.ArtifactType = BundleMediaType
+	layerDesc, err := descriptorOf(layer, BundleMediaType)
+	if err != nil {
+		return nil, err
+	}
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		ArtifactType:  BundleMediaType,
+		Config:        cfgDesc,
+		Layers:        []v1.Descriptor{layerDesc},
+		Subject:       &v1.Descriptor{MediaType: subject.Descriptor.MediaType, Digest: subject.Descriptor.Digest, Size: subject.Descriptor.Size},
+		Annotations:   annotations,
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encoding referrer manifest: %w", err)
+	}
+	h, size, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	dst := repo.Digest(h.String())
+	probe := &referrersProbe{base: c.transport}
+	if err := remote.Put(dst, rawManifest{raw, types.OCIManifestSchema1}, c.remoteOpts(ctx, probe)...); err != nil {
+		return nil, registryErr(fmt.Sprintf("pushing referrer manifest %s", dst), err)
+	}
+	att := &Attached{Digest: h, Layout: LayoutReferrersAPI, Ref: dst.String()}
+	if probe.usedFallback() {
+		att.Layout = LayoutFallbackTag
+		entry := v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: size, ArtifactType: BundleMediaType, Annotations: annotations}
+		if err := c.ensureFallbackEntry(ctx, subject.Digest, entry); err != nil {
+			return nil, err
+		}
+	}
+	return att, nil
+}
+
+func descriptorOf(l v1.Layer, mt types.MediaType) (v1.Descriptor, error) {
+	d, err := l.Digest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	s, err := l.Size()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	return v1.Descriptor{MediaType: mt, Digest: d, Size: s}, nil
+}
+
+// FallbackTag returns the referrers fallback tag for d: sha256-<hex>.
+func FallbackTag(d name.Digest) name.Tag {
+	return d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1))
+}
+
+// LegacySignatureTag returns cosign's legacy signature tag for d: sha256-<hex>.sig.
+func LegacySignatureTag(d name.Digest) name.Tag {
+	return d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + ".sig")
+}
+
+// ensureFallbackEntry reads the fallback index back and adds entry if it is
+// missing or lacks its artifactType (a concurrent writer may have replaced the
+// index between another client's read and write). It retries a few times.
+func (c *Client) ensureFallbackEntry(ctx context.Context, subject name.Digest, entry v1.Descriptor) error {
+	tag := FallbackTag(subject)
+	for attempt := 0; attempt < 4; attempt++ {
+		im, err := c.fallbackIndex(ctx, tag)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(im.Manifests, func(d v1.Descriptor) bool { return d.Digest == entry.Digest })
+		switch {
+		case i >= 0 && im.Manifests[i].ArtifactType == entry.ArtifactType:
+			return nil
+		case i >= 0:
+			im.Manifests[i] = entry // repair an entry written without its artifactType
+		default:
+			im.Manifests = append(im.Manifests, entry)
+		}
+		raw, err := json.Marshal(im)
+		if err != nil {
+			return fmt.Errorf("encoding fallback index: %w", err)
+		}
+		if err := remote.Put(tag, rawManifest{raw, types.OCIImageIndex}, c.remoteOpts(ctx, nil)...); err != nil {
+			return registryErr(fmt.Sprintf("updating referrers fallback tag %s", tag), err)
+		}
+	}
+	return fmt.Errorf("updating referrers fallback tag %s: %w: entry %s kept disappearing (concurrent writers)", tag, ErrRegistry, entry.Digest)
+}
+
+// fallbackIndex reads the index at the fallback tag; a missing tag is an empty index.
+func (c *Client) fallbackIndex(ctx context.Context, tag name.Tag) (*v1.IndexManifest, error) {
+	desc, err := remote.Get(tag, c.remoteOpts(ctx, nil)...)
+	if isNotFound(err) {
+		return &v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}, nil
+	}
+	if err != nil {
+		return nil, registryErr(fmt.Sprintf("reading referrers fallback tag %s", tag), err)
+	}
+	if desc.MediaType != types.OCIImageIndex {
+		return nil, fmt.Errorf("referrers fallback tag %s holds %s, not an OCI image index: refusing to overwrite it", tag, desc.MediaType)
+	}
+	var im v1.IndexManifest
+	if err := json.Unmarshal(desc.Manifest, &im); err != nil {
+		return nil, fmt.Errorf("parsing referrers fallback tag %s: %w", tag, err)
+	}
+	im.MediaType = types.OCIImageIndex
+	if im.SchemaVersion == 0 {
+		im.SchemaVersion = 2
+	}
+	return &im, nil
+}
+
+// AttachLegacySignature adds a simple-signing payload and its base64
+// signature as a layer of the sha256-<hex>.sig image, cosign v2's layout.
+func (c *Client) AttachLegacySignature(ctx context.Context, subject *Target, payload []byte, sigB64 string) (*Attached, error) {
+	tag := LegacySignatureTag(subject.Digest)
+	base, err := c.legacyImage(ctx, tag)
+	if err != nil {
+		return nil, err
+	}
+	layer := static.NewLayer(payload, SimpleSigningMediaType)
+	if present, err := hasLegacyLayer(base, layer, sigB64); err != nil {
+		return nil, err
+	} else if !present {
+		base, err = mutate.Append(base, mutate.Addendum{Layer: layer, Annotations: map[string]string{AnnotationLegacySignature: sigB64}})
+		if err != nil {
+			return nil, fmt.Errorf("adding signature layer: %w", err)
+		}
+	}
+	if err := remote.Write(tag, base, c.remoteOpts(ctx, nil)...); err != nil {
+		return nil, registryErr(fmt.Sprintf("pushing %s", tag), err)
+	}
+	h, err := base.Digest()
+	if err != nil {
+		return nil, err
+	}
+	return &Attached{Digest: h, Layout: LayoutLegacyTag, Ref: tag.String()}, nil
+}
+
+func (c *Client) legacyImage(ctx context.Context, tag name.Tag) (v1.Image, error) {
+	img, err := remote.Image(tag, c.remoteOpts(ctx, nil)...)
+	if isNotFound(err) {
+		return mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON), nil
+	}
+	if err != nil {
+		return nil, registryErr(fmt.Sprintf("reading %s", tag), err)
+	}
+	return img, nil
+}
+
+func hasLegacyLayer(img v1.Image, layer v1.Layer, sigB64 string) (bool, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return false, fmt.Errorf("reading legacy signature manifest: %w", err)
+	}
+	want, err := layer.Digest()
+	if err != nil {
+		return false, err
+	}
+	for _, l := range m.Layers {
+		if l.Digest == want && l.Annotations[AnnotationLegacySignature] == sigB64 {
+			return true, nil
+		}
+	}
+	return false, nil
+}

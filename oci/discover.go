@@ -1,0 +1,179 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Kind classifies an attached artifact.
+type Kind string
+
+// Artifact kinds.
+const (
+	// KindBundle is a Sigstore bundle in a referrer manifest.
+	KindBundle Kind = "sigstore-bundle"
+	// KindSimpleSigning is a legacy simple-signing payload in a .sig layer.
+	KindSimpleSigning Kind = "simple-signing"
+	// KindOther is a referrer of another type (an SBOM pushed by another tool, say).
+	KindOther Kind = "other"
+)
+
+// Artifact is one thing attached to an image, as found in the registry. Its
+// content has not been verified.
+type Artifact struct {
+	// Layout is where it was found.
+	Layout Layout `json:"layout"`
+	// Manifest is the digest of the referrer manifest or of the .sig manifest.
+	Manifest v1.Hash `json:"manifest"`
+	// ArtifactType is the manifest's artifactType (or config media type).
+	ArtifactType string `json:"artifactType,omitempty"`
+	// Kind classifies it.
+	Kind Kind `json:"kind"`
+	// Annotations are the manifest's (bundle) or the layer's (legacy) annotations.
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Content is the bundle JSON or the simple-signing payload.
+	Content []byte `json:"-"`
+	// Signature is the legacy layer's base64 signature annotation.
+	Signature string `json:"-"`
+	// Err says why the artifact could not be read; Content is then empty.
+	Err error `json:"-"`
+}
+
+// PredicateType returns the predicate type the referrer's annotations claim.
+func (a *Artifact) PredicateType() string { return a.Annotations[AnnotationPredicateType] }
+
+// Discover lists what is attached to the image t in every layout: the
+// referrers API (or its fallback tag) and cosign's legacy .sig tag. Artifacts
+// that cannot be read are returned with Err set; only failures to talk to the
+// registry at all are returned as an error.
+func (c *Client) Discover(ctx context.Context, t *Target) ([]Artifact, error) {
+	out, err := c.referrers(ctx, t.Digest)
+	if err != nil {
+		return nil, err
+	}
+	legacy, err := c.legacySignatures(ctx, t.Digest)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, legacy...), nil
+}
+
+func (c *Client) referrers(ctx context.Context, d name.Digest) ([]Artifact, error) {
+	probe := &referrersProbe{base: c.transport}
+	idx, err := remote.Referrers(d, c.remoteOpts(ctx, probe)...)
+	if err != nil {
+		return nil, registryErr(fmt.Sprintf("listing referrers of %s", d), err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, registryErr(fmt.Sprintf("listing referrers of %s", d), err)
+	}
+	layout := probe.layout()
+	if len(im.Manifests) > defaultMaxReferrersEntries {
+		return nil, fmt.Errorf("listing referrers of %s: %d entries, more than the %d Signet reads", d, len(im.Manifests), defaultMaxReferrersEntries)
+	}
+	out := make([]Artifact, 0, len(im.Manifests))
+	for _, desc := range im.Manifests {
+		out = append(out, c.readReferrer(ctx, d.Context(), desc, layout))
+	}
+	return out, nil
+}
+
+// readReferrer fetches one referrer manifest and, if it holds a bundle, the bundle.
+func (c *Client) readReferrer(ctx context.Context, repo name.Repository, desc v1.Descriptor, layout Layout) Artifact {
+	a := Artifact{Layout: layout, Manifest: desc.Digest, ArtifactType: desc.ArtifactType, Kind: KindOther, Annotations: desc.Annotations}
+	if !desc.MediaType.IsImage() {
+		return a
+	}
+	got, err := remote.Get(repo.Digest(desc.Digest.String()), c.remoteOpts(ctx, nil)...)
+	if err != nil {
+		a.Err = registryErr(fmt.Sprintf("reading referrer %s", desc.Digest), err)
+		return a
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(got.Manifest, &m); err != nil {
+		a.Err = fmt.Errorf("parsing referrer manifest %s: %w", desc.Digest, err)
+		return a
+	}
+	a.Annotations = m.Annotations
+	a.ArtifactType = m.ArtifactType
+	if a.ArtifactType == "" {
+		a.ArtifactType = m.Config.ArtifactType
+	}
+	if a.ArtifactType == "" {
+		a.ArtifactType = string(m.Config.MediaType)
+	}
+	if !strings.HasPrefix(a.ArtifactType, bundleMediaTypePrefix) {
+		return a
+	}
+	a.Kind = KindBundle
+	if len(m.Layers) != 1 || !strings.HasPrefix(string(m.Layers[0].MediaType), bundleMediaTypePrefix) {
+		a.Err = fmt.Errorf("referrer %s claims a Sigstore bundle but has %d layers (want one bundle layer)", desc.Digest, len(m.Layers))
+		return a
+	}
+	a.Content, a.Err = c.readBlob(ctx, repo, m.Layers[0])
+	return a
+}
+
+// readBlob fetches a small blob, refusing one larger than the client's cap
+// before reading it and checking the digest of what it read.
+func (c *Client) readBlob(ctx context.Context, repo name.Repository, desc v1.Descriptor) ([]byte, error) {
+	if desc.Size > c.maxBytes || desc.Size < 0 {
+		return nil, fmt.Errorf("blob %s is %d bytes, over the %d-byte cap", desc.Digest, desc.Size, c.maxBytes)
+	}
+	l, err := remote.Layer(repo.Digest(desc.Digest.String()), c.remoteOpts(ctx, nil)...)
+	if err != nil {
+		return nil, registryErr(fmt.Sprintf("fetching blob %s", desc.Digest), err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, registryErr(fmt.Sprintf("fetching blob %s", desc.Digest), err)
+	}
+	defer rc.Close()
+	// The reader checks the digest when it reaches the end of the blob.
+	b, err := io.ReadAll(io.LimitReader(rc, c.maxBytes+1))
+	if err != nil {
+		return nil, registryErr(fmt.Sprintf("fetching blob %s", desc.Digest), err)
+	}
+	if int64(len(b)) != desc.Size {
+		return nil, fmt.Errorf("blob %s: read %d bytes, descriptor says %d", desc.Digest, len(b), desc.Size)
+	}
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
+	}
+	return b, nil
+}
+
+func (c *Client) legacySignatures(ctx context.Context, d name.Digest) ([]Artifact, error) {
+	tag := LegacySignatureTag(d)
+	got, err := remote.Get(tag, c.remoteOpts(ctx, nil)...)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, registryErr(fmt.Sprintf("reading %s", tag), err)
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(got.Manifest, &m); err != nil || !got.MediaType.IsImage() {
+		return []Artifact{{Layout: LayoutLegacyTag, Manifest: got.Digest, Kind: KindSimpleSigning,
+			Err: fmt.Errorf("%s is not an image manifest (%s)", tag, got.MediaType)}}, nil
+	}
+	var out []Artifact
+	for _, l := range m.Layers {
+		a := Artifact{Layout: LayoutLegacyTag, Manifest: got.Digest, ArtifactType: string(l.MediaType), Kind: KindOther, Annotations: l.Annotations}
+		if l.MediaType == SimpleSigningMediaType {
+			a.Kind = KindSimpleSigning
+			a.Signature = l.Annotations[AnnotationLegacySignature]
+			a.Content, a.Err = c.readBlob(ctx, d.Context(), l)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}

@@ -1,0 +1,186 @@
+// Package oci finds and attaches signatures on images in OCI registries.
+//
+// Signatures are written the way cosign v3 writes them: one referrer manifest
+// per Sigstore bundle, found through the OCI 1.1 referrers API or, where a
+// registry lacks it, the referrers fallback tag (sha256-<hex>). The package
+// also reads, and on request writes, cosign's legacy layout: a
+// sha256-<hex>.sig tag whose layers are simple-signing payloads.
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Media types and annotations of the formats the package reads and writes.
+const (
+	BundleMediaType        = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	EmptyMediaType         = "application/vnd.oci.empty.v1+json"
+	SimpleSigningMediaType = "application/vnd.dev.cosign.simplesigning.v1+json"
+
+	AnnotationBundleContent    = "dev.sigstore.bundle.content"
+	AnnotationPredicateType    = "dev.sigstore.bundle.predicateType"
+	AnnotationCreated          = "org.opencontainers.image.created"
+	AnnotationLegacySignature  = "dev.cosignproject.cosign/signature"
+	AnnotationLegacyBundle     = "dev.sigstore.cosign/bundle"
+	AnnotationLegacyCert       = "dev.sigstore.cosign/certificate"
+	AnnotationLegacyCertChain  = "dev.sigstore.cosign/chain"
+	CosignSignPredicateType    = "https://sigstore.dev/cosign/sign/v1"
+	bundleMediaTypePrefix      = "application/vnd.dev.sigstore.bundle"
+	defaultMaxArtifactBytes    = 8 << 20
+	defaultMaxReferrersEntries = 1000
+)
+
+// emptyJSON is the OCI empty descriptor's content.
+var emptyJSON = []byte("{}")
+
+// Layout says where a signature was found or written.
+type Layout string
+
+// Storage layouts.
+const (
+	LayoutReferrersAPI Layout = "referrers-api"
+	LayoutFallbackTag  Layout = "fallback-tag"
+	LayoutLegacyTag    Layout = "legacy-tag"
+)
+
+// ErrRegistry marks errors talking to a registry (network, auth, server), as
+// opposed to content that was read and found wanting.
+var ErrRegistry = errors.New("registry error")
+
+// ErrNotFound means the image or manifest does not exist in the registry.
+var ErrNotFound = errors.New("not found in registry")
+
+// Client talks to registries. It is safe for concurrent use.
+type Client struct {
+	keychain  authn.Keychain
+	transport http.RoundTripper
+	nameOpts  []name.Option
+	maxBytes  int64
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithKeychain sets where credentials come from. Default: the docker config
+// keychain (authn.DefaultKeychain).
+func WithKeychain(kc authn.Keychain) Option { return func(c *Client) { c.keychain = kc } }
+
+// WithTransport sets the HTTP transport. Default: remote.DefaultTransport.
+func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.transport = rt } }
+
+// WithInsecure allows plain HTTP to every registry. Default: plain HTTP only
+// for localhost and loopback addresses.
+func WithInsecure(insecure bool) Option {
+	return func(c *Client) {
+		if insecure {
+			c.nameOpts = append(c.nameOpts, name.Insecure)
+		}
+	}
+}
+
+// WithMaxArtifactBytes caps the size of a signature payload or bundle the
+// client reads. Default 8 MiB.
+func WithMaxArtifactBytes(n int64) Option { return func(c *Client) { c.maxBytes = n } }
+
+// New returns a Client.
+func New(opts ...Option) *Client {
+	c := &Client{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, maxBytes: defaultMaxArtifactBytes}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// ParseReference parses an image reference with the client's name options.
+func (c *Client) ParseReference(ref string) (name.Reference, error) {
+	r, err := name.ParseReference(ref, c.nameOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("parsing image reference %q: %w", ref, err)
+	}
+	return r, nil
+}
+
+func (c *Client) remoteOpts(ctx context.Context, rt http.RoundTripper) []remote.Option {
+	if rt == nil {
+		rt = c.transport
+	}
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychain), remote.WithTransport(rt)}
+}
+
+// registryErr classifies err: a 404 becomes ErrNotFound, the rest ErrRegistry.
+func registryErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("%s: %w: %w", op, ErrNotFound, err)
+	}
+	return fmt.Errorf("%s: %w: %w", op, ErrRegistry, err)
+}
+
+func isNotFound(err error) bool {
+	var terr *transport.Error
+	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
+}
+
+// Target is an image resolved to a digest.
+type Target struct {
+	// Ref is the reference as given.
+	Ref name.Reference
+	// Digest is the resolved manifest digest in the same repository.
+	Digest name.Digest
+	// Descriptor describes the manifest.
+	Descriptor v1.Descriptor
+	// Tag is the tag it was resolved from, empty when given by digest.
+	Tag string
+}
+
+// Resolve finds the digest an image reference names.
+func (c *Client) Resolve(ctx context.Context, ref string) (*Target, error) {
+	r, err := c.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := remote.Head(r, c.remoteOpts(ctx, nil)...)
+	if err != nil {
+		// Some registries do not answer HEAD for every media type: try GET.
+		d, gerr := remote.Get(r, c.remoteOpts(ctx, nil)...)
+		if gerr != nil {
+			return nil, registryErr(fmt.Sprintf("resolving %s", r), gerr)
+		}
+		desc = &d.Descriptor
+	}
+	t := &Target{Ref: r, Descriptor: *desc, Digest: r.Context().Digest(desc.Digest.String())}
+	if tag, ok := r.(name.Tag); ok {
+		t.Tag = tag.TagStr()
+	} else if d, ok := r.(name.Digest); ok && d.DigestStr() != desc.Digest.String() {
+		return nil, fmt.Errorf("resolving %s: registry returned digest %s", r, desc.Digest)
+	}
+	return t, nil
+}
+
+// Children returns the manifests an index lists; nil for an image manifest.
+func (c *Client) Children(ctx context.Context, t *Target) ([]v1.Descriptor, error) {
+	if !t.Descriptor.MediaType.IsIndex() {
+		return nil, nil
+	}
+	idx, err := remote.Index(t.Digest, c.remoteOpts(ctx, nil)...)
+	if err != nil {
+		return nil, registryErr(fmt.Sprintf("reading index %s", t.Digest), err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, registryErr(fmt.Sprintf("reading index %s", t.Digest), err)
+	}
+	return im.Manifests, nil
+}

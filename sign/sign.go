@@ -1,0 +1,230 @@
+// Package sign signs image digests and attaches the signatures to the image.
+//
+// A signature is what cosign v3 writes: a DSSE envelope over an in-toto
+// Statement v1 whose subject is the image digest and whose predicate type is
+// https://sigstore.dev/cosign/sign/v1, inside a Sigstore bundle v0.3, stored
+// as an OCI 1.1 referrer. Signing annotations go in the subject's annotations,
+// where cosign verify -a looks for them; the tag that was meant, when the
+// image was named by tag, is the subject's name. On request the legacy
+// simple-signing layout (sha256-<hex>.sig) is written too, for old verifiers.
+package sign
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	intotov1 "github.com/in-toto/attestation/go/v1"
+	"github.com/sigstore/sigstore-go/pkg/sign"
+	"github.com/sigstore/sigstore/pkg/signature"
+	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/oci"
+)
+
+// InTotoPayloadType is the DSSE payload type of in-toto statements.
+const InTotoPayloadType = "application/vnd.in-toto+json"
+
+// Layout chooses which storage layouts a signature is written in.
+type Layout string
+
+// Registry layouts for signatures.
+const (
+	// LayoutReferrers writes a bundle referrer (cosign v3's default).
+	LayoutReferrers Layout = "referrers"
+	// LayoutLegacy writes cosign v2's sha256-<hex>.sig tag.
+	LayoutLegacy Layout = "legacy"
+	// LayoutBoth writes both.
+	LayoutBoth Layout = "both"
+)
+
+// ParseLayout turns a --registry-layout value into a Layout.
+func ParseLayout(s string) (Layout, error) {
+	switch Layout(s) {
+	case LayoutReferrers, LayoutLegacy, LayoutBoth:
+		return Layout(s), nil
+	case "":
+		return LayoutReferrers, nil
+	}
+	return "", fmt.Errorf("unknown registry layout %q (want referrers, legacy or both)", s)
+}
+
+// Signer signs images with one key. It is safe for concurrent use.
+type Signer struct {
+	sv     signature.SignerVerifier
+	kp     *keys.Keypair
+	client *oci.Client
+	now    func() time.Time
+}
+
+// Option configures a Signer.
+type Option func(*Signer)
+
+// WithClock sets the clock used for the creation annotation. Default time.Now.
+func WithClock(now func() time.Time) Option { return func(s *Signer) { s.now = now } }
+
+// New returns a Signer that signs with sv and writes through client.
+func New(sv signature.SignerVerifier, client *oci.Client, opts ...Option) (*Signer, error) {
+	kp, err := keys.NewKeypair(sv)
+	if err != nil {
+		return nil, err
+	}
+	s := &Signer{sv: sv, kp: kp, client: client, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// Request says what to sign and how to store it.
+type Request struct {
+	// Annotations are signed with the digest (cosign's -a key=value).
+	Annotations map[string]string
+	// Layout is where to write; empty means LayoutReferrers.
+	Layout Layout
+	// Recursive signs an index's platform manifests as well as the index.
+	Recursive bool
+}
+
+// Result reports what SignImage did for one image.
+type Result struct {
+	// Image is the reference as given.
+	Image string `json:"image"`
+	// Tag is the tag the digest was resolved from; signing by tag is racy.
+	Tag string `json:"tag,omitempty"`
+	// Signed lists each digest signed (the image, then platforms with Recursive).
+	Signed []Signed `json:"signed"`
+}
+
+// Signed is one signed digest and where its signature went.
+type Signed struct {
+	Digest   string         `json:"digest"`
+	Platform string         `json:"platform,omitempty"`
+	Attached []oci.Attached `json:"attached"`
+}
+
+// SignImage resolves image to a digest, signs it and attaches the signature.
+func (s *Signer) SignImage(ctx context.Context, image string, req Request) (*Result, error) {
+	t, err := s.client.Resolve(ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Image: image, Tag: t.Tag}
+	subjectName := t.Digest.Context().Name()
+	if t.Tag != "" {
+		subjectName += ":" + t.Tag
+	}
+	one, err := s.signTarget(ctx, t, subjectName, req)
+	if err != nil {
+		return nil, err
+	}
+	res.Signed = append(res.Signed, *one)
+	if !req.Recursive {
+		return res, nil
+	}
+	children, err := s.client.Children(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range children {
+		ct := &oci.Target{Ref: t.Digest.Context().Digest(ch.Digest.String()), Descriptor: ch}
+		ct.Digest = t.Digest.Context().Digest(ch.Digest.String())
+		signed, err := s.signTarget(ctx, ct, t.Digest.Context().Name(), req)
+		if err != nil {
+			return nil, fmt.Errorf("signing platform manifest %s: %w", ch.Digest, err)
+		}
+		if ch.Platform != nil {
+			signed.Platform = ch.Platform.String()
+		}
+		res.Signed = append(res.Signed, *signed)
+	}
+	return res, nil
+}
+
+func (s *Signer) signTarget(ctx context.Context, t *oci.Target, subjectName string, req Request) (*Signed, error) {
+	out := &Signed{Digest: t.Digest.DigestStr()}
+	layout := req.Layout
+	if layout == "" {
+		layout = LayoutReferrers
+	}
+	if layout == LayoutReferrers || layout == LayoutBoth {
+		bundle, err := s.Bundle(ctx, subjectName, t.Digest.DigestStr(), req.Annotations)
+		if err != nil {
+			return nil, err
+		}
+		ann := map[string]string{
+			oci.AnnotationCreated:       s.now().UTC().Format(time.RFC3339),
+			oci.AnnotationBundleContent: "dsse-envelope",
+			oci.AnnotationPredicateType: oci.CosignSignPredicateType,
+		}
+		att, err := s.client.AttachBundle(ctx, t, bundle, ann)
+		if err != nil {
+			return nil, err
+		}
+		out.Attached = append(out.Attached, *att)
+	}
+	if layout == LayoutLegacy || layout == LayoutBoth {
+		payload, err := SimpleSigningPayload(t.Digest.Context().Name(), t.Digest.DigestStr(), req.Annotations)
+		if err != nil {
+			return nil, err
+		}
+		sig, err := s.sv.SignMessage(strings.NewReader(string(payload)), sigopts.WithContext(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("signing: %w", err)
+		}
+		att, err := s.client.AttachLegacySignature(ctx, t, payload, base64.StdEncoding.EncodeToString(sig))
+		if err != nil {
+			return nil, err
+		}
+		out.Attached = append(out.Attached, *att)
+	}
+	return out, nil
+}
+
+// Bundle returns the JSON Sigstore bundle signing digest ("sha256:<hex>")
+// with the key, as cosign v3 would, recording subjectName and annotations.
+func (s *Signer) Bundle(ctx context.Context, subjectName, digest string, annotations map[string]string) ([]byte, error) {
+	payload, err := Statement(subjectName, digest, annotations)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := sign.Bundle(&sign.DSSEData{Data: payload, PayloadType: InTotoPayloadType}, s.kp, sign.BundleOptions{Context: ctx})
+	if err != nil {
+		return nil, fmt.Errorf("building bundle: %w", err)
+	}
+	return protojson.Marshal(pb)
+}
+
+// Statement returns the in-toto Statement v1 cosign v3 signs for an image:
+// predicate type https://sigstore.dev/cosign/sign/v1, an empty predicate, and
+// one subject carrying the digest and the annotations.
+func Statement(subjectName, digest string, annotations map[string]string) ([]byte, error) {
+	alg, hexDigest, ok := strings.Cut(digest, ":")
+	if !ok || alg == "" || hexDigest == "" {
+		return nil, fmt.Errorf("digest %q is not of the form algorithm:hex", digest)
+	}
+	subject := &intotov1.ResourceDescriptor{Name: subjectName, Digest: map[string]string{alg: hexDigest}}
+	if len(annotations) > 0 {
+		m := make(map[string]any, len(annotations))
+		for k, v := range annotations {
+			m[k] = v
+		}
+		st, err := structpb.NewStruct(m)
+		if err != nil {
+			return nil, fmt.Errorf("encoding annotations: %w", err)
+		}
+		subject.Annotations = st
+	}
+	stmt := &intotov1.Statement{
+		Type:          intotov1.StatementTypeUri,
+		Subject:       []*intotov1.ResourceDescriptor{subject},
+		PredicateType: oci.CosignSignPredicateType,
+		Predicate:     &structpb.Struct{},
+	}
+	return protojson.Marshal(stmt)
+}

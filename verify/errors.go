@@ -1,0 +1,57 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Reasons a signature is rejected. Each rejected Signature carries one of
+// these (see Signature.Err), and a failed Verify returns an *Error that
+// matches ErrNoValidSignature and every reason found, with errors.Is.
+var (
+	// ErrNoSignatures means nothing that looks like a signature is attached.
+	ErrNoSignatures = errors.New("no signatures found")
+	// ErrNoValidSignature means signatures were found but none verified.
+	ErrNoValidSignature = errors.New("no valid signature")
+	// ErrBadSignature means the signature does not verify with any trusted key
+	// (a modified payload, or a signature by another key).
+	ErrBadSignature = errors.New("signature does not verify with any trusted key")
+	// ErrDigestMismatch means a valid signature signs another image digest:
+	// it was copied onto this image.
+	ErrDigestMismatch = errors.New("signature is for another image digest")
+	// ErrMalformed means the signature artifact could not be parsed.
+	ErrMalformed = errors.New("malformed signature artifact")
+	// ErrAnnotationMismatch means a required annotation is missing or differs.
+	ErrAnnotationMismatch = errors.New("required annotation missing or different")
+	// ErrUnreadable means the artifact could not be fetched from the registry.
+	ErrUnreadable = errors.New("signature artifact could not be read")
+)
+
+// Error is returned by Verify when an image has no valid signature. It lists
+// why each candidate signature was rejected.
+type Error struct {
+	Image   string
+	Digest  string
+	Reasons []error
+}
+
+func (e *Error) Error() string {
+	if len(e.Reasons) == 0 {
+		return fmt.Sprintf("%s (%s): %v", e.Image, e.Digest, ErrNoSignatures)
+	}
+	parts := make([]string, len(e.Reasons))
+	for i, r := range e.Reasons {
+		parts[i] = r.Error()
+	}
+	return fmt.Sprintf("%s (%s): %v: %s", e.Image, e.Digest, ErrNoValidSignature, strings.Join(parts, "; "))
+}
+
+// Unwrap lets errors.Is see the class (ErrNoSignatures or ErrNoValidSignature)
+// and every reason.
+func (e *Error) Unwrap() []error {
+	if len(e.Reasons) == 0 {
+		return []error{ErrNoSignatures}
+	}
+	return append([]error{ErrNoValidSignature}, e.Reasons...)
+}

@@ -1,0 +1,82 @@
+package verify
+
+import (
+	"github.com/signet-dev/signet/oci"
+)
+
+// Outcome is the result of one check.
+type Outcome string
+
+// Check outcomes.
+const (
+	Pass Outcome = "pass"
+	Fail Outcome = "fail"
+	Skip Outcome = "skip"
+)
+
+// Check is one step of verifying a signature.
+type Check struct {
+	Name    string  `json:"name"`
+	Outcome Outcome `json:"outcome"`
+	Detail  string  `json:"detail,omitempty"`
+}
+
+// Result is the outcome of verifying one image. It is plain data, ready to
+// print or to encode as JSON.
+type Result struct {
+	// Image is the reference as given.
+	Image string `json:"image"`
+	// Digest is the manifest digest that was verified.
+	Digest string `json:"digest"`
+	// Tag is the tag the digest was resolved from, if any.
+	Tag string `json:"tag,omitempty"`
+	// Verified is true when at least one signature passed every check.
+	Verified bool `json:"verified"`
+	// Signatures lists every candidate signature, verified or not.
+	Signatures []Signature `json:"signatures"`
+	// Ignored counts attached artifacts that are not image signatures
+	// (attestations, SBOMs pushed by other tools).
+	Ignored int `json:"ignored"`
+}
+
+// Signature reports on one candidate signature.
+type Signature struct {
+	// Layout is where it was found.
+	Layout oci.Layout `json:"layout"`
+	// Manifest is the referrer or .sig manifest digest.
+	Manifest string `json:"manifest"`
+	// Format is sigstore-bundle or simple-signing.
+	Format oci.Kind `json:"format"`
+	// Verified is true when every check passed.
+	Verified bool `json:"verified"`
+	// KeyID identifies the trusted key that verified it (or the bundle's hint).
+	KeyID string `json:"keyId,omitempty"`
+	// Key is the trusted key's name, as given to New.
+	Key string `json:"key,omitempty"`
+	// SignedName is the image name the signer recorded (with the tag that was meant, if signed by tag).
+	SignedName string `json:"signedName,omitempty"`
+	// SignedDigest is the digest the signed payload names.
+	SignedDigest string `json:"signedDigest,omitempty"`
+	// Annotations are the signed annotations.
+	Annotations map[string]any `json:"annotations,omitempty"`
+	// Checks are the steps taken, in order.
+	Checks []Check `json:"checks"`
+	// Error explains a rejection.
+	Error string `json:"error,omitempty"`
+
+	err error
+}
+
+// Err returns why the signature was rejected, nil if it verified. It matches
+// one of the package's Err values with errors.Is.
+func (s *Signature) Err() error { return s.err }
+
+func (s *Signature) check(name string, o Outcome, detail string) {
+	s.Checks = append(s.Checks, Check{Name: name, Outcome: o, Detail: detail})
+}
+
+func (s *Signature) fail(name string, err error) {
+	s.check(name, Fail, err.Error())
+	s.err = err
+	s.Error = err.Error()
+}

@@ -1,0 +1,69 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/sign"
+)
+
+// ParseSimpleSigning parses cosign's legacy simple-signing payload and
+// checks that it describes a container image signature.
+func ParseSimpleSigning(payload []byte) (*sign.SimpleSigning, error) {
+	var p sign.SimpleSigning
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return nil, fmt.Errorf("%w: parsing simple-signing payload: %w", ErrMalformed, err)
+	}
+	if p.Critical.Type != sign.SimpleSigningType {
+		return nil, fmt.Errorf("%w: simple-signing type %q, want %q", ErrMalformed, p.Critical.Type, sign.SimpleSigningType)
+	}
+	if p.Critical.Image.DockerManifestDigest == "" {
+		return nil, fmt.Errorf("%w: simple-signing payload names no image digest", ErrMalformed)
+	}
+	return &p, nil
+}
+
+// checkSimpleSigning verifies one layer of a legacy .sig image.
+func (v *Verifier) checkSimpleSigning(a *oci.Artifact, digest string, req Request) *Signature {
+	sig := &Signature{Layout: a.Layout, Manifest: a.Manifest.String(), Format: oci.KindSimpleSigning}
+	if a.Err != nil {
+		sig.fail("fetch", fmt.Errorf("%w: %w", ErrUnreadable, a.Err))
+		return sig
+	}
+	raw, err := base64.StdEncoding.DecodeString(a.Signature)
+	if err != nil || len(raw) == 0 {
+		sig.fail("parse", fmt.Errorf("%w: signature annotation is missing or not base64", ErrMalformed))
+		return sig
+	}
+	var verified *trustedKey
+	for _, k := range v.keys {
+		if k.verifier.VerifySignature(bytes.NewReader(raw), bytes.NewReader(a.Content)) == nil {
+			verified = &k
+			break
+		}
+	}
+	if verified == nil {
+		sig.fail("signature", ErrBadSignature)
+		return sig
+	}
+	sig.Key, sig.KeyID = verified.name, verified.id
+	sig.check("signature", Pass, "verified with key "+verified.name)
+	p, err := ParseSimpleSigning(a.Content)
+	if err != nil {
+		sig.fail("parse", err)
+		return sig
+	}
+	sig.SignedName = p.Critical.Identity.DockerReference
+	sig.SignedDigest = p.Critical.Image.DockerManifestDigest
+	sig.Annotations = p.Optional
+	if sig.SignedDigest != digest {
+		sig.fail("digest", fmt.Errorf("%w: signed payload names %s, not %s", ErrDigestMismatch, sig.SignedDigest, digest))
+		return sig
+	}
+	sig.check("digest", Pass, "signed payload names "+digest)
+	checkAnnotations(sig, req.Annotations)
+	return sig
+}

@@ -1,0 +1,153 @@
+// Package verify checks the signatures attached to container images.
+//
+// A Verifier holds trust (public keys) fixed at construction and verifies one
+// image per call. It finds signatures in every storage layout cosign and
+// Signet use (the referrers API, the referrers fallback tag, cosign's legacy
+// sha256-<hex>.sig tag), checks each signature cryptographically, checks that
+// the signed payload names this image's digest, checks required annotations,
+// and returns a Result that says what it found and why each signature passed
+// or failed. It prints nothing and reads no environment.
+package verify
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/oci"
+)
+
+// Key is a trusted public key.
+type Key struct {
+	// Name is how results refer to the key (its file name, say).
+	Name string
+	// PublicKey is the key itself.
+	PublicKey crypto.PublicKey
+}
+
+type trustedKey struct {
+	name     string
+	id       string
+	verifier signature.Verifier
+}
+
+// Verifier verifies image signatures against a fixed set of trusted keys.
+type Verifier struct {
+	client *oci.Client
+	keys   []trustedKey
+}
+
+// New returns a Verifier that trusts the given keys and reads registries
+// through client. At least one key is required.
+func New(client *oci.Client, trusted []Key) (*Verifier, error) {
+	if client == nil {
+		return nil, errors.New("verify: a registry client is required")
+	}
+	if len(trusted) == 0 {
+		return nil, errors.New("verify: at least one trusted key is required")
+	}
+	v := &Verifier{client: client}
+	for _, k := range trusted {
+		sv, err := keys.Verifier(k.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("trusting key %s: %w", k.Name, err)
+		}
+		id, err := keys.ID(k.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("trusting key %s: %w", k.Name, err)
+		}
+		v.keys = append(v.keys, trustedKey{name: k.Name, id: id, verifier: sv})
+	}
+	return v, nil
+}
+
+// Request holds per-call requirements.
+type Request struct {
+	// Annotations must all be present, with these values, in the signed payload.
+	Annotations map[string]string
+}
+
+// Verify resolves image, finds its signatures and verifies them. It returns
+// the Result in every case it could reach the registry; the error is nil when
+// at least one signature verified, an *Error when none did (matching
+// ErrNoSignatures or ErrNoValidSignature), or a registry error (matching
+// oci.ErrRegistry or oci.ErrNotFound) with a nil Result.
+func (v *Verifier) Verify(ctx context.Context, image string, req Request) (*Result, error) {
+	t, err := v.client.Resolve(ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	arts, err := v.client.Discover(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag}
+	for i := range arts {
+		a := &arts[i]
+		var sig *Signature
+		switch a.Kind {
+		case oci.KindBundle:
+			sig = v.checkBundle(ctx, a, res.Digest, req)
+		case oci.KindSimpleSigning:
+			sig = v.checkSimpleSigning(a, res.Digest, req)
+		}
+		if sig == nil {
+			res.Ignored++
+			continue
+		}
+		if sig.err == nil {
+			sig.Verified = true
+			res.Verified = true
+		}
+		res.Signatures = append(res.Signatures, *sig)
+	}
+	if res.Verified {
+		return res, nil
+	}
+	verr := &Error{Image: image, Digest: res.Digest}
+	for _, s := range res.Signatures {
+		if !slices.ContainsFunc(verr.Reasons, func(e error) bool { return e.Error() == s.err.Error() }) {
+			verr.Reasons = append(verr.Reasons, s.err)
+		}
+	}
+	return res, verr
+}
+
+// orderedKeys returns the trusted keys, the one whose ID matches hint first.
+func (v *Verifier) orderedKeys(hint string) []trustedKey {
+	out := slices.Clone(v.keys)
+	slices.SortStableFunc(out, func(a, b trustedKey) int {
+		switch {
+		case a.id == hint && b.id != hint:
+			return -1
+		case b.id == hint && a.id != hint:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func checkAnnotations(sig *Signature, want map[string]string) bool {
+	if len(want) == 0 {
+		return true
+	}
+	for k, w := range want {
+		got, ok := sig.Annotations[k]
+		if !ok {
+			sig.fail("annotations", fmt.Errorf("%w: %s is not signed", ErrAnnotationMismatch, k))
+			return false
+		}
+		if fmt.Sprint(got) != w {
+			sig.fail("annotations", fmt.Errorf("%w: %s is %q, want %q", ErrAnnotationMismatch, k, fmt.Sprint(got), w))
+			return false
+		}
+	}
+	sig.check("annotations", Pass, fmt.Sprintf("%d required annotations signed", len(want)))
+	return true
+}
