@@ -239,3 +239,32 @@ func TestCosignKeyPairLoads(t *testing.T) {
 		t.Fatalf("wrong password: got %v", err)
 	}
 }
+
+func TestWriteKeyPair(t *testing.T) {
+	t.Parallel()
+	priv, err := Generate(ED25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := filepath.Join(t.TempDir(), "release")
+	keyPath, pubPath, err := WriteKeyPair(prefix, priv, []byte("pw"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("private key mode %v, want 0600", st.Mode().Perm())
+	}
+	if _, err := ParsePublicKey(mustRead(t, pubPath)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := WriteKeyPair(prefix, priv, []byte("pw"), false); !errors.Is(err, ErrExists) {
+		t.Fatalf("overwrite without force: got %v", err)
+	}
+	if _, _, err := WriteKeyPair(prefix, priv, []byte("pw"), true); err != nil {
+		t.Fatalf("overwrite with force: %v", err)
+	}
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/oci"
+)
+
+// registryOptions is the flag group every command that talks to a registry shares.
+type registryOptions struct {
+	insecure bool
+}
+
+func (o *registryOptions) addFlags(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&o.insecure, "allow-insecure-registry", false,
+		"allow plain HTTP to any registry (localhost and 127.0.0.1 always may use it)")
+}
+
+func (o *registryOptions) client() *oci.Client {
+	return oci.New(oci.WithInsecure(o.insecure))
+}
+
+// keyLoader returns a key loader that reads passwords from SIGNET_PASSWORD
+// (or COSIGN_PASSWORD, for keys made by cosign), else prompts on a terminal.
+func keyLoader(s *streams) keys.Loader {
+	return keys.Loader{
+		Password: func(ref string) ([]byte, error) { return readPassword(s, "Enter password for "+ref+": ", false) },
+		Lookup:   os.LookupEnv,
+	}
+}
+
+// readPassword returns the key password. An empty SIGNET_PASSWORD is a valid
+// (empty) password, as with cosign.
+func readPassword(s *streams, prompt string, confirm bool) ([]byte, error) {
+	for _, v := range []string{"SIGNET_PASSWORD", "COSIGN_PASSWORD"} {
+		if p, ok := os.LookupEnv(v); ok {
+			return []byte(p), nil
+		}
+	}
+	f, ok := s.in.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, errors.New("no password: set SIGNET_PASSWORD, or run in a terminal to be prompted")
+	}
+	pw, err := promptOnce(s.err, f, prompt)
+	if err != nil || !confirm {
+		return pw, err
+	}
+	again, err := promptOnce(s.err, f, "Enter password again: ")
+	if err != nil {
+		return nil, err
+	}
+	if string(again) != string(pw) {
+		return nil, errors.New("passwords do not match")
+	}
+	return pw, nil
+}
+
+func promptOnce(w io.Writer, f *os.File, prompt string) ([]byte, error) {
+	fmt.Fprint(w, prompt)
+	pw, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(w)
+	if err != nil {
+		return nil, fmt.Errorf("reading password: %w", err)
+	}
+	return pw, nil
+}
+
+// parseAnnotations turns repeated -a key=value flags into a map.
+func parseAnnotations(in []string) (map[string]string, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(in))
+	for _, kv := range in {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageError{fmt.Errorf("annotation %q is not key=value", kv)}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// outputFormat validates --output.
+func outputFormat(v string) error {
+	switch v {
+	case "text", "json":
+		return nil
+	}
+	return usageError{fmt.Errorf("--output must be text or json, not %q", v)}
+}

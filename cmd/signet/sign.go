@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/signet-dev/signet/sign"
+)
+
+func newSignCmd(s *streams) *cobra.Command {
+	var (
+		reg       registryOptions
+		keyRef    string
+		layout    string
+		output    string
+		annots    []string
+		recursive bool
+	)
+	cmd := &cobra.Command{
+		Use:   "sign --key KEY IMAGE...",
+		Short: "Sign image digests and attach the signatures in the registry",
+		Long: `Sign each IMAGE's manifest digest and attach the signature to it.
+
+The signature is what cosign v3 writes: a Sigstore bundle holding a DSSE
+envelope over an in-toto statement (predicate https://sigstore.dev/cosign/sign/v1)
+naming the digest, stored as an OCI 1.1 referrer of the image. Registries
+without the referrers API get the referrers fallback tag (sha256-<hex>).
+'cosign verify --key' accepts these signatures.
+
+Name images by digest where you can. A tag is resolved to its digest first,
+which is racy (the tag can move in between): Signet warns, signs the digest it
+resolved, and records the tag in the signed statement.`,
+		Example: `  signet sign --key release.key registry.example.com/team/app@sha256:...
+  signet sign --key awskms:///alias/release -a git_sha=$SHA registry.example.com/team/app:v1
+  signet sign --key release.key --recursive --registry-layout both registry.example.com/team/multiarch:v2`,
+		Args: args(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, images []string) error {
+			if keyRef == "" {
+				return usageError{fmt.Errorf("--key is required (keyless signing is not available yet)")}
+			}
+			if err := outputFormat(output); err != nil {
+				return err
+			}
+			l, err := sign.ParseLayout(layout)
+			if err != nil {
+				return usageError{err}
+			}
+			ann, err := parseAnnotations(annots)
+			if err != nil {
+				return err
+			}
+			sv, err := keyLoader(s).LoadSigner(cmd.Context(), keyRef)
+			if err != nil {
+				return err
+			}
+			signer, err := sign.New(sv, reg.client())
+			if err != nil {
+				return err
+			}
+			var results []*sign.Result
+			for _, img := range images {
+				res, err := signer.SignImage(cmd.Context(), img, sign.Request{Annotations: ann, Layout: l, Recursive: recursive})
+				if err != nil {
+					return fmt.Errorf("signing %s: %w", img, err)
+				}
+				if res.Tag != "" {
+					fmt.Fprintf(s.err, "Warning: %s names a tag; signed the digest it resolved to now, %s. Sign by digest to avoid a race with the tag moving.\n", img, res.Signed[0].Digest)
+				}
+				results = append(results, res)
+				if output == "text" {
+					printSigned(s, res)
+				}
+			}
+			if output == "json" {
+				enc := json.NewEncoder(s.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(results)
+			}
+			return nil
+		},
+	}
+	reg.addFlags(cmd)
+	cmd.Flags().StringVar(&keyRef, "key", "", "private key: a file, env://VAR, or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://)")
+	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "sign an extra key=value annotation (repeatable)")
+	cmd.Flags().StringVar(&layout, "registry-layout", "referrers", "where to store signatures: referrers (cosign v3), legacy (cosign v2 .sig tag) or both")
+	cmd.Flags().BoolVar(&recursive, "recursive", false, "for an image index, also sign each platform manifest")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func printSigned(s *streams, res *sign.Result) {
+	for _, sd := range res.Signed {
+		what := res.Image
+		if sd.Platform != "" {
+			what = "  platform " + sd.Platform
+		}
+		fmt.Fprintf(s.out, "Signed %s (%s)\n", what, sd.Digest)
+		for _, a := range sd.Attached {
+			fmt.Fprintf(s.out, "  stored as %s: %s\n", a.Layout, a.Ref)
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/signet-dev/signet/verify"
+)
+
+func newVerifyCmd(s *streams) *cobra.Command {
+	var (
+		reg     registryOptions
+		keyRefs []string
+		annots  []string
+		output  string
+	)
+	cmd := &cobra.Command{
+		Use:   "verify --key KEY IMAGE...",
+		Short: "Verify the signatures attached to images",
+		Long: `Verify that each IMAGE carries a valid signature by a trusted key.
+
+Signatures are looked for in every layout: the OCI referrers API, the
+referrers fallback tag (sha256-<hex>), and cosign's legacy sha256-<hex>.sig
+tag. A signature counts only if it verifies with a trusted key, names this
+image's digest (a signature copied from another image is refused), and
+carries every -a annotation given.
+
+` + exitCodesHelp,
+		Example: `  signet verify --key release.pub registry.example.com/team/app@sha256:...
+  signet verify --key release.pub -a env=prod -o json registry.example.com/team/app:v1`,
+		Args: args(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, images []string) error {
+			if len(keyRefs) == 0 {
+				return usageError{fmt.Errorf("--key is required (keyless verification is not available yet)")}
+			}
+			if err := outputFormat(output); err != nil {
+				return err
+			}
+			ann, err := parseAnnotations(annots)
+			if err != nil {
+				return err
+			}
+			loader := keyLoader(s)
+			var trusted []verify.Key
+			for _, ref := range keyRefs {
+				_, pub, err := loader.LoadVerifier(cmd.Context(), ref)
+				if err != nil {
+					return err
+				}
+				trusted = append(trusted, verify.Key{Name: ref, PublicKey: pub})
+			}
+			v, err := verify.New(reg.client(), trusted)
+			if err != nil {
+				return err
+			}
+			code := exitOK
+			var reports []verifyReport
+			for _, img := range images {
+				res, err := v.Verify(cmd.Context(), img, verify.Request{Annotations: ann})
+				rep := verifyReport{Image: img, Result: res, ExitCode: exitCode(err)}
+				if err != nil {
+					rep.Error = err.Error()
+				}
+				code = worse(code, rep.ExitCode)
+				reports = append(reports, rep)
+				if output == "text" {
+					printVerify(s, rep)
+				}
+			}
+			if output == "json" {
+				enc := json.NewEncoder(s.out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(reports); err != nil {
+					return err
+				}
+			}
+			if code != exitOK {
+				return silentError{code}
+			}
+			return nil
+		},
+	}
+	reg.addFlags(cmd)
+	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key: a PEM file, env://VAR, or a KMS URI (repeatable: any one may verify)")
+	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "require a signed key=value annotation (repeatable)")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// verifyReport is one image's outcome as printed.
+type verifyReport struct {
+	Image    string         `json:"image"`
+	Result   *verify.Result `json:"result,omitempty"`
+	Error    string         `json:"error,omitempty"`
+	ExitCode int            `json:"exitCode"`
+}
+
+func printVerify(s *streams, rep verifyReport) {
+	res := rep.Result
+	if res == nil {
+		fmt.Fprintf(s.out, "✗ %s: %s\n", rep.Image, rep.Error)
+		return
+	}
+	where := res.Digest
+	if res.Tag != "" {
+		where = fmt.Sprintf("tag %s → %s", res.Tag, res.Digest)
+	}
+	if res.Verified {
+		fmt.Fprintf(s.out, "✓ %s verified (%s)\n", rep.Image, where)
+	} else {
+		reason := fmt.Sprintf("no valid signature; %d refused:", len(res.Signatures))
+		if len(res.Signatures) == 0 {
+			reason = "no signatures found"
+		}
+		fmt.Fprintf(s.out, "✗ %s NOT verified (%s): %s\n", rep.Image, where, reason)
+	}
+	for _, sig := range res.Signatures {
+		mark := "✓"
+		if !sig.Verified {
+			mark = "✗"
+		}
+		fmt.Fprintf(s.out, "  %s %s signature in %s %s\n", mark, sig.Format, sig.Layout, short(sig.Manifest))
+		if sig.Verified {
+			fmt.Fprintf(s.out, "      key %s (%s)\n", sig.Key, sig.KeyID)
+			if sig.SignedName != "" {
+				fmt.Fprintf(s.out, "      signed for %s\n", sig.SignedName)
+			}
+			if len(sig.Annotations) > 0 {
+				fmt.Fprintf(s.out, "      annotations %s\n", formatAnnotations(sig.Annotations))
+			}
+		} else {
+			fmt.Fprintf(s.out, "      refused: %s\n", sig.Error)
+		}
+	}
+	if res.Ignored > 0 {
+		fmt.Fprintf(s.out, "  (%d other attached artifacts are not image signatures)\n", res.Ignored)
+	}
+}
+
+func short(digest string) string {
+	if i := strings.Index(digest, ":"); i >= 0 && len(digest) > i+13 {
+		return digest[:i+13]
+	}
+	return digest
+}
+
+func formatAnnotations(m map[string]any) string {
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
+}
