@@ -1,0 +1,43 @@
+# Signet. `make quickstart` and `make test` need only Go.
+SHELL   := bash
+GO      ?= go
+BIN     := bin
+SIGNET  := $(BIN)/signet
+
+.PHONY: all build test quickstart e2e bench lint fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(SIGNET) ./cmd/signet
+
+quickstart: build
+	$(SIGNET) quickstart
+
+test:
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+	$(GO) test -race -count=1 ./...
+
+# Interop suite: real distribution registry and real cosign v3/v2 on 127.0.0.1.
+# Tools are built once into bin/ by e2e/tools.sh.
+e2e: build
+	./e2e/tools.sh
+	SIGNET_BIN=$(abspath $(BIN)) $(GO) test -tags e2e -count=1 -timeout 30m -v ./e2e/...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Each fuzz target for a short while.
+fuzz:
+	$(GO) test ./keys -run '^$$' -fuzz FuzzParsePrivateKey -fuzztime 20s
+	$(GO) test ./keys -run '^$$' -fuzz FuzzParsePublicKey -fuzztime 20s
+	$(GO) test ./verify -run '^$$' -fuzz FuzzParseBundle -fuzztime 20s
+	$(GO) test ./verify -run '^$$' -fuzz FuzzParseSimpleSigning -fuzztime 20s
+
+lint:
+	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)
+	$(GO) vet ./...
+
+clean:
+	rm -f $(SIGNET)
