@@ -24,6 +24,8 @@ func signet(t *testing.T, args ...string) (string, string, int) {
 func TestCLIExitCodes(t *testing.T) {
 	t.Setenv("SIGNET_PASSWORD", "pw")
 	t.Setenv("COSIGN_PASSWORD", "")
+	t.Setenv("VAULT_ADDR", "")
+	t.Setenv("BAO_ADDR", "")
 	dir := t.TempDir()
 	reg := registrytest.New(t, false)
 	img := reg.PushImage(t, "team/app:v1")
@@ -65,6 +67,7 @@ func TestCLIExitCodes(t *testing.T) {
 		{"no image", []string{"verify", "--key", release + ".pub"}, exitUsage, "requires at least 1 arg"},
 		{"bad annotation", []string{"sign", "--key", release + ".key", "-a", "novalue", img.String()}, exitUsage, "not key=value"},
 		{"unknown key scheme", []string{"verify", "--key", "madeup://x", img.String()}, exitError, "unknown key reference scheme"},
+		{"kms provider linked", []string{"verify", "--key", "hashivault://nokey", img.String()}, exitError, "loading KMS key hashivault://nokey"},
 		{"worst of several", []string{"verify", "--key", release + ".pub", img.String(), unsigned.String()}, exitNoSignatures, "NOT verified"},
 	}
 	for _, tc := range cases {

@@ -1,0 +1,159 @@
+package oci_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/oci"
+)
+
+// rawIndex lets remote.Put push a fallback index exactly as written.
+type rawIndex []byte
+
+func (r rawIndex) RawManifest() ([]byte, error)        { return r, nil }
+func (r rawIndex) MediaType() (types.MediaType, error) { return types.OCIImageIndex, nil }
+
+// TestFallbackTagKeepsOthersAndRepairs: entries other tools wrote stay, and an
+// entry for our manifest written without its artifactType (the malformed
+// fallback content of cosign#4641) is repaired on the next write.
+func TestFallbackTagKeepsOthersAndRepairs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reg := registrytest.New(t, false)
+	d := reg.PushImage(t, "app:v1")
+	c := oci.New()
+	target, err := c.Resolve(ctx, d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another tool's referrer, listed in the fallback tag by ggcr's writer.
+	registrytest.PushArtifact(t, d, target.Descriptor, "application/vnd.example.sbom", []byte("sbom"))
+	att, err := c.AttachBundle(ctx, target, []byte(`{"not":"checked here"}`), map[string]string{"k": "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if att.Layout != oci.LayoutFallbackTag {
+		t.Fatalf("layout %s, want fallback-tag", att.Layout)
+	}
+	got := readIndex(t, d.Context().Tag(oci.FallbackTag(d).TagStr()).String())
+	if len(got.Manifests) != 2 {
+		t.Fatalf("fallback index has %d entries, want the foreign one and ours", len(got.Manifests))
+	}
+
+	// Strip our entry's artifactType, as a broken writer would, then attach again.
+	for i := range got.Manifests {
+		if got.Manifests[i].Digest == att.Digest {
+			got.Manifests[i].ArtifactType = ""
+		}
+	}
+	raw, _ := json.Marshal(got)
+	if err := remote.Put(oci.FallbackTag(d), rawIndex(raw)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AttachBundle(ctx, target, []byte(`{"not":"checked here"}`), map[string]string{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	got = readIndex(t, oci.FallbackTag(d).String())
+	for _, m := range got.Manifests {
+		if m.Digest == att.Digest && m.ArtifactType != oci.BundleMediaType {
+			t.Fatalf("entry not repaired: %+v", m)
+		}
+	}
+	arts, err := c.Discover(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundles int
+	for _, a := range arts {
+		if a.Kind == oci.KindBundle {
+			bundles++
+		}
+	}
+	if bundles != 1 {
+		t.Fatalf("discovered %d bundles, want 1", bundles)
+	}
+}
+
+func TestFallbackTagOccupiedByImageIsRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reg := registrytest.New(t, false)
+	d := reg.PushImage(t, "app:v1")
+	img, _ := random.Image(10, 1)
+	if err := remote.Write(oci.FallbackTag(d), img); err != nil {
+		t.Fatal(err)
+	}
+	c := oci.New()
+	target, err := c.Resolve(ctx, d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ggcr's own fallback update refuses a non-index tag; so must we, and
+	// the image at that tag must be left alone.
+	if _, err := c.AttachBundle(ctx, target, []byte(`{}`), nil); err == nil {
+		t.Fatal("attached over an image sitting at the fallback tag")
+	}
+	h, _ := img.Digest()
+	got, err := remote.Head(oci.FallbackTag(d))
+	if err != nil || got.Digest != h {
+		t.Fatalf("fallback tag changed: %v %v", got, err)
+	}
+}
+
+func TestOversizedBundleIsNotRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reg := registrytest.New(t, true)
+	d := reg.PushImage(t, "app:v1")
+	writer := oci.New()
+	target, err := writer.Resolve(ctx, d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.AttachBundle(ctx, target, []byte(strings.Repeat(" ", 4096)+"{}"), nil); err != nil {
+		t.Fatal(err)
+	}
+	reader := oci.New(oci.WithMaxArtifactBytes(1024))
+	arts, err := reader.Discover(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arts) != 1 || arts[0].Err == nil || !strings.Contains(arts[0].Err.Error(), "over the 1024-byte cap") || arts[0].Content != nil {
+		t.Fatalf("artifacts %+v", arts)
+	}
+}
+
+func TestResolveMissingImage(t *testing.T) {
+	t.Parallel()
+	reg := registrytest.New(t, true)
+	_, err := oci.New().Resolve(context.Background(), reg.Host+"/nope:v1")
+	if !errors.Is(err, oci.ErrNotFound) {
+		t.Fatalf("got %v, want ErrNotFound", err)
+	}
+}
+
+func readIndex(t *testing.T, ref string) *v1.IndexManifest {
+	t.Helper()
+	r, err := oci.New().ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Get(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var im v1.IndexManifest
+	if err := json.Unmarshal(desc.Manifest, &im); err != nil {
+		t.Fatal(err)
+	}
+	return &im
+}
