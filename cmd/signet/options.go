@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -96,4 +97,11 @@ func outputFormat(v string) error {
 		return nil
 	}
 	return usageError{fmt.Errorf("--output must be text or json, not %q", v)}
+}
+
+// printJSON writes v as indented JSON, the machine-readable output of every command.
+func printJSON(s *streams, v any) error {
+	enc := json.NewEncoder(s.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -74,9 +73,7 @@ resolved, and records the tag in the signed statement.`,
 				}
 			}
 			if output == "json" {
-				enc := json.NewEncoder(s.out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(results)
+				return printJSON(s, results)
 			}
 			return nil
 		},

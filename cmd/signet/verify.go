@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -72,9 +71,7 @@ carries every -a annotation given.
 				}
 			}
 			if output == "json" {
-				enc := json.NewEncoder(s.out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(reports); err != nil {
+				if err := printJSON(s, reports); err != nil {
 					return err
 				}
 			}
