@@ -12,6 +12,7 @@ package sign
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ import (
 
 // InTotoPayloadType is the DSSE payload type of in-toto statements.
 const InTotoPayloadType = "application/vnd.in-toto+json"
+
+// ErrTransparencyLog marks a failure to log a signature; nothing was attached.
+var ErrTransparencyLog = errors.New("logging the signature to the transparency log failed")
 
 // Layout chooses which storage layouts a signature is written in.
 type Layout string
@@ -60,6 +64,7 @@ type Signer struct {
 	kp     *keys.Keypair
 	client *oci.Client
 	now    func() time.Time
+	tlogs  []sign.Transparency
 }
 
 // Option configures a Signer.
@@ -67,6 +72,12 @@ type Option func(*Signer)
 
 // WithClock sets the clock used for the creation annotation. Default time.Now.
 func WithClock(now func() time.Time) Option { return func(s *Signer) { s.now = now } }
+
+// WithTransparencyLog logs every bundle to t (see tlog.Service.Writer); the
+// entry and its inclusion proof go into the bundle. Default: no log.
+func WithTransparencyLog(t sign.Transparency) Option {
+	return func(s *Signer) { s.tlogs = append(s.tlogs, t) }
+}
 
 // New returns a Signer that signs with sv and writes through client.
 func New(sv signature.SignerVerifier, client *oci.Client, opts ...Option) (*Signer, error) {
@@ -106,6 +117,8 @@ type Signed struct {
 	Digest   string         `json:"digest"`
 	Platform string         `json:"platform,omitempty"`
 	Attached []oci.Attached `json:"attached"`
+	// Log lists the transparency-log entries made for the bundle.
+	Log []LogEntry `json:"log,omitempty"`
 }
 
 // SignImage resolves image to a digest, signs it and attaches the signature.
@@ -153,10 +166,11 @@ func (s *Signer) signTarget(ctx context.Context, t *oci.Target, subjectName stri
 		layout = LayoutReferrers
 	}
 	if layout == LayoutReferrers || layout == LayoutBoth {
-		bundle, err := s.Bundle(ctx, subjectName, t.Digest.DigestStr(), req.Annotations)
+		bundle, entries, err := s.bundle(ctx, subjectName, t.Digest.DigestStr(), req.Annotations)
 		if err != nil {
 			return nil, err
 		}
+		out.Log = entries
 		ann := map[string]string{
 			oci.AnnotationCreated:       s.now().UTC().Format(time.RFC3339),
 			oci.AnnotationBundleContent: "dsse-envelope",
@@ -189,15 +203,36 @@ func (s *Signer) signTarget(ctx context.Context, t *oci.Target, subjectName stri
 // Bundle returns the JSON Sigstore bundle signing digest ("sha256:<hex>")
 // with the key, as cosign v3 would, recording subjectName and annotations.
 func (s *Signer) Bundle(ctx context.Context, subjectName, digest string, annotations map[string]string) ([]byte, error) {
+	b, _, err := s.bundle(ctx, subjectName, digest, annotations)
+	return b, err
+}
+
+// bundle also returns the log entries put in the bundle.
+func (s *Signer) bundle(ctx context.Context, subjectName, digest string, annotations map[string]string) ([]byte, []LogEntry, error) {
 	payload, err := Statement(subjectName, digest, annotations)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	pb, err := sign.Bundle(&sign.DSSEData{Data: payload, PayloadType: InTotoPayloadType}, s.kp, sign.BundleOptions{Context: ctx})
+	pb, err := sign.Bundle(&sign.DSSEData{Data: payload, PayloadType: InTotoPayloadType}, s.kp,
+		sign.BundleOptions{Context: ctx, TransparencyLogs: s.tlogs})
 	if err != nil {
-		return nil, fmt.Errorf("building bundle: %w", err)
+		if len(s.tlogs) > 0 {
+			return nil, nil, fmt.Errorf("%w: %w", ErrTransparencyLog, err)
+		}
+		return nil, nil, fmt.Errorf("building bundle: %w", err)
 	}
-	return protojson.Marshal(pb)
+	var entries []LogEntry
+	for _, e := range pb.GetVerificationMaterial().GetTlogEntries() {
+		entries = append(entries, LogEntry{Index: e.GetLogIndex(), Kind: e.GetKindVersion().GetKind() + "/" + e.GetKindVersion().GetVersion()})
+	}
+	out, err := protojson.Marshal(pb)
+	return out, entries, err
+}
+
+// LogEntry is where a signature was logged.
+type LogEntry struct {
+	Index int64  `json:"index"`
+	Kind  string `json:"kind"`
 }
 
 // Statement returns the in-toto Statement v1 cosign v3 signs for an image:

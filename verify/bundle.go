@@ -88,26 +88,44 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 		return sig
 	}
 
+	useTlog, err := v.tlogPlan(b, req.TransparencyLog, sig)
+	if err != nil {
+		sig.fail("tlog", err)
+		return sig
+	}
 	alg, hexDigest, _ := strings.Cut(digest, ":")
 	want, err := hex.DecodeString(hexDigest)
 	if err != nil {
 		sig.fail("digest", fmt.Errorf("image digest %q is not hex: %w", digest, err))
 		return sig
 	}
-	key, verr := v.verifyBundleWithKeys(b, sig.KeyID, alg, want)
+	key, verr := v.verifyBundleWithKeys(b, sig.KeyID, alg, want, useTlog)
 	if verr == nil {
 		sig.Key, sig.KeyID = key.name, key.id
 		sig.check("signature", Pass, "verified with key "+key.name)
 		sig.check("digest", Pass, "signed payload names "+digest)
+		if useTlog {
+			v.passTlog(sig)
+		}
 		checkAnnotations(sig, req.Annotations)
 		return sig
+	}
+	if useTlog {
+		// Is the signature good and only the log entry wrong?
+		if key, err := v.verifyBundleWithKeys(b, sig.KeyID, alg, want, false); err == nil {
+			sig.Key, sig.KeyID = key.name, key.id
+			sig.check("signature", Pass, "verified with key "+key.name)
+			sig.check("digest", Pass, "signed payload names "+digest)
+			sig.fail("tlog", fmt.Errorf("%w: %w", ErrTransparencyLog, verr))
+			return sig
+		}
 	}
 	// Tell a signature copied from another image apart from a bad one: does
 	// it verify against the digest its own statement names?
 	if sig.SignedDigest != digest && sig.SignedDigest != "" {
 		salg, shex, _ := strings.Cut(sig.SignedDigest, ":")
 		if other, err := hex.DecodeString(shex); err == nil {
-			if key, err := v.verifyBundleWithKeys(b, sig.KeyID, salg, other); err == nil {
+			if key, err := v.verifyBundleWithKeys(b, sig.KeyID, salg, other, false); err == nil {
 				sig.Key, sig.KeyID = key.name, key.id
 				sig.check("signature", Pass, "verified with key "+key.name)
 				sig.fail("digest", fmt.Errorf("%w: signed payload names %s, not %s", ErrDigestMismatch, sig.SignedDigest, digest))
@@ -120,14 +138,21 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 }
 
 // verifyBundleWithKeys runs sigstore-go's verifier with each trusted key in
-// turn (hint match first) and returns the key that verified.
-func (v *Verifier) verifyBundleWithKeys(b *bundle.Bundle, hint, alg string, digest []byte) (*trustedKey, error) {
+// turn (hint match first) and returns the key that verified. With useTlog the
+// bundle must also carry a log entry from the trusted root whose inclusion
+// proof, checkpoint signature and body verify offline.
+func (v *Verifier) verifyBundleWithKeys(b *bundle.Bundle, hint, alg string, digest []byte, useTlog bool) (*trustedKey, error) {
 	var last error
 	for _, k := range v.orderedKeys(hint) {
-		tm := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		var tm root.TrustedMaterial = root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
 			return root.NewExpiringKey(k.verifier, time.Time{}, time.Time{}), nil
 		})
-		sv, err := sgverify.NewVerifier(tm, sgverify.WithNoObserverTimestamps())
+		opts := []sgverify.VerifierOption{sgverify.WithNoObserverTimestamps()}
+		if useTlog {
+			tm = root.TrustedMaterialCollection{v.root, tm}
+			opts = append(opts, sgverify.WithTransparencyLog(1))
+		}
+		sv, err := sgverify.NewVerifier(tm, opts...)
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,9 @@ var (
 	ErrMalformed = errors.New("malformed signature artifact")
 	// ErrAnnotationMismatch means a required annotation is missing or differs.
 	ErrAnnotationMismatch = errors.New("required annotation missing or different")
+	// ErrTransparencyLog means a required log entry is missing, or an entry
+	// does not verify (inclusion proof, checkpoint signature, or body).
+	ErrTransparencyLog = errors.New("transparency log check failed")
 	// ErrUnreadable means the artifact could not be fetched from the registry.
 	ErrUnreadable = errors.New("signature artifact could not be read")
 )

@@ -59,6 +59,8 @@ type Signature struct {
 	SignedDigest string `json:"signedDigest,omitempty"`
 	// Annotations are the signed annotations.
 	Annotations map[string]any `json:"annotations,omitempty"`
+	// Log lists the transparency-log entries the bundle carries.
+	Log []LogEntry `json:"log,omitempty"`
 	// Checks are the steps taken, in order.
 	Checks []Check `json:"checks"`
 	// Error explains a rejection.
@@ -79,4 +81,14 @@ func (s *Signature) fail(name string, err error) {
 	s.check(name, Fail, err.Error())
 	s.err = err
 	s.Error = err.Error()
+}
+
+// LogEntry is a transparency-log entry carried in a bundle.
+type LogEntry struct {
+	Index int64  `json:"index"`
+	Kind  string `json:"kind"`
+	// URL is the log's URL, from the trusted root, when the log is trusted.
+	URL string `json:"url,omitempty"`
+	// Verified is true when the inclusion proof and checkpoint were verified offline.
+	Verified bool `json:"verified"`
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/signet-dev/signet/keys"
@@ -40,11 +41,20 @@ type trustedKey struct {
 type Verifier struct {
 	client *oci.Client
 	keys   []trustedKey
+	root   root.TrustedMaterial
 }
+
+// Option configures a Verifier.
+type Option func(*Verifier)
+
+// WithTrustedRoot trusts the transparency logs (and, later, the CAs and
+// timestamp authorities) of a Sigstore trusted root. Default: none, so a
+// Request that requires a log entry fails.
+func WithTrustedRoot(tr root.TrustedMaterial) Option { return func(v *Verifier) { v.root = tr } }
 
 // New returns a Verifier that trusts the given keys and reads registries
 // through client. At least one key is required.
-func New(client *oci.Client, trusted []Key) (*Verifier, error) {
+func New(client *oci.Client, trusted []Key, opts ...Option) (*Verifier, error) {
 	if client == nil {
 		return nil, errors.New("verify: a registry client is required")
 	}
@@ -52,6 +62,9 @@ func New(client *oci.Client, trusted []Key) (*Verifier, error) {
 		return nil, errors.New("verify: at least one trusted key is required")
 	}
 	v := &Verifier{client: client}
+	for _, o := range opts {
+		o(v)
+	}
 	for _, k := range trusted {
 		sv, err := keys.Verifier(k.PublicKey)
 		if err != nil {
@@ -66,10 +79,38 @@ func New(client *oci.Client, trusted []Key) (*Verifier, error) {
 	return v, nil
 }
 
+// TlogMode says whether a signature must carry a verified transparency-log entry.
+type TlogMode string
+
+// Transparency-log modes.
+const (
+	// TlogOptional verifies the log entries a bundle carries from logs in the
+	// trusted root, and accepts a bundle without any. The default.
+	TlogOptional TlogMode = "optional"
+	// TlogRequired accepts only bundles with an entry from a trusted log whose
+	// inclusion proof and checkpoint verify offline.
+	TlogRequired TlogMode = "required"
+	// TlogSkip ignores log entries.
+	TlogSkip TlogMode = "skip"
+)
+
+// ParseTlogMode turns a flag or policy value into a TlogMode.
+func ParseTlogMode(s string) (TlogMode, error) {
+	switch TlogMode(s) {
+	case "":
+		return TlogOptional, nil
+	case TlogOptional, TlogRequired, TlogSkip:
+		return TlogMode(s), nil
+	}
+	return "", fmt.Errorf("transparency log mode %q: want required, optional or skip", s)
+}
+
 // Request holds per-call requirements.
 type Request struct {
 	// Annotations must all be present, with these values, in the signed payload.
 	Annotations map[string]string
+	// TransparencyLog says whether a log entry is required; empty means optional.
+	TransparencyLog TlogMode
 }
 
 // Verify resolves image, finds its signatures and verifies them. It returns

@@ -1,0 +1,263 @@
+package tlog
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
+	rnote "github.com/sigstore/rekor-tiles/v2/pkg/note"
+	"github.com/sigstore/rekor-tiles/v2/pkg/types/hashedrekord"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/client"
+	"github.com/transparency-dev/tessera/storage/posix"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// ErrInvalidEntry means a submitted entry was refused: malformed, or its
+// signature does not verify. Nothing was appended.
+var ErrInvalidEntry = errors.New("invalid log entry")
+
+// keyFile is the log's private signing key inside its directory.
+const keyFile = "log.key"
+
+// Log is an embedded, append-only transparency log. It is safe for
+// concurrent use; appends are batched.
+type Log struct {
+	origin   string
+	dir      string
+	pub      crypto.PublicKey
+	logID    []byte
+	appender *tessera.Appender
+	reader   tessera.LogReader
+	awaiter  *tessera.PublicationAwaiter
+	shutdown func(context.Context) error
+	algs     *signature.AlgorithmRegistryConfig
+	cancel   context.CancelFunc
+}
+
+// LogOption configures Open.
+type LogOption func(*logConfig)
+
+type logConfig struct {
+	batchSize  uint
+	batchAge   time.Duration
+	checkpoint time.Duration
+}
+
+// WithBatching sets how many entries are sequenced together and how long an
+// entry may wait for its batch. Default 256 entries, 50ms.
+func WithBatching(size uint, age time.Duration) LogOption {
+	return func(c *logConfig) { c.batchSize, c.batchAge = size, age }
+}
+
+// WithCheckpointInterval sets how often a new checkpoint is signed. Default 100ms
+// (the POSIX driver's minimum); an append waits for the next checkpoint.
+func WithCheckpointInterval(d time.Duration) LogOption {
+	return func(c *logConfig) { c.checkpoint = d }
+}
+
+// Open opens the log in dir, creating it and its Ed25519 signing key (mode
+// 0600) on first use. origin names the log in its checkpoints; Sigstore
+// verifiers expect the host name of the log's URL.
+func Open(ctx context.Context, dir, origin string, opts ...LogOption) (*Log, error) {
+	cfg := logConfig{batchSize: 256, batchAge: 50 * time.Millisecond, checkpoint: 100 * time.Millisecond}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating log directory: %w", err)
+	}
+	priv, err := loadOrCreateKey(filepath.Join(dir, keyFile))
+	if err != nil {
+		return nil, err
+	}
+	signer, err := signature.LoadED25519Signer(priv)
+	if err != nil {
+		return nil, err
+	}
+	noteSigner, err := rnote.NewNoteSigner(ctx, origin, signer)
+	if err != nil {
+		return nil, fmt.Errorf("making checkpoint signer: %w", err)
+	}
+	pub := priv.Public()
+	_, logID, err := rnote.KeyHash(origin, pub)
+	if err != nil {
+		return nil, err
+	}
+	algs, err := signature.NewAlgorithmRegistryConfig(defaultAlgorithms)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	driver, err := posix.New(ctx, posix.Config{Path: filepath.Join(dir, "tiles")})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("opening log storage: %w", err)
+	}
+	aopts := tessera.NewAppendOptions().
+		WithCheckpointSigner(noteSigner).
+		WithBatching(cfg.batchSize, cfg.batchAge).
+		WithCheckpointInterval(cfg.checkpoint).
+		WithAntispam(tessera.DefaultAntispamInMemorySize, nil)
+	appender, shutdown, reader, err := tessera.NewAppender(ctx, driver, aopts)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("starting log appender: %w", err)
+	}
+	return &Log{
+		origin: origin, dir: dir, pub: pub, logID: logID,
+		appender: appender, reader: reader, shutdown: shutdown, algs: algs, cancel: cancel,
+		awaiter: tessera.NewPublicationAwaiter(ctx, reader.ReadCheckpoint, 20*time.Millisecond),
+	}, nil
+}
+
+// defaultAlgorithms are the signature algorithms the log accepts, Rekor v2's defaults.
+var defaultAlgorithms = []protocommon.PublicKeyDetails{
+	protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256,
+	protocommon.PublicKeyDetails_PKIX_ECDSA_P384_SHA_384,
+	protocommon.PublicKeyDetails_PKIX_ECDSA_P521_SHA_512,
+	protocommon.PublicKeyDetails_PKIX_ED25519,
+	protocommon.PublicKeyDetails_PKIX_ED25519_PH,
+	protocommon.PublicKeyDetails_PKIX_RSA_PKCS1V15_2048_SHA256,
+	protocommon.PublicKeyDetails_PKIX_RSA_PKCS1V15_3072_SHA256,
+	protocommon.PublicKeyDetails_PKIX_RSA_PKCS1V15_4096_SHA256,
+}
+
+// Close flushes pending appends and stops the log.
+func (l *Log) Close(ctx context.Context) error {
+	defer l.cancel()
+	return l.shutdown(ctx)
+}
+
+// Origin returns the log's checkpoint origin.
+func (l *Log) Origin() string { return l.origin }
+
+// PublicKey returns the key that signs the log's checkpoints.
+func (l *Log) PublicKey() crypto.PublicKey { return l.pub }
+
+// LogID returns the log's ID as Rekor v2 and Sigstore trusted roots compute it.
+func (l *Log) LogID() []byte { return l.logID }
+
+// Checkpoint returns the latest signed checkpoint.
+func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) { return l.reader.ReadCheckpoint(ctx) }
+
+// Add validates a Rekor v2 entry request (the signature must verify), appends
+// it, waits until a checkpoint commits to it, and returns the transparency
+// log entry with its inclusion proof, as Rekor v2 does. Submitting the same
+// entry again returns the entry already in the log.
+func (l *Log) Add(ctx context.Context, req *pb.CreateEntryRequest) (*rekorpb.TransparencyLogEntry, error) {
+	hr := req.GetHashedRekordRequestV002()
+	if hr == nil {
+		return nil, fmt.Errorf("%w: only hashedrekord v0.0.2 entries are accepted", ErrInvalidEntry)
+	}
+	entry, err := hashedrekord.ToLogEntry(hr, l.algs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidEntry, err)
+	}
+	raw, err := protojson.Marshal(entry)
+	if err != nil {
+		return nil, fmt.Errorf("encoding entry: %w", err)
+	}
+	body, err := jsoncanonicalizer.Transform(raw)
+	if err != nil {
+		return nil, fmt.Errorf("canonicalizing entry: %w", err)
+	}
+	te := tessera.NewEntry(body)
+	idx, cpRaw, err := l.awaiter.Await(ctx, l.appender.Add(ctx, te))
+	if err != nil {
+		return nil, fmt.Errorf("appending entry: %w", err)
+	}
+	ip, err := l.inclusionProof(ctx, idx.Index, cpRaw, te.LeafHash())
+	if err != nil {
+		return nil, err
+	}
+	return &rekorpb.TransparencyLogEntry{
+		LogIndex:          int64(idx.Index),
+		LogId:             &protocommon.LogId{KeyId: l.logID},
+		KindVersion:       &rekorpb.KindVersion{Kind: entry.Kind, Version: entry.ApiVersion},
+		InclusionProof:    ip,
+		CanonicalizedBody: body,
+	}, nil
+}
+
+// inclusionProof builds and checks the proof of index against the checkpoint.
+func (l *Log) inclusionProof(ctx context.Context, index uint64, cpRaw, leafHash []byte) (*rekorpb.InclusionProof, error) {
+	var cp log.Checkpoint
+	if _, err := cp.Unmarshal(cpRaw); err != nil {
+		return nil, fmt.Errorf("parsing checkpoint: %w", err)
+	}
+	pb, err := client.NewProofBuilder(ctx, cp.Size, l.reader.ReadTile)
+	if err != nil {
+		return nil, fmt.Errorf("building inclusion proof: %w", err)
+	}
+	hashes, err := pb.InclusionProof(ctx, index)
+	if err != nil {
+		return nil, fmt.Errorf("building inclusion proof for %d: %w", index, err)
+	}
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, index, cp.Size, leafHash, hashes, cp.Hash); err != nil {
+		return nil, fmt.Errorf("log produced an inclusion proof that does not verify: %w", err)
+	}
+	return &rekorpb.InclusionProof{
+		LogIndex:   int64(index),
+		RootHash:   cp.Hash,
+		TreeSize:   int64(cp.Size),
+		Hashes:     hashes,
+		Checkpoint: &rekorpb.Checkpoint{Envelope: string(cpRaw)},
+	}, nil
+}
+
+// loadOrCreateKey reads the log's Ed25519 key, or makes one (0600).
+func loadOrCreateKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(priv)
+		if err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("creating log key: %w", err)
+		}
+		defer f.Close()
+		if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+			return nil, fmt.Errorf("writing log key: %w", err)
+		}
+		return priv, f.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading log key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("log key %s is not PEM", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parsing log key %s: %w", path, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("log key %s is %T, want Ed25519", path, k)
+	}
+	return priv, nil
+}

@@ -1,0 +1,217 @@
+package verify_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"testing"
+
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/verify"
+)
+
+// logFixture is an embedded log served over HTTP, a signer that logs to it,
+// and a verifier that trusts it.
+type logFixture struct {
+	log      *tlog.Log
+	url      string
+	signer   *sign.Signer
+	verifier *verify.Verifier
+	client   *oci.Client
+	reg      *registrytest.Registry
+	sv       signature.SignerVerifier
+}
+
+func startLog(t *testing.T) (*tlog.Log, string) {
+	t.Helper()
+	l, err := tlog.Open(context.Background(), t.TempDir(), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(l.Handler())
+	t.Cleanup(func() { srv.Close(); l.Close(context.Background()) })
+	return l, srv.URL
+}
+
+func newLogFixture(t *testing.T) *logFixture {
+	t.Helper()
+	f := &logFixture{reg: registrytest.New(t, true), client: oci.New()}
+	f.log, f.url = startLog(t)
+	priv, err := keys.Generate(keys.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, _ := keys.SignerVerifier(priv)
+	w, err := tlog.Service{URL: f.url, APIVersion: 2}.Writer(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.signer, err = sign.New(sv, f.client, sign.WithTransparencyLog(w)); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := tlog.TrustedRoot(tlog.LogInfo{URL: f.url, PublicKey: f.log.PublicKey(), APIVersion: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.verifier, err = verify.New(f.client, []verify.Key{{Name: "release", PublicKey: priv.Public()}}, verify.WithTrustedRoot(tr)); err != nil {
+		t.Fatal(err)
+	}
+	f.sv = sv
+	return f
+}
+
+func parse(t *testing.T, b []byte) *protobundle.Bundle {
+	t.Helper()
+	var pb protobundle.Bundle
+	if err := protojson.Unmarshal(b, &pb); err != nil {
+		t.Fatal(err)
+	}
+	return &pb
+}
+
+func marshal(t *testing.T, pb *protobundle.Bundle) []byte {
+	t.Helper()
+	b, err := protojson.Marshal(pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestTransparencyLogOffline(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newLogFixture(t)
+	ann := map[string]string{oci.AnnotationBundleContent: "dsse-envelope", oci.AnnotationPredicateType: oci.CosignSignPredicateType}
+
+	// A second log with the same origin but another key: untrusted.
+	_, rogueURL := startLog(t)
+	rw, _ := tlog.Service{URL: rogueURL, APIVersion: 2}.Writer(0)
+
+	cases := []struct {
+		name   string
+		bundle func(t *testing.T, digest string) []byte
+		mode   verify.TlogMode
+		want   error // nil: verifies
+	}{
+		{"logged and verified offline", func(t *testing.T, d string) []byte {
+			b, _ := f.signer.Bundle(ctx, "app", d, nil)
+			return b
+		}, verify.TlogRequired, nil},
+		{"inclusion proof for another entry", func(t *testing.T, d string) []byte {
+			b := parse(t, must(f.signer.Bundle(ctx, "app", d, nil)))
+			other := parse(t, must(f.signer.Bundle(ctx, "app", "sha256:"+hex64("ab"), nil)))
+			b.VerificationMaterial.TlogEntries[0].InclusionProof = other.VerificationMaterial.TlogEntries[0].InclusionProof
+			b.VerificationMaterial.TlogEntries[0].LogIndex = other.VerificationMaterial.TlogEntries[0].LogIndex
+			return marshal(t, b)
+		}, verify.TlogRequired, verify.ErrTransparencyLog},
+		{"tampered checkpoint", func(t *testing.T, d string) []byte {
+			b := parse(t, must(f.signer.Bundle(ctx, "app", d, nil)))
+			cp := b.VerificationMaterial.TlogEntries[0].InclusionProof.Checkpoint
+			cp.Envelope = tamperLine(cp.Envelope, 1)
+			return marshal(t, b)
+		}, verify.TlogRequired, verify.ErrTransparencyLog},
+		{"checkpoint signed by an untrusted key", func(t *testing.T, d string) []byte {
+			rs, err := sign.New(f.sv, f.client, sign.WithTransparencyLog(rw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := parse(t, must(rs.Bundle(ctx, "app", d, nil)))
+			// Claim the trusted log made the entry.
+			b.VerificationMaterial.TlogEntries[0].LogId.KeyId = f.log.LogID()
+			return marshal(t, b)
+		}, verify.TlogRequired, verify.ErrTransparencyLog},
+		{"log body does not match the bundle's signature", func(t *testing.T, d string) []byte {
+			first := parse(t, must(f.signer.Bundle(ctx, "app", d, nil)))
+			second := parse(t, must(f.signer.Bundle(ctx, "app", d, nil))) // ECDSA: a different signature
+			second.VerificationMaterial.TlogEntries = first.VerificationMaterial.TlogEntries
+			return marshal(t, second)
+		}, verify.TlogRequired, verify.ErrTransparencyLog},
+		{"required but not logged", func(t *testing.T, d string) []byte {
+			b := parse(t, must(f.signer.Bundle(ctx, "app", d, nil)))
+			b.VerificationMaterial.TlogEntries = nil
+			return marshal(t, b)
+		}, verify.TlogRequired, verify.ErrTransparencyLog},
+		{"optional and not logged", func(t *testing.T, d string) []byte {
+			b := parse(t, must(f.signer.Bundle(ctx, "app", d, nil)))
+			b.VerificationMaterial.TlogEntries = nil
+			return marshal(t, b)
+		}, verify.TlogOptional, nil},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := f.reg.PushImage(t, "app:tlog"+string(rune('a'+i)))
+			target, err := f.client.Resolve(ctx, d.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.client.AttachBundle(ctx, target, tc.bundle(t, d.DigestStr()), ann); err != nil {
+				t.Fatal(err)
+			}
+			res, err := f.verifier.Verify(ctx, d.String(), verify.Request{TransparencyLog: tc.mode})
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("want verified, got %v", err)
+				}
+				s := res.Signatures[0]
+				if tc.mode == verify.TlogRequired && (len(s.Log) != 1 || !s.Log[0].Verified || s.Log[0].URL != f.url || s.Log[0].Kind != "hashedrekord/0.0.2") {
+					t.Fatalf("log entries %+v", s.Log)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			if errors.Is(err, verify.ErrBadSignature) {
+				t.Fatalf("a log failure was reported as a bad signature: %v", err)
+			}
+			if res == nil || res.Verified {
+				t.Fatalf("result %+v", res)
+			}
+		})
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func hex64(pair string) string {
+	s := ""
+	for range 32 {
+		s += pair
+	}
+	return s
+}
+
+// tamperLine flips one character of line n of a signed note.
+func tamperLine(note string, n int) string {
+	b := []byte(note)
+	line := 0
+	for i := range b {
+		if b[i] == '\n' {
+			line++
+			continue
+		}
+		if line == n {
+			if b[i] == '1' {
+				b[i] = '2'
+			} else {
+				b[i] = '1'
+			}
+			return string(b)
+		}
+	}
+	return note
+}
