@@ -61,7 +61,7 @@ type logConfig struct {
 }
 
 // WithBatching sets how many entries are sequenced together and how long an
-// entry may wait for its batch. Default 256 entries, 50ms.
+// entry may wait for its batch. Default 256 entries, 10ms.
 func WithBatching(size uint, age time.Duration) LogOption {
 	return func(c *logConfig) { c.batchSize, c.batchAge = size, age }
 }
@@ -76,7 +76,7 @@ func WithCheckpointInterval(d time.Duration) LogOption {
 // 0600) on first use. origin names the log in its checkpoints; Sigstore
 // verifiers expect the host name of the log's URL.
 func Open(ctx context.Context, dir, origin string, opts ...LogOption) (*Log, error) {
-	cfg := logConfig{batchSize: 256, batchAge: 50 * time.Millisecond, checkpoint: 100 * time.Millisecond}
+	cfg := logConfig{batchSize: 256, batchAge: 10 * time.Millisecond, checkpoint: 100 * time.Millisecond}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -153,6 +153,11 @@ func (l *Log) PublicKey() crypto.PublicKey { return l.pub }
 
 // LogID returns the log's ID as Rekor v2 and Sigstore trusted roots compute it.
 func (l *Log) LogID() []byte { return l.logID }
+
+// ReadTile reads one of the log's tiles; it is a client.TileFetcherFunc.
+func (l *Log) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
+	return l.reader.ReadTile(ctx, level, index, p)
+}
 
 // Checkpoint returns the latest signed checkpoint.
 func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) { return l.reader.ReadCheckpoint(ctx) }

@@ -1,0 +1,211 @@
+package tlog_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/signet-dev/signet/tlog"
+)
+
+func openLog(t testing.TB, dir string) *tlog.Log {
+	t.Helper()
+	l, err := tlog.Open(context.Background(), dir, "log.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(context.Background()) })
+	return l
+}
+
+var signingKey, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+
+// request builds a valid hashedrekord v0.0.2 request for message.
+func request(t testing.TB, message string) *pb.CreateEntryRequest {
+	t.Helper()
+	digest := sha256.Sum256([]byte(message))
+	sig, err := ecdsa.SignASN1(rand.Reader, signingKey, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(signingKey.Public())
+	return &pb.CreateEntryRequest{Spec: &pb.CreateEntryRequest_HashedRekordRequestV002{HashedRekordRequestV002: &pb.HashedRekordRequestV002{
+		Digest: digest[:],
+		Signature: &pb.Signature{Content: sig, Verifier: &pb.Verifier{
+			Verifier:   &pb.Verifier_PublicKey{PublicKey: &pb.PublicKey{RawBytes: der}},
+			KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256,
+		}},
+	}}}
+}
+
+func TestAddValidatesAndDeduplicates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l := openLog(t, t.TempDir())
+	first, err := l.Add(ctx, request(t, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := request(t, "b")
+	second, err := l.Add(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := l.Add(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.LogIndex != 0 || second.LogIndex != 1 || again.LogIndex != 1 {
+		t.Fatalf("indexes %d %d %d, want 0 1 1 (the duplicate keeps its index)", first.LogIndex, second.LogIndex, again.LogIndex)
+	}
+	if again.InclusionProof == nil || again.InclusionProof.Checkpoint.GetEnvelope() == "" {
+		t.Fatal("duplicate returned without a proof")
+	}
+	bad := request(t, "c")
+	bad.GetHashedRekordRequestV002().Digest[0] ^= 1 // signature no longer matches
+	if _, err := l.Add(ctx, bad); !errors.Is(err, tlog.ErrInvalidEntry) {
+		t.Fatalf("bad signature: got %v, want ErrInvalidEntry", err)
+	}
+	if _, err := l.Add(ctx, &pb.CreateEntryRequest{}); !errors.Is(err, tlog.ErrInvalidEntry) {
+		t.Fatalf("empty request: got %v, want ErrInvalidEntry", err)
+	}
+}
+
+func TestLogKeyIsPrivate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	openLog(t, dir)
+	st, err := os.Stat(filepath.Join(dir, "log.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("log key mode %v, want 0600", st.Mode().Perm())
+	}
+}
+
+func appendN(t *testing.T, l *tlog.Log, prefix string, n int) []byte {
+	t.Helper()
+	var cp []byte
+	for i := range n {
+		e, err := l.Add(context.Background(), request(t, fmt.Sprintf("%s-%d", prefix, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp = []byte(e.InclusionProof.Checkpoint.Envelope)
+	}
+	return cp
+}
+
+func verifierFor(t *testing.T, l *tlog.Log) *tlog.CheckpointVerifier {
+	t.Helper()
+	v, err := signature.LoadVerifier(l.PublicKey(), crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv, err := tlog.NewCheckpointVerifier(l.Origin(), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cv
+}
+
+func TestConsistency(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir1, dir2 := t.TempDir(), t.TempDir()
+	honest := openLog(t, dir1)
+	// The forked log has the same key and origin: its checkpoints verify too.
+	key, err := os.ReadFile(filepath.Join(dir1, "log.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir2, "log.key"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	forked := openLog(t, dir2)
+	cv := verifierFor(t, honest)
+
+	cp3 := appendN(t, honest, "x", 3)
+	cp5 := appendN(t, honest, "y", 2)
+	if err := cv.CheckConsistency(ctx, cp3, cp5, honest.ReadTile); err != nil {
+		t.Fatalf("honest log: %v", err)
+	}
+
+	// Same first entry, then different ones: same size 3, other root.
+	appendN(t, forked, "x", 1)
+	fork3 := appendN(t, forked, "z", 2)
+	var ie *tlog.InconsistencyError
+	err = cv.CheckConsistency(ctx, cp3, fork3, forked.ReadTile)
+	if !errors.Is(err, tlog.ErrInconsistent) || !errors.As(err, &ie) || string(ie.Old) != string(cp3) || string(ie.New) != string(fork3) {
+		t.Fatalf("same size, other root: got %v", err)
+	}
+	// A larger tree that does not extend the smaller one.
+	fork5 := appendN(t, forked, "w", 2)
+	if err := cv.CheckConsistency(ctx, cp3, fork5, forked.ReadTile); !errors.Is(err, tlog.ErrInconsistent) {
+		t.Fatalf("not a prefix: got %v", err)
+	}
+	// A log that shrank.
+	if err := cv.CheckConsistency(ctx, cp5, cp3, honest.ReadTile); !errors.Is(err, tlog.ErrInconsistent) {
+		t.Fatalf("shrunk: got %v", err)
+	}
+	// A checkpoint from another key is refused before any comparison.
+	other := openLog(t, t.TempDir())
+	cpOther := appendN(t, other, "x", 3)
+	if err := cv.CheckConsistency(ctx, cp3, cpOther, other.ReadTile); err == nil || errors.Is(err, tlog.ErrInconsistent) {
+		t.Fatalf("untrusted checkpoint: got %v", err)
+	}
+}
+
+func BenchmarkAppend(b *testing.B) {
+	ctx := context.Background()
+	l := openLog(b, b.TempDir())
+	reqs := make([]*pb.CreateEntryRequest, b.N)
+	for i := range reqs {
+		reqs[i] = request(b, fmt.Sprintf("bench-%d", i))
+	}
+	b.ResetTimer()
+	var next int64
+	b.SetParallelism(64) // many clients at once, as a CI fleet would be
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(atomic.AddInt64(&next, 1))
+			if _, err := l.Add(ctx, reqs[i-1]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+}
+
+// BenchmarkAppendLatency is one client appending and waiting for its proof:
+// the latency a signer sees from the log.
+func BenchmarkAppendLatency(b *testing.B) {
+	ctx := context.Background()
+	l := openLog(b, b.TempDir())
+	reqs := make([]*pb.CreateEntryRequest, b.N)
+	for i := range reqs {
+		reqs[i] = request(b, fmt.Sprintf("lat-%d", i))
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := l.Add(ctx, reqs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
