@@ -229,28 +229,34 @@ func (l *Log) inclusionProof(ctx context.Context, index uint64, cpRaw, leafHash 
 
 // loadOrCreateKey reads the log's Ed25519 key, or makes one (0600).
 func loadOrCreateKey(path string) (ed25519.PrivateKey, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(priv)
-		if err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("creating log key: %w", err)
-		}
-		defer f.Close()
-		if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-			return nil, fmt.Errorf("writing log key: %w", err)
-		}
-		return priv, f.Close()
+	priv, err := loadKey(path)
+	if !errors.Is(err, os.ErrNotExist) {
+		return priv, err
 	}
+	_, priv, err = ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("reading log key: %w", err)
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("creating log key: %w", err)
+	}
+	defer f.Close()
+	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+		return nil, fmt.Errorf("writing log key: %w", err)
+	}
+	return priv, f.Close()
+}
+
+// loadKey reads the log's key; a missing file is os.ErrNotExist.
+func loadKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {

@@ -37,7 +37,7 @@ type LogInfo struct {
 // SHA-256 of the PKIX public key.
 func (l LogInfo) ID() ([]byte, error) {
 	if l.APIVersion == 2 {
-		origin, err := l.origin()
+		origin, err := l.OriginName()
 		if err != nil {
 			return nil, err
 		}
@@ -52,7 +52,8 @@ func (l LogInfo) ID() ([]byte, error) {
 	return sum[:], nil
 }
 
-func (l LogInfo) origin() (string, error) {
+// OriginName returns the checkpoint origin: Origin, else the URL's host name.
+func (l LogInfo) OriginName() (string, error) {
 	if l.Origin != "" {
 		return l.Origin, nil
 	}
@@ -68,7 +69,7 @@ func TrustedRoot(logs ...LogInfo) (*root.TrustedRoot, error) {
 	tlogs := make(map[string]*root.TransparencyLog, len(logs))
 	for _, l := range logs {
 		if l.APIVersion == 2 && l.Origin != "" {
-			if o, _ := (LogInfo{URL: l.URL}).origin(); o != l.Origin {
+			if o, _ := (LogInfo{URL: l.URL}).OriginName(); o != l.Origin {
 				return nil, fmt.Errorf("log %s: origin %q must equal the URL's host name %q (verifiers derive it from the URL)", l.URL, l.Origin, o)
 			}
 		}
@@ -118,4 +119,9 @@ func WriteJSON(path string, v interface{ MarshalJSON() ([]byte, error) }) error 
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// Self describes the log as served at url, for trust files that point at it.
+func (l *Log) Self(url string) LogInfo {
+	return LogInfo{URL: url, PublicKey: l.pub, APIVersion: 2, Origin: l.origin, Operator: "signet log serve"}
 }

@@ -48,6 +48,8 @@ Start with 'signet quickstart' to see the whole flow offline.`,
 		newSignCmd(s),
 		newVerifyCmd(s),
 		newRegistryCmd(s),
+		newLogCmd(s),
+		newTrustCmd(s),
 		newQuickstartCmd(s),
 	)
 	return root

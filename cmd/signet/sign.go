@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,6 +12,7 @@ import (
 func newSignCmd(s *streams) *cobra.Command {
 	var (
 		reg       registryOptions
+		logs      logUploadOptions
 		keyRef    string
 		layout    string
 		output    string
@@ -30,7 +32,12 @@ without the referrers API get the referrers fallback tag (sha256-<hex>).
 
 Name images by digest where you can. A tag is resolved to its digest first,
 which is racy (the tag can move in between): Signet warns, signs the digest it
-resolved, and records the tag in the signed statement.`,
+resolved, and records the tag in the signed statement.
+
+The signature is logged in a transparency log when one is configured:
+--tlog-url, else --signing-config, else $SIGNET_HOME/signing_config.json
+(which 'signet log serve' writes for its local log). The entry and its
+inclusion proof go into the bundle, so verification needs no network.`,
 		Example: `  signet sign --key release.key registry.example.com/team/app@sha256:...
   signet sign --key awskms:///alias/release -a git_sha=$SHA registry.example.com/team/app:v1
   signet sign --key release.key --recursive --registry-layout both registry.example.com/team/multiarch:v2`,
@@ -54,7 +61,14 @@ resolved, and records the tag in the signed statement.`,
 			if err != nil {
 				return err
 			}
-			signer, err := sign.New(sv, reg.client())
+			opts, warning, err := logs.signerOptions(time.Now())
+			if err != nil {
+				return err
+			}
+			if warning != "" {
+				fmt.Fprintln(s.err, warning)
+			}
+			signer, err := sign.New(sv, reg.client(), opts...)
 			if err != nil {
 				return err
 			}
@@ -79,6 +93,7 @@ resolved, and records the tag in the signed statement.`,
 		},
 	}
 	reg.addFlags(cmd)
+	logs.addFlags(cmd)
 	cmd.Flags().StringVar(&keyRef, "key", "", "private key: a file, env://VAR, or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://)")
 	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "sign an extra key=value annotation (repeatable)")
 	cmd.Flags().StringVar(&layout, "registry-layout", "referrers", "where to store signatures: referrers (cosign v3), legacy (cosign v2 .sig tag) or both")
@@ -94,6 +109,9 @@ func printSigned(s *streams, res *sign.Result) {
 			what = "  platform " + sd.Platform
 		}
 		fmt.Fprintf(s.out, "Signed %s (%s)\n", what, sd.Digest)
+		for _, e := range sd.Log {
+			fmt.Fprintf(s.out, "  logged at index %d (%s)\n", e.Index, e.Kind)
+		}
 		for _, a := range sd.Attached {
 			fmt.Fprintf(s.out, "  stored as %s: %s\n", a.Layout, a.Ref)
 		}

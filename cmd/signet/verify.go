@@ -13,6 +13,7 @@ import (
 func newVerifyCmd(s *streams) *cobra.Command {
 	var (
 		reg     registryOptions
+		trust   trustOptions
 		keyRefs []string
 		annots  []string
 		output  string
@@ -26,7 +27,10 @@ Signatures are looked for in every layout: the OCI referrers API, the
 referrers fallback tag (sha256-<hex>), and cosign's legacy sha256-<hex>.sig
 tag. A signature counts only if it verifies with a trusted key, names this
 image's digest (a signature copied from another image is refused), and
-carries every -a annotation given.
+carries every -a annotation given. Transparency-log entries in a bundle are
+verified offline (inclusion proof, checkpoint signature, logged body) against
+the logs of --trusted-root (default $SIGNET_HOME/trusted_root.json); --tlog
+required refuses a signature without such an entry.
 
 ` + exitCodesHelp,
 		Example: `  signet verify --key release.pub registry.example.com/team/app@sha256:...
@@ -52,14 +56,18 @@ carries every -a annotation given.
 				}
 				trusted = append(trusted, verify.Key{Name: ref, PublicKey: pub})
 			}
-			v, err := verify.New(reg.client(), trusted)
+			vopts, mode, err := trust.verifierOptions()
+			if err != nil {
+				return err
+			}
+			v, err := verify.New(reg.client(), trusted, vopts...)
 			if err != nil {
 				return err
 			}
 			code := exitOK
 			var reports []verifyReport
 			for _, img := range images {
-				res, err := v.Verify(cmd.Context(), img, verify.Request{Annotations: ann})
+				res, err := v.Verify(cmd.Context(), img, verify.Request{Annotations: ann, TransparencyLog: mode})
 				rep := verifyReport{Image: img, Result: res, ExitCode: exitCode(err)}
 				if err != nil {
 					rep.Error = err.Error()
@@ -82,6 +90,7 @@ carries every -a annotation given.
 		},
 	}
 	reg.addFlags(cmd)
+	trust.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key: a PEM file, env://VAR, or a KMS URI (repeatable: any one may verify)")
 	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "require a signed key=value annotation (repeatable)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -125,6 +134,13 @@ func printVerify(s *streams, rep verifyReport) {
 			fmt.Fprintf(s.out, "      key %s (%s)\n", sig.Key, sig.KeyID)
 			if sig.SignedName != "" {
 				fmt.Fprintf(s.out, "      signed for %s\n", sig.SignedName)
+			}
+			for _, e := range sig.Log {
+				if e.Verified {
+					fmt.Fprintf(s.out, "      logged at index %d in %s, proof verified offline\n", e.Index, e.URL)
+				} else {
+					fmt.Fprintf(s.out, "      log entry %d (not checked: log not in the trusted root)\n", e.Index)
+				}
 			}
 			if len(sig.Annotations) > 0 {
 				fmt.Fprintf(s.out, "      annotations %s\n", formatAnnotations(sig.Annotations))

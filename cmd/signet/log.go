@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/spf13/cobra"
+
+	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/tlog"
+)
+
+func newLogCmd(s *streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "log",
+		Short: "Run and check transparency logs",
+	}
+	cmd.AddCommand(newLogServeCmd(s), newLogInfoCmd(s), newLogVerifyCmd(s))
+	return cmd
+}
+
+func defaultLogDir() string { return filepath.Join(signetHome(), "log") }
+
+func newLogServeCmd(s *streams) *cobra.Command {
+	var addr, dir, origin string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve an embedded Rekor-v2-compatible transparency log",
+		Long: `Serve a transparency log on Tessera with POSIX storage in --dir.
+
+It accepts Rekor v2's write API (POST /api/v2/log/entries, hashedrekord
+v0.0.2; entries whose signature does not verify are refused) and serves its
+signed checkpoint and tiles read-only (GET /checkpoint, /tile/...), so Rekor v2
+clients such as cosign v3 can log to it through a signing config.
+
+Its Ed25519 signing key is made on first start, in --dir/log.key (mode 0600).
+On first start it also writes $SIGNET_HOME/signing_config.json and
+$SIGNET_HOME/trusted_root.json pointing at itself, unless they exist, so
+'signet sign' and 'signet verify' use it with no flags.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			url := "http://" + ln.Addr().String()
+			if origin == "" {
+				origin, _, _ = net.SplitHostPort(ln.Addr().String())
+			}
+			l, err := tlog.Open(cmd.Context(), dir, origin)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			defer l.Close(context.Background())
+			if err := tlog.SaveInfo(dir, tlog.Info{Origin: origin, URL: url}); err != nil {
+				return err
+			}
+			if err := writeTrustFiles(s, l.Self(url)); err != nil {
+				return err
+			}
+			fmt.Fprintf(s.out, "Transparency log %q listening on %s (state in %s). Ctrl-C to stop.\n", origin, url, dir)
+			srv := &http.Server{Handler: l.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				<-cmd.Context().Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				srv.Shutdown(ctx)
+			}()
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:3003", "address to listen on")
+	cmd.Flags().StringVar(&dir, "dir", defaultLogDir(), "log state directory (key, tiles, checkpoint)")
+	cmd.Flags().StringVar(&origin, "origin", "", "checkpoint origin (default: the listen host; verifiers expect the host of the log URL)")
+	return cmd
+}
+
+// writeTrustFiles writes the signing config and trusted root for a log into
+// SIGNET_HOME, leaving existing files alone.
+func writeTrustFiles(s *streams, li tlog.LogInfo) error {
+	home := signetHome()
+	sc, err := tlog.SigningConfig(li)
+	if err != nil {
+		return err
+	}
+	tr, err := tlog.TrustedRoot(li)
+	if err != nil {
+		return err
+	}
+	for name, v := range map[string]interface{ MarshalJSON() ([]byte, error) }{signingConfigFile: sc, trustedRootFile: tr} {
+		p := filepath.Join(home, name)
+		if _, err := os.Stat(p); err == nil {
+			fmt.Fprintf(s.err, "Left %s as it is (remove it to point it at this log)\n", p)
+			continue
+		}
+		if err := tlog.WriteJSON(p, v); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.err, "Wrote %s for this log\n", p)
+	}
+	return nil
+}
+
+func newLogInfoCmd(s *streams) *cobra.Command {
+	var dir, output string
+	cmd := &cobra.Command{
+		Use:   "info",
+		Short: "Print the embedded log's origin, URL, size, log ID and public key",
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := outputFormat(output); err != nil {
+				return err
+			}
+			info, err := tlog.LoadInfo(dir)
+			if err != nil {
+				return err
+			}
+			pub, err := tlog.PublicKeyFromDir(dir)
+			if err != nil {
+				return err
+			}
+			li := tlog.LogInfo{URL: info.URL, PublicKey: pub, APIVersion: 2, Origin: info.Origin}
+			id, err := li.ID()
+			if err != nil {
+				return err
+			}
+			pemBytes, err := keys.PublicKeyPEM(pub)
+			if err != nil {
+				return err
+			}
+			var size uint64
+			if raw, err := tlog.ReadCheckpointFile(dir); err == nil {
+				v, _ := signature.LoadVerifier(pub.(crypto.PublicKey), crypto.SHA256)
+				if cv, err := tlog.NewCheckpointVerifier(info.Origin, v); err == nil {
+					if cp, err := cv.Parse(raw); err == nil {
+						size = cp.Size
+					}
+				}
+			}
+			out := map[string]any{"origin": info.Origin, "url": info.URL, "size": size, "logId": fmt.Sprintf("%x", id), "publicKey": string(pemBytes)}
+			if output == "json" {
+				return printJSON(s, out)
+			}
+			fmt.Fprintf(s.out, "origin:  %s\nurl:     %s\nsize:    %d entries\nlog ID:  %x\n%s", info.Origin, info.URL, size, id, pemBytes)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", defaultLogDir(), "log state directory")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func newLogVerifyCmd(s *streams) *cobra.Command {
+	var url, pubPath, origin, state string
+	cmd := &cobra.Command{
+		Use:   "verify --url URL --public-key KEY --state FILE",
+		Short: "Check that a log only ever grew since the checkpoint you last saw",
+		Long: `Fetch the log's current checkpoint, check its signature, and prove it extends
+the checkpoint remembered in --state (a consistency proof over the log's tiles).
+On success the new checkpoint is remembered. A log that forked or rewrote its
+history is reported with both signed checkpoints as evidence (exit code 4).`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if url == "" || pubPath == "" || state == "" {
+				return usageError{errors.New("--url, --public-key and --state are required")}
+			}
+			b, err := os.ReadFile(pubPath)
+			if err != nil {
+				return err
+			}
+			pub, err := keys.ParsePublicKey(b)
+			if err != nil {
+				return err
+			}
+			if origin == "" {
+				origin, err = (tlog.LogInfo{URL: url}).OriginName()
+				if err != nil {
+					return usageError{err}
+				}
+			}
+			v, err := keys.Verifier(pub)
+			if err != nil {
+				return err
+			}
+			cv, err := tlog.NewCheckpointVerifier(origin, v)
+			if err != nil {
+				return err
+			}
+			tiles, err := tlog.NewHTTPTiles(url, http.DefaultClient)
+			if err != nil {
+				return err
+			}
+			latest, err := tiles.Checkpoint(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("fetching checkpoint from %s: %w", url, err)
+			}
+			cp, err := cv.Parse(latest)
+			if err != nil {
+				return err
+			}
+			old, err := os.ReadFile(state)
+			switch {
+			case errors.Is(err, os.ErrNotExist):
+				fmt.Fprintf(s.out, "First checkpoint seen: size %d. Remembered in %s.\n", cp.Size, state)
+			case err != nil:
+				return err
+			default:
+				if err := cv.CheckConsistency(cmd.Context(), old, latest, tiles.Tile); err != nil {
+					fmt.Fprintln(s.err, err)
+					return silentError{exitInvalid}
+				}
+				oldCp, _ := cv.Parse(old)
+				fmt.Fprintf(s.out, "Consistent: the log grew from %d to %d entries without rewriting history.\n", oldCp.Size, cp.Size)
+			}
+			return os.WriteFile(state, latest, 0o644)
+		},
+	}
+	cmd.Flags().StringVar(&url, "url", "", "log URL (its /checkpoint and /tile/ are read)")
+	cmd.Flags().StringVar(&pubPath, "public-key", "", "the log's public key (PEM)")
+	cmd.Flags().StringVar(&origin, "origin", "", "checkpoint origin (default: the URL's host)")
+	cmd.Flags().StringVar(&state, "state", "", "file remembering the last checkpoint seen")
+	return cmd
+}

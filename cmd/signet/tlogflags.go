@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/spf13/cobra"
+
+	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/verify"
+)
+
+// logUploadOptions is the flag group of commands that log what they sign.
+type logUploadOptions struct {
+	signingConfig string
+	url           string
+	apiVersion    uint32
+	none          bool
+}
+
+func (o *logUploadOptions) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.signingConfig, "signing-config", "", "Sigstore signing_config.json naming the transparency log (default $SIGNET_HOME/signing_config.json if present)")
+	cmd.Flags().StringVar(&o.url, "tlog-url", "", "transparency log URL; overrides the signing config")
+	cmd.Flags().Uint32Var(&o.apiVersion, "tlog-api-version", 2, "API version of --tlog-url: 2 (Rekor v2, Signet's log) or 1 (Rekor v1)")
+	cmd.Flags().BoolVar(&o.none, "no-tlog", false, "do not log the signature")
+}
+
+// signerOptions returns the signer options for the configured log, and a
+// warning to print when nothing is configured.
+func (o *logUploadOptions) signerOptions(now time.Time) ([]sign.Option, string, error) {
+	if o.none {
+		return nil, "", nil
+	}
+	var svc tlog.Service
+	switch {
+	case o.url != "":
+		svc = tlog.Service{URL: o.url, APIVersion: o.apiVersion}
+	default:
+		path := o.signingConfig
+		if path == "" {
+			path = homeFile(signingConfigFile)
+		}
+		if path == "" {
+			return nil, "Warning: no transparency log configured (no --tlog-url, --signing-config or $SIGNET_HOME/signing_config.json): the signature is not logged. Run `signet log serve` for a local log, or pass --no-tlog to silence this.", nil
+		}
+		sc, err := root.NewSigningConfigFromPath(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("reading signing config %s: %w", path, err)
+		}
+		if svc, err = tlog.SelectService(sc, now); err != nil {
+			return nil, "", fmt.Errorf("signing config %s: %w", path, err)
+		}
+	}
+	w, err := svc.Writer(30 * time.Second)
+	if err != nil {
+		return nil, "", usageError{err}
+	}
+	return []sign.Option{sign.WithTransparencyLog(w)}, "", nil
+}
+
+// trustOptions is the flag group of commands that verify log entries.
+type trustOptions struct {
+	trustedRoot string
+	mode        string
+}
+
+func (o *trustOptions) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json listing trusted transparency logs (default $SIGNET_HOME/trusted_root.json if present)")
+	cmd.Flags().StringVar(&o.mode, "tlog", "optional", "transparency log entries: required (a verified entry must be present), optional (verify entries from trusted logs), skip")
+}
+
+func (o *trustOptions) verifierOptions() ([]verify.Option, verify.TlogMode, error) {
+	mode, err := verify.ParseTlogMode(o.mode)
+	if err != nil {
+		return nil, "", usageError{err}
+	}
+	path := o.trustedRoot
+	if path == "" {
+		path = homeFile(trustedRootFile)
+	}
+	if path == "" {
+		return nil, mode, nil
+	}
+	tr, err := root.NewTrustedRootFromPath(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading trusted root %s: %w", path, err)
+	}
+	return []verify.Option{verify.WithTrustedRoot(tr)}, mode, nil
+}
