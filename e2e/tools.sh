@@ -7,17 +7,18 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$root/bin"
 
-# name  version  module path of the main package
+# name (bin/NAME-VERSION/)  version  package path (its last element names the binary)
 tools=(
   "cosign   v3.1.3 github.com/sigstore/cosign/v3/cmd/cosign"
   "cosign   v2.6.5 github.com/sigstore/cosign/v2/cmd/cosign"
   "registry v3.1.2 github.com/distribution/distribution/v3/cmd/registry"
+  "rekor-tiles v2.3.0 github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix"
 )
 
 for t in "${tools[@]}"; do
   read -r name version pkg <<<"$t"
   dir="$bin/$name-$version"
-  if [[ -x "$dir/$name" ]]; then
+  if [[ -x "$dir/$(basename "$pkg")" ]]; then
     continue
   fi
   echo "e2e/tools.sh: building $name $version (first run only)" >&2

@@ -10,6 +10,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -19,6 +20,7 @@ import (
 	"github.com/signet-dev/signet/localregistry"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/tlog"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -44,6 +46,21 @@ func Run(ctx context.Context, w io.Writer, dir string) error {
 	t.detail("pushed %s", app.Context().Tag("v1"))
 	t.detail("digest %s", app.DigestStr())
 
+	ln, origin, err := tlog.ListenOrigin("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	tl, err := tlog.Open(ctx, filepath.Join(dir, "log"), origin)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer tl.Close(context.Background())
+	logSrv := tl.Serve(ln)
+	defer logSrv.Close()
+	t.step("Started a transparency log (Rekor v2 API, Tessera storage) at %s", logSrv.URL)
+	t.detail("its key and tiles live in %s", filepath.Join(dir, "log"))
+
 	priv, err := keys.Generate(keys.ECDSAP256)
 	if err != nil {
 		return err
@@ -62,7 +79,11 @@ func Run(ctx context.Context, w io.Writer, dir string) error {
 		return err
 	}
 	client := oci.New()
-	signer, err := sign.New(sv, client)
+	writer, err := tlog.Service{URL: logSrv.URL, APIVersion: 2}.Writer(30 * time.Second)
+	if err != nil {
+		return err
+	}
+	signer, err := sign.New(sv, client, sign.WithTransparencyLog(writer))
 	if err != nil {
 		return err
 	}
@@ -71,6 +92,9 @@ func Run(ctx context.Context, w io.Writer, dir string) error {
 		return err
 	}
 	t.step("Signed the digest (not the tag), with the annotation release=v1")
+	for _, e := range sres.Signed[0].Log {
+		t.detail("logged at index %d (%s); the inclusion proof and signed checkpoint are in the bundle", e.Index, e.Kind)
+	}
 	t.detail("signature stored as an OCI referrer: %s", sres.Signed[0].Attached[0].Ref)
 	t.detail("same format as cosign v3: `cosign verify --key %s` accepts it", pubPath)
 
@@ -78,15 +102,20 @@ func Run(ctx context.Context, w io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	v, err := verify.New(client, []verify.Key{{Name: filepath.Base(pubPath), PublicKey: pub}})
+	trusted, err := tlog.TrustedRoot(tl.Self(logSrv.URL))
 	if err != nil {
 		return err
 	}
-	res, err := v.Verify(ctx, app.Context().Tag("v1").String(), verify.Request{Annotations: map[string]string{"release": "v1"}})
+	v, err := verify.New(client, []verify.Key{{Name: filepath.Base(pubPath), PublicKey: pub}}, verify.WithTrustedRoot(trusted))
+	if err != nil {
+		return err
+	}
+	logSrv.Close() // verification needs no network to the log
+	res, err := v.Verify(ctx, app.Context().Tag("v1").String(), verify.Request{Annotations: map[string]string{"release": "v1"}, TransparencyLog: verify.TlogRequired})
 	if err != nil {
 		return fmt.Errorf("quickstart: the signed image did not verify: %w", err)
 	}
-	t.step("Verified team/app:v1 → PASS")
+	t.step("Verified team/app:v1 → PASS (log server already stopped: the proof is checked offline)")
 	for _, c := range res.Signatures[0].Checks {
 		t.detail("✓ %-11s %s", c.Name, c.Detail)
 	}

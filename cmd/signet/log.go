@@ -5,11 +5,9 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
@@ -47,13 +45,12 @@ $SIGNET_HOME/trusted_root.json pointing at itself, unless they exist, so
 'signet sign' and 'signet verify' use it with no flags.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ln, err := net.Listen("tcp", addr)
+			ln, host, err := tlog.ListenOrigin(addr)
 			if err != nil {
 				return err
 			}
-			url := "http://" + ln.Addr().String()
 			if origin == "" {
-				origin, _, _ = net.SplitHostPort(ln.Addr().String())
+				origin = host
 			}
 			l, err := tlog.Open(cmd.Context(), dir, origin)
 			if err != nil {
@@ -61,24 +58,21 @@ $SIGNET_HOME/trusted_root.json pointing at itself, unless they exist, so
 				return err
 			}
 			defer l.Close(context.Background())
-			if err := tlog.SaveInfo(dir, tlog.Info{Origin: origin, URL: url}); err != nil {
+			srv := l.Serve(ln)
+			if err := tlog.SaveInfo(dir, tlog.Info{Origin: origin, URL: srv.URL}); err != nil {
+				srv.Close()
 				return err
 			}
-			if err := writeTrustFiles(s, l.Self(url)); err != nil {
+			if err := writeTrustFiles(s, l.Self(srv.URL)); err != nil {
+				srv.Close()
 				return err
 			}
-			fmt.Fprintf(s.out, "Transparency log %q listening on %s (state in %s). Ctrl-C to stop.\n", origin, url, dir)
-			srv := &http.Server{Handler: l.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			fmt.Fprintf(s.out, "Transparency log %q listening on %s (state in %s). Ctrl-C to stop.\n", origin, srv.URL, dir)
 			go func() {
 				<-cmd.Context().Done()
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				srv.Shutdown(ctx)
+				srv.Close()
 			}()
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			return srv.Wait()
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:3003", "address to listen on")

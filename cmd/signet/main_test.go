@@ -24,6 +24,7 @@ func signet(t *testing.T, args ...string) (string, string, int) {
 func TestCLIExitCodes(t *testing.T) {
 	t.Setenv("SIGNET_PASSWORD", "pw")
 	t.Setenv("COSIGN_PASSWORD", "")
+	t.Setenv("SIGNET_HOME", t.TempDir())
 	t.Setenv("VAULT_ADDR", "")
 	t.Setenv("BAO_ADDR", "")
 	dir := t.TempDir()
