@@ -25,6 +25,7 @@ const (
 	cosignV3Version     = "v3.1.3"
 	cosignV2Version     = "v2.6.5"
 	distributionVersion = "v3.1.2"
+	rekorTilesVersion   = "v2.3.0"
 )
 
 var (
@@ -71,7 +72,11 @@ func tool(name, version string) string {
 	if version == "" {
 		return filepath.Join(binDir, name)
 	}
-	return filepath.Join(binDir, name+"-"+version, name)
+	bin := name
+	if name == "rekor-tiles" {
+		bin = "posix" // rekor-tiles' POSIX server is built as cmd/rekor-server/posix
+	}
+	return filepath.Join(binDir, name+"-"+version, bin)
 }
 
 // --- processes -------------------------------------------------------------
@@ -85,11 +90,17 @@ var procs struct {
 // stateDir/NAME.log. The process dies with the test binary (Pdeathsig) and is
 // stopped by PID in stopAll.
 func startProcess(name, bin string, args ...string) (*exec.Cmd, error) {
+	return startProcessEnv(name, nil, bin, args...)
+}
+
+// startProcessEnv is startProcess with env (nil: inherit the suite's).
+func startProcessEnv(name string, env []string, bin string, args ...string) (*exec.Cmd, error) {
 	logf, err := os.Create(filepath.Join(stateDir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -179,6 +190,16 @@ func toolEnv(extra ...string) []string {
 // runCLI runs bin with args under a 3-minute limit.
 func runCLI(t *testing.T, env []string, bin string, args ...string) result {
 	t.Helper()
+	r, err := execCLI(env, bin, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// execCLI runs bin with args under a 3-minute limit; a non-zero exit is a
+// result, not an error.
+func execCLI(env []string, bin string, args ...string) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -193,12 +214,12 @@ func runCLI(t *testing.T, env []string, bin string, args ...string) result {
 	case errors.As(err, &ee):
 		r.code = ee.ExitCode()
 	default:
-		t.Fatalf("running %s: %v", bin, err)
+		return r, fmt.Errorf("running %s: %w", bin, err)
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("%s %s: timed out (did it try to reach the network?)\n%s", filepath.Base(bin), strings.Join(args, " "), r)
+		return r, fmt.Errorf("%s %s: timed out (did it try to reach the network?)\n%s", filepath.Base(bin), strings.Join(args, " "), r)
 	}
-	return r
+	return r, nil
 }
 
 func signet(t *testing.T, args ...string) result {
