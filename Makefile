@@ -34,6 +34,8 @@ fuzz:
 	$(GO) test ./keys -run '^$$' -fuzz FuzzParsePublicKey -fuzztime 20s
 	$(GO) test ./verify -run '^$$' -fuzz FuzzParseBundle -fuzztime 20s
 	$(GO) test ./verify -run '^$$' -fuzz FuzzParseSimpleSigning -fuzztime 20s
+	$(GO) test ./tlog -run '^$$' -fuzz FuzzAddEntry -fuzztime 20s
+	$(GO) test ./tlog -run '^$$' -fuzz FuzzParseCheckpoint -fuzztime 20s
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)
