@@ -21,6 +21,8 @@ const (
 	KindBundle Kind = "sigstore-bundle"
 	// KindSimpleSigning is a legacy simple-signing payload in a .sig layer.
 	KindSimpleSigning Kind = "simple-signing"
+	// KindDSSE is a legacy DSSE envelope in a .att layer (cosign v2 attestations).
+	KindDSSE Kind = "dsse-envelope"
 	// KindOther is a referrer of another type (an SBOM pushed by another tool, say).
 	KindOther Kind = "other"
 )
@@ -46,8 +48,15 @@ type Artifact struct {
 	Err error `json:"-"`
 }
 
-// PredicateType returns the predicate type the referrer's annotations claim.
-func (a *Artifact) PredicateType() string { return a.Annotations[AnnotationPredicateType] }
+// PredicateType returns the predicate type the annotations claim (a
+// referrer's dev.sigstore.bundle.predicateType, a legacy .att layer's
+// predicateType). They are unsigned: verifiers check the statement.
+func (a *Artifact) PredicateType() string {
+	if pt := a.Annotations[AnnotationPredicateType]; pt != "" {
+		return pt
+	}
+	return a.Annotations[AnnotationLegacyPredicateType]
+}
 
 // Discover lists what is attached to the image t in every layout: the
 // referrers API (or its fallback tag) and cosign's legacy .sig tag. Artifacts
@@ -58,11 +67,14 @@ func (c *Client) Discover(ctx context.Context, t *Target) ([]Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
-	legacy, err := c.legacySignatures(ctx, t.Digest)
-	if err != nil {
-		return nil, err
+	for _, suffix := range []string{".sig", ".att"} {
+		legacy, err := c.legacyLayers(ctx, t.Digest, suffix)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, legacy...)
 	}
-	return append(out, legacy...), nil
+	return out, nil
 }
 
 func (c *Client) referrers(ctx context.Context, d name.Digest) ([]Artifact, error) {
@@ -151,8 +163,10 @@ func (c *Client) readBlob(ctx context.Context, repo name.Repository, desc v1.Des
 	return b, nil
 }
 
-func (c *Client) legacySignatures(ctx context.Context, d name.Digest) ([]Artifact, error) {
-	tag := LegacySignatureTag(d)
+// legacyLayers reads cosign's legacy sha256-<hex>.sig (simple-signing) or
+// .att (DSSE) tag, one Artifact per layer.
+func (c *Client) legacyLayers(ctx context.Context, d name.Digest, suffix string) ([]Artifact, error) {
+	tag := d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + suffix)
 	got, err := remote.Get(tag, c.remoteOpts(ctx, nil)...)
 	if isNotFound(err) {
 		return nil, nil
@@ -162,15 +176,23 @@ func (c *Client) legacySignatures(ctx context.Context, d name.Digest) ([]Artifac
 	}
 	var m v1.Manifest
 	if err := json.Unmarshal(got.Manifest, &m); err != nil || !got.MediaType.IsImage() {
-		return []Artifact{{Layout: LayoutLegacyTag, Manifest: got.Digest, Kind: KindSimpleSigning,
+		kind := KindSimpleSigning
+		if suffix == ".att" {
+			kind = KindDSSE
+		}
+		return []Artifact{{Layout: LayoutLegacyTag, Manifest: got.Digest, Kind: kind,
 			Err: fmt.Errorf("%s is not an image manifest (%s)", tag, got.MediaType)}}, nil
 	}
 	var out []Artifact
 	for _, l := range m.Layers {
 		a := Artifact{Layout: LayoutLegacyTag, Manifest: got.Digest, ArtifactType: string(l.MediaType), Kind: KindOther, Annotations: l.Annotations}
-		if l.MediaType == SimpleSigningMediaType {
+		switch {
+		case suffix == ".sig" && l.MediaType == SimpleSigningMediaType:
 			a.Kind = KindSimpleSigning
 			a.Signature = l.Annotations[AnnotationLegacySignature]
+			a.Content, a.Err = c.readBlob(ctx, d.Context(), l)
+		case suffix == ".att" && l.MediaType == DSSEMediaType:
+			a.Kind = KindDSSE
 			a.Content, a.Err = c.readBlob(ctx, d.Context(), l)
 		}
 		out = append(out, a)

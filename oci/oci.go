@@ -25,18 +25,20 @@ const (
 	BundleMediaType        = "application/vnd.dev.sigstore.bundle.v0.3+json"
 	EmptyMediaType         = "application/vnd.oci.empty.v1+json"
 	SimpleSigningMediaType = "application/vnd.dev.cosign.simplesigning.v1+json"
+	DSSEMediaType          = "application/vnd.dsse.envelope.v1+json"
 
-	AnnotationBundleContent    = "dev.sigstore.bundle.content"
-	AnnotationPredicateType    = "dev.sigstore.bundle.predicateType"
-	AnnotationCreated          = "org.opencontainers.image.created"
-	AnnotationLegacySignature  = "dev.cosignproject.cosign/signature"
-	AnnotationLegacyBundle     = "dev.sigstore.cosign/bundle"
-	AnnotationLegacyCert       = "dev.sigstore.cosign/certificate"
-	AnnotationLegacyCertChain  = "dev.sigstore.cosign/chain"
-	CosignSignPredicateType    = "https://sigstore.dev/cosign/sign/v1"
-	bundleMediaTypePrefix      = "application/vnd.dev.sigstore.bundle"
-	defaultMaxArtifactBytes    = 8 << 20
-	defaultMaxReferrersEntries = 1000
+	AnnotationBundleContent       = "dev.sigstore.bundle.content"
+	AnnotationPredicateType       = "dev.sigstore.bundle.predicateType"
+	AnnotationCreated             = "org.opencontainers.image.created"
+	AnnotationLegacySignature     = "dev.cosignproject.cosign/signature"
+	AnnotationLegacyBundle        = "dev.sigstore.cosign/bundle"
+	AnnotationLegacyCert          = "dev.sigstore.cosign/certificate"
+	AnnotationLegacyCertChain     = "dev.sigstore.cosign/chain"
+	AnnotationLegacyPredicateType = "predicateType"
+	CosignSignPredicateType       = "https://sigstore.dev/cosign/sign/v1"
+	bundleMediaTypePrefix         = "application/vnd.dev.sigstore.bundle"
+	defaultMaxArtifactBytes       = 8 << 20
+	defaultMaxReferrersEntries    = 1000
 )
 
 // emptyJSON is the OCI empty descriptor's content.
@@ -143,6 +145,43 @@ type Target struct {
 	Descriptor v1.Descriptor
 	// Tag is the tag it was resolved from, empty when given by digest.
 	Tag string
+	// Platform is set for a platform manifest reached through an index.
+	Platform string
+}
+
+// Name is the image name a signature records for t: the repository, with the
+// tag that was meant when t was named by tag.
+func (t *Target) Name() string {
+	if t.Tag != "" {
+		return t.Digest.Context().Name() + ":" + t.Tag
+	}
+	return t.Digest.Context().Name()
+}
+
+// Targets resolves image and, with recursive, the platform manifests an
+// index lists, in index order after the index itself.
+func (c *Client) Targets(ctx context.Context, image string, recursive bool) ([]*Target, error) {
+	t, err := c.Resolve(ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	out := []*Target{t}
+	if !recursive {
+		return out, nil
+	}
+	children, err := c.Children(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range children {
+		d := t.Digest.Context().Digest(ch.Digest.String())
+		ct := &Target{Ref: d, Digest: d, Descriptor: ch}
+		if ch.Platform != nil {
+			ct.Platform = ch.Platform.String()
+		}
+		out = append(out, ct)
+	}
+	return out, nil
 }
 
 // Resolve finds the digest an image reference names.

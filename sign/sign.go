@@ -123,37 +123,17 @@ type Signed struct {
 
 // SignImage resolves image to a digest, signs it and attaches the signature.
 func (s *Signer) SignImage(ctx context.Context, image string, req Request) (*Result, error) {
-	t, err := s.client.Resolve(ctx, image)
+	targets, err := s.client.Targets(ctx, image, req.Recursive)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Image: image, Tag: t.Tag}
-	subjectName := t.Digest.Context().Name()
-	if t.Tag != "" {
-		subjectName += ":" + t.Tag
-	}
-	one, err := s.signTarget(ctx, t, subjectName, req)
-	if err != nil {
-		return nil, err
-	}
-	res.Signed = append(res.Signed, *one)
-	if !req.Recursive {
-		return res, nil
-	}
-	children, err := s.client.Children(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	for _, ch := range children {
-		ct := &oci.Target{Ref: t.Digest.Context().Digest(ch.Digest.String()), Descriptor: ch}
-		ct.Digest = t.Digest.Context().Digest(ch.Digest.String())
-		signed, err := s.signTarget(ctx, ct, t.Digest.Context().Name(), req)
+	res := &Result{Image: image, Tag: targets[0].Tag}
+	for _, t := range targets {
+		signed, err := s.signTarget(ctx, t, t.Name(), req)
 		if err != nil {
-			return nil, fmt.Errorf("signing platform manifest %s: %w", ch.Digest, err)
+			return nil, fmt.Errorf("signing %s: %w", t.Digest.DigestStr(), err)
 		}
-		if ch.Platform != nil {
-			signed.Platform = ch.Platform.String()
-		}
+		signed.Platform = t.Platform
 		res.Signed = append(res.Signed, *signed)
 	}
 	return res, nil
@@ -171,12 +151,7 @@ func (s *Signer) signTarget(ctx context.Context, t *oci.Target, subjectName stri
 			return nil, err
 		}
 		out.Log = entries
-		ann := map[string]string{
-			oci.AnnotationCreated:       s.now().UTC().Format(time.RFC3339),
-			oci.AnnotationBundleContent: "dsse-envelope",
-			oci.AnnotationPredicateType: oci.CosignSignPredicateType,
-		}
-		att, err := s.client.AttachBundle(ctx, t, bundle, ann)
+		att, err := s.client.AttachBundle(ctx, t, bundle, BundleAnnotations(oci.CosignSignPredicateType, s.now()))
 		if err != nil {
 			return nil, err
 		}
@@ -213,6 +188,13 @@ func (s *Signer) bundle(ctx context.Context, subjectName, digest string, annotat
 	if err != nil {
 		return nil, nil, err
 	}
+	return s.SignStatement(ctx, payload)
+}
+
+// SignStatement signs an in-toto statement into a JSON Sigstore bundle
+// (DSSE, payload type application/vnd.in-toto+json), logging it when the
+// Signer has a transparency log, and returns the log entries made.
+func (s *Signer) SignStatement(ctx context.Context, payload []byte) ([]byte, []LogEntry, error) {
 	pb, err := sign.Bundle(&sign.DSSEData{Data: payload, PayloadType: InTotoPayloadType}, s.kp,
 		sign.BundleOptions{Context: ctx, TransparencyLogs: s.tlogs})
 	if err != nil {
@@ -227,6 +209,16 @@ func (s *Signer) bundle(ctx context.Context, subjectName, digest string, annotat
 	}
 	out, err := protojson.Marshal(pb)
 	return out, entries, err
+}
+
+// BundleAnnotations are the referrer-manifest annotations cosign v3 writes
+// for a DSSE bundle of the given predicate type.
+func BundleAnnotations(predicateType string, now time.Time) map[string]string {
+	return map[string]string{
+		oci.AnnotationCreated:       now.UTC().Format(time.RFC3339),
+		oci.AnnotationBundleContent: "dsse-envelope",
+		oci.AnnotationPredicateType: predicateType,
+	}
 }
 
 // LogEntry is where a signature was logged.

@@ -18,8 +18,10 @@ import (
 // inTotoPayloadType is the DSSE payload type of in-toto statements.
 const inTotoPayloadType = "application/vnd.in-toto+json"
 
-// statement is the part of an in-toto Statement v1 an image signature uses.
+// statement is the part of an in-toto statement verification uses; raw is
+// the whole statement as signed.
 type statement struct {
+	raw           []byte
 	Type          string `json:"_type"`
 	PredicateType string `json:"predicateType"`
 	Subject       []struct {
@@ -51,16 +53,21 @@ func ParseBundle(data []byte) (*bundle.Bundle, *statement, error) {
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return nil, nil, fmt.Errorf("%w: parsing in-toto statement: %w", ErrMalformed, err)
 	}
+	if st.Type != "https://in-toto.io/Statement/v1" && st.Type != "https://in-toto.io/Statement/v0.1" {
+		return nil, nil, fmt.Errorf("%w: statement _type %q is not in-toto", ErrMalformed, st.Type)
+	}
 	if len(st.Subject) == 0 {
 		return nil, nil, fmt.Errorf("%w: in-toto statement has no subject", ErrMalformed)
 	}
+	st.raw = raw
 	return &b, &st, nil
 }
 
 // checkBundle verifies a Sigstore bundle referrer. It returns nil for a
 // bundle that is not an image signature (an attestation).
-func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest string, req Request) *Signature {
-	if pt := a.PredicateType(); pt != "" && pt != oci.CosignSignPredicateType {
+func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest string, req Request, want string) *Signature {
+	claimed := a.PredicateType()
+	if claimed != "" && claimed != want {
 		return nil
 	}
 	sig := &Signature{Layout: a.Layout, Manifest: a.Manifest.String(), Format: oci.KindBundle}
@@ -73,10 +80,15 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 		sig.fail("parse", err)
 		return sig
 	}
-	if st.PredicateType != oci.CosignSignPredicateType {
-		return nil // an attestation stored without its predicateType annotation
+	if st.PredicateType != want {
+		if claimed == want {
+			sig.fail("predicateType", fmt.Errorf("%w: the referrer claims %s, the signed statement says %s", ErrPredicateType, want, st.PredicateType))
+			return sig
+		}
+		return nil // another kind of statement, stored without its predicateType annotation
 	}
 	sig.check("parse", Pass, "Sigstore bundle with a DSSE in-toto statement")
+	sig.statement = st
 	sig.SignedName = st.Subject[0].Name
 	sig.SignedDigest = subjectDigest(st)
 	sig.Annotations = st.Subject[0].Annotations
@@ -94,12 +106,12 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 		return sig
 	}
 	alg, hexDigest, _ := strings.Cut(digest, ":")
-	want, err := hex.DecodeString(hexDigest)
+	wantDigest, err := hex.DecodeString(hexDigest)
 	if err != nil {
 		sig.fail("digest", fmt.Errorf("image digest %q is not hex: %w", digest, err))
 		return sig
 	}
-	key, verr := v.verifyBundleWithKeys(b, sig.KeyID, alg, want, useTlog)
+	key, verr := v.verifyBundleWithKeys(b, sig.KeyID, alg, wantDigest, useTlog)
 	if verr == nil {
 		sig.Key, sig.KeyID = key.name, key.id
 		sig.check("signature", Pass, "verified with key "+key.name)
@@ -112,7 +124,7 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 	}
 	if useTlog {
 		// Is the signature good and only the log entry wrong?
-		if key, err := v.verifyBundleWithKeys(b, sig.KeyID, alg, want, false); err == nil {
+		if key, err := v.verifyBundleWithKeys(b, sig.KeyID, alg, wantDigest, false); err == nil {
 			sig.Key, sig.KeyID = key.name, key.id
 			sig.check("signature", Pass, "verified with key "+key.name)
 			sig.check("digest", Pass, "signed payload names "+digest)

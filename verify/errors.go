@@ -27,6 +27,14 @@ var (
 	// ErrTransparencyLog means a required log entry is missing, or an entry
 	// does not verify (inclusion proof, checkpoint signature, or body).
 	ErrTransparencyLog = errors.New("transparency log check failed")
+	// ErrPredicateType means an attestation's signed statement is of another
+	// predicate type than its referrer claims.
+	ErrPredicateType = errors.New("predicate type mismatch")
+	// ErrConditionFalse means an attestation's CEL condition evaluated to false.
+	ErrConditionFalse = errors.New("condition is false")
+	// ErrConditionInvalid means a CEL condition does not compile or does not
+	// evaluate to a bool.
+	ErrConditionInvalid = errors.New("invalid condition")
 	// ErrUnreadable means the artifact could not be fetched from the registry.
 	ErrUnreadable = errors.New("signature artifact could not be read")
 )
@@ -37,11 +45,12 @@ type Error struct {
 	Image   string
 	Digest  string
 	Reasons []error
+	noneErr error // what "nothing found" means for this call; ErrNoSignatures by default
 }
 
 func (e *Error) Error() string {
 	if len(e.Reasons) == 0 {
-		return fmt.Sprintf("%s (%s): %v", e.Image, e.Digest, ErrNoSignatures)
+		return fmt.Sprintf("%s (%s): %v", e.Image, e.Digest, e.none())
 	}
 	parts := make([]string, len(e.Reasons))
 	for i, r := range e.Reasons {
@@ -54,7 +63,14 @@ func (e *Error) Error() string {
 // and every reason.
 func (e *Error) Unwrap() []error {
 	if len(e.Reasons) == 0 {
-		return []error{ErrNoSignatures}
+		return []error{ErrNoSignatures, e.none()}
 	}
 	return append([]error{ErrNoValidSignature}, e.Reasons...)
+}
+
+func (e *Error) none() error {
+	if e.noneErr != nil {
+		return e.noneErr
+	}
+	return ErrNoSignatures
 }

@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"encoding/json"
+
 	"github.com/signet-dev/signet/oci"
 )
 
@@ -61,12 +63,15 @@ type Signature struct {
 	Annotations map[string]any `json:"annotations,omitempty"`
 	// Log lists the transparency-log entries the bundle carries.
 	Log []LogEntry `json:"log,omitempty"`
+	// Statement is the signed in-toto statement of an attestation.
+	Statement json.RawMessage `json:"statement,omitempty"`
 	// Checks are the steps taken, in order.
 	Checks []Check `json:"checks"`
 	// Error explains a rejection.
 	Error string `json:"error,omitempty"`
 
-	err error
+	err       error
+	statement *statement
 }
 
 // Err returns why the signature was rejected, nil if it verified. It matches

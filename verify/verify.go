@@ -133,7 +133,7 @@ func (v *Verifier) Verify(ctx context.Context, image string, req Request) (*Resu
 		var sig *Signature
 		switch a.Kind {
 		case oci.KindBundle:
-			sig = v.checkBundle(ctx, a, res.Digest, req)
+			sig = v.checkBundle(ctx, a, res.Digest, req, oci.CosignSignPredicateType)
 		case oci.KindSimpleSigning:
 			sig = v.checkSimpleSigning(a, res.Digest, req)
 		}

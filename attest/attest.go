@@ -1,0 +1,168 @@
+package attest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/sign"
+)
+
+// ErrSubjectMismatch means a statement given with --statement does not name
+// the image's digest.
+var ErrSubjectMismatch = errors.New("statement subject does not name this image")
+
+// Statement is an in-toto Statement v1 whose predicate is kept as raw JSON,
+// so an attached document stays byte for byte what was checked.
+type Statement struct {
+	Type          string          `json:"_type"`
+	Subject       []Subject       `json:"subject"`
+	PredicateType string          `json:"predicateType"`
+	Predicate     json.RawMessage `json:"predicate"`
+}
+
+// Subject is a statement subject.
+type Subject struct {
+	Name   string            `json:"name,omitempty"`
+	Digest map[string]string `json:"digest"`
+}
+
+// NewStatement returns the statement about one image digest ("sha256:<hex>").
+func NewStatement(name, digest, predicateType string, predicate json.RawMessage) (*Statement, error) {
+	alg, hex, ok := strings.Cut(digest, ":")
+	if !ok || alg != "sha256" || hex == "" {
+		return nil, fmt.Errorf("digest %q is not sha256:<hex>", digest)
+	}
+	return &Statement{Type: StatementTypeV1, PredicateType: predicateType, Predicate: predicate,
+		Subject: []Subject{{Name: name, Digest: map[string]string{alg: hex}}}}, nil
+}
+
+// ParseStatement parses an in-toto statement (v1, or v0.1 as cosign writes
+// for attestations) and checks its shape.
+func ParseStatement(data []byte) (*Statement, error) {
+	var st Statement
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("parsing in-toto statement: %w", err)
+	}
+	if st.Type != StatementTypeV1 && st.Type != statementTypeV01 {
+		return nil, fmt.Errorf("statement _type %q is not an in-toto statement", st.Type)
+	}
+	if st.PredicateType == "" {
+		return nil, errors.New("statement has no predicateType")
+	}
+	if len(st.Subject) == 0 {
+		return nil, errors.New("statement has no subject")
+	}
+	for i, s := range st.Subject {
+		if len(s.Digest) == 0 {
+			return nil, fmt.Errorf("statement subject %d has no digest", i)
+		}
+	}
+	return &st, nil
+}
+
+// Names reports whether the statement's subjects include digest.
+func (s *Statement) Names(digest string) bool {
+	alg, hex, _ := strings.Cut(digest, ":")
+	for _, sub := range s.Subject {
+		if sub.Digest[alg] == hex {
+			return true
+		}
+	}
+	return false
+}
+
+// Attester signs statements about images and attaches them.
+type Attester struct {
+	signer *sign.Signer
+	client *oci.Client
+	now    func() time.Time
+}
+
+// New returns an Attester that signs with signer and writes through client.
+func New(signer *sign.Signer, client *oci.Client) *Attester {
+	return &Attester{signer: signer, client: client, now: time.Now}
+}
+
+// Request says what to attest.
+type Request struct {
+	// Type is a cosign --type name or a predicate-type URI. Required with Predicate.
+	Type string
+	// Predicate is the predicate file's content (an SBOM, a scan report, provenance).
+	Predicate []byte
+	// Statement is a complete statement built elsewhere; its subject must name the image.
+	Statement []byte
+	// Recursive attests an index's platform manifests too.
+	Recursive bool
+}
+
+// Attested reports one attestation attached.
+type Attested struct {
+	Digest        string          `json:"digest"`
+	Platform      string          `json:"platform,omitempty"`
+	PredicateType string          `json:"predicateType"`
+	Attached      oci.Attached    `json:"attached"`
+	Log           []sign.LogEntry `json:"log,omitempty"`
+}
+
+// AttestImage checks the predicate, builds the statement for the image (and
+// its platforms with Recursive), signs it and attaches it as a referrer.
+func (a *Attester) AttestImage(ctx context.Context, image string, req Request) ([]Attested, error) {
+	if (req.Statement == nil) == (req.Predicate == nil) {
+		return nil, errors.New("give either a predicate or a statement")
+	}
+	var predicateType string
+	var predicate json.RawMessage
+	var given *Statement
+	if req.Statement != nil {
+		st, err := ParseStatement(req.Statement)
+		if err != nil {
+			return nil, err
+		}
+		given, predicateType = st, st.PredicateType
+	} else {
+		pt, kind, err := ResolveType(req.Type)
+		if err != nil {
+			return nil, err
+		}
+		if predicate, err = BuildPredicate(kind, req.Predicate, a.now()); err != nil {
+			return nil, err
+		}
+		predicateType = pt
+	}
+	targets, err := a.client.Targets(ctx, image, req.Recursive)
+	if err != nil {
+		return nil, err
+	}
+	var out []Attested
+	for _, t := range targets {
+		payload := req.Statement
+		if given != nil {
+			if !given.Names(t.Digest.DigestStr()) {
+				return nil, fmt.Errorf("%w: it names %v, the image is %s", ErrSubjectMismatch, given.Subject[0].Digest, t.Digest.DigestStr())
+			}
+		} else {
+			st, err := NewStatement(t.Name(), t.Digest.DigestStr(), predicateType, predicate)
+			if err != nil {
+				return nil, err
+			}
+			if payload, err = json.Marshal(st); err != nil {
+				return nil, err
+			}
+		}
+		bundle, entries, err := a.signer.SignStatement(ctx, payload)
+		if err != nil {
+			return nil, err
+		}
+		att, err := a.client.AttachBundle(ctx, t, bundle, sign.BundleAnnotations(predicateType, a.now()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Attested{Digest: t.Digest.DigestStr(), Platform: t.Platform, PredicateType: predicateType, Attached: *att, Log: entries})
+	}
+	return out, nil
+}

@@ -1,0 +1,143 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
+	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
+
+	"github.com/signet-dev/signet/oci"
+)
+
+// ErrNoAttestations means no attestation of the requested type is attached.
+var ErrNoAttestations = errors.New("no attestations of this type found")
+
+// AttestationRequest says which attestations to verify and what they must say.
+type AttestationRequest struct {
+	// PredicateType is the predicate type URI to look for. Required.
+	PredicateType string
+	// Condition, if set, must hold for the statement.
+	Condition *Condition
+	// TransparencyLog as in Request.
+	TransparencyLog TlogMode
+}
+
+// VerifyAttestations finds the image's attestations of req.PredicateType in
+// every layout (referrers API or fallback tag, and cosign's legacy .att tag)
+// and verifies each: DSSE signature by a trusted key, subject digest equal to
+// the image digest, predicate type, and the condition. The error is nil when
+// at least one passed; otherwise an *Error matching ErrNoValidSignature and
+// the reasons, or ErrNoAttestations (which also matches ErrNoSignatures).
+func (v *Verifier) VerifyAttestations(ctx context.Context, image string, req AttestationRequest) (*Result, error) {
+	if req.PredicateType == "" {
+		return nil, errors.New("verify: a predicate type is required")
+	}
+	t, err := v.client.Resolve(ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	arts, err := v.client.Discover(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag}
+	for i := range arts {
+		a := &arts[i]
+		var sig *Signature
+		switch a.Kind {
+		case oci.KindBundle:
+			sig = v.checkBundle(ctx, a, res.Digest, Request{TransparencyLog: req.TransparencyLog}, req.PredicateType)
+		case oci.KindDSSE:
+			sig = v.checkLegacyAttestation(ctx, a, res.Digest, req.PredicateType)
+		}
+		if sig == nil {
+			res.Ignored++
+			continue
+		}
+		if sig.err == nil && sig.statement != nil {
+			sig.Statement = json.RawMessage(sig.statement.raw)
+			if req.Condition != nil {
+				if err := req.Condition.Eval(sig.statement.raw); err != nil {
+					sig.fail("condition", err)
+				} else {
+					sig.check("condition", Pass, req.Condition.String())
+				}
+			}
+		}
+		if sig.err == nil {
+			sig.Verified = true
+			res.Verified = true
+		}
+		res.Signatures = append(res.Signatures, *sig)
+	}
+	if res.Verified {
+		return res, nil
+	}
+	verr := &Error{Image: image, Digest: res.Digest, noneErr: fmt.Errorf("%w: %s", ErrNoAttestations, req.PredicateType)}
+	for _, s := range res.Signatures {
+		if !slices.ContainsFunc(verr.Reasons, func(e error) bool { return e.Error() == s.err.Error() }) {
+			verr.Reasons = append(verr.Reasons, s.err)
+		}
+	}
+	return res, verr
+}
+
+// checkLegacyAttestation verifies a DSSE envelope from a legacy .att layer.
+// It returns nil for an envelope of another predicate type.
+func (v *Verifier) checkLegacyAttestation(ctx context.Context, a *oci.Artifact, digest, want string) *Signature {
+	if pt := a.PredicateType(); pt != "" && pt != want {
+		return nil
+	}
+	sig := &Signature{Layout: a.Layout, Manifest: a.Manifest.String(), Format: oci.KindDSSE}
+	if a.Err != nil {
+		sig.fail("fetch", fmt.Errorf("%w: %w", ErrUnreadable, a.Err))
+		return sig
+	}
+	var env ssldsse.Envelope
+	if err := json.Unmarshal(a.Content, &env); err != nil || len(env.Signatures) == 0 {
+		sig.fail("parse", fmt.Errorf("%w: not a signed DSSE envelope", ErrMalformed))
+		return sig
+	}
+	if env.PayloadType != inTotoPayloadType {
+		sig.fail("parse", fmt.Errorf("%w: DSSE payload type %q, want %q", ErrMalformed, env.PayloadType, inTotoPayloadType))
+		return sig
+	}
+	var payload []byte
+	for _, k := range v.keys {
+		ev, err := ssldsse.NewEnvelopeVerifier(&sigdsse.VerifierAdapter{SignatureVerifier: k.verifier})
+		if err != nil {
+			continue
+		}
+		if _, p, err := ev.VerifyAndDecode(ctx, &env); err == nil {
+			payload = p
+			sig.Key, sig.KeyID = k.name, k.id
+			break
+		}
+	}
+	if payload == nil {
+		sig.fail("signature", ErrBadSignature)
+		return sig
+	}
+	sig.check("signature", Pass, "verified with key "+sig.Key)
+	var st statement
+	if err := json.Unmarshal(payload, &st); err != nil || len(st.Subject) == 0 {
+		sig.fail("parse", fmt.Errorf("%w: in-toto statement in the envelope", ErrMalformed))
+		return sig
+	}
+	st.raw = payload
+	if st.PredicateType != want {
+		return nil
+	}
+	sig.statement = &st
+	sig.SignedName, sig.SignedDigest = st.Subject[0].Name, subjectDigest(&st)
+	if sig.SignedDigest != digest {
+		sig.fail("digest", fmt.Errorf("%w: statement names %s, not %s", ErrDigestMismatch, sig.SignedDigest, digest))
+		return sig
+	}
+	sig.check("digest", Pass, "statement names "+digest)
+	return sig
+}

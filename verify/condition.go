@@ -1,0 +1,78 @@
+package verify
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"cel.dev/cel-go/cel"
+)
+
+// Condition is a compiled CEL expression over an attestation's statement. It
+// sees these variables:
+//
+//	predicate      the predicate (a map), e.g. predicate.scanner.result.summary.critical
+//	predicateType  the predicate type URI
+//	subject        the statement's subjects (a list of maps with name and digest)
+//	statement      the whole statement
+//
+// It must evaluate to a bool. A Condition is safe for concurrent use.
+type Condition struct {
+	expr string
+	prg  cel.Program
+}
+
+var celEnv, celEnvErr = cel.NewEnv(
+	cel.Variable("predicate", cel.DynType),
+	cel.Variable("predicateType", cel.StringType),
+	cel.Variable("subject", cel.ListType(cel.DynType)),
+	cel.Variable("statement", cel.DynType),
+)
+
+// CompileCondition compiles expr; a syntax or type error is ErrConditionInvalid.
+func CompileCondition(expr string) (*Condition, error) {
+	if celEnvErr != nil {
+		return nil, celEnvErr
+	}
+	ast, iss := celEnv.Compile(expr)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrConditionInvalid, expr, iss.Err())
+	}
+	if ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
+		return nil, fmt.Errorf("%w: %q gives %s, not a bool", ErrConditionInvalid, expr, ast.OutputType())
+	}
+	prg, err := celEnv.Program(ast, cel.CostLimit(1_000_000))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrConditionInvalid, expr, err)
+	}
+	return &Condition{expr: expr, prg: prg}, nil
+}
+
+// String returns the expression.
+func (c *Condition) String() string { return c.expr }
+
+// Eval evaluates the condition over a statement's JSON: nil when true,
+// ErrConditionFalse when false, ErrConditionInvalid when it cannot be
+// evaluated (a missing field, a non-bool result).
+func (c *Condition) Eval(statementJSON []byte) error {
+	var st map[string]any
+	if err := json.Unmarshal(statementJSON, &st); err != nil {
+		return fmt.Errorf("%w: statement is not JSON: %v", ErrConditionInvalid, err)
+	}
+	pt, _ := st["predicateType"].(string)
+	subject, _ := st["subject"].([]any)
+	if subject == nil {
+		subject = []any{}
+	}
+	out, _, err := c.prg.Eval(map[string]any{"predicate": st["predicate"], "predicateType": pt, "subject": subject, "statement": st})
+	if err != nil {
+		return fmt.Errorf("%w: evaluating %q: %v", ErrConditionInvalid, c.expr, err)
+	}
+	b, ok := out.Value().(bool)
+	if !ok {
+		return fmt.Errorf("%w: %q gave %v, not a bool", ErrConditionInvalid, c.expr, out.Value())
+	}
+	if !b {
+		return fmt.Errorf("%w: %s", ErrConditionFalse, c.expr)
+	}
+	return nil
+}
