@@ -23,7 +23,8 @@ const exitCodesHelp = `Exit codes:
   2  usage error (flags or arguments)
   3  no signatures found on an image
   4  signatures found, but none is valid (wrong key, tampered payload,
-     signature copied from another digest, missing annotation)
+     signature copied from another digest, missing annotation, failed
+     transparency-log check, attestation condition false)
   5  registry or network error (unreachable, auth refused, image not found)
 With several images the highest code wins, except that 5 outranks 3 and 4.`
 

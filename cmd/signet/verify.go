@@ -47,20 +47,7 @@ required refuses a signature without such an entry.
 			if err != nil {
 				return err
 			}
-			loader := keyLoader(s)
-			var trusted []verify.Key
-			for _, ref := range keyRefs {
-				_, pub, err := loader.LoadVerifier(cmd.Context(), ref)
-				if err != nil {
-					return err
-				}
-				trusted = append(trusted, verify.Key{Name: ref, PublicKey: pub})
-			}
-			vopts, mode, err := trust.verifierOptions()
-			if err != nil {
-				return err
-			}
-			v, err := verify.New(reg.client(), trusted, vopts...)
+			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs)
 			if err != nil {
 				return err
 			}
@@ -168,4 +155,23 @@ func formatAnnotations(m map[string]any) string {
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, " ")
+}
+
+// buildVerifier loads the trusted keys and trust root the verify commands share.
+func buildVerifier(cmd *cobra.Command, s *streams, reg registryOptions, trust trustOptions, keyRefs []string) (*verify.Verifier, verify.TlogMode, error) {
+	loader := keyLoader(s)
+	var trusted []verify.Key
+	for _, ref := range keyRefs {
+		_, pub, err := loader.LoadVerifier(cmd.Context(), ref)
+		if err != nil {
+			return nil, "", err
+		}
+		trusted = append(trusted, verify.Key{Name: ref, PublicKey: pub})
+	}
+	vopts, mode, err := trust.verifierOptions()
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := verify.New(reg.client(), trusted, vopts...)
+	return v, mode, err
 }

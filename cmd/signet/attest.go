@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/sign"
+)
+
+func newAttestCmd(s *streams) *cobra.Command {
+	var (
+		reg       registryOptions
+		logs      logUploadOptions
+		keyRef    string
+		typ       string
+		predFile  string
+		stmtFile  string
+		output    string
+		recursive bool
+	)
+	cmd := &cobra.Command{
+		Use:   "attest --key KEY --type TYPE --predicate FILE IMAGE...",
+		Short: "Attach a signed in-toto attestation (SBOM, scan result, provenance) to images",
+		Long: `Build an in-toto Statement v1 about each IMAGE's digest with the predicate in
+FILE, sign it (DSSE in a Sigstore bundle, logged like signatures) and attach it
+as an OCI referrer whose annotations carry the predicate type, as cosign v3
+does; 'cosign verify-attestation --key --type' accepts it.
+
+--type is one of cosign's names or any predicate-type URI:
+  spdx, spdxjson      SPDX 2.3 (JSON; spdx also takes tag-value), parsed with tools-golang
+  cyclonedx           CycloneDX 1.5/1.6 JSON, checked with cyclonedx-go while streaming
+  vuln                a Trivy or Grype JSON report, converted to cosign's vuln predicate
+                      (scanner, database, counts by severity and of fixable findings)
+  slsaprovenance1     SLSA provenance v1 (see 'signet provenance generate')
+  slsaprovenance      SLSA provenance v0.2
+  openvex             an OpenVEX document
+  custom              any file, wrapped as cosign does ({"Data": ..., "Timestamp": ...})
+  https://...         any JSON object, under that predicate type
+A file of the wrong kind is refused with what it looks like instead.`,
+		Example: `  signet attest --key release.key --type cyclonedx --predicate sbom.cdx.json registry.example.com/app@sha256:...
+  signet attest --key release.key --type spdxjson  --predicate sbom.spdx.json registry.example.com/app@sha256:...
+  trivy image -f json -o scan.json registry.example.com/app@sha256:...
+  signet attest --key release.key --type vuln --predicate scan.json registry.example.com/app@sha256:...
+  grype -o json registry.example.com/app@sha256:... > grype.json
+  signet attest --key release.key --type vuln --predicate grype.json registry.example.com/app@sha256:...
+  signet provenance generate > provenance.json
+  signet attest --key release.key --type slsaprovenance1 --predicate provenance.json registry.example.com/app@sha256:...
+  signet attest --key release.key --type https://example.com/review/v1 --predicate review.json registry.example.com/app@sha256:...
+  signet attest --key release.key --statement statement.json registry.example.com/app@sha256:...`,
+		Args: args(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, images []string) error {
+			if keyRef == "" {
+				return usageError{fmt.Errorf("--key is required")}
+			}
+			if (predFile == "") == (stmtFile == "") {
+				return usageError{fmt.Errorf("give --predicate FILE with --type, or --statement FILE")}
+			}
+			if predFile != "" && typ == "" {
+				return usageError{fmt.Errorf("--type is required with --predicate")}
+			}
+			if err := outputFormat(output); err != nil {
+				return err
+			}
+			req := attest.Request{Type: typ, Recursive: recursive}
+			var err error
+			if predFile != "" {
+				if _, _, err := attest.ResolveType(typ); err != nil {
+					return usageError{err}
+				}
+				req.Predicate, err = os.ReadFile(predFile)
+			} else {
+				req.Statement, err = os.ReadFile(stmtFile)
+			}
+			if err != nil {
+				return err
+			}
+			sv, err := keyLoader(s).LoadSigner(cmd.Context(), keyRef)
+			if err != nil {
+				return err
+			}
+			opts, warning, err := logs.signerOptions(time.Now())
+			if err != nil {
+				return err
+			}
+			if warning != "" {
+				fmt.Fprintln(s.err, warning)
+			}
+			signer, err := sign.New(sv, reg.client(), opts...)
+			if err != nil {
+				return err
+			}
+			a := attest.New(signer, reg.client())
+			var all []attest.Attested
+			for _, img := range images {
+				out, err := a.AttestImage(cmd.Context(), img, req)
+				if err != nil {
+					return fmt.Errorf("attesting %s: %w", img, err)
+				}
+				all = append(all, out...)
+				if output == "text" {
+					for _, o := range out {
+						what := img
+						if o.Platform != "" {
+							what = "  platform " + o.Platform
+						}
+						fmt.Fprintf(s.out, "Attested %s (%s): %s\n", what, o.Digest, o.PredicateType)
+						for _, e := range o.Log {
+							fmt.Fprintf(s.out, "  logged at index %d (%s)\n", e.Index, e.Kind)
+						}
+						fmt.Fprintf(s.out, "  stored as %s: %s\n", o.Attached.Layout, o.Attached.Ref)
+					}
+				}
+			}
+			if output == "json" {
+				return printJSON(s, all)
+			}
+			return nil
+		},
+	}
+	reg.addFlags(cmd)
+	logs.addFlags(cmd)
+	cmd.Flags().StringVar(&keyRef, "key", "", "private key: a file, env://VAR, or a KMS URI")
+	cmd.Flags().StringVar(&typ, "type", "", "predicate type: "+strings.Join(attest.TypeNames(), ", ")+", or a URI")
+	cmd.Flags().StringVar(&predFile, "predicate", "", "predicate file (SBOM, scan report, provenance, ...)")
+	cmd.Flags().StringVar(&stmtFile, "statement", "", "a complete in-toto statement built elsewhere (its subject must name the image digest)")
+	cmd.Flags().BoolVar(&recursive, "recursive", false, "for an image index, also attest each platform manifest")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}

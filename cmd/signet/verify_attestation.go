@@ -1,0 +1,131 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/verify"
+)
+
+func newVerifyAttestationCmd(s *streams) *cobra.Command {
+	var (
+		reg       registryOptions
+		trust     trustOptions
+		keyRefs   []string
+		typ       string
+		condition string
+		output    string
+	)
+	cmd := &cobra.Command{
+		Use:   "verify-attestation --key KEY --type TYPE [--condition CEL] IMAGE...",
+		Short: "Verify attestations of a type attached to images, and a condition on them",
+		Long: `Find each IMAGE's attestations of --type (referrers API, fallback tag, or
+cosign's legacy .att tag) and verify them: DSSE signature by a trusted key,
+subject digest equal to the image digest, predicate type, transparency-log
+entry (as for verify), and the --condition, a CEL expression over the
+statement with the variables predicate, predicateType, subject and statement.
+
+` + exitCodesHelp,
+		Example: `  signet verify-attestation --key release.pub --type vuln \
+      --condition 'predicate.scanner.result.summary.fixable.critical == 0' registry.example.com/app:v1
+  signet verify-attestation --key release.pub --type cyclonedx --condition 'size(predicate.components) > 0' IMAGE
+  signet verify-attestation --key release.pub --type slsaprovenance1 \
+      --condition 'predicate.runDetails.builder.id.startsWith("https://github.com/example/")' IMAGE`,
+		Args: args(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, images []string) error {
+			if len(keyRefs) == 0 || typ == "" {
+				return usageError{fmt.Errorf("--key and --type are required")}
+			}
+			if err := outputFormat(output); err != nil {
+				return err
+			}
+			pt, _, err := attest.ResolveType(typ)
+			if err != nil {
+				return usageError{err}
+			}
+			req := verify.AttestationRequest{PredicateType: pt}
+			if condition != "" {
+				if req.Condition, err = verify.CompileCondition(condition); err != nil {
+					return usageError{err}
+				}
+			}
+			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs)
+			if err != nil {
+				return err
+			}
+			req.TransparencyLog = mode
+			code := exitOK
+			var reports []verifyReport
+			for _, img := range images {
+				res, err := v.VerifyAttestations(cmd.Context(), img, req)
+				rep := verifyReport{Image: img, Result: res, ExitCode: exitCode(err)}
+				if err != nil {
+					rep.Error = err.Error()
+				}
+				code = worse(code, rep.ExitCode)
+				reports = append(reports, rep)
+				if output == "text" {
+					printVerify(s, rep)
+				}
+			}
+			if output == "json" {
+				if err := printJSON(s, reports); err != nil {
+					return err
+				}
+			}
+			if code != exitOK {
+				return silentError{code}
+			}
+			return nil
+		},
+	}
+	reg.addFlags(cmd)
+	trust.addFlags(cmd)
+	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key (repeatable)")
+	cmd.Flags().StringVar(&typ, "type", "", "predicate type: a cosign name (cyclonedx, spdxjson, vuln, slsaprovenance1, ...) or a URI")
+	cmd.Flags().StringVar(&condition, "condition", "", "CEL expression that must be true for the statement")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (includes the verified statements)")
+	return cmd
+}
+
+func newDownloadCmd(s *streams) *cobra.Command {
+	cmd := &cobra.Command{Use: "download", Short: "Print what is attached to an image"}
+	var reg registryOptions
+	var typ string
+	att := &cobra.Command{
+		Use:   "attestation IMAGE",
+		Short: "Print the in-toto statements attached to an image, one JSON object per line (NOT verified)",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			pt := ""
+			if typ != "" {
+				var err error
+				if pt, _, err = attest.ResolveType(typ); err != nil {
+					return usageError{err}
+				}
+			}
+			found, err := attest.Statements(cmd.Context(), reg.client(), a[0], pt)
+			if err != nil {
+				return err
+			}
+			for _, f := range found {
+				if f.Error != "" {
+					fmt.Fprintf(s.err, "%s %s: unreadable: %s\n", f.Layout, f.Manifest, f.Error)
+					continue
+				}
+				fmt.Fprintln(s.out, string(f.Statement))
+			}
+			if len(found) == 0 {
+				fmt.Fprintln(s.err, "no attestations found")
+				return silentError{exitNoSignatures}
+			}
+			return nil
+		},
+	}
+	reg.addFlags(att)
+	att.Flags().StringVar(&typ, "type", "", "only statements of this predicate type")
+	cmd.AddCommand(att)
+	return cmd
+}
