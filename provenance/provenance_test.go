@@ -20,7 +20,7 @@ func TestGitHubActions(t *testing.T) {
 		"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "example/app",
 		"GITHUB_REF": "refs/tags/v1.4.0", "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
 		"GITHUB_WORKFLOW_REF": "example/app/.github/workflows/release.yml@refs/tags/v1.4.0",
-		"GITHUB_RUN_ID": "9876", "GITHUB_RUN_ATTEMPT": "2", "GITHUB_EVENT_NAME": "push", "RUNNER_ENVIRONMENT": "github-hosted",
+		"GITHUB_RUN_ID":       "9876", "GITHUB_RUN_ATTEMPT": "2", "GITHUB_EVENT_NAME": "push", "RUNNER_ENVIRONMENT": "github-hosted",
 	}), provenance.Options{})
 	if err != nil || src != "github-actions" {
 		t.Fatal(src, err)
