@@ -5,6 +5,7 @@ package quickstart
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/localregistry"
 	"github.com/signet-dev/signet/oci"
@@ -98,6 +100,10 @@ func Run(ctx context.Context, w io.Writer, dir string) error {
 	t.detail("signature stored as an OCI referrer: %s", sres.Signed[0].Attached[0].Ref)
 	t.detail("same format as cosign v3: `cosign verify --key %s` accepts it", pubPath)
 
+	if err := t.attachAttestations(ctx, signer, client, app); err != nil {
+		return err
+	}
+
 	_, pub, err := loader.LoadVerifier(ctx, pubPath)
 	if err != nil {
 		return err
@@ -118,6 +124,10 @@ func Run(ctx context.Context, w io.Writer, dir string) error {
 	t.step("Verified team/app:v1 → PASS (log server already stopped: the proof is checked offline)")
 	for _, c := range res.Signatures[0].Checks {
 		t.detail("✓ %-11s %s", c.Name, c.Detail)
+	}
+
+	if err := t.checkAttestations(ctx, v, app); err != nil {
+		return err
 	}
 
 	evil, err := pushRandom(ctx, reg.Addr+"/team/app:v1-hotfix")
@@ -198,6 +208,60 @@ func copySignature(ctx context.Context, c *oci.Client, from, to name.Digest) err
 			if _, err := c.AttachBundle(ctx, dst, a.Content, a.Annotations); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+//go:embed demo/sbom.cdx.json
+var demoSBOM []byte
+
+//go:embed demo/trivy.json
+var demoScan []byte
+
+// attachAttestations attaches an SBOM and a scan result.
+func (t *tour) attachAttestations(ctx context.Context, signer *sign.Signer, client *oci.Client, app name.Digest) error {
+	a := attest.New(signer, client)
+	for _, at := range []struct {
+		typ, what string
+		data      []byte
+	}{{"cyclonedx", "CycloneDX SBOM", demoSBOM}, {"vuln", "Trivy scan report", demoScan}} {
+		out, err := a.AttestImage(ctx, app.String(), attest.Request{Type: at.typ, Predicate: at.data})
+		if err != nil {
+			return err
+		}
+		t.step("Attested a %s (--type %s)", at.what, at.typ)
+		for _, e := range out[0].Log {
+			t.detail("logged at index %d", e.Index)
+		}
+		t.detail("predicate type %s", out[0].PredicateType)
+	}
+	return nil
+}
+
+// checkAttestations verifies a condition on each attestation.
+func (t *tour) checkAttestations(ctx context.Context, v *verify.Verifier, app name.Digest) error {
+	checks := []struct {
+		typ, cond string
+		pass      bool
+	}{
+		{attest.PredicateCycloneDX, `size(predicate.components) > 0`, true},
+		{attest.PredicateVuln, `predicate.scanner.result.summary.fixable.critical == 0`, false},
+	}
+	for _, c := range checks {
+		cond, err := verify.CompileCondition(c.cond)
+		if err != nil {
+			return err
+		}
+		_, err = v.VerifyAttestations(ctx, app.String(), verify.AttestationRequest{PredicateType: c.typ, Condition: cond, TransparencyLog: verify.TlogRequired})
+		switch {
+		case c.pass && err == nil:
+			t.step("Verified the SBOM attestation with the condition %s → PASS", c.cond)
+		case !c.pass && errors.Is(err, verify.ErrConditionFalse):
+			t.step("Verified the scan attestation with the condition %s", c.cond)
+			t.detail("✗ REFUSED: the signature is good, but the scan found a critical vulnerability with a fix available (exit code 4)")
+		default:
+			return fmt.Errorf("quickstart: attestation check %q did not behave: %v", c.cond, err)
 		}
 	}
 	return nil

@@ -97,7 +97,10 @@ func TestQuickstart(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("quickstart exit %d: %s\n%s", code, out, stderr)
 	}
-	for _, want := range []string{"PASS", "REFUSED: no signatures found", "REFUSED: signature is for another image digest"} {
+	for _, want := range []string{"PASS", "logged at index 0", "inclusion proof and checkpoint verified offline",
+		"Verified the SBOM attestation with the condition size(predicate.components) > 0 → PASS",
+		"REFUSED: the signature is good, but the scan found a critical vulnerability",
+		"REFUSED: no signatures found", "REFUSED: signature is for another image digest"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q", want)
 		}
