@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -81,11 +82,23 @@ type Attester struct {
 	signer *sign.Signer
 	client *oci.Client
 	now    func() time.Time
+	large  int64
 }
 
+// Option configures an Attester.
+type Option func(*Attester)
+
+// WithStreamingThreshold sets the predicate size from which a file is
+// streamed rather than read. Default 4 MiB.
+func WithStreamingThreshold(n int64) Option { return func(a *Attester) { a.large = n } }
+
 // New returns an Attester that signs with signer and writes through client.
-func New(signer *sign.Signer, client *oci.Client) *Attester {
-	return &Attester{signer: signer, client: client, now: time.Now}
+func New(signer *sign.Signer, client *oci.Client, opts ...Option) *Attester {
+	a := &Attester{signer: signer, client: client, now: time.Now, large: 4 << 20}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
 }
 
 // Request says what to attest.
@@ -94,6 +107,10 @@ type Request struct {
 	Type string
 	// Predicate is the predicate file's content (an SBOM, a scan report, provenance).
 	Predicate []byte
+	// PredicatePath names the predicate file instead of Predicate. A large
+	// CycloneDX SBOM (or JSON document of a URI type) is then checked and
+	// attached while streaming, never held in memory whole.
+	PredicatePath string
 	// Statement is a complete statement built elsewhere; its subject must name the image.
 	Statement []byte
 	// Recursive attests an index's platform manifests too.
@@ -112,6 +129,19 @@ type Attested struct {
 // AttestImage checks the predicate, builds the statement for the image (and
 // its platforms with Recursive), signs it and attaches it as a referrer.
 func (a *Attester) AttestImage(ctx context.Context, image string, req Request) ([]Attested, error) {
+	if req.PredicatePath != "" {
+		if req.Predicate != nil {
+			return nil, errors.New("give a predicate or a predicate file, not both")
+		}
+		if out, done, err := a.attestFile(ctx, image, req); done {
+			return out, err
+		}
+		data, err := readFile(req.PredicatePath)
+		if err != nil {
+			return nil, err
+		}
+		req.Predicate, req.PredicatePath = data, ""
+	}
 	if (req.Statement == nil) == (req.Predicate == nil) {
 		return nil, errors.New("give either a predicate or a statement")
 	}
@@ -165,4 +195,45 @@ func (a *Attester) AttestImage(ctx context.Context, image string, req Request) (
 		out = append(out, Attested{Digest: t.Digest.DigestStr(), Platform: t.Platform, PredicateType: predicateType, Attached: *att, Log: entries})
 	}
 	return out, nil
+}
+
+// attestFile streams a large predicate file when its kind allows; done is
+// false when the file should be read into memory instead.
+func (a *Attester) attestFile(ctx context.Context, image string, req Request) ([]Attested, bool, error) {
+	pt, kind, err := ResolveType(req.Type)
+	if err != nil {
+		return nil, true, err
+	}
+	st, err := os.Stat(req.PredicatePath)
+	if err != nil {
+		return nil, true, err
+	}
+	if !streamable(kind) || st.Size() < a.large {
+		return nil, false, nil
+	}
+	if err := checkFile(kind, req.PredicatePath); err != nil {
+		return nil, true, err
+	}
+	targets, err := a.client.Targets(ctx, image, req.Recursive)
+	if err != nil {
+		return nil, true, err
+	}
+	var out []Attested
+	for _, t := range targets {
+		one, err := a.attestLarge(ctx, t, pt, req.PredicatePath, st.Size())
+		if err != nil {
+			return nil, true, err
+		}
+		out = append(out, *one)
+	}
+	return out, true, nil
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAll(f, maxInMemoryArtifact)
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/tlog"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -203,4 +206,67 @@ func TestRefusals(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
+}
+
+// TestStreamedAttestation attests from a file through the streaming path
+// (threshold 1 byte), logged in an embedded log, and verifies it offline.
+func TestStreamedAttestation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reg := registrytest.New(t, false)
+	client := oci.New()
+	l, err := tlog.Open(ctx, t.TempDir(), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(l.Handler())
+	defer srv.Close()
+	defer l.Close(ctx)
+	svc := tlog.Service{URL: srv.URL, APIVersion: 2}
+	w, _ := svc.Writer(0)
+	priv, _ := keys.Generate(keys.ECDSAP256)
+	sv, _ := keys.SignerVerifier(priv)
+	signer, err := sign.New(sv, client, sign.WithTransparencyLog(w), sign.WithDigestLog(svc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := attest.New(signer, client, attest.WithStreamingThreshold(1))
+	d := reg.PushImage(t, "team/app:big")
+	out, err := a.AttestImage(ctx, d.String(), attest.Request{Type: "cyclonedx", PredicatePath: "testdata/sbom.cdx.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out[0].Log) != 1 {
+		t.Fatalf("not logged: %+v", out)
+	}
+	tr, _ := tlog.TrustedRoot(l.Self(srv.URL))
+	v, _ := verify.New(client, []verify.Key{{Name: "k", PublicKey: priv.Public()}}, verify.WithTrustedRoot(tr))
+	res, err := v.VerifyAttestations(ctx, d.String(), verify.AttestationRequest{PredicateType: attest.PredicateCycloneDX,
+		Condition: mustCondition(t, `predicate.components[1].name == "zlib"`), TransparencyLog: verify.TlogRequired})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The SBOM is in the statement byte for byte.
+	var st struct {
+		Predicate json.RawMessage `json:"predicate"`
+	}
+	json.Unmarshal(res.Signatures[0].Statement, &st)
+	if string(st.Predicate) != strings.TrimSpace(string(read(t, "sbom.cdx.json"))) {
+		t.Fatal("streamed predicate differs from the file")
+	}
+
+	// A malformed large file is refused before anything is signed.
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"name":`), 0o644)
+	if _, err := a.AttestImage(ctx, d.String(), attest.Request{Type: "cyclonedx", PredicatePath: bad}); !errors.Is(err, attest.ErrInvalidPredicate) {
+		t.Fatalf("malformed: got %v", err)
+	}
+	// Ed25519 signs whole messages: a clear refusal, not a wrong signature.
+	edPriv, _ := keys.Generate(keys.ED25519)
+	edSV, _ := keys.SignerVerifier(edPriv)
+	edSigner, _ := sign.New(edSV, client)
+	if _, err := attest.New(edSigner, client, attest.WithStreamingThreshold(1)).AttestImage(ctx, d.String(),
+		attest.Request{Type: "cyclonedx", PredicatePath: "testdata/sbom.cdx.json"}); !errors.Is(err, sign.ErrLargeUnsupported) {
+		t.Fatalf("ed25519: got %v", err)
+	}
 }

@@ -164,7 +164,7 @@ func readAll(r io.Reader, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("predicate is over %d bytes", max)
+		return nil, fmt.Errorf("predicate is over %d bytes: only CycloneDX and URI-typed JSON predicates are streamed; this kind is read into memory", max)
 	}
 	return b, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -85,4 +86,21 @@ func (k *Keypair) SignData(ctx context.Context, data []byte) ([]byte, []byte, er
 		return nil, nil, fmt.Errorf("signing: %w", err)
 	}
 	return sig, digest, nil
+}
+
+// ErrSignsMessage means the key signs whole messages (pure Ed25519), so it
+// cannot sign a pre-computed digest.
+var ErrSignsMessage = errors.New("key signs whole messages, not digests")
+
+// SignDigest signs a digest computed with the key's hash (see
+// GetHashAlgorithm), for payloads streamed rather than held in memory.
+func (k *Keypair) SignDigest(ctx context.Context, digest []byte) ([]byte, error) {
+	if k.alg.GetHashType() == crypto.Hash(0) {
+		return nil, ErrSignsMessage
+	}
+	sig, err := k.sv.SignMessage(bytes.NewReader(nil), sigopts.WithContext(ctx), sigopts.WithDigest(digest), sigopts.WithCryptoSignerOpts(k.alg.GetHashType()))
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	return sig, nil
 }

@@ -43,9 +43,22 @@ func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 // referrers API the fallback tag sha256-<hex> is updated, and read back to
 // make sure the new entry is listed with its artifactType and annotations.
 func (c *Client) AttachBundle(ctx context.Context, subject *Target, bundle []byte, annotations map[string]string) (*Attached, error) {
+	return c.attachBundleLayer(ctx, subject, static.NewLayer(bundle, BundleMediaType), annotations)
+}
+
+// AttachBundleFile is AttachBundle for a bundle in a file, which is streamed
+// to the registry rather than read into memory.
+func (c *Client) AttachBundleFile(ctx context.Context, subject *Target, path string, annotations map[string]string) (*Attached, error) {
+	l, err := newFileLayer(path, BundleMediaType)
+	if err != nil {
+		return nil, err
+	}
+	return c.attachBundleLayer(ctx, subject, l, annotations)
+}
+
+func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v1.Layer, annotations map[string]string) (*Attached, error) {
 	repo := subject.Digest.Context()
 	cfg := static.NewLayer(emptyJSON, EmptyMediaType)
-	layer := static.NewLayer(bundle, BundleMediaType)
 	for _, l := range []v1.Layer{cfg, layer} {
 		if err := remote.WriteLayer(repo, l, c.remoteOpts(ctx, nil)...); err != nil {
 			return nil, registryErr(fmt.Sprintf("uploading blob to %s", repo), err)

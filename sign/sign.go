@@ -65,6 +65,8 @@ type Signer struct {
 	client *oci.Client
 	now    func() time.Time
 	tlogs  []sign.Transparency
+
+	digestLogs []DigestLog
 }
 
 // Option configures a Signer.

@@ -1,9 +1,18 @@
 package tlog
 
 import (
+	"context"
+	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
+
+	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	"github.com/sigstore/rekor-tiles/v2/pkg/client/write"
+	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
+	"github.com/sigstore/sigstore/pkg/signature"
+	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
@@ -39,4 +48,41 @@ func (s Service) Writer(timeout time.Duration) (sign.Transparency, error) {
 		return nil, fmt.Errorf("transparency log %s: API version %d is not 1 or 2", s.URL, s.APIVersion)
 	}
 	return sign.NewRekor(&sign.RekorOptions{BaseURL: s.URL, Version: s.APIVersion, Timeout: timeout, Retries: 1}), nil
+}
+
+// ErrDigestLogUnsupported means the log cannot take a pre-computed digest
+// (Rekor v1 needs the whole artifact or envelope).
+var ErrDigestLogUnsupported = errors.New("logging by digest needs a Rekor v2 log")
+
+// LogDigest logs a signature over a SHA-256 digest as a hashedrekord v0.0.2
+// entry, through rekor-tiles' client, and returns the entry with its
+// inclusion proof. It is how a DSSE over a payload too large to hold in
+// memory is logged: the digest is that of the envelope's PAE.
+func (s Service) LogDigest(ctx context.Context, digest, sig []byte, pub crypto.PublicKey) (*rekorpb.TransparencyLogEntry, error) {
+	if s.APIVersion != 2 {
+		return nil, ErrDigestLogUnsupported
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	alg, err := signature.GetDefaultAlgorithmDetails(pub, sigopts.WithED25519ph())
+	if err != nil {
+		return nil, err
+	}
+	w, err := write.NewWriter(s.URL)
+	if err != nil {
+		return nil, fmt.Errorf("transparency log %s: %w", s.URL, err)
+	}
+	tle, err := w.Add(ctx, &pb.HashedRekordRequestV002{
+		Digest: digest,
+		Signature: &pb.Signature{Content: sig, Verifier: &pb.Verifier{
+			Verifier:   &pb.Verifier_PublicKey{PublicKey: &pb.PublicKey{RawBytes: der}},
+			KeyDetails: alg.GetSignatureAlgorithm(),
+		}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("logging to %s: %w", s.URL, err)
+	}
+	return tle, nil
 }

@@ -72,7 +72,7 @@ A file of the wrong kind is refused with what it looks like instead.`,
 				if _, _, err := attest.ResolveType(typ); err != nil {
 					return usageError{err}
 				}
-				req.Predicate, err = os.ReadFile(predFile)
+				req.PredicatePath = predFile
 			} else {
 				req.Statement, err = os.ReadFile(stmtFile)
 			}

@@ -18,6 +18,7 @@ import (
 // registryOptions is the flag group every command that talks to a registry shares.
 type registryOptions struct {
 	insecure bool
+	maxBytes int64
 }
 
 func (o *registryOptions) addFlags(cmd *cobra.Command) {
@@ -25,8 +26,17 @@ func (o *registryOptions) addFlags(cmd *cobra.Command) {
 		"allow plain HTTP to any registry (localhost and 127.0.0.1 always may use it)")
 }
 
+// addSizeFlag lets a reading command raise the cap on what it fetches.
+func (o *registryOptions) addSizeFlag(cmd *cobra.Command, def int64) {
+	cmd.Flags().Int64Var(&o.maxBytes, "max-artifact-size", def, "largest signature/attestation blob to read, in bytes (larger ones are refused unread)")
+}
+
 func (o *registryOptions) client() *oci.Client {
-	return oci.New(oci.WithInsecure(o.insecure))
+	opts := []oci.Option{oci.WithInsecure(o.insecure)}
+	if o.maxBytes > 0 {
+		opts = append(opts, oci.WithMaxArtifactBytes(o.maxBytes))
+	}
+	return oci.New(opts...)
 }
 
 // keyLoader returns a key loader that reads passwords from SIGNET_PASSWORD

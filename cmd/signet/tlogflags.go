@@ -57,7 +57,7 @@ func (o *logUploadOptions) signerOptions(now time.Time) ([]sign.Option, string, 
 	if err != nil {
 		return nil, "", usageError{err}
 	}
-	return []sign.Option{sign.WithTransparencyLog(w)}, "", nil
+	return []sign.Option{sign.WithTransparencyLog(w), sign.WithDigestLog(svc)}, "", nil
 }
 
 // trustOptions is the flag group of commands that verify log entries.

@@ -77,6 +77,7 @@ required refuses a signature without such an entry.
 		},
 	}
 	reg.addFlags(cmd)
+	reg.addSizeFlag(cmd, 8<<20)
 	trust.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key: a PEM file, env://VAR, or a KMS URI (repeatable: any one may verify)")
 	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "require a signed key=value annotation (repeatable)")

@@ -82,6 +82,7 @@ statement with the variables predicate, predicateType, subject and statement.
 		},
 	}
 	reg.addFlags(cmd)
+	reg.addSizeFlag(cmd, 256<<20)
 	trust.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key (repeatable)")
 	cmd.Flags().StringVar(&typ, "type", "", "predicate type: a cosign name (cyclonedx, spdxjson, vuln, slsaprovenance1, ...) or a URI")
@@ -125,6 +126,7 @@ func newDownloadCmd(s *streams) *cobra.Command {
 		},
 	}
 	reg.addFlags(att)
+	reg.addSizeFlag(att, 256<<20)
 	att.Flags().StringVar(&typ, "type", "", "only statements of this predicate type")
 	cmd.AddCommand(att)
 	return cmd
