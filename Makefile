@@ -36,6 +36,8 @@ fuzz:
 	$(GO) test ./verify -run '^$$' -fuzz FuzzParseSimpleSigning -fuzztime 20s
 	$(GO) test ./tlog -run '^$$' -fuzz FuzzAddEntry -fuzztime 20s
 	$(GO) test ./tlog -run '^$$' -fuzz FuzzParseCheckpoint -fuzztime 20s
+	$(GO) test ./attest -run '^$$' -fuzz FuzzBuildPredicate -fuzztime 20s
+	$(GO) test ./attest -run '^$$' -fuzz FuzzParseStatement -fuzztime 20s
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)
