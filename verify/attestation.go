@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"time"
 
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
 	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
 
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
 )
 
 // ErrNoAttestations means no attestation of the requested type is attached.
@@ -21,9 +22,21 @@ type AttestationRequest struct {
 	// PredicateType is the predicate type URI to look for. Required.
 	PredicateType string
 	// Condition, if set, must hold for the statement.
-	Condition *Condition
+	Condition *policy.Condition
 	// TransparencyLog as in Request.
 	TransparencyLog TlogMode
+	// MaxAge, if set, is how old the statement's signed time may be.
+	MaxAge time.Duration
+	// Clock gives the time for MaxAge; default time.Now.
+	Clock func() time.Time
+}
+
+// Now returns the request's clock reading.
+func (r AttestationRequest) Now() time.Time {
+	if r.Clock != nil {
+		return r.Clock()
+	}
+	return time.Now()
 }
 
 // VerifyAttestations finds the image's attestations of req.PredicateType in
@@ -44,6 +57,12 @@ func (v *Verifier) VerifyAttestations(ctx context.Context, image string, req Att
 	if err != nil {
 		return nil, err
 	}
+	return v.evalAttestations(ctx, image, t, arts, req)
+}
+
+// evalAttestations verifies the attestations of req's type among artifacts
+// already discovered for t.
+func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Target, arts []oci.Artifact, req AttestationRequest) (*Result, error) {
 	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag}
 	for i := range arts {
 		a := &arts[i]
@@ -54,36 +73,35 @@ func (v *Verifier) VerifyAttestations(ctx context.Context, image string, req Att
 		case oci.KindDSSE:
 			sig = v.checkLegacyAttestation(ctx, a, res.Digest, req.PredicateType)
 		}
-		if sig == nil {
-			res.Ignored++
-			continue
-		}
-		if sig.err == nil && sig.statement != nil {
+		if sig != nil && sig.err == nil && sig.statement != nil {
 			sig.Statement = json.RawMessage(sig.statement.raw)
-			if req.Condition != nil {
-				if err := req.Condition.Eval(sig.statement.raw); err != nil {
-					sig.fail("condition", err)
-				} else {
-					sig.check("condition", Pass, req.Condition.String())
-				}
-			}
+			v.checkStatement(sig, req)
 		}
-		if sig.err == nil {
-			sig.Verified = true
-			res.Verified = true
+		res.add(sig)
+	}
+	return res, res.err(fmt.Errorf("%w: %s", ErrNoAttestations, req.PredicateType))
+}
+
+// checkStatement applies the request's condition and age limit.
+func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
+	if req.Condition != nil {
+		if err := req.Condition.Eval(sig.statement.raw); err != nil {
+			sig.fail("condition", err)
+			return
 		}
-		res.Signatures = append(res.Signatures, *sig)
+		sig.check("condition", Pass, req.Condition.String())
 	}
-	if res.Verified {
-		return res, nil
-	}
-	verr := &Error{Image: image, Digest: res.Digest, noneErr: fmt.Errorf("%w: %s", ErrNoAttestations, req.PredicateType)}
-	for _, s := range res.Signatures {
-		if !slices.ContainsFunc(verr.Reasons, func(e error) bool { return e.Error() == s.err.Error() }) {
-			verr.Reasons = append(verr.Reasons, s.err)
+	if req.MaxAge > 0 {
+		at, ok := statementTime(sig.statement.raw)
+		switch {
+		case !ok:
+			sig.fail("maxAge", fmt.Errorf("%w: the statement carries no time to check its age against", ErrTooOld))
+		case req.Now().Sub(at) > req.MaxAge:
+			sig.fail("maxAge", fmt.Errorf("%w: made %s, %s ago, over %s", ErrTooOld, at.UTC().Format(time.RFC3339), req.Now().Sub(at).Round(time.Minute), req.MaxAge))
+		default:
+			sig.check("maxAge", Pass, fmt.Sprintf("made %s", at.UTC().Format(time.RFC3339)))
 		}
 	}
-	return res, verr
 }
 
 // checkLegacyAttestation verifies a DSSE envelope from a legacy .att layer.

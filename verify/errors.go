@@ -3,6 +3,7 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"github.com/signet-dev/signet/policy"
 	"strings"
 )
 
@@ -31,10 +32,12 @@ var (
 	// predicate type than its referrer claims.
 	ErrPredicateType = errors.New("predicate type mismatch")
 	// ErrConditionFalse means an attestation's CEL condition evaluated to false.
-	ErrConditionFalse = errors.New("condition is false")
+	ErrConditionFalse = policy.ErrConditionFalse
 	// ErrConditionInvalid means a CEL condition does not compile or does not
 	// evaluate to a bool.
-	ErrConditionInvalid = errors.New("invalid condition")
+	ErrConditionInvalid = policy.ErrConditionInvalid
+	// ErrTooOld means an attestation is older than its requirement's maxAge.
+	ErrTooOld = errors.New("attestation too old")
 	// ErrUnreadable means the artifact could not be fetched from the registry.
 	ErrUnreadable = errors.New("signature artifact could not be read")
 )

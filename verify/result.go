@@ -2,6 +2,7 @@ package verify
 
 import (
 	"encoding/json"
+	"slices"
 
 	"github.com/signet-dev/signet/oci"
 )
@@ -96,4 +97,32 @@ type LogEntry struct {
 	URL string `json:"url,omitempty"`
 	// Verified is true when the inclusion proof and checkpoint were verified offline.
 	Verified bool `json:"verified"`
+}
+
+// add records one candidate (nil: not of the kind being verified).
+func (r *Result) add(sig *Signature) {
+	if sig == nil {
+		r.Ignored++
+		return
+	}
+	if sig.err == nil {
+		sig.Verified = true
+		r.Verified = true
+	}
+	r.Signatures = append(r.Signatures, *sig)
+}
+
+// err is nil when something verified, else an *Error listing the distinct
+// reasons; none says what finding nothing means (nil: ErrNoSignatures).
+func (r *Result) err(none error) error {
+	if r.Verified {
+		return nil
+	}
+	verr := &Error{Image: r.Image, Digest: r.Digest, noneErr: none}
+	for _, s := range r.Signatures {
+		if !slices.ContainsFunc(verr.Reasons, func(e error) bool { return e.Error() == s.err.Error() }) {
+			verr.Reasons = append(verr.Reasons, s.err)
+		}
+	}
+	return verr
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
 )
 
 // Key is a trusted public key.
@@ -105,6 +106,12 @@ func ParseTlogMode(s string) (TlogMode, error) {
 	return "", fmt.Errorf("transparency log mode %q: want required, optional or skip", s)
 }
 
+// Condition is a compiled CEL condition over a statement (see policy.Condition).
+type Condition = policy.Condition
+
+// CompileCondition compiles a CEL condition (see policy.CompileCondition).
+func CompileCondition(expr string) (*Condition, error) { return policy.CompileCondition(expr) }
+
 // Request holds per-call requirements.
 type Request struct {
 	// Annotations must all be present, with these values, in the signed payload.
@@ -127,6 +134,12 @@ func (v *Verifier) Verify(ctx context.Context, image string, req Request) (*Resu
 	if err != nil {
 		return nil, err
 	}
+	return v.evalSignatures(ctx, image, t, arts, req)
+}
+
+// evalSignatures verifies the image signatures among artifacts already
+// discovered for t.
+func (v *Verifier) evalSignatures(ctx context.Context, image string, t *oci.Target, arts []oci.Artifact, req Request) (*Result, error) {
 	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag}
 	for i := range arts {
 		a := &arts[i]
@@ -137,26 +150,9 @@ func (v *Verifier) Verify(ctx context.Context, image string, req Request) (*Resu
 		case oci.KindSimpleSigning:
 			sig = v.checkSimpleSigning(a, res.Digest, req)
 		}
-		if sig == nil {
-			res.Ignored++
-			continue
-		}
-		if sig.err == nil {
-			sig.Verified = true
-			res.Verified = true
-		}
-		res.Signatures = append(res.Signatures, *sig)
+		res.add(sig)
 	}
-	if res.Verified {
-		return res, nil
-	}
-	verr := &Error{Image: image, Digest: res.Digest}
-	for _, s := range res.Signatures {
-		if !slices.ContainsFunc(verr.Reasons, func(e error) bool { return e.Error() == s.err.Error() }) {
-			verr.Reasons = append(verr.Reasons, s.err)
-		}
-	}
-	return res, verr
+	return res, res.err(nil)
 }
 
 // orderedKeys returns the trusted keys, the one whose ID matches hint first.

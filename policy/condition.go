@@ -1,10 +1,20 @@
-package verify
+package policy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"cel.dev/cel-go/cel"
+)
+
+// Condition errors.
+var (
+	// ErrConditionFalse means a CEL condition evaluated to false.
+	ErrConditionFalse = errors.New("condition is false")
+	// ErrConditionInvalid means a CEL condition does not compile or does not
+	// evaluate to a bool.
+	ErrConditionInvalid = errors.New("invalid condition")
 )
 
 // Condition is a compiled CEL expression over an attestation's statement. It

@@ -1,0 +1,118 @@
+package policy
+
+import (
+	"context"
+	"crypto"
+	"sort"
+	"time"
+
+	"github.com/gobwas/glob"
+
+	"github.com/signet-dev/signet/attest"
+)
+
+// Compiled is a validated policy ready to apply: patterns, keys and CEL
+// conditions are all compiled.
+type Compiled struct {
+	// Hash identifies the document (SHA-256 of its bytes), for caches and receipts.
+	Hash string
+	// DefaultAllow is true when images no rule matches are allowed.
+	DefaultAllow bool
+	// Rules in document order.
+	Rules []*Rule
+	// Source is the parsed document.
+	Source *Policy
+}
+
+// Rule is one compiled image rule.
+type Rule struct {
+	Index           int
+	Pattern         string
+	Mode            string
+	Signers         []*CompiledSigner
+	Threshold       int
+	Attestations    []*CompiledAttestation
+	TransparencyLog string
+	Tags            *CompiledTags
+
+	glob        glob.Glob
+	specificity int
+}
+
+// Name is how verdicts refer to the rule.
+func (r *Rule) Name() string { return r.Pattern }
+
+// CompiledSigner is a signer with its key loaded.
+type CompiledSigner struct {
+	Name      string
+	PublicKey crypto.PublicKey // nil for keyless
+	Keyless   *Keyless
+}
+
+// CompiledAttestation is an attestation requirement.
+type CompiledAttestation struct {
+	Name          string
+	PredicateType string
+	Signers       []string
+	Condition     string
+	Cond          *Condition
+	MaxAge        time.Duration
+}
+
+// CompiledTags are tag rules.
+type CompiledTags struct {
+	DigestRequired bool
+	AllowedTags    []string
+	Lock           *LockFile
+	LockPath       string
+	allowed        []glob.Glob
+}
+
+// TagAllowed reports whether tag matches one of AllowedTags (true when none are set).
+func (t *CompiledTags) TagAllowed(tag string) bool {
+	if len(t.allowed) == 0 {
+		return true
+	}
+	for _, g := range t.allowed {
+		if g.Match(tag) {
+			return true
+		}
+	}
+	return false
+}
+
+// Match returns the rule for a full image reference (as name.Reference.Name()
+// gives it): the most specific matching pattern, the first in the document
+// on a tie. Nil when none matches.
+func (c *Compiled) Match(ref string) *Rule {
+	var matches []*Rule
+	for _, r := range c.Rules {
+		if r.glob.Match(ref) {
+			matches = append(matches, r)
+		}
+	}
+	if len(matches) == 0 {
+		return nil
+	}
+	sort.SliceStable(matches, func(i, j int) bool { return matches[i].specificity > matches[j].specificity })
+	return matches[0]
+}
+
+// Matching lists every rule matching ref, most specific first (for explain).
+func (c *Compiled) Matching(ref string) []*Rule {
+	var matches []*Rule
+	for _, r := range c.Rules {
+		if r.glob.Match(ref) {
+			matches = append(matches, r)
+		}
+	}
+	sort.SliceStable(matches, func(i, j int) bool { return matches[i].specificity > matches[j].specificity })
+	return matches
+}
+
+func resolvePredicateType(t string) (string, error) {
+	pt, _, err := attest.ResolveType(t)
+	return pt, err
+}
+
+func contextBackground() context.Context { return context.Background() }

@@ -1,0 +1,357 @@
+package policy
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gobwas/glob"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/signet-dev/signet/keys"
+)
+
+// ErrInvalid marks a policy document that does not parse or validate.
+var ErrInvalid = errors.New("invalid policy")
+
+// FieldError is a problem at one field of the document.
+type FieldError struct {
+	Path string // e.g. images[0].signers[1].key
+	Line int    // 0 when unknown
+	Msg  string
+}
+
+func (e *FieldError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Path, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+}
+
+// Errors is every problem found in a document.
+type Errors []*FieldError
+
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return fmt.Sprintf("%v: %s", ErrInvalid, strings.Join(parts, "; "))
+}
+
+// Unwrap lets errors.Is match ErrInvalid.
+func (es Errors) Unwrap() error { return ErrInvalid }
+
+// Parse decodes a YAML or JSON policy. Unknown fields are errors; every
+// error names the line.
+func Parse(data []byte) (*Policy, *yaml.Node, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return &p, &root, nil
+}
+
+// Load reads, validates and compiles the policy file at path. Key files are
+// relative to the policy's directory; loader resolves env:// and KMS keys.
+func Load(path string, loader keys.Loader) (*Compiled, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy: %w", err)
+	}
+	return Compile(data, filepath.Dir(path), loader)
+}
+
+// Compile parses, validates and compiles a policy document.
+func Compile(data []byte, baseDir string, loader keys.Loader) (*Compiled, error) {
+	p, root, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	c := &compiler{root: root, baseDir: baseDir, loader: loader}
+	out := c.compile(p)
+	if len(c.errs) > 0 {
+		return nil, c.errs
+	}
+	sum := sha256.Sum256(data)
+	out.Hash = hex.EncodeToString(sum[:])
+	out.Source = p
+	return out, nil
+}
+
+type compiler struct {
+	root    *yaml.Node
+	baseDir string
+	loader  keys.Loader
+	errs    Errors
+}
+
+// fail records an error at path (elements are keys or indexes).
+func (c *compiler) fail(path []any, format string, a ...any) {
+	c.errs = append(c.errs, &FieldError{Path: pathString(path), Line: lineOf(c.root, path), Msg: fmt.Sprintf(format, a...)})
+}
+
+func (c *compiler) compile(p *Policy) *Compiled {
+	if p.APIVersion != APIVersion {
+		c.fail([]any{"apiVersion"}, "must be %q, not %q", APIVersion, p.APIVersion)
+	}
+	if p.Kind != Kind {
+		c.fail([]any{"kind"}, "must be %q, not %q", Kind, p.Kind)
+	}
+	out := &Compiled{DefaultAllow: p.DefaultAction == "allow"}
+	if p.DefaultAction != "" && p.DefaultAction != "allow" && p.DefaultAction != "deny" {
+		c.fail([]any{"defaultAction"}, "must be deny or allow, not %q", p.DefaultAction)
+	}
+	if len(p.Images) == 0 {
+		c.fail([]any{"images"}, "at least one image rule is required")
+	}
+	for i := range p.Images {
+		if r := c.rule(i, &p.Images[i]); r != nil {
+			out.Rules = append(out.Rules, r)
+		}
+	}
+	return out
+}
+
+func oneOf(v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *compiler) rule(i int, r *ImageRule) *Rule {
+	at := func(rest ...any) []any { return append([]any{"images", i}, rest...) }
+	out := &Rule{Index: i, Pattern: r.Pattern, Mode: r.Mode, Threshold: r.Threshold, TransparencyLog: r.TransparencyLog}
+	g, err := glob.Compile(r.Pattern, '/')
+	if r.Pattern == "" || err != nil {
+		c.fail(at("pattern"), "a glob over the image reference is required (e.g. registry.example.com/team/**): %v", err)
+	}
+	out.glob = g
+	out.specificity = specificity(r.Pattern)
+	if out.Mode == "" {
+		out.Mode = "enforce"
+	}
+	if !oneOf(out.Mode, "enforce", "warn", "audit") {
+		c.fail(at("mode"), "must be enforce, warn or audit, not %q", r.Mode)
+	}
+	if out.TransparencyLog == "" {
+		out.TransparencyLog = "optional"
+	}
+	if !oneOf(out.TransparencyLog, "required", "optional", "skip") {
+		c.fail(at("transparencyLog"), "must be required, optional or skip, not %q", r.TransparencyLog)
+	}
+	names := map[string]bool{}
+	for j := range r.Signers {
+		if s := c.signer(at("signers", j), &r.Signers[j]); s != nil {
+			if names[s.Name] {
+				c.fail(at("signers", j, "name"), "signer %q is defined twice", s.Name)
+			}
+			names[s.Name] = true
+			out.Signers = append(out.Signers, s)
+		}
+	}
+	if out.Threshold == 0 {
+		out.Threshold = 1
+	}
+	if len(r.Signers) == 0 && len(r.Attestations) > 0 {
+		c.fail(at("signers"), "attestations need signers to trust")
+	}
+	if len(r.Signers) > 0 && (out.Threshold < 1 || out.Threshold > len(r.Signers)) {
+		c.fail(at("threshold"), "must be between 1 and the %d signers", len(r.Signers))
+	}
+	for j := range r.Attestations {
+		if a := c.attestation(at("attestations", j), &r.Attestations[j], names); a != nil {
+			out.Attestations = append(out.Attestations, a)
+		}
+	}
+	if r.Tags != nil {
+		out.Tags = c.tags(at("tags"), r.Tags)
+	}
+	return out
+}
+
+func (c *compiler) signer(path []any, s *Signer) *CompiledSigner {
+	at := func(rest ...any) []any { return append(append([]any{}, path...), rest...) }
+	if s.Name == "" {
+		c.fail(at("name"), "a signer needs a name")
+	}
+	set := 0
+	for _, v := range []bool{s.Key != "", s.PublicKey != "", s.Keyless != nil} {
+		if v {
+			set++
+		}
+	}
+	if set != 1 {
+		c.fail(path, "give exactly one of key, publicKey or keyless")
+		return nil
+	}
+	out := &CompiledSigner{Name: s.Name}
+	switch {
+	case s.Keyless != nil:
+		out.Keyless = s.Keyless
+		for _, re := range []string{s.Keyless.IssuerRegExp, s.Keyless.SubjectRegExp} {
+			if _, err := regexp.Compile(re); err != nil {
+				c.fail(at("keyless"), "bad regexp %q: %v", re, err)
+			}
+		}
+	case s.PublicKey != "":
+		pub, err := keys.ParsePublicKey([]byte(s.PublicKey))
+		if err != nil {
+			c.fail(at("publicKey"), "%v", err)
+			return nil
+		}
+		out.PublicKey = pub
+	default:
+		ref := s.Key
+		if !strings.Contains(ref, "://") && !filepath.IsAbs(ref) {
+			ref = filepath.Join(c.baseDir, ref)
+		}
+		_, pub, err := c.loader.LoadVerifier(contextBackground(), ref)
+		if err != nil {
+			c.fail(at("key"), "%v", err)
+			return nil
+		}
+		out.PublicKey = pub
+	}
+	return out
+}
+
+func (c *compiler) attestation(path []any, a *AttestationRule, signers map[string]bool) *CompiledAttestation {
+	at := func(rest ...any) []any { return append(append([]any{}, path...), rest...) }
+	out := &CompiledAttestation{Name: a.Name, Signers: a.Signers, Condition: a.Condition}
+	pt, err := resolvePredicateType(a.PredicateType)
+	if err != nil {
+		c.fail(at("predicateType"), "%v", err)
+	}
+	out.PredicateType = pt
+	if out.Name == "" {
+		out.Name = a.PredicateType
+	}
+	for k, s := range a.Signers {
+		if !signers[s] {
+			c.fail(at("signers", k), "no signer named %q in this rule", s)
+		}
+	}
+	if a.Condition != "" {
+		cond, err := CompileCondition(a.Condition)
+		if err != nil {
+			c.fail(at("condition"), "%v", err)
+		}
+		out.Cond = cond
+	}
+	if a.MaxAge != "" {
+		d, err := time.ParseDuration(a.MaxAge)
+		if err != nil || d <= 0 {
+			c.fail(at("maxAge"), "%q is not a positive duration like 168h", a.MaxAge)
+		}
+		out.MaxAge = d
+	}
+	return out
+}
+
+func (c *compiler) tags(path []any, t *TagRules) *CompiledTags {
+	at := func(rest ...any) []any { return append(append([]any{}, path...), rest...) }
+	out := &CompiledTags{DigestRequired: t.DigestRequired}
+	for i, p := range t.AllowedTags {
+		g, err := glob.Compile(p)
+		if err != nil {
+			c.fail(at("allowedTags", i), "bad pattern %q: %v", p, err)
+			continue
+		}
+		out.allowed = append(out.allowed, g)
+		out.AllowedTags = append(out.AllowedTags, p)
+	}
+	if t.Lock != "" {
+		p := t.Lock
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(c.baseDir, p)
+		}
+		lf, err := ReadLock(p)
+		if err != nil {
+			c.fail(at("lock"), "%v", err)
+		}
+		out.Lock, out.LockPath = lf, p
+	}
+	return out
+}
+
+// specificity ranks patterns: more literal characters is more specific, a
+// ** counts less than a *.
+func specificity(p string) int {
+	literal := 0
+	for _, r := range p {
+		if !strings.ContainsRune("*?[]{}", r) {
+			literal++
+		}
+	}
+	return literal*4 - strings.Count(p, "**")*2 - strings.Count(p, "*")
+}
+
+func pathString(path []any) string {
+	var b strings.Builder
+	for _, e := range path {
+		switch v := e.(type) {
+		case int:
+			b.WriteString("[" + strconv.Itoa(v) + "]")
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			fmt.Fprint(&b, v)
+		}
+	}
+	return b.String()
+}
+
+// lineOf finds the line of path in the document, or the nearest parent's.
+func lineOf(root *yaml.Node, path []any) int {
+	n := root
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	for _, e := range path {
+		if n == nil {
+			break
+		}
+		var next *yaml.Node
+		switch v := e.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for k := 0; k+1 < len(n.Content); k += 2 {
+					if n.Content[k].Value == v {
+						next = n.Content[k+1]
+						line = n.Content[k].Line
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && v < len(n.Content) {
+				next = n.Content[v]
+				line = next.Line
+			}
+		}
+		n = next
+	}
+	return line
+}

@@ -1,0 +1,96 @@
+// Package policy is Signet's policy document: which images must be signed
+// by whom, which attestations they must carry and what those must say, and
+// how tags may be used. It parses and validates the document (errors name
+// the field and line), compiles patterns and CEL conditions at load time,
+// and picks the rule for an image. Package verify's Engine applies it.
+package policy
+
+// APIVersion and Kind identify a policy document.
+const (
+	APIVersion = "signet.dev/v1alpha1"
+	Kind       = "Policy"
+)
+
+// Policy is the document.
+type Policy struct {
+	// APIVersion must be signet.dev/v1alpha1.
+	APIVersion string `json:"apiVersion" yaml:"apiVersion" jsonschema:"enum=signet.dev/v1alpha1"`
+	// Kind must be Policy.
+	Kind string `json:"kind" yaml:"kind" jsonschema:"enum=Policy"`
+	// Metadata names the policy.
+	Metadata Metadata `json:"metadata,omitempty" yaml:"metadata,omitempty"`
+	// DefaultAction applies to images no rule matches: deny (default) or allow.
+	DefaultAction string `json:"defaultAction,omitempty" yaml:"defaultAction,omitempty" jsonschema:"enum=deny,enum=allow"`
+	// Images are the rules; for an image the most specific matching pattern wins.
+	Images []ImageRule `json:"images" yaml:"images"`
+}
+
+// Metadata names a policy.
+type Metadata struct {
+	Name string `json:"name,omitempty" yaml:"name,omitempty"`
+}
+
+// ImageRule says what images matching Pattern need.
+type ImageRule struct {
+	// Pattern is a glob over the full image reference, e.g.
+	// registry.example.com/team/** (** crosses path segments, * does not).
+	Pattern string `json:"pattern" yaml:"pattern"`
+	// Mode is enforce (default: failures deny), warn (allow, with warnings) or
+	// audit (allow, recorded).
+	Mode string `json:"mode,omitempty" yaml:"mode,omitempty" jsonschema:"enum=enforce,enum=warn,enum=audit"`
+	// Signers are the trusted signers for this rule.
+	Signers []Signer `json:"signers,omitempty" yaml:"signers,omitempty"`
+	// Threshold is how many distinct signers must have signed (default 1).
+	Threshold int `json:"threshold,omitempty" yaml:"threshold,omitempty" jsonschema:"minimum=0"`
+	// Attestations are the attestations the image must carry.
+	Attestations []AttestationRule `json:"attestations,omitempty" yaml:"attestations,omitempty"`
+	// TransparencyLog is required, optional (default) or skip.
+	TransparencyLog string `json:"transparencyLog,omitempty" yaml:"transparencyLog,omitempty" jsonschema:"enum=required,enum=optional,enum=skip"`
+	// Tags restricts how the image may be referenced.
+	Tags *TagRules `json:"tags,omitempty" yaml:"tags,omitempty"`
+}
+
+// Signer is a named key or keyless identity.
+type Signer struct {
+	// Name identifies the signer in thresholds, attestation rules and verdicts.
+	Name string `json:"name" yaml:"name"`
+	// Key is a public key file (relative to the policy file), env://VAR, or a KMS URI.
+	Key string `json:"key,omitempty" yaml:"key,omitempty"`
+	// PublicKey is an inline PEM public key.
+	PublicKey string `json:"publicKey,omitempty" yaml:"publicKey,omitempty"`
+	// Keyless is a certificate identity (not supported yet: such a signer never verifies).
+	Keyless *Keyless `json:"keyless,omitempty" yaml:"keyless,omitempty"`
+}
+
+// Keyless is an OIDC identity in a Fulcio certificate.
+type Keyless struct {
+	Issuer        string `json:"issuer,omitempty" yaml:"issuer,omitempty"`
+	IssuerRegExp  string `json:"issuerRegExp,omitempty" yaml:"issuerRegExp,omitempty"`
+	Subject       string `json:"subject,omitempty" yaml:"subject,omitempty"`
+	SubjectRegExp string `json:"subjectRegExp,omitempty" yaml:"subjectRegExp,omitempty"`
+}
+
+// AttestationRule is an attestation an image must carry.
+type AttestationRule struct {
+	// Name identifies the requirement in verdicts (default: the type).
+	Name string `json:"name,omitempty" yaml:"name,omitempty"`
+	// PredicateType is a cosign --type name (cyclonedx, vuln, ...) or a URI.
+	PredicateType string `json:"predicateType" yaml:"predicateType"`
+	// Signers names which of the rule's signers may sign it (default: any).
+	Signers []string `json:"signers,omitempty" yaml:"signers,omitempty"`
+	// Condition is a CEL expression over predicate, predicateType, subject, statement.
+	Condition string `json:"condition,omitempty" yaml:"condition,omitempty"`
+	// MaxAge bounds the age of the attestation's signed time (e.g. 168h),
+	// taken from the predicate (scan finish, SBOM creation, build finish).
+	MaxAge string `json:"maxAge,omitempty" yaml:"maxAge,omitempty"`
+}
+
+// TagRules restrict tag references.
+type TagRules struct {
+	// DigestRequired refuses references without a digest.
+	DigestRequired bool `json:"digestRequired,omitempty" yaml:"digestRequired,omitempty"`
+	// AllowedTags are glob patterns a tag must match.
+	AllowedTags []string `json:"allowedTags,omitempty" yaml:"allowedTags,omitempty"`
+	// Lock is a lock file (signet lock) the tag must still resolve as.
+	Lock string `json:"lock,omitempty" yaml:"lock,omitempty"`
+}
