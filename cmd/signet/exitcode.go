@@ -15,6 +15,7 @@ const (
 	exitNoSignatures = 3 // nothing that looks like a signature is attached
 	exitInvalid      = 4 // signatures found, none valid for the trusted keys
 	exitRegistry     = 5 // the registry could not be reached, refused, or lacks the image
+	exitPolicyDenied = 6 // the policy refuses the image (tag rule, lock, condition, default deny)
 )
 
 const exitCodesHelp = `Exit codes:
@@ -26,6 +27,8 @@ const exitCodesHelp = `Exit codes:
      signature copied from another digest, missing annotation, failed
      transparency-log check, attestation condition false)
   5  registry or network error (unreachable, auth refused, image not found)
+  6  denied by the policy (--policy): a tag rule, a lock, an attestation
+     condition or age, or no rule matching under defaultAction deny
 With several images the highest code wins, except that 5 outranks 3 and 4.`
 
 // usageError marks errors in how the command was called.

@@ -64,6 +64,7 @@ func (o *logUploadOptions) signerOptions(now time.Time) ([]sign.Option, string, 
 type trustOptions struct {
 	trustedRoot string
 	mode        string
+	root        *root.TrustedRoot // set by verifierOptions
 }
 
 func (o *trustOptions) addFlags(cmd *cobra.Command) {
@@ -72,6 +73,7 @@ func (o *trustOptions) addFlags(cmd *cobra.Command) {
 }
 
 func (o *trustOptions) verifierOptions() ([]verify.Option, verify.TlogMode, error) {
+	o.root = nil
 	mode, err := verify.ParseTlogMode(o.mode)
 	if err != nil {
 		return nil, "", usageError{err}
@@ -87,5 +89,6 @@ func (o *trustOptions) verifierOptions() ([]verify.Option, verify.TlogMode, erro
 	if err != nil {
 		return nil, "", fmt.Errorf("reading trusted root %s: %w", path, err)
 	}
+	o.root = tr
 	return []verify.Option{verify.WithTrustedRoot(tr)}, mode, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -17,6 +18,9 @@ func newVerifyCmd(s *streams) *cobra.Command {
 		keyRefs []string
 		annots  []string
 		output  string
+		polFile string
+		explain bool
+		workers int
 	)
 	cmd := &cobra.Command{
 		Use:   "verify --key KEY IMAGE...",
@@ -37,6 +41,12 @@ required refuses a signature without such an entry.
   signet verify --key release.pub -a env=prod -o json registry.example.com/team/app:v1`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
+			if polFile != "" {
+				if len(keyRefs) > 0 || len(annots) > 0 {
+					return usageError{fmt.Errorf("--policy names the trusted signers: do not also give --key or -a")}
+				}
+				return verifyPolicy(cmd, s, reg, trust, polFile, images, output, explain, workers)
+			}
 			if len(keyRefs) == 0 {
 				return usageError{fmt.Errorf("--key is required (keyless verification is not available yet)")}
 			}
@@ -82,7 +92,49 @@ required refuses a signature without such an entry.
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key: a PEM file, env://VAR, or a KMS URI (repeatable: any one may verify)")
 	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "require a signed key=value annotation (repeatable)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&polFile, "policy", "", "decide by a policy document (signet.dev/v1alpha1 Policy) instead of --key")
+	cmd.Flags().BoolVar(&explain, "explain", false, "with --policy: print every check and its evidence")
+	cmd.Flags().IntVar(&workers, "max-workers", 8, "with --policy: images verified at once")
 	return cmd
+}
+
+func verifyPolicy(cmd *cobra.Command, s *streams, reg registryOptions, trust trustOptions, file string, images []string, output string, explain bool, workers int) error {
+	if err := outputFormat(output); err != nil {
+		return err
+	}
+	c, err := policy.Load(file, keyLoader(s))
+	if err != nil {
+		return usageError{err}
+	}
+	vopts, _, err := trust.verifierOptions()
+	if err != nil {
+		return err
+	}
+	eopts := []verify.EngineOption{verify.WithWorkers(workers)}
+	if len(vopts) > 0 {
+		eopts = append(eopts, verify.WithEngineTrustedRoot(trust.root))
+	}
+	e, err := verify.NewEngine(reg.client(), c, eopts...)
+	if err != nil {
+		return err
+	}
+	ds := e.DecideAll(cmd.Context(), images)
+	code := exitOK
+	for _, d := range ds {
+		code = worse(code, decisionExit(d))
+		if output == "text" {
+			printDecision(s, d, explain)
+		}
+	}
+	if output == "json" {
+		if err := printJSON(s, ds); err != nil {
+			return err
+		}
+	}
+	if code != exitOK {
+		return silentError{code}
+	}
+	return nil
 }
 
 // verifyReport is one image's outcome as printed.

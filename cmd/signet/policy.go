@@ -1,0 +1,190 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/verify"
+)
+
+func newPolicyCmd(s *streams) *cobra.Command {
+	cmd := &cobra.Command{Use: "policy", Short: "Check policy documents and see which rule applies"}
+	validate := &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Parse and compile a policy (keys loaded, CEL type-checked); errors name the field and line",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			c, err := policy.Load(a[0], keyLoader(s))
+			if err != nil {
+				return usageError{err}
+			}
+			fmt.Fprintf(s.out, "%s: valid, %d rules, default %s, sha256 %s\n", a[0], len(c.Rules), map[bool]string{true: "allow", false: "deny"}[c.DefaultAllow], c.Hash[:12])
+			return nil
+		},
+	}
+	explain := &cobra.Command{
+		Use:   "explain FILE IMAGE",
+		Short: "Show which rule applies to an image reference, and why (no registry access)",
+		Args:  args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			c, err := policy.Load(a[0], keyLoader(s))
+			if err != nil {
+				return usageError{err}
+			}
+			var reg registryOptions
+			ref, err := reg.client().ParseReference(a[1])
+			if err != nil {
+				return usageError{err}
+			}
+			fmt.Fprintf(s.out, "%s is matched as %s\n", a[1], ref.Name())
+			rules := c.Matching(ref.Name())
+			if len(rules) == 0 {
+				fmt.Fprintf(s.out, "no rule matches: defaultAction %s\n", map[bool]string{true: "allow", false: "deny"}[c.DefaultAllow])
+				return nil
+			}
+			for i, r := range rules {
+				mark := "  also matches"
+				if i == 0 {
+					mark = "→ applies    "
+				}
+				fmt.Fprintf(s.out, "%s images[%d] %q (mode %s)\n", mark, r.Index, r.Pattern, r.Mode)
+			}
+			r := rules[0]
+			if len(rules) > 1 {
+				fmt.Fprintln(s.out, "  (the most specific pattern wins: more literal characters, fewer wildcards; then document order)")
+			}
+			var names []string
+			for _, sg := range r.Signers {
+				names = append(names, sg.Name)
+			}
+			fmt.Fprintf(s.out, "requires: %d of signers [%s]; transparency log %s\n", r.Threshold, strings.Join(names, ", "), r.TransparencyLog)
+			for _, at := range r.Attestations {
+				fmt.Fprintf(s.out, "requires: attestation %s (%s)", at.Name, at.PredicateType)
+				if at.Condition != "" {
+					fmt.Fprintf(s.out, " where %s", at.Condition)
+				}
+				if at.MaxAge > 0 {
+					fmt.Fprintf(s.out, ", at most %s old", at.MaxAge)
+				}
+				fmt.Fprintln(s.out)
+			}
+			if r.Tags != nil {
+				fmt.Fprintf(s.out, "tags: digestRequired=%v allowedTags=%v lock=%s\n", r.Tags.DigestRequired, r.Tags.AllowedTags, r.Tags.LockPath)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(validate, explain)
+	return cmd
+}
+
+func newLockCmd(s *streams) *cobra.Command {
+	var reg registryOptions
+	var file string
+	cmd := &cobra.Command{
+		Use:   "lock IMAGE:TAG...",
+		Short: "Pin tags to the digests they resolve to now, in a lock file CI can commit",
+		Long: `Resolve each tag and record tag → digest (with the time) in --file. A policy
+rule with tags.lock refuses the tag once it resolves to anything else.`,
+		Args: args(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, images []string) error {
+			lf, err := policy.ReadLock(file)
+			if err != nil {
+				return err
+			}
+			client := reg.client()
+			for _, img := range images {
+				t, err := client.Resolve(cmd.Context(), img)
+				if err != nil {
+					return err
+				}
+				if t.Tag == "" {
+					return usageError{fmt.Errorf("%s names no tag to lock", img)}
+				}
+				lf.Set(t.Ref.Name(), t.Digest.DigestStr(), time.Now())
+				fmt.Fprintf(s.out, "locked %s → %s\n", t.Ref.Name(), t.Digest.DigestStr())
+			}
+			return policy.WriteLock(file, lf)
+		},
+	}
+	reg.addFlags(cmd)
+	cmd.Flags().StringVar(&file, "file", "signet.lock", "lock file to create or update")
+	return cmd
+}
+
+// printDecision prints a decision as a tree; with explain, every check and its evidence.
+func printDecision(s *streams, d *verify.Decision, explain bool) {
+	verdict := "✓ ALLOWED"
+	switch {
+	case !d.Allowed:
+		verdict = "✗ DENIED"
+	case d.Failed():
+		verdict = "⚠ ALLOWED (" + d.Mode + " mode; would be denied)"
+	}
+	where := d.Digest
+	if d.Tag != "" {
+		where = "tag " + d.Tag + " → " + d.Digest
+	}
+	rule := "default action"
+	if d.Rule != "" {
+		rule = fmt.Sprintf("rule %q (%s)", d.Rule, d.Mode)
+	}
+	fmt.Fprintf(s.out, "%s %s (%s) by %s\n", verdict, d.Image, where, rule)
+	if !explain {
+		if d.Reason != "" {
+			fmt.Fprintf(s.out, "  %s\n", d.Reason)
+		}
+		return
+	}
+	for _, c := range d.Checks {
+		mark := map[verify.Outcome]string{verify.Pass: "✓", verify.Fail: "✗", verify.Skip: "-", verify.Errored: "!"}[c.Outcome]
+		class := ""
+		if c.Class != "" {
+			class = " [" + string(c.Class) + "]"
+		}
+		fmt.Fprintf(s.out, "  %s %s%s: %s\n", mark, c.Name, class, c.Message)
+		for _, e := range c.Evidence {
+			line := fmt.Sprintf("      %s in %s %s", orDash(e.Signer), e.Layout, shortDigest(e.Manifest))
+			if e.LogIndex != nil {
+				line += fmt.Sprintf(", log index %d", *e.LogIndex)
+			}
+			if e.Refused != "" {
+				line += " — refused: " + e.Refused
+			}
+			fmt.Fprintln(s.out, line)
+		}
+	}
+	if d.Cached {
+		fmt.Fprintln(s.out, "  (signature and attestation checks from cache)")
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "unknown signer"
+	}
+	return s
+}
+
+func shortDigest(d string) string { return short(d) }
+
+// decisionExit maps a decision to the exit code of its deciding failure.
+func decisionExit(d *verify.Decision) int {
+	if d.Allowed {
+		return exitOK
+	}
+	switch d.Class {
+	case verify.ClassTransient:
+		return exitRegistry
+	case verify.ClassNotFound:
+		return exitNoSignatures
+	case verify.ClassInvalid:
+		return exitInvalid
+	default:
+		return exitPolicyDenied
+	}
+}

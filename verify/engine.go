@@ -1,0 +1,473 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
+)
+
+// Class says what kind of failure decided a verdict, so a caller can tell a
+// registry hiccup from a forged signature.
+type Class string
+
+// Failure classes.
+const (
+	// ClassTransient is a registry or network failure: retry, do not conclude.
+	ClassTransient Class = "transient"
+	// ClassNotFound means the image, or the signatures/attestations it needs, are missing.
+	ClassNotFound Class = "not-found"
+	// ClassInvalid means crypto or payload checks failed: a bad or misplaced signature.
+	ClassInvalid Class = "invalid"
+	// ClassPolicyDenied means the policy refuses what was found (a tag rule, a condition).
+	ClassPolicyDenied Class = "policy-denied"
+)
+
+// Errored is the outcome of a check that could not be evaluated.
+const Errored Outcome = "error"
+
+// PolicyCheck is one step of a policy decision.
+type PolicyCheck struct {
+	Name     string     `json:"name"`
+	Outcome  Outcome    `json:"outcome"`
+	Class    Class      `json:"class,omitempty"`
+	Message  string     `json:"message"`
+	Evidence []Evidence `json:"evidence,omitempty"`
+}
+
+// Evidence is what a check relied on.
+type Evidence struct {
+	Signer        string `json:"signer,omitempty"`
+	KeyID         string `json:"keyId,omitempty"`
+	Layout        string `json:"layout,omitempty"`
+	Manifest      string `json:"manifest,omitempty"`
+	PredicateType string `json:"predicateType,omitempty"`
+	LogIndex      *int64 `json:"logIndex,omitempty"`
+	Refused       string `json:"refused,omitempty"`
+}
+
+// Decision is a policy verdict for one image, as data.
+type Decision struct {
+	Allowed bool   `json:"allowed"`
+	Mode    string `json:"mode"`
+	Image   string `json:"image"`
+	// Digest is the digest that was verified; admission pins the tag to it.
+	Digest string `json:"digest,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+	// Rule is the pattern of the rule that applied ("" for the default action).
+	Rule   string        `json:"rule"`
+	Checks []PolicyCheck `json:"checks"`
+	// Class is the class of the failure that decided a denial (or, in warn
+	// and audit mode, that would have).
+	Class Class `json:"class,omitempty"`
+	// Reason is the deciding failure in one line.
+	Reason string `json:"reason,omitempty"`
+	// Cached is true when the digest-dependent checks came from the cache.
+	Cached     bool   `json:"cached,omitempty"`
+	PolicyHash string `json:"policyHash"`
+}
+
+// Failed reports whether any check failed (also in warn/audit mode).
+func (d *Decision) Failed() bool { return d.Class != "" }
+
+// Engine applies a compiled policy. It is safe for concurrent use; its cache
+// is shared by all callers.
+type Engine struct {
+	policy  *policy.Compiled
+	client  *oci.Client
+	trust   root.TrustedMaterial
+	rules   map[*policy.Rule]*ruleVerifiers
+	workers int
+	now     func() time.Time
+	pos     *expirable.LRU[string, []PolicyCheck]
+	neg     *expirable.LRU[string, []PolicyCheck]
+	flight  singleflight.Group
+}
+
+type ruleVerifiers struct {
+	signatures *Verifier   // nil: no key signers
+	attest     []*Verifier // one per attestation requirement
+	keyless    []string
+}
+
+// EngineOption configures NewEngine.
+type EngineOption func(*Engine)
+
+// WithEngineTrustedRoot trusts a Sigstore trusted root's logs. Default none.
+func WithEngineTrustedRoot(tr root.TrustedMaterial) EngineOption {
+	return func(e *Engine) { e.trust = tr }
+}
+
+// WithCache keeps up to size digest verdicts: passes for posTTL, failures for
+// negTTL (keep it shorter). Transient failures are never cached. Default: no cache.
+func WithCache(size int, posTTL, negTTL time.Duration) EngineOption {
+	return func(e *Engine) {
+		e.pos = expirable.NewLRU[string, []PolicyCheck](size, nil, posTTL)
+		e.neg = expirable.NewLRU[string, []PolicyCheck](size, nil, negTTL)
+	}
+}
+
+// WithWorkers sets how many images DecideAll verifies at once. Default 8.
+func WithWorkers(n int) EngineOption { return func(e *Engine) { e.workers = max(1, n) } }
+
+// WithEngineClock sets the clock for maxAge. Default time.Now.
+func WithEngineClock(now func() time.Time) EngineOption { return func(e *Engine) { e.now = now } }
+
+// NewEngine prepares the verifiers every rule needs.
+func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*Engine, error) {
+	e := &Engine{policy: p, client: client, rules: map[*policy.Rule]*ruleVerifiers{}, workers: 8, now: time.Now}
+	for _, o := range opts {
+		o(e)
+	}
+	var vopts []Option
+	if e.trust != nil {
+		vopts = append(vopts, WithTrustedRoot(e.trust))
+	}
+	for _, r := range p.Rules {
+		rv := &ruleVerifiers{}
+		var all []Key
+		for _, s := range r.Signers {
+			if s.PublicKey == nil {
+				rv.keyless = append(rv.keyless, s.Name)
+				continue
+			}
+			all = append(all, Key{Name: s.Name, PublicKey: s.PublicKey})
+		}
+		if len(all) > 0 {
+			v, err := New(client, all, vopts...)
+			if err != nil {
+				return nil, fmt.Errorf("rule %s: %w", r.Pattern, err)
+			}
+			rv.signatures = v
+		}
+		for _, a := range r.Attestations {
+			var ks []Key
+			for _, k := range all {
+				if len(a.Signers) == 0 || slices.Contains(a.Signers, k.Name) {
+					ks = append(ks, k)
+				}
+			}
+			var v *Verifier
+			if len(ks) > 0 {
+				var err error
+				if v, err = New(client, ks, vopts...); err != nil {
+					return nil, err
+				}
+			}
+			rv.attest = append(rv.attest, v)
+		}
+		e.rules[r] = rv
+	}
+	return e, nil
+}
+
+// DecideAll decides for every image, verifying several at once; the result
+// is in input order. The same image given twice is verified once.
+func (e *Engine) DecideAll(ctx context.Context, images []string) []*Decision {
+	out := make([]*Decision, len(images))
+	sem := make(chan struct{}, e.workers)
+	var wg sync.WaitGroup
+	for i, img := range images {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i] = e.Decide(ctx, img)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// Decide applies the policy to one image. Failures are recorded as checks
+// in the Decision, never returned as errors.
+func (e *Engine) Decide(ctx context.Context, image string) *Decision {
+	d := &Decision{Image: image, Mode: "enforce", PolicyHash: e.policy.Hash}
+	ref, err := e.client.ParseReference(image)
+	if err != nil {
+		d.add("reference", Fail, ClassInvalid, err.Error(), nil)
+		return d.finish()
+	}
+	rule := e.policy.Match(ref.Name())
+	if rule == nil {
+		if e.policy.DefaultAllow {
+			d.add("match", Pass, "", "no rule matches; defaultAction allow", nil)
+		} else {
+			d.add("match", Fail, ClassPolicyDenied, "no rule matches "+ref.Name()+"; defaultAction deny", nil)
+		}
+		return d.finish()
+	}
+	d.Rule, d.Mode = rule.Pattern, rule.Mode
+	d.add("match", Pass, "", fmt.Sprintf("rule images[%d] %q", rule.Index, rule.Pattern), nil)
+	if !e.tagRules(d, ref, rule) {
+		return d.finish()
+	}
+	if dg, ok := ref.(name.Digest); ok {
+		// A digest reference needs no resolving when its verdict is cached.
+		if checks, ok := e.cached(e.cacheKey(rule, dg)); ok {
+			d.Digest, d.Cached = dg.DigestStr(), true
+			d.Checks = append(d.Checks, checks...)
+			return d.finish()
+		}
+	}
+	t, err := e.client.Resolve(ctx, image)
+	if err != nil {
+		d.add("resolve", Errored, registryClass(err), err.Error(), nil)
+		return d.finish()
+	}
+	d.Digest, d.Tag = t.Digest.DigestStr(), t.Tag
+	if !e.lockRule(d, ref, rule) {
+		return d.finish()
+	}
+	checks, cached := e.digestChecks(ctx, image, t, rule)
+	d.Cached = cached
+	d.Checks = append(d.Checks, checks...)
+	return d.finish()
+}
+
+// tagRules applies the rule's tag restrictions to the reference as given.
+func (e *Engine) tagRules(d *Decision, ref name.Reference, rule *policy.Rule) bool {
+	if rule.Tags == nil {
+		return true
+	}
+	tag, isTag := ref.(name.Tag)
+	if rule.Tags.DigestRequired && isTag {
+		d.add("tags", Fail, ClassPolicyDenied, "a digest is required; the reference names only the tag "+tag.TagStr(), nil)
+		return false
+	}
+	if isTag && !rule.Tags.TagAllowed(tag.TagStr()) {
+		d.add("tags", Fail, ClassPolicyDenied, fmt.Sprintf("tag %q is not one of the allowed %v", tag.TagStr(), rule.Tags.AllowedTags), nil)
+		return false
+	}
+	d.add("tags", Pass, "", "reference allowed", nil)
+	return true
+}
+
+// lockRule checks the resolved digest against the rule's lock file.
+func (e *Engine) lockRule(d *Decision, ref name.Reference, rule *policy.Rule) bool {
+	tag, isTag := ref.(name.Tag)
+	if rule.Tags == nil || rule.Tags.Lock == nil || !isTag {
+		return true
+	}
+	want, ok := rule.Tags.Lock.Digest(tag.Name())
+	switch {
+	case !ok:
+		d.add("lock", Fail, ClassPolicyDenied, fmt.Sprintf("%s is not in the lock file %s", tag.Name(), rule.Tags.LockPath), nil)
+		return false
+	case want != d.Digest:
+		d.add("lock", Fail, ClassPolicyDenied, fmt.Sprintf("tag moved: %s resolves to %s, the lock file pins %s", tag.Name(), d.Digest, want), nil)
+		return false
+	}
+	d.add("lock", Pass, "", "tag still resolves to the locked digest", nil)
+	return true
+}
+
+// digestChecks runs (or recalls) the checks that depend only on the digest
+// and the policy: signatures and attestations.
+func (e *Engine) digestChecks(ctx context.Context, image string, t *oci.Target, rule *policy.Rule) ([]PolicyCheck, bool) {
+	key := e.cacheKey(rule, t.Digest)
+	if c, ok := e.cached(key); ok {
+		return c, true
+	}
+	v, _, _ := e.flight.Do(key, func() (any, error) {
+		checks := e.evaluate(ctx, image, t, rule)
+		if e.pos != nil {
+			transient, failed := false, false
+			for _, c := range checks {
+				transient = transient || c.Class == ClassTransient
+				failed = failed || c.Class != ""
+			}
+			switch {
+			case transient:
+			case failed:
+				e.neg.Add(key, checks)
+			default:
+				e.pos.Add(key, checks)
+			}
+		}
+		return checks, nil
+	})
+	return v.([]PolicyCheck), false
+}
+
+// cacheKey identifies a digest verdict: policy, rule and digest. Checks
+// that depend on how the image was referenced (tags, locks) are not part of
+// a verdict and never cached.
+func (e *Engine) cacheKey(rule *policy.Rule, d name.Digest) string {
+	return e.policy.Hash + "|" + fmt.Sprint(rule.Index) + "|" + d.String()
+}
+
+func (e *Engine) cached(key string) ([]PolicyCheck, bool) {
+	if e.pos == nil {
+		return nil, false
+	}
+	if c, ok := e.pos.Get(key); ok {
+		return c, true
+	}
+	return e.neg.Get(key)
+}
+
+func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule *policy.Rule) []PolicyCheck {
+	var d Decision
+	arts, err := e.client.Discover(ctx, t)
+	if err != nil {
+		d.add("discover", Errored, registryClass(err), err.Error(), nil)
+		return d.Checks
+	}
+	rv := e.rules[rule]
+	mode := TlogMode(rule.TransparencyLog)
+	e.signatureCheck(ctx, &d, image, t, arts, rule, rv, mode)
+	for i, a := range rule.Attestations {
+		e.attestationCheck(ctx, &d, image, t, arts, a, rv.attest[i], mode)
+	}
+	return d.Checks
+}
+
+func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, rule *policy.Rule, rv *ruleVerifiers, mode TlogMode) {
+	if len(rule.Signers) == 0 {
+		d.add("signatures", Skip, "", "the rule requires no signatures", nil)
+		return
+	}
+	var verified []string
+	var ev []Evidence
+	var res *Result
+	if rv.signatures != nil {
+		res, _ = rv.signatures.evalSignatures(ctx, image, t, arts, Request{TransparencyLog: mode})
+		for _, s := range res.Signatures {
+			ev = append(ev, evidenceOf(s, ""))
+			if s.Verified && !slices.Contains(verified, s.Key) {
+				verified = append(verified, s.Key)
+			}
+		}
+	}
+	msg := fmt.Sprintf("%d of %d required signers: %s", len(verified), rule.Threshold, listOrNone(verified))
+	if len(verified) >= rule.Threshold {
+		d.add("signatures", Pass, "", msg, ev)
+		return
+	}
+	class := ClassInvalid
+	if res == nil || len(res.Signatures) == 0 {
+		class, msg = ClassNotFound, msg+"; no signatures found"
+	} else {
+		msg += "; refused: " + refusals(res)
+	}
+	if len(rv.keyless) > 0 {
+		msg += fmt.Sprintf("; keyless signers (%s) are not supported yet and never count", strings.Join(rv.keyless, ", "))
+	}
+	d.add("signatures", Fail, class, msg, ev)
+}
+
+func (e *Engine) attestationCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, a *policy.CompiledAttestation, v *Verifier, mode TlogMode) {
+	name := "attestation " + a.Name
+	if v == nil {
+		d.add(name, Errored, ClassInvalid, "none of its signers has a key (keyless signers are not supported yet)", nil)
+		return
+	}
+	res, err := v.evalAttestations(ctx, image, t, arts, AttestationRequest{PredicateType: a.PredicateType, Condition: a.Cond,
+		TransparencyLog: mode, MaxAge: a.MaxAge, Clock: e.now})
+	var ev []Evidence
+	for _, s := range res.Signatures {
+		ev = append(ev, evidenceOf(s, a.PredicateType))
+	}
+	if err == nil {
+		signer := ""
+		for _, s := range res.Signatures {
+			if s.Verified {
+				signer = s.Key
+				break
+			}
+		}
+		d.add(name, Pass, "", fmt.Sprintf("%s signed by %s", a.PredicateType, signer), ev)
+		return
+	}
+	class := ClassInvalid
+	switch {
+	case errors.Is(err, ErrNoSignatures):
+		class = ClassNotFound
+	case errors.Is(err, ErrConditionFalse), errors.Is(err, ErrTooOld):
+		class = ClassPolicyDenied
+	}
+	msg := "no valid attestation: " + refusals(res)
+	if class == ClassNotFound {
+		msg = "no " + a.PredicateType + " attestation found"
+	}
+	d.add(name, Fail, class, msg, ev)
+}
+
+func evidenceOf(s Signature, pt string) Evidence {
+	ev := Evidence{Signer: s.Key, KeyID: s.KeyID, Layout: string(s.Layout), Manifest: s.Manifest, PredicateType: pt}
+	for _, l := range s.Log {
+		if l.Verified {
+			idx := l.Index
+			ev.LogIndex = &idx
+		}
+	}
+	if !s.Verified {
+		ev.Refused = s.Error
+	}
+	return ev
+}
+
+func refusals(res *Result) string {
+	var parts []string
+	for _, s := range res.Signatures {
+		if !s.Verified {
+			p := fmt.Sprintf("%s %s: %s", s.Layout, short12(s.Manifest), s.Error)
+			if !slices.Contains(parts, p) {
+				parts = append(parts, p)
+			}
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func short12(d string) string {
+	if i := strings.IndexByte(d, ':'); i >= 0 && len(d) > i+13 {
+		return d[i+1 : i+13]
+	}
+	return d
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+func registryClass(err error) Class {
+	if errors.Is(err, oci.ErrNotFound) {
+		return ClassNotFound
+	}
+	return ClassTransient
+}
+
+func (d *Decision) add(name string, o Outcome, c Class, msg string, ev []Evidence) {
+	d.Checks = append(d.Checks, PolicyCheck{Name: name, Outcome: o, Class: c, Message: msg, Evidence: ev})
+}
+
+// finish decides from the checks: the first failure decides; warn and audit
+// modes allow anyway.
+func (d *Decision) finish() *Decision {
+	d.Allowed = true
+	for _, c := range d.Checks {
+		if c.Outcome == Fail || c.Outcome == Errored {
+			d.Class = c.Class
+			d.Reason = c.Name + " [" + string(c.Class) + "]: " + c.Message
+			d.Allowed = d.Mode == "warn" || d.Mode == "audit"
+			break
+		}
+	}
+	return d
+}
