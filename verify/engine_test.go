@@ -267,8 +267,8 @@ images:
 	}
 	cases := []struct {
 		name, def, mode, tags, image string
-		allowed, failed           bool
-		class                     verify.Class
+		allowed, failed              bool
+		class                        verify.Class
 	}{
 		{"digest required, tag given", "deny", "enforce", "digestRequired: true", "REG/team/app:v1.2", false, true, verify.ClassPolicyDenied},
 		{"digest required, digest given", "deny", "enforce", "digestRequired: true", v1.String(), true, false, ""},
