@@ -270,3 +270,23 @@ func TestStreamedAttestation(t *testing.T) {
 		t.Fatalf("ed25519: got %v", err)
 	}
 }
+
+func TestRecursiveIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, false)
+	idx := f.reg.PushIndex(t, "team/multi:v1")
+	out, err := f.attester.AttestImage(ctx, idx.String(), attest.Request{Type: "cyclonedx", Predicate: read(t, "sbom.cdx.json"), Recursive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 3 || out[1].Platform != "linux/amd64" || out[2].Platform != "linux/arm64" {
+		t.Fatalf("%+v", out)
+	}
+	for _, o := range out {
+		ref := idx.Context().Digest(o.Digest).String()
+		if _, err := f.verifier.VerifyAttestations(ctx, ref, verify.AttestationRequest{PredicateType: attest.PredicateCycloneDX}); err != nil {
+			t.Fatalf("%s: %v", o.Platform, err)
+		}
+	}
+}

@@ -173,26 +173,50 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 }
 
 // DecideAll decides for every image, verifying several at once; the result
-// is in input order. The same image given twice is verified once.
+// is in input order. The same image given twice is verified once, and
+// references to the same digest share its signature and attestation checks,
+// so one run fetches no manifest or referrers list twice.
 func (e *Engine) DecideAll(ctx context.Context, images []string) []*Decision {
 	out := make([]*Decision, len(images))
+	first := map[string]int{}
 	sem := make(chan struct{}, e.workers)
+	run := &runMemo{checks: map[string][]PolicyCheck{}}
 	var wg sync.WaitGroup
 	for i, img := range images {
+		if _, dup := first[img]; dup {
+			continue
+		}
+		first[img] = i
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i] = e.Decide(ctx, img)
+			out[i] = e.decide(ctx, img, run)
 		}()
 	}
 	wg.Wait()
+	for i, img := range images {
+		if out[i] == nil {
+			d := *out[first[img]]
+			out[i] = &d
+		}
+	}
 	return out
+}
+
+// runMemo remembers digest checks within one DecideAll.
+type runMemo struct {
+	mu     sync.Mutex
+	checks map[string][]PolicyCheck
 }
 
 // Decide applies the policy to one image. Failures are recorded as checks
 // in the Decision, never returned as errors.
 func (e *Engine) Decide(ctx context.Context, image string) *Decision {
+	return e.decide(ctx, image, nil)
+}
+
+func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decision {
 	d := &Decision{Image: image, Mode: "enforce", PolicyHash: e.policy.Hash}
 	ref, err := e.client.ParseReference(image)
 	if err != nil {
@@ -230,7 +254,7 @@ func (e *Engine) Decide(ctx context.Context, image string) *Decision {
 	if !e.lockRule(d, ref, rule) {
 		return d.finish()
 	}
-	checks, cached := e.digestChecks(ctx, image, t, rule)
+	checks, cached := e.digestChecks(ctx, image, t, rule, run)
 	d.Cached = cached
 	d.Checks = append(d.Checks, checks...)
 	return d.finish()
@@ -275,13 +299,26 @@ func (e *Engine) lockRule(d *Decision, ref name.Reference, rule *policy.Rule) bo
 
 // digestChecks runs (or recalls) the checks that depend only on the digest
 // and the policy: signatures and attestations.
-func (e *Engine) digestChecks(ctx context.Context, image string, t *oci.Target, rule *policy.Rule) ([]PolicyCheck, bool) {
+func (e *Engine) digestChecks(ctx context.Context, image string, t *oci.Target, rule *policy.Rule, run *runMemo) ([]PolicyCheck, bool) {
 	key := e.cacheKey(rule, t.Digest)
 	if c, ok := e.cached(key); ok {
 		return c, true
 	}
+	if run != nil {
+		run.mu.Lock()
+		c, ok := run.checks[key]
+		run.mu.Unlock()
+		if ok {
+			return c, false
+		}
+	}
 	v, _, _ := e.flight.Do(key, func() (any, error) {
 		checks := e.evaluate(ctx, image, t, rule)
+		if run != nil {
+			run.mu.Lock()
+			run.checks[key] = checks
+			run.mu.Unlock()
+		}
 		if e.pos != nil {
 			transient, failed := false, false
 			for _, c := range checks {

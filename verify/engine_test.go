@@ -3,6 +3,7 @@ package verify_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -398,4 +399,53 @@ images:
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "verifications/s")
 		})
 	}
+}
+
+// TestOneRunFetchesOnce counts registry requests: the same image twice, and
+// a tag and a digest of the same image, cost no second referrers listing.
+func TestOneRunFetchesOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	d := w.reg.PushImage(t, "team/app:v1")
+	w.sign(t, "alice", d.String())
+	var mu sync.Mutex
+	counts := map[string]int{}
+	client := oci.New(oci.WithTransport(countingTransport{base: http.DefaultTransport, fn: func(r *http.Request) {
+		mu.Lock()
+		counts[r.Method+" "+r.URL.Path]++
+		mu.Unlock()
+	}}))
+	doc := strings.ReplaceAll(`apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    signers: [{name: alice, key: alice.pub}]
+`, "REG", w.reg.Host)
+	c, err := policy.Compile([]byte(doc), w.dir, keys.Loader{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := verify.NewEngine(client, c, verify.WithWorkers(1))
+	tag := w.reg.Host + "/team/app:v1"
+	for _, dec := range e.DecideAll(ctx, []string{d.String(), d.String(), tag}) {
+		if !dec.Allowed {
+			t.Fatal(dec.Reason)
+		}
+	}
+	for k, n := range counts {
+		if strings.Contains(k, "/referrers/") && n > 1 {
+			t.Errorf("%s fetched %d times", k, n)
+		}
+	}
+}
+
+type countingTransport struct {
+	base http.RoundTripper
+	fn   func(*http.Request)
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.fn(r)
+	return c.base.RoundTrip(r)
 }
