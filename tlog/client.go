@@ -4,8 +4,12 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"time"
 
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
@@ -85,4 +89,29 @@ func (s Service) LogDigest(ctx context.Context, digest, sig []byte, pub crypto.P
 		return nil, fmt.Errorf("logging to %s: %w", s.URL, err)
 	}
 	return tle, nil
+}
+
+// DetectAPIVersion asks the log at url which API it speaks: a Rekor v1
+// answers GET /api/v1/log with its tree; anything else (Rekor v2 and
+// Signet's log have no such endpoint) is taken as v2.
+func DetectAPIVersion(ctx context.Context, c *http.Client, url string) (uint32, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(url, "/")+"/api/v1/log", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("reaching transparency log %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 2, nil
+	}
+	var info struct {
+		TreeSize *int64 `json:"treeSize"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info); err != nil || info.TreeSize == nil {
+		return 2, nil
+	}
+	return 1, nil
 }

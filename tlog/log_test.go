@@ -10,6 +10,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -207,5 +209,29 @@ func BenchmarkAppendLatency(b *testing.B) {
 		if _, err := l.Add(ctx, reqs[i]); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestDetectAPIVersion(t *testing.T) {
+	t.Parallel()
+	l := openLog(t, t.TempDir())
+	v2 := httptest.NewServer(l.Handler())
+	defer v2.Close()
+	v1 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/log" {
+			fmt.Fprint(w, `{"rootHash":"ab","treeSize":12,"signedTreeHead":"x","treeID":"1"}`)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer v1.Close()
+	for url, want := range map[string]uint32{v2.URL: 2, v1.URL: 1} {
+		got, err := tlog.DetectAPIVersion(context.Background(), http.DefaultClient, url)
+		if err != nil || got != want {
+			t.Errorf("%s: got %d, %v; want %d", url, got, err, want)
+		}
+	}
+	if _, err := tlog.DetectAPIVersion(context.Background(), http.DefaultClient, "http://127.0.0.1:1"); err == nil {
+		t.Error("unreachable log: no error")
 	}
 }

@@ -83,7 +83,7 @@ A file of the wrong kind is refused with what it looks like instead.`,
 			if err != nil {
 				return err
 			}
-			opts, warning, err := logs.signerOptions(time.Now())
+			opts, warning, err := logs.signerOptions(cmd.Context(), time.Now())
 			if err != nil {
 				return err
 			}

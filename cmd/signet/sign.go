@@ -61,7 +61,7 @@ inclusion proof go into the bundle, so verification needs no network.`,
 			if err != nil {
 				return err
 			}
-			opts, warning, err := logs.signerOptions(time.Now())
+			opts, warning, err := logs.signerOptions(cmd.Context(), time.Now())
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -23,13 +25,13 @@ type logUploadOptions struct {
 func (o *logUploadOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.signingConfig, "signing-config", "", "Sigstore signing_config.json naming the transparency log (default $SIGNET_HOME/signing_config.json if present)")
 	cmd.Flags().StringVar(&o.url, "tlog-url", "", "transparency log URL; overrides the signing config")
-	cmd.Flags().Uint32Var(&o.apiVersion, "tlog-api-version", 2, "API version of --tlog-url: 2 (Rekor v2, Signet's log) or 1 (Rekor v1)")
+	cmd.Flags().Uint32Var(&o.apiVersion, "tlog-api-version", 0, "API version of --tlog-url: 2 (Rekor v2, Signet's log) or 1 (Rekor v1); default: asked of the log")
 	cmd.Flags().BoolVar(&o.none, "no-tlog", false, "do not log the signature")
 }
 
 // signerOptions returns the signer options for the configured log, and a
 // warning to print when nothing is configured.
-func (o *logUploadOptions) signerOptions(now time.Time) ([]sign.Option, string, error) {
+func (o *logUploadOptions) signerOptions(ctx context.Context, now time.Time) ([]sign.Option, string, error) {
 	if o.none {
 		return nil, "", nil
 	}
@@ -37,6 +39,13 @@ func (o *logUploadOptions) signerOptions(now time.Time) ([]sign.Option, string, 
 	switch {
 	case o.url != "":
 		svc = tlog.Service{URL: o.url, APIVersion: o.apiVersion}
+		if svc.APIVersion == 0 {
+			v, err := tlog.DetectAPIVersion(ctx, http.DefaultClient, o.url)
+			if err != nil {
+				return nil, "", err
+			}
+			svc.APIVersion = v
+		}
 	default:
 		path := o.signingConfig
 		if path == "" {
