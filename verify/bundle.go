@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -92,12 +93,11 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 	sig.SignedName = st.Subject[0].Name
 	sig.SignedDigest = subjectDigest(st)
 	sig.Annotations = st.Subject[0].Annotations
+	verifyWith := v.keyVerifier(b, sig)
 	if pk := b.VerificationMaterial.GetPublicKey(); pk != nil {
 		sig.KeyID = pk.GetHint()
-	}
-	if b.VerificationMaterial.GetPublicKey() == nil {
-		sig.fail("signature", fmt.Errorf("%w: bundle is signed by a certificate (keyless), and only keys are trusted here", ErrBadSignature))
-		return sig
+	} else {
+		verifyWith = v.identityVerifier(b, sig)
 	}
 
 	useTlog, err := v.tlogPlan(b, req.TransparencyLog, sig)
@@ -111,10 +111,9 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 		sig.fail("digest", fmt.Errorf("image digest %q is not hex: %w", digest, err))
 		return sig
 	}
-	key, verr := v.verifyBundleWithKeys(b, sig.KeyID, alg, wantDigest, useTlog)
+	who, verr := verifyWith(alg, wantDigest, useTlog)
 	if verr == nil {
-		sig.Key, sig.KeyID = key.name, key.id
-		sig.check("signature", Pass, "verified with key "+key.name)
+		sig.check("signature", Pass, who)
 		sig.check("digest", Pass, "signed payload names "+digest)
 		if useTlog {
 			v.passTlog(sig)
@@ -124,9 +123,8 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 	}
 	if useTlog {
 		// Is the signature good and only the log entry wrong?
-		if key, err := v.verifyBundleWithKeys(b, sig.KeyID, alg, wantDigest, false); err == nil {
-			sig.Key, sig.KeyID = key.name, key.id
-			sig.check("signature", Pass, "verified with key "+key.name)
+		if who, err := verifyWith(alg, wantDigest, false); err == nil {
+			sig.check("signature", Pass, who)
 			sig.check("digest", Pass, "signed payload names "+digest)
 			sig.fail("tlog", fmt.Errorf("%w: %w", ErrTransparencyLog, verr))
 			return sig
@@ -137,16 +135,37 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 	if sig.SignedDigest != digest && sig.SignedDigest != "" {
 		salg, shex, _ := strings.Cut(sig.SignedDigest, ":")
 		if other, err := hex.DecodeString(shex); err == nil {
-			if key, err := v.verifyBundleWithKeys(b, sig.KeyID, salg, other, false); err == nil {
-				sig.Key, sig.KeyID = key.name, key.id
-				sig.check("signature", Pass, "verified with key "+key.name)
+			if who, err := verifyWith(salg, other, false); err == nil {
+				sig.check("signature", Pass, who)
 				sig.fail("digest", fmt.Errorf("%w: signed payload names %s, not %s", ErrDigestMismatch, sig.SignedDigest, digest))
 				return sig
 			}
 		}
 	}
-	sig.fail("signature", fmt.Errorf("%w: %w", ErrBadSignature, verr))
+	if errors.Is(verr, ErrIdentityMismatch) || errors.Is(verr, ErrNoTrustedTime) || errors.Is(verr, ErrBadSignature) {
+		sig.fail("signature", verr)
+	} else {
+		sig.fail("signature", fmt.Errorf("%w: %w", ErrBadSignature, verr))
+	}
 	return sig
+}
+
+// verifyFunc verifies a bundle against a digest and says who signed it.
+type verifyFunc func(alg string, digest []byte, useTlog bool) (string, error)
+
+// keyVerifier verifies with the trusted keys, recording the key on sig.
+func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
+	return func(alg string, digest []byte, useTlog bool) (string, error) {
+		if len(v.keys) == 0 {
+			return "", fmt.Errorf("%w: signed by a key, and no keys are trusted here", ErrBadSignature)
+		}
+		key, err := v.verifyBundleWithKeys(b, sig.KeyID, alg, digest, useTlog)
+		if err != nil {
+			return "", err
+		}
+		sig.Key, sig.KeyID = key.name, key.id
+		return "verified with key " + key.name, nil
+	}
 }
 
 // verifyBundleWithKeys runs sigstore-go's verifier with each trusted key in

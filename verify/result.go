@@ -54,8 +54,10 @@ type Signature struct {
 	Verified bool `json:"verified"`
 	// KeyID identifies the trusted key that verified it (or the bundle's hint).
 	KeyID string `json:"keyId,omitempty"`
-	// Key is the trusted key's name, as given to New.
+	// Key is the trusted key's (or identity's) name, as given to New.
 	Key string `json:"key,omitempty"`
+	// Identity describes a keyless signer's certificate (subject, issuer).
+	Identity string `json:"identity,omitempty"`
 	// SignedName is the image name the signer recorded (with the tag that was meant, if signed by tag).
 	SignedName string `json:"signedName,omitempty"`
 	// SignedDigest is the digest the signed payload names.

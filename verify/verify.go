@@ -40,9 +40,10 @@ type trustedKey struct {
 
 // Verifier verifies image signatures against a fixed set of trusted keys.
 type Verifier struct {
-	client *oci.Client
-	keys   []trustedKey
-	root   root.TrustedMaterial
+	client     *oci.Client
+	keys       []trustedKey
+	identities []Identity
+	root       root.TrustedMaterial
 }
 
 // Option configures a Verifier.
@@ -53,18 +54,24 @@ type Option func(*Verifier)
 // Request that requires a log entry fails.
 func WithTrustedRoot(tr root.TrustedMaterial) Option { return func(v *Verifier) { v.root = tr } }
 
-// New returns a Verifier that trusts the given keys and reads registries
-// through client. At least one key is required.
+// New returns a Verifier that trusts the given keys (and the identities of
+// WithIdentities) and reads registries through client. At least one key or
+// identity is required.
 func New(client *oci.Client, trusted []Key, opts ...Option) (*Verifier, error) {
 	if client == nil {
 		return nil, errors.New("verify: a registry client is required")
 	}
-	if len(trusted) == 0 {
-		return nil, errors.New("verify: at least one trusted key is required")
-	}
 	v := &Verifier{client: client}
 	for _, o := range opts {
 		o(v)
+	}
+	if len(trusted) == 0 && len(v.identities) == 0 {
+		return nil, errors.New("verify: at least one trusted key or identity is required")
+	}
+	for _, id := range v.identities {
+		if _, err := id.policy(); err != nil {
+			return nil, fmt.Errorf("trusting identity %s: %w", id.Name, err)
+		}
 	}
 	for _, k := range trusted {
 		sv, err := keys.Verifier(k.PublicKey)

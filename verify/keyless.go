@@ -1,0 +1,147 @@
+package verify
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+)
+
+// Keyless verification errors.
+var (
+	// ErrIdentityMismatch means a certificate chains to a trusted CA but names
+	// another identity than any trusted one.
+	ErrIdentityMismatch = errors.New("certificate identity does not match")
+	// ErrNoTrustedTime means a certificate-signed bundle carries no trusted
+	// time (RFC 3161 timestamp or log entry time) to check the short-lived
+	// certificate against.
+	ErrNoTrustedTime = errors.New("no trusted signing time")
+)
+
+// Identity is a trusted keyless signer: an OIDC identity in a Fulcio
+// certificate, matched exactly or by regular expression, and optionally the
+// CI claims Fulcio records (GitHub workflow repository, ref, trigger, SHA, name).
+type Identity struct {
+	// Name is how results refer to the signer.
+	Name          string
+	Issuer        string
+	IssuerRegExp  string
+	Subject       string
+	SubjectRegExp string
+	// GitHubWorkflowRepository etc. pin Fulcio's GitHub extensions when set.
+	GitHubWorkflowRepository string
+	GitHubWorkflowRef        string
+	GitHubWorkflowTrigger    string
+	GitHubWorkflowSHA        string
+	GitHubWorkflowName       string
+}
+
+func (id Identity) String() string {
+	subj := id.Subject
+	if subj == "" {
+		subj = "~" + id.SubjectRegExp
+	}
+	iss := id.Issuer
+	if iss == "" {
+		iss = "~" + id.IssuerRegExp
+	}
+	return fmt.Sprintf("subject %s, issuer %s", subj, iss)
+}
+
+func (id Identity) policy() (sgverify.CertificateIdentity, error) {
+	san, err := sgverify.NewSANMatcher(id.Subject, id.SubjectRegExp)
+	if err != nil {
+		return sgverify.CertificateIdentity{}, err
+	}
+	iss, err := sgverify.NewIssuerMatcher(id.Issuer, id.IssuerRegExp)
+	if err != nil {
+		return sgverify.CertificateIdentity{}, err
+	}
+	return sgverify.NewCertificateIdentity(san, iss, certificate.Extensions{
+		GithubWorkflowRepository: id.GitHubWorkflowRepository, GithubWorkflowRef: id.GitHubWorkflowRef,
+		GithubWorkflowTrigger: id.GitHubWorkflowTrigger, GithubWorkflowSHA: id.GitHubWorkflowSHA, GithubWorkflowName: id.GitHubWorkflowName,
+	})
+}
+
+// WithIdentities trusts keyless signers. Their certificates must chain to a
+// certificate authority of the trusted root (WithTrustedRoot).
+func WithIdentities(ids ...Identity) Option {
+	return func(v *Verifier) { v.identities = append(v.identities, ids...) }
+}
+
+// identityVerifier verifies a certificate-signed bundle against the trusted
+// identities, recording the signer on sig.
+func (v *Verifier) identityVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
+	found := describeCertificate(b)
+	sig.Identity = found
+	return func(alg string, digest []byte, useTlog bool) (string, error) {
+		if len(v.identities) == 0 {
+			return "", fmt.Errorf("%w: signed keylessly (%s), and no keyless identities are trusted here", ErrBadSignature, found)
+		}
+		if v.root == nil || len(v.root.FulcioCertificateAuthorities()) == 0 {
+			return "", fmt.Errorf("%w: signed keylessly, and the trusted root lists no certificate authority", ErrBadSignature)
+		}
+		var opts []sgverify.VerifierOption
+		ts, _ := b.Timestamps()
+		switch {
+		case len(ts) > 0:
+			opts = append(opts, sgverify.WithSignedTimestamps(1))
+		case b.HasInclusionPromise():
+			opts = append(opts, sgverify.WithIntegratedTimestamps(1))
+		default:
+			return "", fmt.Errorf("%w: the bundle has neither an RFC 3161 timestamp nor a log entry with a signed time", ErrNoTrustedTime)
+		}
+		if useTlog {
+			opts = append(opts, sgverify.WithTransparencyLog(1))
+		}
+		if len(v.root.CTLogs()) > 0 {
+			opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
+		}
+		sv, err := sgverify.NewVerifier(v.root, opts...)
+		if err != nil {
+			return "", err
+		}
+		var expected []string
+		for _, id := range v.identities {
+			ci, err := id.policy()
+			if err != nil {
+				return "", err
+			}
+			if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithCertificateIdentity(ci))); err == nil {
+				sig.Key = id.Name
+				return fmt.Sprintf("verified as %s (%s)", id.Name, found), nil
+			}
+			expected = append(expected, id.String())
+		}
+		// Tell an untrusted or broken signature from a good one by someone else.
+		if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithoutIdentitiesUnsafe())); err != nil {
+			return "", fmt.Errorf("%w: %w", ErrBadSignature, err)
+		}
+		return "", fmt.Errorf("%w: expected %s; found %s", ErrIdentityMismatch, strings.Join(expected, " or "), found)
+	}
+}
+
+// describeCertificate names the identity in a bundle's signing certificate.
+func describeCertificate(b *bundle.Bundle) string {
+	vc, err := b.VerificationContent()
+	if err != nil || vc.Certificate() == nil {
+		return "no certificate"
+	}
+	return describeCert(vc.Certificate())
+}
+
+func describeCert(c *x509.Certificate) string {
+	s, err := certificate.SummarizeCertificate(c)
+	if err != nil {
+		return "unreadable certificate"
+	}
+	out := fmt.Sprintf("subject %s, issuer %s", s.SubjectAlternativeName, s.Extensions.Issuer)
+	if s.Extensions.GithubWorkflowRepository != "" {
+		out += fmt.Sprintf(", workflow repository %s ref %s", s.Extensions.GithubWorkflowRepository, s.Extensions.GithubWorkflowRef)
+	}
+	return out
+}

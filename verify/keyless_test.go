@@ -1,0 +1,133 @@
+package verify_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/verify"
+)
+
+// keylessBundle signs the cosign statement for digest with a certificate
+// for identity from the virtual Sigstore (a test Fulcio CA and TSA), with
+// an RFC 3161 timestamp when withTime, and returns it as bundle v0.3 JSON.
+func keylessBundle(t *testing.T, vs *ca.VirtualSigstore, identity, issuer, digest string, withTime bool) []byte {
+	t.Helper()
+	stmt, err := sign.Statement("team/app", digest, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ent, err := vs.Attest(identity, issuer, stmt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, _ := ent.VerificationContent()
+	sc, _ := ent.SignatureContent()
+	env := sc.EnvelopeContent().RawEnvelope()
+	sig, _ := base64.StdEncoding.DecodeString(env.Signatures[0].Sig)
+	payload, _ := base64.StdEncoding.DecodeString(env.Payload)
+	b := &protobundle.Bundle{
+		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
+		VerificationMaterial: &protobundle.VerificationMaterial{
+			Content: &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: vc.Certificate().Raw}},
+		},
+		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
+			Payload: payload, PayloadType: env.PayloadType, Signatures: []*protodsse.Signature{{Sig: sig}},
+		}},
+	}
+	if withTime {
+		ts, _ := ent.Timestamps()
+		b.VerificationMaterial.TimestampVerificationData = &protobundle.TimestampVerificationData{}
+		for _, tsr := range ts {
+			b.VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps = append(b.VerificationMaterial.TimestampVerificationData.Rfc3161Timestamps,
+				&protocommon.RFC3161SignedTimestamp{SignedTimestamp: tsr})
+		}
+	}
+	out, err := protojson.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// noCT hides the virtual Sigstore's CT log: its test certificates carry no
+// SCTs, and a trusted root with CT logs makes Signet require them.
+type noCT struct{ root.TrustedMaterial }
+
+func (noCT) CTLogs() map[string]*root.TransparencyLog { return nil }
+
+func TestKeylessIdentities(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	vs, err := ca.NewVirtualSigstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rogue, _ := ca.NewVirtualSigstore()
+	reg := registrytest.New(t, true)
+	client := oci.New()
+	const who, iss = "dev@example.com", "https://accounts.example.com"
+	ann := sign.BundleAnnotations(oci.CosignSignPredicateType, registrytestNow())
+
+	cases := []struct {
+		name   string
+		bundle func(digest string) []byte
+		ids    []verify.Identity
+		want   error
+		text   string
+	}{
+		{"trusted identity", func(d string) []byte { return keylessBundle(t, vs, who, iss, d, true) },
+			[]verify.Identity{{Name: "dev", Subject: who, Issuer: iss}}, nil, ""},
+		{"regexp identity", func(d string) []byte { return keylessBundle(t, vs, who, iss, d, true) },
+			[]verify.Identity{{Name: "any-example", SubjectRegExp: `@example\.com$`, Issuer: iss}}, nil, ""},
+		{"wrong identity", func(d string) []byte { return keylessBundle(t, vs, "mallory@example.org", iss, d, true) },
+			[]verify.Identity{{Name: "dev", Subject: who, Issuer: iss}}, verify.ErrIdentityMismatch, "found subject mallory@example.org"},
+		{"wrong issuer", func(d string) []byte { return keylessBundle(t, vs, who, "https://evil.example", d, true) },
+			[]verify.Identity{{Name: "dev", Subject: who, Issuer: iss}}, verify.ErrIdentityMismatch, "issuer https://evil.example"},
+		{"untrusted CA", func(d string) []byte { return keylessBundle(t, rogue, who, iss, d, true) },
+			[]verify.Identity{{Name: "dev", Subject: who, Issuer: iss}}, verify.ErrBadSignature, ""},
+		{"no trusted time", func(d string) []byte { return keylessBundle(t, vs, who, iss, d, false) },
+			[]verify.Identity{{Name: "dev", Subject: who, Issuer: iss}}, verify.ErrNoTrustedTime, ""},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := reg.PushImage(t, "team/app:k"+string(rune('a'+i)))
+			target, _ := client.Resolve(ctx, d.String())
+			if _, err := client.AttachBundle(ctx, target, tc.bundle(d.DigestStr()), ann); err != nil {
+				t.Fatal(err)
+			}
+			v, err := verify.New(client, nil, verify.WithTrustedRoot(noCT{vs}), verify.WithIdentities(tc.ids...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := v.Verify(ctx, d.String(), verify.Request{})
+			if tc.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s := res.Signatures[0]; s.Key != tc.ids[0].Name || !strings.Contains(s.Identity, who) {
+					t.Fatalf("signature %+v", s)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("got %v, want %v containing %q", err, tc.want, tc.text)
+			}
+		})
+	}
+}
+
+func registrytestNow() time.Time { return time.Now() }
