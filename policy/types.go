@@ -58,7 +58,8 @@ type Signer struct {
 	Key string `json:"key,omitempty" yaml:"key,omitempty"`
 	// PublicKey is an inline PEM public key.
 	PublicKey string `json:"publicKey,omitempty" yaml:"publicKey,omitempty"`
-	// Keyless is a certificate identity (not supported yet: such a signer never verifies).
+	// Keyless is a certificate identity (Fulcio), checked against the
+	// certificate authorities of the verifier's trusted root.
 	Keyless *Keyless `json:"keyless,omitempty" yaml:"keyless,omitempty"`
 }
 

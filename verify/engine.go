@@ -96,9 +96,8 @@ type Engine struct {
 }
 
 type ruleVerifiers struct {
-	signatures *Verifier   // nil: no key signers
+	signatures *Verifier   // nil: no signers
 	attest     []*Verifier // one per attestation requirement
-	keyless    []string
 }
 
 // EngineOption configures NewEngine.
@@ -137,33 +136,42 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 	for _, r := range p.Rules {
 		rv := &ruleVerifiers{}
 		var all []Key
+		var ids []Identity
 		for _, s := range r.Signers {
-			if s.PublicKey == nil {
-				rv.keyless = append(rv.keyless, s.Name)
-				continue
+			switch {
+			case s.PublicKey != nil:
+				all = append(all, Key{Name: s.Name, PublicKey: s.PublicKey})
+			case s.Keyless != nil:
+				k := s.Keyless
+				ids = append(ids, Identity{Name: s.Name, Issuer: k.Issuer, IssuerRegExp: k.IssuerRegExp, Subject: k.Subject, SubjectRegExp: k.SubjectRegExp})
 			}
-			all = append(all, Key{Name: s.Name, PublicKey: s.PublicKey})
 		}
-		if len(all) > 0 {
-			v, err := New(client, all, vopts...)
-			if err != nil {
-				return nil, fmt.Errorf("rule %s: %w", r.Pattern, err)
-			}
-			rv.signatures = v
-		}
-		for _, a := range r.Attestations {
+		build := func(keep func(name string) bool) (*Verifier, error) {
 			var ks []Key
+			var is []Identity
 			for _, k := range all {
-				if len(a.Signers) == 0 || slices.Contains(a.Signers, k.Name) {
+				if keep(k.Name) {
 					ks = append(ks, k)
 				}
 			}
-			var v *Verifier
-			if len(ks) > 0 {
-				var err error
-				if v, err = New(client, ks, vopts...); err != nil {
-					return nil, err
+			for _, id := range ids {
+				if keep(id.Name) {
+					is = append(is, id)
 				}
+			}
+			if len(ks) == 0 && len(is) == 0 {
+				return nil, nil
+			}
+			return New(client, ks, append(vopts, WithIdentities(is...))...)
+		}
+		var err error
+		if rv.signatures, err = build(func(string) bool { return true }); err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.Pattern, err)
+		}
+		for _, a := range r.Attestations {
+			v, err := build(func(n string) bool { return len(a.Signers) == 0 || slices.Contains(a.Signers, n) })
+			if err != nil {
+				return nil, fmt.Errorf("rule %s: %w", r.Pattern, err)
 			}
 			rv.attest = append(rv.attest, v)
 		}
@@ -399,16 +407,13 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 	} else {
 		msg += "; refused: " + refusals(res)
 	}
-	if len(rv.keyless) > 0 {
-		msg += fmt.Sprintf("; keyless signers (%s) are not supported yet and never count", strings.Join(rv.keyless, ", "))
-	}
 	d.add("signatures", Fail, class, msg, ev)
 }
 
 func (e *Engine) attestationCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, a *policy.CompiledAttestation, v *Verifier, mode TlogMode) {
 	name := "attestation " + a.Name
 	if v == nil {
-		d.add(name, Errored, ClassInvalid, "none of its signers has a key (keyless signers are not supported yet)", nil)
+		d.add(name, Errored, ClassInvalid, "the requirement names no signer of this rule", nil)
 		return
 	}
 	res, err := v.evalAttestations(ctx, image, t, arts, AttestationRequest{PredicateType: a.PredicateType, Condition: a.Cond,

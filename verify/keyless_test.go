@@ -131,3 +131,34 @@ func TestKeylessIdentities(t *testing.T) {
 }
 
 func registrytestNow() time.Time { return time.Now() }
+
+func TestPolicyKeylessSigner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	vs, _ := ca.NewVirtualSigstore()
+	w := newWorld(t)
+	good := w.reg.PushImage(t, "team/app:good")
+	bad := w.reg.PushImage(t, "team/app:bad")
+	for d, who := range map[string]string{good.String(): "ci@example.com", bad.String(): "someone@example.com"} {
+		target, _ := w.client.Resolve(ctx, d)
+		if _, err := w.client.AttachBundle(ctx, target, keylessBundle(t, vs, who, "https://ci.example.com", target.Digest.DigestStr(), true),
+			sign.BundleAnnotations(oci.CosignSignPredicateType, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := w.engine(t, `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    signers:
+      - name: ci
+        keyless: {issuer: "https://ci.example.com", subjectRegExp: "^ci@example\\.com$"}
+`, verify.WithEngineTrustedRoot(noCT{vs}))
+	if d := e.Decide(ctx, good.String()); !d.Allowed {
+		t.Fatalf("keyless signer: %s", d.Reason)
+	}
+	d := e.Decide(ctx, bad.String())
+	if d.Allowed || d.Class != verify.ClassInvalid || !strings.Contains(d.Reason, "found subject someone@example.com") {
+		t.Fatalf("wrong identity: %+v", d.Reason)
+	}
+}

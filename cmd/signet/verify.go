@@ -15,6 +15,7 @@ func newVerifyCmd(s *streams) *cobra.Command {
 	var (
 		reg     registryOptions
 		trust   trustOptions
+		ids     identityOptions
 		keyRefs []string
 		annots  []string
 		output  string
@@ -31,7 +32,10 @@ Signatures are looked for in every layout: the OCI referrers API, the
 referrers fallback tag (sha256-<hex>), and cosign's legacy sha256-<hex>.sig
 tag. A signature counts only if it verifies with a trusted key, names this
 image's digest (a signature copied from another image is refused), and
-carries every -a annotation given. Transparency-log entries in a bundle are
+carries every -a annotation given. Keyless signatures (Fulcio certificates)
+are verified with --certificate-identity/--certificate-oidc-issuer (or their
+-regexp forms, and --certificate-github-workflow-* pins) against the
+certificate authorities and timestamp authorities of --trusted-root. Transparency-log entries in a bundle are
 verified offline (inclusion proof, checkpoint signature, logged body) against
 the logs of --trusted-root (default $SIGNET_HOME/trusted_root.json); --tlog
 required refuses a signature without such an entry.
@@ -47,8 +51,12 @@ required refuses a signature without such an entry.
 				}
 				return verifyPolicy(cmd, s, reg, trust, polFile, images, output, explain, workers)
 			}
-			if len(keyRefs) == 0 {
-				return usageError{fmt.Errorf("--key is required (keyless verification is not available yet)")}
+			idents, err := ids.identities()
+			if err != nil {
+				return err
+			}
+			if len(keyRefs) == 0 && len(idents) == 0 {
+				return usageError{fmt.Errorf("--key, or --certificate-identity and --certificate-oidc-issuer, is required")}
 			}
 			if err := outputFormat(output); err != nil {
 				return err
@@ -57,7 +65,7 @@ required refuses a signature without such an entry.
 			if err != nil {
 				return err
 			}
-			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs)
+			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs, idents)
 			if err != nil {
 				return err
 			}
@@ -89,6 +97,7 @@ required refuses a signature without such an entry.
 	reg.addFlags(cmd)
 	reg.addSizeFlag(cmd, 8<<20)
 	trust.addFlags(cmd)
+	ids.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key: a PEM file, env://VAR, or a KMS URI (repeatable: any one may verify)")
 	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "require a signed key=value annotation (repeatable)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -171,7 +180,11 @@ func printVerify(s *streams, rep verifyReport) {
 		}
 		fmt.Fprintf(s.out, "  %s %s signature in %s %s\n", mark, sig.Format, sig.Layout, short(sig.Manifest))
 		if sig.Verified {
-			fmt.Fprintf(s.out, "      key %s (%s)\n", sig.Key, sig.KeyID)
+			if sig.Identity != "" {
+				fmt.Fprintf(s.out, "      keyless: %s\n", sig.Identity)
+			} else {
+				fmt.Fprintf(s.out, "      key %s (%s)\n", sig.Key, sig.KeyID)
+			}
 			if sig.SignedName != "" {
 				fmt.Fprintf(s.out, "      signed for %s\n", sig.SignedName)
 			}
@@ -211,7 +224,7 @@ func formatAnnotations(m map[string]any) string {
 }
 
 // buildVerifier loads the trusted keys and trust root the verify commands share.
-func buildVerifier(cmd *cobra.Command, s *streams, reg registryOptions, trust trustOptions, keyRefs []string) (*verify.Verifier, verify.TlogMode, error) {
+func buildVerifier(cmd *cobra.Command, s *streams, reg registryOptions, trust trustOptions, keyRefs []string, idents []verify.Identity) (*verify.Verifier, verify.TlogMode, error) {
 	loader := keyLoader(s)
 	var trusted []verify.Key
 	for _, ref := range keyRefs {
@@ -224,6 +237,9 @@ func buildVerifier(cmd *cobra.Command, s *streams, reg registryOptions, trust tr
 	vopts, mode, err := trust.verifierOptions()
 	if err != nil {
 		return nil, "", err
+	}
+	if len(idents) > 0 {
+		vopts = append(vopts, verify.WithIdentities(idents...))
 	}
 	v, err := verify.New(reg.client(), trusted, vopts...)
 	return v, mode, err

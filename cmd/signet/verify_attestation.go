@@ -13,6 +13,7 @@ func newVerifyAttestationCmd(s *streams) *cobra.Command {
 	var (
 		reg       registryOptions
 		trust     trustOptions
+		ids       identityOptions
 		keyRefs   []string
 		typ       string
 		condition string
@@ -35,8 +36,12 @@ statement with the variables predicate, predicateType, subject and statement.
       --condition 'predicate.runDetails.builder.id.startsWith("https://github.com/example/")' IMAGE`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
-			if len(keyRefs) == 0 || typ == "" {
-				return usageError{fmt.Errorf("--key and --type are required")}
+			idents, err := ids.identities()
+			if err != nil {
+				return err
+			}
+			if (len(keyRefs) == 0 && len(idents) == 0) || typ == "" {
+				return usageError{fmt.Errorf("--type, and --key or --certificate-identity with --certificate-oidc-issuer, are required")}
 			}
 			if err := outputFormat(output); err != nil {
 				return err
@@ -51,7 +56,7 @@ statement with the variables predicate, predicateType, subject and statement.
 					return usageError{err}
 				}
 			}
-			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs)
+			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs, idents)
 			if err != nil {
 				return err
 			}
@@ -84,6 +89,7 @@ statement with the variables predicate, predicateType, subject and statement.
 	reg.addFlags(cmd)
 	reg.addSizeFlag(cmd, 256<<20)
 	trust.addFlags(cmd)
+	ids.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key (repeatable)")
 	cmd.Flags().StringVar(&typ, "type", "", "predicate type: a cosign name (cyclonedx, spdxjson, vuln, slsaprovenance1, ...) or a URI")
 	cmd.Flags().StringVar(&condition, "condition", "", "CEL expression that must be true for the statement")
