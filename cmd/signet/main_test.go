@@ -63,7 +63,7 @@ func TestCLIExitCodes(t *testing.T) {
 		{"wrong key", []string{"verify", "--key", other + ".pub", img.String()}, exitInvalid, "does not verify with any trusted key"},
 		{"annotation differs", []string{"verify", "--key", release + ".pub", "-a", "env=dev", img.String()}, exitInvalid, "required annotation"},
 		{"image missing", []string{"verify", "--key", release + ".pub", reg.Host + "/team/nope:v1"}, exitRegistry, "not found"},
-		{"no key", []string{"verify", img.String()}, exitUsage, "--key is required"},
+		{"no key", []string{"verify", img.String()}, exitUsage, "--key, or --certificate-identity"},
 		{"bad flag", []string{"verify", "--nope", img.String()}, exitUsage, "unknown flag"},
 		{"no image", []string{"verify", "--key", release + ".pub"}, exitUsage, "requires at least 1 arg"},
 		{"bad annotation", []string{"sign", "--key", release + ".key", "-a", "novalue", img.String()}, exitUsage, "not key=value"},
