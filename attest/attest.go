@@ -208,8 +208,8 @@ func (a *Attester) attestFile(ctx context.Context, image string, req Request) ([
 	if err != nil {
 		return nil, true, err
 	}
-	if !streamable(kind) || st.Size() < a.large {
-		return nil, false, nil
+	if !streamable(kind) || st.Size() < a.large || !a.signer.CanStream() {
+		return nil, false, nil // read into memory instead
 	}
 	if err := checkFile(kind, req.PredicatePath); err != nil {
 		return nil, true, err

@@ -39,6 +39,14 @@ type LargePayload struct {
 	Open func() (io.ReadCloser, error)
 }
 
+// CanStream reports whether SignLargeStatement can sign with this Signer:
+// a key that signs digests, no timestamp authority, and a log (if any) that
+// takes digests.
+func (s *Signer) CanStream() bool {
+	return s.kp != nil && len(s.tsas) == 0 && hashFunc(s.kp.GetHashAlgorithm()) != 0 &&
+		s.kp.GetKeyAlgorithm() != "ED25519" && (len(s.tlogs) == 0 || len(s.digestLogs) > 0)
+}
+
 // placeholder stands for the payload in the bundle JSON until it is streamed in.
 var placeholder = []byte("signet-large-payload-placeholder")
 
@@ -50,6 +58,12 @@ var placeholder = []byte("signet-large-payload-placeholder")
 // bundle. Keys that sign messages rather than digests (Ed25519) are refused
 // with ErrLargeUnsupported, as is a log that cannot take a digest.
 func (s *Signer) SignLargeStatement(ctx context.Context, p LargePayload, w io.Writer) ([]LogEntry, error) {
+	if s.kp == nil {
+		return nil, fmt.Errorf("%w: keyless signing holds the payload in memory", ErrLargeUnsupported)
+	}
+	if len(s.tsas) > 0 {
+		return nil, fmt.Errorf("%w: with a timestamp authority", ErrLargeUnsupported)
+	}
 	hf := hashFunc(s.kp.GetHashAlgorithm())
 	if hf == crypto.Hash(0) {
 		return nil, fmt.Errorf("%w: %s keys sign the whole message", ErrLargeUnsupported, s.kp.GetKeyAlgorithm())

@@ -60,8 +60,12 @@ func ParseLayout(s string) (Layout, error) {
 
 // Signer signs images with one key. It is safe for concurrent use.
 type Signer struct {
-	sv     signature.SignerVerifier
-	kp     *keys.Keypair
+	sv     signature.SignerVerifier // nil when keyless
+	kp     *keys.Keypair            // nil when keyless
+	eph    sign.Keypair             // the ephemeral key of a keyless signer
+	certs  sign.CertificateProvider
+	token  string
+	tsas   []*sign.TimestampAuthority
 	client *oci.Client
 	now    func() time.Time
 	tlogs  []sign.Transparency
@@ -79,6 +83,31 @@ func WithClock(now func() time.Time) Option { return func(s *Signer) { s.now = n
 // entry and its inclusion proof go into the bundle. Default: no log.
 func WithTransparencyLog(t sign.Transparency) Option {
 	return func(s *Signer) { s.tlogs = append(s.tlogs, t) }
+}
+
+// WithTimestampAuthority asks ta (an RFC 3161 TSA) to timestamp every
+// signature; the timestamp goes in the bundle and gives verifiers a trusted
+// signing time (needed for keyless signatures logged in Rekor v2). Default none.
+func WithTimestampAuthority(ta *sign.TimestampAuthority) Option {
+	return func(s *Signer) { s.tsas = append(s.tsas, ta) }
+}
+
+// NewKeyless returns a Signer that signs keylessly: an ephemeral key that
+// never leaves memory, and a short-lived certificate for it from ca (Fulcio)
+// binding it to the OIDC identity in token. Bundles carry the certificate.
+func NewKeyless(client *oci.Client, ca sign.CertificateProvider, token string, opts ...Option) (*Signer, error) {
+	if token == "" {
+		return nil, errors.New("keyless signing needs an OIDC identity token")
+	}
+	eph, err := sign.NewEphemeralKeypair(nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &Signer{eph: eph, certs: ca, token: token, client: client, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // New returns a Signer that signs with sv and writes through client.
@@ -159,6 +188,9 @@ func (s *Signer) signTarget(ctx context.Context, t *oci.Target, subjectName stri
 		}
 		out.Attached = append(out.Attached, *att)
 	}
+	if (layout == LayoutLegacy || layout == LayoutBoth) && s.sv == nil {
+		return nil, errors.New("keyless signatures are stored as bundles only: use --registry-layout referrers")
+	}
 	if layout == LayoutLegacy || layout == LayoutBoth {
 		payload, err := SimpleSigningPayload(t.Digest.Context().Name(), t.Digest.DigestStr(), req.Annotations)
 		if err != nil {
@@ -197,8 +229,14 @@ func (s *Signer) bundle(ctx context.Context, subjectName, digest string, annotat
 // (DSSE, payload type application/vnd.in-toto+json), logging it when the
 // Signer has a transparency log, and returns the log entries made.
 func (s *Signer) SignStatement(ctx context.Context, payload []byte) ([]byte, []LogEntry, error) {
-	pb, err := sign.Bundle(&sign.DSSEData{Data: payload, PayloadType: InTotoPayloadType}, s.kp,
-		sign.BundleOptions{Context: ctx, TransparencyLogs: s.tlogs})
+	opts := sign.BundleOptions{Context: ctx, TransparencyLogs: s.tlogs, TimestampAuthorities: s.tsas}
+	var kp sign.Keypair = s.kp
+	if s.eph != nil {
+		kp = s.eph
+		opts.CertificateProvider = s.certs
+		opts.CertificateProviderOptions = &sign.CertificateProviderOptions{IDToken: s.token}
+	}
+	pb, err := sign.Bundle(&sign.DSSEData{Data: payload, PayloadType: InTotoPayloadType}, kp, opts)
 	if err != nil {
 		if len(s.tlogs) > 0 {
 			return nil, nil, fmt.Errorf("%w: %w", ErrTransparencyLog, err)

@@ -1,0 +1,206 @@
+// Package sigstoretest runs a small Fulcio and RFC 3161 timestamp authority
+// in process, over HTTP on 127.0.0.1, for tests of keyless signing. Its
+// Fulcio trusts any token: it reads the identity from the token's claims
+// without checking a signature. Tests only.
+package sigstoretest
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/digitorus/timestamp"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+)
+
+// Sigstore is the running services and their trust material.
+type Sigstore struct {
+	URL      string // base URL; Fulcio at /api/v2/signingCert
+	TSAURL   string // the timestamp endpoint
+	caRoot   *x509.Certificate
+	caInter  *x509.Certificate
+	caKey    *ecdsa.PrivateKey
+	tsaRoot  *x509.Certificate
+	tsaInter *x509.Certificate
+	tsaLeaf  *x509.Certificate
+	tsaKey   *ecdsa.PrivateKey
+	Issued   int // certificates issued
+}
+
+// Start runs the services until the test ends.
+func Start(t testing.TB) *Sigstore {
+	t.Helper()
+	s := &Sigstore{}
+	var err error
+	rootCert, rootKey, err := ca.GenerateRootCa()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.caRoot = rootCert
+	if s.caInter, s.caKey, err = ca.GenerateFulcioIntermediate(rootCert, rootKey); err != nil {
+		t.Fatal(err)
+	}
+	tsaRootCert, tsaRootKey, err := ca.GenerateRootCa()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tsaRoot = tsaRootCert
+	tsaInter, tsaInterKey, err := ca.GenerateTSAIntermediate(tsaRootCert, tsaRootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tsaInter = tsaInter
+	if s.tsaKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	if s.tsaLeaf, err = ca.GenerateTSALeafCert(time.Now().Add(-time.Minute), s.tsaKey, tsaInter, tsaInterKey); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v2/signingCert", s.serveCert)
+	mux.HandleFunc("POST /api/v1/timestamp", s.serveTimestamp)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	s.URL, s.TSAURL = srv.URL, srv.URL+"/api/v1/timestamp"
+	return s
+}
+
+// TrustedRoot lists the CA and the TSA.
+func (s *Sigstore) TrustedRoot() (*root.TrustedRoot, error) {
+	start := time.Now().Add(-24 * time.Hour)
+	return root.NewTrustedRoot(root.TrustedRootMediaType01,
+		[]root.CertificateAuthority{&root.FulcioCertificateAuthority{Root: s.caRoot, Intermediates: []*x509.Certificate{s.caInter}, ValidityPeriodStart: start, URI: s.URL}},
+		nil,
+		[]root.TimestampingAuthority{&root.SigstoreTimestampingAuthority{Root: s.tsaRoot, Intermediates: []*x509.Certificate{s.tsaInter}, Leaf: s.tsaLeaf, ValidityPeriodStart: start, URI: s.TSAURL}},
+		nil)
+}
+
+// Token returns a JWT-shaped token for email from issuer. It is not signed.
+func Token(email, issuer string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	claims, _ := json.Marshal(map[string]any{"iss": issuer, "sub": email, "email": email, "email_verified": true, "aud": "sigstore",
+		"exp": time.Now().Add(time.Hour).Unix()})
+	return enc([]byte(`{"alg":"none"}`)) + "." + enc(claims) + ".sig"
+}
+
+var (
+	oidIssuerV1 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 1}
+	oidIssuerV2 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}
+)
+
+func (s *Sigstore) serveCert(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		PublicKeyRequest struct {
+			PublicKey struct {
+				Content string `json:"content"`
+			} `json:"publicKey"`
+		} `json:"publicKeyRequest"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	email, issuer, err := claims(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	block, _ := pem.Decode([]byte(req.PublicKeyRequest.PublicKey.Content))
+	if block == nil {
+		http.Error(w, "no public key", http.StatusBadRequest)
+		return
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	issV2, _ := asn1.Marshal(asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte(issuer)})
+	tmpl := &x509.Certificate{
+		SerialNumber:    big.NewInt(time.Now().UnixNano()),
+		Subject:         pkix.Name{},
+		EmailAddresses:  []string{email},
+		NotBefore:       time.Now().Add(-time.Minute),
+		NotAfter:        time.Now().Add(10 * time.Minute),
+		KeyUsage:        x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:     []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		ExtraExtensions: []pkix.Extension{{Id: oidIssuerV1, Value: []byte(issuer)}, {Id: oidIssuerV2, Value: issV2}},
+	}
+	if u, err := url.Parse(email); err == nil && u.Scheme != "" {
+		tmpl.EmailAddresses, tmpl.URIs = nil, []*url.URL{u}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, s.caInter, pub, s.caKey)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	s.Issued++
+	pemOf := func(c []byte) string { return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c})) }
+	resp := map[string]any{"signedCertificateEmbeddedSct": map[string]any{"chain": map[string]any{
+		"certificates": []string{pemOf(der), pemOf(s.caInter.Raw), pemOf(s.caRoot.Raw)}}}}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(resp)
+}
+
+func claims(token string) (string, string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", "", errors.New("not a JWT")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", "", err
+	}
+	var c struct {
+		Iss   string `json:"iss"`
+		Email string `json:"email"`
+		Sub   string `json:"sub"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return "", "", err
+	}
+	who := c.Email
+	if who == "" {
+		who = c.Sub
+	}
+	return who, c.Iss, nil
+}
+
+func (s *Sigstore) serveTimestamp(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	req, err := timestamp.ParseRequest(body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ts := timestamp.Timestamp{HashAlgorithm: req.HashAlgorithm, HashedMessage: req.HashedMessage, Time: time.Now(),
+		Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 2}, Nonce: req.Nonce, ExtraExtensions: req.Extensions}
+	resp, err := ts.CreateResponseWithOpts(s.tsaLeaf, s.tsaKey, crypto.SHA256)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/timestamp-reply")
+	w.Write(resp)
+}
