@@ -66,6 +66,11 @@ func (l LogInfo) OriginName() (string, error) {
 
 // TrustedRoot returns a Sigstore trusted root (trusted_root.json) listing the logs.
 func TrustedRoot(logs ...LogInfo) (*root.TrustedRoot, error) {
+	return TrustedRootWith(Authorities{}, logs...)
+}
+
+// TrustedRootWith is TrustedRoot with certificate and timestamp authorities.
+func TrustedRootWith(auth Authorities, logs ...LogInfo) (*root.TrustedRoot, error) {
 	tlogs := make(map[string]*root.TransparencyLog, len(logs))
 	for _, l := range logs {
 		if l.APIVersion == 2 && l.Origin != "" {
@@ -86,7 +91,7 @@ func TrustedRoot(logs ...LogInfo) (*root.TrustedRoot, error) {
 			HashFunc: crypto.SHA256, PublicKey: l.PublicKey, SignatureHashFunc: crypto.SHA256,
 		}
 	}
-	return root.NewTrustedRoot(root.TrustedRootMediaType01, nil, nil, nil, tlogs)
+	return root.NewTrustedRoot(root.TrustedRootMediaType01, auth.CAs, nil, auth.TSAs, tlogs)
 }
 
 // SigningConfig returns a Sigstore signing config (signing_config.json) that

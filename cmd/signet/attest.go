@@ -4,19 +4,16 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/signet-dev/signet/attest"
-	"github.com/signet-dev/signet/sign"
 )
 
 func newAttestCmd(s *streams) *cobra.Command {
 	var (
 		reg       registryOptions
-		logs      logUploadOptions
-		keyRef    string
+		signing   signingOptions
 		typ       string
 		predFile  string
 		stmtFile  string
@@ -54,9 +51,6 @@ A file of the wrong kind is refused with what it looks like instead.`,
   signet attest --key release.key --statement statement.json registry.example.com/app@sha256:...`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
-			if keyRef == "" {
-				return usageError{fmt.Errorf("--key is required")}
-			}
 			if (predFile == "") == (stmtFile == "") {
 				return usageError{fmt.Errorf("give --predicate FILE with --type, or --statement FILE")}
 			}
@@ -79,18 +73,7 @@ A file of the wrong kind is refused with what it looks like instead.`,
 			if err != nil {
 				return err
 			}
-			sv, err := keyLoader(s).LoadSigner(cmd.Context(), keyRef)
-			if err != nil {
-				return err
-			}
-			opts, warning, err := logs.signerOptions(cmd.Context(), time.Now())
-			if err != nil {
-				return err
-			}
-			if warning != "" {
-				fmt.Fprintln(s.err, warning)
-			}
-			signer, err := sign.New(sv, reg.client(), opts...)
+			signer, err := signing.signer(cmd.Context(), s, reg.client())
 			if err != nil {
 				return err
 			}
@@ -123,8 +106,7 @@ A file of the wrong kind is refused with what it looks like instead.`,
 		},
 	}
 	reg.addFlags(cmd)
-	logs.addFlags(cmd)
-	cmd.Flags().StringVar(&keyRef, "key", "", "private key: a file, env://VAR, or a KMS URI")
+	signing.addFlags(cmd)
 	cmd.Flags().StringVar(&typ, "type", "", "predicate type: "+strings.Join(attest.TypeNames(), ", ")+", or a URI")
 	cmd.Flags().StringVar(&predFile, "predicate", "", "predicate file (SBOM, scan report, provenance, ...)")
 	cmd.Flags().StringVar(&stmtFile, "statement", "", "a complete in-toto statement built elsewhere (its subject must name the image digest)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,8 +11,7 @@ import (
 func newSignCmd(s *streams) *cobra.Command {
 	var (
 		reg       registryOptions
-		logs      logUploadOptions
-		keyRef    string
+		signing   signingOptions
 		layout    string
 		output    string
 		annots    []string
@@ -37,15 +35,18 @@ resolved, and records the tag in the signed statement.
 The signature is logged in a transparency log when one is configured:
 --tlog-url, else --signing-config, else $SIGNET_HOME/signing_config.json
 (which 'signet log serve' writes for its local log). The entry and its
-inclusion proof go into the bundle, so verification needs no network.`,
+inclusion proof go into the bundle, so verification needs no network.
+
+Without --key the signature is keyless: an ephemeral key that never touches
+disk, a short-lived certificate from Fulcio (--fulcio-url, or the signing
+config) for the OIDC identity in --identity-token, SIGSTORE_ID_TOKEN, the
+GitHub Actions token endpoint, or a browser sign-in. --timestamp-url adds an
+RFC 3161 timestamp, which keyless signatures logged in Rekor v2 need.`,
 		Example: `  signet sign --key release.key registry.example.com/team/app@sha256:...
   signet sign --key awskms:///alias/release -a git_sha=$SHA registry.example.com/team/app:v1
   signet sign --key release.key --recursive --registry-layout both registry.example.com/team/multiarch:v2`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
-			if keyRef == "" {
-				return usageError{fmt.Errorf("--key is required (keyless signing is not available yet)")}
-			}
 			if err := outputFormat(output); err != nil {
 				return err
 			}
@@ -57,18 +58,7 @@ inclusion proof go into the bundle, so verification needs no network.`,
 			if err != nil {
 				return err
 			}
-			sv, err := keyLoader(s).LoadSigner(cmd.Context(), keyRef)
-			if err != nil {
-				return err
-			}
-			opts, warning, err := logs.signerOptions(cmd.Context(), time.Now())
-			if err != nil {
-				return err
-			}
-			if warning != "" {
-				fmt.Fprintln(s.err, warning)
-			}
-			signer, err := sign.New(sv, reg.client(), opts...)
+			signer, err := signing.signer(cmd.Context(), s, reg.client())
 			if err != nil {
 				return err
 			}
@@ -93,8 +83,7 @@ inclusion proof go into the bundle, so verification needs no network.`,
 		},
 	}
 	reg.addFlags(cmd)
-	logs.addFlags(cmd)
-	cmd.Flags().StringVar(&keyRef, "key", "", "private key: a file, env://VAR, or a KMS URI (awskms://, gcpkms://, azurekms://, hashivault://)")
+	signing.addFlags(cmd)
 	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "sign an extra key=value annotation (repeatable)")
 	cmd.Flags().StringVar(&layout, "registry-layout", "referrers", "where to store signatures: referrers (cosign v3), legacy (cosign v2 .sig tag) or both")
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "for an image index, also sign each platform manifest")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -47,19 +48,18 @@ func (o *logUploadOptions) signerOptions(ctx context.Context, now time.Time) ([]
 			svc.APIVersion = v
 		}
 	default:
-		path := o.signingConfig
-		if path == "" {
-			path = homeFile(signingConfigFile)
+		sc, err := o.config()
+		if err != nil {
+			return nil, "", err
 		}
-		if path == "" {
+		if sc == nil {
 			return nil, "Warning: no transparency log configured (no --tlog-url, --signing-config or $SIGNET_HOME/signing_config.json): the signature is not logged. Run `signet log serve` for a local log, or pass --no-tlog to silence this.", nil
 		}
-		sc, err := root.NewSigningConfigFromPath(path)
-		if err != nil {
-			return nil, "", fmt.Errorf("reading signing config %s: %w", path, err)
-		}
 		if svc, err = tlog.SelectService(sc, now); err != nil {
-			return nil, "", fmt.Errorf("signing config %s: %w", path, err)
+			if errors.Is(err, tlog.ErrNoLog) {
+				return nil, "Warning: the signing config names no transparency log: the signature is not logged.", nil
+			}
+			return nil, "", fmt.Errorf("signing config: %w", err)
 		}
 	}
 	w, err := svc.Writer(30 * time.Second)
@@ -67,6 +67,23 @@ func (o *logUploadOptions) signerOptions(ctx context.Context, now time.Time) ([]
 		return nil, "", usageError{err}
 	}
 	return []sign.Option{sign.WithTransparencyLog(w), sign.WithDigestLog(svc)}, "", nil
+}
+
+// config reads the signing config: --signing-config, else
+// $SIGNET_HOME/signing_config.json, else none (nil).
+func (o *logUploadOptions) config() (*root.SigningConfig, error) {
+	path := o.signingConfig
+	if path == "" {
+		path = homeFile(signingConfigFile)
+	}
+	if path == "" {
+		return nil, nil
+	}
+	sc, err := root.NewSigningConfigFromPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading signing config %s: %w", path, err)
+	}
+	return sc, nil
 }
 
 // trustOptions is the flag group of commands that verify log entries.
