@@ -106,6 +106,9 @@ func (o *trustOptions) verifierOptions() ([]verify.Option, verify.TlogMode, erro
 	}
 	path := o.trustedRoot
 	if path == "" {
+		if err := refreshTrust(); err != nil {
+			return nil, "", err
+		}
 		path = homeFile(trustedRootFile)
 	}
 	if path == "" {

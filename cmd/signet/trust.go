@@ -1,12 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/trust"
 )
 
 func newTrustCmd(s *streams) *cobra.Command {
@@ -87,6 +91,100 @@ For Rekor v2 (and Signet's log) the origin must be the host name of the URL.
 	create.Flags().StringArrayVar(&tsas, "tsa", nil, "a timestamp authority: url=URL,certificate-chain=PEM (signing cert, intermediates, root)[,start-time=]")
 	create.Flags().StringVar(&out, "out", "", "trusted root file to write")
 	create.Flags().StringVar(&scOut, "signing-config-out", "", "also write a signing config naming the logs")
-	cmd.AddCommand(create)
+	cmd.AddCommand(create, newTrustInitCmd(s))
 	return cmd
+}
+
+func newTrustInitCmd(s *streams) *cobra.Command {
+	var mirror, rootFile string
+	cmd := &cobra.Command{
+		Use:   "init [--mirror URL --root root.json]",
+		Short: "Fetch trusted_root.json (and the signing config) over TUF into $SIGNET_HOME",
+		Long: `Fetch Sigstore's trust material through TUF (go-tuf v2): the repository at
+--mirror, starting from the TUF root.json in --root. Root rotations are
+followed; rolled-back or expired metadata is refused. The result goes to
+$SIGNET_HOME/trusted_root.json (and signing_config.json when the repository
+publishes one), and later verifications refresh it the same way. Without
+flags, the public Sigstore repository and its embedded root are used. For
+air-gapped machines use --trusted-root FILE on verify instead.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := trust.Config{Mirror: mirror}
+			if rootFile != "" {
+				b, err := os.ReadFile(rootFile)
+				if err != nil {
+					return err
+				}
+				cfg.Root = b
+			}
+			if cfg.Mirror == "" && cfg.Root == nil {
+				cfg.Mirror, cfg.Root = trust.DefaultMirror, trust.DefaultRoot()
+			}
+			if cfg.Mirror == "" || cfg.Root == nil {
+				return usageError{errors.New("give both --mirror and --root (or neither, for the public Sigstore repository)")}
+			}
+			m, err := fetchTrust(cfg)
+			if err != nil {
+				return err
+			}
+			b, _ := json.Marshal(cfg)
+			if err := os.WriteFile(filepath.Join(signetHome(), "tuf", "config.json"), b, 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(s.out, "Trusted root from %s written to %s", cfg.Mirror, filepath.Join(signetHome(), trustedRootFile))
+			if m.SigningConfig != nil {
+				fmt.Fprintf(s.out, " (and %s)", signingConfigFile)
+			}
+			fmt.Fprintln(s.out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&mirror, "mirror", "", "TUF repository URL")
+	cmd.Flags().StringVar(&rootFile, "root", "", "initial TUF root.json of that repository")
+	return cmd
+}
+
+// fetchTrust refreshes the TUF material for cfg into SIGNET_HOME.
+func fetchTrust(cfg trust.Config) (*trust.Material, error) {
+	home := signetHome()
+	m, err := trust.Fetch(trust.Options{Mirror: cfg.Mirror, Root: cfg.Root, CacheDir: filepath.Join(home, "tuf")})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(home, trustedRootFile), m.TrustedRoot); err != nil {
+		return nil, err
+	}
+	if m.SigningConfig != nil {
+		if err := writeFileAtomic(filepath.Join(home, signingConfigFile), m.SigningConfig); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// refreshTrust re-fetches the home's TUF material if `signet trust init` set one up.
+func refreshTrust() error {
+	b, err := os.ReadFile(filepath.Join(signetHome(), "tuf", "config.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var cfg trust.Config
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return fmt.Errorf("reading TUF config: %w", err)
+	}
+	if _, err := fetchTrust(cfg); err != nil {
+		return fmt.Errorf("refreshing trust material over TUF (use --trusted-root FILE offline): %w", err)
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
