@@ -206,6 +206,9 @@ func (c *compiler) signer(path []any, s *Signer) *CompiledSigner {
 	switch {
 	case s.Keyless != nil:
 		out.Keyless = s.Keyless
+		if (s.Keyless.Subject == "") == (s.Keyless.SubjectRegExp == "") || (s.Keyless.Issuer == "") == (s.Keyless.IssuerRegExp == "") {
+			c.fail(at("keyless"), "give one of subject or subjectRegExp, and one of issuer or issuerRegExp")
+		}
 		for _, re := range []string{s.Keyless.IssuerRegExp, s.Keyless.SubjectRegExp} {
 			if _, err := regexp.Compile(re); err != nil {
 				c.fail(at("keyless"), "bad regexp %q: %v", re, err)

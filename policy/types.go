@@ -69,6 +69,17 @@ type Keyless struct {
 	IssuerRegExp  string `json:"issuerRegExp,omitempty" yaml:"issuerRegExp,omitempty"`
 	Subject       string `json:"subject,omitempty" yaml:"subject,omitempty"`
 	SubjectRegExp string `json:"subjectRegExp,omitempty" yaml:"subjectRegExp,omitempty"`
+	// GitHub pins the GitHub Actions claims Fulcio records in the certificate.
+	GitHub *GitHubClaims `json:"github,omitempty" yaml:"github,omitempty"`
+}
+
+// GitHubClaims are Fulcio's GitHub workflow certificate extensions.
+type GitHubClaims struct {
+	WorkflowRepository string `json:"workflowRepository,omitempty" yaml:"workflowRepository,omitempty"`
+	WorkflowRef        string `json:"workflowRef,omitempty" yaml:"workflowRef,omitempty"`
+	WorkflowTrigger    string `json:"workflowTrigger,omitempty" yaml:"workflowTrigger,omitempty"`
+	WorkflowSHA        string `json:"workflowSHA,omitempty" yaml:"workflowSHA,omitempty"`
+	WorkflowName       string `json:"workflowName,omitempty" yaml:"workflowName,omitempty"`
 }
 
 // AttestationRule is an attestation an image must carry.

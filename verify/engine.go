@@ -143,7 +143,12 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 				all = append(all, Key{Name: s.Name, PublicKey: s.PublicKey})
 			case s.Keyless != nil:
 				k := s.Keyless
-				ids = append(ids, Identity{Name: s.Name, Issuer: k.Issuer, IssuerRegExp: k.IssuerRegExp, Subject: k.Subject, SubjectRegExp: k.SubjectRegExp})
+				id := Identity{Name: s.Name, Issuer: k.Issuer, IssuerRegExp: k.IssuerRegExp, Subject: k.Subject, SubjectRegExp: k.SubjectRegExp}
+				if gh := k.GitHub; gh != nil {
+					id.GitHubWorkflowRepository, id.GitHubWorkflowRef, id.GitHubWorkflowTrigger = gh.WorkflowRepository, gh.WorkflowRef, gh.WorkflowTrigger
+					id.GitHubWorkflowSHA, id.GitHubWorkflowName = gh.WorkflowSHA, gh.WorkflowName
+				}
+				ids = append(ids, id)
 			}
 		}
 		build := func(keep func(name string) bool) (*Verifier, error) {
