@@ -69,29 +69,9 @@ required refuses a signature without such an entry.
 			if err != nil {
 				return err
 			}
-			code := exitOK
-			var reports []verifyReport
-			for _, img := range images {
-				res, err := v.Verify(cmd.Context(), img, verify.Request{Annotations: ann, TransparencyLog: mode})
-				rep := verifyReport{Image: img, Result: res, ExitCode: exitCode(err)}
-				if err != nil {
-					rep.Error = err.Error()
-				}
-				code = worse(code, rep.ExitCode)
-				reports = append(reports, rep)
-				if output == "text" {
-					printVerify(s, rep)
-				}
-			}
-			if output == "json" {
-				if err := printJSON(s, reports); err != nil {
-					return err
-				}
-			}
-			if code != exitOK {
-				return silentError{code}
-			}
-			return nil
+			return reportEach(s, images, output, func(img string) (*verify.Result, error) {
+				return v.Verify(cmd.Context(), img, verify.Request{Annotations: ann, TransparencyLog: mode})
+			})
 		},
 	}
 	reg.addFlags(cmd)
@@ -243,4 +223,32 @@ func buildVerifier(cmd *cobra.Command, s *streams, reg registryOptions, trust tr
 	}
 	v, err := verify.New(reg.client(), trusted, vopts...)
 	return v, mode, err
+}
+
+// reportEach verifies each image with fn, prints each outcome (text) or all
+// of them (json), and returns the exit code of the worst.
+func reportEach(s *streams, images []string, output string, fn func(img string) (*verify.Result, error)) error {
+	code := exitOK
+	var reports []verifyReport
+	for _, img := range images {
+		res, err := fn(img)
+		rep := verifyReport{Image: img, Result: res, ExitCode: exitCode(err)}
+		if err != nil {
+			rep.Error = err.Error()
+		}
+		code = worse(code, rep.ExitCode)
+		reports = append(reports, rep)
+		if output == "text" {
+			printVerify(s, rep)
+		}
+	}
+	if output == "json" {
+		if err := printJSON(s, reports); err != nil {
+			return err
+		}
+	}
+	if code != exitOK {
+		return silentError{code}
+	}
+	return nil
 }

@@ -61,29 +61,9 @@ statement with the variables predicate, predicateType, subject and statement.
 				return err
 			}
 			req.TransparencyLog = mode
-			code := exitOK
-			var reports []verifyReport
-			for _, img := range images {
-				res, err := v.VerifyAttestations(cmd.Context(), img, req)
-				rep := verifyReport{Image: img, Result: res, ExitCode: exitCode(err)}
-				if err != nil {
-					rep.Error = err.Error()
-				}
-				code = worse(code, rep.ExitCode)
-				reports = append(reports, rep)
-				if output == "text" {
-					printVerify(s, rep)
-				}
-			}
-			if output == "json" {
-				if err := printJSON(s, reports); err != nil {
-					return err
-				}
-			}
-			if code != exitOK {
-				return silentError{code}
-			}
-			return nil
+			return reportEach(s, images, output, func(img string) (*verify.Result, error) {
+				return v.VerifyAttestations(cmd.Context(), img, req)
+			})
 		},
 	}
 	reg.addFlags(cmd)
