@@ -26,6 +26,8 @@ const (
 	cosignV2Version     = "v2.6.5"
 	distributionVersion = "v3.1.2"
 	rekorTilesVersion   = "v2.3.0"
+	fulcioVersion       = "v1.8.8"
+	tsaVersion          = "v2.1.3"
 )
 
 var (
@@ -73,8 +75,11 @@ func tool(name, version string) string {
 		return filepath.Join(binDir, name)
 	}
 	bin := name
-	if name == "rekor-tiles" {
+	switch name {
+	case "rekor-tiles":
 		bin = "posix" // rekor-tiles' POSIX server is built as cmd/rekor-server/posix
+	case "timestamp-authority":
+		bin = "timestamp-server"
 	}
 	return filepath.Join(binDir, name+"-"+version, bin)
 }

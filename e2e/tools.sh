@@ -13,6 +13,8 @@ tools=(
   "cosign   v2.6.5 github.com/sigstore/cosign/v2/cmd/cosign"
   "registry v3.1.2 github.com/distribution/distribution/v3/cmd/registry"
   "rekor-tiles v2.3.0 github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix"
+  "fulcio v1.8.8 github.com/sigstore/fulcio"
+  "timestamp-authority v2.1.3 github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server"
 )
 
 for t in "${tools[@]}"; do

@@ -1,0 +1,274 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"golang.org/x/sys/unix"
+
+	signetkeys "github.com/signet-dev/signet/keys"
+)
+
+// TestRealKeyless runs keyless signing against the real Fulcio v1.8.8,
+// timestamp-authority v2.1.3 and rekor-tiles v2.3.0, with an OIDC issuer of
+// the project's own. Fulcio's and the TSA's metrics listeners bind every
+// interface, so the test re-runs itself in a private network namespace
+// (unshare --net) where only loopback exists; nothing can leave the machine.
+func TestRealKeyless(t *testing.T) {
+	if os.Getenv("SIGNET_E2E_NETNS") != "1" {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root for a private network namespace (unshare --net)")
+		}
+		cmd := exec.Command("unshare", "--net", "--", os.Args[0], "-test.run", "^TestRealKeyless$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), "SIGNET_E2E_NETNS=1")
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("keyless suite in its network namespace: %v", err)
+		}
+		return
+	}
+	if err := loopbackUp(); err != nil {
+		t.Fatal(err)
+	}
+	oidc := startOIDC(t)
+	fulcioURL, caPEM := startFulcio(t, oidc.url)
+	tsaURL, tsaChain := startTSA(t)
+	lg := rekorTilesLog.get(t, startRekorTiles)
+	tr, sc := keylessTrust(t, fulcioURL, caPEM, tsaURL, tsaChain, lg)
+	reg := ggcrReg.get(t, startGGCR)
+	regs := []*registryUnderTest{reg}
+	const who = "dev@example.com"
+	token := oidc.token(t, who)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte(token), 0o600)
+	id := func(subject, issuer string) []string {
+		return []string{"--certificate-identity", subject, "--certificate-oidc-issuer", issuer}
+	}
+	verifyArgs := func(trusted string, extra ...string) []string {
+		return append([]string{"verify", "--trusted-root", trusted, "--tlog", "required"}, extra...)
+	}
+
+	cell(t, "real keyless: signet sign (Fulcio, TSA, rekor-tiles) -> signet verify", regs, func(t *testing.T, r *registryUnderTest, repo string) {
+		d := pushImage(t, r.host, repo+":v1")
+		expect(t, "signet keyless sign", signet(t, "sign", "--signing-config", sc, "--identity-token", token, d.String()), exitOK, "logged at index")
+		expect(t, "signet verify", signet(t, append(verifyArgs(tr), append(id(who, oidc.url), d.String())...)...), exitOK, "keyless: subject "+who)
+		expect(t, "wrong identity", signet(t, append(verifyArgs(tr), append(id("ci@example.com", oidc.url), d.String())...)...),
+			exitInvalid, "expected subject ci@example.com", "found subject "+who)
+		expect(t, "wrong issuer", signet(t, append(verifyArgs(tr), append(id(who, "https://other.example"), d.String())...)...),
+			exitInvalid, "certificate identity does not match")
+	})
+	cell(t, "real keyless: signet sign -> cosign v3 verify", regs, func(t *testing.T, r *registryUnderTest, repo string) {
+		d := pushImage(t, r.host, repo+":v1")
+		expect(t, "signet keyless sign", signet(t, "sign", "--signing-config", sc, "--identity-token", token, d.String()), exitOK)
+		expect(t, "cosign v3 verify", cosign(t, cosignV3Version, append([]string{"verify", "--trusted-root", tr, "--insecure-ignore-sct",
+			"--use-signed-timestamps", "--allow-http-registry"}, append(id(who, oidc.url), d.String())...)...), 0)
+	})
+	cell(t, "real keyless: cosign v3 sign -> signet verify", regs, func(t *testing.T, r *registryUnderTest, repo string) {
+		d := pushImage(t, r.host, repo+":v1")
+		expect(t, "cosign v3 keyless sign", cosign(t, cosignV3Version, "sign", "--yes", "--identity-token", tokenFile, "--signing-config", sc,
+			"--trusted-root", tr, "--allow-http-registry", d.String()), 0)
+		expect(t, "signet verify", signet(t, append(verifyArgs(tr), append(id(who, oidc.url), d.String())...)...), exitOK, "keyless: subject "+who)
+	})
+	cell(t, "real keyless: untrusted CA refused", regs, func(t *testing.T, r *registryUnderTest, repo string) {
+		d := pushImage(t, r.host, repo+":v1")
+		expect(t, "signet keyless sign", signet(t, "sign", "--signing-config", sc, "--identity-token", token, d.String()), exitOK)
+		// A trusted root whose CA is another one (the log and TSA are the same).
+		otherCA, _ := selfSignedCA(t)
+		otherTR, _ := keylessTrust(t, fulcioURL, otherCA, tsaURL, tsaChain, lg)
+		expect(t, "signet verify with another CA", signet(t, append(verifyArgs(otherTR), append(id(who, oidc.url), d.String())...)...), exitInvalid)
+	})
+}
+
+// loopbackUp brings lo up in a fresh network namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// oidcIssuer is a minimal OpenID provider: discovery, JWKS, RS256 tokens.
+type oidcIssuer struct {
+	url string
+	key *rsa.PrivateKey
+}
+
+func startOIDC(t *testing.T) *oidcIssuer {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &oidcIssuer{url: "http://" + ln.Addr().String(), key: key}
+	b64 := base64.RawURLEncoding.EncodeToString
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"issuer": o.url, "jwks_uri": o.url + "/keys", "authorization_endpoint": o.url + "/auth",
+			"token_endpoint": o.url + "/token", "response_types_supported": []string{"id_token"}, "subject_types_supported": []string{"public"},
+			"id_token_signing_alg_values_supported": []string{"RS256"}})
+	})
+	mux.HandleFunc("/keys", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{"kty": "RSA", "alg": "RS256", "use": "sig", "kid": "k1",
+			"n": b64(key.N.Bytes()), "e": b64(big.NewInt(int64(key.E)).Bytes())}}})
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return o
+}
+
+// token mints an email identity token, as an IdP would for a person or CI.
+func (o *oidcIssuer) token(t *testing.T, email string) string {
+	b64 := base64.RawURLEncoding.EncodeToString
+	head, _ := json.Marshal(map[string]string{"alg": "RS256", "kid": "k1", "typ": "JWT"})
+	now := time.Now()
+	claims, _ := json.Marshal(map[string]any{"iss": o.url, "aud": "sigstore", "sub": email, "email": email, "email_verified": true,
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	in := b64(head) + "." + b64(claims)
+	sum := sha256.Sum256([]byte(in))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, o.key, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in + "." + b64(sig)
+}
+
+func selfSignedCA(t *testing.T) ([]byte, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "signet e2e CA", Organization: []string{"signet"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key
+}
+
+// startFulcio runs Fulcio with a file CA trusting the OIDC issuer.
+func startFulcio(t *testing.T, issuer string) (string, []byte) {
+	t.Helper()
+	dir := filepath.Join(stateDir, "fulcio")
+	os.MkdirAll(dir, 0o700)
+	caPEM, caKey := selfSignedCA(t)
+	keyPEM, err := signetkeys.EncryptPrivateKey(caKey, []byte("fulcio-e2e"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "ca.pem"), caPEM, 0o644)
+	os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
+	cfg, _ := json.Marshal(map[string]any{"OIDCIssuers": map[string]any{issuer: map[string]string{"IssuerURL": issuer, "ClientID": "sigstore", "Type": "email"}}})
+	os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644)
+	var addrs [3]string
+	for i := range addrs {
+		addrs[i], _ = freeAddr()
+	}
+	if _, err := startProcess("fulcio", tool("fulcio", fulcioVersion), "serve", "--ca", "fileca",
+		"--fileca-cert", filepath.Join(dir, "ca.pem"), "--fileca-key", filepath.Join(dir, "key.pem"), "--fileca-key-passwd", "fulcio-e2e",
+		"--fileca-watch=false", "--host", "127.0.0.1", "--port", splitPort(addrs[0]), "--grpc-host", "127.0.0.1", "--grpc-port", splitPort(addrs[1]),
+		"--metrics-port", splitPort(addrs[2]), "--legacy-unix-domain-socket", filepath.Join(dir, "legacy.sock"),
+		"--config-path", filepath.Join(dir, "config.json"), "--ct-log-url="); err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + addrs[0]
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(stateDir, "fulcio.log"))
+			if len(b) > 3000 {
+				b = b[len(b)-3000:]
+			}
+			t.Logf("fulcio log:\n%s", b)
+		}
+	})
+	if err := waitHTTP(url+"/api/v1/rootCert", 200); err != nil {
+		t.Fatal(err)
+	}
+	return url, caPEM
+}
+
+// startTSA runs the timestamp authority with an in-memory signer and
+// returns its URL and certificate chain.
+func startTSA(t *testing.T) (string, []byte) {
+	t.Helper()
+	addr, _ := freeAddr()
+	if _, err := startProcess("timestamp-authority", tool("timestamp-authority", tsaVersion), "serve", "--host", "127.0.0.1",
+		"--port", splitPort(addr), "--scheme", "http", "--timestamp-signer", "memory", "--disable-ntp-monitoring"); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + addr
+	if err := waitHTTP(base+"/api/v1/timestamp/certchain", 200); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(base + "/api/v1/timestamp/certchain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	chain, _ := io.ReadAll(resp.Body)
+	return base + "/api/v1/timestamp", chain
+}
+
+// keylessTrust writes a trusted root (CA, TSA, log) with signet trust create
+// and a signing config naming Fulcio, the TSA and the log.
+func keylessTrust(t *testing.T, fulcioURL string, caPEM []byte, tsaURL string, tsaChain []byte, lg *logUnderTest) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	caFile, tsaFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "tsa.pem")
+	os.WriteFile(caFile, caPEM, 0o644)
+	os.WriteFile(tsaFile, tsaChain, 0o644)
+	tr := filepath.Join(dir, "trusted_root.json")
+	logPub := filepath.Join(stateDir, "rekor-tiles", "ed25519.pub")
+	expect(t, "signet trust create", runCLI(t, toolEnv(), tool("signet", ""), "trust", "create", "--out", tr,
+		"--fulcio", "url="+fulcioURL+",certificate-chain="+caFile, "--tsa", "url="+tsaURL+",certificate-chain="+tsaFile,
+		"--rekor", "url="+lg.url+",public-key="+logPub), 0)
+	start := time.Now().Add(-time.Hour)
+	any := root.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY}
+	scObj, err := root.NewSigningConfig(root.SigningConfigMediaType02,
+		[]root.Service{{URL: fulcioURL, MajorAPIVersion: 1, ValidityPeriodStart: start}}, nil,
+		[]root.Service{{URL: lg.url, MajorAPIVersion: 2, ValidityPeriodStart: start}}, any,
+		[]root.Service{{URL: tsaURL, MajorAPIVersion: 1, ValidityPeriodStart: start}}, any)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := scObj.MarshalJSON()
+	sc := filepath.Join(dir, "signing_config.json")
+	os.WriteFile(sc, b, 0o644)
+	return tr, sc
+}
