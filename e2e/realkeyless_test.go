@@ -52,8 +52,8 @@ func TestRealKeyless(t *testing.T) {
 	if err := loopbackUp(); err != nil {
 		t.Fatal(err)
 	}
-	oidc := startOIDC(t)
-	fulcioURL, caPEM := startFulcio(t, oidc.url)
+	oidc, gh := startOIDC(t), startOIDC(t)
+	fulcioURL, caPEM := startFulcio(t, map[string]string{oidc.url: "email", gh.url: "github-workflow"})
 	tsaURL, tsaChain := startTSA(t)
 	lg := rekorTilesLog.get(t, startRekorTiles)
 	tr, sc := keylessTrust(t, fulcioURL, caPEM, tsaURL, tsaChain, lg)
@@ -90,6 +90,18 @@ func TestRealKeyless(t *testing.T) {
 		expect(t, "cosign v3 keyless sign", cosign(t, cosignV3Version, "sign", "--yes", "--identity-token", tokenFile, "--signing-config", sc,
 			"--trusted-root", tr, "--allow-http-registry", d.String()), 0)
 		expect(t, "signet verify", signet(t, append(verifyArgs(tr), append(id(who, oidc.url), d.String())...)...), exitOK, "keyless: subject "+who)
+	})
+	cell(t, "real keyless: CI workflow token -> signet and cosign v3 verify workflow identity", regs, func(t *testing.T, r *registryUnderTest, repo string) {
+		d := pushImage(t, r.host, repo+":v1")
+		expect(t, "signet keyless sign", signet(t, "sign", "--signing-config", sc, "--identity-token", gh.workflowToken(t), d.String()), exitOK)
+		wf := []string{"--certificate-identity-regexp", "^https://github.com/example/app/", "--certificate-oidc-issuer", gh.url,
+			"--certificate-github-workflow-repository", "example/app", "--certificate-github-workflow-trigger", "push"}
+		expect(t, "signet verify", signet(t, append(verifyArgs(tr), append(wf, d.String())...)...), exitOK, "workflow repository example/app")
+		expect(t, "cosign v3 verify", cosign(t, cosignV3Version, append([]string{"verify", "--trusted-root", tr, "--insecure-ignore-sct",
+			"--use-signed-timestamps", "--allow-http-registry"}, append(wf, d.String())...)...), 0)
+		other := []string{"--certificate-identity-regexp", "^https://github.com/example/app/", "--certificate-oidc-issuer", gh.url,
+			"--certificate-github-workflow-repository", "example/other", d.String()}
+		expect(t, "signet verify, other repository", signet(t, append(verifyArgs(tr), other...)...), exitInvalid, "certificate identity does not match")
 	})
 	cell(t, "real keyless: untrusted CA refused", regs, func(t *testing.T, r *registryUnderTest, repo string) {
 		d := pushImage(t, r.host, repo+":v1")
@@ -153,13 +165,27 @@ func startOIDC(t *testing.T) *oidcIssuer {
 	return o
 }
 
-// token mints an email identity token, as an IdP would for a person or CI.
+// token mints an email identity token, as an IdP would for a person.
 func (o *oidcIssuer) token(t *testing.T, email string) string {
+	return o.mint(t, map[string]any{"sub": email, "email": email, "email_verified": true})
+}
+
+// workflowToken mints a token shaped like GitHub Actions' for a release
+// workflow of example/app.
+func (o *oidcIssuer) workflowToken(t *testing.T) string {
+	const wf = "example/app/.github/workflows/release.yml@refs/heads/main"
+	return o.mint(t, map[string]any{"sub": "repo:example/app:ref:refs/heads/main", "job_workflow_ref": wf, "job_workflow_sha": "a1b2c3",
+		"sha": "a1b2c3", "event_name": "push", "repository": "example/app", "workflow": "release", "ref": "refs/heads/main",
+		"runner_environment": "github-hosted", "repository_id": "1", "repository_owner": "example", "repository_owner_id": "2",
+		"repository_visibility": "public", "workflow_ref": wf, "workflow_sha": "a1b2c3", "run_id": "42", "run_attempt": "1"})
+}
+
+func (o *oidcIssuer) mint(t *testing.T, c map[string]any) string {
 	b64 := base64.RawURLEncoding.EncodeToString
 	head, _ := json.Marshal(map[string]string{"alg": "RS256", "kid": "k1", "typ": "JWT"})
 	now := time.Now()
-	claims, _ := json.Marshal(map[string]any{"iss": o.url, "aud": "sigstore", "sub": email, "email": email, "email_verified": true,
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	c["iss"], c["aud"], c["iat"], c["nbf"], c["exp"] = o.url, "sigstore", now.Unix(), now.Unix(), now.Add(time.Hour).Unix()
+	claims, _ := json.Marshal(c)
 	in := b64(head) + "." + b64(claims)
 	sum := sha256.Sum256([]byte(in))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, o.key, crypto.SHA256, sum[:])
@@ -183,7 +209,7 @@ func selfSignedCA(t *testing.T) ([]byte, *ecdsa.PrivateKey) {
 }
 
 // startFulcio runs Fulcio with a file CA trusting the OIDC issuer.
-func startFulcio(t *testing.T, issuer string) (string, []byte) {
+func startFulcio(t *testing.T, issuers map[string]string) (string, []byte) {
 	t.Helper()
 	dir := filepath.Join(stateDir, "fulcio")
 	os.MkdirAll(dir, 0o700)
@@ -194,7 +220,11 @@ func startFulcio(t *testing.T, issuer string) (string, []byte) {
 	}
 	os.WriteFile(filepath.Join(dir, "ca.pem"), caPEM, 0o644)
 	os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
-	cfg, _ := json.Marshal(map[string]any{"OIDCIssuers": map[string]any{issuer: map[string]string{"IssuerURL": issuer, "ClientID": "sigstore", "Type": "email"}}})
+	iss := map[string]any{}
+	for url, typ := range issuers {
+		iss[url] = map[string]string{"IssuerURL": url, "ClientID": "sigstore", "Type": typ}
+	}
+	cfg, _ := json.Marshal(map[string]any{"OIDCIssuers": iss})
 	os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644)
 	var addrs [3]string
 	for i := range addrs {
