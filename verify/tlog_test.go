@@ -3,6 +3,7 @@ package verify_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/internal/rekorv1test"
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/sign"
@@ -214,4 +216,53 @@ func tamperLine(note string, n int) string {
 		}
 	}
 	return note
+}
+
+// TestRekorV1 logs through sigstore-go's Rekor v1 client to a Rekor v1
+// stand-in (internal/rekorv1test) and verifies the signed entry timestamp
+// and inclusion proof offline.
+func TestRekorV1(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rekor := rekorv1test.Start(t)
+	reg := registrytest.New(t, true)
+	client := oci.New()
+	v, err := tlog.DetectAPIVersion(ctx, http.DefaultClient, rekor.URL)
+	if err != nil || v != 1 {
+		t.Fatalf("detected API version %d, %v", v, err)
+	}
+	w, _ := tlog.Service{URL: rekor.URL, APIVersion: 1}.Writer(0)
+	priv, _ := keys.Generate(keys.ECDSAP256)
+	sv, _ := keys.SignerVerifier(priv)
+	s, err := sign.New(sv, client, sign.WithTransparencyLog(w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := reg.PushImage(t, "team/app:v1")
+	res, err := s.SignImage(ctx, d.String(), sign.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Signed[0].Log) != 1 || res.Signed[0].Log[0].Kind != "dsse/0.0.1" {
+		t.Fatalf("log entries %+v", res.Signed[0].Log)
+	}
+	tr, err := tlog.TrustedRoot(tlog.LogInfo{URL: rekor.URL, PublicKey: rekor.Key.Public(), APIVersion: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ver, _ := verify.New(client, []verify.Key{{Name: "k", PublicKey: priv.Public()}}, verify.WithTrustedRoot(tr))
+	vres, err := ver.Verify(ctx, d.String(), verify.Request{TransparencyLog: verify.TlogRequired})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := vres.Signatures[0].Log; len(l) != 1 || !l[0].Verified {
+		t.Fatalf("log entry not verified: %+v", l)
+	}
+	// A log key the verifier does not trust: the entry does not count.
+	other, _ := keys.Generate(keys.ECDSAP256)
+	otherTR, _ := tlog.TrustedRoot(tlog.LogInfo{URL: rekor.URL, PublicKey: other.Public(), APIVersion: 1})
+	ver2, _ := verify.New(client, []verify.Key{{Name: "k", PublicKey: priv.Public()}}, verify.WithTrustedRoot(otherTR))
+	if _, err := ver2.Verify(ctx, d.String(), verify.Request{TransparencyLog: verify.TlogRequired}); !errors.Is(err, verify.ErrTransparencyLog) {
+		t.Fatalf("untrusted v1 log: got %v", err)
+	}
 }
