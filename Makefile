@@ -4,7 +4,10 @@ GO      ?= go
 BIN     := bin
 SIGNET  := $(BIN)/signet
 
-.PHONY: all build test quickstart e2e bench lint fuzz clean
+.PHONY: all build test quickstart e2e conformance bench lint fuzz clean
+
+# The Sigstore conformance suite's bundle-verification cases (140 runs), offline.
+CONFORMANCE_DIR ?= ../shared/conformance
 
 all: build
 
@@ -24,6 +27,9 @@ test:
 e2e: build
 	./e2e/tools.sh
 	SIGNET_BIN=$(abspath $(BIN)) $(GO) test -tags e2e -count=1 -timeout 30m -v ./e2e/...
+
+conformance: build
+	bash $(CONFORMANCE_DIR)/run.sh $(abspath $(SIGNET))
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,111 @@
+package verify
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+)
+
+// Blob is the artifact a bundle signs: its content, or only its digest.
+type Blob struct {
+	// Content reads the artifact; nil when only Digest is known.
+	Content io.Reader
+	// Digest is "sha256:<hex>", used when Content is nil.
+	Digest string
+}
+
+// VerifyBlob verifies a Sigstore bundle (v0.1 to v0.3; a message signature
+// or a DSSE envelope whose in-toto subject is the artifact) over a blob,
+// with the Verifier's keys or identities and trusted root. Every log entry
+// and timestamp the bundle carries is checked: log entries against the
+// trusted root's logs, RFC 3161 timestamps against its TSAs, and a
+// certificate's time against the signed time they give. It returns who signed.
+func (v *Verifier) VerifyBlob(bundleJSON []byte, blob Blob) (string, error) {
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(bundleJSON); err != nil {
+		return "", fmt.Errorf("%w: parsing bundle: %w", ErrMalformed, err)
+	}
+	var artifact sgverify.ArtifactPolicyOption
+	if blob.Content != nil {
+		artifact = sgverify.WithArtifact(blob.Content)
+	} else {
+		alg, h, ok := strings.Cut(blob.Digest, ":")
+		raw, err := hex.DecodeString(h)
+		if !ok || err != nil {
+			return "", fmt.Errorf("artifact digest %q is not alg:hex", blob.Digest)
+		}
+		artifact = sgverify.WithArtifactDigest(alg, raw)
+	}
+	var opts []sgverify.VerifierOption
+	entries, _ := b.TlogEntries()
+	if len(entries) > 0 {
+		opts = append(opts, sgverify.WithTransparencyLog(1))
+	}
+	ts, _ := b.Timestamps()
+	isCert := b.VerificationMaterial.GetPublicKey() == nil
+	switch {
+	case len(ts) > 0:
+		opts = append(opts, sgverify.WithSignedTimestamps(1))
+	case isCert && b.HasInclusionPromise():
+		opts = append(opts, sgverify.WithIntegratedTimestamps(1))
+	case isCert:
+		return "", fmt.Errorf("%w: the bundle has neither an RFC 3161 timestamp nor a log entry with a signed time", ErrNoTrustedTime)
+	default:
+		opts = append(opts, sgverify.WithNoObserverTimestamps())
+	}
+	if isCert {
+		if v.root == nil {
+			return "", fmt.Errorf("%w: a certificate-signed bundle needs a trusted root", ErrBadSignature)
+		}
+		if len(v.root.CTLogs()) > 0 {
+			opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
+		}
+		sv, err := sgverify.NewVerifier(v.root, opts...)
+		if err != nil {
+			return "", err
+		}
+		var last error
+		for _, id := range v.identities {
+			ci, err := id.policy()
+			if err != nil {
+				return "", err
+			}
+			if _, err = sv.Verify(&b, sgverify.NewPolicy(artifact, sgverify.WithCertificateIdentity(ci))); err == nil {
+				return fmt.Sprintf("verified as %s (%s)", id.Name, describeCertificate(&b)), nil
+			}
+			last = err
+		}
+		if last == nil {
+			return "", fmt.Errorf("%w: signed keylessly (%s), and no identities are trusted here", ErrBadSignature, describeCertificate(&b))
+		}
+		return "", fmt.Errorf("%w: %w", ErrBadSignature, last)
+	}
+	var last error
+	for _, k := range v.keys {
+		var tm root.TrustedMaterial = root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+			return root.NewExpiringKey(k.verifier, time.Time{}, time.Time{}), nil
+		})
+		if v.root != nil {
+			tm = root.TrustedMaterialCollection{v.root, tm}
+		}
+		sv, err := sgverify.NewVerifier(tm, opts...)
+		if err != nil {
+			return "", err
+		}
+		if _, err = sv.Verify(&b, sgverify.NewPolicy(artifact, sgverify.WithKey())); err == nil {
+			return "verified with key " + k.name, nil
+		}
+		last = err
+	}
+	if last == nil {
+		last = errors.New("no keys are trusted here")
+	}
+	return "", fmt.Errorf("%w: %w", ErrBadSignature, last)
+}
