@@ -103,6 +103,18 @@ func TestRealKeyless(t *testing.T) {
 			"--certificate-github-workflow-repository", "example/other", d.String()}
 		expect(t, "signet verify, other repository", signet(t, append(verifyArgs(tr), other...)...), exitInvalid, "certificate identity does not match")
 	})
+	cell(t, "real keyless: signet sign-blob / attest-blob -> signet verify-blob + cosign v3", regs, func(t *testing.T, _ *registryUnderTest, _ string) {
+		art, stmt := blobFixture(t)
+		b, ab := filepath.Join(t.TempDir(), "b.json"), filepath.Join(t.TempDir(), "ab.json")
+		expect(t, "signet keyless sign-blob", signet(t, "sign-blob", "--signing-config", sc, "--identity-token", token, "--bundle", b, art), exitOK, "logged at index")
+		expect(t, "signet verify-blob", signet(t, append([]string{"verify-blob", "--trusted-root", tr, "--bundle", b}, append(id(who, oidc.url), art)...)...), exitOK)
+		expect(t, "cosign v3 verify-blob", cosign(t, cosignV3Version, append([]string{"verify-blob", "--trusted-root", tr, "--bundle", b,
+			"--insecure-ignore-sct", "--use-signed-timestamps"}, append(id(who, oidc.url), art)...)...), 0)
+		expect(t, "signet keyless attest-blob", signet(t, "attest-blob", "--signing-config", sc, "--identity-token", token, "--statement", stmt, "--bundle", ab), exitOK)
+		expect(t, "signet verify-blob (DSSE)", signet(t, append([]string{"verify-blob", "--trusted-root", tr, "--bundle", ab}, append(id(who, oidc.url), art)...)...), exitOK)
+		expect(t, "cosign v3 verify-blob-attestation", cosign(t, cosignV3Version, append([]string{"verify-blob-attestation", "--trusted-root", tr, "--bundle", ab,
+			"--insecure-ignore-sct", "--use-signed-timestamps", "--type", "https://example.com/release/v1"}, append(id(who, oidc.url), art)...)...), 0)
+	})
 	cell(t, "real keyless: untrusted CA refused", regs, func(t *testing.T, r *registryUnderTest, repo string) {
 		d := pushImage(t, r.host, repo+":v1")
 		expect(t, "signet keyless sign", signet(t, "sign", "--signing-config", sc, "--identity-token", token, d.String()), exitOK)

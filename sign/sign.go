@@ -229,6 +229,10 @@ func (s *Signer) bundle(ctx context.Context, subjectName, digest string, annotat
 // (DSSE, payload type application/vnd.in-toto+json), logging it when the
 // Signer has a transparency log, and returns the log entries made.
 func (s *Signer) SignStatement(ctx context.Context, payload []byte) ([]byte, []LogEntry, error) {
+	return s.signContent(ctx, &sign.DSSEData{Data: payload, PayloadType: InTotoPayloadType})
+}
+
+func (s *Signer) signContent(ctx context.Context, content sign.Content) ([]byte, []LogEntry, error) {
 	opts := sign.BundleOptions{Context: ctx, TransparencyLogs: s.tlogs, TimestampAuthorities: s.tsas}
 	var kp sign.Keypair = s.kp
 	if s.eph != nil {
@@ -236,7 +240,7 @@ func (s *Signer) SignStatement(ctx context.Context, payload []byte) ([]byte, []L
 		opts.CertificateProvider = s.certs
 		opts.CertificateProviderOptions = &sign.CertificateProviderOptions{IDToken: s.token}
 	}
-	pb, err := sign.Bundle(&sign.DSSEData{Data: payload, PayloadType: InTotoPayloadType}, kp, opts)
+	pb, err := sign.Bundle(content, kp, opts)
 	if err != nil {
 		if len(s.tlogs) > 0 {
 			return nil, nil, fmt.Errorf("%w: %w", ErrTransparencyLog, err)
@@ -294,4 +298,10 @@ func Statement(subjectName, digest string, annotations map[string]string) ([]byt
 		Predicate:     &structpb.Struct{},
 	}
 	return protojson.Marshal(stmt)
+}
+
+// SignBlob signs data as a message signature (hashedrekord when logged) and
+// returns the JSON bundle and the log entries made.
+func (s *Signer) SignBlob(ctx context.Context, data []byte) ([]byte, []LogEntry, error) {
+	return s.signContent(ctx, &sign.PlainData{Data: data})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -108,4 +109,28 @@ func (v *Verifier) VerifyBlob(bundleJSON []byte, blob Blob) (string, error) {
 		last = errors.New("no keys are trusted here")
 	}
 	return "", fmt.Errorf("%w: %w", ErrBadSignature, last)
+}
+
+// ErrBadDigest means a sha256: argument is not a well-formed digest.
+var ErrBadDigest = errors.New("not a sha256 digest")
+
+// OpenBlob interprets a command-line artifact argument: an existing file is
+// the artifact (even one named like a digest); otherwise "sha256:" followed
+// by 64 hex characters is the artifact's digest; anything else is an
+// error. Close the returned closer when done.
+func OpenBlob(arg string) (Blob, io.Closer, error) {
+	f, err := os.Open(arg)
+	if err == nil {
+		return Blob{Content: f}, f, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return Blob{}, nil, err
+	}
+	if h, ok := strings.CutPrefix(arg, "sha256:"); ok {
+		if _, herr := hex.DecodeString(h); herr != nil || len(h) != 64 {
+			return Blob{}, nil, fmt.Errorf("%w: %q (want sha256: and 64 hex characters, or an existing file)", ErrBadDigest, arg)
+		}
+		return Blob{Digest: "sha256:" + strings.ToLower(h)}, io.NopCloser(nil), nil
+	}
+	return Blob{}, nil, fmt.Errorf("reading artifact: %w", err)
 }

@@ -2,9 +2,13 @@ package verify_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -46,5 +51,57 @@ func TestVerifyBlob(t *testing.T) {
 	}
 	if _, err := v.VerifyBlob([]byte("{nope"), verify.Blob{Content: bytes.NewReader(artifact)}); !errors.Is(err, verify.ErrMalformed) {
 		t.Errorf("garbage bundle: got %v", err)
+	}
+}
+
+func TestOpenBlob(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	os.WriteFile(digest, []byte("a file named like a digest"), 0o644)
+	os.WriteFile("plain.txt", []byte("x"), 0o644)
+	cases := []struct {
+		arg       string
+		file, dig bool
+		err       error
+	}{
+		{"plain.txt", true, false, nil},
+		{digest, true, false, nil}, // an existing file wins
+		{"sha256:" + strings.Repeat("cd", 32), false, true, nil},
+		{"sha256:" + strings.Repeat("CD", 32), false, true, nil},
+		{"sha256:abcd", false, false, verify.ErrBadDigest},
+		{"sha256:" + strings.Repeat("zz", 32), false, false, verify.ErrBadDigest},
+		{"missing.txt", false, false, os.ErrNotExist},
+	}
+	for _, tc := range cases {
+		b, c, err := verify.OpenBlob(tc.arg)
+		if !errors.Is(err, tc.err) || (b.Content != nil) != tc.file || (b.Digest != "") != tc.dig {
+			t.Errorf("%s: blob %+v, err %v", tc.arg, b, err)
+		}
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// A DSSE bundle whose statement does not name the artifact is refused.
+func TestVerifyBlobStatementSubject(t *testing.T) {
+	t.Parallel()
+	priv, _ := keys.Generate(keys.ECDSAP256)
+	sv, _ := keys.SignerVerifier(priv)
+	s, _ := sign.New(sv, oci.New())
+	artifact := []byte("the release tarball")
+	sum := sha256.Sum256(artifact)
+	stmt := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"release.tgz","digest":{"sha256":"%x"}}],"predicateType":"https://example.com/p","predicate":{}}`, sum)
+	b, _, err := s.SignStatement(context.Background(), []byte(stmt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := verify.New(oci.New(), []verify.Key{{Name: "k", PublicKey: priv.Public()}})
+	if _, err := v.VerifyBlob(b, verify.Blob{Content: bytes.NewReader(artifact)}); err != nil {
+		t.Fatalf("named artifact: %v", err)
+	}
+	if _, err := v.VerifyBlob(b, verify.Blob{Content: bytes.NewReader([]byte("another file"))}); !errors.Is(err, verify.ErrBadSignature) {
+		t.Fatalf("artifact the statement does not name: %v", err)
 	}
 }

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -50,15 +51,14 @@ RFC 3161 timestamps and certificate are checked against --trusted-root.
 			if err != nil {
 				return err
 			}
-			blob := verify.Blob{Digest: a[0]}
-			if !strings.HasPrefix(a[0], "sha256:") {
-				f, err := os.Open(a[0])
-				if err != nil {
-					return err
+			blob, closer, err := verify.OpenBlob(a[0])
+			if err != nil {
+				if errors.Is(err, verify.ErrBadDigest) {
+					return usageError{err}
 				}
-				defer f.Close()
-				blob = verify.Blob{Content: f}
+				return err
 			}
+			defer closer.Close()
 			who, err := v.VerifyBlob(bundleJSON, blob)
 			if err != nil {
 				fmt.Fprintf(s.out, "✗ %s NOT verified: %v\n", a[0], err)
@@ -73,4 +73,101 @@ RFC 3161 timestamps and certificate are checked against --trusted-root.
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key (repeatable)")
 	cmd.Flags().StringVar(&bundlePath, "bundle", "", "the Sigstore bundle (.sigstore.json)")
 	return cmd
+}
+
+func newSignBlobCmd(s *streams) *cobra.Command {
+	var (
+		signing    signingOptions
+		bundlePath string
+		trustRoot  string
+	)
+	cmd := &cobra.Command{
+		Use:     "sign-blob [--key K | keyless flags] --bundle OUT FILE",
+		Aliases: []string{"sign-bundle"},
+		Short:   "Sign a file into a Sigstore bundle (a message signature, logged and timestamped like image signatures)",
+		Long: `Sign FILE and write a Sigstore bundle v0.3 holding a message signature over
+its SHA-256, the key or certificate, the log entry and the timestamp.
+Verify it with 'signet verify-blob' or 'cosign verify-blob --bundle'.
+'sign-bundle' is the same command under the Sigstore conformance suite's name.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if bundlePath == "" {
+				return usageError{errors.New("--bundle is required")}
+			}
+			data, err := os.ReadFile(a[0])
+			if err != nil {
+				return err
+			}
+			var reg registryOptions
+			signer, err := signing.signer(cmd.Context(), s, reg.client())
+			if err != nil {
+				return err
+			}
+			b, entries, err := signer.SignBlob(cmd.Context(), data)
+			if err != nil {
+				return err
+			}
+			return writeBundle(s, bundlePath, b, entries)
+		},
+	}
+	signing.addFlags(cmd)
+	cmd.Flags().StringVar(&bundlePath, "bundle", "", "where to write the bundle")
+	cmd.Flags().StringVar(&trustRoot, "trusted-root", "", "accepted for the conformance protocol; signing does not need it")
+	return cmd
+}
+
+func newAttestBlobCmd(s *streams) *cobra.Command {
+	var (
+		signing    signingOptions
+		bundlePath string
+		stmtPath   string
+	)
+	cmd := &cobra.Command{
+		Use:   "attest-blob [--key K | keyless flags] --statement FILE --bundle OUT",
+		Short: "Sign an in-toto statement (about files) into a Sigstore bundle with a DSSE envelope",
+		Long: `Sign the in-toto statement in --statement (its subjects name the files it is
+about, by sha256) into a Sigstore bundle v0.3 holding a DSSE envelope, logged
+and timestamped like image signatures. Verify it with
+'signet verify-blob --bundle OUT FILE' for a file the statement names, or
+'cosign verify-blob-attestation'.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if bundlePath == "" || stmtPath == "" {
+				return usageError{errors.New("--statement and --bundle are required")}
+			}
+			data, err := os.ReadFile(stmtPath)
+			if err != nil {
+				return err
+			}
+			if _, err := attest.ParseStatement(data); err != nil {
+				return usageError{err}
+			}
+			var reg registryOptions
+			signer, err := signing.signer(cmd.Context(), s, reg.client())
+			if err != nil {
+				return err
+			}
+			b, entries, err := signer.SignStatement(cmd.Context(), data)
+			if err != nil {
+				return err
+			}
+			return writeBundle(s, bundlePath, b, entries)
+		},
+	}
+	signing.addFlags(cmd)
+	cmd.Flags().StringVar(&bundlePath, "bundle", "", "where to write the bundle")
+	cmd.Flags().StringVar(&stmtPath, "statement", "", "the in-toto statement to sign")
+	return cmd
+}
+
+func writeBundle(s *streams, path string, b []byte, entries []sign.LogEntry) error {
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "Wrote %s", path)
+	for _, e := range entries {
+		fmt.Fprintf(s.out, "; logged at index %d (%s)", e.Index, e.Kind)
+	}
+	fmt.Fprintln(s.out)
+	return nil
 }
