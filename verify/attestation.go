@@ -49,11 +49,7 @@ func (v *Verifier) VerifyAttestations(ctx context.Context, image string, req Att
 	if req.PredicateType == "" {
 		return nil, errors.New("verify: a predicate type is required")
 	}
-	t, err := v.client.Resolve(ctx, image)
-	if err != nil {
-		return nil, err
-	}
-	arts, err := v.client.Discover(ctx, t)
+	t, arts, err := v.discover(ctx, image)
 	if err != nil {
 		return nil, err
 	}

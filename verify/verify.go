@@ -133,15 +133,24 @@ type Request struct {
 // ErrNoSignatures or ErrNoValidSignature), or a registry error (matching
 // oci.ErrRegistry or oci.ErrNotFound) with a nil Result.
 func (v *Verifier) Verify(ctx context.Context, image string, req Request) (*Result, error) {
-	t, err := v.client.Resolve(ctx, image)
-	if err != nil {
-		return nil, err
-	}
-	arts, err := v.client.Discover(ctx, t)
+	t, arts, err := v.discover(ctx, image)
 	if err != nil {
 		return nil, err
 	}
 	return v.evalSignatures(ctx, image, t, arts, req)
+}
+
+// discover resolves image and lists what is attached to it, once.
+func (v *Verifier) discover(ctx context.Context, image string) (*oci.Target, []oci.Artifact, error) {
+	t, err := v.client.Resolve(ctx, image)
+	if err != nil {
+		return nil, nil, err
+	}
+	arts, err := v.client.Discover(ctx, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, arts, nil
 }
 
 // evalSignatures verifies the image signatures among artifacts already
