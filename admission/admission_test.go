@@ -34,7 +34,11 @@ type env struct {
 	bad    string // tag reference of an unsigned image
 }
 
-func setup(t *testing.T, mode string) *env {
+func setup(t *testing.T, mode string) *env { return setupTB(t, mode, true) }
+
+func setupB(b *testing.B) *env { return setupTB(b, "enforce", b.Name() != "BenchmarkWebhookCold") }
+
+func setupTB(t testing.TB, mode string, cache bool) *env {
 	t.Helper()
 	e := &env{reg: registrytest.New(t, true)}
 	dir := t.TempDir()
@@ -54,7 +58,11 @@ func setup(t *testing.T, mode string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := verify.NewEngine(oci.New(), c, verify.WithCache(100, time.Minute, 10*time.Second))
+	var eopts []verify.EngineOption
+	if cache {
+		eopts = append(eopts, verify.WithCache(100, time.Minute, 10*time.Second))
+	}
+	eng, err := verify.NewEngine(oci.New(), c, eopts...)
 	if err != nil {
 		t.Fatal(err)
 	}
