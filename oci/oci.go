@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -67,6 +68,9 @@ type Client struct {
 	transport http.RoundTripper
 	nameOpts  []name.Option
 	maxBytes  int64
+
+	pullerOnce sync.Once
+	puller     *remote.Puller
 }
 
 // Option configures a Client.
@@ -111,11 +115,22 @@ func (c *Client) ParseReference(ref string) (name.Reference, error) {
 	return r, nil
 }
 
+// remoteOpts are the options of one registry call. Reads share a Puller,
+// which keeps each registry's authenticated transport, so a call does not
+// ping /v2/ and look up credentials again; a call that must watch its own
+// requests (rt) gets a fresh transport.
 func (c *Client) remoteOpts(ctx context.Context, rt http.RoundTripper) []remote.Option {
-	if rt == nil {
-		rt = c.transport
+	base := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychain)}
+	if rt != nil {
+		return append(base, remote.WithTransport(rt))
 	}
-	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychain), remote.WithTransport(rt)}
+	c.pullerOnce.Do(func() {
+		c.puller, _ = remote.NewPuller(remote.WithAuthFromKeychain(c.keychain), remote.WithTransport(c.transport))
+	})
+	if c.puller == nil {
+		return append(base, remote.WithTransport(c.transport))
+	}
+	return append(base, remote.Reuse(c.puller))
 }
 
 // registryErr classifies err: a 404 becomes ErrNotFound, the rest ErrRegistry.
