@@ -3,9 +3,8 @@ package admission
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -31,45 +30,30 @@ var podSpecPath = map[string]string{
 var ErrUnsupportedKind = fmt.Errorf("not a Pod or a workload with a pod template")
 
 // images decodes a workload object of kind and lists its container images.
+// The pod spec is found at the kind's path and decoded into k8s.io/api's
+// PodSpec, so every kind is read by the same code.
 func images(kind string, raw []byte) ([]imageRef, error) {
 	base, ok := podSpecPath[kind]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrUnsupportedKind, kind)
 	}
-	var spec *corev1.PodSpec
-	var err error
-	switch kind {
-	case "Pod":
-		var o corev1.Pod
-		err = json.Unmarshal(raw, &o)
-		spec = &o.Spec
-	case "Deployment":
-		var o appsv1.Deployment
-		err = json.Unmarshal(raw, &o)
-		spec = &o.Spec.Template.Spec
-	case "ReplicaSet":
-		var o appsv1.ReplicaSet
-		err = json.Unmarshal(raw, &o)
-		spec = &o.Spec.Template.Spec
-	case "StatefulSet":
-		var o appsv1.StatefulSet
-		err = json.Unmarshal(raw, &o)
-		spec = &o.Spec.Template.Spec
-	case "DaemonSet":
-		var o appsv1.DaemonSet
-		err = json.Unmarshal(raw, &o)
-		spec = &o.Spec.Template.Spec
-	case "Job":
-		var o batchv1.Job
-		err = json.Unmarshal(raw, &o)
-		spec = &o.Spec.Template.Spec
-	case "CronJob":
-		var o batchv1.CronJob
-		err = json.Unmarshal(raw, &o)
-		spec = &o.Spec.JobTemplate.Spec.Template.Spec
-	}
-	if err != nil {
+	var node any
+	if err := json.Unmarshal(raw, &node); err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", kind, err)
+	}
+	for _, key := range strings.Split(strings.TrimPrefix(base, "/"), "/") {
+		m, ok := node.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("decoding %s: %s is not an object", kind, key)
+		}
+		node = m[key]
+	}
+	var spec corev1.PodSpec
+	if node != nil {
+		b, _ := json.Marshal(node)
+		if err := json.Unmarshal(b, &spec); err != nil {
+			return nil, fmt.Errorf("decoding %s pod spec: %w", kind, err)
+		}
 	}
 	var out []imageRef
 	for i, c := range spec.InitContainers {

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"context"
 	"crypto"
 	"sort"
 	"time"
@@ -114,5 +113,3 @@ func resolvePredicateType(t string) (string, error) {
 	pt, _, err := attest.ResolveType(t)
 	return pt, err
 }
-
-func contextBackground() context.Context { return context.Background() }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -226,7 +227,7 @@ func (c *compiler) signer(path []any, s *Signer) *CompiledSigner {
 		if !strings.Contains(ref, "://") && !filepath.IsAbs(ref) {
 			ref = filepath.Join(c.baseDir, ref)
 		}
-		_, pub, err := c.loader.LoadVerifier(contextBackground(), ref)
+		_, pub, err := c.loader.LoadVerifier(context.Background(), ref)
 		if err != nil {
 			c.fail(at("key"), "%v", err)
 			return nil
