@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -30,14 +31,42 @@ const maxBody = 3 << 20
 
 // Decider is what the webhook asks; *verify.Engine is one.
 type Decider interface {
+	// DecideAll verifies the images.
 	DecideAll(ctx context.Context, images []string) []*verify.Decision
+	// Fallback decides one image without the registry when DecideAll could
+	// not (see verify.Engine.Fallback).
+	Fallback(image, reason string, receipts, pinTags bool) *verify.Decision
 }
 
-// Webhook answers AdmissionReviews.
+// FailureMode is the answer when verification cannot finish.
+type FailureMode string
+
+const (
+	// FailClosed denies every image that could not be verified.
+	FailClosed FailureMode = "closed"
+	// FailReceipt admits an image whose digest passed within the cache TTL
+	// and denies the rest.
+	FailReceipt FailureMode = "receipt"
+)
+
+// ParseFailureMode reads "closed" or "receipt".
+func ParseFailureMode(s string) (FailureMode, error) {
+	switch m := FailureMode(s); m {
+	case FailClosed, FailReceipt:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown failure mode %q (want closed or receipt)", s)
+}
+
+// Webhook answers AdmissionReviews. Its decider can be replaced while it
+// serves (SetDecider), as a policy reload does.
 type Webhook struct {
-	decider Decider
+	decider atomic.Pointer[Decider]
 	budget  time.Duration
+	mode    FailureMode
 	log     *slog.Logger
+	metrics *Metrics
+	ready   atomic.Bool
 }
 
 // Option configures New.
@@ -50,40 +79,82 @@ func WithBudget(d time.Duration) Option { return func(w *Webhook) { w.budget = d
 // WithLogger logs one line per decision. Default: no logging.
 func WithLogger(l *slog.Logger) Option { return func(w *Webhook) { w.log = l } }
 
-// New returns a webhook deciding with d.
+// WithFailureMode sets the answer when verification cannot finish within
+// the budget or the registry fails. Default FailClosed.
+func WithFailureMode(m FailureMode) Option { return func(w *Webhook) { w.mode = m } }
+
+// WithMetrics records requests and decisions in m and serves it at /metrics.
+func WithMetrics(m *Metrics) Option { return func(w *Webhook) { w.metrics = m } }
+
+// New returns a webhook deciding with d; it is ready at once.
 func New(d Decider, opts ...Option) *Webhook {
-	w := &Webhook{decider: d, budget: 8 * time.Second, log: slog.New(slog.DiscardHandler)}
+	w := &Webhook{budget: 8 * time.Second, mode: FailClosed, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(w)
 	}
+	w.SetDecider(d)
+	w.ready.Store(true)
 	return w
 }
 
-// Handler serves POST /validate and /mutate, and GET /healthz.
+// SetDecider replaces the decider (a reloaded policy); reviews already
+// running finish with the old one.
+func (w *Webhook) SetDecider(d Decider) { w.decider.Store(&d) }
+
+// SetReady sets what /readyz answers; a server going down sets false first
+// so the Service stops sending it requests.
+func (w *Webhook) SetReady(ok bool) { w.ready.Store(ok) }
+
+// Handler serves POST /validate and /mutate, GET /healthz (the process
+// answers), /readyz (it takes reviews) and, with metrics, /metrics.
 func (w *Webhook) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /validate", func(rw http.ResponseWriter, r *http.Request) { w.serve(rw, r, false) })
 	mux.HandleFunc("POST /mutate", func(rw http.ResponseWriter, r *http.Request) { w.serve(rw, r, true) })
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
+	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
+		if !w.ready.Load() {
+			http.Error(rw, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(rw, "ok")
+	})
+	if w.metrics != nil {
+		mux.Handle("GET /metrics", w.metrics.Handler())
+	}
 	return mux
 }
 
 func (w *Webhook) serve(rw http.ResponseWriter, r *http.Request, mutate bool) {
+	start := time.Now()
+	webhook := "validate"
+	if mutate {
+		webhook = "mutate"
+	}
+	fail := func(code int, msg string) {
+		http.Error(rw, msg, code)
+		w.metrics.request(webhook, "malformed", time.Since(start))
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	switch {
 	case err != nil:
-		http.Error(rw, "reading request: "+err.Error(), http.StatusBadRequest)
+		fail(http.StatusBadRequest, "reading request: "+err.Error())
 		return
 	case len(body) > maxBody:
-		http.Error(rw, "AdmissionReview too large", http.StatusRequestEntityTooLarge)
+		fail(http.StatusRequestEntityTooLarge, "AdmissionReview too large")
 		return
 	}
 	review, err := ParseReview(body)
 	if err != nil {
-		http.Error(rw, err.Error(), http.StatusBadRequest)
+		fail(http.StatusBadRequest, err.Error())
 		return
 	}
 	resp := w.Review(r.Context(), review.Request, mutate)
+	result := "allowed"
+	if !resp.Allowed {
+		result = "denied"
+	}
+	w.metrics.request(webhook, result, time.Since(start))
 	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
 	rw.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(rw).Encode(out)
@@ -127,13 +198,14 @@ func (w *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest,
 		imgs[i] = r.Image
 	}
 	start := time.Now()
-	decisions := w.decide(ctx, imgs)
+	decisions := w.decide(ctx, *w.decider.Load(), imgs, mutate)
 	var denials, warnings []string
 	var patch []map[string]string
 	for i, d := range decisions {
 		w.log.Info("decision", "uid", string(req.UID), "namespace", req.Namespace, "kind", req.Kind.Kind, "image", d.Image,
 			"allowed", d.Allowed, "digest", d.Digest, "rule", d.Rule, "class", string(d.Class), "reason", d.Reason, "cached", d.Cached,
 			"elapsed_ms", time.Since(start).Milliseconds())
+		w.metrics.decision(d)
 		switch {
 		case !d.Allowed:
 			denials = append(denials, denial(d))
@@ -164,22 +236,34 @@ func (w *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest,
 	return resp
 }
 
-// decide asks the decider, and answers with denials of class transient if
-// the budget runs out first (the closed failure mode: never a hang).
-func (w *Webhook) decide(ctx context.Context, imgs []string) []*verify.Decision {
+// decide asks the decider. An image it could not decide — the budget ran
+// out first, or the registry failed (class transient) — gets the failure
+// mode's answer instead, so a review never hangs and never turns a registry
+// outage into anything but the configured answer.
+func (w *Webhook) decide(ctx context.Context, dec Decider, imgs []string, mutate bool) []*verify.Decision {
 	done := make(chan []*verify.Decision, 1)
-	go func() { done <- w.decider.DecideAll(ctx, imgs) }()
+	go func() { done <- dec.DecideAll(ctx, imgs) }()
+	var ds []*verify.Decision
 	select {
-	case ds := <-done:
-		return ds
+	case ds = <-done:
 	case <-ctx.Done():
-		out := make([]*verify.Decision, len(imgs))
-		for i, img := range imgs {
-			out[i] = &verify.Decision{Image: img, Mode: "enforce", Class: verify.ClassTransient,
-				Reason: fmt.Sprintf("verification did not finish within the %s budget (failure mode closed)", w.budget)}
-		}
-		return out
 	}
+	out := make([]*verify.Decision, len(imgs))
+	for i, img := range imgs {
+		var reason string
+		switch {
+		case ds == nil:
+			reason = fmt.Sprintf("verification did not finish within the %s budget", w.budget)
+		case ds[i].Class == verify.ClassTransient && !ds[i].Allowed:
+			reason = "verification failed: " + ds[i].Reason
+		default:
+			out[i] = ds[i]
+			continue
+		}
+		out[i] = dec.Fallback(img, reason, w.mode == FailReceipt, mutate)
+		w.metrics.fallback(w.mode, out[i].Allowed)
+	}
+	return out
 }
 
 // denial is the one line a user sees for a denied image.

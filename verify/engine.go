@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -92,7 +93,21 @@ type Engine struct {
 	now     func() time.Time
 	pos     *expirable.LRU[string, []PolicyCheck]
 	neg     *expirable.LRU[string, []PolicyCheck]
+	tags    *expirable.LRU[string, string] // tag name -> digest it last resolved to
 	flight  singleflight.Group
+	stats   *EngineStats
+}
+
+// EngineStats counts what an engine did; pass one to several engines (as a
+// policy reload replaces them) to keep the counts going. Safe for
+// concurrent use.
+type EngineStats struct {
+	// CacheHits and CacheMisses count digest verdicts found in and missing
+	// from the cache (only with WithCache).
+	CacheHits, CacheMisses atomic.Int64
+	// Verifications counts digest verdicts computed from the registry
+	// (concurrent requests for one digest share one).
+	Verifications atomic.Int64
 }
 
 type ruleVerifiers struct {
@@ -114,6 +129,17 @@ func WithCache(size int, posTTL, negTTL time.Duration) EngineOption {
 	return func(e *Engine) {
 		e.pos = expirable.NewLRU[string, []PolicyCheck](size, nil, posTTL)
 		e.neg = expirable.NewLRU[string, []PolicyCheck](size, nil, negTTL)
+		e.tags = expirable.NewLRU[string, string](size, nil, posTTL)
+	}
+}
+
+// WithStats counts cache hits, misses and verifications into s (nil: the
+// engine keeps its own).
+func WithStats(s *EngineStats) EngineOption {
+	return func(e *Engine) {
+		if s != nil {
+			e.stats = s
+		}
 	}
 }
 
@@ -125,7 +151,7 @@ func WithEngineClock(now func() time.Time) EngineOption { return func(e *Engine)
 
 // NewEngine prepares the verifiers every rule needs.
 func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*Engine, error) {
-	e := &Engine{policy: p, client: client, rules: map[*policy.Rule]*ruleVerifiers{}, workers: 8, now: time.Now}
+	e := &Engine{policy: p, client: client, rules: map[*policy.Rule]*ruleVerifiers{}, workers: 8, now: time.Now, stats: &EngineStats{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -264,6 +290,9 @@ func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decisi
 		return d.finish()
 	}
 	d.Digest, d.Tag = t.Digest.DigestStr(), t.Tag
+	if tag, ok := ref.(name.Tag); ok && e.tags != nil {
+		e.tags.Add(tag.Name(), d.Digest)
+	}
 	if !e.lockRule(d, ref, rule) {
 		return d.finish()
 	}
@@ -326,6 +355,7 @@ func (e *Engine) digestChecks(ctx context.Context, image string, t *oci.Target, 
 		}
 	}
 	v, _, _ := e.flight.Do(key, func() (any, error) {
+		e.stats.Verifications.Add(1)
 		checks := e.evaluate(ctx, image, t, rule)
 		if run != nil {
 			run.mu.Lock()
@@ -362,10 +392,80 @@ func (e *Engine) cached(key string) ([]PolicyCheck, bool) {
 	if e.pos == nil {
 		return nil, false
 	}
-	if c, ok := e.pos.Get(key); ok {
-		return c, true
+	c, ok := e.pos.Get(key)
+	if !ok {
+		c, ok = e.neg.Get(key)
 	}
-	return e.neg.Get(key)
+	if ok {
+		e.stats.CacheHits.Add(1)
+	} else {
+		e.stats.CacheMisses.Add(1)
+	}
+	return c, ok
+}
+
+// Fallback decides one image without the registry, for when verification
+// could not finish (reason says why: a spent deadline, a registry outage).
+// The rule's reference checks still apply. Then, with receipts, the image
+// is judged by the verdict cached for its digest within the cache TTL — the
+// digest it names, or, when pinTags is true (the caller will pin the tag to
+// the digest it gets back), the digest its tag last resolved to. Without a
+// receipt the image fails with class transient; warn and audit rules still
+// allow.
+func (e *Engine) Fallback(image, reason string, receipts, pinTags bool) *Decision {
+	d := &Decision{Image: image, Mode: "enforce", PolicyHash: e.policy.Hash}
+	ref, err := e.client.ParseReference(image)
+	if err != nil {
+		d.add("reference", Fail, ClassInvalid, err.Error(), nil)
+		return d.finish()
+	}
+	rule := e.policy.Match(ref.Name())
+	if rule == nil {
+		// Matching needs no registry: the ordinary decision is exact.
+		return e.decide(context.Background(), image, nil)
+	}
+	d.Rule, d.Mode = rule.Pattern, rule.Mode
+	d.add("match", Pass, "", fmt.Sprintf("rule images[%d] %q", rule.Index, rule.Pattern), nil)
+	if !e.tagRules(d, ref, rule) {
+		return d.finish()
+	}
+	if !receipts {
+		d.add("verify", Errored, ClassTransient, reason+" (failure mode closed)", nil)
+		return d.finish()
+	}
+	var dg name.Digest
+	switch r := ref.(type) {
+	case name.Digest:
+		dg = r
+	case name.Tag:
+		digest, ok := "", false
+		if pinTags && e.tags != nil {
+			digest, ok = e.tags.Get(r.Name())
+		}
+		if !ok {
+			why := "no verified digest of this tag within the cache TTL"
+			if !pinTags {
+				why = "a tag reference cannot be admitted on a receipt (the node could pull another digest); pin it with the mutating webhook or reference a digest"
+			}
+			d.add("receipt", Errored, ClassTransient, reason+"; "+why+" (failure mode receipt)", nil)
+			return d.finish()
+		}
+		d.Tag = r.TagStr()
+		dg = r.Context().Digest(digest)
+	}
+	d.Digest = dg.DigestStr()
+	if !e.lockRule(d, ref, rule) {
+		return d.finish()
+	}
+	checks, ok := e.cached(e.cacheKey(rule, dg))
+	if !ok {
+		d.add("receipt", Errored, ClassTransient, reason+"; no verdict for "+d.Digest+" within the cache TTL (failure mode receipt)", nil)
+		return d.finish()
+	}
+	d.add("receipt", Pass, "", reason+"; judged by the verdict cached for "+d.Digest+" (failure mode receipt)", nil)
+	d.Cached = true
+	d.Checks = append(d.Checks, checks...)
+	return d.finish()
 }
 
 func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule *policy.Rule) []PolicyCheck {

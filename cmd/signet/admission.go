@@ -1,22 +1,24 @@
 package main
 
 import (
-	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
+	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/signet-dev/signet/admission"
+	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
@@ -29,80 +31,108 @@ func newAdmissionCmd(s *streams) *cobra.Command {
 
 // admissionOptions are the flags serve and review share.
 type admissionOptions struct {
-	reg     registryOptions
-	trust   trustOptions
-	polFile string
-	budget  time.Duration
+	reg      registryOptions
+	trust    trustOptions
+	polFile  string
+	budget   time.Duration
+	failMode string
+	cacheTTL time.Duration
+	negTTL   time.Duration
 }
 
 func (o *admissionOptions) addFlags(cmd *cobra.Command) {
 	o.reg.addFlags(cmd)
 	o.trust.addFlags(cmd)
 	cmd.Flags().StringVar(&o.polFile, "policy", "", "policy document (required)")
-	cmd.Flags().DurationVar(&o.budget, "budget", 8*time.Second, "time a review may take before it is denied (keep it under the webhook's timeoutSeconds)")
+	cmd.Flags().DurationVar(&o.budget, "budget", 8*time.Second, "time a review may take before the failure mode answers (keep it under the webhook's timeoutSeconds)")
+	cmd.Flags().StringVar(&o.failMode, "failure-mode", "closed",
+		"answer for an image not verified within the budget, or whose registry failed: closed (deny) or receipt (admit a digest that passed within --cache-ttl, deny the rest)")
+	cmd.Flags().DurationVar(&o.cacheTTL, "cache-ttl", 5*time.Minute, "how long a passing verdict is reused (and counts as a receipt)")
+	cmd.Flags().DurationVar(&o.negTTL, "negative-cache-ttl", 30*time.Second, "how long a failing verdict is reused (registry failures are never cached)")
 }
 
-func (o *admissionOptions) webhook(s *streams, log *slog.Logger) (*admission.Webhook, error) {
-	if o.polFile == "" {
-		return nil, usageError{errors.New("--policy is required")}
-	}
+// engine compiles the policy into a fresh engine (and so a fresh cache).
+func (o *admissionOptions) engine(s *streams, client *oci.Client, stats *verify.EngineStats) (*verify.Engine, error) {
 	c, err := policy.Load(o.polFile, keyLoader(s))
 	if err != nil {
 		return nil, usageError{err}
 	}
-	vopts, _, err := o.trust.verifierOptions()
-	if err != nil {
-		return nil, err
-	}
-	eopts := []verify.EngineOption{verify.WithCache(10_000, 5*time.Minute, 30*time.Second)}
-	if len(vopts) > 0 {
+	eopts := []verify.EngineOption{verify.WithCache(10_000, o.cacheTTL, o.negTTL), verify.WithStats(stats)}
+	if o.trust.root != nil {
 		eopts = append(eopts, verify.WithEngineTrustedRoot(o.trust.root))
 	}
-	eng, err := verify.NewEngine(o.reg.client(), c, eopts...)
-	if err != nil {
-		return nil, err
+	return verify.NewEngine(client, c, eopts...)
+}
+
+// webhook builds the webhook; it also returns how to rebuild its decider.
+func (o *admissionOptions) webhook(s *streams, log *slog.Logger, m *admission.Metrics, stats *verify.EngineStats) (*admission.Webhook, func() (admission.Decider, error), error) {
+	if o.polFile == "" {
+		return nil, nil, usageError{errors.New("--policy is required")}
 	}
-	return admission.New(eng, admission.WithBudget(o.budget), admission.WithLogger(log)), nil
+	mode, err := admission.ParseFailureMode(o.failMode)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	if _, _, err := o.trust.verifierOptions(); err != nil {
+		return nil, nil, err
+	}
+	var copts []oci.Option
+	if m != nil {
+		copts = append(copts, oci.WithTransport(m.Transport(remote.DefaultTransport)))
+	}
+	client := o.reg.client(copts...)
+	load := func() (admission.Decider, error) { return o.engine(s, client, stats) }
+	eng, err := load()
+	if err != nil {
+		return nil, nil, err
+	}
+	w := admission.New(eng, admission.WithBudget(o.budget), admission.WithLogger(log), admission.WithFailureMode(mode), admission.WithMetrics(m))
+	return w, load, nil
 }
 
 func newAdmissionServeCmd(s *streams) *cobra.Command {
 	var o admissionOptions
 	var addr, cert, key string
+	var every time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve --policy P --tls-cert C --tls-key K [--addr :8443]",
 		Short: "Serve the validating (/validate) and mutating (/mutate) webhook over HTTPS",
-		Args:  args(cobra.NoArgs),
+		Long: `Serve the validating (/validate) and mutating (/mutate) admission webhook over HTTPS.
+
+Also served: /healthz (the process answers), /readyz (it takes reviews; 503
+while shutting down) and /metrics (Prometheus). One JSON log line per
+decision goes to stderr.
+
+The policy is reloaded, and the verdict cache cleared, when any file in the
+policy's directory changes (checked every --watch-interval) or on SIGHUP; a
+policy that no longer loads is logged and the running one kept. The TLS
+certificate and key are re-read when they change (cert-manager renewals).`,
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cert == "" || key == "" {
 				return usageError{errors.New("--tls-cert and --tls-key are required (the API server only calls webhooks over HTTPS)")}
 			}
-			w, err := o.webhook(s, slog.New(slog.NewJSONHandler(s.err, nil)))
+			log := slog.New(slog.NewJSONHandler(s.err, nil))
+			stats := &verify.EngineStats{}
+			m := admission.NewMetrics(stats)
+			w, load, err := o.webhook(s, log, m, stats)
 			if err != nil {
 				return err
 			}
-			pair, err := tls.LoadX509KeyPair(cert, key)
-			if err != nil {
-				return fmt.Errorf("loading the TLS certificate: %w", err)
-			}
-			srv := &http.Server{Addr: addr, Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second,
-				TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}}
-			go func() {
-				<-cmd.Context().Done()
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				srv.Shutdown(ctx)
-			}()
-			fmt.Fprintf(s.err, "Admission webhook on https://%s (/validate, /mutate, /healthz)\n", addr)
-			if err := srv.ListenAndServeTLS("", ""); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
+			return admission.Serve(cmd.Context(), admission.ServerConfig{
+				Addr: addr, CertFile: cert, KeyFile: key, Webhook: w, Log: log,
+				Load: load, Watch: []string{filepath.Dir(o.polFile), o.polFile}, WatchEvery: every,
+				Listening: func(a net.Addr) {
+					fmt.Fprintf(s.err, "Admission webhook on https://%s (/validate, /mutate, /healthz, /readyz, /metrics)\n", a)
+				},
+			})
 		},
 	}
 	o.addFlags(cmd)
 	cmd.Flags().StringVar(&addr, "addr", ":8443", "address to listen on")
-	cmd.Flags().StringVar(&cert, "tls-cert", "", "TLS certificate (PEM)")
-	cmd.Flags().StringVar(&key, "tls-key", "", "TLS private key (PEM)")
+	cmd.Flags().StringVar(&cert, "tls-cert", "", "TLS certificate (PEM); re-read when it changes")
+	cmd.Flags().StringVar(&key, "tls-key", "", "TLS private key (PEM); re-read when it changes")
+	cmd.Flags().DurationVar(&every, "watch-interval", 5*time.Second, "how often to check the policy files for changes")
 	return cmd
 }
 
@@ -114,7 +144,7 @@ func newAdmissionReviewCmd(s *streams) *cobra.Command {
 		Short: "Answer an AdmissionReview, or a workload manifest (YAML or JSON), from a file — no cluster needed",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			w, err := o.webhook(s, slog.New(slog.DiscardHandler))
+			w, _, err := o.webhook(s, slog.New(slog.DiscardHandler), nil, nil)
 			if err != nil {
 				return err
 			}

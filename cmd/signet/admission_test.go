@@ -49,4 +49,8 @@ spec:
 	if _, _, code := signet(t, "admission", "serve", "--policy", pol); code != exitUsage {
 		t.Fatalf("serve without TLS: %d", code)
 	}
+	_, stderr, code = signet(t, "admission", "review", "--failure-mode", "open", "--policy", pol, deploy(reg.Host+"/team/app:v1"))
+	if code != exitUsage || !strings.Contains(stderr, `unknown failure mode "open"`) {
+		t.Fatalf("bad failure mode: %d\n%s", code, stderr)
+	}
 }

@@ -31,8 +31,8 @@ func (o *registryOptions) addSizeFlag(cmd *cobra.Command, def int64) {
 	cmd.Flags().Int64Var(&o.maxBytes, "max-artifact-size", def, "largest signature/attestation blob to read, in bytes (larger ones are refused unread)")
 }
 
-func (o *registryOptions) client() *oci.Client {
-	opts := []oci.Option{oci.WithInsecure(o.insecure)}
+func (o *registryOptions) client(extra ...oci.Option) *oci.Client {
+	opts := append([]oci.Option{oci.WithInsecure(o.insecure)}, extra...)
 	if o.maxBytes > 0 {
 		opts = append(opts, oci.WithMaxArtifactBytes(o.maxBytes))
 	}

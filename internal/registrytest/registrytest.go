@@ -5,6 +5,7 @@ package registrytest
 import (
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -31,7 +32,18 @@ type Registry struct {
 // New starts a registry on 127.0.0.1 that stops when the test ends.
 func New(t testing.TB, referrers bool) *Registry {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(referrers), registry.Logger(log.New(io.Discard, "", 0))))
+	return NewWrapped(t, referrers, nil)
+}
+
+// NewWrapped is New with wrap (if not nil) around the registry's handler,
+// for tests that stall or fail requests.
+func NewWrapped(t testing.TB, referrers bool, wrap func(http.Handler) http.Handler) *Registry {
+	t.Helper()
+	var h http.Handler = registry.New(registry.WithReferrersSupport(referrers), registry.Logger(log.New(io.Discard, "", 0)))
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	u, err := url.Parse(srv.URL)
 	if err != nil {
