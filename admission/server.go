@@ -181,7 +181,11 @@ type CertReloader struct {
 }
 
 // NewCertReloader loads the pair once; an error here is fatal for a server.
+// Reloads are logged to log (nil: not logged).
 func NewCertReloader(certFile, keyFile string, log *slog.Logger) (*CertReloader, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	c := &CertReloader{certFile: certFile, keyFile: keyFile, log: log}
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
