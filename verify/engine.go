@@ -567,14 +567,21 @@ func evidenceOf(s Signature, pt string) Evidence {
 }
 
 func refusals(res *Result) string {
-	var parts []string
+	type refusal struct{ err, where string }
+	var rs []refusal
 	for _, s := range res.Signatures {
 		if !s.Verified {
-			p := fmt.Sprintf("%s %s: %s", s.Layout, short12(s.Manifest), s.Error)
-			if !slices.Contains(parts, p) {
-				parts = append(parts, p)
+			r := refusal{s.Error, fmt.Sprintf("%s %s", s.Layout, short12(s.Manifest))}
+			if !slices.Contains(rs, r) {
+				rs = append(rs, r)
 			}
 		}
+	}
+	// By reason, so the message does not depend on the registry's order.
+	slices.SortFunc(rs, func(a, b refusal) int { return strings.Compare(a.err+a.where, b.err+b.where) })
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = r.where + ": " + r.err
 	}
 	return strings.Join(parts, "; ")
 }
@@ -617,4 +624,15 @@ func (d *Decision) finish() *Decision {
 		}
 	}
 	return d
+}
+
+// PolicyHash identifies the engine's policy document.
+func (e *Engine) PolicyHash() string { return e.policy.Hash }
+
+// PolicyName is the policy's metadata.name ("" when unnamed).
+func (e *Engine) PolicyName() string {
+	if e.policy.Source == nil {
+		return ""
+	}
+	return e.policy.Source.Metadata.Name
 }
