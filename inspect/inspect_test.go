@@ -25,12 +25,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/dsse"
 
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/inspect"
 	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
@@ -72,7 +74,8 @@ func loadKey(t *testing.T, path, password string) signature.SignerVerifier {
 }
 
 // newFixture pushes an index and attaches, in every layout inspect reads:
-// a Signet signature (logged), a signature in cosign v3's bundle format made
+// a Signet signature (logged), a keyless one (Fulcio certificate, RFC 3161
+// timestamp), a signature in cosign v3's bundle format made
 // with a key from `cosign generate-key-pair`, a cosign v2 legacy .sig and
 // .att, a CycloneDX SBOM, a Trivy scan and SLSA provenance (logged), and, on
 // a platform, three garbage referrers.
@@ -117,6 +120,17 @@ func newFixture(t *testing.T) *fixture {
 	}
 	cosignSigner, _ := sign.New(cosignKey, f.client)
 	if _, err := cosignSigner.SignImage(ctx, idx.String(), sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	// Keyless, with a certificate from a test Fulcio and a timestamp.
+	ss := sigstoretest.Start(t)
+	keyless, err := sign.NewKeyless(f.client, sgsign.NewFulcio(&sgsign.FulcioOptions{BaseURL: ss.URL}),
+		sigstoretest.Token("dev@example.com", "https://accounts.example.com"),
+		sign.WithTimestampAuthority(sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{URL: ss.TSAURL})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keyless.SignImage(ctx, idx.String(), sign.Request{}); err != nil {
 		t.Fatal(err)
 	}
 	at := attest.New(signer, f.client)

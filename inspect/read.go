@@ -287,7 +287,7 @@ func parseTimestamp(der []byte) *Timestamp {
 		break
 	}
 	if out.Authority == "" {
-		out.Authority = "policy " + ts.Policy.String()
+		out.Authority = "an authority that does not name itself (TSA policy " + ts.Policy.String() + ")"
 	}
 	return out
 }
