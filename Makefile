@@ -17,7 +17,10 @@ build:
 quickstart: build
 	$(SIGNET) quickstart
 
+# The HTML report test renders in Chromium; the script installs Debian's when
+# it can (root, apt-get) and otherwise leaves the test to skip with a reason.
 test:
+	./scripts/install-chromium.sh
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
 	$(GO) test -race -count=1 ./...
@@ -44,6 +47,9 @@ fuzz:
 	$(GO) test ./tlog -run '^$$' -fuzz FuzzParseCheckpoint -fuzztime 20s
 	$(GO) test ./attest -run '^$$' -fuzz FuzzBuildPredicate -fuzztime 20s
 	$(GO) test ./attest -run '^$$' -fuzz FuzzParseStatement -fuzztime 20s
+	$(GO) test ./inspect -run '^$$' -fuzz FuzzArtifact -fuzztime 20s
+	$(GO) test ./inspect -run '^$$' -fuzz FuzzSummarize -fuzztime 20s
+	$(GO) test ./admission -run '^$$' -fuzz FuzzParseReview -fuzztime 20s
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)

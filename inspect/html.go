@@ -14,6 +14,7 @@ var reportTemplate string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"short":  shortDigest,
+	"hash12": func(s string) string { return short(s, 12) },
 	"layout": layoutName,
 	"time": func(t *time.Time) string {
 		if t == nil {

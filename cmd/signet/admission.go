@@ -19,7 +19,6 @@ import (
 
 	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/oci"
-	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -53,15 +52,7 @@ func (o *admissionOptions) addFlags(cmd *cobra.Command) {
 
 // engine compiles the policy into a fresh engine (and so a fresh cache).
 func (o *admissionOptions) engine(s *streams, client *oci.Client, stats *verify.EngineStats) (*verify.Engine, error) {
-	c, err := policy.Load(o.polFile, keyLoader(s))
-	if err != nil {
-		return nil, usageError{err}
-	}
-	eopts := []verify.EngineOption{verify.WithCache(10_000, o.cacheTTL, o.negTTL), verify.WithStats(stats)}
-	if o.trust.root != nil {
-		eopts = append(eopts, verify.WithEngineTrustedRoot(o.trust.root))
-	}
-	return verify.NewEngine(client, c, eopts...)
+	return policyEngine(s, client, &o.trust, o.polFile, verify.WithCache(10_000, o.cacheTTL, o.negTTL), verify.WithStats(stats))
 }
 
 // webhook builds the webhook; it also returns how to rebuild its decider.

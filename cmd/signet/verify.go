@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
@@ -91,19 +92,10 @@ func verifyPolicy(cmd *cobra.Command, s *streams, reg registryOptions, trust tru
 	if err := outputFormat(output); err != nil {
 		return err
 	}
-	c, err := policy.Load(file, keyLoader(s))
-	if err != nil {
-		return usageError{err}
-	}
-	vopts, _, err := trust.verifierOptions()
-	if err != nil {
+	if _, _, err := trust.verifierOptions(); err != nil {
 		return err
 	}
-	eopts := []verify.EngineOption{verify.WithWorkers(workers)}
-	if len(vopts) > 0 {
-		eopts = append(eopts, verify.WithEngineTrustedRoot(trust.root))
-	}
-	e, err := verify.NewEngine(reg.client(), c, eopts...)
+	e, err := policyEngine(s, reg.client(), &trust, file, verify.WithWorkers(workers))
 	if err != nil {
 		return err
 	}
@@ -251,4 +243,17 @@ func reportEach(s *streams, images []string, output string, fn func(img string) 
 		return silentError{code}
 	}
 	return nil
+}
+
+// policyEngine compiles a policy file into an engine trusting the logs of
+// trust's root (trust.verifierOptions must have run).
+func policyEngine(s *streams, client *oci.Client, trust *trustOptions, file string, opts ...verify.EngineOption) (*verify.Engine, error) {
+	c, err := policy.Load(file, keyLoader(s))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if trust.root != nil {
+		opts = append(opts, verify.WithEngineTrustedRoot(trust.root))
+	}
+	return verify.NewEngine(client, c, opts...)
 }

@@ -114,6 +114,6 @@ func newDownloadCmd(s *streams) *cobra.Command {
 	reg.addFlags(att)
 	reg.addSizeFlag(att, 256<<20)
 	att.Flags().StringVar(&typ, "type", "", "only statements of this predicate type")
-	cmd.AddCommand(att)
+	cmd.AddCommand(att, newDownloadSignatureCmd(s))
 	return cmd
 }
