@@ -13,11 +13,12 @@ import (
 // predicate shape, not a scanner report) and a condition over each.
 var attestTypes = []struct {
 	typ, signetFile, cosignFile, condition string
+	inspect                                string // what signet inspect says of cosign's attestation
 }{
-	{"cyclonedx", "sbom.cdx.json", "sbom.cdx.json", `size(predicate.components) == 2`},
-	{"spdxjson", "sbom.spdx.json", "sbom.spdx.json", `predicate.spdxVersion == "SPDX-2.3"`},
-	{"vuln", "trivy.json", "cosign-vuln.json", `predicate.scanner.uri != ""`},
-	{"slsaprovenance1", "provenance-v1.json", "provenance-v1.json", `predicate.runDetails.builder.id != ""`},
+	{"cyclonedx", "sbom.cdx.json", "sbom.cdx.json", `size(predicate.components) == 2`, "SBOM CycloneDX 1.5, 2 components"},
+	{"spdxjson", "sbom.spdx.json", "sbom.spdx.json", `predicate.spdxVersion == "SPDX-2.3"`, "SBOM SPDX 2.3"},
+	{"vuln", "trivy.json", "cosign-vuln.json", `predicate.scanner.uri != ""`, "scanner trivy 0.58.1"},
+	{"slsaprovenance1", "provenance-v1.json", "provenance-v1.json", `predicate.runDetails.builder.id != ""`, "SLSA provenance v1; builder"},
 }
 
 func fixture(t *testing.T, name string) string {
@@ -58,6 +59,8 @@ func TestAttestationInterop(t *testing.T) {
 				"--allow-http-registry", d.String()), 0)
 			expect(t, "signet verify-attestation", signet(t, "verify-attestation", "--key", k.cosignPub, "--type", at.typ,
 				"--trusted-root", lg.trustedRoot, "--tlog", "required", d.String()), exitOK, "verified", "proof verified offline")
+			expect(t, "signet inspect", signet(t, "inspect", "--trusted-root", lg.trustedRoot, d.String()), exitOK,
+				"fallback tag · sigstore-bundle", at.inspect, "inclusion-proof")
 		})
 		cell(t, "attest "+at.typ+": cosign v2 attest (legacy .att) -> signet verify-attestation", regs, func(t *testing.T, r *registryUnderTest, repo string) {
 			d := pushImage(t, r.host, repo+":v1")
@@ -65,6 +68,7 @@ func TestAttestationInterop(t *testing.T) {
 				"--predicate", fixture(t, at.cosignFile), "--tlog-upload=false", "--allow-http-registry", d.String()), 0)
 			expect(t, "signet verify-attestation", signet(t, "verify-attestation", "--key", k.cosignPub, "--type", at.typ, d.String()),
 				exitOK, "verified", "legacy-tag")
+			expect(t, "signet inspect", signet(t, "inspect", d.String()), exitOK, "legacy tag · dsse-envelope", at.inspect)
 			expect(t, "signet verify-attestation wrong key", signet(t, "verify-attestation", "--key", k.otherPub, "--type", at.typ, d.String()),
 				exitInvalid, "does not verify with any trusted key")
 		})

@@ -107,6 +107,9 @@ func TestInterop(t *testing.T) {
 			want = "fallback-tag"
 		}
 		expect(t, "signet verify", signet(t, "verify", "--key", k.cosignPub, "-a", "team=a", d.String()), exitOK, "verified", want)
+		expect(t, "signet inspect", signet(t, "inspect", "-o", "json", d.String()), exitOK, `"layout": "`+want+`"`, `"format": "sigstore-bundle"`,
+			`"kind": "signature"`)
+		expect(t, "signet download signature", signet(t, "download", "signature", d.String()), exitOK, `"mediaType":"application/vnd.dev.sigstore.bundle`)
 	})
 
 	cell(t, "cosign v2 sign (legacy .sig) -> signet verify", regs, func(t *testing.T, r *registryUnderTest, repo string) {
@@ -114,6 +117,8 @@ func TestInterop(t *testing.T) {
 		expect(t, "cosign v2 sign", cosign(t, cosignV2Version, "sign", "--yes", "--key", k.cosignKey, "--tlog-upload=false",
 			"--allow-http-registry", "-a", "team=b", d.String()), 0)
 		expect(t, "signet verify", signet(t, "verify", "--key", k.cosignPub, "-a", "team=b", d.String()), exitOK, "legacy-tag", "simple-signing")
+		expect(t, "signet inspect", signet(t, "inspect", d.String()), exitOK, "signature · legacy tag · simple-signing")
+		expect(t, "signet download signature", signet(t, "download", "signature", d.String()), exitOK, `"Base64Signature":`)
 	})
 
 	cell(t, "cosign v3 sign legacy mode -> signet verify", regs, func(t *testing.T, r *registryUnderTest, repo string) {
