@@ -17,6 +17,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/verify"
 )
 
 // annotationLegacyTimestamp is where cosign v2 keeps an RFC 3161 timestamp
@@ -147,7 +148,10 @@ func (r *reader) statement(out *Artifact, env *ssldsse.Envelope) {
 		return
 	}
 	if out.Created == nil {
-		out.Created = predicateTime(st.Predicate)
+		if t, ok := verify.StatementTime(payload); ok {
+			t = t.UTC()
+			out.Created = &t
+		}
 	}
 	summarize(out, out.PredicateType, st.Predicate, r.now)
 }
@@ -305,29 +309,6 @@ func created(a *Artifact, annotations map[string]string) *time.Time {
 	if t, err := time.Parse(time.RFC3339, annotations[oci.AnnotationCreated]); err == nil {
 		t = t.UTC()
 		return &t
-	}
-	return nil
-}
-
-// predicateTime reads the time common predicates record.
-func predicateTime(raw json.RawMessage) *time.Time {
-	var p struct {
-		Metadata struct {
-			ScanFinishedOn string `json:"scanFinishedOn"`
-			Timestamp      string `json:"timestamp"`
-		} `json:"metadata"`
-		CreationInfo struct {
-			Created string `json:"created"`
-		} `json:"creationInfo"`
-	}
-	if json.Unmarshal(raw, &p) != nil {
-		return nil
-	}
-	for _, s := range []string{p.Metadata.ScanFinishedOn, p.Metadata.Timestamp, p.CreationInfo.Created} {
-		if t, err := time.Parse(time.RFC3339, s); err == nil {
-			t = t.UTC()
-			return &t
-		}
 	}
 	return nil
 }

@@ -88,7 +88,7 @@ func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
 		sig.check("condition", Pass, req.Condition.String())
 	}
 	if req.MaxAge > 0 {
-		at, ok := statementTime(sig.statement.raw)
+		at, ok := StatementTime(sig.statement.raw)
 		switch {
 		case !ok:
 			sig.fail("maxAge", fmt.Errorf("%w: the statement carries no time to check its age against", ErrTooOld))

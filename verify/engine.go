@@ -255,12 +255,14 @@ func (e *Engine) Decide(ctx context.Context, image string) *Decision {
 	return e.decide(ctx, image, nil)
 }
 
-func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decision {
+// start applies what needs no registry: the reference parses, a rule
+// matches, the rule's tag restrictions hold. A nil rule means d is decided.
+func (e *Engine) start(image string) (*Decision, name.Reference, *policy.Rule) {
 	d := &Decision{Image: image, Mode: "enforce", PolicyHash: e.policy.Hash}
 	ref, err := e.client.ParseReference(image)
 	if err != nil {
 		d.add("reference", Fail, ClassInvalid, err.Error(), nil)
-		return d.finish()
+		return d.finish(), nil, nil
 	}
 	rule := e.policy.Match(ref.Name())
 	if rule == nil {
@@ -269,12 +271,20 @@ func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decisi
 		} else {
 			d.add("match", Fail, ClassPolicyDenied, "no rule matches "+ref.Name()+"; defaultAction deny", nil)
 		}
-		return d.finish()
+		return d.finish(), nil, nil
 	}
 	d.Rule, d.Mode = rule.Pattern, rule.Mode
 	d.add("match", Pass, "", fmt.Sprintf("rule images[%d] %q", rule.Index, rule.Pattern), nil)
 	if !e.tagRules(d, ref, rule) {
-		return d.finish()
+		return d.finish(), nil, nil
+	}
+	return d, ref, rule
+}
+
+func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decision {
+	d, ref, rule := e.start(image)
+	if rule == nil {
+		return d
 	}
 	if dg, ok := ref.(name.Digest); ok {
 		// A digest reference needs no resolving when its verdict is cached.
@@ -413,21 +423,9 @@ func (e *Engine) cached(key string) ([]PolicyCheck, bool) {
 // receipt the image fails with class transient; warn and audit rules still
 // allow.
 func (e *Engine) Fallback(image, reason string, receipts, pinTags bool) *Decision {
-	d := &Decision{Image: image, Mode: "enforce", PolicyHash: e.policy.Hash}
-	ref, err := e.client.ParseReference(image)
-	if err != nil {
-		d.add("reference", Fail, ClassInvalid, err.Error(), nil)
-		return d.finish()
-	}
-	rule := e.policy.Match(ref.Name())
+	d, ref, rule := e.start(image)
 	if rule == nil {
-		// Matching needs no registry: the ordinary decision is exact.
-		return e.decide(context.Background(), image, nil)
-	}
-	d.Rule, d.Mode = rule.Pattern, rule.Mode
-	d.add("match", Pass, "", fmt.Sprintf("rule images[%d] %q", rule.Index, rule.Pattern), nil)
-	if !e.tagRules(d, ref, rule) {
-		return d.finish()
+		return d
 	}
 	if !receipts {
 		d.add("verify", Errored, ClassTransient, reason+" (failure mode closed)", nil)

@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// statementTime finds when a statement's predicate says it was made, from
+// StatementTime finds when a statement's predicate says it was made, from
 // the fields the common predicates carry: a scan's finish time, an SBOM's
 // creation time, a build's finish time. These are signed with the statement.
-func statementTime(raw []byte) (time.Time, bool) {
+func StatementTime(raw []byte) (time.Time, bool) {
 	var st struct {
 		Predicate struct {
 			Metadata struct {
