@@ -238,3 +238,20 @@ func (c *Client) Children(ctx context.Context, t *Target) ([]v1.Descriptor, erro
 	}
 	return im.Manifests, nil
 }
+
+// Manifest fetches the manifest ref names, as stored, with its media type,
+// refusing one over the artifact size cap.
+func (c *Client) Manifest(ctx context.Context, ref string) ([]byte, string, error) {
+	r, err := c.ParseReference(ref)
+	if err != nil {
+		return nil, "", err
+	}
+	d, err := remote.Get(r, c.remoteOpts(ctx, nil)...)
+	if err != nil {
+		return nil, "", registryErr(fmt.Sprintf("fetching manifest %s", r), err)
+	}
+	if int64(len(d.Manifest)) > c.maxBytes {
+		return nil, "", fmt.Errorf("manifest %s is %d bytes, over the %d-byte cap", r, len(d.Manifest), c.maxBytes)
+	}
+	return d.Manifest, string(d.MediaType), nil
+}

@@ -21,7 +21,21 @@ type Compiled struct {
 	Rules []*Rule
 	// Source is the parsed document.
 	Source *Policy
+	// Receipts, when set, are the gate verdicts that stand in for verification.
+	Receipts *CompiledReceipts
 }
+
+// CompiledReceipts are the receipts section, ready to apply.
+type CompiledReceipts struct {
+	Gates  []*CompiledSigner
+	MaxAge time.Duration
+	// Cond holds what a receipt must say: PASSED, and the verifier id and
+	// policy digest when the section pins them.
+	Cond *Condition
+}
+
+// VSAPredicateType is the predicate type of a receipt.
+const VSAPredicateType = "https://slsa.dev/verification_summary/v1"
 
 // Rule is one compiled image rule.
 type Rule struct {

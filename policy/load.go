@@ -125,6 +125,54 @@ func (c *compiler) compile(p *Policy) *Compiled {
 			out.Rules = append(out.Rules, r)
 		}
 	}
+	if p.Receipts != nil {
+		out.Receipts = c.receipts(p.Receipts)
+	}
+	return out
+}
+
+func (c *compiler) receipts(r *Receipts) *CompiledReceipts {
+	at := func(rest ...any) []any { return append([]any{"receipts"}, rest...) }
+	out := &CompiledReceipts{MaxAge: 24 * time.Hour}
+	if len(r.Gates) == 0 {
+		c.fail(at("gates"), "name at least one gate key whose receipts count")
+	}
+	names := map[string]bool{}
+	for i := range r.Gates {
+		if s := c.signer(at("gates", i), &r.Gates[i]); s != nil {
+			if names[s.Name] {
+				c.fail(at("gates", i, "name"), "gate %q is defined twice", s.Name)
+			}
+			names[s.Name] = true
+			out.Gates = append(out.Gates, s)
+		}
+	}
+	if r.MaxAge != "" {
+		d, err := time.ParseDuration(r.MaxAge)
+		if err != nil || d <= 0 {
+			c.fail(at("maxAge"), "%q is not a positive duration like 24h", r.MaxAge)
+		}
+		out.MaxAge = d
+	}
+	expr := `predicate.verificationResult == "PASSED"`
+	if r.VerifierID != "" {
+		expr += " && predicate.verifier.id == " + strconv.Quote(r.VerifierID)
+	}
+	if len(r.PolicyDigests) > 0 {
+		var ds []string
+		for i, d := range r.PolicyDigests {
+			if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(d) {
+				c.fail(at("policyDigests", i), "%q is not a SHA-256 digest in hex", d)
+			}
+			ds = append(ds, strconv.Quote(d))
+		}
+		expr += " && predicate.policy.digest.sha256 in [" + strings.Join(ds, ", ") + "]"
+	}
+	cond, err := CompileCondition(expr)
+	if err != nil {
+		c.fail(at(), "%v", err)
+	}
+	out.Cond = cond
 	return out
 }
 

@@ -23,6 +23,23 @@ type Policy struct {
 	DefaultAction string `json:"defaultAction,omitempty" yaml:"defaultAction,omitempty" jsonschema:"enum=deny,enum=allow"`
 	// Images are the rules; for an image the most specific matching pattern wins.
 	Images []ImageRule `json:"images" yaml:"images"`
+	// Receipts let a trusted push gate's signed verdict (a SLSA verification
+	// summary, PASSED, recent enough) stand in for verifying signatures and
+	// attestations again.
+	Receipts *Receipts `json:"receipts,omitempty" yaml:"receipts,omitempty"`
+}
+
+// Receipts says whose verification summaries count, and for how long.
+type Receipts struct {
+	// Gates are the push gates' keys (signers; keyless identities work too).
+	Gates []Signer `json:"gates" yaml:"gates"`
+	// MaxAge bounds the age of a receipt's timeVerified (default 24h).
+	MaxAge string `json:"maxAge,omitempty" yaml:"maxAge,omitempty"`
+	// VerifierID, when set, must equal the receipt's verifier.id.
+	VerifierID string `json:"verifierId,omitempty" yaml:"verifierId,omitempty"`
+	// PolicyDigests, when set, are the gate policies (SHA-256, hex) whose
+	// verdicts count.
+	PolicyDigests []string `json:"policyDigests,omitempty" yaml:"policyDigests,omitempty"`
 }
 
 // Metadata names a policy.

@@ -89,6 +89,7 @@ type Engine struct {
 	client  *oci.Client
 	trust   root.TrustedMaterial
 	rules   map[*policy.Rule]*ruleVerifiers
+	gates   *Verifier // receipts: the trusted gates' keys; nil without receipts
 	workers int
 	now     func() time.Time
 	pos     *expirable.LRU[string, []PolicyCheck]
@@ -161,46 +162,12 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 	}
 	for _, r := range p.Rules {
 		rv := &ruleVerifiers{}
-		var all []Key
-		var ids []Identity
-		for _, s := range r.Signers {
-			switch {
-			case s.PublicKey != nil:
-				all = append(all, Key{Name: s.Name, PublicKey: s.PublicKey})
-			case s.Keyless != nil:
-				k := s.Keyless
-				id := Identity{Name: s.Name, Issuer: k.Issuer, IssuerRegExp: k.IssuerRegExp, Subject: k.Subject, SubjectRegExp: k.SubjectRegExp}
-				if gh := k.GitHub; gh != nil {
-					id.GitHubWorkflowRepository, id.GitHubWorkflowRef, id.GitHubWorkflowTrigger = gh.WorkflowRepository, gh.WorkflowRef, gh.WorkflowTrigger
-					id.GitHubWorkflowSHA, id.GitHubWorkflowName = gh.WorkflowSHA, gh.WorkflowName
-				}
-				ids = append(ids, id)
-			}
-		}
-		build := func(keep func(name string) bool) (*Verifier, error) {
-			var ks []Key
-			var is []Identity
-			for _, k := range all {
-				if keep(k.Name) {
-					ks = append(ks, k)
-				}
-			}
-			for _, id := range ids {
-				if keep(id.Name) {
-					is = append(is, id)
-				}
-			}
-			if len(ks) == 0 && len(is) == 0 {
-				return nil, nil
-			}
-			return New(client, ks, append(vopts, WithIdentities(is...))...)
-		}
 		var err error
-		if rv.signatures, err = build(func(string) bool { return true }); err != nil {
+		if rv.signatures, err = signersVerifier(client, r.Signers, vopts, nil); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", r.Pattern, err)
 		}
 		for _, a := range r.Attestations {
-			v, err := build(func(n string) bool { return len(a.Signers) == 0 || slices.Contains(a.Signers, n) })
+			v, err := signersVerifier(client, r.Signers, vopts, a.Signers)
 			if err != nil {
 				return nil, fmt.Errorf("rule %s: %w", r.Pattern, err)
 			}
@@ -208,7 +175,41 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 		}
 		e.rules[r] = rv
 	}
+	if p.Receipts != nil {
+		var err error
+		if e.gates, err = signersVerifier(client, p.Receipts.Gates, vopts, nil); err != nil {
+			return nil, fmt.Errorf("receipts: %w", err)
+		}
+	}
 	return e, nil
+}
+
+// signersVerifier trusts the signers (only those named in only, when it is
+// not empty); nil when none remain.
+func signersVerifier(client *oci.Client, signers []*policy.CompiledSigner, vopts []Option, only []string) (*Verifier, error) {
+	var ks []Key
+	var ids []Identity
+	for _, s := range signers {
+		if len(only) > 0 && !slices.Contains(only, s.Name) {
+			continue
+		}
+		switch {
+		case s.PublicKey != nil:
+			ks = append(ks, Key{Name: s.Name, PublicKey: s.PublicKey})
+		case s.Keyless != nil:
+			k := s.Keyless
+			id := Identity{Name: s.Name, Issuer: k.Issuer, IssuerRegExp: k.IssuerRegExp, Subject: k.Subject, SubjectRegExp: k.SubjectRegExp}
+			if gh := k.GitHub; gh != nil {
+				id.GitHubWorkflowRepository, id.GitHubWorkflowRef, id.GitHubWorkflowTrigger = gh.WorkflowRepository, gh.WorkflowRef, gh.WorkflowTrigger
+				id.GitHubWorkflowSHA, id.GitHubWorkflowName = gh.WorkflowSHA, gh.WorkflowName
+			}
+			ids = append(ids, id)
+		}
+	}
+	if len(ks) == 0 && len(ids) == 0 {
+		return nil, nil
+	}
+	return New(client, ks, append(vopts, WithIdentities(ids...))...)
 }
 
 // DecideAll decides for every image, verifying several at once; the result
@@ -473,6 +474,9 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 		d.add("discover", Errored, registryClass(err), err.Error(), nil)
 		return d.Checks
 	}
+	if e.gates != nil && e.receiptCheck(ctx, &d, image, t, arts) {
+		return d.Checks
+	}
 	rv := e.rules[rule]
 	mode := TlogMode(rule.TransparencyLog)
 	e.signatureCheck(ctx, &d, image, t, arts, rule, rv, mode)
@@ -480,6 +484,33 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 		e.attestationCheck(ctx, &d, image, t, arts, a, rv.attest[i], mode)
 	}
 	return d.Checks
+}
+
+// receiptCheck looks for a trusted gate's verification summary of this
+// digest: signed by a gate key, PASSED (and the pinned verifier and policy),
+// no older than maxAge. True when one stands in for the rule's checks.
+func (e *Engine) receiptCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact) bool {
+	r := e.policy.Receipts
+	res, err := e.gates.evalAttestations(ctx, image, t, arts, AttestationRequest{PredicateType: policy.VSAPredicateType,
+		Condition: r.Cond, TransparencyLog: TlogOptional, MaxAge: r.MaxAge, Clock: e.now})
+	var ev []Evidence
+	for _, s := range res.Signatures {
+		ev = append(ev, evidenceOf(s, policy.VSAPredicateType))
+	}
+	if err == nil {
+		for _, s := range res.Signatures {
+			if s.Verified {
+				d.add("receipt", Pass, "", "gate "+s.Key+" verified this digest: PASSED (its receipt stands in for the rule's checks)", ev)
+				return true
+			}
+		}
+	}
+	msg := "no receipt from a trusted gate"
+	if !errors.Is(err, ErrNoSignatures) {
+		msg = "no valid receipt: " + refusals(res)
+	}
+	d.add("receipt", Skip, "", msg+"; verifying the rule's requirements", ev)
+	return false
 }
 
 func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, rule *policy.Rule, rv *ruleVerifiers, mode TlogMode) {

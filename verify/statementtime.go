@@ -7,7 +7,7 @@ import (
 
 // StatementTime finds when a statement's predicate says it was made, from
 // the fields the common predicates carry: a scan's finish time, an SBOM's
-// creation time, a build's finish time. These are signed with the statement.
+// creation time, a build's finish time, a verification summary's time. These are signed with the statement.
 func StatementTime(raw []byte) (time.Time, bool) {
 	var st struct {
 		Predicate struct {
@@ -24,7 +24,8 @@ func StatementTime(raw []byte) (time.Time, bool) {
 					StartedOn  string `json:"startedOn"`
 				} `json:"metadata"`
 			} `json:"runDetails"`
-			Timestamp string `json:"timestamp"`
+			Timestamp    string `json:"timestamp"`
+			TimeVerified string `json:"timeVerified"`
 		} `json:"predicate"`
 	}
 	if json.Unmarshal(raw, &st) != nil {
@@ -32,7 +33,7 @@ func StatementTime(raw []byte) (time.Time, bool) {
 	}
 	p := st.Predicate
 	for _, s := range []string{p.Metadata.ScanFinishedOn, p.Metadata.Timestamp, p.CreationInfo.Created,
-		p.RunDetails.Metadata.FinishedOn, p.RunDetails.Metadata.StartedOn, p.Timestamp} {
+		p.RunDetails.Metadata.FinishedOn, p.RunDetails.Metadata.StartedOn, p.Timestamp, p.TimeVerified} {
 		if t, err := time.Parse(time.RFC3339, s); err == nil && s != "" {
 			return t, true
 		}

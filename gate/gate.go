@@ -1,0 +1,582 @@
+// Package gate is a registry push gate: it receives the distribution
+// registry's notifications, verifies every pushed image against a policy,
+// re-checks when signatures arrive (they usually come seconds after the
+// image), and records each settled verdict as a signed SLSA verification
+// summary attached to the image, which the policy engine (and so admission)
+// can accept as a receipt. Accepted events are queued on disk before the
+// registry is answered, so a restart loses nothing; a full queue answers 503
+// and the registry sends again.
+package gate
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/verify"
+)
+
+// Record states.
+const (
+	// StatePending: not verified yet, within the grace period.
+	StatePending = "pending"
+	// StatePassed: verified against the policy.
+	StatePassed = "passed"
+	// StateUnverified: no signatures (or attestations) arrived within the grace period.
+	StateUnverified = "unverified"
+	// StateFailed: what arrived does not satisfy the policy (bad signature, denied).
+	StateFailed = "failed"
+	// StateError: the gate could not verify (the manifest does not exist, or
+	// the registry kept failing).
+	StateError = "error"
+)
+
+// Record is the gate's verdict for one pushed manifest.
+type Record struct {
+	Repository string    `json:"repository"`
+	Digest     string    `json:"digest"`
+	Tags       []string  `json:"tags,omitempty"`
+	Pushed     time.Time `json:"pushed"`
+	// Deadline is when a pending image counts as unverified.
+	Deadline time.Time `json:"deadline"`
+	State    string    `json:"state"`
+	// Reason is the deciding check in one line.
+	Reason  string    `json:"reason,omitempty"`
+	Class   string    `json:"class,omitempty"`
+	Checks  int       `json:"verifications"`
+	Updated time.Time `json:"updated"`
+	// VSA is the verification summary attached for the current verdict.
+	VSA       string `json:"vsa,omitempty"`
+	VSAResult string `json:"vsaResult,omitempty"`
+}
+
+func (r *Record) key() string { return r.Repository + "@" + r.Digest }
+
+// Decider decides a policy verdict for an image; *verify.Engine is one.
+type Decider interface {
+	Decide(ctx context.Context, image string) *verify.Decision
+}
+
+// Config is what a Gate needs.
+type Config struct {
+	// Registry is host[:port] as images in it are named (the gate reads it).
+	Registry string
+	Client   *oci.Client
+	Decider  Decider
+	// Attester signs and attaches the verification summaries.
+	Attester *attest.Attester
+	// Secret is the shared secret the registry sends as "Authorization:
+	// Bearer SECRET".
+	Secret string
+	// StateDir holds the queue, the seen events and the records.
+	StateDir string
+	// Grace is how long a pushed image may wait for its signatures (default 2m).
+	Grace time.Duration
+	// Recheck is how often pending images past their grace period are
+	// settled (default Grace/4, at least 1s).
+	Recheck time.Duration
+	// Workers verify in parallel (default 4). MaxQueue bounds the queue
+	// (default 10000).
+	Workers, MaxQueue int
+	// VerifierID names the gate in its summaries (default https://signet.dev/gate).
+	VerifierID string
+	// PolicyName and PolicyHash identify the policy in the summaries.
+	PolicyName, PolicyHash string
+	Log                    *slog.Logger
+	Metrics                *Metrics
+	Now                    func() time.Time
+}
+
+// Gate is a running push gate.
+type Gate struct {
+	cfg   Config
+	store *store
+	jobs  chan *job
+	wake  chan struct{}
+
+	mu        sync.Mutex
+	backlog   []*job          // queued by a previous run
+	inflight  map[string]bool // repository@digest being verified
+	rechecks  map[string]bool // rechecks waiting in the channel
+	scheduled []*job          // jobs whose retry time has not come
+}
+
+// New opens the state directory; Run starts the work.
+func New(cfg Config) (*Gate, error) {
+	if cfg.Registry == "" || cfg.Client == nil || cfg.Decider == nil || cfg.Attester == nil || cfg.StateDir == "" {
+		return nil, errors.New("gate: registry, client, decider, attester and state directory are required")
+	}
+	if cfg.Secret == "" {
+		return nil, errors.New("gate: a shared secret is required (the registry sends it as Authorization: Bearer SECRET)")
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = 2 * time.Minute
+	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = max(cfg.Grace/4, time.Second)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = 10_000
+	}
+	if cfg.VerifierID == "" {
+		cfg.VerifierID = "https://signet.dev/gate"
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	st, err := openStore(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gate{cfg: cfg, store: st, jobs: make(chan *job, cfg.MaxQueue+cfg.Workers), wake: make(chan struct{}, 1),
+		inflight: map[string]bool{}, rechecks: map[string]bool{}}
+	// What a previous run accepted goes first. Listed before the handler can
+	// accept anything, so no job is both listed and sent.
+	if g.backlog, err = st.pending(); err != nil {
+		return nil, err
+	}
+	cfg.Metrics.queue(g.store.queueDepth)
+	return g, nil
+}
+
+// Run processes queued events (those left from a previous run first) until
+// ctx ends; a job interrupted then stays queued for the next run.
+func (g *Gate) Run(ctx context.Context) error {
+	defer g.store.close()
+	if len(g.backlog) > 0 {
+		g.cfg.Log.Info("resuming queued events", "count", len(g.backlog))
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for _, j := range g.backlog {
+			select {
+			case g.jobs <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range g.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case j := <-g.jobs:
+					g.process(ctx, j)
+				}
+			}
+		}()
+	}
+	tick := time.NewTicker(min(g.cfg.Recheck, time.Second))
+	defer tick.Stop()
+	lastSweep := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-tick.C:
+		case <-g.wake:
+		}
+		g.releaseScheduled(ctx)
+		if now := g.cfg.Now(); now.Sub(lastSweep) >= g.cfg.Recheck {
+			lastSweep = now
+			g.sweep()
+		}
+	}
+}
+
+// sweep re-checks pending records whose grace period is over, so they settle.
+func (g *Gate) sweep() {
+	now := g.cfg.Now()
+	for _, r := range g.store.all() {
+		if r.State == StatePending && !now.Before(r.Deadline) {
+			g.enqueueRecheck(r.Repository, r.Digest)
+		}
+	}
+}
+
+func (g *Gate) enqueueRecheck(repo, digest string) {
+	key := repo + "@" + digest
+	g.mu.Lock()
+	if g.rechecks[key] {
+		g.mu.Unlock()
+		return
+	}
+	g.rechecks[key] = true
+	g.mu.Unlock()
+	select {
+	case g.jobs <- &job{ID: "recheck " + key, Repository: repo, Digest: digest, Recheck: true, Received: g.cfg.Now()}:
+	default: // the channel is full of events; the next sweep tries again
+		g.mu.Lock()
+		delete(g.rechecks, key)
+		g.mu.Unlock()
+	}
+}
+
+// releaseScheduled puts jobs whose retry time has come back in the channel.
+func (g *Gate) releaseScheduled(ctx context.Context) {
+	now := g.cfg.Now()
+	g.mu.Lock()
+	var keep []*job
+	var ready []*job
+	for _, j := range g.scheduled {
+		if now.After(j.Received.Add(backoff(j.Attempts))) {
+			ready = append(ready, j)
+		} else {
+			keep = append(keep, j)
+		}
+	}
+	g.scheduled = keep
+	g.mu.Unlock()
+	for _, j := range ready {
+		select {
+		case g.jobs <- j:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func backoff(attempts int) time.Duration {
+	return min(time.Duration(1<<min(attempts, 6))*time.Second, time.Minute)
+}
+
+// maxAttempts bounds retries of a job whose registry keeps failing.
+const maxAttempts = 8
+
+// sigTag matches the tags signatures and attestations are stored under:
+// cosign's legacy sha256-<hex>.sig/.att and the referrers fallback tag.
+var sigTag = regexp.MustCompile(`^sha256-([0-9a-f]{64})(\.[a-z]+)?$`)
+
+// process handles one job: classify the pushed manifest, then verify the
+// image it is (or is about).
+func (g *Gate) process(ctx context.Context, j *job) {
+	if j.Recheck {
+		g.mu.Lock()
+		delete(g.rechecks, j.Repository+"@"+j.Digest)
+		g.mu.Unlock()
+		g.verify(ctx, j, j.Repository, j.Digest)
+		return
+	}
+	if m := sigTag.FindStringSubmatch(j.Tag); m != nil {
+		g.cfg.Metrics.event("signature")
+		g.recheck(ctx, j, j.Repository, "sha256:"+m[1])
+		return
+	}
+	raw, _, err := g.cfg.Client.Manifest(ctx, g.ref(j.Repository, j.Digest))
+	if err != nil {
+		g.fail(ctx, j, err)
+		return
+	}
+	var m struct {
+		ArtifactType string `json:"artifactType"`
+		Subject      *struct {
+			Digest string `json:"digest"`
+		} `json:"subject"`
+		Annotations map[string]string `json:"annotations"`
+	}
+	json.Unmarshal(raw, &m)
+	switch {
+	case m.Subject != nil && m.Annotations[oci.AnnotationPredicateType] == policy.VSAPredicateType:
+		g.store.done(j) // a verification summary (ours): nothing to re-check
+	case m.Subject != nil:
+		g.cfg.Metrics.event("signature")
+		g.recheck(ctx, j, j.Repository, m.Subject.Digest)
+	case j.Tag == "":
+		g.store.done(j) // an untagged manifest: an index's entry, verified through the index
+	default:
+		g.verify(ctx, j, j.Repository, j.Digest)
+	}
+}
+
+// recheck re-verifies a subject when something is attached to it — if the
+// gate has seen it pushed; signatures pushed for images the gate never saw
+// are not its business.
+func (g *Gate) recheck(ctx context.Context, j *job, repo, digest string) {
+	if _, ok := g.store.get(repo, digest); !ok {
+		g.store.done(j)
+		return
+	}
+	g.verify(ctx, j, repo, digest)
+}
+
+func (g *Gate) ref(repo, digest string) string { return g.cfg.Registry + "/" + repo + "@" + digest }
+
+// verify decides for repository@digest and records the verdict; a settled
+// verdict that changed is attached as a verification summary.
+func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
+	key := repo + "@" + digest
+	g.mu.Lock()
+	if g.inflight[key] {
+		// Another worker is on it; look again once it is done.
+		g.mu.Unlock()
+		j.Received = g.cfg.Now()
+		g.schedule(j)
+		return
+	}
+	g.inflight[key] = true
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		delete(g.inflight, key)
+		g.mu.Unlock()
+	}()
+
+	start := g.cfg.Now()
+	d := g.cfg.Decider.Decide(ctx, g.ref(repo, digest))
+	g.cfg.Metrics.latency(time.Since(start))
+	if ctx.Err() != nil {
+		return // shutting down: the job stays queued
+	}
+	if d.Class == verify.ClassTransient && !d.Allowed {
+		g.fail(ctx, j, errors.New(d.Reason))
+		return
+	}
+	now := g.cfg.Now()
+	rec, err := g.store.update(repo, digest, func(r *Record) {
+		if r.Pushed.IsZero() {
+			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
+		}
+		if j.Tag != "" && !sigTag.MatchString(j.Tag) && !contains(r.Tags, j.Tag) {
+			r.Tags = append(r.Tags, j.Tag)
+		}
+		r.Checks++
+		r.Updated, r.Reason, r.Class = now, d.Reason, string(d.Class)
+		switch {
+		case d.Allowed:
+			r.State = StatePassed
+		case now.Before(r.Deadline):
+			r.State = StatePending
+		case d.Class == verify.ClassNotFound:
+			r.State = StateUnverified
+		default:
+			r.State = StateFailed
+		}
+	})
+	if err != nil {
+		g.cfg.Log.Error("saving a verdict", "image", key, "error", err.Error())
+		return // the job stays queued and is retried after a restart
+	}
+	g.cfg.Metrics.verdict(rec.State)
+	g.cfg.Log.Info("verdict", "image", key, "tags", rec.Tags, "state", rec.State, "reason", rec.Reason, "verifications", rec.Checks)
+	if result := vsaResult(rec.State); result != "" && result != rec.VSAResult {
+		g.summarize(ctx, rec, d, result)
+	}
+	g.store.done(j)
+	if rec.State == StatePending {
+		g.wakeUp()
+	}
+}
+
+func vsaResult(state string) string {
+	switch state {
+	case StatePassed:
+		return "PASSED"
+	case StateFailed, StateUnverified:
+		return "FAILED"
+	}
+	return ""
+}
+
+// summarize signs and attaches a verification summary of the verdict.
+func (g *Gate) summarize(ctx context.Context, rec Record, d *verify.Decision, result string) {
+	stmt, err := Summary(g.cfg, rec, d, result, g.cfg.Now())
+	if err != nil {
+		g.cfg.Log.Error("building a verification summary", "image", rec.key(), "error", err.Error())
+		return
+	}
+	out, err := g.cfg.Attester.AttestImage(ctx, g.ref(rec.Repository, rec.Digest), attest.Request{Statement: stmt})
+	if err != nil {
+		g.cfg.Log.Error("attaching a verification summary", "image", rec.key(), "error", err.Error())
+		return
+	}
+	g.store.update(rec.Repository, rec.Digest, func(r *Record) {
+		r.VSAResult = result
+		if len(out) > 0 {
+			r.VSA = out[0].Attached.Digest.String()
+		}
+	})
+}
+
+// fail handles a job that could not be verified: a manifest that does not
+// exist is recorded as an error at once; registry trouble is retried with
+// backoff, then recorded.
+func (g *Gate) fail(ctx context.Context, j *job, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	j.Attempts++
+	if !errors.Is(err, oci.ErrNotFound) && j.Attempts < maxAttempts {
+		j.Received = g.cfg.Now()
+		g.schedule(j)
+		return
+	}
+	if j.Recheck {
+		g.store.done(j)
+		return
+	}
+	now := g.cfg.Now()
+	rec, serr := g.store.update(j.Repository, j.Digest, func(r *Record) {
+		if r.Pushed.IsZero() {
+			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
+		}
+		if j.Tag != "" && !contains(r.Tags, j.Tag) {
+			r.Tags = append(r.Tags, j.Tag)
+		}
+		r.State, r.Reason, r.Updated = StateError, err.Error(), now
+	})
+	if serr == nil {
+		g.cfg.Metrics.verdict(rec.State)
+		g.cfg.Log.Warn("cannot verify", "image", rec.key(), "error", err.Error())
+		g.store.done(j)
+	}
+}
+
+func (g *Gate) schedule(j *job) {
+	g.mu.Lock()
+	g.scheduled = append(g.scheduled, j)
+	g.mu.Unlock()
+}
+
+func (g *Gate) wakeUp() {
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Status is what GET /status answers.
+type Status struct {
+	Counts map[string]int `json:"counts"`
+	Queue  int            `json:"queue"`
+	Policy string         `json:"policy,omitempty"`
+	// Records are the most recent pushes first (at most 500; ?state=
+	// filters).
+	Records []Record `json:"records"`
+}
+
+// Status reports the recent pushes and their verdicts.
+func (g *Gate) Status(state string) Status {
+	st := Status{Counts: map[string]int{}, Queue: g.store.queueDepth(), Policy: strings.TrimSpace(g.cfg.PolicyName + " " + g.cfg.PolicyHash)}
+	for _, r := range g.store.all() {
+		st.Counts[r.State]++
+		if (state == "" || r.State == state) && len(st.Records) < 500 {
+			st.Records = append(st.Records, r)
+		}
+	}
+	if st.Records == nil {
+		st.Records = []Record{}
+	}
+	return st
+}
+
+// maxEnvelope bounds a notification body; the registry batches a few events.
+const maxEnvelope = 4 << 20
+
+// Handler serves POST /events (the registry's notifications), GET /status,
+// GET /healthz and, with metrics, GET /metrics.
+func (g *Gate) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /events", g.serveEvents)
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(g.Status(r.URL.Query().Get("state")))
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	if g.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", g.cfg.Metrics.Handler())
+	}
+	return mux
+}
+
+func (g *Gate) serveEvents(w http.ResponseWriter, r *http.Request) {
+	want := "Bearer " + g.cfg.Secret
+	if got := r.Header.Get("Authorization"); subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		g.cfg.Metrics.event("unauthorized")
+		http.Error(w, "missing or wrong shared secret", http.StatusUnauthorized)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxEnvelope+1))
+	if err != nil || len(body) > maxEnvelope {
+		g.cfg.Metrics.event("malformed")
+		http.Error(w, "unreadable or oversized notification", http.StatusRequestEntityTooLarge)
+		return
+	}
+	events, err := ParseEnvelope(body)
+	if err != nil {
+		g.cfg.Metrics.event("malformed")
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	for _, e := range events {
+		j, why := e.job(g.cfg.Now())
+		if j == nil {
+			g.cfg.Metrics.event("ignored")
+			if why != "" {
+				g.cfg.Log.Warn("notification event refused", "id", e.ID, "reason", why)
+			}
+			continue
+		}
+		fresh, err := g.store.accept(j, g.cfg.MaxQueue)
+		switch {
+		case errors.Is(err, errQueueFull):
+			g.cfg.Metrics.event("queue-full")
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		case err != nil:
+			g.cfg.Log.Error("queueing an event", "error", err.Error())
+			http.Error(w, "cannot queue the event", http.StatusInternalServerError)
+			return
+		case !fresh:
+			g.cfg.Metrics.event("duplicate")
+			continue
+		}
+		g.cfg.Metrics.event("accepted")
+		g.jobs <- j
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// validRepository says whether s names a repository.
+func validRepository(s string) bool {
+	_, err := name.NewRepository(s)
+	return err == nil
+}

@@ -1,0 +1,408 @@
+package gate_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/gate"
+	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/verify"
+)
+
+const secret = "s3cret"
+
+type env struct {
+	t        *testing.T
+	reg      *registrytest.Registry
+	client   *oci.Client
+	release  *sign.Signer
+	gateKey  signature.SignerVerifier
+	gatePub  []byte
+	relPub   []byte
+	dir      string
+	eng      *verify.Engine
+	policy   *policy.Compiled
+	g        *gate.Gate
+	srv      *httptest.Server
+	cancel   context.CancelFunc
+	done     chan error
+	grace    time.Duration
+	received int
+}
+
+func newEnv(t *testing.T, grace time.Duration) *env {
+	t.Helper()
+	e := &env{t: t, reg: registrytest.New(t, true), client: oci.New(), dir: t.TempDir(), grace: grace}
+	rel, _ := keys.Generate(keys.ECDSAP256)
+	e.relPub, _ = keys.PublicKeyPEM(rel.Public())
+	sv, _ := keys.SignerVerifier(rel)
+	e.release, _ = sign.New(sv, e.client)
+	gk, _ := keys.Generate(keys.ECDSAP256)
+	e.gatePub, _ = keys.PublicKeyPEM(gk.Public())
+	e.gateKey, _ = keys.SignerVerifier(gk)
+	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nmetadata: {name: org}\nimages:\n  - pattern: %q\n    signers: [{name: release, publicKey: %q}]\n",
+		e.reg.Host+"/**", string(e.relPub))
+	var err error
+	if e.policy, err = policy.Compile([]byte(doc), ".", keys.Loader{}); err != nil {
+		t.Fatal(err)
+	}
+	if e.eng, err = verify.NewEngine(e.client, e.policy); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	return e
+}
+
+// start runs a gate on the state directory (again, after stop: a restart).
+func (e *env) start() {
+	e.t.Helper()
+	gs, _ := sign.New(e.gateKey, e.client)
+	g, err := gate.New(gate.Config{Registry: e.reg.Host, Client: e.client, Decider: e.eng, Attester: attest.New(gs, e.client),
+		Secret: secret, StateDir: e.dir, Grace: e.grace, Recheck: 100 * time.Millisecond, PolicyName: "org", PolicyHash: e.policy.Hash,
+		Metrics: gate.NewMetrics()})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.g, e.cancel, e.done = g, cancel, make(chan error, 1)
+	go func() { e.done <- g.Run(ctx) }()
+	e.srv = httptest.NewServer(g.Handler())
+	e.t.Cleanup(e.stop)
+}
+
+func (e *env) stop() {
+	if e.cancel == nil {
+		return
+	}
+	e.srv.Close()
+	e.cancel()
+	if err := <-e.done; err != nil {
+		e.t.Error(err)
+	}
+	e.cancel = nil
+}
+
+type ev struct{ repo, digest, tag, mediaType string }
+
+// notify posts events as the registry would.
+func (e *env) notify(events ...ev) int {
+	e.t.Helper()
+	var list []map[string]any
+	for _, x := range events {
+		e.received++
+		mt := x.mediaType
+		if mt == "" {
+			mt = "application/vnd.oci.image.manifest.v1+json"
+		}
+		list = append(list, map[string]any{"id": fmt.Sprintf("ev-%s-%s-%s", x.repo, x.digest, x.tag), "timestamp": time.Now(), "action": "push",
+			"target": map[string]any{"mediaType": mt, "digest": x.digest, "size": 100, "repository": x.repo, "tag": x.tag}})
+	}
+	body, _ := json.Marshal(map[string]any{"events": list})
+	return e.post(body, "Bearer "+secret)
+}
+
+func (e *env) post(body []byte, auth string) int {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/events", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/vnd.docker.distribution.events.v2+json")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// push pushes repo:tag and notifies the gate.
+func (e *env) push(repo, tag string) name.Digest {
+	d := e.reg.PushImage(e.t, repo+":"+tag)
+	if code := e.notify(ev{repo, d.DigestStr(), tag, ""}); code != http.StatusOK {
+		e.t.Fatalf("notify: %d", code)
+	}
+	return d
+}
+
+// signAndNotify signs d and notifies the gate of the referrer pushed.
+func (e *env) signAndNotify(d name.Digest) {
+	e.t.Helper()
+	res, err := e.release.SignImage(context.Background(), d.String(), sign.Request{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	repo := strings.TrimPrefix(d.Context().Name(), e.reg.Host+"/")
+	for _, s := range res.Signed {
+		for _, a := range s.Attached {
+			e.notify(ev{repo, a.Digest.String(), "", ""})
+		}
+	}
+}
+
+func (e *env) record(d name.Digest) (gate.Record, bool) {
+	for _, r := range e.g.Status("").Records {
+		if r.Digest == d.DigestStr() {
+			return r, true
+		}
+	}
+	return gate.Record{}, false
+}
+
+func (e *env) waitState(d name.Digest, state string) gate.Record {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		want := map[string]string{gate.StatePassed: "PASSED", gate.StateUnverified: "FAILED", gate.StateFailed: "FAILED"}[state]
+		if r, ok := e.record(d); ok && r.State == state && r.VSAResult == want {
+			return r
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r, _ := e.record(d)
+	e.t.Fatalf("%s never reached %s: %+v", d, state, r)
+	return r
+}
+
+// receiptEngine trusts the gate's key for receipts and the release key for
+// signatures; clock shifts its time.
+func (e *env) receiptEngine(gatePub []byte, clock time.Duration) *verify.Engine {
+	e.t.Helper()
+	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, publicKey: %q}]\nreceipts:\n  gates: [{name: push-gate, publicKey: %q}]\n  maxAge: 24h\n  verifierId: https://signet.dev/gate\n",
+		e.reg.Host+"/**", string(e.relPub), string(gatePub))
+	c, err := policy.Compile([]byte(doc), ".", keys.Loader{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	eng, err := verify.NewEngine(e.client, c, verify.WithEngineClock(func() time.Time { return time.Now().Add(clock) }))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return eng
+}
+
+// TestGateFlow: a signed push passes and gets a PASSED summary; an unsigned
+// one is unverified after the grace period (FAILED summary); signing it
+// later re-verifies it to PASSED. The admission side then accepts the
+// gate's summary as a receipt.
+func TestGateFlow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Second)
+	signed := e.reg.PushImage(t, "team/app:v1")
+	if _, err := e.release.SignImage(context.Background(), signed.String(), sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	e.notify(ev{"team/app", signed.DigestStr(), "v1", ""})
+	r := e.waitState(signed, gate.StatePassed)
+	if r.VSAResult != "PASSED" || r.VSA == "" {
+		t.Fatalf("signed: %+v", r)
+	}
+
+	unsigned := e.push("team/app", "v2")
+	if r, _ := e.record(unsigned); r.State != gate.StatePending && r.State != "" {
+		t.Fatalf("unsigned, within grace: %+v", r)
+	}
+	r = e.waitState(unsigned, gate.StateUnverified)
+	if r.VSAResult != "FAILED" || !strings.Contains(r.Reason, "no signatures found") {
+		t.Fatalf("unsigned after grace: %+v", r)
+	}
+	e.signAndNotify(unsigned)
+	r = e.waitState(unsigned, gate.StatePassed)
+	if r.VSAResult != "PASSED" || r.Checks < 2 {
+		t.Fatalf("signed later: %+v", r)
+	}
+
+	// The summaries are on the image, as statements a verifier can read.
+	found, err := attest.Statements(context.Background(), e.client, unsigned.String(), policy.VSAPredicateType)
+	if err != nil || len(found) != 2 {
+		t.Fatalf("summaries on the image: %d %v", len(found), err)
+	}
+	var st struct {
+		Predicate struct {
+			VerificationResult string `json:"verificationResult"`
+			ResourceURI        string `json:"resourceUri"`
+			Policy             struct {
+				Digest map[string]string `json:"digest"`
+			} `json:"policy"`
+		} `json:"predicate"`
+	}
+	json.Unmarshal(found[0].Statement, &st)
+	if !strings.HasSuffix(st.Predicate.ResourceURI, unsigned.DigestStr()) || st.Predicate.Policy.Digest["sha256"] != e.policy.Hash {
+		t.Fatalf("summary: %s", found[0].Statement)
+	}
+}
+
+// TestReceipts: the policy engine takes a gate's PASSED summary instead of
+// verifying, and refuses one from an untrusted key, one about another
+// digest, and one too old.
+func TestReceipts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 50*time.Millisecond)
+	// The gate passes an image signed by the release key...
+	img := e.reg.PushImage(t, "team/app:v1")
+	if _, err := e.release.SignImage(context.Background(), img.String(), sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	e.notify(ev{"team/app", img.DigestStr(), "v1", ""})
+	e.waitState(img, gate.StatePassed)
+	// ...and an image with no signature, under a lenient gate policy.
+	bare := e.reg.PushImage(t, "team/bare:v1")
+	gs, _ := sign.New(e.gateKey, e.client)
+	cfg := gate.Config{Registry: e.reg.Host, VerifierID: "https://signet.dev/gate", PolicyName: "lenient", PolicyHash: strings.Repeat("0", 64)}
+	attach := func(subject name.Digest, about gate.Record, signer *sign.Signer, at time.Time) {
+		t.Helper()
+		stmt, err := gate.Summary(cfg, about, nil, "PASSED", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _, err := signer.SignStatement(context.Background(), stmt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg, _ := e.client.Resolve(context.Background(), subject.String())
+		if _, err := e.client.AttachBundle(context.Background(), tg, b, sign.BundleAnnotations(policy.VSAPredicateType, at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	attach(bare, gate.Record{Repository: "team/bare", Digest: bare.DigestStr()}, gs, time.Now())
+
+	decide := func(eng *verify.Engine, d name.Digest) *verify.Decision { return eng.Decide(context.Background(), d.String()) }
+	trusting := e.receiptEngine(e.gatePub, 0)
+	if d := decide(trusting, bare); !d.Allowed || d.Checks[len(d.Checks)-1].Name != "receipt" {
+		t.Fatalf("a trusted receipt: %+v", d)
+	}
+	if d := decide(trusting, img); !d.Allowed {
+		t.Fatalf("the gate's own summary: %+v", d)
+	}
+
+	other, _ := keys.Generate(keys.ECDSAP256)
+	otherPub, _ := keys.PublicKeyPEM(other.Public())
+	if d := decide(e.receiptEngine(otherPub, 0), bare); d.Allowed || !strings.Contains(receiptMsg(d), "no valid receipt") ||
+		!strings.Contains(receiptMsg(d), "does not verify with any trusted key") {
+		t.Fatalf("an untrusted gate key: %s / %s", receiptMsg(d), d.Reason)
+	}
+
+	// A summary about another digest, attached here.
+	moved := e.reg.PushImage(t, "team/moved:v1")
+	attach(moved, gate.Record{Repository: "team/bare", Digest: bare.DigestStr()}, gs, time.Now())
+	if d := decide(trusting, moved); d.Allowed || !strings.Contains(receiptMsg(d), "no valid receipt") {
+		t.Fatalf("a receipt for another digest: %s / %s", receiptMsg(d), d.Reason)
+	}
+
+	// Two days on, with a 24h maximum age.
+	if d := decide(e.receiptEngine(e.gatePub, 48*time.Hour), bare); d.Allowed || !strings.Contains(receiptMsg(d), "old") {
+		t.Fatalf("an old receipt: %s / %s", receiptMsg(d), d.Reason)
+	}
+}
+
+func receiptMsg(d *verify.Decision) string {
+	for _, c := range d.Checks {
+		if c.Name == "receipt" {
+			return c.Message
+		}
+	}
+	return ""
+}
+
+// TestBadNotifications: a forged notification, a malformed one, and one
+// about a digest that does not exist are refused or reported, and the gate
+// keeps working.
+func TestBadNotifications(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 50*time.Millisecond)
+	good, _ := json.Marshal(map[string]any{"events": []any{}})
+	if code := e.post(good, "Bearer wrong"); code != http.StatusUnauthorized {
+		t.Fatalf("bad secret: %d", code)
+	}
+	if code := e.post(good, ""); code != http.StatusUnauthorized {
+		t.Fatalf("no secret: %d", code)
+	}
+	for _, body := range []string{`{"events": [`, `[]`, `{"nothing": 1}`, strings.Repeat("x", 5<<20)} {
+		if code := e.post([]byte(body), "Bearer "+secret); code != http.StatusBadRequest && code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("malformed %.20q: %d", body, code)
+		}
+	}
+	if code := e.notify(ev{"team/app", "sha256:nothex", "v1", ""}, ev{"UPPER/Case", "sha256:" + strings.Repeat("a", 64), "v1", ""}); code != http.StatusOK {
+		t.Fatalf("events with bad fields: %d", code)
+	}
+	ghost, _ := name.NewDigest(e.reg.Host + "/team/ghost@sha256:" + strings.Repeat("ab", 32))
+	e.notify(ev{"team/ghost", ghost.DigestStr(), "v1", ""})
+	r := e.waitState(ghost, gate.StateError)
+	if !strings.Contains(r.Reason, "not found") && !strings.Contains(r.Reason, "MANIFEST_UNKNOWN") {
+		t.Fatalf("ghost: %+v", r)
+	}
+	// Still working.
+	d := e.reg.PushImage(t, "team/app:v1")
+	e.release.SignImage(context.Background(), d.String(), sign.Request{})
+	e.notify(ev{"team/app", d.DigestStr(), "v1", ""})
+	e.waitState(d, gate.StatePassed)
+}
+
+// TestBurstAndRestart: 200 pushes notified in a burst are all verified, and
+// stopping the gate in the middle loses none: the next run finishes them.
+func TestBurstAndRestart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Minute)
+	var digests []name.Digest
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range 200 {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			d := e.reg.PushImage(t, fmt.Sprintf("burst/app%d:v1", i%10))
+			if _, err := e.release.SignImage(context.Background(), d.String(), sign.Request{}); err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			digests = append(digests, d)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	// The registry sends events one envelope at a time; batches of 10.
+	for i := 0; i < len(digests); i += 10 {
+		var batch []ev
+		for _, d := range digests[i:min(i+10, len(digests))] {
+			batch = append(batch, ev{strings.TrimPrefix(d.Context().Name(), e.reg.Host+"/"), d.DigestStr(), "v1", ""})
+		}
+		if code := e.notify(batch...); code != http.StatusOK {
+			t.Fatalf("burst batch %d: %d", i/10, code)
+		}
+		if i == 100 {
+			// Restart mid-burst: everything accepted so far must survive.
+			e.stop()
+			before := len(e.g.Status("passed").Records)
+			t.Logf("restart after %d events accepted, %d verified", i+10, before)
+			e.start()
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		st := e.g.Status("")
+		if st.Counts[gate.StatePassed] == 200 && st.Queue == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	st := e.g.Status("")
+	t.Fatalf("after the burst: %v, queue %d", st.Counts, st.Queue)
+}
