@@ -69,6 +69,12 @@ func startDistribution(auth bool) (*registryUnderTest, error) {
 	if auth {
 		name = "distribution-auth"
 	}
+	return startDistributionConfig(name, auth, "")
+}
+
+// startDistributionConfig starts a distribution registry named name with
+// extra appended to its configuration (a notifications section, say).
+func startDistributionConfig(name string, auth bool, extra string) (*registryUnderTest, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -87,7 +93,7 @@ storage:
     enabled: true
 http:
   addr: %s
-`, root, addr)
+`, root, addr) + extra
 	if auth {
 		hash, err := bcrypt.GenerateFromPassword([]byte(authPass), bcrypt.DefaultCost)
 		if err != nil {

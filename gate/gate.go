@@ -492,7 +492,7 @@ type Status struct {
 
 // Status reports the recent pushes and their verdicts.
 func (g *Gate) Status(state string) Status {
-	st := Status{Counts: map[string]int{}, Queue: g.store.queueDepth(), Policy: strings.TrimSpace(g.cfg.PolicyName + " " + g.cfg.PolicyHash)}
+	st := Status{Counts: map[string]int{}, Queue: g.store.queueDepth(), Policy: strings.TrimSpace(g.cfg.PolicyName + " " + g.cfg.PolicyHash[:min(12, len(g.cfg.PolicyHash))])}
 	for _, r := range g.store.all() {
 		st.Counts[r.State]++
 		if (state == "" || r.State == state) && len(st.Records) < 500 {

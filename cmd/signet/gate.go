@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/gate"
+)
+
+func newGateCmd(s *streams) *cobra.Command {
+	cmd := &cobra.Command{Use: "gate", Short: "Registry push gate: verify every push, record the verdict, list what is unverified"}
+	cmd.AddCommand(newGateServeCmd(s), newGateStatusCmd(s))
+	return cmd
+}
+
+func newGateServeCmd(s *streams) *cobra.Command {
+	var (
+		reg       registryOptions
+		trust     trustOptions
+		signing   signingOptions
+		polFile   string
+		registry  string
+		addr      string
+		stateDir  string
+		secretEnv string
+		grace     time.Duration
+		recheck   time.Duration
+		workers   int
+		maxQueue  int
+		verifier  string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve --policy P --registry HOST[:PORT] --key K [--addr 127.0.0.1:8089]",
+		Short: "Receive the registry's push notifications and verify every pushed image",
+		Long: `Receive a distribution registry's notifications (its notifications.endpoints
+webhook, POST /events) and verify every pushed image or index against the
+policy. The registry must send the shared secret as "Authorization: Bearer
+SECRET" (the secret comes from the environment variable --secret-env).
+
+Signatures usually arrive seconds after the image: a pushed image stays
+pending while it waits, is re-verified when a signature or attestation is
+pushed for it, and counts as unverified once --grace passes without one.
+Each settled verdict (PASSED, or FAILED for unverified and failing images)
+is signed with --key as a SLSA verification summary and attached to the
+image, where a policy's receipts section can accept it.
+
+Accepted events are queued in --state before the registry is answered, so a
+restart loses nothing; a full queue answers 503 and the registry retries.
+Also served: GET /status (recent pushes and verdicts; ?state=unverified),
+/healthz and /metrics (Prometheus). See examples/registry-gate/.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if polFile == "" || registry == "" || signing.keyRef == "" {
+				return usageError{errors.New("--policy, --registry and --key are required")}
+			}
+			secret := os.Getenv(secretEnv)
+			if secret == "" {
+				return usageError{fmt.Errorf("set the shared secret in $%s (the registry sends it as Authorization: Bearer SECRET)", secretEnv)}
+			}
+			if _, _, err := trust.verifierOptions(); err != nil {
+				return err
+			}
+			client := reg.client()
+			eng, err := policyEngine(s, client, &trust, polFile)
+			if err != nil {
+				return err
+			}
+			signer, err := signing.signer(cmd.Context(), s, client)
+			if err != nil {
+				return err
+			}
+			if stateDir == "" {
+				stateDir = filepath.Join(signetHome(), "gate")
+			}
+			log := slog.New(slog.NewJSONHandler(s.err, nil))
+			g, err := gate.New(gate.Config{Registry: strings.TrimPrefix(strings.TrimPrefix(registry, "http://"), "https://"),
+				Client: client, Decider: eng, Attester: attest.New(signer, client), Secret: secret, StateDir: stateDir,
+				Grace: grace, Recheck: recheck, Workers: workers, MaxQueue: maxQueue, VerifierID: verifier,
+				PolicyName: eng.PolicyName(), PolicyHash: eng.PolicyHash(), Log: log, Metrics: gate.NewMetrics()})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- g.Run(ctx) }()
+			go func() {
+				<-ctx.Done()
+				sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+				defer c()
+				srv.Shutdown(sctx)
+			}()
+			fmt.Fprintf(s.err, "Push gate on http://%s (POST /events, GET /status, /healthz, /metrics); state in %s\n", ln.Addr(), stateDir)
+			err = srv.Serve(ln)
+			cancel()
+			if rerr := <-done; rerr != nil {
+				return rerr
+			}
+			if errors.Is(err, http.ErrServerClosed) {
+				return nil
+			}
+			return err
+		},
+	}
+	reg.addFlags(cmd)
+	trust.addFlags(cmd)
+	signing.addFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&polFile, "policy", "", "policy every push is verified against (required)")
+	f.StringVar(&registry, "registry", "", "the registry, host[:port] as its images are named (required)")
+	f.StringVar(&addr, "addr", "127.0.0.1:8089", "address to listen on")
+	f.StringVar(&stateDir, "state", "", "directory for the queue and verdicts (default $SIGNET_HOME/gate)")
+	f.StringVar(&secretEnv, "secret-env", "SIGNET_GATE_SECRET", "environment variable holding the shared secret")
+	f.DurationVar(&grace, "grace", 2*time.Minute, "how long a pushed image may wait for its signatures before it counts as unverified")
+	f.DurationVar(&recheck, "recheck", 0, "how often pending images past their grace period are settled (default grace/4)")
+	f.IntVar(&workers, "workers", 4, "verifications at once")
+	f.IntVar(&maxQueue, "max-queue", 10000, "queued events before the gate answers 503 (the registry then retries)")
+	f.StringVar(&verifier, "verifier-id", "https://signet.dev/gate", "the verifier id written into the verification summaries")
+	return cmd
+}
+
+func newGateStatusCmd(s *streams) *cobra.Command {
+	var url, state, output string
+	cmd := &cobra.Command{
+		Use:   "status [--url http://127.0.0.1:8089] [--state unverified]",
+		Short: "List recent pushes and their verdicts, unverified and failing ones first",
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := outputFormat(output); err != nil {
+				return err
+			}
+			u := strings.TrimSuffix(url, "/") + "/status"
+			if state != "" {
+				u += "?state=" + state
+			}
+			req, _ := http.NewRequestWithContext(cmd.Context(), http.MethodGet, u, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return fmt.Errorf("asking the gate at %s: %w", url, err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("the gate answered %s", resp.Status)
+			}
+			var st gate.Status
+			if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+				return fmt.Errorf("reading the gate's status: %w", err)
+			}
+			if output == "json" {
+				return printJSON(s, st)
+			}
+			printGateStatus(s, st)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8089", "the gate's address")
+	cmd.Flags().StringVar(&state, "state", "", "only pushes in this state: pending, passed, unverified, failed, error")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func printGateStatus(s *streams, st gate.Status) {
+	fmt.Fprintf(s.out, "policy %s · queue %d · passed %d · pending %d · unverified %d · failed %d · error %d\n\n",
+		st.Policy, st.Queue, st.Counts[gate.StatePassed], st.Counts[gate.StatePending], st.Counts[gate.StateUnverified],
+		st.Counts[gate.StateFailed], st.Counts[gate.StateError])
+	rank := map[string]int{gate.StateFailed: 0, gate.StateUnverified: 1, gate.StateError: 2, gate.StatePending: 3, gate.StatePassed: 4}
+	rs := st.Records
+	// Problems first, then newest first (the order the gate sends).
+	ordered := make([]gate.Record, 0, len(rs))
+	for r := 0; r <= 4; r++ {
+		for _, x := range rs {
+			if rank[x.State] == r {
+				ordered = append(ordered, x)
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATE\tIMAGE\tPUSHED\tSUMMARY\tREASON")
+	for _, r := range ordered {
+		img := r.Repository + "@" + r.Digest[:min(len(r.Digest), 19)]
+		if len(r.Tags) > 0 {
+			img = r.Repository + ":" + strings.Join(r.Tags, ",") + "@" + r.Digest[:min(len(r.Digest), 19)]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.State, img, r.Pushed.Format(time.RFC3339), dash(r.VSAResult), dash(r.Reason))
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signet-dev/signet/gate"
+)
+
+func TestGateCommands(t *testing.T) {
+	t.Setenv("SIGNET_HOME", t.TempDir())
+	if _, stderr, code := signet(t, "gate", "serve", "--registry", "127.0.0.1:5000"); code != exitUsage || !strings.Contains(stderr, "--policy, --registry and --key are required") {
+		t.Fatalf("missing flags: %d %s", code, stderr)
+	}
+	t.Setenv("SIGNET_GATE_SECRET", "")
+	if _, stderr, code := signet(t, "gate", "serve", "--registry", "r", "--policy", "p", "--key", "k"); code != exitUsage || !strings.Contains(stderr, "SIGNET_GATE_SECRET") {
+		t.Fatalf("missing secret: %d %s", code, stderr)
+	}
+	now := time.Now()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(gate.Status{Policy: "org 0123456789ab", Counts: map[string]int{"passed": 1, "unverified": 1}, Records: []gate.Record{
+			{Repository: "team/app", Digest: "sha256:" + strings.Repeat("a", 64), Tags: []string{"v1"}, Pushed: now, State: "passed", VSAResult: "PASSED"},
+			{Repository: "team/app", Digest: "sha256:" + strings.Repeat("b", 64), Tags: []string{"v2"}, Pushed: now, State: "unverified", VSAResult: "FAILED",
+				Reason: "signatures [not-found]: 0 of 1 required signers: none; no signatures found"},
+		}})
+	}))
+	defer srv.Close()
+	out, stderr, code := signet(t, "gate", "status", "--url", srv.URL)
+	if code != exitOK || !strings.Contains(out, "passed 1 · pending 0 · unverified 1") {
+		t.Fatalf("status: %d %s %s", code, out, stderr)
+	}
+	// Problems first.
+	if strings.Index(out, "unverified  team/app:v2") > strings.Index(out, "passed      team/app:v1") {
+		t.Fatalf("unverified is not listed first:\n%s", out)
+	}
+}
