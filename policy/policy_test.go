@@ -156,7 +156,8 @@ func FuzzCompile(f *testing.F) {
 func TestExamplePoliciesCompile(t *testing.T) {
 	t.Parallel()
 	files, _ := filepath.Glob("../examples/policies/*.yaml")
-	if len(files) < 4 {
+	files = append(files, "../examples/registry-gate/policy.yaml")
+	if len(files) < 5 {
 		t.Fatalf("found %d example policies", len(files))
 	}
 	for _, f := range files {
