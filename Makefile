@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test ./inspect -run '^$$' -fuzz FuzzArtifact -fuzztime 20s
 	$(GO) test ./inspect -run '^$$' -fuzz FuzzSummarize -fuzztime 20s
 	$(GO) test ./admission -run '^$$' -fuzz FuzzParseReview -fuzztime 20s
+	$(GO) test ./gate -run '^$$' -fuzz FuzzParseEnvelope -fuzztime 20s
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)
