@@ -406,3 +406,71 @@ func TestBurstAndRestart(t *testing.T) {
 	st := e.g.Status("")
 	t.Fatalf("after the burst: %v, queue %d", st.Counts, st.Queue)
 }
+
+// blockingDecider holds every decision until released.
+type blockingDecider struct {
+	release chan struct{}
+	inner   gate.Decider
+}
+
+func (b *blockingDecider) Decide(ctx context.Context, image string) *verify.Decision {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	return b.inner.Decide(ctx, image)
+}
+
+// TestBackPressure: with the queue full the gate answers 503 with
+// Retry-After, accepts nothing it cannot keep, and takes the same events
+// once there is room; nothing is lost or doubled.
+func TestBackPressure(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Minute)
+	e.stop()
+	block := &blockingDecider{release: make(chan struct{}), inner: e.eng}
+	gs, _ := sign.New(e.gateKey, e.client)
+	g, err := gate.New(gate.Config{Registry: e.reg.Host, Client: e.client, Decider: block, Attester: attest.New(gs, e.client),
+		Secret: secret, StateDir: t.TempDir(), Workers: 1, MaxQueue: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	e.srv = httptest.NewServer(g.Handler())
+	defer e.srv.Close()
+
+	var events []ev
+	for i := range 5 {
+		d := e.reg.PushImage(t, fmt.Sprintf("bp/app:v%d", i))
+		e.release.SignImage(context.Background(), d.String(), sign.Request{})
+		events = append(events, ev{"bp/app", d.DigestStr(), fmt.Sprintf("v%d", i), ""})
+	}
+	if code := e.notify(events...); code != http.StatusServiceUnavailable {
+		t.Fatalf("a full queue answered %d, want 503", code)
+	}
+	if q := g.Status("").Queue; q != 3 {
+		t.Fatalf("queue %d, want 3", q)
+	}
+	close(block.release)
+	// The registry sends the envelope again; what was queued is not doubled.
+	deadline := time.Now().Add(20 * time.Second)
+	for e.notify(events...) != http.StatusOK && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	for time.Now().Before(deadline) {
+		st := g.Status("")
+		if st.Counts[gate.StatePassed] == 5 && st.Queue == 0 {
+			for _, r := range st.Records {
+				if r.Checks != 1 {
+					t.Fatalf("verified %d times: %+v", r.Checks, r)
+				}
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("after back-pressure: %+v", g.Status(""))
+}
