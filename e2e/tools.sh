@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the pinned tools the e2e suite runs into the git-ignored bin/ directory,
+# Installs the pinned tools the e2e suite (and make bench) runs into the git-ignored bin/ directory,
 # one directory per tool and version, through `go install module@version`.
 # A tool already built at its pinned version is reused. The tools' own go.mod
 # files decide their dependencies, so none of them enter Signet's go.mod.
@@ -17,8 +17,12 @@ tools=(
   "timestamp-authority v2.1.3 github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server"
 )
 
+# With arguments (NAME-VERSION ...), only those are built (make bench needs two).
 for t in "${tools[@]}"; do
   read -r name version pkg <<<"$t"
+  if [[ $# -gt 0 && " $* " != *" $name-$version "* ]]; then
+    continue
+  fi
   dir="$bin/$name-$version"
   if [[ -x "$dir/$(basename "$pkg")" ]]; then
     continue

@@ -255,6 +255,8 @@ func (c countingWriter) Write(b []byte) (int, error) {
 // placeholder of the full digest it starts.
 func normalize(s, host string) string {
 	s = strings.ReplaceAll(s, host, "REGISTRY")
+	// protobuf-go varies the spaces in its error messages on purpose.
+	s = strings.ReplaceAll(s, "\u00a0", " ")
 	names := map[string]string{} // first 12 hex digits -> placeholder
 	name := func(hex12 string) string {
 		if _, ok := names[hex12]; !ok {
