@@ -282,7 +282,9 @@ func TestReceipts(t *testing.T) {
 	}
 	attach(bare, gate.Record{Repository: "team/bare", Digest: bare.DigestStr()}, gs, time.Now())
 
-	decide := func(eng *verify.Engine, d name.Digest) *verify.Decision { return eng.Decide(context.Background(), d.String()) }
+	decide := func(eng *verify.Engine, d name.Digest) *verify.Decision {
+		return eng.Decide(context.Background(), d.String())
+	}
 	trusting := e.receiptEngine(e.gatePub, 0)
 	if d := decide(trusting, bare); !d.Allowed || d.Checks[len(d.Checks)-1].Name != "receipt" {
 		t.Fatalf("a trusted receipt: %+v", d)

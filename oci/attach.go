@@ -91,8 +91,8 @@ func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v
 		return nil, err
 	}
 	dst := repo.Digest(h.String())
-	probe := &referrersProbe{base: c.transport}
-	if err := remote.Put(dst, rawManifest{raw, types.OCIManifestSchema1}, c.remoteOpts(ctx, probe)...); err != nil {
+	probe := &referrersProbe{}
+	if err := remote.Put(dst, rawManifest{raw, types.OCIManifestSchema1}, c.remoteOpts(withProbe(ctx, probe), c.transport)...); err != nil {
 		return nil, registryErr(fmt.Sprintf("pushing referrer manifest %s", dst), err)
 	}
 	att := &Attached{Digest: h, Layout: LayoutReferrersAPI, Ref: dst.String()}

@@ -63,11 +63,32 @@ func (a *Artifact) PredicateType() string {
 // that cannot be read are returned with Err set; only failures to talk to the
 // registry at all are returned as an error.
 func (c *Client) Discover(ctx context.Context, t *Target) ([]Artifact, error) {
+	return c.DiscoverLegacy(ctx, t, true, true)
+}
+
+// DiscoverLegacy is Discover reading cosign's legacy .sig tag only when sig
+// is true and its .att tag only when att is true: a caller that wants only
+// signatures saves a registry round trip per image.
+func (c *Client) DiscoverLegacy(ctx context.Context, t *Target, sig, att bool) ([]Artifact, error) {
 	out, err := c.referrers(ctx, t.Digest)
 	if err != nil {
 		return nil, err
 	}
+	legacy, err := c.Legacy(ctx, t, sig, att)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, legacy...), nil
+}
+
+// Legacy lists what cosign's legacy tags hold for t: the .sig tag's
+// simple-signing layers (sig) and the .att tag's DSSE layers (att).
+func (c *Client) Legacy(ctx context.Context, t *Target, sig, att bool) ([]Artifact, error) {
+	var out []Artifact
 	for _, suffix := range []string{".sig", ".att"} {
+		if (suffix == ".sig" && !sig) || (suffix == ".att" && !att) {
+			continue
+		}
 		legacy, err := c.legacyLayers(ctx, t.Digest, suffix)
 		if err != nil {
 			return nil, err
@@ -78,16 +99,10 @@ func (c *Client) Discover(ctx context.Context, t *Target) ([]Artifact, error) {
 }
 
 func (c *Client) referrers(ctx context.Context, d name.Digest) ([]Artifact, error) {
-	probe := &referrersProbe{base: c.transport}
-	idx, err := remote.Referrers(d, c.remoteOpts(ctx, probe)...)
+	im, layout, err := c.referrersIndex(ctx, d)
 	if err != nil {
-		return nil, registryErr(fmt.Sprintf("listing referrers of %s", d), err)
+		return nil, err
 	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, registryErr(fmt.Sprintf("listing referrers of %s", d), err)
-	}
-	layout := probe.layout()
 	if len(im.Manifests) > defaultMaxReferrersEntries {
 		return nil, fmt.Errorf("listing referrers of %s: %d entries, more than the %d Signet reads", d, len(im.Manifests), defaultMaxReferrersEntries)
 	}
@@ -96,6 +111,30 @@ func (c *Client) referrers(ctx context.Context, d name.Digest) ([]Artifact, erro
 		out = append(out, c.readReferrer(ctx, d.Context(), desc, layout))
 	}
 	return out, nil
+}
+
+// referrersIndex lists d's referrers: through the referrers API, or, on a
+// registry this client already found without one, straight from the
+// fallback tag (saving the API request that would only answer 404).
+func (c *Client) referrersIndex(ctx context.Context, d name.Digest) (*v1.IndexManifest, Layout, error) {
+	registry := d.Context().RegistryStr()
+	if _, none := c.noReferrersAPI.Load(registry); none {
+		im, err := c.fallbackIndex(ctx, FallbackTag(d))
+		return im, LayoutFallbackTag, err
+	}
+	probe := &referrersProbe{}
+	idx, err := remote.Referrers(d, c.remoteOpts(withProbe(ctx, probe), nil)...)
+	if err != nil {
+		return nil, "", registryErr(fmt.Sprintf("listing referrers of %s", d), err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, "", registryErr(fmt.Sprintf("listing referrers of %s", d), err)
+	}
+	if probe.usedFallback() {
+		c.noReferrersAPI.Store(registry, true)
+	}
+	return im, probe.layout(), nil
 }
 
 // readReferrer fetches one referrer manifest and, if it holds a bundle, the bundle.

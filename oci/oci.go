@@ -71,6 +71,9 @@ type Client struct {
 
 	pullerOnce sync.Once
 	puller     *remote.Puller
+	// noReferrersAPI remembers registries that answered the referrers API
+	// with 404 (registry name -> true).
+	noReferrersAPI sync.Map
 }
 
 // Option configures a Client.
@@ -103,6 +106,7 @@ func New(opts ...Option) *Client {
 	for _, o := range opts {
 		o(c)
 	}
+	c.transport = probeTransport{base: c.transport}
 	return c
 }
 
@@ -162,7 +166,13 @@ type Target struct {
 	Tag string
 	// Platform is set for a platform manifest reached through an index.
 	Platform string
+
+	lazy bool // made by Target for a digest reference: not asked of the registry
 }
+
+// Resolved reports whether the registry was asked about t (by Resolve):
+// false for a digest reference Target took as given.
+func (t *Target) Resolved() bool { return !t.lazy }
 
 // Name is the image name a signature records for t: the repository, with the
 // tag that was meant when t was named by tag.
@@ -221,6 +231,26 @@ func (c *Client) Resolve(ctx context.Context, ref string) (*Target, error) {
 		return nil, fmt.Errorf("resolving %s: registry returned digest %s", r, desc.Digest)
 	}
 	return t, nil
+}
+
+// Target is Resolve without a registry request for a digest reference: the
+// digest is taken as given (Descriptor holds only the digest, Resolved is
+// false). Callers that need the media type, or to know the manifest exists,
+// use Resolve.
+func (c *Client) Target(ctx context.Context, ref string) (*Target, error) {
+	r, err := c.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := r.(name.Digest)
+	if !ok {
+		return c.Resolve(ctx, ref)
+	}
+	h, err := v1.NewHash(d.DigestStr())
+	if err != nil {
+		return nil, fmt.Errorf("parsing image reference %q: %w", ref, err)
+	}
+	return &Target{Ref: r, Digest: d, Descriptor: v1.Descriptor{Digest: h}, lazy: true}, nil
 }
 
 // Children returns the manifests an index lists; nil for an image manifest.

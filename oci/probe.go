@@ -1,25 +1,37 @@
 package oci
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
 )
 
-// referrersProbe watches the requests a registry call makes and records
-// whether the registry answered the referrers API, so callers can tell a
-// referrers-API registry from one that needs the fallback tag.
+// referrersProbe records whether the registry answered the referrers API
+// during one call, so callers can tell a referrers-API registry from one
+// that needs the fallback tag. A call carries it in its context (withProbe);
+// the client's transport (probeTransport) fills it in, so the call can use
+// the client's shared, already authenticated transport.
 type referrersProbe struct {
-	base http.RoundTripper
-
 	mu       sync.Mutex
 	answered bool // a GET /v2/.../referrers/... returned 200 with an index
 	missing  bool // ... returned 404 or 400
 }
 
-func (p *referrersProbe) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := p.base.RoundTrip(req)
-	if err != nil || req.Method != http.MethodGet || !strings.Contains(req.URL.Path, "/referrers/") {
+type probeKey struct{}
+
+func withProbe(ctx context.Context, p *referrersProbe) context.Context {
+	return context.WithValue(ctx, probeKey{}, p)
+}
+
+// probeTransport reports referrers-API answers to the probe in the
+// request's context, if any.
+type probeTransport struct{ base http.RoundTripper }
+
+func (t probeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	p, _ := req.Context().Value(probeKey{}).(*referrersProbe)
+	if p == nil || err != nil || req.Method != http.MethodGet || !strings.Contains(req.URL.Path, "/referrers/") {
 		return resp, err
 	}
 	p.mu.Lock()

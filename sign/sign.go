@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	intotov1 "github.com/in-toto/attestation/go/v1"
@@ -304,4 +305,43 @@ func Statement(subjectName, digest string, annotations map[string]string) ([]byt
 // returns the JSON bundle and the log entries made.
 func (s *Signer) SignBlob(ctx context.Context, data []byte) ([]byte, []LogEntry, error) {
 	return s.signContent(ctx, &sign.PlainData{Data: data})
+}
+
+// SignImages signs several images, workers at a time (registry writes, not
+// signing, are what take the time), and returns the results in input order.
+// On failure it stops starting new images and returns the first error in
+// input order, with the results of the images signed before it.
+func (s *Signer) SignImages(ctx context.Context, images []string, req Request, workers int) ([]*Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]*Result, len(images))
+	errs := make([]error, len(images))
+	sem := make(chan struct{}, max(1, workers))
+	var wg sync.WaitGroup
+	for i, img := range images {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			errs[i] = ctx.Err()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = s.SignImage(ctx, img, req)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("signing %s: %w", img, errs[i])
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return results[:i], err
+		}
+	}
+	return results, nil
 }

@@ -49,7 +49,7 @@ func (v *Verifier) VerifyAttestations(ctx context.Context, image string, req Att
 	if req.PredicateType == "" {
 		return nil, errors.New("verify: a predicate type is required")
 	}
-	t, arts, err := v.discover(ctx, image)
+	t, arts, err := v.discover(ctx, image, false, true)
 	if err != nil {
 		return nil, err
 	}

@@ -469,7 +469,9 @@ func (e *Engine) Fallback(image, reason string, receipts, pinTags bool) *Decisio
 
 func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule *policy.Rule) []PolicyCheck {
 	var d Decision
-	arts, err := e.client.Discover(ctx, t)
+	// cosign's legacy .att tag only matters to attestation requirements
+	// (and receipts, which are attestations).
+	arts, err := e.client.DiscoverLegacy(ctx, t, true, len(rule.Attestations) > 0 || e.gates != nil)
 	if err != nil {
 		d.add("discover", Errored, registryClass(err), err.Error(), nil)
 		return d.Checks

@@ -133,20 +133,45 @@ type Request struct {
 // ErrNoSignatures or ErrNoValidSignature), or a registry error (matching
 // oci.ErrRegistry or oci.ErrNotFound) with a nil Result.
 func (v *Verifier) Verify(ctx context.Context, image string, req Request) (*Result, error) {
-	t, arts, err := v.discover(ctx, image)
+	// As few round trips as the answer needs: a digest reference is not
+	// resolved, and cosign's legacy .sig tag is read only when no bundle
+	// among the referrers verifies.
+	t, err := v.client.Target(ctx, image)
 	if err != nil {
 		return nil, err
 	}
-	return v.evalSignatures(ctx, image, t, arts, req)
+	arts, err := v.client.DiscoverLegacy(ctx, t, false, false)
+	if err != nil {
+		return nil, err
+	}
+	res, err := v.evalSignatures(ctx, image, t, arts, req)
+	if res.Verified {
+		return res, nil
+	}
+	legacy, lerr := v.client.Legacy(ctx, t, true, false)
+	if lerr != nil {
+		return nil, lerr
+	}
+	if len(legacy) > 0 {
+		res, err = v.evalSignatures(ctx, image, t, append(arts, legacy...), req)
+	}
+	if err != nil && !t.Resolved() {
+		// Not verified: say so only about an image that exists.
+		if _, rerr := v.client.Resolve(ctx, image); rerr != nil {
+			return nil, rerr
+		}
+	}
+	return res, err
 }
 
-// discover resolves image and lists what is attached to it, once.
-func (v *Verifier) discover(ctx context.Context, image string) (*oci.Target, []oci.Artifact, error) {
+// discover resolves image and lists what is attached to it, once: referrers,
+// and cosign's legacy .sig (sigs) and .att (atts) tags.
+func (v *Verifier) discover(ctx context.Context, image string, sigs, atts bool) (*oci.Target, []oci.Artifact, error) {
 	t, err := v.client.Resolve(ctx, image)
 	if err != nil {
 		return nil, nil, err
 	}
-	arts, err := v.client.Discover(ctx, t)
+	arts, err := v.client.DiscoverLegacy(ctx, t, sigs, atts)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -160,15 +160,27 @@ func TestLegacyLayout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A verified bundle settles it: the legacy tag is not read.
+		if len(vres.Signatures) != 1 || !vres.Signatures[0].Verified || vres.Signatures[0].Layout != wantLayout(referrers) {
+			t.Fatalf("signatures %+v", vres.Signatures)
+		}
+		// Both are there, and the legacy one verifies on its own.
+		tg, _ := f.client.Resolve(ctx, d.String())
+		arts, _ := f.client.Discover(ctx, tg)
 		layouts := map[oci.Layout]bool{}
-		for _, s := range vres.Signatures {
-			if !s.Verified {
-				t.Fatalf("signature not verified: %+v", s)
-			}
-			layouts[s.Layout] = true
+		for _, a := range arts {
+			layouts[a.Layout] = true
 		}
 		if !layouts[oci.LayoutLegacyTag] || !layouts[wantLayout(referrers)] {
 			t.Fatalf("layouts found %v", layouts)
+		}
+		legacyOnly := f.reg.PushImage(t, "app:v2")
+		if _, err := f.signer.SignImage(ctx, legacyOnly.String(), sign.Request{Layout: sign.LayoutLegacy}); err != nil {
+			t.Fatal(err)
+		}
+		vres, err = f.verifier.Verify(ctx, legacyOnly.String(), verify.Request{})
+		if err != nil || vres.Signatures[0].Layout != oci.LayoutLegacyTag {
+			t.Fatalf("legacy only: %v %+v", err, vres)
 		}
 	})
 }

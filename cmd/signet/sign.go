@@ -16,6 +16,7 @@ func newSignCmd(s *streams) *cobra.Command {
 		output    string
 		annots    []string
 		recursive bool
+		workers   int
 	)
 	cmd := &cobra.Command{
 		Use:   "sign --key KEY IMAGE...",
@@ -62,19 +63,17 @@ RFC 3161 timestamp, which keyless signatures logged in Rekor v2 need.`,
 			if err != nil {
 				return err
 			}
-			var results []*sign.Result
-			for _, img := range images {
-				res, err := signer.SignImage(cmd.Context(), img, sign.Request{Annotations: ann, Layout: l, Recursive: recursive})
-				if err != nil {
-					return fmt.Errorf("signing %s: %w", img, err)
-				}
+			results, err := signer.SignImages(cmd.Context(), images, sign.Request{Annotations: ann, Layout: l, Recursive: recursive}, workers)
+			for i, res := range results {
 				if res.Tag != "" {
-					fmt.Fprintf(s.err, "Warning: %s names a tag; signed the digest it resolved to now, %s. Sign by digest to avoid a race with the tag moving.\n", img, res.Signed[0].Digest)
+					fmt.Fprintf(s.err, "Warning: %s names a tag; signed the digest it resolved to now, %s. Sign by digest to avoid a race with the tag moving.\n", images[i], res.Signed[0].Digest)
 				}
-				results = append(results, res)
 				if output == "text" {
 					printSigned(s, res)
 				}
+			}
+			if err != nil {
+				return err
 			}
 			if output == "json" {
 				return printJSON(s, results)
@@ -88,6 +87,7 @@ RFC 3161 timestamp, which keyless signatures logged in Rekor v2 need.`,
 	cmd.Flags().StringVar(&layout, "registry-layout", "referrers", "where to store signatures: referrers (cosign v3), legacy (cosign v2 .sig tag) or both")
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "for an image index, also sign each platform manifest")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().IntVar(&workers, "max-workers", 8, "images signed at once")
 	return cmd
 }
 
