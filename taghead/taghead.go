@@ -1,0 +1,344 @@
+// Package taghead signs tag heads: for each repository, a TUF repository
+// (go-tuf v2 metadata: root, targets, snapshot, timestamp) whose targets map
+// each signed tag to the manifest digest and size it must resolve to. The
+// metadata is stored in the same registry, as an OCI artifact at the tag
+// signet-tuf of that repository, so it travels with the images.
+//
+// A verifier runs the TUF client workflow against it and keeps the versions
+// it has trusted, so it refuses what digest signing alone cannot: a tag
+// moved back to an older, validly signed digest (tag-mismatch), old metadata
+// replayed (rollback), metadata no longer refreshed (freeze), a snapshot
+// and targets from different versions (mix-and-match), metadata signed by a
+// key the root does not delegate to (untrusted-root).
+package taghead
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/signet-dev/signet/oci"
+)
+
+// MetadataTag is the tag, in each repository, of its TUF metadata artifact.
+const MetadataTag = "signet-tuf"
+
+// Media types of the metadata artifact.
+const (
+	ArtifactType = "application/vnd.signet.tuf.metadata.v1"
+	RoleType     = "application/vnd.signet.tuf.role.v1+json"
+)
+
+// targetPrefix is where tags live among the targets: tags/<tag>.
+const targetPrefix = "tags/"
+
+// Expiry sets how long each role's metadata is valid.
+type Expiry struct {
+	Root, Targets, Snapshot, Timestamp time.Duration
+}
+
+// DefaultExpiry: a year for root, three months for targets and snapshot, a
+// day for the timestamp (refresh it from a cron job: `signet tag refresh`).
+var DefaultExpiry = Expiry{Root: 365 * 24 * time.Hour, Targets: 90 * 24 * time.Hour, Snapshot: 90 * 24 * time.Hour, Timestamp: 24 * time.Hour}
+
+// Keys sign the roles. The root key is meant to stay offline; targets,
+// snapshot and timestamp may share one online key.
+type Keys struct {
+	Root                         []signature.Signer
+	Targets, Snapshot, Timestamp signature.Signer
+}
+
+// Repo is the metadata of one repository, as read or about to be written.
+type Repo struct {
+	// Roots holds every root version, oldest first (clients walk them).
+	Roots     []*metadata.Metadata[metadata.RootType]
+	Targets   *metadata.Metadata[metadata.TargetsType]
+	Snapshot  *metadata.Metadata[metadata.SnapshotType]
+	Timestamp *metadata.Metadata[metadata.TimestampType]
+}
+
+// Root is the current root.
+func (r *Repo) Root() *metadata.Metadata[metadata.RootType] { return r.Roots[len(r.Roots)-1] }
+
+// Head is one signed tag.
+type Head struct {
+	Tag    string `json:"tag"`
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+func metadataTag(repo name.Repository) name.Tag { return repo.Tag(MetadataTag) }
+
+// Init makes root version 1 trusting the keys' public halves (thresholds
+// of 1, root threshold len(Root)), empty targets, and publishes it.
+func Init(ctx context.Context, client *oci.Client, repo name.Repository, keys Keys, exp Expiry, now time.Time) (*Repo, error) {
+	root := metadata.Root(now.Add(exp.Root))
+	root.Signed.ConsistentSnapshot = true
+	for _, s := range keys.Root {
+		if err := addKey(root, s, metadata.ROOT); err != nil {
+			return nil, err
+		}
+	}
+	for role, s := range map[string]signature.Signer{metadata.TARGETS: keys.Targets, metadata.SNAPSHOT: keys.Snapshot, metadata.TIMESTAMP: keys.Timestamp} {
+		if err := addKey(root, s, role); err != nil {
+			return nil, err
+		}
+	}
+	root.Signed.Roles[metadata.ROOT].Threshold = len(keys.Root)
+	for _, s := range keys.Root {
+		if _, err := root.Sign(s); err != nil {
+			return nil, fmt.Errorf("signing root: %w", err)
+		}
+	}
+	r := &Repo{Roots: []*metadata.Metadata[metadata.RootType]{root}, Targets: metadata.Targets(now.Add(exp.Targets))}
+	if err := r.finish(keys, exp, now); err != nil {
+		return nil, err
+	}
+	return r, Publish(ctx, client, repo, r)
+}
+
+func addKey(root *metadata.Metadata[metadata.RootType], s signature.Signer, role string) error {
+	if s == nil {
+		return fmt.Errorf("no %s key", role)
+	}
+	pub, err := s.PublicKey()
+	if err != nil {
+		return err
+	}
+	k, err := metadata.KeyFromPublicKey(pub)
+	if err != nil {
+		return fmt.Errorf("%s key: %w", role, err)
+	}
+	return root.Signed.AddKey(k, role)
+}
+
+// finish signs targets (as it is) and makes the matching snapshot and
+// timestamp, each one version up.
+func (r *Repo) finish(keys Keys, exp Expiry, now time.Time) error {
+	r.Targets.ClearSignatures()
+	if _, err := r.Targets.Sign(keys.Targets); err != nil {
+		return fmt.Errorf("signing targets: %w", err)
+	}
+	snapVersion := int64(1)
+	if r.Snapshot != nil {
+		snapVersion = r.Snapshot.Signed.Version + 1
+	}
+	r.Snapshot = metadata.Snapshot(now.Add(exp.Snapshot))
+	r.Snapshot.Signed.Version = snapVersion
+	r.Snapshot.Signed.Meta["targets.json"] = metadata.MetaFile(r.Targets.Signed.Version)
+	if _, err := r.Snapshot.Sign(keys.Snapshot); err != nil {
+		return fmt.Errorf("signing snapshot: %w", err)
+	}
+	return r.stamp(keys, exp, now)
+}
+
+// stamp makes a new timestamp for the current snapshot.
+func (r *Repo) stamp(keys Keys, exp Expiry, now time.Time) error {
+	tsVersion := int64(1)
+	if r.Timestamp != nil {
+		tsVersion = r.Timestamp.Signed.Version + 1
+	}
+	snap, err := r.Snapshot.ToBytes(false)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(snap)
+	r.Timestamp = metadata.Timestamp(now.Add(exp.Timestamp))
+	r.Timestamp.Signed.Version = tsVersion
+	mf := metadata.MetaFile(r.Snapshot.Signed.Version)
+	mf.Length = int64(len(snap))
+	mf.Hashes = metadata.Hashes{"sha256": sum[:]}
+	r.Timestamp.Signed.Meta["snapshot.json"] = mf
+	if _, err := r.Timestamp.Sign(keys.Timestamp); err != nil {
+		return fmt.Errorf("signing timestamp: %w", err)
+	}
+	return nil
+}
+
+// SetHead records tag -> digest in targets (version + 1) and re-signs
+// targets, snapshot and timestamp with the online keys.
+func (r *Repo) SetHead(keys Keys, exp Expiry, now time.Time, h Head) error {
+	alg, hexDigest, ok := strings.Cut(h.Digest, ":")
+	sum, err := hex.DecodeString(hexDigest)
+	if !ok || alg != "sha256" || err != nil || len(sum) != sha256.Size {
+		return fmt.Errorf("digest %q is not sha256:<64 hex>", h.Digest)
+	}
+	if !validTag.MatchString(h.Tag) {
+		return fmt.Errorf("%q is not a tag", h.Tag)
+	}
+	tf := metadata.TargetFile()
+	tf.Length = h.Size
+	tf.Hashes = metadata.Hashes{"sha256": sum}
+	r.Targets.Signed.Targets[targetPrefix+h.Tag] = tf
+	r.Targets.Signed.Version++
+	r.Targets.Signed.Expires = now.Add(exp.Targets)
+	return r.finish(keys, exp, now)
+}
+
+// Refresh re-signs the timestamp (version + 1, a new expiry), for a cron job.
+func (r *Repo) Refresh(keys Keys, exp Expiry, now time.Time) error { return r.stamp(keys, exp, now) }
+
+var validTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// Heads lists the signed tags of the metadata as read (unverified: use a
+// Verifier to trust them).
+func (r *Repo) Heads() []Head {
+	var out []Head
+	for path, tf := range r.Targets.Signed.Targets {
+		tag, ok := strings.CutPrefix(path, targetPrefix)
+		if !ok {
+			continue
+		}
+		out = append(out, Head{Tag: tag, Digest: "sha256:" + hex.EncodeToString(tf.Hashes["sha256"]), Size: tf.Length})
+	}
+	return out
+}
+
+// files are the metadata files as a client fetches them.
+func (r *Repo) files() ([]oci.File, error) {
+	var out []oci.File
+	add := func(name string, b []byte, err error) error {
+		if err != nil {
+			return err
+		}
+		out = append(out, oci.File{Name: name, Data: b})
+		return nil
+	}
+	for _, root := range r.Roots {
+		b, err := root.ToBytes(false)
+		if err := add(fmt.Sprintf("%d.root.json", root.Signed.Version), b, err); err != nil {
+			return nil, err
+		}
+	}
+	b, err := r.Targets.ToBytes(false)
+	if err := add(fmt.Sprintf("%d.targets.json", r.Targets.Signed.Version), b, err); err != nil {
+		return nil, err
+	}
+	b, err = r.Snapshot.ToBytes(false)
+	if err := add(fmt.Sprintf("%d.snapshot.json", r.Snapshot.Signed.Version), b, err); err != nil {
+		return nil, err
+	}
+	b, err = r.Timestamp.ToBytes(false)
+	if err := add("timestamp.json", b, err); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Publish writes the metadata artifact to repo:signet-tuf.
+func Publish(ctx context.Context, client *oci.Client, repo name.Repository, r *Repo) error {
+	files, err := r.files()
+	if err != nil {
+		return err
+	}
+	_, err = client.PutFiles(ctx, metadataTag(repo), ArtifactType, RoleType, files)
+	return err
+}
+
+// Read fetches the metadata artifact of repo as stored (nothing verified).
+func Read(ctx context.Context, client *oci.Client, repo name.Repository) (*Repo, error) {
+	files, fetch, err := client.Files(ctx, metadataTag(repo).String())
+	if err != nil {
+		if errors.Is(err, oci.ErrNotFound) {
+			return nil, fmt.Errorf("%s has no signed tag heads (run signet tag init): %w", repo, err)
+		}
+		return nil, err
+	}
+	get := func(n string) ([]byte, error) {
+		d, ok := files[n]
+		if !ok {
+			return nil, fmt.Errorf("%s: the metadata artifact has no %s", repo, n)
+		}
+		return fetch(d)
+	}
+	r := &Repo{}
+	for v := 1; ; v++ {
+		b, err := get(fmt.Sprintf("%d.root.json", v))
+		if err != nil {
+			break
+		}
+		root, err := metadata.Root().FromBytes(b)
+		if err != nil {
+			return nil, err
+		}
+		r.Roots = append(r.Roots, root)
+	}
+	if len(r.Roots) == 0 {
+		return nil, fmt.Errorf("%s: the metadata artifact has no root", repo)
+	}
+	b, err := get("timestamp.json")
+	if err != nil {
+		return nil, err
+	}
+	if r.Timestamp, err = metadata.Timestamp().FromBytes(b); err != nil {
+		return nil, err
+	}
+	snapVersion := r.Timestamp.Signed.Meta["snapshot.json"].Version
+	if b, err = get(fmt.Sprintf("%d.snapshot.json", snapVersion)); err != nil {
+		return nil, err
+	}
+	if r.Snapshot, err = metadata.Snapshot().FromBytes(b); err != nil {
+		return nil, err
+	}
+	tv := r.Snapshot.Signed.Meta["targets.json"]
+	if tv == nil {
+		return nil, fmt.Errorf("%s: snapshot lists no targets", repo)
+	}
+	if b, err = get(fmt.Sprintf("%d.targets.json", tv.Version)); err != nil {
+		return nil, err
+	}
+	if r.Targets, err = metadata.Targets().FromBytes(b); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+var _ = v1.Hash{}
+
+// RotateRoot makes the next root version trusting newKeys for the root role
+// (threshold len(newKeys)) and signs it with signers — which must include a
+// threshold of the current root keys for clients to accept it — and with
+// newKeys. The other roles' keys stay.
+func (r *Repo) RotateRoot(signers, newKeys []signature.Signer, exp Expiry, now time.Time) error {
+	old := r.Root()
+	b, err := old.ToBytes(false)
+	if err != nil {
+		return err
+	}
+	next, err := metadata.Root().FromBytes(b)
+	if err != nil {
+		return err
+	}
+	next.ClearSignatures()
+	next.Signed.Version++
+	next.Signed.Expires = now.Add(exp.Root)
+	for _, id := range slices.Clone(next.Signed.Roles[metadata.ROOT].KeyIDs) {
+		if err := next.Signed.RevokeKey(id, metadata.ROOT); err != nil {
+			return err
+		}
+	}
+	for _, s := range newKeys {
+		if err := addKey(next, s, metadata.ROOT); err != nil {
+			return err
+		}
+	}
+	next.Signed.Roles[metadata.ROOT].Threshold = len(newKeys)
+	for _, s := range append(slices.Clone(signers), newKeys...) {
+		if _, err := next.Sign(s); err != nil {
+			return fmt.Errorf("signing root: %w", err)
+		}
+	}
+	r.Roots = append(r.Roots, next)
+	return nil
+}

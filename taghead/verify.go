@@ -1,0 +1,243 @@
+package taghead
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+	"github.com/theupdateframework/go-tuf/v2/metadata/config"
+	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
+
+	"github.com/signet-dev/signet/oci"
+)
+
+// Class names the attack (or failure) a refusal looks like.
+type Class string
+
+// Refusal classes.
+const (
+	// ClassTagMismatch: the registry's tag names another digest than the signed head.
+	ClassTagMismatch Class = "tag-mismatch"
+	// ClassRollback: metadata older than what this verifier already trusted.
+	ClassRollback Class = "rollback"
+	// ClassFreeze: metadata past its expiry (no longer refreshed, or replayed).
+	ClassFreeze Class = "freeze"
+	// ClassMixAndMatch: roles from different versions of the repository.
+	ClassMixAndMatch Class = "mix-and-match"
+	// ClassUntrustedRoot: signed by keys the trusted root does not delegate to.
+	ClassUntrustedRoot Class = "untrusted-root"
+	// ClassNotSigned: the tag has no signed head.
+	ClassNotSigned Class = "not-signed"
+	// ClassUnavailable: the metadata could not be read (registry trouble).
+	ClassUnavailable Class = "unavailable"
+)
+
+// Error is a refusal with its class.
+type Error struct {
+	Class Class
+	Err   error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("signed tag head [%s]: %s%v", e.Class, explain[e.Class], e.Err)
+}
+
+// explain says what each refusal means to a person.
+var explain = map[Class]string{
+	ClassRollback:      "the registry serves older signed metadata than this verifier already trusted (replayed?): ",
+	ClassFreeze:        "the signed metadata has expired (no longer refreshed, or an old copy is served): ",
+	ClassMixAndMatch:   "the metadata roles come from different versions: ",
+	ClassUntrustedRoot: "the metadata is not signed by keys the trusted root delegates to: ",
+	ClassUnavailable:   "cannot read the signed metadata: ",
+}
+func (e *Error) Unwrap() error { return e.Err }
+
+// ClassOf returns the class of a refusal ("" for other errors).
+func ClassOf(err error) Class {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Class
+	}
+	return ""
+}
+
+// Verifier runs the TUF client workflow against the metadata in the
+// registry, remembering per repository what it has trusted (in StateDir),
+// which is what makes rollbacks and freezes detectable across runs.
+type Verifier struct {
+	client *oci.Client
+	root   []byte
+	state  string
+	now    func() time.Time
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+// NewVerifier trusts rootJSON (a root.json, version 1 or later) for every
+// repository and keeps state under stateDir ("" keeps none: every call
+// starts from rootJSON, so only the checks within one call apply).
+func NewVerifier(client *oci.Client, rootJSON []byte, stateDir string) (*Verifier, error) {
+	if _, err := metadata.Root().FromBytes(rootJSON); err != nil {
+		return nil, fmt.Errorf("reading the trusted TUF root: %w", err)
+	}
+	return &Verifier{client: client, root: rootJSON, state: stateDir, now: time.Now, locks: map[string]*sync.Mutex{}}, nil
+}
+
+// WithClock sets the verifier's clock (for tests of expiry).
+func (v *Verifier) WithClock(now func() time.Time) *Verifier { v.now = now; return v }
+
+// Head returns the signed head of repo:tag after the full TUF workflow.
+func (v *Verifier) Head(ctx context.Context, repo name.Repository, tag string) (*Head, error) {
+	key := repo.Name()
+	v.mu.Lock()
+	l, ok := v.locks[key]
+	if !ok {
+		l = &sync.Mutex{}
+		v.locks[key] = l
+	}
+	v.mu.Unlock()
+	l.Lock()
+	defer l.Unlock()
+
+	dir, cleanup, err := v.dir(key)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	// The newest root this verifier trusted, else the configured one.
+	rootJSON := v.root
+	if b, err := os.ReadFile(filepath.Join(dir, "root.json")); err == nil {
+		rootJSON = b
+	}
+	f := &fetcher{ctx: ctx, client: v.client, repo: repo}
+	cfg, err := config.New("oci://"+repo.Name(), rootJSON)
+	if err != nil {
+		return nil, err
+	}
+	cfg.LocalMetadataDir = dir
+	cfg.LocalTargetsDir = filepath.Join(dir, "targets")
+	cfg.Fetcher = f
+	up, err := updater.New(cfg)
+	if err != nil {
+		return nil, &Error{Class: ClassUntrustedRoot, Err: err}
+	}
+	up.UnsafeSetRefTime(v.now())
+	if err := up.Refresh(); err != nil {
+		return nil, classify(err, f)
+	}
+	tf, err := up.GetTargetInfo(targetPrefix + tag)
+	if err != nil {
+		return nil, &Error{Class: ClassNotSigned, Err: fmt.Errorf("%s:%s has no signed head", repo, tag)}
+	}
+	return &Head{Tag: tag, Digest: "sha256:" + hex.EncodeToString(tf.Hashes["sha256"]), Size: tf.Length}, nil
+}
+
+// Check refuses digest unless it is repo:tag's signed head.
+func (v *Verifier) Check(ctx context.Context, repo name.Repository, tag, digest string) (*Head, error) {
+	h, err := v.Head(ctx, repo, tag)
+	if err != nil {
+		return nil, err
+	}
+	if h.Digest != digest {
+		return h, &Error{Class: ClassTagMismatch, Err: fmt.Errorf("%s:%s resolves to %s in the registry, but its signed head is %s", repo, tag, digest, h.Digest)}
+	}
+	return h, nil
+}
+
+func (v *Verifier) dir(repo string) (string, func(), error) {
+	if v.state == "" {
+		d, err := os.MkdirTemp("", "signet-taghead-")
+		return d, func() { os.RemoveAll(d) }, err
+	}
+	sum := sha256.Sum256([]byte(repo))
+	d := filepath.Join(v.state, hex.EncodeToString(sum[:12]))
+	return d, func() {}, os.MkdirAll(d, 0o700)
+}
+
+// classify names what a failed TUF refresh looks like. go-tuf reports
+// versions going backwards and versions that disagree between roles with
+// the same error type; its messages and the file being loaded tell which.
+func classify(err error, f *fetcher) error {
+	var bad *metadata.ErrBadVersionNumber
+	var expired *metadata.ErrExpiredMetadata
+	var unsigned *metadata.ErrUnsignedMetadata
+	var mismatch *metadata.ErrLengthOrHashMismatch
+	var download *metadata.ErrDownload
+	class := ClassUntrustedRoot
+	switch {
+	case f.err != nil:
+		class, err = ClassUnavailable, f.err
+	case errors.As(err, &expired):
+		class = ClassFreeze
+	case errors.As(err, &unsigned):
+		class = ClassUntrustedRoot
+	case errors.As(err, &mismatch):
+		class = ClassMixAndMatch
+	case errors.As(err, &bad):
+		msg := bad.Msg
+		switch {
+		case strings.Contains(msg, "must be >="), strings.Contains(msg, "targets.json version"):
+			// A newer version was trusted before (or the snapshot lists an
+			// older targets than the trusted one).
+			class = ClassRollback
+		default:
+			// The snapshot is not the one the timestamp names, or targets
+			// not the one the snapshot names.
+			class = ClassMixAndMatch
+		}
+	case errors.As(err, &download):
+		class = ClassUnavailable
+	}
+	return &Error{Class: class, Err: err}
+}
+
+// fetcher serves the metadata artifact's files to go-tuf's updater, which
+// asks for URLs under oci://<repo>/.
+type fetcher struct {
+	ctx    context.Context
+	client *oci.Client
+	repo   name.Repository
+
+	once  sync.Once
+	files map[string]v1.Descriptor
+	fetch func(v1.Descriptor) ([]byte, error)
+	err   error // a registry failure, not a TUF refusal
+}
+
+func (f *fetcher) DownloadFile(urlPath string, maxLength int64, _ time.Duration) ([]byte, error) {
+	f.once.Do(func() {
+		f.files, f.fetch, f.err = f.client.Files(f.ctx, metadataTag(f.repo).String())
+		if errors.Is(f.err, oci.ErrNotFound) {
+			f.err = fmt.Errorf("%s has no signed tag heads (no %s)", f.repo, metadataTag(f.repo))
+		}
+	})
+	if f.err != nil {
+		return nil, &metadata.ErrDownload{Msg: f.err.Error()}
+	}
+	file := urlPath[strings.LastIndexByte(urlPath, '/')+1:]
+	d, ok := f.files[file]
+	if !ok {
+		// What the updater expects when there is no newer root.
+		return nil, &metadata.ErrDownloadHTTP{StatusCode: 404, URL: urlPath}
+	}
+	if d.Size > maxLength {
+		return nil, &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s is %d bytes, over %d", file, d.Size, maxLength)}
+	}
+	b, err := f.fetch(d)
+	if err != nil {
+		f.err = err
+		return nil, &metadata.ErrDownload{Msg: err.Error()}
+	}
+	return b, nil
+}
