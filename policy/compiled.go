@@ -78,6 +78,8 @@ type CompiledTags struct {
 	AllowedTags    []string
 	Lock           *LockFile
 	LockPath       string
+	// SignedHeads, when set, requires tags to resolve to their signed head.
+	SignedHeads *CompiledSignedHeads
 	allowed        []glob.Glob
 }
 
@@ -126,4 +128,11 @@ func (c *Compiled) Matching(ref string) []*Rule {
 func resolvePredicateType(t string) (string, error) {
 	pt, _, err := attest.ResolveType(t)
 	return pt, err
+}
+
+// CompiledSignedHeads is the trusted TUF root for signed tag heads: its
+// bytes (RootJSON), or the SHA-256 (hex) of the repository's 1.root.json.
+type CompiledSignedHeads struct {
+	RootJSON   []byte
+	RootDigest string
 }

@@ -341,6 +341,29 @@ func (c *compiler) tags(path []any, t *TagRules) *CompiledTags {
 		}
 		out.Lock, out.LockPath = lf, p
 	}
+	if sh := t.SignedHeads; sh != nil && sh.Required {
+		out.SignedHeads = &CompiledSignedHeads{}
+		switch {
+		case strings.HasPrefix(sh.Root, "sha256:"):
+			d := strings.TrimPrefix(sh.Root, "sha256:")
+			if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(d) {
+				c.fail(at("signedHeads", "root"), "%q is not sha256:<64 hex>", sh.Root)
+			}
+			out.SignedHeads.RootDigest = d
+		case sh.Root == "":
+			c.fail(at("signedHeads", "root"), "the trusted TUF root is required: a root.json file or sha256:<hex> of 1.root.json")
+		default:
+			p := sh.Root
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(c.baseDir, p)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				c.fail(at("signedHeads", "root"), "%v", err)
+			}
+			out.SignedHeads.RootJSON = b
+		}
+	}
 	return out
 }
 

@@ -122,4 +122,16 @@ type TagRules struct {
 	AllowedTags []string `json:"allowedTags,omitempty" yaml:"allowedTags,omitempty"`
 	// Lock is a lock file (signet lock) the tag must still resolve as.
 	Lock string `json:"lock,omitempty" yaml:"lock,omitempty"`
+	// SignedHeads requires a tag to resolve to its signed head (signet tag
+	// sign): the TUF metadata in the registry must name the same digest.
+	SignedHeads *SignedHeads `json:"signedHeads,omitempty" yaml:"signedHeads,omitempty"`
+}
+
+// SignedHeads configures signed tag heads.
+type SignedHeads struct {
+	// Required turns the check on.
+	Required bool `json:"required" yaml:"required"`
+	// Root is the trusted TUF root: a root.json file (relative to the
+	// policy), or sha256:<hex> of the repository's 1.root.json.
+	Root string `json:"root" yaml:"root"`
 }

@@ -241,3 +241,24 @@ func (f *fetcher) DownloadFile(urlPath string, maxLength int64, _ time.Duration)
 	}
 	return b, nil
 }
+
+// VerifierForDigest trusts the 1.root.json of repo's metadata if its SHA-256
+// is rootDigest (hex), for policies that pin the root by digest.
+func VerifierForDigest(ctx context.Context, client *oci.Client, repo name.Repository, rootDigest, stateDir string) (*Verifier, error) {
+	files, fetch, err := client.Files(ctx, metadataTag(repo).String())
+	if err != nil {
+		return nil, &Error{Class: ClassUnavailable, Err: err}
+	}
+	d, ok := files["1.root.json"]
+	if !ok {
+		return nil, &Error{Class: ClassUntrustedRoot, Err: fmt.Errorf("%s: the metadata has no 1.root.json", repo)}
+	}
+	b, err := fetch(d)
+	if err != nil {
+		return nil, &Error{Class: ClassUnavailable, Err: err}
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != rootDigest {
+		return nil, &Error{Class: ClassUntrustedRoot, Err: fmt.Errorf("%s: 1.root.json is sha256:%x, the policy trusts sha256:%s", repo, sum, rootDigest)}
+	}
+	return NewVerifier(client, b, stateDir)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/taghead"
 )
 
 // Class says what kind of failure decided a verdict, so a caller can tell a
@@ -90,6 +92,9 @@ type Engine struct {
 	trust   root.TrustedMaterial
 	rules   map[*policy.Rule]*ruleVerifiers
 	gates   *Verifier // receipts: the trusted gates' keys; nil without receipts
+	heads   map[string]*taghead.Verifier // by rule (and repository, for a root pinned by digest)
+	headDir string
+	headMu  sync.Mutex
 	workers int
 	now     func() time.Time
 	pos     *expirable.LRU[string, []PolicyCheck]
@@ -133,6 +138,11 @@ func WithCache(size int, posTTL, negTTL time.Duration) EngineOption {
 		e.tags = expirable.NewLRU[string, string](size, nil, posTTL)
 	}
 }
+
+// WithTagHeadState keeps what signed-tag-head checks have trusted under dir,
+// so a rollback is caught across runs. Default: a directory for the
+// engine's lifetime, made on first use.
+func WithTagHeadState(dir string) EngineOption { return func(e *Engine) { e.headDir = dir } }
 
 // WithStats counts cache hits, misses and verifications into s (nil: the
 // engine keeps its own).
@@ -307,6 +317,9 @@ func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decisi
 	if !e.lockRule(d, ref, rule) {
 		return d.finish()
 	}
+	if !e.signedHeadRule(ctx, d, ref, rule) {
+		return d.finish()
+	}
 	checks, cached := e.digestChecks(ctx, image, t, rule, run)
 	d.Cached = cached
 	d.Checks = append(d.Checks, checks...)
@@ -348,6 +361,67 @@ func (e *Engine) lockRule(d *Decision, ref name.Reference, rule *policy.Rule) bo
 	}
 	d.add("lock", Pass, "", "tag still resolves to the locked digest", nil)
 	return true
+}
+
+// signedHeadRule requires a tag to resolve to its signed head.
+func (e *Engine) signedHeadRule(ctx context.Context, d *Decision, ref name.Reference, rule *policy.Rule) bool {
+	tag, isTag := ref.(name.Tag)
+	if rule.Tags == nil || rule.Tags.SignedHeads == nil || !isTag {
+		return true
+	}
+	v, err := e.headVerifier(ctx, rule, tag.Context())
+	if err == nil {
+		_, err = v.Check(ctx, tag.Context(), tag.TagStr(), d.Digest)
+	}
+	if err != nil {
+		class := ClassInvalid
+		switch taghead.ClassOf(err) {
+		case taghead.ClassUnavailable:
+			class = ClassTransient
+		case taghead.ClassNotSigned:
+			class = ClassNotFound
+		}
+		d.add("signed-head", Fail, class, err.Error(), nil)
+		return false
+	}
+	d.add("signed-head", Pass, "", fmt.Sprintf("%s is the signed head of %s", d.Digest, tag), nil)
+	return true
+}
+
+func (e *Engine) headVerifier(ctx context.Context, rule *policy.Rule, repo name.Repository) (*taghead.Verifier, error) {
+	sh := rule.Tags.SignedHeads
+	e.headMu.Lock()
+	defer e.headMu.Unlock()
+	if e.headDir == "" {
+		dir, err := os.MkdirTemp("", "signet-tag-heads-")
+		if err != nil {
+			return nil, err
+		}
+		e.headDir = dir
+	}
+	key := fmt.Sprint(rule.Index)
+	if sh.RootJSON == nil {
+		key += "|" + repo.Name()
+	}
+	if v, ok := e.heads[key]; ok {
+		return v, nil
+	}
+	var v *taghead.Verifier
+	var err error
+	if sh.RootJSON == nil {
+		// Pinned by digest: each repository's own 1.root.json must match.
+		v, err = taghead.VerifierForDigest(ctx, e.client, repo, sh.RootDigest, e.headDir)
+	} else {
+		v, err = taghead.NewVerifier(e.client, sh.RootJSON, e.headDir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e.heads == nil {
+		e.heads = map[string]*taghead.Verifier{}
+	}
+	e.heads[key] = v
+	return v, nil
 }
 
 // digestChecks runs (or recalls) the checks that depend only on the digest
