@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -95,7 +96,8 @@ func verifyPolicy(cmd *cobra.Command, s *streams, reg registryOptions, trust tru
 	if _, _, err := trust.verifierOptions(); err != nil {
 		return err
 	}
-	e, err := policyEngine(s, reg.client(), &trust, file, verify.WithWorkers(workers))
+	e, err := policyEngine(s, reg.client(), &trust, file, verify.WithWorkers(workers),
+		verify.WithTagHeadState(filepath.Join(signetHome(), "tag-heads")))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/signet-dev/signet/internal/registrytest"
+)
+
+// TestTagRollbackWalkthrough is the rollback attack as a user sees it: a
+// tag with a signed head, a newer head published, then an attacker with push
+// access restores the old metadata and moves the tag back to the old
+// (validly signed) digest. verify --policy refuses it as a rollback.
+func TestTagRollbackWalkthrough(t *testing.T) {
+	t.Setenv("SIGNET_PASSWORD", "pw")
+	t.Setenv("SIGNET_HOME", t.TempDir())
+	dir := t.TempDir()
+	t.Chdir(dir)
+	reg := registrytest.New(t, true)
+	for _, k := range []string{"root", "online", "release"} {
+		signet(t, "keys", "generate", "--output-prefix", filepath.Join(dir, k))
+	}
+	repo := reg.Host + "/team/app"
+	v1 := reg.PushImage(t, "team/app:1.4")
+	signet(t, "sign", "--no-tlog", "--key", "release.key", v1.String())
+	out, stderr, code := signet(t, "tag", "init", repo, "--root-key", "root.key", "--key", "online.key")
+	if code != exitOK {
+		t.Fatalf("init: %s", stderr)
+	}
+	rootFile := strings.ReplaceAll(strings.ReplaceAll(repo, "/", "_"), ":", "_") + ".root.json"
+	if _, err := os.Stat(rootFile); err != nil || !strings.Contains(out, rootFile) {
+		t.Fatalf("init output %q, root file: %v", out, err)
+	}
+	if _, stderr, code := signet(t, "tag", "sign", repo+":1.4", "--key", "online.key", "--signature-key", "release.pub"); code != exitOK {
+		t.Fatalf("sign 1.4 -> v1: %s", stderr)
+	}
+	metaTag, _ := name.NewTag(repo + ":signet-tuf")
+	oldMeta, err := remote.Get(metaTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1.4 is rebuilt with a fix and its head moves on.
+	v2 := reg.PushImage(t, "team/app:1.4")
+	signet(t, "sign", "--no-tlog", "--key", "release.key", v2.String())
+	out, _, code = signet(t, "tag", "sign", repo+":1.4", "--key", "online.key", "--signature-key", "release.pub")
+	if code != exitOK || !strings.Contains(out, v2.DigestStr()) {
+		t.Fatalf("sign 1.4 -> v2: %s", out)
+	}
+	// An unsigned digest is not given a head.
+	v3 := reg.PushImage(t, "team/app:1.5")
+	if _, stderr, code := signet(t, "tag", "sign", repo+":1.5", "--key", "online.key", "--signature-key", "release.pub"); code == exitOK || !strings.Contains(stderr, "refusing to sign the head") {
+		t.Fatalf("unsigned %s got a head: %s", v3, stderr)
+	}
+	os.WriteFile("policy.yaml", []byte(fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, key: release.pub}]\n    tags:\n      signedHeads: {required: true, root: %s}\n", reg.Host+"/team/**", rootFile)), 0o644)
+	out, stderr, code = signet(t, "verify", "--policy", "policy.yaml", repo+":1.4")
+	if code != exitOK {
+		t.Fatalf("verify at the new head: %d\n%s%s", code, out, stderr)
+	}
+	out, _, _ = signet(t, "tag", "ls", repo, "--root", rootFile)
+	if !strings.Contains(out, "1.4\t"+v2.DigestStr()) || !strings.Contains(out, "verified against") {
+		t.Fatalf("tag ls: %s", out)
+	}
+
+	// The attack: old metadata back, tag back to the old digest.
+	if err := remote.Tag(metaTag, oldMeta); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := remote.Get(v1)
+	tag14, _ := name.NewTag(repo + ":1.4")
+	if err := remote.Tag(tag14, old); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code = signet(t, "verify", "--policy", "policy.yaml", repo+":1.4")
+	if code != exitInvalid && code != exitPolicyDenied || !strings.Contains(out+stderr, "[rollback]") {
+		t.Fatalf("rollback not refused: %d\n%s%s", code, out, stderr)
+	}
+	t.Logf("verify after the rollback (exit %d):\n%s%s", code, out, stderr)
+}
