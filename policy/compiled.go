@@ -80,7 +80,7 @@ type CompiledTags struct {
 	LockPath       string
 	// SignedHeads, when set, requires tags to resolve to their signed head.
 	SignedHeads *CompiledSignedHeads
-	allowed        []glob.Glob
+	allowed     []glob.Glob
 }
 
 // TagAllowed reports whether tag matches one of AllowedTags (true when none are set).

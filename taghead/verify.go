@@ -60,6 +60,7 @@ var explain = map[Class]string{
 	ClassUntrustedRoot: "the metadata is not signed by keys the trusted root delegates to: ",
 	ClassUnavailable:   "cannot read the signed metadata: ",
 }
+
 func (e *Error) Unwrap() error { return e.Err }
 
 // ClassOf returns the class of a refusal ("" for other errors).

@@ -91,7 +91,7 @@ type Engine struct {
 	client  *oci.Client
 	trust   root.TrustedMaterial
 	rules   map[*policy.Rule]*ruleVerifiers
-	gates   *Verifier // receipts: the trusted gates' keys; nil without receipts
+	gates   *Verifier                    // receipts: the trusted gates' keys; nil without receipts
 	heads   map[string]*taghead.Verifier // by rule (and repository, for a root pinned by digest)
 	headDir string
 	headMu  sync.Mutex
