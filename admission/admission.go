@@ -193,6 +193,9 @@ func (w *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest,
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.budget)
 	defer cancel()
+	if mutate {
+		ctx = verify.PinningTags(ctx)
+	}
 	imgs := make([]string, len(refs))
 	for i, r := range refs {
 		imgs[i] = r.Image

@@ -317,8 +317,12 @@ func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decisi
 	if !e.lockRule(d, ref, rule) {
 		return d.finish()
 	}
-	if !e.signedHeadRule(ctx, d, ref, rule) {
+	pinned, ok := e.signedHeadRule(ctx, d, ref, rule)
+	if !ok {
 		return d.finish()
+	}
+	if pinned != nil {
+		t = pinned
 	}
 	checks, cached := e.digestChecks(ctx, image, t, rule, run)
 	d.Cached = cached
@@ -363,15 +367,37 @@ func (e *Engine) lockRule(d *Decision, ref name.Reference, rule *policy.Rule) bo
 	return true
 }
 
-// signedHeadRule requires a tag to resolve to its signed head.
-func (e *Engine) signedHeadRule(ctx context.Context, d *Decision, ref name.Reference, rule *policy.Rule) bool {
+// pinKey marks a context whose caller pins tags to the digest decided.
+type pinKey struct{}
+
+// PinningTags marks ctx as coming from a caller that pins each allowed tag
+// to the digest the decision names (the mutating admission webhook). A tag
+// whose registry answer is not its signed head is then judged — and pinned
+// — at its signed head instead of refused: moving a tag cannot change what
+// runs, nor stop it from running.
+func PinningTags(ctx context.Context) context.Context { return context.WithValue(ctx, pinKey{}, true) }
+
+// signedHeadRule requires a tag to resolve to its signed head. For a
+// caller that pins tags it returns the signed head's target instead when
+// the registry's tag points elsewhere.
+func (e *Engine) signedHeadRule(ctx context.Context, d *Decision, ref name.Reference, rule *policy.Rule) (*oci.Target, bool) {
 	tag, isTag := ref.(name.Tag)
 	if rule.Tags == nil || rule.Tags.SignedHeads == nil || !isTag {
-		return true
+		return nil, true
 	}
 	v, err := e.headVerifier(ctx, rule, tag.Context())
+	var head *taghead.Head
 	if err == nil {
-		_, err = v.Check(ctx, tag.Context(), tag.TagStr(), d.Digest)
+		head, err = v.Check(ctx, tag.Context(), tag.TagStr(), d.Digest)
+	}
+	if taghead.ClassOf(err) == taghead.ClassTagMismatch && ctx.Value(pinKey{}) != nil {
+		t, rerr := e.client.Resolve(ctx, tag.Context().Digest(head.Digest).String())
+		if rerr == nil {
+			d.add("signed-head", Pass, "", fmt.Sprintf("the registry's %s names %s; judging and pinning its signed head %s", tag, d.Digest, head.Digest), nil)
+			d.Digest = head.Digest
+			return t, true
+		}
+		err = rerr
 	}
 	if err != nil {
 		class := ClassInvalid
@@ -382,10 +408,10 @@ func (e *Engine) signedHeadRule(ctx context.Context, d *Decision, ref name.Refer
 			class = ClassNotFound
 		}
 		d.add("signed-head", Fail, class, err.Error(), nil)
-		return false
+		return nil, false
 	}
 	d.add("signed-head", Pass, "", fmt.Sprintf("%s is the signed head of %s", d.Digest, tag), nil)
-	return true
+	return nil, true
 }
 
 func (e *Engine) headVerifier(ctx context.Context, rule *policy.Rule, repo name.Repository) (*taghead.Verifier, error) {

@@ -71,6 +71,11 @@ images:
 	if d.Allowed || !strings.Contains(d.Reason, "signed-head") || !strings.Contains(d.Reason, "[tag-mismatch]") {
 		t.Fatalf("moved tag: %+v", d.Reason)
 	}
+	// A caller that pins tags (the mutating webhook) gets the signed head:
+	// moving the tag changes neither what runs nor whether it runs.
+	if d := e.Decide(verify.PinningTags(ctx), image); !d.Allowed || d.Digest != cur.DigestStr() {
+		t.Fatalf("pinning caller: %+v", d)
+	}
 	// By digest, the old image is still fine: digests are not what moved.
 	if d := e.Decide(ctx, old.String()); !d.Allowed {
 		t.Fatalf("old digest: %s", d.Reason)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,13 +68,28 @@ func TestTagRollbackWalkthrough(t *testing.T) {
 		t.Fatalf("tag ls: %s", out)
 	}
 
-	// The attack: old metadata back, tag back to the old digest.
-	if err := remote.Tag(metaTag, oldMeta); err != nil {
-		t.Fatal(err)
-	}
+	// Only the tag moved back (to the older, validly signed v1): verify
+	// refuses it, and the mutating webhook pins the signed head instead.
 	old, _ := remote.Get(v1)
 	tag14, _ := name.NewTag(repo + ":1.4")
 	if err := remote.Tag(tag14, old); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code = signet(t, "verify", "--policy", "policy.yaml", repo+":1.4")
+	if code == exitOK || !strings.Contains(out+stderr, "[tag-mismatch]") {
+		t.Fatalf("moved tag not refused: %d\n%s%s", code, out, stderr)
+	}
+	os.WriteFile("pod.yaml", []byte(fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n    - {name: app, image: %q}\n", repo+":1.4")), 0o644)
+	out, stderr, code = signet(t, "admission", "review", "--policy", "policy.yaml", "pod.yaml")
+	if code != exitOK || !strings.Contains(out, "JSONPatch") {
+		t.Fatalf("admission review of the moved tag: %d\n%s%s", code, out, stderr)
+	}
+	if !strings.Contains(decodePatch(t, out), repo+":1.4@"+v2.DigestStr()) {
+		t.Fatalf("not pinned to the signed head %s: %s", v2.DigestStr(), decodePatch(t, out))
+	}
+
+	// The attack: old metadata back (the tag already points at v1).
+	if err := remote.Tag(metaTag, oldMeta); err != nil {
 		t.Fatal(err)
 	}
 	out, stderr, code = signet(t, "verify", "--policy", "policy.yaml", repo+":1.4")
@@ -81,4 +97,14 @@ func TestTagRollbackWalkthrough(t *testing.T) {
 		t.Fatalf("rollback not refused: %d\n%s%s", code, out, stderr)
 	}
 	t.Logf("verify after the rollback (exit %d):\n%s%s", code, out, stderr)
+}
+
+// decodePatch returns the JSONPatch of a printed AdmissionResponse.
+func decodePatch(t *testing.T, out string) string {
+	t.Helper()
+	var resp struct{ Patch []byte }
+	if err := json.Unmarshal([]byte(out), &resp); err != nil {
+		t.Fatal(err)
+	}
+	return string(resp.Patch)
 }
