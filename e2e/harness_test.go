@@ -28,6 +28,7 @@ const (
 	rekorTilesVersion   = "v2.3.0"
 	fulcioVersion       = "v1.8.8"
 	tsaVersion          = "v2.1.3"
+	craneVersion        = "v0.22.1"
 )
 
 var (

@@ -15,6 +15,7 @@ tools=(
   "rekor-tiles v2.3.0 github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix"
   "fulcio v1.8.8 github.com/sigstore/fulcio"
   "timestamp-authority v2.1.3 github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server"
+  "crane v0.22.1 github.com/google/go-containerregistry/cmd/crane"
 )
 
 # With arguments (NAME-VERSION ...), only those are built (make bench needs two).
