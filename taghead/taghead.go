@@ -19,6 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
+	"strconv"
 	"slices"
 	"strings"
 	"time"
@@ -82,7 +84,7 @@ func metadataTag(repo name.Repository) name.Tag { return repo.Tag(MetadataTag) }
 
 // Init makes root version 1 trusting the keys' public halves (thresholds
 // of 1, root threshold len(Root)), empty targets, and publishes it.
-func Init(ctx context.Context, client *oci.Client, repo name.Repository, keys Keys, exp Expiry, now time.Time) (*Repo, error) {
+func Init(ctx context.Context, client *oci.Client, repo name.Repository, keys Keys, exp Expiry, now time.Time, log ...Logger) (*Repo, error) {
 	root := metadata.Root(now.Add(exp.Root))
 	root.Signed.ConsistentSnapshot = true
 	for _, s := range keys.Root {
@@ -105,7 +107,7 @@ func Init(ctx context.Context, client *oci.Client, repo name.Repository, keys Ke
 	if err := r.finish(keys, exp, now); err != nil {
 		return nil, err
 	}
-	return r, Publish(ctx, client, repo, r)
+	return r, Publish(ctx, client, repo, r, log...)
 }
 
 func addKey(root *metadata.Metadata[metadata.RootType], s signature.Signer, role string) error {
@@ -236,14 +238,126 @@ func (r *Repo) files() ([]oci.File, error) {
 	return out, nil
 }
 
-// Publish writes the metadata artifact to repo:signet-tuf.
-func Publish(ctx context.Context, client *oci.Client, repo name.Repository, r *Repo) error {
+// Logger records a new targets version in a transparency log: it signs the
+// targets file and returns the bundle (a *sign.Signer's SignBlob does).
+type Logger func(ctx context.Context, targetsJSON []byte) ([]byte, error)
+
+// Publish writes the metadata artifact to repo:signet-tuf. Every earlier
+// targets version in the artifact is kept (N.targets.json, and the log
+// bundle N.targets.bundle.json when one was made), so the history of heads
+// stays with the repository; with log, the new targets version is recorded
+// in the transparency log first.
+func Publish(ctx context.Context, client *oci.Client, repo name.Repository, r *Repo, log ...Logger) error {
 	files, err := r.files()
 	if err != nil {
 		return err
 	}
+	if len(log) > 0 && log[0] != nil {
+		b, err := r.Targets.ToBytes(false)
+		if err != nil {
+			return err
+		}
+		bundle, err := log[0](ctx, b)
+		if err != nil {
+			return fmt.Errorf("logging targets version %d: %w", r.Targets.Signed.Version, err)
+		}
+		files = append(files, oci.File{Name: fmt.Sprintf("%d.targets.bundle.json", r.Targets.Signed.Version), Data: bundle})
+	}
+	old, err := history(ctx, client, repo, r.Targets.Signed.Version)
+	if err != nil {
+		return err
+	}
+	fresh := map[string]bool{}
+	for _, f := range files {
+		fresh[f.Name] = true
+	}
+	for _, f := range old {
+		if !fresh[f.Name] {
+			files = append(files, f)
+		}
+	}
 	_, err = client.PutFiles(ctx, metadataTag(repo), ArtifactType, RoleType, files)
 	return err
+}
+
+var historyFile = regexp.MustCompile(`^(\d+)\.targets(\.bundle)?\.json$`)
+
+// history fetches the earlier targets versions (and their log bundles) the
+// artifact holds.
+func history(ctx context.Context, client *oci.Client, repo name.Repository, current int64) ([]oci.File, error) {
+	files, fetch, err := client.Files(ctx, metadataTag(repo).String())
+	if errors.Is(err, oci.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []oci.File
+	for n, d := range files {
+		m := historyFile.FindStringSubmatch(n)
+		if m == nil {
+			continue
+		}
+		if v, _ := strconv.ParseInt(m[1], 10, 64); v > current {
+			continue
+		}
+		b, err := fetch(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, oci.File{Name: n, Data: b})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Version is one targets version in a repository's history.
+type Version struct {
+	Version int64  `json:"version"`
+	Heads   []Head `json:"heads"`
+	// Bundle is the transparency-log bundle recording it, when there is one.
+	Bundle []byte `json:"-"`
+}
+
+// History lists the targets versions the metadata artifact keeps, oldest
+// first, as stored (unverified).
+func History(ctx context.Context, client *oci.Client, repo name.Repository) ([]Version, error) {
+	files, fetch, err := client.Files(ctx, metadataTag(repo).String())
+	if err != nil {
+		return nil, err
+	}
+	byVersion := map[int64]*Version{}
+	for n, d := range files {
+		m := historyFile.FindStringSubmatch(n)
+		if m == nil {
+			continue
+		}
+		v, _ := strconv.ParseInt(m[1], 10, 64)
+		ver := byVersion[v]
+		if ver == nil {
+			ver = &Version{Version: v}
+			byVersion[v] = ver
+		}
+		b, err := fetch(d)
+		if err != nil {
+			return nil, err
+		}
+		if m[2] != "" {
+			ver.Bundle = b
+			continue
+		}
+		t, err := metadata.Targets().FromBytes(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
+		}
+		ver.Heads = (&Repo{Targets: t}).Heads()
+	}
+	var out []Version
+	for _, v := range byVersion {
+		out = append(out, *v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
 }
 
 // Read fetches the metadata artifact of repo as stored (nothing verified).

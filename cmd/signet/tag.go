@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,10 +10,12 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/taghead"
 	"github.com/signet-dev/signet/verify"
 )
@@ -39,13 +42,16 @@ and inconsistent (mix-and-match) metadata.
 // tagKeyOptions are the keys and expiry periods the publishing commands take.
 type tagKeyOptions struct {
 	reg      registryOptions
+	logs     logUploadOptions
 	online   string
 	rootKeys []string
 	exp      taghead.Expiry
+	sv       signature.SignerVerifier // the loaded online key
 }
 
 func (o *tagKeyOptions) addFlags(cmd *cobra.Command, root bool) {
 	o.reg.addFlags(cmd)
+	o.logs.addFlags(cmd)
 	cmd.Flags().StringVar(&o.online, "key", "", "the online key signing targets, snapshot and timestamp (required)")
 	if root {
 		cmd.Flags().StringArrayVar(&o.rootKeys, "root-key", nil, "a root key (repeatable; the threshold is their number); keep it offline")
@@ -65,6 +71,7 @@ func (o *tagKeyOptions) keys(cmd *cobra.Command, s *streams) (taghead.Keys, erro
 	if err != nil {
 		return taghead.Keys{}, err
 	}
+	o.sv = sv
 	k := taghead.Keys{Targets: sv, Snapshot: sv, Timestamp: sv}
 	for _, r := range o.rootKeys {
 		rk, err := l.LoadSigner(cmd.Context(), r)
@@ -74,6 +81,27 @@ func (o *tagKeyOptions) keys(cmd *cobra.Command, s *streams) (taghead.Keys, erro
 		k.Root = append(k.Root, signature.Signer(rk))
 	}
 	return k, nil
+}
+
+// logger records each new targets version in the transparency log the
+// flags (or the signing config) name, signed with the online key; nil when
+// no log is configured.
+func (o *tagKeyOptions) logger(cmd *cobra.Command, s *streams, client *oci.Client) (taghead.Logger, error) {
+	opts, _, err := o.logs.signerOptions(cmd.Context(), time.Now())
+	if err != nil || len(opts) == 0 {
+		return nil, err
+	}
+	signer, err := sign.New(o.sv, client, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, targets []byte) ([]byte, error) {
+		bundle, entries, err := signer.SignBlob(ctx, targets)
+		for _, e := range entries {
+			fmt.Fprintf(s.err, "Targets version logged at index %d (%s)\n", e.Index, e.Kind)
+		}
+		return bundle, err
+	}, nil
 }
 
 func repository(client *oci.Client, ref string) (name.Repository, error) {
@@ -104,7 +132,11 @@ func newTagInitCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := taghead.Init(cmd.Context(), client, repo, k, o.exp, time.Now())
+			log, err := o.logger(cmd, s, client)
+			if err != nil {
+				return err
+			}
+			r, err := taghead.Init(cmd.Context(), client, repo, k, o.exp, time.Now(), log)
 			if err != nil {
 				return err
 			}
@@ -176,7 +208,11 @@ digest as the tag's head.`,
 			if err := r.SetHead(k, o.exp, now, taghead.Head{Tag: tag.TagStr(), Digest: t.Digest.DigestStr(), Size: t.Descriptor.Size}); err != nil {
 				return err
 			}
-			if err := taghead.Publish(cmd.Context(), client, tag.Context(), r); err != nil {
+			log, err := o.logger(cmd, s, client)
+			if err != nil {
+				return err
+			}
+			if err := taghead.Publish(cmd.Context(), client, tag.Context(), r, log); err != nil {
 				return err
 			}
 			fmt.Fprintf(s.out, "Signed head %s -> %s (targets version %d, timestamp expires %s)\n", tag, t.Digest.DigestStr(),
@@ -260,8 +296,9 @@ func newTagRefreshCmd(s *streams) *cobra.Command {
 func newTagLsCmd(s *streams) *cobra.Command {
 	var reg registryOptions
 	var rootFile, output string
+	var hist bool
 	cmd := &cobra.Command{
-		Use:   "ls REPO [--root root.json]",
+		Use:   "ls REPO [--root root.json] [--history]",
 		Short: "List a repository's signed tag heads with versions and expiry (verified with --root)",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -272,6 +309,9 @@ func newTagLsCmd(s *streams) *cobra.Command {
 			repo, err := repository(client, a[0])
 			if err != nil {
 				return err
+			}
+			if hist {
+				return printTagHistory(cmd, s, client, repo, output)
 			}
 			r, err := taghead.Read(cmd.Context(), client, repo)
 			if err != nil {
@@ -313,6 +353,45 @@ func newTagLsCmd(s *streams) *cobra.Command {
 	}
 	reg.addFlags(cmd)
 	cmd.Flags().StringVar(&rootFile, "root", "", "trusted root.json: run the TUF client workflow (with rollback state in $SIGNET_HOME/tag-heads)")
+	cmd.Flags().BoolVar(&hist, "history", false, "every targets version the repository keeps, with its transparency-log entry")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// printTagHistory lists every targets version kept, oldest first.
+func printTagHistory(cmd *cobra.Command, s *streams, client *oci.Client, repo name.Repository, output string) error {
+	vs, err := taghead.History(cmd.Context(), client, repo)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		taghead.Version
+		LogIndex *int64 `json:"logIndex,omitempty"`
+	}
+	var rows []row
+	for _, v := range vs {
+		r := row{Version: v}
+		var b bundle.Bundle
+		if len(v.Bundle) > 0 && b.UnmarshalJSON(v.Bundle) == nil {
+			for _, e := range b.GetVerificationMaterial().GetTlogEntries() {
+				idx := e.GetLogIndex()
+				r.LogIndex = &idx
+			}
+		}
+		rows = append(rows, r)
+	}
+	if output == "json" {
+		return printJSON(s, rows)
+	}
+	for _, r := range rows {
+		logged := "not logged"
+		if r.LogIndex != nil {
+			logged = fmt.Sprintf("log index %d", *r.LogIndex)
+		}
+		fmt.Fprintf(s.out, "targets v%d (%s)\n", r.Version.Version, logged)
+		for _, h := range r.Heads {
+			fmt.Fprintf(s.out, "  %s\t%s\n", h.Tag, h.Digest)
+		}
+	}
+	return nil
 }

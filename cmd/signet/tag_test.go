@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/tlog"
 )
 
 // TestTagRollbackWalkthrough is the rollback attack as a user sees it: a
@@ -107,4 +110,43 @@ func decodePatch(t *testing.T, out string) string {
 		t.Fatal(err)
 	}
 	return string(resp.Patch)
+}
+
+// TestTagHistoryLogged: every targets version is logged and kept, so the
+// owner can list every head ever published.
+func TestTagHistoryLogged(t *testing.T) {
+	t.Setenv("SIGNET_PASSWORD", "pw")
+	t.Setenv("SIGNET_HOME", t.TempDir())
+	dir := t.TempDir()
+	t.Chdir(dir)
+	l, err := tlog.Open(context.Background(), t.TempDir(), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logSrv := httptest.NewServer(l.Handler())
+	defer logSrv.Close()
+	reg := registrytest.New(t, true)
+	signet(t, "keys", "generate", "--output-prefix", "online")
+	repo := reg.Host + "/team/app"
+	logFlags := []string{"--tlog-url", logSrv.URL, "--tlog-api-version", "2"}
+	if _, stderr, code := signet(t, append([]string{"tag", "init", repo, "--root-key", "online.key", "--key", "online.key"}, logFlags...)...); code != exitOK {
+		t.Fatal(stderr)
+	}
+	var digests []string
+	for range 2 {
+		d := reg.PushImage(t, "team/app:1.4")
+		digests = append(digests, d.DigestStr())
+		if _, stderr, code := signet(t, append([]string{"tag", "sign", repo + ":1.4", "--key", "online.key", "--allow-unsigned"}, logFlags...)...); code != exitOK || !strings.Contains(stderr, "logged at index") {
+			t.Fatalf("tag sign: %s", stderr)
+		}
+	}
+	out, stderr, code := signet(t, "tag", "ls", repo, "--history")
+	if code != exitOK {
+		t.Fatal(stderr)
+	}
+	for _, want := range []string{"targets v1 (log index 0)", "targets v2 (log index 1)", "1.4\t" + digests[0], "targets v3 (log index 2)", "1.4\t" + digests[1]} {
+		if !strings.Contains(out, want) {
+			t.Errorf("history lacks %q:\n%s", want, out)
+		}
+	}
 }
