@@ -11,6 +11,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/taghead"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -45,6 +46,9 @@ func Inspect(ctx context.Context, client *oci.Client, image string, o Options) (
 		rep.Policy = &PolicyRef{Hash: o.Engine.PolicyHash(), Name: o.Engine.PolicyName()}
 	}
 	rep.Subject = r.subject(ctx, client, t, image, o.Engine)
+	if t.Tag != "" {
+		rep.SignedHead = signedHead(ctx, client, t)
+	}
 	children, err := client.Children(ctx, t)
 	if err != nil {
 		rep.Subject.Error = err.Error()
@@ -168,4 +172,20 @@ func sortArtifacts(as []*Artifact) {
 		return []string{fmt.Sprint(rank[a.Kind]), a.PredicateType, a.Layout, a.Format, signer, a.Summary, a.Unreadable, a.Manifest}
 	}
 	slices.SortStableFunc(as, func(a, b *Artifact) int { return slices.Compare(key(a), key(b)) })
+}
+
+// signedHead reads the repository's signed tag heads, if it publishes them.
+func signedHead(ctx context.Context, client *oci.Client, t *oci.Target) *SignedHead {
+	md, err := taghead.Read(ctx, client, t.Digest.Context())
+	if err != nil {
+		return nil
+	}
+	sh := &SignedHead{Tag: t.Tag, TargetsVersion: md.Targets.Signed.Version, Expires: md.Timestamp.Signed.Expires}
+	for _, h := range md.Heads() {
+		if h.Tag == t.Tag {
+			sh.Digest = h.Digest
+		}
+	}
+	sh.Matches = sh.Digest == t.Digest.DigestStr()
+	return sh
 }

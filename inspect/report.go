@@ -23,6 +23,19 @@ type Report struct {
 	Subject *Subject `json:"subject"`
 	// Policy names the policy the verdicts come from (with --policy).
 	Policy *PolicyRef `json:"policy,omitempty"`
+	// SignedHead is the tag's signed head (signet tag sign), when the
+	// repository publishes them — as stored, not verified.
+	SignedHead *SignedHead `json:"signedHead,omitempty"`
+}
+
+// SignedHead is what a repository's signed-tag-head metadata says of a tag.
+type SignedHead struct {
+	Tag            string    `json:"tag"`
+	Digest         string    `json:"digest,omitempty"`
+	TargetsVersion int64     `json:"targetsVersion"`
+	Expires        time.Time `json:"expires"`
+	// Matches is true when the registry's tag names the signed digest.
+	Matches bool `json:"matches"`
 }
 
 // PolicyRef identifies a policy document.

@@ -42,6 +42,16 @@ func WriteText(w io.Writer, rep *Report, o TextOptions) error {
 		head += p.dim(" judged by policy " + firstOf(rep.Policy.Name, "(unnamed)") + " " + short(rep.Policy.Hash, 12))
 	}
 	b.WriteString(head + "\n")
+	if sh := rep.SignedHead; sh != nil {
+		switch {
+		case sh.Digest == "":
+			b.WriteString(p.yellow("  signed head: none for tag "+sh.Tag) + p.dim(fmt.Sprintf(" (targets v%d)", sh.TargetsVersion)) + "\n")
+		case sh.Matches:
+			b.WriteString(p.green("  signed head: "+sh.Tag+" → "+sh.Digest) + p.dim(fmt.Sprintf(" (targets v%d, timestamp expires %s; as stored, verify with --policy)", sh.TargetsVersion, sh.Expires.Format(time.RFC3339))) + "\n")
+		default:
+			b.WriteString(p.red("  signed head: "+sh.Tag+" → "+sh.Digest+", but the registry's tag names another digest") + p.dim(fmt.Sprintf(" (targets v%d)", sh.TargetsVersion)) + "\n")
+		}
+	}
 	writeSubject(&b, p, rep.Subject, "", true)
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -66,6 +66,10 @@ func TestTagRollbackWalkthrough(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("verify at the new head: %d\n%s%s", code, out, stderr)
 	}
+	out, _, _ = signet(t, "inspect", repo+":1.4")
+	if !strings.Contains(out, "signed head: 1.4 → "+v2.DigestStr()) {
+		t.Fatalf("inspect does not show the signed head:\n%s", out)
+	}
 	out, _, _ = signet(t, "tag", "ls", repo, "--root", rootFile)
 	if !strings.Contains(out, "1.4\t"+v2.DigestStr()) || !strings.Contains(out, "verified against") {
 		t.Fatalf("tag ls: %s", out)
@@ -81,6 +85,9 @@ func TestTagRollbackWalkthrough(t *testing.T) {
 	out, stderr, code = signet(t, "verify", "--policy", "policy.yaml", repo+":1.4")
 	if code == exitOK || !strings.Contains(out+stderr, "[tag-mismatch]") {
 		t.Fatalf("moved tag not refused: %d\n%s%s", code, out, stderr)
+	}
+	if out, _, _ := signet(t, "inspect", repo+":1.4"); !strings.Contains(out, "but the registry's tag names another digest") {
+		t.Fatalf("inspect does not flag the moved tag:\n%s", out)
 	}
 	os.WriteFile("pod.yaml", []byte(fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n    - {name: app, image: %q}\n", repo+":1.4")), 0o644)
 	out, stderr, code = signet(t, "admission", "review", "--policy", "policy.yaml", "pod.yaml")
