@@ -37,6 +37,7 @@ type admissionOptions struct {
 	failMode string
 	cacheTTL time.Duration
 	negTTL   time.Duration
+	headDir  string
 }
 
 func (o *admissionOptions) addFlags(cmd *cobra.Command) {
@@ -48,11 +49,13 @@ func (o *admissionOptions) addFlags(cmd *cobra.Command) {
 		"answer for an image not verified within the budget, or whose registry failed: closed (deny) or receipt (admit a digest that passed within --cache-ttl, deny the rest)")
 	cmd.Flags().DurationVar(&o.cacheTTL, "cache-ttl", 5*time.Minute, "how long a passing verdict is reused (and counts as a receipt)")
 	cmd.Flags().DurationVar(&o.negTTL, "negative-cache-ttl", 30*time.Second, "how long a failing verdict is reused (registry failures are never cached)")
+	cmd.Flags().StringVar(&o.headDir, "tag-head-state", "", "directory keeping what signed-tag-head checks trusted, across restarts (default: for the process's lifetime only)")
 }
 
 // engine compiles the policy into a fresh engine (and so a fresh cache).
 func (o *admissionOptions) engine(s *streams, client *oci.Client, stats *verify.EngineStats) (*verify.Engine, error) {
-	return policyEngine(s, client, &o.trust, o.polFile, verify.WithCache(10_000, o.cacheTTL, o.negTTL), verify.WithStats(stats))
+	return policyEngine(s, client, &o.trust, o.polFile, verify.WithCache(10_000, o.cacheTTL, o.negTTL), verify.WithStats(stats),
+		verify.WithTagHeadState(o.headDir))
 }
 
 // webhook builds the webhook; it also returns how to rebuild its decider.
@@ -66,6 +69,13 @@ func (o *admissionOptions) webhook(s *streams, log *slog.Logger, m *admission.Me
 	}
 	if _, _, err := o.trust.verifierOptions(); err != nil {
 		return nil, nil, err
+	}
+	if o.headDir == "" {
+		// One directory for the process, shared by reloaded engines, so a
+		// policy reload does not forget what was trusted.
+		if o.headDir, err = os.MkdirTemp("", "signet-tag-heads-"); err != nil {
+			return nil, nil, err
+		}
 	}
 	var copts []oci.Option
 	if m != nil {
