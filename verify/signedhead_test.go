@@ -2,6 +2,8 @@ package verify_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,6 +59,22 @@ images:
 	image := w.reg.Host + "/team/app:1.4"
 	if d := e.Decide(ctx, image); !d.Allowed || d.Digest != cur.DigestStr() {
 		t.Fatalf("at its signed head: %+v", d)
+	}
+	// The root pinned by digest instead of by file: the same, and a wrong
+	// digest trusts nothing.
+	sum := sha256.Sum256(root)
+	for digest, ok := range map[string]bool{hex.EncodeToString(sum[:]): true, strings.Repeat("0", 64): false} {
+		byDigest := w.engine(t, `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    signers: [{name: alice, key: alice.pub}]
+    tags:
+      signedHeads: {required: true, root: "sha256:`+digest+`"}
+`, verify.WithTagHeadState(t.TempDir()))
+		if d := byDigest.Decide(ctx, image); d.Allowed != ok || (!ok && !strings.Contains(d.Reason, "[untrusted-root]")) {
+			t.Fatalf("root sha256:%s: %+v", digest, d.Reason)
+		}
 	}
 	// Someone with push access moves the tag back to the older digest,
 	// which is validly signed.
