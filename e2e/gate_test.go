@@ -99,6 +99,9 @@ func TestPushGate(t *testing.T) {
 		expect(t, "PASSED summary after signing", vsa(d, "PASSED"), exitOK, "verified")
 	})
 
+	// One push nobody signs, so the status shows what operators look for.
+	left := pushImage(t, reg.host, "org/team/never-signed:v1")
+	waitFor("never signed", left, "unverified")
 	out := status("")
 	os.WriteFile(filepath.Join(stateDir, "gate-status.txt"), []byte(out), 0o644)
 	t.Logf("signet gate status:\n%s", out)
