@@ -102,6 +102,9 @@ func TestPushGate(t *testing.T) {
 	// One push nobody signs, so the status shows what operators look for.
 	left := pushImage(t, reg.host, "org/team/never-signed:v1")
 	waitFor("never signed", left, "unverified")
+	for deadline := time.Now().Add(30 * time.Second); vsa(left, "FAILED").code != exitOK && time.Now().Before(deadline); {
+		time.Sleep(250 * time.Millisecond)
+	}
 	out := status("")
 	os.WriteFile(filepath.Join(stateDir, "gate-status.txt"), []byte(out), 0o644)
 	t.Logf("signet gate status:\n%s", out)
