@@ -160,7 +160,7 @@ func (c *Client) ensureFallbackEntry(ctx context.Context, subject name.Digest, e
 
 // fallbackIndex reads the index at the fallback tag; a missing tag is an empty index.
 func (c *Client) fallbackIndex(ctx context.Context, tag name.Tag) (*v1.IndexManifest, error) {
-	desc, err := remote.Get(tag, c.remoteOpts(ctx, nil)...)
+	desc, err := c.get(ctx, tag)
 	if isNotFound(err) {
 		return &v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}, nil
 	}

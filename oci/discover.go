@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -143,7 +144,7 @@ func (c *Client) readReferrer(ctx context.Context, repo name.Repository, desc v1
 	if !desc.MediaType.IsImage() {
 		return a
 	}
-	got, err := remote.Get(repo.Digest(desc.Digest.String()), c.remoteOpts(ctx, nil)...)
+	got, err := c.get(ctx, repo.Digest(desc.Digest.String()))
 	if err != nil {
 		a.Err = registryErr(fmt.Sprintf("reading referrer %s", desc.Digest), err)
 		return a
@@ -174,30 +175,49 @@ func (c *Client) readReferrer(ctx context.Context, repo name.Repository, desc v1
 }
 
 // readBlob fetches a small blob, refusing one larger than the client's cap
-// before reading it and checking the digest of what it read.
+// before reading it and checking the digest of what it read. A body that
+// comes back short or corrupted is fetched again (readAttempts in all), and
+// is then a registry error — transient — not a bad artifact.
 func (c *Client) readBlob(ctx context.Context, repo name.Repository, desc v1.Descriptor) ([]byte, error) {
 	if desc.Size > c.maxBytes || desc.Size < 0 {
 		return nil, fmt.Errorf("blob %s is %d bytes, over the %d-byte cap", desc.Digest, desc.Size, c.maxBytes)
 	}
-	l, err := remote.Layer(repo.Digest(desc.Digest.String()), c.remoteOpts(ctx, nil)...)
-	if err != nil {
-		return nil, registryErr(fmt.Sprintf("fetching blob %s", desc.Digest), err)
+	var b []byte
+	var err error
+	for attempt := 1; attempt <= readAttempts; attempt++ {
+		if b, err = c.fetchBlob(ctx, repo, desc); !again(ctx, err) {
+			break
+		}
+		time.Sleep(backoff(attempt))
 	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, registryErr(fmt.Sprintf("fetching blob %s", desc.Digest), err)
-	}
-	defer rc.Close()
-	// The reader checks the digest when it reaches the end of the blob.
-	b, err := io.ReadAll(io.LimitReader(rc, c.maxBytes+1))
 	if err != nil {
 		return nil, registryErr(fmt.Sprintf("fetching blob %s", desc.Digest), err)
 	}
 	if int64(len(b)) != desc.Size {
 		return nil, fmt.Errorf("blob %s: read %d bytes, descriptor says %d", desc.Digest, len(b), desc.Size)
 	}
-	if _, err := io.Copy(io.Discard, rc); err != nil {
-		return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
+	return b, nil
+}
+
+func (c *Client) fetchBlob(ctx context.Context, repo name.Repository, desc v1.Descriptor) ([]byte, error) {
+	l, err := remote.Layer(repo.Digest(desc.Digest.String()), c.remoteOpts(ctx, nil)...)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	// Read one byte past the descriptor's size: a longer body is refused
+	// there, never read on; a body of the right size is read to its end,
+	// where the reader checks the digest.
+	b, err := io.ReadAll(io.LimitReader(rc, desc.Size+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > desc.Size {
+		return nil, fmt.Errorf("blob %s is longer than its descriptor's %d bytes", desc.Digest, desc.Size)
 	}
 	return b, nil
 }
@@ -206,7 +226,7 @@ func (c *Client) readBlob(ctx context.Context, repo name.Repository, desc v1.Des
 // .att (DSSE) tag, one Artifact per layer.
 func (c *Client) legacyLayers(ctx context.Context, d name.Digest, suffix string) ([]Artifact, error) {
 	tag := d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + suffix)
-	got, err := remote.Get(tag, c.remoteOpts(ctx, nil)...)
+	got, err := c.get(ctx, tag)
 	if isNotFound(err) {
 		return nil, nil
 	}

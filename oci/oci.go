@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -71,6 +72,7 @@ type Client struct {
 
 	pullerOnce sync.Once
 	puller     *remote.Puller
+	attempts, perHost int
 	// noReferrersAPI remembers registries that answered the referrers API
 	// with 404 (registry name -> true).
 	noReferrersAPI sync.Map
@@ -96,17 +98,25 @@ func WithInsecure(insecure bool) Option {
 	}
 }
 
+// WithRetries sets how many times a request that failed for a passing
+// reason is tried in all (default 4), within the caller's deadline.
+func WithRetries(attempts int) Option { return func(c *Client) { c.attempts = attempts } }
+
+// WithHostConcurrency bounds the requests in flight to one registry host
+// (default 16).
+func WithHostConcurrency(n int) Option { return func(c *Client) { c.perHost = n } }
+
 // WithMaxArtifactBytes caps the size of a signature payload or bundle the
 // client reads. Default 8 MiB.
 func WithMaxArtifactBytes(n int64) Option { return func(c *Client) { c.maxBytes = n } }
 
 // New returns a Client.
 func New(opts ...Option) *Client {
-	c := &Client{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, maxBytes: defaultMaxArtifactBytes}
+	c := &Client{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, maxBytes: defaultMaxArtifactBytes, attempts: 4, perHost: 16}
 	for _, o := range opts {
 		o(c)
 	}
-	c.transport = probeTransport{base: c.transport}
+	c.transport = probeTransport{base: newResilientTransport(c.transport, c.attempts, c.perHost, 30*time.Second)}
 	return c
 }
 
@@ -124,17 +134,25 @@ func (c *Client) ParseReference(ref string) (name.Reference, error) {
 // ping /v2/ and look up credentials again; a call that must watch its own
 // requests (rt) gets a fresh transport.
 func (c *Client) remoteOpts(ctx context.Context, rt http.RoundTripper) []remote.Option {
-	base := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychain)}
+	base := append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(c.keychain)}, noGGCRRetries...)
 	if rt != nil {
 		return append(base, remote.WithTransport(rt))
 	}
 	c.pullerOnce.Do(func() {
-		c.puller, _ = remote.NewPuller(remote.WithAuthFromKeychain(c.keychain), remote.WithTransport(c.transport))
+		c.puller, _ = remote.NewPuller(append([]remote.Option{remote.WithAuthFromKeychain(c.keychain), remote.WithTransport(c.transport)}, noGGCRRetries...)...)
 	})
 	if c.puller == nil {
 		return append(base, remote.WithTransport(c.transport))
 	}
 	return append(base, remote.Reuse(c.puller))
+}
+
+// noGGCRRetries turns go-containerregistry's own retries off: the client's
+// resilientTransport retries, once, with Retry-After and the deadline.
+var noGGCRRetries = []remote.Option{
+	remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
+	remote.WithRetryPredicate(func(error) bool { return false }),
+	remote.WithRetryStatusCodes(),
 }
 
 // registryErr classifies err: a 404 becomes ErrNotFound, the rest ErrRegistry.
@@ -218,7 +236,7 @@ func (c *Client) Resolve(ctx context.Context, ref string) (*Target, error) {
 	desc, err := remote.Head(r, c.remoteOpts(ctx, nil)...)
 	if err != nil {
 		// Some registries do not answer HEAD for every media type: try GET.
-		d, gerr := remote.Get(r, c.remoteOpts(ctx, nil)...)
+		d, gerr := c.get(ctx, r)
 		if gerr != nil {
 			return nil, registryErr(fmt.Sprintf("resolving %s", r), gerr)
 		}
@@ -276,7 +294,7 @@ func (c *Client) Manifest(ctx context.Context, ref string) ([]byte, string, erro
 	if err != nil {
 		return nil, "", err
 	}
-	d, err := remote.Get(r, c.remoteOpts(ctx, nil)...)
+	d, err := c.get(ctx, r)
 	if err != nil {
 		return nil, "", registryErr(fmt.Sprintf("fetching manifest %s", r), err)
 	}
