@@ -70,8 +70,8 @@ type Client struct {
 	nameOpts  []name.Option
 	maxBytes  int64
 
-	pullerOnce sync.Once
-	puller     *remote.Puller
+	pullerOnce        sync.Once
+	puller            *remote.Puller
 	attempts, perHost int
 	// noReferrersAPI remembers registries that answered the referrers API
 	// with 404 (registry name -> true).
