@@ -124,11 +124,18 @@ func (c *Client) referrersIndex(ctx context.Context, d name.Digest) (*v1.IndexMa
 		return im, LayoutFallbackTag, err
 	}
 	probe := &referrersProbe{}
-	idx, err := remote.Referrers(d, c.remoteOpts(withProbe(ctx, probe), nil)...)
-	if err != nil {
-		return nil, "", registryErr(fmt.Sprintf("listing referrers of %s", d), err)
+	var im *v1.IndexManifest
+	var err error
+	for attempt := 1; attempt <= readAttempts; attempt++ {
+		var idx v1.ImageIndex
+		if idx, err = remote.Referrers(d, c.remoteOpts(withProbe(ctx, probe), nil)...); err == nil {
+			im, err = idx.IndexManifest()
+		}
+		if !again(ctx, err) {
+			break
+		}
+		time.Sleep(backoff(attempt))
 	}
-	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, "", registryErr(fmt.Sprintf("listing referrers of %s", d), err)
 	}
