@@ -67,6 +67,9 @@ type Webhook struct {
 	log     *slog.Logger
 	metrics *Metrics
 	ready   atomic.Bool
+	// slots bounds the reviews verifying at once; a review beyond it is
+	// answered at once by the failure mode (load shedding).
+	slots chan struct{}
 }
 
 // Option configures New.
@@ -83,12 +86,17 @@ func WithLogger(l *slog.Logger) Option { return func(w *Webhook) { w.log = l } }
 // the budget or the registry fails. Default FailClosed.
 func WithFailureMode(m FailureMode) Option { return func(w *Webhook) { w.mode = m } }
 
+// WithMaxInFlight bounds the reviews verifying at once (default 256). Under
+// more load a review is not queued behind the others, where it would miss
+// its deadline: it is answered at once by the failure mode ("overloaded").
+func WithMaxInFlight(n int) Option { return func(w *Webhook) { w.slots = make(chan struct{}, max(1, n)) } }
+
 // WithMetrics records requests and decisions in m and serves it at /metrics.
 func WithMetrics(m *Metrics) Option { return func(w *Webhook) { w.metrics = m } }
 
 // New returns a webhook deciding with d; it is ready at once.
 func New(d Decider, opts ...Option) *Webhook {
-	w := &Webhook{budget: 8 * time.Second, mode: FailClosed, log: slog.New(slog.DiscardHandler)}
+	w := &Webhook{budget: 8 * time.Second, mode: FailClosed, log: slog.New(slog.DiscardHandler), slots: make(chan struct{}, 256)}
 	for _, o := range opts {
 		o(w)
 	}
@@ -201,7 +209,14 @@ func (w *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest,
 		imgs[i] = r.Image
 	}
 	start := time.Now()
-	decisions := w.decide(ctx, *w.decider.Load(), imgs, mutate)
+	var decisions []*verify.Decision
+	select {
+	case w.slots <- struct{}{}:
+		decisions = w.decide(ctx, *w.decider.Load(), imgs, mutate)
+		<-w.slots
+	default:
+		decisions = w.shed(*w.decider.Load(), imgs, mutate)
+	}
 	var denials, warnings []string
 	var patch []map[string]string
 	for i, d := range decisions {
@@ -237,6 +252,20 @@ func (w *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest,
 		resp.Patch, resp.PatchType = b, &pt
 	}
 	return resp
+}
+
+// shed answers an overloaded review by the failure mode alone: no registry
+// calls, so the answer is immediate (receipt mode still admits what passed
+// recently).
+func (w *Webhook) shed(dec Decider, imgs []string, mutate bool) []*verify.Decision {
+	w.metrics.shed()
+	reason := fmt.Sprintf("the webhook is overloaded (%d reviews verifying)", cap(w.slots))
+	out := make([]*verify.Decision, len(imgs))
+	for i, img := range imgs {
+		out[i] = dec.Fallback(img, reason, w.mode == FailReceipt, mutate)
+		w.metrics.fallback(w.mode, out[i].Allowed)
+	}
+	return out
 }
 
 // decide asks the decider. An image it could not decide — the budget ran

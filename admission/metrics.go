@@ -22,6 +22,7 @@ type Metrics struct {
 	fallbacks *prometheus.CounterVec
 	reloads   *prometheus.CounterVec
 	registry  *prometheus.CounterVec
+	sheds     prometheus.Counter
 }
 
 // NewMetrics registers the webhook's metrics, reading the engine counters
@@ -55,7 +56,11 @@ func NewMetrics(stats *verify.EngineStats) *Metrics {
 			Help: "HTTP requests to registries by method and status code (0: no response).",
 		}, []string{"method", "code"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.fallbacks, m.reloads, m.registry,
+	m.sheds = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "signet_admission_shed_total",
+		Help: "Reviews answered by the failure mode without verifying because too many were verifying (--max-in-flight).",
+	})
+	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.fallbacks, m.reloads, m.registry, m.sheds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
 		counter := func(name, help string, f func() int64) prometheus.Collector {
@@ -135,4 +140,10 @@ func (m *Metrics) fallback(mode FailureMode, allowed bool) {
 		outcome = "allowed"
 	}
 	m.fallbacks.WithLabelValues(string(mode), outcome).Inc()
+}
+
+func (m *Metrics) shed() {
+	if m != nil {
+		m.sheds.Inc()
+	}
 }

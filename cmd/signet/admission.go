@@ -38,6 +38,7 @@ type admissionOptions struct {
 	cacheTTL time.Duration
 	negTTL   time.Duration
 	headDir  string
+	inFlight int
 }
 
 func (o *admissionOptions) addFlags(cmd *cobra.Command) {
@@ -49,6 +50,7 @@ func (o *admissionOptions) addFlags(cmd *cobra.Command) {
 		"answer for an image not verified within the budget, or whose registry failed: closed (deny) or receipt (admit a digest that passed within --cache-ttl, deny the rest)")
 	cmd.Flags().DurationVar(&o.cacheTTL, "cache-ttl", 5*time.Minute, "how long a passing verdict is reused (and counts as a receipt)")
 	cmd.Flags().DurationVar(&o.negTTL, "negative-cache-ttl", 30*time.Second, "how long a failing verdict is reused (registry failures are never cached)")
+	cmd.Flags().IntVar(&o.inFlight, "max-in-flight", 256, "reviews verifying at once; more are answered at once by the failure mode (load shedding)")
 	cmd.Flags().StringVar(&o.headDir, "tag-head-state", "", "directory keeping what signed-tag-head checks trusted, across restarts (default: for the process's lifetime only)")
 }
 
@@ -87,7 +89,7 @@ func (o *admissionOptions) webhook(s *streams, log *slog.Logger, m *admission.Me
 	if err != nil {
 		return nil, nil, err
 	}
-	w := admission.New(eng, admission.WithBudget(o.budget), admission.WithLogger(log), admission.WithFailureMode(mode), admission.WithMetrics(m))
+	w := admission.New(eng, admission.WithBudget(o.budget), admission.WithLogger(log), admission.WithFailureMode(mode), admission.WithMetrics(m), admission.WithMaxInFlight(o.inFlight))
 	return w, load, nil
 }
 
