@@ -1,11 +1,16 @@
 package oci_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -156,4 +161,53 @@ func readIndex(t *testing.T, ref string) *v1.IndexManifest {
 		t.Fatal(err)
 	}
 	return &im
+}
+
+// TestLyingBlobIsNotReadPastItsDescriptor: a registry that answers a small
+// bundle's digest with a 2 GB stream is cut off one byte past the
+// descriptor's size; the stream is never read to its end.
+func TestLyingBlobIsNotReadPastItsDescriptor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var evil atomic.Value // the digest to lie about
+	var served atomic.Int64
+	reg := registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			d, _ := evil.Load().(string)
+			if d == "" || !strings.HasSuffix(r.URL.Path, "/blobs/"+d) || r.Method != http.MethodGet {
+				h.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Content-Length", strconv.Itoa(2<<30))
+			chunk := make([]byte, 32<<10)
+			for served.Load() < 2<<30 {
+				n, err := w.Write(chunk)
+				served.Add(int64(n))
+				if err != nil {
+					return
+				}
+			}
+		})
+	})
+	d := reg.PushImage(t, "app:v1")
+	c := oci.New()
+	target, _ := c.Resolve(ctx, d.String())
+	bundle := []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`)
+	if _, err := c.AttachBundle(ctx, target, bundle, nil); err != nil {
+		t.Fatal(err)
+	}
+	h, _, _ := v1.SHA256(bytes.NewReader(bundle))
+	evil.Store(h.String())
+	start := time.Now()
+	arts, err := oci.New().Discover(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arts) != 1 || arts[0].Err == nil || arts[0].Content != nil {
+		t.Fatalf("artifacts %+v", arts)
+	}
+	if n := served.Load(); n > 256<<20 {
+		t.Fatalf("the client read on: %d bytes served", n)
+	}
+	t.Logf("refused in %s after %d bytes were sent: %v", time.Since(start).Round(time.Millisecond), served.Load(), arts[0].Err)
 }
