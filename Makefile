@@ -40,20 +40,21 @@ bench: build
 	./e2e/tools.sh cosign-v3.1.3 registry-v3.1.2
 	$(GO) run ./bench -out bench/RESULTS.md
 
-# Each fuzz target for a short while.
+# Each fuzz target for a while (CI runs it with FUZZTIME=2s).
+FUZZTIME ?= 20s
 fuzz:
-	$(GO) test ./keys -run '^$$' -fuzz FuzzParsePrivateKey -fuzztime 20s
-	$(GO) test ./keys -run '^$$' -fuzz FuzzParsePublicKey -fuzztime 20s
-	$(GO) test ./verify -run '^$$' -fuzz FuzzParseBundle -fuzztime 20s
-	$(GO) test ./verify -run '^$$' -fuzz FuzzParseSimpleSigning -fuzztime 20s
-	$(GO) test ./tlog -run '^$$' -fuzz FuzzAddEntry -fuzztime 20s
-	$(GO) test ./tlog -run '^$$' -fuzz FuzzParseCheckpoint -fuzztime 20s
-	$(GO) test ./attest -run '^$$' -fuzz FuzzBuildPredicate -fuzztime 20s
-	$(GO) test ./attest -run '^$$' -fuzz FuzzParseStatement -fuzztime 20s
-	$(GO) test ./inspect -run '^$$' -fuzz FuzzArtifact -fuzztime 20s
-	$(GO) test ./inspect -run '^$$' -fuzz FuzzSummarize -fuzztime 20s
-	$(GO) test ./admission -run '^$$' -fuzz FuzzParseReview -fuzztime 20s
-	$(GO) test ./gate -run '^$$' -fuzz FuzzParseEnvelope -fuzztime 20s
+	$(GO) test ./keys -run '^$$' -fuzz FuzzParsePrivateKey -fuzztime $(FUZZTIME)
+	$(GO) test ./keys -run '^$$' -fuzz FuzzParsePublicKey -fuzztime $(FUZZTIME)
+	$(GO) test ./verify -run '^$$' -fuzz FuzzParseBundle -fuzztime $(FUZZTIME)
+	$(GO) test ./verify -run '^$$' -fuzz FuzzParseSimpleSigning -fuzztime $(FUZZTIME)
+	$(GO) test ./tlog -run '^$$' -fuzz FuzzAddEntry -fuzztime $(FUZZTIME)
+	$(GO) test ./tlog -run '^$$' -fuzz FuzzParseCheckpoint -fuzztime $(FUZZTIME)
+	$(GO) test ./attest -run '^$$' -fuzz FuzzBuildPredicate -fuzztime $(FUZZTIME)
+	$(GO) test ./attest -run '^$$' -fuzz FuzzParseStatement -fuzztime $(FUZZTIME)
+	$(GO) test ./inspect -run '^$$' -fuzz FuzzArtifact -fuzztime $(FUZZTIME)
+	$(GO) test ./inspect -run '^$$' -fuzz FuzzSummarize -fuzztime $(FUZZTIME)
+	$(GO) test ./admission -run '^$$' -fuzz FuzzParseReview -fuzztime $(FUZZTIME)
+	$(GO) test ./gate -run '^$$' -fuzz FuzzParseEnvelope -fuzztime $(FUZZTIME)
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)
