@@ -89,7 +89,9 @@ func WithFailureMode(m FailureMode) Option { return func(w *Webhook) { w.mode = 
 // WithMaxInFlight bounds the reviews verifying at once (default 256). Under
 // more load a review is not queued behind the others, where it would miss
 // its deadline: it is answered at once by the failure mode ("overloaded").
-func WithMaxInFlight(n int) Option { return func(w *Webhook) { w.slots = make(chan struct{}, max(1, n)) } }
+func WithMaxInFlight(n int) Option {
+	return func(w *Webhook) { w.slots = make(chan struct{}, max(1, n)) }
+}
 
 // WithMetrics records requests and decisions in m and serves it at /metrics.
 func WithMetrics(m *Metrics) Option { return func(w *Webhook) { w.metrics = m } }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -210,4 +211,42 @@ func TestLyingBlobIsNotReadPastItsDescriptor(t *testing.T) {
 		t.Fatalf("the client read on: %d bytes served", n)
 	}
 	t.Logf("refused in %s after %d bytes were sent: %v", time.Since(start).Round(time.Millisecond), served.Load(), arts[0].Err)
+}
+
+// TestConcurrentReadsCoalesce: many identical manifest reads at once reach
+// the registry as far fewer requests.
+func TestConcurrentReadsCoalesce(t *testing.T) {
+	t.Parallel()
+	var gets atomic.Int64
+	var holding atomic.Bool
+	gate := make(chan struct{})
+	reg := registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if holding.Load() && r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/manifests/v1") {
+				gets.Add(1)
+				<-gate // hold the first ones so the rest pile up
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	reg.PushImage(t, "app:v1")
+	c := oci.New()
+	c.Resolve(context.Background(), reg.Host+"/app:v1") // authenticate once
+	holding.Store(true)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.Resolve(context.Background(), reg.Host+"/app:v1"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(gate)
+	wg.Wait()
+	if n := gets.Load(); n > 3 {
+		t.Fatalf("20 identical reads made %d requests", n)
+	}
 }

@@ -1,18 +1,21 @@
 package oci
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/singleflight"
 )
 
 // resilientTransport is the HTTP layer every registry call goes through:
@@ -28,8 +31,9 @@ type resilientTransport struct {
 	perHost       int
 	headerTimeout time.Duration // per attempt, until the response headers arrive
 
-	mu    sync.Mutex
-	slots map[string]chan struct{}
+	mu     sync.Mutex
+	slots  map[string]chan struct{}
+	flight singleflight.Group
 }
 
 func newResilientTransport(base http.RoundTripper, attempts, perHost int, headerTimeout time.Duration) *resilientTransport {
@@ -102,7 +106,63 @@ func transientStatus(code int) bool {
 	return false
 }
 
+// coalescable: identical manifest reads in flight at once (a busy webhook
+// asking for one tag, say) share one request and its (small) body.
+func coalescable(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.Contains(r.URL.Path, "/manifests/")
+}
+
+// maxShared caps a body shared between coalesced requests; a manifest
+// larger than that is not shared (the reader's own cap refuses it anyway).
+const maxShared = 4 << 20
+
+type shared struct {
+	resp *http.Response
+	body []byte
+}
+
 func (t *resilientTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !coalescable(r) {
+		return t.roundTrip(r)
+	}
+	key := r.Method + " " + r.URL.String() + " " + r.Header.Get("Authorization") + " " + r.Header.Get("Accept")
+	ch := t.flight.DoChan(key, func() (any, error) {
+		// The shared request must not die with whichever caller came
+		// first; it is bounded on its own, and each caller by its context.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
+		defer cancel()
+		resp, err := t.roundTrip(r.WithContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxShared+1))
+		if err != nil {
+			return nil, err
+		}
+		return &shared{resp: resp, body: body}, nil
+	})
+	var res singleflight.Result
+	select {
+	case res = <-ch:
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	sh := res.Val.(*shared)
+	if len(sh.body) > maxShared {
+		return t.roundTrip(r) // too big to share: this caller asks on its own
+	}
+	out := *sh.resp
+	out.Header = sh.resp.Header.Clone()
+	out.Body = io.NopCloser(bytes.NewReader(sh.body))
+	out.Request = r
+	return &out, nil
+}
+
+func (t *resilientTransport) roundTrip(r *http.Request) (*http.Response, error) {
 	ctx := r.Context()
 	slot := t.slot(r.URL.Host)
 	select {

@@ -264,3 +264,37 @@ func listTags(repo string) ([]string, error) {
 	}
 	return remote.List(r)
 }
+
+// TestSignRerunAfterFailure: the registry refuses the fallback-index write
+// (the last step of attaching a signature); the signature is then not
+// listed anywhere, the index names nothing missing, and running sign again
+// succeeds with one entry, which verifies.
+func TestSignRerunAfterFailure(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	d := w.reg.PushImage(t, "team/sign:v1")
+	ref := w.proxy.Host + "/team/sign@" + d.DigestStr()
+	w.proxy.Set(faultproxy.Rule{Kind: faultproxy.Status, Code: 503, Method: "PUT", Path: regexp.MustCompile(`/manifests/sha256-`)})
+	if _, err := w.signer.SignImage(ctx, ref, sign.Request{}); !errors.Is(err, oci.ErrRegistry) {
+		t.Fatalf("sign with the index write refused: %v", err)
+	}
+	checkNoHalfWritten(t, w)
+	w.proxy.Set()
+	if _, err := w.signer.SignImage(ctx, ref, sign.Request{}); err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	checkNoHalfWritten(t, w)
+	raw, _, err := w.client.Manifest(ctx, w.reg.Host+"/team/sign:"+oci.FallbackTag(d).TagStr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx struct{ Manifests []json.RawMessage }
+	json.Unmarshal(raw, &idx)
+	if len(idx.Manifests) != 1 {
+		t.Fatalf("index has %d entries after the re-run, want 1", len(idx.Manifests))
+	}
+	v, _ := verify.New(w.client, []verify.Key{{Name: "release", PublicKey: mustPub(t, w.pub)}})
+	if _, err := v.Verify(ctx, ref, verify.Request{}); err != nil {
+		t.Fatal(err)
+	}
+}

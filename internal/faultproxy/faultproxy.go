@@ -8,6 +8,7 @@ package faultproxy
 import (
 	"bytes"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -38,10 +39,13 @@ type Rule struct {
 	Path   *regexp.Regexp // nil matches any
 	// First applies the fault to the first First matching requests only
 	// (0: to every one) — a fault that passes.
-	First      int
-	Code       int
-	RetryAfter string
-	Delay      time.Duration
+	First int
+	// Probability, when above 0, applies the fault to that share of the
+	// matching requests, at random.
+	Probability float64
+	Code        int
+	RetryAfter  string
+	Delay       time.Duration
 
 	seen int
 }
@@ -97,6 +101,9 @@ func (p *Proxy) match(r *http.Request) *Rule {
 			continue
 		}
 		if rule.First > 0 && rule.seen >= rule.First {
+			continue
+		}
+		if rule.Probability > 0 && rand.Float64() >= rule.Probability {
 			continue
 		}
 		rule.seen++
