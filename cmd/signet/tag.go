@@ -104,6 +104,17 @@ func (o *tagKeyOptions) logger(cmd *cobra.Command, s *streams, client *oci.Clien
 	}, nil
 }
 
+// open loads the keys and names the repository a publishing command works on.
+func (o *tagKeyOptions) open(cmd *cobra.Command, s *streams, ref string) (taghead.Keys, *oci.Client, name.Repository, error) {
+	k, err := o.keys(cmd, s)
+	if err != nil {
+		return k, nil, name.Repository{}, err
+	}
+	client := o.reg.client()
+	repo, err := repository(client, ref)
+	return k, client, repo, err
+}
+
 func repository(client *oci.Client, ref string) (name.Repository, error) {
 	r, err := client.ParseReference(ref)
 	if err != nil {
@@ -123,12 +134,7 @@ func newTagInitCmd(s *streams) *cobra.Command {
 			if len(o.rootKeys) == 0 {
 				return usageError{errors.New("--root-key is required (at least one)")}
 			}
-			k, err := o.keys(cmd, s)
-			if err != nil {
-				return err
-			}
-			client := o.reg.client()
-			repo, err := repository(client, a[0])
+			k, client, repo, err := o.open(cmd, s, a[0])
 			if err != nil {
 				return err
 			}
@@ -266,12 +272,7 @@ func newTagRefreshCmd(s *streams) *cobra.Command {
 		Short: "Re-sign the timestamp so the metadata does not expire (run it from a cron job)",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			k, err := o.keys(cmd, s)
-			if err != nil {
-				return err
-			}
-			client := o.reg.client()
-			repo, err := repository(client, a[0])
+			k, client, repo, err := o.open(cmd, s, a[0])
 			if err != nil {
 				return err
 			}
