@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -92,8 +93,18 @@ func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v
 	}
 	dst := repo.Digest(h.String())
 	probe := &referrersProbe{}
-	if err := remote.Put(dst, rawManifest{raw, types.OCIManifestSchema1}, c.remoteOpts(withProbe(ctx, probe), c.transport)...); err != nil {
-		return nil, registryErr(fmt.Sprintf("pushing referrer manifest %s", dst), err)
+	// Putting the same manifest again is harmless, so a read inside the put
+	// (go-containerregistry reads the fallback tag) that came back broken
+	// is retried with the whole put.
+	for attempt := 1; ; attempt++ {
+		err = remote.Put(dst, rawManifest{raw, types.OCIManifestSchema1}, c.remoteOpts(withProbe(ctx, probe), c.transport)...)
+		if err == nil {
+			break
+		}
+		if attempt >= readAttempts || !again(ctx, err) {
+			return nil, registryErr(fmt.Sprintf("pushing referrer manifest %s", dst), err)
+		}
+		time.Sleep(backoff(attempt))
 	}
 	att := &Attached{Digest: h, Layout: LayoutReferrersAPI, Ref: dst.String()}
 	if probe.usedFallback() {
