@@ -55,6 +55,7 @@ fuzz:
 	$(GO) test ./inspect -run '^$$' -fuzz FuzzSummarize -fuzztime $(FUZZTIME)
 	$(GO) test ./admission -run '^$$' -fuzz FuzzParseReview -fuzztime $(FUZZTIME)
 	$(GO) test ./gate -run '^$$' -fuzz FuzzParseEnvelope -fuzztime $(FUZZTIME)
+	$(GO) test ./policy -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)
