@@ -52,7 +52,7 @@ var faults = []fault{
 	{"connection reset, twice", faultproxy.Rule{Kind: faultproxy.Reset, Method: "GET", First: 2}, false},
 	{"truncated body", faultproxy.Rule{Kind: faultproxy.Truncate, Method: "GET", Path: bodies, First: 1}, false},
 	{"body not matching its digest", faultproxy.Rule{Kind: faultproxy.BadDigest, Method: "GET", Path: bodies, First: 1}, false},
-	{"slow bodies", faultproxy.Rule{Kind: faultproxy.SlowBody, Method: "GET", Path: bodies, Delay: 200 * time.Microsecond}, false},
+	{"slow bodies", faultproxy.Rule{Kind: faultproxy.SlowBody, Method: "GET", Path: bodies, Delay: 5 * time.Millisecond}, false},
 	{"503 always", faultproxy.Rule{Kind: faultproxy.Status, Code: 503}, true},
 	{"stall always", faultproxy.Rule{Kind: faultproxy.Stall}, true},
 	{"reset always", faultproxy.Rule{Kind: faultproxy.Reset}, true},

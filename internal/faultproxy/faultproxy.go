@@ -169,8 +169,8 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	if rule != nil && rule.Kind == SlowBody {
-		for i := range body {
-			if _, err := w.Write(body[i : i+1]); err != nil {
+		for i := 0; i < len(body); i += 256 {
+			if _, err := w.Write(body[i:min(i+256, len(body))]); err != nil {
 				return
 			}
 			if f, ok := w.(http.Flusher); ok {
