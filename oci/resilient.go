@@ -6,10 +6,12 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -185,7 +187,7 @@ func (t *resilientTransport) roundTrip(r *http.Request) (*http.Response, error) 
 		resp, err := t.attempt(req)
 		last := attempt >= t.maxAttempts || !retryable(r) || ctx.Err() != nil
 		switch {
-		case err != nil && (last || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		case err != nil && (last || !passingErr(err)):
 			return nil, err
 		case err == nil && (!transientStatus(resp.StatusCode) || last):
 			return resp, nil
@@ -215,6 +217,23 @@ func (t *resilientTransport) roundTrip(r *http.Request) (*http.Response, error) 
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// passingErr says whether a failed attempt may succeed if repeated: a
+// connection reset or cut short, or no answer in time. Anything else — a
+// refused connection, a TLS or protocol mismatch (go-containerregistry's
+// https-then-http ping of a local registry meets one on every new
+// transport), a cancelled context — is answered at once.
+func passingErr(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if errors.Is(err, errHeaderTimeout) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // backoff is 100ms, 200ms, 400ms, ... up to 2s, with ±25% jitter.
