@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -363,7 +364,7 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 		if r.Pushed.IsZero() {
 			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
 		}
-		if j.Tag != "" && !sigTag.MatchString(j.Tag) && !contains(r.Tags, j.Tag) {
+		if j.Tag != "" && !sigTag.MatchString(j.Tag) && !slices.Contains(r.Tags, j.Tag) {
 			r.Tags = append(r.Tags, j.Tag)
 		}
 		r.Checks++
@@ -446,7 +447,7 @@ func (g *Gate) fail(ctx context.Context, j *job, err error) {
 		if r.Pushed.IsZero() {
 			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
 		}
-		if j.Tag != "" && !contains(r.Tags, j.Tag) {
+		if j.Tag != "" && !slices.Contains(r.Tags, j.Tag) {
 			r.Tags = append(r.Tags, j.Tag)
 		}
 		r.State, r.Reason, r.Updated = StateError, err.Error(), now
@@ -469,15 +470,6 @@ func (g *Gate) wakeUp() {
 	case g.wake <- struct{}{}:
 	default:
 	}
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Status is what GET /status answers.

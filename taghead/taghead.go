@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
@@ -417,8 +416,6 @@ func Read(ctx context.Context, client *oci.Client, repo name.Repository) (*Repo,
 	}
 	return r, nil
 }
-
-var _ = v1.Hash{}
 
 // RotateRoot makes the next root version trusting newKeys for the root role
 // (threshold len(newKeys)) and signs it with signers — which must include a

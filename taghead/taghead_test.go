@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/signature"
-	"github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/signet-dev/signet/internal/registrytest"
 	"github.com/signet-dev/signet/keys"
@@ -215,7 +214,7 @@ func TestRootRotation(t *testing.T) {
 	}{{"signed by the old root key", true, true}, {"not signed by the old root key", false, false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			d := w.head("1.4")
+			w.head("1.4")
 			newRoot := newKey(t)
 			var signers []signature.Signer
 			if tc.signOld {
@@ -226,7 +225,6 @@ func TestRootRotation(t *testing.T) {
 			}
 			w.keys.Root = []signature.Signer{newRoot}
 			w.head("1.4")
-			_ = d
 			_, err := w.verifier(t.TempDir()).Head(context.Background(), w.repo, "1.4")
 			if tc.ok && err != nil {
 				t.Fatalf("rotation refused: %v", err)
@@ -245,5 +243,3 @@ func TestNoMetadata(t *testing.T) {
 	_, err := w.verifier("").Head(context.Background(), other, "1.4")
 	wantClass(t, err, ClassUnavailable)
 }
-
-var _ = metadata.ROOT
