@@ -1,9 +1,11 @@
 // Package admission is a Kubernetes admission webhook over the policy
-// engine: it verifies every image a workload would run (containers, init
-// and ephemeral containers of Pods and of the pod templates of Deployments,
-// ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs), denies with one
-// readable line per failing image, and, as a mutating webhook, pins each
-// allowed tag to the digest that was verified.
+// engine: it verifies every image a workload would run (every container,
+// init and ephemeral container list in Pods, ReplicationControllers,
+// PodTemplates, Deployments, ReplicaSets, StatefulSets, DaemonSets,
+// ControllerRevisions, Jobs and CronJobs, whatever their replicas or
+// suspension), denies with one readable line per failing image, and, as a
+// mutating webhook, pins each allowed tag to the digest that was verified.
+// A kind it does not know is denied when it carries container images.
 package admission
 
 import (
@@ -14,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -187,18 +190,26 @@ func ParseReview(body []byte) (*admissionv1.AdmissionReview, error) {
 
 // Review decides one request: deny if any image is denied; with mutate, a
 // JSONPatch pins every allowed tag reference to its verified digest.
+//
+// What is judged: CREATE and UPDATE (also dry runs and subresources such as
+// pods/ephemeralcontainers) of every kind with a pod spec Signet knows
+// (see podSpecPath); every container list in the object is read, wherever
+// it is. DELETE and CONNECT are allowed: nothing new runs. A kind Signet
+// does not know is denied when it carries container images, and allowed
+// when it carries none (a ConfigMap, a Scale): the policy is about images.
+// An object whose kind is not the request's is denied.
 func (w *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest, mutate bool) *admissionv1.AdmissionResponse {
 	resp := &admissionv1.AdmissionResponse{UID: req.UID, Allowed: true}
-	refs, err := images(req.Kind.Kind, req.Object.Raw)
-	if errors.Is(err, ErrUnsupportedKind) {
-		return resp // not ours to judge; the webhook configuration should not send it
-	}
-	if err != nil {
-		resp.Allowed = false
-		resp.Result = &metav1.Status{Code: http.StatusBadRequest, Message: err.Error()}
+	if req.Operation == admissionv1.Delete || req.Operation == admissionv1.Connect {
 		return resp
 	}
-	if len(refs) == 0 {
+	refs, err := images(req.Kind, req.Object.Raw)
+	switch {
+	case errors.Is(err, ErrUnknownKind):
+		return w.refuse(resp, req, http.StatusForbidden, err)
+	case err != nil:
+		return w.refuse(resp, req, http.StatusBadRequest, err)
+	case len(refs) == 0:
 		return resp
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.budget)
@@ -219,9 +230,39 @@ func (w *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest,
 	default:
 		decisions = w.shed(*w.decider.Load(), imgs, mutate)
 	}
+	return w.answer(resp, req, refs, decisions, mutate, start)
+}
+
+// refuse denies a request for its object, not for an image.
+func (w *Webhook) refuse(resp *admissionv1.AdmissionResponse, req *admissionv1.AdmissionRequest, code int32, err error) *admissionv1.AdmissionResponse {
+	w.log.Info("refused", "uid", string(req.UID), "namespace", req.Namespace, "kind", req.Kind.Kind, "reason", err.Error())
+	resp.Allowed = false
+	resp.Result = &metav1.Status{Code: code, Message: err.Error()}
+	if code == http.StatusForbidden {
+		resp.Result.Reason = metav1.StatusReasonForbidden
+	}
+	return resp
+}
+
+// answer turns the decisions into the response: denied if any image is,
+// with a warning for each image a warn or audit rule let through, and
+// (mutate) the patch pinning each allowed tag to the digest verified.
+func (w *Webhook) answer(resp *admissionv1.AdmissionResponse, req *admissionv1.AdmissionRequest, refs []imageRef, decisions []*verify.Decision,
+	mutate bool, start time.Time) *admissionv1.AdmissionResponse {
 	var denials, warnings []string
 	var patch []map[string]string
 	for i, d := range decisions {
+		if d.Allowed && d.Digest != "" {
+			value, err := pinned(d.Image, d.Digest, mutate)
+			switch {
+			case err != nil && (d.Mode == "warn" || d.Mode == "audit"):
+				warnings = append(warnings, fmt.Sprintf("signet %s mode: image %s would be denied: %s", d.Mode, d.Image, err))
+			case err != nil:
+				d = unpinned(d, err)
+			case value != "":
+				patch = append(patch, map[string]string{"op": "replace", "path": refs[i].Path, "value": value})
+			}
+		}
 		w.log.Info("decision", "uid", string(req.UID), "namespace", req.Namespace, "kind", req.Kind.Kind, "image", d.Image,
 			"allowed", d.Allowed, "digest", d.Digest, "rule", d.Rule, "class", string(d.Class), "reason", d.Reason, "cached", d.Cached,
 			"elapsed_ms", time.Since(start).Milliseconds())
@@ -235,11 +276,6 @@ func (w *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest,
 				resp.AuditAnnotations = map[string]string{}
 			}
 			resp.AuditAnnotations[fmt.Sprintf("signet.dev/%d", i)] = d.Image + ": " + d.Reason
-		}
-		if mutate && d.Allowed && d.Digest != "" {
-			if pinned, ok := pin(d.Image, d.Digest); ok {
-				patch = append(patch, map[string]string{"op": "replace", "path": refs[i].Path, "value": pinned})
-			}
 		}
 	}
 	resp.Warnings = warnings
@@ -309,20 +345,39 @@ func denial(d *verify.Decision) string {
 	return fmt.Sprintf("image %s denied by signet %s: %s", d.Image, rule, d.Reason)
 }
 
-// pin rewrites a tag reference to name:tag@digest; a reference that already
-// has a digest is left alone.
-func pin(image, digest string) (string, bool) {
-	if strings.Contains(image, "@") {
-		return "", false
-	}
+// pinned returns the reference that makes a node run the digest that was
+// verified for image: with mutate, name:tag@digest for a tag; "" when the
+// reference already names that digest, or for a tag in the validating
+// webhook (which cannot pin). An image that cannot be made to run the
+// verified digest is an error — a decision stands for that digest only, so
+// admitting the image anyway would run what was not verified (a tag judged
+// at its signed head runs the registry's digest unless pinned).
+func pinned(image, digest string, mutate bool) (string, error) {
 	ref, err := name.ParseReference(image, name.WeakValidation)
 	if err != nil {
-		return "", false
+		return "", fmt.Errorf("the reference cannot be pinned to the verified digest %s (%w), so the node could run another; reference the image by that digest", digest, err)
 	}
-	if _, ok := ref.(name.Tag); !ok {
-		return "", false
+	switch r := ref.(type) {
+	case name.Digest:
+		if r.DigestStr() != digest {
+			return "", fmt.Errorf("the reference names %s but %s was verified; admitting it would run what was not verified", r.DigestStr(), digest)
+		}
+		return "", nil
+	case name.Tag:
+		if mutate {
+			return image + "@" + digest, nil
+		}
 	}
-	return image + "@" + digest, true
+	return "", nil
+}
+
+// unpinned is d refused because its image cannot be made to run the
+// digest verified (err says why).
+func unpinned(d *verify.Decision, err error) *verify.Decision {
+	r := *d
+	r.Allowed, r.Class, r.Reason = false, verify.ClassPolicyDenied, "pin ["+string(verify.ClassPolicyDenied)+"]: "+err.Error()
+	r.Checks = append(slices.Clone(d.Checks), verify.PolicyCheck{Name: "pin", Outcome: verify.Fail, Class: verify.ClassPolicyDenied, Message: err.Error()})
+	return &r
 }
 
 // ReviewObject builds the request the API server would send for a plain

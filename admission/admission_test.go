@@ -32,6 +32,7 @@ type env struct {
 	signed string // tag reference of a signed image
 	digest string
 	bad    string // tag reference of an unsigned image
+	hook   *admission.Webhook
 }
 
 func setup(t *testing.T, mode string) *env { return setupTB(t, mode, true) }
@@ -66,9 +67,21 @@ func setupTB(t testing.TB, mode string, cache bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewTLSServer(admission.New(eng).Handler())
+	e.hook = admission.New(eng)
+	e.srv = httptest.NewTLSServer(e.hook.Handler())
 	t.Cleanup(e.srv.Close)
 	return e
+}
+
+// apiVersions is where each kind the tests use lives (default v1).
+var apiVersions = map[string]string{"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "StatefulSet": "apps/v1",
+	"DaemonSet": "apps/v1", "ControllerRevision": "apps/v1", "Job": "batch/v1", "CronJob": "batch/v1"}
+
+func apiVersion(kind string) string {
+	if v, ok := apiVersions[kind]; ok {
+		return v
+	}
+	return "v1"
 }
 
 // workload returns a manifest of kind running the images.
@@ -79,7 +92,7 @@ func workload(kind string, images ...string) map[string]any {
 	}
 	pod := map[string]any{"containers": cs}
 	tmpl := map[string]any{"spec": pod}
-	obj := map[string]any{"apiVersion": "v1", "kind": kind, "metadata": map[string]any{"name": "x"}}
+	obj := map[string]any{"apiVersion": apiVersion(kind), "kind": kind, "metadata": map[string]any{"name": "x"}}
 	switch kind {
 	case "Pod":
 		obj["spec"] = pod
@@ -93,8 +106,12 @@ func workload(kind string, images ...string) map[string]any {
 
 func review(kind string, obj map[string]any) []byte {
 	raw, _ := json.Marshal(obj)
+	group, version, ok := strings.Cut(apiVersion(kind), "/")
+	if !ok {
+		group, version = "", group
+	}
 	b, _ := json.Marshal(map[string]any{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-		"request": map[string]any{"uid": "u-1", "kind": map[string]string{"group": "", "version": "v1", "kind": kind},
+		"request": map[string]any{"uid": "u-1", "kind": map[string]string{"group": group, "version": version, "kind": kind},
 			"resource": map[string]string{"resource": strings.ToLower(kind) + "s"}, "operation": "CREATE", "object": json.RawMessage(raw)}})
 	return b
 }
