@@ -24,7 +24,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/signet-dev/signet/verify"
 )
@@ -379,19 +378,3 @@ func unpinned(d *verify.Decision, err error) *verify.Decision {
 	r.Checks = append(slices.Clone(d.Checks), verify.PolicyCheck{Name: "pin", Outcome: verify.Fail, Class: verify.ClassPolicyDenied, Message: err.Error()})
 	return &r
 }
-
-// ReviewObject builds the request the API server would send for a plain
-// workload manifest (JSON), so policies can be tried without a cluster.
-func ReviewObject(obj []byte) (*admissionv1.AdmissionRequest, error) {
-	var meta metav1.TypeMeta
-	if err := json.Unmarshal(obj, &meta); err != nil {
-		return nil, fmt.Errorf("parsing manifest: %w", err)
-	}
-	if meta.Kind == "" {
-		return nil, errors.New("manifest has no kind")
-	}
-	return &admissionv1.AdmissionRequest{UID: "dry-run", Kind: metav1.GroupVersionKind{Kind: meta.Kind}, Operation: admissionv1.Create,
-		Object: runtimeRaw(obj)}, nil
-}
-
-func runtimeRaw(b []byte) runtime.RawExtension { return runtime.RawExtension{Raw: b} }

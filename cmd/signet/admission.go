@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -144,8 +146,19 @@ func newAdmissionReviewCmd(s *streams) *cobra.Command {
 	var mutate bool
 	cmd := &cobra.Command{
 		Use:   "review --policy P FILE",
-		Short: "Answer an AdmissionReview, or a workload manifest (YAML or JSON), from a file — no cluster needed",
-		Args:  args(cobra.ExactArgs(1)),
+		Short: "Answer an AdmissionReview, or the objects of a manifest (YAML or JSON), from a file — no cluster needed",
+		Long: `Answer an AdmissionReview, or the objects of a manifest (YAML or JSON), from a file — no cluster needed.
+
+For an AdmissionReview the AdmissionResponse the webhook would send is
+printed. For a manifest every document is read, and every item of a List
+(kind List or any *List, Lists within Lists too), each as the request the
+API server would send when it is applied; printed is a JSON list of
+{document, path, kind, namespace, name, response}, where document counts
+from 1, path is the item's JSON Pointer in its document ("" for the
+document itself) and a response's patch is relative to its object.
+Exits 6, with one DENIED line per denied object on stderr, when the
+webhook would deny anything.`,
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			w, _, err := o.webhook(s, slog.New(slog.DiscardHandler), nil, nil)
 			if err != nil {
@@ -155,19 +168,14 @@ func newAdmissionReviewCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req, err := requestFromFile(data)
+			objs, isReview, err := objectsFromFile(data)
 			if err != nil {
 				return usageError{err}
 			}
-			resp := w.Review(cmd.Context(), req, mutate)
-			if err := printJSON(s, resp); err != nil {
-				return err
+			for i := range objs {
+				objs[i].Response = w.Review(cmd.Context(), objs[i].request, mutate)
 			}
-			if !resp.Allowed {
-				fmt.Fprintln(s.err, "DENIED:", resp.Result.Message)
-				return silentError{exitPolicyDenied}
-			}
-			return nil
+			return printReviewed(s, objs, isReview)
 		},
 	}
 	o.addFlags(cmd)
@@ -175,21 +183,134 @@ func newAdmissionReviewCmd(s *streams) *cobra.Command {
 	return cmd
 }
 
-// requestFromFile reads an AdmissionReview or a plain manifest, YAML or JSON.
-func requestFromFile(data []byte) (*admissionv1.AdmissionRequest, error) {
-	if !strings.HasPrefix(strings.TrimSpace(string(data)), "{") {
+// reviewed is one object's answer in 'admission review' output.
+type reviewed struct {
+	request   *admissionv1.AdmissionRequest
+	Document  int                            `json:"document"`
+	Path      string                         `json:"path"`
+	Kind      string                         `json:"kind"`
+	Namespace string                         `json:"namespace,omitempty"`
+	Name      string                         `json:"name,omitempty"`
+	Response  *admissionv1.AdmissionResponse `json:"response"`
+}
+
+// printReviewed prints the answers — the one response for an
+// AdmissionReview, else the list — and names each denial on stderr; exit 6
+// when any is denied.
+func printReviewed(s *streams, objs []reviewed, isReview bool) error {
+	var err error
+	if isReview {
+		err = printJSON(s, objs[0].Response)
+	} else {
+		err = printJSON(s, objs)
+	}
+	if err != nil {
+		return err
+	}
+	denied := false
+	for _, o := range objs {
+		switch {
+		case o.Response.Allowed:
+			continue
+		case isReview:
+			fmt.Fprintln(s.err, "DENIED:", o.Response.Result.Message)
+		default:
+			fmt.Fprintf(s.err, "DENIED: %s: %s\n", o.where(), o.Response.Result.Message)
+		}
+		denied = true
+	}
+	if denied {
+		return silentError{exitPolicyDenied}
+	}
+	return nil
+}
+
+// where names the object for a person: "document 2 /items/0, Pod ns/app".
+func (o *reviewed) where() string {
+	at := fmt.Sprintf("document %d", o.Document)
+	if o.Path != "" {
+		at += " " + o.Path
+	}
+	name := o.Name
+	if o.Namespace != "" {
+		name = o.Namespace + "/" + name
+	}
+	return strings.TrimSpace(fmt.Sprintf("%s, %s %s", at, o.Kind, name))
+}
+
+// objectsFromFile reads a file of one AdmissionReview (isReview), or of
+// manifests: YAML documents or JSON values, each an object or a List, every
+// one of them read.
+func objectsFromFile(data []byte) (objs []reviewed, isReview bool, err error) {
+	docs, err := documents(data)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, doc := range docs {
+		var head struct{ Kind string }
+		json.Unmarshal(doc.json, &head)
+		if head.Kind == "AdmissionReview" {
+			review, err := admission.ParseReview(doc.json)
+			if err != nil {
+				return nil, false, fmt.Errorf("document %d: %w", doc.n, err)
+			}
+			r := review.Request
+			objs = append(objs, reviewed{Document: doc.n, Kind: r.Kind.Kind, Namespace: r.Namespace, Name: r.Name, request: r})
+			isReview = len(docs) == 1
+			continue
+		}
+		items, err := admission.ReviewObjects(doc.json)
+		if err != nil {
+			return nil, false, fmt.Errorf("document %d: %w", doc.n, err)
+		}
+		for _, it := range items {
+			r := it.Request
+			objs = append(objs, reviewed{Document: doc.n, Path: it.Path, Kind: r.Kind.Kind, Namespace: r.Namespace, Name: r.Name, request: r})
+		}
+	}
+	if len(objs) == 0 {
+		return nil, false, errors.New("the file holds no object to review")
+	}
+	return objs, isReview, nil
+}
+
+// document is one document of a file, as JSON; n counts from 1.
+type document struct {
+	n    int
+	json []byte
+}
+
+// documents splits a file into its documents: the values of a JSON stream,
+// or the documents of a YAML stream (empty ones are skipped, but counted).
+func documents(data []byte) ([]document, error) {
+	var docs []document
+	if strings.HasPrefix(strings.TrimSpace(string(data)), "{") {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		for n := 1; ; n++ {
+			var doc json.RawMessage
+			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+				return docs, nil
+			} else if err != nil {
+				return nil, fmt.Errorf("parsing JSON value %d: %w", n, err)
+			}
+			docs = append(docs, document{n, doc})
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for n := 1; ; n++ {
 		var v any
-		if err := yaml.Unmarshal(data, &v); err != nil {
-			return nil, fmt.Errorf("parsing YAML: %w", err)
+		if err := dec.Decode(&v); errors.Is(err, io.EOF) {
+			return docs, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("parsing YAML document %d: %w", n, err)
+		}
+		if v == nil {
+			continue
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
-			return nil, fmt.Errorf("converting YAML: %w", err)
+			return nil, fmt.Errorf("converting YAML document %d: %w", n, err)
 		}
-		data = b
+		docs = append(docs, document{n, b})
 	}
-	if review, err := admission.ParseReview(data); err == nil {
-		return review.Request, nil
-	}
-	return admission.ReviewObject(data)
 }

@@ -1,0 +1,57 @@
+package admission_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/signet-dev/signet/admission"
+)
+
+// TestReviewObjects: every item of a List becomes its own request, however
+// the List is spelled, with its path in the document.
+func TestReviewObjects(t *testing.T) {
+	t.Parallel()
+	pod := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"ns"}}`
+	for _, tc := range []struct {
+		name, doc string
+		want      []string // path kind (apiVersion) name
+		err       string
+	}{
+		{"object", `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"}}`, []string{" Deployment apps/v1 d"}, ""},
+		{"List", `{"apiVersion":"v1","kind":"List","items":[` + pod + `,{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j"}}]}`,
+			[]string{"/items/0 Pod v1 p", "/items/1 Job batch/v1 j"}, ""},
+		{"List in a List", `{"kind":"List","items":[{"kind":"List","items":[` + pod + `]}]}`, []string{"/items/0/items/0 Pod v1 p"}, ""},
+		{"PodList items take their kind from the List", `{"apiVersion":"v1","kind":"PodList","items":[{"metadata":{"name":"p"}}]}`, []string{"/items/0 Pod v1 p"}, ""},
+		{"any object with items is a List to kubectl", `{"apiVersion":"v1","kind":"Pod","items":[` + pod + `]}`, []string{"/items/0 Pod v1 p"}, ""},
+		{"empty List", `{"apiVersion":"v1","kind":"List","items":[]}`, nil, ""},
+		{"List item without a kind", `{"apiVersion":"v1","kind":"List","items":[{"metadata":{"name":"p"}}]}`, nil, `reading the object at "/items/0": the manifest has no kind`},
+		{"items not a list", `{"apiVersion":"v1","kind":"List","items":{"a":1}}`, nil, "items is not a list"},
+		{"item not an object", `{"apiVersion":"v1","kind":"List","items":["x"]}`, nil, `reading the object at "/items/0": the manifest is not a JSON object`},
+		{"Lists nested 9 deep", strings.Repeat(`{"kind":"List","items":[`, 9) + strings.Repeat("]}", 9), nil, "nested more than 8 deep"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			objs, err := admission.ReviewObjects([]byte(tc.doc))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("want an error with %q, got %v", tc.err, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, o := range objs {
+				r := o.Request
+				v := r.Kind.Version
+				if r.Kind.Group != "" {
+					v = r.Kind.Group + "/" + v
+				}
+				got = append(got, strings.Join([]string{o.Path, r.Kind.Kind, v, r.Name}, " "))
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Fatalf("want %q, got %q", tc.want, got)
+			}
+		})
+	}
+}
