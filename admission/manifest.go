@@ -1,9 +1,11 @@
 package admission
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -11,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // maxListDepth bounds Lists within Lists in a manifest.
@@ -19,6 +23,12 @@ const maxListDepth = 8
 // ManifestObject is one object of a manifest document with the request the
 // API server would send for it.
 type ManifestObject struct {
+	// Document is the object's document in its file, counting from 1 (empty
+	// YAML documents count too).
+	Document int
+	// FromReview is true when the document was an AdmissionReview (the
+	// request is its request).
+	FromReview bool
 	// Path is the object's JSON Pointer in its document: "" for the
 	// document itself, "/items/2" for the third item of a List. A patch in
 	// the object's response is relative to the object, not the document.
@@ -119,4 +129,81 @@ func fields(obj []byte) (map[string]json.RawMessage, error) {
 		return nil, errors.New("the manifest is not a JSON object")
 	}
 	return m, nil
+}
+
+// ParseManifests reads a file to review without a cluster: AdmissionReviews
+// (their requests) or manifests, as YAML documents or JSON values. Every
+// document is read, and every item of every List (see ReviewObjects); a
+// file with no object is an error.
+func ParseManifests(data []byte) ([]ManifestObject, error) {
+	docs, err := documents(data)
+	if err != nil {
+		return nil, err
+	}
+	var out []ManifestObject
+	for _, doc := range docs {
+		var head struct{ Kind string }
+		json.Unmarshal(doc.json, &head)
+		if head.Kind == "AdmissionReview" {
+			review, err := ParseReview(doc.json)
+			if err != nil {
+				return nil, fmt.Errorf("document %d: %w", doc.n, err)
+			}
+			out = append(out, ManifestObject{Document: doc.n, FromReview: true, Request: review.Request})
+			continue
+		}
+		objs, err := ReviewObjects(doc.json)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", doc.n, err)
+		}
+		for _, o := range objs {
+			o.Document = doc.n
+			out = append(out, o)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("the file holds no object to review")
+	}
+	return out, nil
+}
+
+// document is one document of a file, as JSON; n counts from 1.
+type document struct {
+	n    int
+	json []byte
+}
+
+// documents splits a file into its documents: the values of a JSON stream,
+// or the documents of a YAML stream (empty ones are skipped, but counted).
+func documents(data []byte) ([]document, error) {
+	var docs []document
+	if bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		for n := 1; ; n++ {
+			var doc json.RawMessage
+			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+				return docs, nil
+			} else if err != nil {
+				return nil, fmt.Errorf("parsing JSON value %d: %w", n, err)
+			}
+			docs = append(docs, document{n, doc})
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for n := 1; ; n++ {
+		var v any
+		if err := dec.Decode(&v); errors.Is(err, io.EOF) {
+			return docs, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("parsing YAML document %d: %w", n, err)
+		}
+		if v == nil {
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("converting YAML document %d: %w", n, err)
+		}
+		docs = append(docs, document{n, b})
+	}
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -16,7 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/signet-dev/signet/admission"
@@ -239,78 +235,15 @@ func (o *reviewed) where() string {
 }
 
 // objectsFromFile reads a file of one AdmissionReview (isReview), or of
-// manifests: YAML documents or JSON values, each an object or a List, every
-// one of them read.
+// manifests, every object of them.
 func objectsFromFile(data []byte) (objs []reviewed, isReview bool, err error) {
-	docs, err := documents(data)
+	found, err := admission.ParseManifests(data)
 	if err != nil {
 		return nil, false, err
 	}
-	for _, doc := range docs {
-		var head struct{ Kind string }
-		json.Unmarshal(doc.json, &head)
-		if head.Kind == "AdmissionReview" {
-			review, err := admission.ParseReview(doc.json)
-			if err != nil {
-				return nil, false, fmt.Errorf("document %d: %w", doc.n, err)
-			}
-			r := review.Request
-			objs = append(objs, reviewed{Document: doc.n, Kind: r.Kind.Kind, Namespace: r.Namespace, Name: r.Name, request: r})
-			isReview = len(docs) == 1
-			continue
-		}
-		items, err := admission.ReviewObjects(doc.json)
-		if err != nil {
-			return nil, false, fmt.Errorf("document %d: %w", doc.n, err)
-		}
-		for _, it := range items {
-			r := it.Request
-			objs = append(objs, reviewed{Document: doc.n, Path: it.Path, Kind: r.Kind.Kind, Namespace: r.Namespace, Name: r.Name, request: r})
-		}
+	for _, o := range found {
+		r := o.Request
+		objs = append(objs, reviewed{Document: o.Document, Path: o.Path, Kind: r.Kind.Kind, Namespace: r.Namespace, Name: r.Name, request: r})
 	}
-	if len(objs) == 0 {
-		return nil, false, errors.New("the file holds no object to review")
-	}
-	return objs, isReview, nil
-}
-
-// document is one document of a file, as JSON; n counts from 1.
-type document struct {
-	n    int
-	json []byte
-}
-
-// documents splits a file into its documents: the values of a JSON stream,
-// or the documents of a YAML stream (empty ones are skipped, but counted).
-func documents(data []byte) ([]document, error) {
-	var docs []document
-	if strings.HasPrefix(strings.TrimSpace(string(data)), "{") {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		for n := 1; ; n++ {
-			var doc json.RawMessage
-			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-				return docs, nil
-			} else if err != nil {
-				return nil, fmt.Errorf("parsing JSON value %d: %w", n, err)
-			}
-			docs = append(docs, document{n, doc})
-		}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for n := 1; ; n++ {
-		var v any
-		if err := dec.Decode(&v); errors.Is(err, io.EOF) {
-			return docs, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("parsing YAML document %d: %w", n, err)
-		}
-		if v == nil {
-			continue
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("converting YAML document %d: %w", n, err)
-		}
-		docs = append(docs, document{n, b})
-	}
+	return objs, len(found) == 1 && found[0].FromReview, nil
 }
