@@ -6,10 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,6 +162,8 @@ type world struct {
 	signers map[string]*sign.Signer
 	pubs    map[string][]byte
 	ctx     context.Context
+	// outage, when set, makes the registry answer 503 to everything.
+	outage atomic.Bool
 }
 
 // keyNames are the keys of every world: release and second are trusted by
@@ -168,8 +172,17 @@ var keyNames = []string{"release", "second", "attacker", "gate"}
 
 func newWorld(t *testing.T, referrers bool) *world {
 	t.Helper()
-	w := &world{t: t, reg: registrytest.New(t, referrers), client: oci.New(), dir: t.TempDir(),
+	w := &world{t: t, client: oci.New(oci.WithRetries(1)), dir: t.TempDir(),
 		signers: map[string]*sign.Signer{}, pubs: map[string][]byte{}, ctx: context.Background()}
+	w.reg = registrytest.NewWrapped(t, referrers, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if w.outage.Load() {
+				http.Error(rw, "registry outage (the row's)", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(rw, r)
+		})
+	})
 	for _, n := range keyNames {
 		priv, err := keys.Generate(keys.ECDSAP256)
 		if err != nil {
