@@ -381,3 +381,15 @@ func TestSameRepository(t *testing.T) {
 		})
 	}
 }
+
+// SetHead refuses to write a head it cannot bind to a repository.
+func TestSetHeadNeedsRepository(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	d := w.reg.PushImage(t, "team/app:1.4")
+	r := &Repo{Roots: w.repoMD.Roots, Targets: w.repoMD.Targets}
+	err := r.SetHead(w.keys, DefaultExpiry, w.now, Head{Tag: "1.4", Digest: d.DigestStr(), Size: 1})
+	if err == nil || !strings.Contains(err.Error(), "which repository") {
+		t.Fatalf("SetHead without a repository: %v", err)
+	}
+}
