@@ -145,15 +145,16 @@ func newAdmissionReviewCmd(s *streams) *cobra.Command {
 		Short: "Answer an AdmissionReview, or the objects of a manifest (YAML or JSON), from a file — no cluster needed",
 		Long: `Answer an AdmissionReview, or the objects of a manifest (YAML or JSON), from a file — no cluster needed.
 
-For an AdmissionReview the AdmissionResponse the webhook would send is
-printed. For a manifest every document is read, and every item of a List
-(kind List or any *List, Lists within Lists too), each as the request the
-API server would send when it is applied; printed is a JSON list of
-{document, path, kind, namespace, name, response}, where document counts
+Every document of the file is read (YAML documents, JSON values), and
+every item of a List (kind List or any *List, Lists within Lists too), each
+as the request the API server would send when it is applied; an
+AdmissionReview stands for its request. For a file of one object the
+AdmissionResponse the webhook would send is printed; for more, a JSON list
+of {document, path, kind, namespace, name, response}, where document counts
 from 1, path is the item's JSON Pointer in its document ("" for the
-document itself) and a response's patch is relative to its object.
-Exits 6, with one DENIED line per denied object on stderr, when the
-webhook would deny anything.`,
+document itself) and a response's patch is relative to its object. Exits 6,
+with one DENIED line per denied object on stderr, when the webhook would
+deny anything.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			w, _, err := o.webhook(s, slog.New(slog.DiscardHandler), nil, nil)
@@ -190,12 +191,12 @@ type reviewed struct {
 	Response  *admissionv1.AdmissionResponse `json:"response"`
 }
 
-// printReviewed prints the answers — the one response for an
-// AdmissionReview, else the list — and names each denial on stderr; exit 6
-// when any is denied.
+// printReviewed prints the answers — the response for a file of one
+// object, else the list — and names each denial on stderr; exit 6 when any
+// is denied.
 func printReviewed(s *streams, objs []reviewed, isReview bool) error {
 	var err error
-	if isReview {
+	if len(objs) == 1 {
 		err = printJSON(s, objs[0].Response)
 	} else {
 		err = printJSON(s, objs)
@@ -234,8 +235,8 @@ func (o *reviewed) where() string {
 	return strings.TrimSpace(fmt.Sprintf("%s, %s %s", at, o.Kind, name))
 }
 
-// objectsFromFile reads a file of one AdmissionReview (isReview), or of
-// manifests, every object of them.
+// objectsFromFile reads every object of a file; isReview when it is one
+// AdmissionReview (whose denial is printed as the API server would see it).
 func objectsFromFile(data []byte) (objs []reviewed, isReview bool, err error) {
 	found, err := admission.ParseManifests(data)
 	if err != nil {
