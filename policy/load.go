@@ -3,8 +3,6 @@ package policy
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -88,8 +86,9 @@ func Compile(data []byte, baseDir string, loader keys.Loader) (*Compiled, error)
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}
-	sum := sha256.Sum256(data)
-	out.Hash = hex.EncodeToString(sum[:])
+	if out.Hash, err = digest(data, out); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	out.Source = p
 	return out, nil
 }
