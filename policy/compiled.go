@@ -32,9 +32,11 @@ type Compiled struct {
 type CompiledReceipts struct {
 	Gates  []*CompiledSigner
 	MaxAge time.Duration
-	// Cond holds what a receipt must say: PASSED, and the verifier id and
-	// policy digest when the section pins them.
-	Cond *Condition
+	// VerifierID, when set, must equal a receipt's verifier.id.
+	VerifierID string
+	// PolicyDigests are other policies whose receipts count besides this
+	// policy's own (see Receipts.PolicyDigests).
+	PolicyDigests []string
 }
 
 // VSAPredicateType is the predicate type of a receipt.

@@ -153,25 +153,13 @@ func (c *compiler) receipts(r *Receipts) *CompiledReceipts {
 		}
 		out.MaxAge = d
 	}
-	expr := `predicate.verificationResult == "PASSED"`
-	if r.VerifierID != "" {
-		expr += " && predicate.verifier.id == " + strconv.Quote(r.VerifierID)
-	}
-	if len(r.PolicyDigests) > 0 {
-		var ds []string
-		for i, d := range r.PolicyDigests {
-			if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(d) {
-				c.fail(at("policyDigests", i), "%q is not a SHA-256 digest in hex", d)
-			}
-			ds = append(ds, strconv.Quote(d))
+	out.VerifierID = r.VerifierID
+	for i, d := range r.PolicyDigests {
+		if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(d) {
+			c.fail(at("policyDigests", i), "%q is not a SHA-256 digest in hex (signet policy validate prints a policy's digest)", d)
 		}
-		expr += " && predicate.policy.digest.sha256 in [" + strings.Join(ds, ", ") + "]"
+		out.PolicyDigests = append(out.PolicyDigests, d)
 	}
-	cond, err := CompileCondition(expr)
-	if err != nil {
-		c.fail(at(), "%v", err)
-	}
-	out.Cond = cond
 	return out
 }
 
