@@ -56,6 +56,7 @@ fuzz:
 	$(GO) test ./admission -run '^$$' -fuzz FuzzParseReview -fuzztime $(FUZZTIME)
 	$(GO) test ./gate -run '^$$' -fuzz FuzzParseEnvelope -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
+	$(GO) test ./policy -run '^$$' -fuzz FuzzNormalizeReference -fuzztime $(FUZZTIME)
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)

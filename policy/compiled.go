@@ -44,8 +44,13 @@ const VSAPredicateType = "https://slsa.dev/verification_summary/v1"
 
 // Rule is one compiled image rule.
 type Rule struct {
-	Index           int
-	Pattern         string
+	Index int
+	// Pattern is the pattern as the document writes it; verdicts name it.
+	Pattern string
+	// Normalized is the pattern with its registry spelled as
+	// NormalizeReference spells references' (e.g. nginx:* is
+	// docker.io/library/nginx:*); it is what is matched.
+	Normalized      string
 	Mode            string
 	Signers         []*CompiledSigner
 	Threshold       int
@@ -101,33 +106,32 @@ func (t *CompiledTags) TagAllowed(tag string) bool {
 	return false
 }
 
-// Match returns the rule for a full image reference (as name.Reference.Name()
-// gives it): the most specific matching pattern, the first in the document
-// on a tie. Nil when none matches.
-func (c *Compiled) Match(ref string) *Rule {
-	var matches []*Rule
-	for _, r := range c.Rules {
-		if r.glob.Match(ref) {
-			matches = append(matches, r)
-		}
+// Match returns the rule for an image reference, written in any spelling
+// NormalizeReference accepts: the most specific matching pattern, the first
+// in the document on a tie. Nil when none matches. A reference with no
+// canonical spelling is an error wrapping ErrReference, never "no rule".
+func (c *Compiled) Match(ref string) (*Rule, error) {
+	rules, err := c.Matching(ref)
+	if err != nil || len(rules) == 0 {
+		return nil, err
 	}
-	if len(matches) == 0 {
-		return nil
-	}
-	sort.SliceStable(matches, func(i, j int) bool { return matches[i].specificity > matches[j].specificity })
-	return matches[0]
+	return rules[0], nil
 }
 
 // Matching lists every rule matching ref, most specific first (for explain).
-func (c *Compiled) Matching(ref string) []*Rule {
+func (c *Compiled) Matching(ref string) ([]*Rule, error) {
+	canon, err := NormalizeReference(ref)
+	if err != nil {
+		return nil, err
+	}
 	var matches []*Rule
 	for _, r := range c.Rules {
-		if r.glob.Match(ref) {
+		if r.glob.Match(canon) {
 			matches = append(matches, r)
 		}
 	}
 	sort.SliceStable(matches, func(i, j int) bool { return matches[i].specificity > matches[j].specificity })
-	return matches
+	return matches, nil
 }
 
 func resolvePredicateType(t string) (string, error) {

@@ -119,8 +119,14 @@ func (c *compiler) compile(p *Policy) *Compiled {
 	if len(p.Images) == 0 {
 		c.fail([]any{"images"}, "at least one image rule is required")
 	}
+	seen := map[string]*Rule{}
 	for i := range p.Images {
 		if r := c.rule(i, &p.Images[i]); r != nil {
+			if first, ok := seen[r.Normalized]; ok {
+				c.fail([]any{"images", i, "pattern"}, "%q is the same pattern as images[%d] %q once registries are spelled one way (%s), so this rule would never apply; merge the two rules", r.Pattern, first.Index, first.Pattern, r.Normalized)
+			} else {
+				seen[r.Normalized] = r
+			}
 			out.Rules = append(out.Rules, r)
 		}
 	}
@@ -175,12 +181,8 @@ func oneOf(v string, allowed ...string) bool {
 func (c *compiler) rule(i int, r *ImageRule) *Rule {
 	at := func(rest ...any) []any { return append([]any{"images", i}, rest...) }
 	out := &Rule{Index: i, Pattern: r.Pattern, Mode: r.Mode, Threshold: r.Threshold, TransparencyLog: r.TransparencyLog}
-	g, err := glob.Compile(r.Pattern, '/')
-	if r.Pattern == "" || err != nil {
-		c.fail(at("pattern"), "a glob over the image reference is required (e.g. registry.example.com/team/**): %v", err)
-	}
-	out.glob = g
-	out.specificity = specificity(r.Pattern)
+	out.Normalized, out.glob = c.pattern(at("pattern"), r.Pattern)
+	out.specificity = specificity(out.Normalized)
 	if out.Mode == "" {
 		out.Mode = "enforce"
 	}
@@ -221,6 +223,20 @@ func (c *compiler) rule(i int, r *ImageRule) *Rule {
 		out.Tags = c.tags(at("tags"), r.Tags)
 	}
 	return out
+}
+
+// pattern compiles a rule's pattern after normalising its registry.
+func (c *compiler) pattern(path []any, p string) (string, glob.Glob) {
+	norm, err := normalizePattern(p)
+	if err != nil {
+		c.fail(path, "%v; write the registry as a host name or IP address, with a port only if it is not 443", err)
+		return p, nil
+	}
+	g, err := glob.Compile(norm, '/')
+	if p == "" || err != nil {
+		c.fail(path, "a glob over the image reference is required (e.g. registry.example.com/team/**): %v", err)
+	}
+	return norm, g
 }
 
 func (c *compiler) signer(path []any, s *Signer) *CompiledSigner {

@@ -46,13 +46,16 @@ func TestMatchingPrecedence(t *testing.T) {
 		t.Fatal(err)
 	}
 	for ref, want := range map[string]string{
-		"registry.example.com/team/app:v1":         "registry.example.com/team/app:*",
-		"registry.example.com/team/sub/app:v1":     "registry.example.com/team/**",
-		"registry.example.com/other/app:v1":        "registry.example.com/**",
-		"registry.example.com/team/db@sha256:abcd": "registry.example.com/team/*",
-		"other.example.com/team/app:v1":            "",
+		"registry.example.com/team/app:v1":       "registry.example.com/team/app:*",
+		"registry.example.com/team/sub/app:v1":   "registry.example.com/team/**",
+		"registry.example.com/other/app:v1":      "registry.example.com/**",
+		"registry.example.com/team/db@" + digest: "registry.example.com/team/*",
+		"other.example.com/team/app:v1":          "",
 	} {
-		r := c.Match(ref)
+		r, err := c.Match(ref)
+		if err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
 		got := ""
 		if r != nil {
 			got = r.Pattern

@@ -63,7 +63,12 @@ type Metadata struct {
 // ImageRule says what images matching Pattern need.
 type ImageRule struct {
 	// Pattern is a glob over the full image reference, e.g.
-	// registry.example.com/team/** (** crosses path segments, * does not).
+	// registry.example.com/team/** (** crosses path segments, * does not),
+	// matched whole against the reference as NormalizeReference spells it.
+	// Its registry is spelled the same way when the policy is loaded
+	// (REGISTRY.EXAMPLE.COM:443/team/** is registry.example.com/team/**,
+	// nginx:* is docker.io/library/nginx:*); a pattern that starts with a
+	// wildcard is matched as written.
 	Pattern string `json:"pattern" yaml:"pattern"`
 	// Mode is enforce (default: failures deny), warn (allow, with warnings) or
 	// audit (allow, recorded).

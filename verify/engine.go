@@ -296,17 +296,27 @@ func (e *Engine) start(image string) (*Decision, name.Reference, *policy.Rule) {
 		d.add("reference", Fail, ClassInvalid, err.Error(), nil)
 		return d.finish(), nil, nil
 	}
-	rule := e.policy.Match(ref.Name())
+	// Rules see the one canonical spelling of the reference, so every
+	// spelling of a registry meets its rule; the registry is asked with ref.
+	canon, err := policy.NormalizeReference(ref.Name())
+	var rule *policy.Rule
+	if err == nil {
+		rule, err = e.policy.Match(canon)
+	}
+	if err != nil {
+		d.add("reference", Fail, ClassInvalid, err.Error(), nil)
+		return d.finish(), nil, nil
+	}
 	if rule == nil {
 		if e.policy.DefaultAllow {
-			d.add("match", Pass, "", "no rule matches; defaultAction allow", nil)
+			d.add("match", Pass, "", "no rule matches "+canon+"; defaultAction allow", nil)
 		} else {
-			d.add("match", Fail, ClassPolicyDenied, "no rule matches "+ref.Name()+"; defaultAction deny", nil)
+			d.add("match", Fail, ClassPolicyDenied, "no rule matches "+canon+"; defaultAction deny", nil)
 		}
 		return d.finish(), nil, nil
 	}
 	d.Rule, d.RuleIndex, d.Mode = rule.Pattern, rule.Index, rule.Mode
-	d.add("match", Pass, "", fmt.Sprintf("rule images[%d] %q", rule.Index, rule.Pattern), nil)
+	d.add("match", Pass, "", fmt.Sprintf("rule images[%d] %q matches %s", rule.Index, rule.Pattern, canon), nil)
 	if !e.tagRules(d, ref, rule) {
 		return d.finish(), nil, nil
 	}

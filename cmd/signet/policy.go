@@ -24,6 +24,11 @@ func newPolicyCmd(s *streams) *cobra.Command {
 			}
 			fmt.Fprintf(s.out, "%s: valid, %d rules, default %s\npolicy digest %s (the document and the keys, lock files and roots it names)\n",
 				a[0], len(c.Rules), map[bool]string{true: "allow", false: "deny"}[c.DefaultAllow], c.Hash)
+			for _, r := range c.Rules {
+				if r.Normalized != r.Pattern {
+					fmt.Fprintf(s.out, "  images[%d] %q is matched as %q\n", r.Index, r.Pattern, r.Normalized)
+				}
+			}
 			return nil
 		},
 	}
@@ -41,8 +46,15 @@ func newPolicyCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			fmt.Fprintf(s.out, "%s is matched as %s\n", a[1], ref.Name())
-			rules := c.Matching(ref.Name())
+			canon, err := policy.NormalizeReference(ref.Name())
+			if err != nil {
+				return usageError{err}
+			}
+			fmt.Fprintf(s.out, "%s is matched as %s\n", a[1], canon)
+			rules, err := c.Matching(canon)
+			if err != nil {
+				return usageError{err}
+			}
 			if len(rules) == 0 {
 				fmt.Fprintf(s.out, "no rule matches: defaultAction %s\n", map[bool]string{true: "allow", false: "deny"}[c.DefaultAllow])
 				return nil
@@ -52,7 +64,11 @@ func newPolicyCmd(s *streams) *cobra.Command {
 				if i == 0 {
 					mark = "→ applies    "
 				}
-				fmt.Fprintf(s.out, "%s images[%d] %q (mode %s)\n", mark, r.Index, r.Pattern, r.Mode)
+				as := ""
+				if r.Normalized != r.Pattern {
+					as = fmt.Sprintf(" (matched as %q)", r.Normalized)
+				}
+				fmt.Fprintf(s.out, "%s images[%d] %q%s (mode %s)\n", mark, r.Index, r.Pattern, as, r.Mode)
 			}
 			r := rules[0]
 			if len(rules) > 1 {

@@ -69,3 +69,56 @@ images:
 		t.Fatalf("lock: %d %s", code, out)
 	}
 }
+
+// TestPolicyCommandsShowNormalizedPatterns: validate and explain show the
+// spelling a pattern is matched in when it differs from the document's, and
+// explain refuses a reference that has no canonical spelling.
+func TestPolicyCommandsShowNormalizedPatterns(t *testing.T) {
+	t.Setenv("SIGNET_HOME", t.TempDir())
+	dir := t.TempDir()
+	pub, err := os.ReadFile("../../keys/testdata/cosign.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "release.pub"), pub, 0o644)
+	pol := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(pol, []byte(`apiVersion: signet.dev/v1alpha1
+kind: Policy
+defaultAction: allow
+images:
+  - pattern: "REGISTRY.EXAMPLE.COM:443/prod/**"
+    signers: [{name: release, key: release.pub}]
+  - pattern: "nginx:*"
+    signers: [{name: release, key: release.pub}]
+  - pattern: "registry.example.com:5000/**"
+    signers: [{name: release, key: release.pub}]
+`), 0o644)
+	out, stderr, code := signet(t, "policy", "validate", pol)
+	for _, want := range []string{
+		`images[0] "REGISTRY.EXAMPLE.COM:443/prod/**" is matched as "registry.example.com/prod/**"`,
+		`images[1] "nginx:*" is matched as "docker.io/library/nginx:*"`,
+	} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("validate: exit %d, output lacks %q:\n%s%s", code, want, out, stderr)
+		}
+	}
+	if strings.Contains(out, "images[2]") {
+		t.Errorf("validate lists images[2], whose pattern is already canonical:\n%s", out)
+	}
+	for _, tc := range []struct{ image, want string }{
+		{"registry.example.com.:443/prod/app:1", `registry.example.com.:443/prod/app:1 is matched as registry.example.com/prod/app:1`},
+		{"registry.example.com/prod/app:1", `→ applies     images[0] "REGISTRY.EXAMPLE.COM:443/prod/**" (matched as "registry.example.com/prod/**") (mode enforce)`},
+		{"index.docker.io/library/nginx:1", `→ applies     images[1] "nginx:*" (matched as "docker.io/library/nginx:*")`},
+		{"registry.example.com:5000/x:1", `→ applies     images[2] "registry.example.com:5000/**" (mode enforce)`},
+		{"registry.example.com:5001/prod/app:1", "no rule matches: defaultAction allow"},
+	} {
+		out, stderr, code := signet(t, "policy", "explain", pol, tc.image)
+		if code != exitOK || !strings.Contains(out, tc.want) {
+			t.Errorf("explain %s: exit %d, output lacks %q:\n%s%s", tc.image, code, tc.want, out, stderr)
+		}
+	}
+	_, stderr, code = signet(t, "policy", "explain", pol, "registry.example.com/prod/../evil:1")
+	if code != exitUsage || !strings.Contains(stderr, "cannot be matched to a policy rule") || !strings.Contains(stderr, `".."`) {
+		t.Errorf("explain of a path with ..: exit %d, want %d and the refusal:\n%s", code, exitUsage, stderr)
+	}
+}
