@@ -39,6 +39,12 @@ func ParseBundle(data []byte) (*bundle.Bundle, *statement, error) {
 	if err := b.UnmarshalJSON(data); err != nil {
 		return nil, nil, fmt.Errorf("%w: parsing bundle: %w", ErrMalformed, err)
 	}
+	// Whatever sits in the certificate field must be a certificate: a bare
+	// public key there is never taken as the signer's key (cosign
+	// GHSA-fx35-mq7g-6g98).
+	if _, err := b.VerificationContent(); err != nil {
+		return nil, nil, fmt.Errorf("%w: the bundle's verification material is not a public key hint or an X.509 certificate (%w); a key in the certificate field is refused", ErrMalformed, err)
+	}
 	env, err := b.Envelope()
 	if err != nil || env == nil {
 		return nil, nil, fmt.Errorf("%w: bundle holds no DSSE envelope (a message signature cannot sign an image)", ErrMalformed)
