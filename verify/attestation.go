@@ -147,7 +147,8 @@ func (v *Verifier) checkLegacyAttestation(ctx context.Context, a *oci.Artifact, 
 		return nil
 	}
 	sig.statement = &st
-	sig.SignedName, sig.SignedDigest = st.Subject[0].Name, subjectDigest(&st)
+	sub, signed := st.subjectFor(digest)
+	sig.SignedName, sig.SignedDigest, sig.Annotations = sub.Name, signed, sub.Annotations
 	if sig.SignedDigest != digest {
 		sig.fail("digest", fmt.Errorf("%w: statement names %s, not %s", ErrDigestMismatch, sig.SignedDigest, digest))
 		return sig
