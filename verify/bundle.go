@@ -198,6 +198,9 @@ func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 			return "", err
 		}
 		sig.Key, sig.KeyID = key.name, key.id
+		if v.root != nil {
+			sig.signedAt = timeSource(b, root.TrustedMaterialCollection{v.root, keyMaterial(*key)})
+		}
 		return "verified with key " + key.name, nil
 	}
 }
@@ -209,9 +212,7 @@ func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 func (v *Verifier) verifyBundleWithKeys(b *bundle.Bundle, hint, alg string, digest []byte, useTlog bool) (*trustedKey, error) {
 	var last error
 	for _, k := range v.orderedKeys(hint) {
-		var tm root.TrustedMaterial = root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
-			return root.NewExpiringKey(k.verifier, time.Time{}, time.Time{}), nil
-		})
+		tm := keyMaterial(k)
 		opts := []sgverify.VerifierOption{sgverify.WithNoObserverTimestamps()}
 		if useTlog {
 			tm = root.TrustedMaterialCollection{v.root, tm}
@@ -228,4 +229,12 @@ func (v *Verifier) verifyBundleWithKeys(b *bundle.Bundle, hint, alg string, dige
 		last = err
 	}
 	return nil, last
+}
+
+// keyMaterial is trusted material holding one trusted key, whatever hint a
+// bundle names it by.
+func keyMaterial(k trustedKey) root.TrustedMaterial {
+	return root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		return root.NewExpiringKey(k.verifier, time.Time{}, time.Time{}), nil
+	})
 }

@@ -81,6 +81,9 @@ type Signature struct {
 
 	err       error
 	statement *statement
+	// signedAt gives the earliest trusted time the signature existed by;
+	// set once the signature verified, nil when it cannot have one.
+	signedAt func() (trustedTime, bool)
 }
 
 // Err returns why the signature was rejected, nil if it verified. It matches
