@@ -77,7 +77,8 @@ func (r *gateRun) push(repo, tag string) name.Digest {
 }
 
 // settled waits (bounded) for the gate's verdict on d: a state other than
-// pending, with its summary attached where the state has one.
+// pending, with its summary attached where the state has one (allowed and
+// error have none).
 func (r *gateRun) settled(d name.Digest) verdict {
 	r.w.t.Helper()
 	repo := strings.TrimPrefix(d.Context().Name(), r.w.reg.Host+"/")
@@ -89,7 +90,7 @@ func (r *gateRun) settled(d name.Digest) verdict {
 				continue
 			}
 			last = rec
-			settled := rec.State == gate.StateError || (rec.State != gate.StatePending && rec.VSAResult != "")
+			settled := rec.State == gate.StateError || rec.State == gate.StateAllowed || (rec.State != gate.StatePending && rec.VSAResult != "")
 			if settled {
 				return verdict{allowed: rec.State == gate.StatePassed, class: rec.State, reason: rec.Reason}
 			}

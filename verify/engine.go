@@ -71,6 +71,9 @@ type Decision struct {
 	// Rule is the pattern of the rule that applied ("" for the default action).
 	Rule   string        `json:"rule"`
 	Checks []PolicyCheck `json:"checks"`
+	// RuleIndex is the rule's place in the policy's images list (-1 for
+	// the default action); a gate's receipt records it.
+	RuleIndex int `json:"ruleIndex"`
 	// Class is the class of the failure that decided a denial (or, in warn
 	// and audit mode, that would have).
 	Class Class `json:"class,omitempty"`
@@ -92,6 +95,7 @@ type Engine struct {
 	trust   root.TrustedMaterial
 	rules   map[*policy.Rule]*ruleVerifiers
 	gates   *Verifier                    // receipts: the trusted gates' keys; nil without receipts
+	noGates bool                         // WithoutReceipts
 	heads   map[string]*taghead.Verifier // by rule (and repository, for a root pinned by digest)
 	headDir string
 	headMu  sync.Mutex
@@ -165,6 +169,12 @@ func WithStats(s *EngineStats) EngineOption {
 	}
 }
 
+// WithoutReceipts makes the engine verify every image itself, ignoring the
+// policy's receipts section. A push gate needs this: a verdict that rested
+// on a receipt (its own, earlier) is not a verification it may sign again.
+// Default: receipts count when the policy has a receipts section.
+func WithoutReceipts() EngineOption { return func(e *Engine) { e.noGates = true } }
+
 // WithWorkers sets how many images DecideAll verifies at once. Default 8.
 func WithWorkers(n int) EngineOption { return func(e *Engine) { e.workers = max(1, n) } }
 
@@ -196,7 +206,7 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 		}
 		e.rules[r] = rv
 	}
-	if p.Receipts != nil {
+	if p.Receipts != nil && !e.noGates {
 		var err error
 		if e.gates, err = signersVerifier(client, p.Receipts.Gates, vopts, nil); err != nil {
 			return nil, fmt.Errorf("receipts: %w", err)
@@ -280,7 +290,7 @@ func (e *Engine) Decide(ctx context.Context, image string) *Decision {
 // start applies what needs no registry: the reference parses, a rule
 // matches, the rule's tag restrictions hold. A nil rule means d is decided.
 func (e *Engine) start(image string) (*Decision, name.Reference, *policy.Rule) {
-	d := &Decision{Image: image, Mode: "enforce", PolicyHash: e.policy.Hash}
+	d := &Decision{Image: image, Mode: "enforce", PolicyHash: e.policy.Hash, RuleIndex: -1}
 	ref, err := e.client.ParseReference(image)
 	if err != nil {
 		d.add("reference", Fail, ClassInvalid, err.Error(), nil)
@@ -295,7 +305,7 @@ func (e *Engine) start(image string) (*Decision, name.Reference, *policy.Rule) {
 		}
 		return d.finish(), nil, nil
 	}
-	d.Rule, d.Mode = rule.Pattern, rule.Mode
+	d.Rule, d.RuleIndex, d.Mode = rule.Pattern, rule.Index, rule.Mode
 	d.add("match", Pass, "", fmt.Sprintf("rule images[%d] %q", rule.Index, rule.Pattern), nil)
 	if !e.tagRules(d, ref, rule) {
 		return d.finish(), nil, nil
@@ -629,7 +639,7 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 		d.add("discover", Errored, registryClass(err), err.Error(), nil)
 		return d.Checks
 	}
-	if e.gates != nil && e.receiptCheck(ctx, &d, image, t, arts) {
+	if e.gates != nil && e.receiptCheck(ctx, &d, image, t, arts, rule) {
 		return d.Checks
 	}
 	rv := e.rules[rule]
@@ -639,33 +649,6 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 		e.attestationCheck(ctx, &d, image, t, arts, a, rv.attest[i], mode)
 	}
 	return d.Checks
-}
-
-// receiptCheck looks for a trusted gate's verification summary of this
-// digest: signed by a gate key, PASSED (and the pinned verifier and policy),
-// no older than maxAge. True when one stands in for the rule's checks.
-func (e *Engine) receiptCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact) bool {
-	r := e.policy.Receipts
-	res, err := e.gates.evalAttestations(ctx, image, t, arts, AttestationRequest{PredicateType: policy.VSAPredicateType,
-		Condition: r.Cond, TransparencyLog: TlogOptional, MaxAge: r.MaxAge, Clock: e.now})
-	var ev []Evidence
-	for _, s := range res.Signatures {
-		ev = append(ev, evidenceOf(s, policy.VSAPredicateType))
-	}
-	if err == nil {
-		for _, s := range res.Signatures {
-			if s.Verified {
-				d.add("receipt", Pass, "", "gate "+s.Key+" verified this digest: PASSED (its receipt stands in for the rule's checks)", ev)
-				return true
-			}
-		}
-	}
-	msg := "no receipt from a trusted gate"
-	if !errors.Is(err, ErrNoSignatures) {
-		msg = "no valid receipt: " + refusals(res)
-	}
-	d.add("receipt", Skip, "", msg+"; verifying the rule's requirements", ev)
-	return false
 }
 
 func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, rule *policy.Rule, rv *ruleVerifiers, mode TlogMode) {
