@@ -18,13 +18,11 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/signet-dev/signet/attest"
-	"github.com/signet-dev/signet/gate"
 	"github.com/signet-dev/signet/inspect"
 	"github.com/signet-dev/signet/internal/rekorv1test"
 	"github.com/signet-dev/signet/internal/sigstoretest"
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/oci"
-	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/tlog"
 	"github.com/signet-dev/signet/verify"
@@ -289,34 +287,6 @@ func init() {
 		row{name: "control: attest a Trivy report made now", entry: entryAttest,
 			run:  attestReport(func(*world) attest.Request { return attest.Request{Type: "vuln", Predicate: trivy(time.Now())} }),
 			want: allowed()},
-	)
-
-	// A receipt is a shortcut: dated in the future it would never expire.
-	receiptPolicy := func(w *world) string {
-		return fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"REG/**\"\n    signers: [{name: release, key: release.pub}]\n"+
-			"receipts:\n  gates: [{name: push-gate, publicKey: %q}]\n  maxAge: 24h\n  verifierId: https://signet.dev/gate\n", string(w.pubs["gate"]))
-	}
-	receiptAt := func(at time.Time) func(w *world) verdict {
-		return func(w *world) verdict {
-			d := w.image("team/app:v1")
-			stmt, err := gate.Summary(gate.Config{Registry: w.reg.Host, VerifierID: "https://signet.dev/gate", PolicyName: "rows", PolicyHash: strings.Repeat("0", 64)},
-				gate.Record{Repository: "team/app", Digest: d.DigestStr()}, nil, "PASSED", at)
-			if err != nil {
-				w.t.Fatal(err)
-			}
-			b, _, err := w.signers["gate"].SignStatement(w.ctx, stmt)
-			if err != nil {
-				w.t.Fatal(err)
-			}
-			w.attachBundle(d.String(), b, policy.VSAPredicateType)
-			return w.decide(receiptPolicy(w), d.String())
-		}
-	}
-	register(
-		row{name: "receipt dated 2099 for an unsigned image", entry: entryReceipt,
-			run: receiptAt(year2099), want: refused(verify.ClassNotFound, "no signatures found")},
-		row{name: "control: receipt made now for an unsigned image", entry: entryReceipt,
-			run: receiptAt(time.Now()), want: allowed()},
 	)
 }
 
