@@ -153,6 +153,9 @@ func (a *Attester) AttestImage(ctx context.Context, image string, req Request) (
 		if err != nil {
 			return nil, err
 		}
+		if err := checkNotFuture(st.Predicate, a.now()); err != nil {
+			return nil, fmt.Errorf("the statement's predicate: %w", err)
+		}
 		given, predicateType = st, st.PredicateType
 	} else {
 		pt, kind, err := ResolveType(req.Type)

@@ -25,8 +25,20 @@ func invalid(kind, format string, a ...any) error {
 // BuildPredicate checks a predicate file against its kind (see ResolveType)
 // and returns the predicate JSON to put in the statement. Documents are kept
 // as given (an SBOM is attached verbatim, after it was parsed); scan reports
-// are converted into cosign's vulnerability predicate.
+// are converted into cosign's vulnerability predicate. A predicate dated
+// more than a few minutes past now is refused (ErrFutureTime).
 func BuildPredicate(kind string, data []byte, now time.Time) (json.RawMessage, error) {
+	p, err := buildPredicate(kind, data, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNotFuture(p, now); err != nil {
+		return nil, fmt.Errorf("%w for --type %s: %w", ErrInvalidPredicate, kind, err)
+	}
+	return p, nil
+}
+
+func buildPredicate(kind string, data []byte, now time.Time) (json.RawMessage, error) {
 	if hint := sniffWrongKind(kind, data); hint != "" {
 		return nil, invalid(kind, "%s", hint)
 	}

@@ -241,7 +241,7 @@ func bundleSigner(b *bundle.Bundle) *Signer {
 		if hint == "" {
 			return &Signer{Description: "a key (the bundle gives no key hint)"}
 		}
-		return &Signer{KeyID: hint, Description: "key " + hint}
+		return &Signer{ClaimedKeyHint: hint, Description: "a key; the bundle claims key hint " + hint + " (unverified)"}
 	}
 	return &Signer{Description: "no verification material"}
 }

@@ -107,8 +107,9 @@ type Artifact struct {
 
 // Signer is who an artifact claims signed it. Nothing here is verified.
 type Signer struct {
-	// KeyID is the key hint of a keyed bundle.
-	KeyID string `json:"keyId,omitempty"`
+	// ClaimedKeyHint is the key hint a keyed bundle carries: the signer's
+	// own, unsigned claim of which key signed, not the key that did.
+	ClaimedKeyHint string `json:"claimedKeyHint,omitempty"`
 	// Identity and Issuer are a Fulcio certificate's subject and OIDC issuer.
 	Identity string `json:"identity,omitempty"`
 	Issuer   string `json:"issuer,omitempty"`

@@ -127,8 +127,11 @@ type AttestationRule struct {
 	Signers []string `json:"signers,omitempty" yaml:"signers,omitempty"`
 	// Condition is a CEL expression over predicate, predicateType, subject, statement.
 	Condition string `json:"condition,omitempty" yaml:"condition,omitempty"`
-	// MaxAge bounds the age of the attestation's signed time (e.g. 168h),
-	// taken from the predicate (scan finish, SBOM creation, build finish).
+	// MaxAge bounds the attestation's age (e.g. 168h), measured from a time
+	// the verifier trusts when the bundle carries one (a Rekor v1 entry's
+	// signed integrated time, an RFC 3161 timestamp), or from the
+	// predicate's own time (scan finish, SBOM creation, build finish) when
+	// that is earlier or there is none; a time in the future is refused.
 	MaxAge string `json:"maxAge,omitempty" yaml:"maxAge,omitempty"`
 }
 

@@ -25,7 +25,10 @@ type AttestationRequest struct {
 	Condition *policy.Condition
 	// TransparencyLog as in Request.
 	TransparencyLog TlogMode
-	// MaxAge, if set, is how old the statement's signed time may be.
+	// MaxAge, if set, is how old the statement may be: measured from the
+	// earliest trusted time its bundle carries (a signed log entry time or
+	// an RFC 3161 timestamp), or the predicate's own time when earlier or
+	// when there is no trusted time; a time in the future is refused.
 	MaxAge time.Duration
 	// Clock gives the time for MaxAge; default time.Now.
 	Clock func() time.Time
@@ -87,17 +90,7 @@ func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
 		}
 		sig.check("condition", Pass, req.Condition.String())
 	}
-	if req.MaxAge > 0 {
-		at, ok := StatementTime(sig.statement.raw)
-		switch {
-		case !ok:
-			sig.fail("maxAge", fmt.Errorf("%w: the statement carries no time to check its age against", ErrTooOld))
-		case req.Now().Sub(at) > req.MaxAge:
-			sig.fail("maxAge", fmt.Errorf("%w: made %s, %s ago, over %s", ErrTooOld, at.UTC().Format(time.RFC3339), req.Now().Sub(at).Round(time.Minute), req.MaxAge))
-		default:
-			sig.check("maxAge", Pass, fmt.Sprintf("made %s", at.UTC().Format(time.RFC3339)))
-		}
-	}
+	checkAge(sig, req)
 }
 
 // checkLegacyAttestation verifies a DSSE envelope from a legacy .att layer.
@@ -147,7 +140,8 @@ func (v *Verifier) checkLegacyAttestation(ctx context.Context, a *oci.Artifact, 
 		return nil
 	}
 	sig.statement = &st
-	sig.SignedName, sig.SignedDigest = st.Subject[0].Name, subjectDigest(&st)
+	sub, signed := st.subjectFor(digest)
+	sig.SignedName, sig.SignedDigest, sig.Annotations = sub.Name, signed, sub.Annotations
 	if sig.SignedDigest != digest {
 		sig.fail("digest", fmt.Errorf("%w: statement names %s, not %s", ErrDigestMismatch, sig.SignedDigest, digest))
 		return sig

@@ -23,13 +23,36 @@ const inTotoPayloadType = "application/vnd.in-toto+json"
 // the whole statement as signed.
 type statement struct {
 	raw           []byte
-	Type          string `json:"_type"`
-	PredicateType string `json:"predicateType"`
-	Subject       []struct {
-		Name        string            `json:"name"`
-		Digest      map[string]string `json:"digest"`
-		Annotations map[string]any    `json:"annotations"`
-	} `json:"subject"`
+	Type          string          `json:"_type"`
+	PredicateType string          `json:"predicateType"`
+	Subject       []inTotoSubject `json:"subject"`
+}
+
+// inTotoSubject is one subject of an in-toto statement.
+type inTotoSubject struct {
+	Name        string            `json:"name"`
+	Digest      map[string]string `json:"digest"`
+	Annotations map[string]any    `json:"annotations"`
+}
+
+// subjectFor returns the subject that names digest (algorithm:hex) and that
+// digest. When no subject does, it returns the first subject with a sha256
+// digest and that digest ("" if none has one), so a refusal can say which
+// image the statement was made for. What a signature reports as signed
+// (name, digest, annotations) comes from here, never from another subject.
+func (st *statement) subjectFor(digest string) (inTotoSubject, string) {
+	alg, hexDigest, _ := strings.Cut(digest, ":")
+	for _, s := range st.Subject {
+		if h, ok := s.Digest[alg]; ok && hexDigest != "" && strings.EqualFold(h, hexDigest) {
+			return s, digest
+		}
+	}
+	for _, s := range st.Subject {
+		if h, ok := s.Digest["sha256"]; ok {
+			return s, "sha256:" + h
+		}
+	}
+	return inTotoSubject{}, ""
 }
 
 // ParseBundle parses a Sigstore bundle and the image-signature statement in
@@ -38,6 +61,12 @@ func ParseBundle(data []byte) (*bundle.Bundle, *statement, error) {
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(data); err != nil {
 		return nil, nil, fmt.Errorf("%w: parsing bundle: %w", ErrMalformed, err)
+	}
+	// Whatever sits in the certificate field must be a certificate: a bare
+	// public key there is never taken as the signer's key (cosign
+	// GHSA-fx35-mq7g-6g98).
+	if _, err := b.VerificationContent(); err != nil {
+		return nil, nil, fmt.Errorf("%w: the bundle's verification material is not a public key hint or an X.509 certificate (%w); a key in the certificate field is refused", ErrMalformed, err)
 	}
 	env, err := b.Envelope()
 	if err != nil || env == nil {
@@ -88,14 +117,19 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 		}
 		return nil // another kind of statement, stored without its predicateType annotation
 	}
+	if want == oci.CosignSignPredicateType && len(st.Subject) != 1 {
+		// sigstore-go accepts a statement if any subject names the digest;
+		// the annotations a policy checks must not come from another one.
+		sig.fail("parse", fmt.Errorf("%w: the signed statement names %d subjects; an image signature (cosign sign) names exactly one, the image it signs, so this one is refused", ErrMalformed, len(st.Subject)))
+		return sig
+	}
 	sig.check("parse", Pass, "Sigstore bundle with a DSSE in-toto statement")
 	sig.statement = st
-	sig.SignedName = st.Subject[0].Name
-	sig.SignedDigest = subjectDigest(st)
-	sig.Annotations = st.Subject[0].Annotations
+	sub, signed := st.subjectFor(digest)
+	sig.SignedName, sig.SignedDigest, sig.Annotations = sub.Name, signed, sub.Annotations
 	verifyWith := v.keyVerifier(b, sig)
 	if pk := b.VerificationMaterial.GetPublicKey(); pk != nil {
-		sig.KeyID = pk.GetHint()
+		sig.ClaimedKeyID = pk.GetHint()
 	} else {
 		verifyWith = v.identityVerifier(b, sig)
 	}
@@ -159,11 +193,14 @@ func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 		if len(v.keys) == 0 {
 			return "", fmt.Errorf("%w: signed by a key, and no keys are trusted here", ErrBadSignature)
 		}
-		key, err := v.verifyBundleWithKeys(b, sig.KeyID, alg, digest, useTlog)
+		key, err := v.verifyBundleWithKeys(b, sig.ClaimedKeyID, alg, digest, useTlog)
 		if err != nil {
 			return "", err
 		}
 		sig.Key, sig.KeyID = key.name, key.id
+		if v.root != nil {
+			sig.signedAt = timeSource(b, root.TrustedMaterialCollection{v.root, keyMaterial(*key)})
+		}
 		return "verified with key " + key.name, nil
 	}
 }
@@ -175,9 +212,7 @@ func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 func (v *Verifier) verifyBundleWithKeys(b *bundle.Bundle, hint, alg string, digest []byte, useTlog bool) (*trustedKey, error) {
 	var last error
 	for _, k := range v.orderedKeys(hint) {
-		var tm root.TrustedMaterial = root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
-			return root.NewExpiringKey(k.verifier, time.Time{}, time.Time{}), nil
-		})
+		tm := keyMaterial(k)
 		opts := []sgverify.VerifierOption{sgverify.WithNoObserverTimestamps()}
 		if useTlog {
 			tm = root.TrustedMaterialCollection{v.root, tm}
@@ -196,11 +231,10 @@ func (v *Verifier) verifyBundleWithKeys(b *bundle.Bundle, hint, alg string, dige
 	return nil, last
 }
 
-func subjectDigest(st *statement) string {
-	for _, s := range st.Subject {
-		if h, ok := s.Digest["sha256"]; ok {
-			return "sha256:" + h
-		}
-	}
-	return ""
+// keyMaterial is trusted material holding one trusted key, whatever hint a
+// bundle names it by.
+func keyMaterial(k trustedKey) root.TrustedMaterial {
+	return root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		return root.NewExpiringKey(k.verifier, time.Time{}, time.Time{}), nil
+	})
 }

@@ -719,7 +719,7 @@ func (e *Engine) attestationCheck(ctx context.Context, d *Decision, image string
 	switch {
 	case errors.Is(err, ErrNoSignatures):
 		class = ClassNotFound
-	case errors.Is(err, ErrConditionFalse), errors.Is(err, ErrTooOld):
+	case errors.Is(err, ErrConditionFalse), errors.Is(err, ErrTooOld), errors.Is(err, ErrFutureTime):
 		class = ClassPolicyDenied
 	}
 	msg := "no valid attestation: " + refusals(res)

@@ -38,6 +38,10 @@ var (
 	ErrConditionInvalid = policy.ErrConditionInvalid
 	// ErrTooOld means an attestation is older than its requirement's maxAge.
 	ErrTooOld = errors.New("attestation too old")
+	// ErrFutureTime means an attestation's age cannot be measured: its time
+	// is in the future (beyond clock skew), or after the trusted time at
+	// which it was logged or timestamped.
+	ErrFutureTime = errors.New("attestation dated in the future")
 	// ErrUnreadable means the artifact could not be fetched from the registry.
 	ErrUnreadable = errors.New("signature artifact could not be read")
 )

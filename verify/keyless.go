@@ -113,6 +113,7 @@ func (v *Verifier) identityVerifier(b *bundle.Bundle, sig *Signature) verifyFunc
 			}
 			if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithCertificateIdentity(ci))); err == nil {
 				sig.Key = id.Name
+				sig.signedAt = timeSource(b, v.root)
 				return fmt.Sprintf("verified as %s (%s)", id.Name, found), nil
 			}
 			expected = append(expected, id.String())

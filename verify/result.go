@@ -52,8 +52,14 @@ type Signature struct {
 	Format oci.Kind `json:"format"`
 	// Verified is true when every check passed.
 	Verified bool `json:"verified"`
-	// KeyID identifies the trusted key that verified it (or the bundle's hint).
+	// KeyID identifies the trusted key the signature verified with: empty
+	// when no trusted key verified it. (It is set once the cryptographic
+	// check passed, so a signature refused by a later check, such as its log
+	// entry or its digest, still names the key that made it.)
 	KeyID string `json:"keyId,omitempty"`
+	// ClaimedKeyID is the key hint the bundle carries: the signer's own,
+	// unsigned claim of which key signed, never evidence of it.
+	ClaimedKeyID string `json:"claimedKeyHint,omitempty"`
 	// Key is the trusted key's (or identity's) name, as given to New.
 	Key string `json:"key,omitempty"`
 	// Identity describes a keyless signer's certificate (subject, issuer).
@@ -75,6 +81,9 @@ type Signature struct {
 
 	err       error
 	statement *statement
+	// signedAt gives the earliest trusted time the signature existed by;
+	// set once the signature verified, nil when it cannot have one.
+	signedAt func() (trustedTime, bool)
 }
 
 // Err returns why the signature was rejected, nil if it verified. It matches
