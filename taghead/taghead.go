@@ -32,6 +32,7 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
 )
 
 // MetadataTag is the tag, in each repository, of its TUF metadata artifact.
@@ -212,7 +213,11 @@ func (r *Repo) SetHead(keys Keys, exp Expiry, now time.Time, h Head) error {
 	if r.Repository.RepositoryStr() == "" {
 		return errors.New("the metadata does not say which repository it is for (read it with taghead.Read or make it with taghead.Init)")
 	}
-	custom, err := json.Marshal(binding{Repository: canonicalRepository(r.Repository.Name())})
+	repo, err := policy.NormalizeRepository(r.Repository.Name())
+	if err != nil {
+		return fmt.Errorf("binding the head to its repository: %w", err)
+	}
+	custom, err := json.Marshal(binding{Repository: repo})
 	if err != nil {
 		return err
 	}

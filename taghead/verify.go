@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
 )
 
 // Class names the attack (or failure) a refusal looks like.
@@ -188,27 +188,13 @@ func expires(tm trustedmetadata.TrustedMetadata) time.Time {
 	return t
 }
 
-// sameRepository compares repository names as a registry routes them.
-func sameRepository(a, b string) bool { return canonicalRepository(a) == canonicalRepository(b) }
-
-// canonicalRepository writes a repository name host/path with the host in
-// lower case, without a trailing dot and without the default port 443.
-func canonicalRepository(s string) string {
-	host, path, _ := strings.Cut(s, "/")
-	hostname, port, err := net.SplitHostPort(host)
-	if err != nil {
-		hostname, port = strings.Trim(host, "[]"), ""
-	}
-	hostname = strings.TrimSuffix(strings.ToLower(hostname), ".")
-	switch {
-	case port != "" && port != "443":
-		host = net.JoinHostPort(hostname, port)
-	case strings.Contains(hostname, ":"):
-		host = "[" + hostname + "]"
-	default:
-		host = hostname
-	}
-	return host + "/" + path
+// sameRepository compares repository names as a registry routes them
+// (policy.NormalizeRepository); a name with no canonical spelling matches
+// nothing.
+func sameRepository(a, b string) bool {
+	na, errA := policy.NormalizeRepository(a)
+	nb, errB := policy.NormalizeRepository(b)
+	return errA == nil && errB == nil && na == nb
 }
 
 // Check refuses digest unless it is repo:tag's signed head.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -227,34 +226,12 @@ func ruleOf(uri string) int {
 }
 
 // sameRepository reports whether a and b name the same repository once
-// their registries are normalised: the host in lower case and without a
-// trailing dot, without the default port 443, and Docker Hub's aliases as
-// one (with its implicit library/ namespace).
+// normalised as policy patterns and references are (policy.NormalizeRepository);
+// a name with no canonical spelling matches nothing.
 func sameRepository(a, b name.Repository) bool {
-	return canonicalRepository(a) == canonicalRepository(b)
-}
-
-func canonicalRepository(r name.Repository) string {
-	host, port, err := net.SplitHostPort(r.RegistryStr())
-	if err != nil {
-		host, port = r.RegistryStr(), ""
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if port == "443" {
-		port = ""
-	}
-	switch host {
-	case "docker.io", "registry-1.docker.io", "index.docker.io":
-		host = name.DefaultRegistry
-	}
-	repo := r.RepositoryStr()
-	if host == name.DefaultRegistry && !strings.Contains(repo, "/") {
-		repo = "library/" + repo
-	}
-	if port != "" {
-		host = net.JoinHostPort(host, port)
-	}
-	return host + "/" + repo
+	na, errA := policy.NormalizeRepository(a.Name())
+	nb, errB := policy.NormalizeRepository(b.Name())
+	return errA == nil && errB == nil && na == nb
 }
 
 // shortDigest is sha256:<first 12 hex digits>.
