@@ -24,12 +24,18 @@ type LockEntry struct {
 }
 
 // Digest returns the locked digest for ref, and whether ref is locked.
+// References are compared as rules match them (NormalizeReference), so
+// another spelling of a locked tag finds its pin.
 func (l *LockFile) Digest(ref string) (string, bool) {
 	if l == nil {
 		return "", false
 	}
+	want, err := NormalizeReference(ref)
+	if err != nil {
+		return "", false
+	}
 	for _, e := range l.Images {
-		if e.Ref == ref {
+		if got, err := NormalizeReference(e.Ref); err == nil && got == want {
 			return e.Digest, true
 		}
 	}

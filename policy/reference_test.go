@@ -300,3 +300,20 @@ func FuzzNormalizeReference(f *testing.F) {
 		}
 	})
 }
+
+// A locked tag is found under every spelling of its reference, so another
+// spelling meets the lock's pin instead of "not in the lock file".
+func TestLockFindsOtherSpellings(t *testing.T) {
+	t.Parallel()
+	l := &policy.LockFile{Images: []policy.LockEntry{{Ref: "registry.example.com/team/app:v1", Digest: "sha256:" + strings.Repeat("a", 64)}}}
+	for _, ref := range []string{"registry.example.com/team/app:v1", "REGISTRY.example.com/team/app:v1", "registry.example.com:443/team/app:v1", "registry.example.com./team/app:v1"} {
+		if d, ok := l.Digest(ref); !ok || d != l.Images[0].Digest {
+			t.Errorf("Digest(%s) = %q, %v; want the locked digest", ref, d, ok)
+		}
+	}
+	for _, ref := range []string{"registry.example.com:5000/team/app:v1", "registry.example.com/team/app:v2", "registry.example.com/team/../team/app:v1"} {
+		if _, ok := l.Digest(ref); ok {
+			t.Errorf("Digest(%s) found a pin; it names another image (or none)", ref)
+		}
+	}
+}
