@@ -27,7 +27,6 @@ import (
 
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/oci"
-	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -275,8 +274,9 @@ const maxAttempts = 8
 // cosign's legacy sha256-<hex>.sig/.att and the referrers fallback tag.
 var sigTag = regexp.MustCompile(`^sha256-([0-9a-f]{64})(\.[a-z]+)?$`)
 
-// process handles one job: classify the pushed manifest, then verify the
-// image it is (or is about).
+// process handles one job: classify the pushed manifest by what it is,
+// then verify it (an image or index under a tag) or the image it is about
+// (a signature, an attestation, a referrers fallback index).
 func (g *Gate) process(ctx context.Context, j *job) {
 	if j.Recheck {
 		g.mu.Lock()
@@ -285,33 +285,42 @@ func (g *Gate) process(ctx context.Context, j *job) {
 		g.verify(ctx, j, j.Repository, j.Digest)
 		return
 	}
-	if m := sigTag.FindStringSubmatch(j.Tag); m != nil {
-		g.cfg.Metrics.event("signature")
-		g.recheck(ctx, j, j.Repository, "sha256:"+m[1])
-		return
-	}
-	raw, _, err := g.cfg.Client.Manifest(ctx, g.ref(j.Repository, j.Digest))
+	raw, mt, err := g.cfg.Client.Manifest(ctx, g.ref(j.Repository, j.Digest))
 	if err != nil {
 		g.fail(ctx, j, err)
 		return
 	}
-	var m struct {
-		ArtifactType string `json:"artifactType"`
-		Subject      *struct {
-			Digest string `json:"digest"`
-		} `json:"subject"`
-		Annotations map[string]string `json:"annotations"`
+	m, err := parseManifest(raw, mt)
+	if err != nil {
+		g.fail(ctx, j, err)
+		return
 	}
-	json.Unmarshal(raw, &m)
+	k, err := g.classify(ctx, j, m)
+	if err != nil {
+		g.fail(ctx, j, err)
+		return
+	}
 	switch {
-	case m.Subject != nil && m.Annotations[oci.AnnotationPredicateType] == policy.VSAPredicateType:
+	case k == kindSummary:
 		g.store.done(j) // a verification summary (ours): nothing to re-check
-	case m.Subject != nil:
+	case k == kindSignature:
 		g.cfg.Metrics.event("signature")
-		g.recheck(ctx, j, j.Repository, m.Subject.Digest)
+		g.recheck(ctx, j, j.Repository, subjectOf(j, m))
+	case k == kindReferrers:
+		g.cfg.Metrics.event("signature")
+		g.recheck(ctx, j, j.Repository, "sha256:"+fallbackTag.FindStringSubmatch(j.Tag)[1])
+	case j.Tag == "" && m.Subject != nil:
+		g.recheck(ctx, j, j.Repository, m.Subject.Digest) // an untagged artifact about an image
 	case j.Tag == "":
 		g.store.done(j) // an untagged manifest: an index's entry, verified through the index
 	default:
+		// An image (or index) under a tag is judged, whatever else it
+		// carries; one that names a subject also has its subject re-checked.
+		if m.Subject != nil && digestRe.MatchString(m.Subject.Digest) {
+			if _, ok := g.store.get(j.Repository, m.Subject.Digest); ok {
+				g.enqueueRecheck(j.Repository, m.Subject.Digest)
+			}
+		}
 		g.verify(ctx, j, j.Repository, j.Digest)
 	}
 }
@@ -320,7 +329,7 @@ func (g *Gate) process(ctx context.Context, j *job) {
 // gate has seen it pushed; signatures pushed for images the gate never saw
 // are not its business.
 func (g *Gate) recheck(ctx context.Context, j *job, repo, digest string) {
-	if _, ok := g.store.get(repo, digest); !ok {
+	if _, ok := g.store.get(repo, digest); digest == "" || !ok {
 		g.store.done(j)
 		return
 	}
