@@ -23,8 +23,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/verify"
@@ -574,10 +572,4 @@ func (g *Gate) serveEvents(w http.ResponseWriter, r *http.Request) {
 		g.jobs <- j
 	}
 	w.WriteHeader(http.StatusOK)
-}
-
-// validRepository says whether s names a repository.
-func validRepository(s string) bool {
-	_, err := name.NewRepository(s)
-	return err == nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -50,6 +51,25 @@ type env struct {
 	done     chan error
 	grace    time.Duration
 	received int
+	logs     lockedBuffer
+}
+
+// lockedBuffer collects the gate's log lines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newEnv(t *testing.T, grace time.Duration) *env {
@@ -88,7 +108,7 @@ func (e *env) start() {
 	gs, _ := sign.New(e.gateKey, e.client)
 	g, err := gate.New(gate.Config{Registry: e.reg.Host, Client: e.client, Decider: e.eng, Attester: attest.New(gs, e.client),
 		Secret: secret, StateDir: e.dir, Grace: e.grace, Recheck: 100 * time.Millisecond, PolicyName: "org", PolicyHash: e.policy.Hash,
-		Metrics: gate.NewMetrics()})
+		Metrics: gate.NewMetrics(), Log: slog.New(slog.NewTextHandler(&e.logs, nil))})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -359,8 +379,12 @@ func TestBadNotifications(t *testing.T) {
 			t.Fatalf("malformed %.20q: %d", body, code)
 		}
 	}
-	if code := e.notify(ev{"team/app", "sha256:nothex", "v1", ""}, ev{"UPPER/Case", "sha256:" + strings.Repeat("a", 64), "v1", ""}); code != http.StatusOK {
+	if code := e.notify(ev{"team/app", "sha256:nothex", "v1", ""}, ev{"UPPER/Case", "sha256:" + strings.Repeat("a", 64), "v1", ""},
+		ev{"team/../app", "sha256:" + strings.Repeat("a", 64), "v1", ""}); code != http.StatusOK {
 		t.Fatalf("events with bad fields: %d", code)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, `repository \"team/../app\" is not a repository name: segment \"..\"`) {
+		t.Fatalf("the refusal of a repository with a .. segment is not logged with its reason:\n%s", logs)
 	}
 	ghost, _ := name.NewDigest(e.reg.Host + "/team/ghost@sha256:" + strings.Repeat("ab", 32))
 	e.notify(ev{"team/ghost", ghost.DigestStr(), "v1", ""})
