@@ -80,6 +80,10 @@ type Config struct {
 	// Secret is the shared secret the registry sends as "Authorization:
 	// Bearer SECRET".
 	Secret string
+	// StatusToken is the token GET /status and /metrics require as
+	// "Authorization: Bearer TOKEN" (default: Secret). It does not open
+	// POST /events.
+	StatusToken string
 	// StateDir holds the queue, the seen events and the records.
 	StateDir string
 	// Grace is how long a pushed image may wait for its signatures (default 2m).
@@ -120,6 +124,9 @@ func New(cfg Config) (*Gate, error) {
 	}
 	if cfg.Secret == "" {
 		return nil, errors.New("gate: a shared secret is required (the registry sends it as Authorization: Bearer SECRET)")
+	}
+	if cfg.StatusToken == "" {
+		cfg.StatusToken = cfg.Secret
 	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = 2 * time.Minute
@@ -507,22 +514,37 @@ func (g *Gate) Status(state string) Status {
 // maxEnvelope bounds a notification body; the registry batches a few events.
 const maxEnvelope = 4 << 20
 
-// Handler serves POST /events (the registry's notifications), GET /status,
-// GET /healthz and, with metrics, GET /metrics.
+// Handler serves POST /events (the registry's notifications, which need
+// the shared secret), GET /status and, with metrics, GET /metrics (which
+// need the status token: /status lists what is pushed where), and GET
+// /healthz (open).
 func (g *Gate) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /events", g.serveEvents)
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /status", g.withStatusToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.Encode(g.Status(r.URL.Query().Get("state")))
-	})
+	})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	if g.cfg.Metrics != nil {
-		mux.Handle("GET /metrics", g.cfg.Metrics.Handler())
+		mux.Handle("GET /metrics", g.withStatusToken(g.cfg.Metrics.Handler()))
 	}
 	return mux
+}
+
+// withStatusToken answers 401 to a request without the status token.
+func (g *Gate) withStatusToken(next http.Handler) http.Handler {
+	want := []byte("Bearer " + g.cfg.StatusToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="signet-gate"`)
+			http.Error(w, "missing or wrong status token: send Authorization: Bearer TOKEN (the gate's status token, or its shared secret when no status token is set)", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (g *Gate) serveEvents(w http.ResponseWriter, r *http.Request) {

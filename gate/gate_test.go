@@ -52,6 +52,8 @@ type env struct {
 	grace    time.Duration
 	received int
 	logs     lockedBuffer
+	// statusToken is the gate's StatusToken ("": the shared secret).
+	statusToken string
 }
 
 // lockedBuffer collects the gate's log lines.
@@ -107,7 +109,7 @@ func (e *env) start() {
 	e.t.Helper()
 	gs, _ := sign.New(e.gateKey, e.client)
 	g, err := gate.New(gate.Config{Registry: e.reg.Host, Client: e.client, Decider: e.eng, Attester: attest.New(gs, e.client),
-		Secret: secret, StateDir: e.dir, Grace: e.grace, Recheck: 100 * time.Millisecond, PolicyName: "org", PolicyHash: e.policy.Hash,
+		Secret: secret, StatusToken: e.statusToken, StateDir: e.dir, Grace: e.grace, Recheck: 100 * time.Millisecond, PolicyName: "org", PolicyHash: e.policy.Hash,
 		Metrics: gate.NewMetrics(), Log: slog.New(slog.NewTextHandler(&e.logs, nil))})
 	if err != nil {
 		e.t.Fatal(err)
@@ -673,4 +675,69 @@ func TestSignaturesTriggerRechecks(t *testing.T) {
 		e.waitStateT(t, d, gate.StatePassed)
 		noRecord(t, "the legacy signature", a.Digest.String())
 	})
+}
+
+// get sends GET path with auth (if any) and returns the status code.
+func (e *env) get(path, auth string) int {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestStatusNeedsToken: /status and /metrics list what was pushed where, so
+// they answer only with the status token (by default the shared secret);
+// /healthz stays open; a separate status token does not open /events.
+func TestStatusNeedsToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Minute)
+	e.push("team/app", "v1")
+	for _, path := range []string{"/status", "/status?state=pending", "/metrics"} {
+		for _, tc := range []struct {
+			auth string
+			want int
+		}{
+			{"", http.StatusUnauthorized},
+			{"Bearer wrong", http.StatusUnauthorized},
+			{secret, http.StatusUnauthorized},
+			{"Basic " + secret, http.StatusUnauthorized},
+			{"Bearer " + secret, http.StatusOK},
+		} {
+			if got := e.get(path, tc.auth); got != tc.want {
+				t.Errorf("GET %s with %q: %d, want %d", path, tc.auth, got, tc.want)
+			}
+		}
+	}
+	if got := e.get("/healthz", ""); got != http.StatusOK {
+		t.Errorf("GET /healthz without a token: %d, want 200", got)
+	}
+
+	// A separate status token: it alone opens /status, and never /events.
+	e.stop()
+	e.statusToken = "read-only-token"
+	e.start()
+	for path, want := range map[string]map[string]int{
+		"/status":  {"Bearer read-only-token": http.StatusOK, "Bearer " + secret: http.StatusUnauthorized, "": http.StatusUnauthorized},
+		"/metrics": {"Bearer read-only-token": http.StatusOK, "Bearer " + secret: http.StatusUnauthorized},
+	} {
+		for auth, code := range want {
+			if got := e.get(path, auth); got != code {
+				t.Errorf("GET %s with %q (status token set): %d, want %d", path, auth, got, code)
+			}
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"events": []any{}})
+	if code := e.post(body, "Bearer read-only-token"); code != http.StatusUnauthorized {
+		t.Errorf("POST /events with the status token: %d, want 401", code)
+	}
+	if code := e.post(body, "Bearer "+secret); code != http.StatusOK {
+		t.Errorf("POST /events with the shared secret: %d, want 200", code)
+	}
 }
