@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -739,5 +741,29 @@ func TestStatusNeedsToken(t *testing.T) {
 	}
 	if code := e.post(body, "Bearer "+secret); code != http.StatusOK {
 		t.Errorf("POST /events with the shared secret: %d, want 200", code)
+	}
+}
+
+// TestStateNotThroughSymlinks: a symlink planted in the state directory at
+// the name records.json used to be written through (records.json.tmp) is
+// never written through.
+func TestStateNotThroughSymlinks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Minute)
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("precious"), 0o644)
+	if err := os.Symlink(victim, filepath.Join(e.dir, "records.json.tmp")); err != nil {
+		t.Fatal(err)
+	}
+	d := e.push("team/app", "v1")
+	e.drained()
+	if _, ok := e.record(d); !ok {
+		t.Fatalf("%s was not recorded", d)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Fatalf("the records were written through records.json.tmp: %q", b)
+	}
+	if st, err := os.Lstat(filepath.Join(e.dir, "records.json")); err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("records.json: %v %v, want a regular file", st, err)
 	}
 }
