@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore/pkg/signature"
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/signet-dev/signet/admission"
@@ -19,6 +24,7 @@ import (
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/taghead"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -165,5 +171,100 @@ func TestRegistryFailureIsTransient(t *testing.T) {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// TestReceiptModeSignedHeads: the attack on failure mode receipt. Someone
+// with push access moves app:1.4 back to an older, validly signed digest
+// and deletes its signet-tuf metadata. The mutating webhook must not pin
+// the old digest: missing metadata is a refusal (not a registry failure for
+// the failure mode to answer), and in a real outage the failure mode pins
+// only the head that verified, never where the moved tag points.
+func TestReceiptModeSignedHeads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var down atomic.Bool
+	reg := registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				http.Error(w, "quota exceeded", http.StatusForbidden)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	priv, _ := keys.Generate(keys.ECDSAP256)
+	pub, _ := keys.PublicKeyPEM(priv.Public())
+	sv, _ := keys.SignerVerifier(priv)
+	s, _ := sign.New(sv, oci.New())
+	old := reg.PushImage(t, "team/app:1.4")
+	cur := reg.PushImage(t, "team/app:1.4")
+	for _, d := range []name.Digest{old, cur} {
+		if _, err := s.SignImage(ctx, d.String(), sign.Request{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client := oci.New()
+	repo := cur.Context()
+	tk := taghead.Keys{Root: []signature.Signer{sv}, Targets: sv, Snapshot: sv, Timestamp: sv}
+	md, err := taghead.Init(ctx, client, repo, tk, taghead.DefaultExpiry, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, _ := client.Resolve(ctx, cur.String())
+	if err := md.SetHead(tk, taghead.DefaultExpiry, time.Now(), taghead.Head{Tag: "1.4", Digest: cur.DigestStr(), Size: tg.Descriptor.Size}); err != nil {
+		t.Fatal(err)
+	}
+	if err := taghead.Publish(ctx, client, repo, md); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	root, _ := md.Roots[0].ToBytes(false)
+	os.WriteFile(filepath.Join(dir, "root.json"), root, 0o644)
+	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, publicKey: %q}]\n    tags:\n      signedHeads: {required: true, root: root.json}\n",
+		reg.Host+"/team/**", string(pub))
+	c, err := policy.Compile([]byte(doc), dir, keys.Loader{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := verify.NewEngine(client, c, verify.WithCache(100, time.Minute, 10*time.Second), verify.WithTagHeadState(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	receipt := admission.New(eng, admission.WithFailureMode(admission.FailReceipt))
+	image := repo.Tag("1.4").String()
+	// Warm: the tag at its signed head, and the old digest (validly signed)
+	// referenced by digest, both verified while the registry answers.
+	for _, img := range []string{image, old.String()} {
+		if d := eng.Decide(ctx, img); !d.Allowed {
+			t.Fatalf("warm-up %s denied: %s", img, d.Reason)
+		}
+	}
+
+	desc, err := remote.Get(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Tag(repo.Tag("1.4"), desc); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Delete(repo.Tag(taghead.MetadataTag)); err != nil {
+		t.Fatal(err)
+	}
+	for _, mutate := range []bool{true, false} {
+		resp := receipt.Review(ctx, reviewRequest(t, "Deployment", image), mutate)
+		if resp.Allowed {
+			t.Fatalf("mutate=%v: admitted, patch %s", mutate, resp.Patch)
+		}
+		if msg := resp.Result.Message; !strings.Contains(msg, "signed-head [not-found]") || !strings.Contains(msg, "no signed tag heads") {
+			t.Fatalf("mutate=%v: denied for another reason: %s", mutate, msg)
+		}
+	}
+
+	// Control: in an outage the failure mode pins the head that verified.
+	down.Store(true)
+	resp := receipt.Review(ctx, reviewRequest(t, "Deployment", image), true)
+	if !resp.Allowed || !strings.Contains(string(resp.Patch), image+"@"+cur.DigestStr()) {
+		t.Fatalf("outage: allowed %v, patch %s, want %s pinned: %+v", resp.Allowed, resp.Patch, cur.DigestStr(), resp.Result)
 	}
 }

@@ -3,7 +3,9 @@
 // re-checks when signatures arrive (they usually come seconds after the
 // image), and records each settled verdict as a signed SLSA verification
 // summary attached to the image, which the policy engine (and so admission)
-// can accept as a receipt. Accepted events are queued on disk before the
+// can accept as a receipt. Only a verdict that is as strict as admission's
+// own check is signed PASSED: an enforce rule matched and every check passed,
+// verified by the gate itself. Accepted events are queued on disk before the
 // registry is answered, so a restart loses nothing; a full queue answers 503
 // and the registry sends again.
 package gate
@@ -32,11 +34,18 @@ import (
 const (
 	// StatePending: not verified yet, within the grace period.
 	StatePending = "pending"
-	// StatePassed: verified against the policy.
+	// StatePassed: an enforce rule matched and every check passed (a PASSED
+	// summary is attached).
 	StatePassed = "passed"
+	// StateAllowed: the policy allows the image without a verdict a receipt
+	// may carry — no rule matches it (defaultAction allow), its rule is in
+	// warn or audit mode, or a receipt stood in for the checks. No summary
+	// is written; Reason says which.
+	StateAllowed = "allowed"
 	// StateUnverified: no signatures (or attestations) arrived within the grace period.
 	StateUnverified = "unverified"
-	// StateFailed: what arrived does not satisfy the policy (bad signature, denied).
+	// StateFailed: what arrived does not satisfy the policy (bad signature,
+	// denied) — also under a warn or audit rule, which admission allows.
 	StateFailed = "failed"
 	// StateError: the gate could not verify (the manifest does not exist, or
 	// the registry kept failing).
@@ -96,7 +105,10 @@ type Config struct {
 	Workers, MaxQueue int
 	// VerifierID names the gate in its summaries (default https://signet.dev/gate).
 	VerifierID string
-	// PolicyName and PolicyHash identify the policy in the summaries.
+	// PolicyName and PolicyHash identify the policy in the summaries; a
+	// decision's own PolicyHash, when it has one, is what a summary records.
+	// Admission counts a receipt only when it runs the same policy (with
+	// the same keys), or lists this digest in receipts.policyDigests.
 	PolicyName, PolicyHash string
 	Log                    *slog.Logger
 	Metrics                *Metrics
@@ -369,10 +381,12 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 	if ctx.Err() != nil {
 		return // shutting down: the job stays queued
 	}
-	if d.Class == verify.ClassTransient && !d.Allowed {
+	if d.Class == verify.ClassTransient {
+		// Also under warn and audit rules: a registry hiccup is no verdict.
 		g.fail(ctx, j, errors.New(d.Reason))
 		return
 	}
+	passed, why := passes(d)
 	now := g.cfg.Now()
 	rec, err := g.store.update(repo, digest, func(r *Record) {
 		if r.Pushed.IsZero() {
@@ -382,10 +396,12 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 			r.Tags = append(r.Tags, j.Tag)
 		}
 		r.Checks++
-		r.Updated, r.Reason, r.Class = now, d.Reason, string(d.Class)
+		r.Updated, r.Reason, r.Class = now, why, string(d.Class)
 		switch {
-		case d.Allowed:
+		case passed:
 			r.State = StatePassed
+		case d.Allowed && !d.Failed():
+			r.State = StateAllowed
 		case now.Before(r.Deadline):
 			r.State = StatePending
 		case d.Class == verify.ClassNotFound:
@@ -407,6 +423,30 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 	if rec.State == StatePending {
 		g.wakeUp()
 	}
+}
+
+// passes reports whether a decision may be signed as PASSED: an enforce
+// rule matched, every check passed, and no receipt stood in for the checks
+// (signing that again would renew the receipt's time without verifying
+// anything). Otherwise it says why not, for the record.
+func passes(d *verify.Decision) (bool, string) {
+	switch {
+	case d.Failed() || !d.Allowed:
+		if d.Mode == "warn" || d.Mode == "audit" {
+			return false, d.Reason + " (rule in " + d.Mode + " mode: admission allows it, but it did not pass)"
+		}
+		return false, d.Reason
+	case d.Rule == "":
+		return false, "no rule matches and defaultAction is allow: nothing was verified, so no summary is written"
+	case d.Mode != "enforce":
+		return false, fmt.Sprintf("rule %q is in %s mode: only an enforce rule's verdict is written as PASSED", d.Rule, d.Mode)
+	}
+	for _, c := range d.Checks {
+		if c.Name == "receipt" && c.Outcome == verify.Pass {
+			return false, "allowed on a receipt, not verified by the gate itself: no summary is written (" + c.Message + ")"
+		}
+	}
+	return true, ""
 }
 
 func vsaResult(state string) string {

@@ -85,6 +85,22 @@ func newEnv(t *testing.T, grace time.Duration) *env {
 // say).
 func newEnvOn(t *testing.T, reg *registrytest.Registry, grace time.Duration) *env {
 	t.Helper()
+	return newEnvOnWith(t, reg, grace, func(e *env) string {
+		return fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nmetadata: {name: org}\nimages:\n  - pattern: %q\n    signers: [{name: release, publicKey: %q}]\n",
+			e.reg.Host+"/**", string(e.relPub))
+	})
+}
+
+// newEnvWith runs a gate under the policy document doc returns (key files
+// relative to e.dir), once the registry and keys exist.
+func newEnvWith(t *testing.T, grace time.Duration, doc func(e *env) string) *env {
+	t.Helper()
+	return newEnvOnWith(t, registrytest.New(t, true), grace, doc)
+}
+
+// newEnvOnWith is newEnvWith on a given registry.
+func newEnvOnWith(t *testing.T, reg *registrytest.Registry, grace time.Duration, doc func(e *env) string) *env {
+	t.Helper()
 	e := &env{t: t, reg: reg, client: oci.New(), dir: t.TempDir(), grace: grace}
 	rel, _ := keys.Generate(keys.ECDSAP256)
 	e.relPub, _ = keys.PublicKeyPEM(rel.Public())
@@ -93,13 +109,12 @@ func newEnvOn(t *testing.T, reg *registrytest.Registry, grace time.Duration) *en
 	gk, _ := keys.Generate(keys.ECDSAP256)
 	e.gatePub, _ = keys.PublicKeyPEM(gk.Public())
 	e.gateKey, _ = keys.SignerVerifier(gk)
-	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nmetadata: {name: org}\nimages:\n  - pattern: %q\n    signers: [{name: release, publicKey: %q}]\n",
-		e.reg.Host+"/**", string(e.relPub))
 	var err error
-	if e.policy, err = policy.Compile([]byte(doc), ".", keys.Loader{}); err != nil {
+	if e.policy, err = policy.Compile([]byte(doc(e)), e.dir, keys.Loader{}); err != nil {
 		t.Fatal(err)
 	}
-	if e.eng, err = verify.NewEngine(e.client, e.policy); err != nil {
+	// As signet gate serve runs it: receipts never stand in for the gate's own checks.
+	if e.eng, err = verify.NewEngine(e.client, e.policy, verify.WithoutReceipts()); err != nil {
 		t.Fatal(err)
 	}
 	e.start()
@@ -109,10 +124,16 @@ func newEnvOn(t *testing.T, reg *registrytest.Registry, grace time.Duration) *en
 // start runs a gate on the state directory (again, after stop: a restart).
 func (e *env) start() {
 	e.t.Helper()
+	e.startWith(e.eng)
+}
+
+// startWith runs a gate that decides with dec.
+func (e *env) startWith(dec gate.Decider) {
+	e.t.Helper()
 	gs, _ := sign.New(e.gateKey, e.client)
-	g, err := gate.New(gate.Config{Registry: e.reg.Host, Client: e.client, Decider: e.eng, Attester: attest.New(gs, e.client),
-		Secret: secret, StatusToken: e.statusToken, StateDir: e.dir, Grace: e.grace, Recheck: 100 * time.Millisecond, PolicyName: "org", PolicyHash: e.policy.Hash,
-		Metrics: gate.NewMetrics(), Log: slog.New(slog.NewTextHandler(&e.logs, nil))})
+	g, err := gate.New(gate.Config{Registry: e.reg.Host, Client: e.client, Decider: dec, Attester: attest.New(gs, e.client),
+		Secret: secret, StatusToken: e.statusToken, StateDir: filepath.Join(e.dir, "state"), Grace: e.grace, Recheck: 100 * time.Millisecond,
+		PolicyName: e.policy.Source.Metadata.Name, PolicyHash: e.policy.Hash, Metrics: gate.NewMetrics(), Log: slog.New(slog.NewTextHandler(&e.logs, nil))})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -224,11 +245,11 @@ func (e *env) waitStateT(t *testing.T, d name.Digest, state string) gate.Record 
 }
 
 // receiptEngine trusts the gate's key for receipts and the release key for
-// signatures; clock shifts its time.
-func (e *env) receiptEngine(gatePub []byte, clock time.Duration) *verify.Engine {
+// signatures; clock shifts its time; extra goes into the receipts section.
+func (e *env) receiptEngine(gatePub []byte, clock time.Duration, extra string) *verify.Engine {
 	e.t.Helper()
-	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, publicKey: %q}]\nreceipts:\n  gates: [{name: push-gate, publicKey: %q}]\n  maxAge: 24h\n  verifierId: https://signet.dev/gate\n",
-		e.reg.Host+"/**", string(e.relPub), string(gatePub))
+	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, publicKey: %q}]\nreceipts:\n  gates: [{name: push-gate, publicKey: %q}]\n  maxAge: 24h\n  verifierId: https://signet.dev/gate\n%s",
+		e.reg.Host+"/**", string(e.relPub), string(gatePub), extra)
 	c, err := policy.Compile([]byte(doc), ".", keys.Loader{})
 	if err != nil {
 		e.t.Fatal(err)
@@ -281,19 +302,22 @@ func TestGateFlow(t *testing.T) {
 			VerificationResult string `json:"verificationResult"`
 			ResourceURI        string `json:"resourceUri"`
 			Policy             struct {
+				URI    string            `json:"uri"`
 				Digest map[string]string `json:"digest"`
 			} `json:"policy"`
 		} `json:"predicate"`
 	}
 	json.Unmarshal(found[0].Statement, &st)
-	if !strings.HasSuffix(st.Predicate.ResourceURI, unsigned.DigestStr()) || st.Predicate.Policy.Digest["sha256"] != e.policy.Hash {
+	if st.Predicate.ResourceURI != "oci://"+unsigned.String() || st.Predicate.Policy.Digest["sha256"] != e.policy.Hash ||
+		st.Predicate.Policy.URI != "signet-policy:org#/images/0" {
 		t.Fatalf("summary: %s", found[0].Statement)
 	}
 }
 
 // TestReceipts: the policy engine takes a gate's PASSED summary instead of
-// verifying, and refuses one from an untrusted key, one about another
-// digest, and one too old.
+// verifying when the gate's policy is its own or listed in policyDigests,
+// and refuses one decided under a policy it does not list, one from an
+// untrusted key, one about another digest, and one too old.
 func TestReceipts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 50*time.Millisecond)
@@ -304,13 +328,14 @@ func TestReceipts(t *testing.T) {
 	}
 	e.notify(ev{"team/app", img.DigestStr(), "v1", ""})
 	e.waitState(img, gate.StatePassed)
-	// ...and an image with no signature, under a lenient gate policy.
+	// ...and the same key signs PASSED for an image with no signature,
+	// under a lenient gate policy.
 	bare := e.reg.PushImage(t, "team/bare:v1")
 	gs, _ := sign.New(e.gateKey, e.client)
 	cfg := gate.Config{Registry: e.reg.Host, VerifierID: "https://signet.dev/gate", PolicyName: "lenient", PolicyHash: strings.Repeat("0", 64)}
 	attach := func(subject name.Digest, about gate.Record, signer *sign.Signer, at time.Time) {
 		t.Helper()
-		stmt, err := gate.Summary(cfg, about, nil, "PASSED", at)
+		stmt, err := gate.Summary(cfg, about, &verify.Decision{Rule: "**", RuleIndex: 0}, "PASSED", at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -328,17 +353,21 @@ func TestReceipts(t *testing.T) {
 	decide := func(eng *verify.Engine, d name.Digest) *verify.Decision {
 		return eng.Decide(context.Background(), d.String())
 	}
-	trusting := e.receiptEngine(e.gatePub, 0)
-	if d := decide(trusting, bare); !d.Allowed || d.Checks[len(d.Checks)-1].Name != "receipt" {
-		t.Fatalf("a trusted receipt: %+v", d)
+	listing := "  policyDigests: [" + e.policy.Hash + "]\n"
+	trusting := e.receiptEngine(e.gatePub, 0, listing)
+	if d := decide(trusting, img); !d.Allowed || receiptOf(d).Outcome != verify.Pass || !strings.Contains(receiptMsg(d), "listed in receipts.policyDigests") {
+		t.Fatalf("the gate's own summary, its policy listed: %s / %s", receiptMsg(d), d.Reason)
 	}
-	if d := decide(trusting, img); !d.Allowed {
-		t.Fatalf("the gate's own summary: %+v", d)
+	if d := decide(e.receiptEngine(e.gatePub, 0, ""), img); receiptOf(d).Outcome == verify.Pass || !strings.Contains(receiptMsg(d), "decided under policy "+e.policy.Hash[:12]) {
+		t.Fatalf("the gate's own summary, its policy not listed: %s / %s", receiptMsg(d), d.Reason)
+	}
+	if d := decide(trusting, bare); d.Allowed || !strings.Contains(receiptMsg(d), "decided under policy 000000000000") {
+		t.Fatalf("a lenient policy's receipt: %s / %s", receiptMsg(d), d.Reason)
 	}
 
 	other, _ := keys.Generate(keys.ECDSAP256)
 	otherPub, _ := keys.PublicKeyPEM(other.Public())
-	if d := decide(e.receiptEngine(otherPub, 0), bare); d.Allowed || !strings.Contains(receiptMsg(d), "no valid receipt") ||
+	if d := decide(e.receiptEngine(otherPub, 0, listing), img); receiptOf(d).Outcome == verify.Pass || !strings.Contains(receiptMsg(d), "no valid receipt") ||
 		!strings.Contains(receiptMsg(d), "does not verify with any trusted key") {
 		t.Fatalf("an untrusted gate key: %s / %s", receiptMsg(d), d.Reason)
 	}
@@ -351,7 +380,7 @@ func TestReceipts(t *testing.T) {
 	}
 
 	// Two days on, with a 24h maximum age.
-	if d := decide(e.receiptEngine(e.gatePub, 48*time.Hour), bare); d.Allowed || !strings.Contains(receiptMsg(d), "old") {
+	if d := decide(e.receiptEngine(e.gatePub, 48*time.Hour, listing), img); receiptOf(d).Outcome == verify.Pass || !strings.Contains(receiptMsg(d), "too old") {
 		t.Fatalf("an old receipt: %s / %s", receiptMsg(d), d.Reason)
 	}
 }
@@ -752,7 +781,7 @@ func TestStateNotThroughSymlinks(t *testing.T) {
 	e := newEnv(t, time.Minute)
 	victim := filepath.Join(t.TempDir(), "victim")
 	os.WriteFile(victim, []byte("precious"), 0o644)
-	if err := os.Symlink(victim, filepath.Join(e.dir, "records.json.tmp")); err != nil {
+	if err := os.Symlink(victim, filepath.Join(e.dir, "state", "records.json.tmp")); err != nil {
 		t.Fatal(err)
 	}
 	d := e.push("team/app", "v1")
@@ -763,7 +792,7 @@ func TestStateNotThroughSymlinks(t *testing.T) {
 	if b, _ := os.ReadFile(victim); string(b) != "precious" {
 		t.Fatalf("the records were written through records.json.tmp: %q", b)
 	}
-	if st, err := os.Lstat(filepath.Join(e.dir, "records.json")); err != nil || !st.Mode().IsRegular() {
+	if st, err := os.Lstat(filepath.Join(e.dir, "state", "records.json")); err != nil || !st.Mode().IsRegular() {
 		t.Fatalf("records.json: %v %v, want a regular file", st, err)
 	}
 }

@@ -26,7 +26,7 @@ func NewMetrics() *Metrics {
 		}, []string{"result"}),
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "signet_gate_verdicts_total",
-			Help: "Verdicts recorded, by state: passed, pending, unverified, failed, error.",
+			Help: "Verdicts recorded, by state: passed, allowed (no rule, or a warn/audit rule: no summary), pending, unverified, failed, error.",
 		}, []string{"state"}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "signet_gate_verification_seconds",

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	vsa "github.com/in-toto/attestation/go/predicates/vsa/v1"
@@ -15,15 +16,24 @@ import (
 
 // Summary builds the in-toto statement of a SLSA verification summary
 // (https://slsa.dev/verification_summary/v1) for a verdict: the gate as
-// verifier, the policy by digest, the time, the result, the image as the
-// resource, and the signatures and attestations the verdict relied on.
+// verifier, the policy by digest and the rule it was decided under
+// (policy.uri signet-policy:NAME#/images/INDEX), the time, the result, the
+// image as the resource (and the subject, by repository and digest), and
+// the signatures and attestations the verdict relied on.
 func Summary(cfg Config, rec Record, d *verify.Decision, result string, now time.Time) ([]byte, error) {
 	ref := cfg.Registry + "/" + rec.Repository
+	uri, hash := "signet-policy:"+cfg.PolicyName, cfg.PolicyHash
+	if d != nil && d.PolicyHash != "" {
+		hash = d.PolicyHash
+	}
+	if d != nil && d.Rule != "" && d.RuleIndex >= 0 {
+		uri += fmt.Sprintf("#/images/%d", d.RuleIndex)
+	}
 	p := &vsa.VerificationSummary{
 		Verifier:           &vsa.VerificationSummary_Verifier{Id: cfg.VerifierID},
 		TimeVerified:       timestamppb.New(now.UTC()),
 		ResourceUri:        "oci://" + ref + "@" + rec.Digest,
-		Policy:             &vsa.VerificationSummary_Policy{Uri: "signet-policy:" + cfg.PolicyName, Digest: map[string]string{"sha256": cfg.PolicyHash}},
+		Policy:             &vsa.VerificationSummary_Policy{Uri: uri, Digest: map[string]string{"sha256": hash}},
 		VerificationResult: result,
 		VerifiedLevels:     []string{},
 	}

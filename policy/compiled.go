@@ -13,7 +13,10 @@ import (
 // Compiled is a validated policy ready to apply: patterns, keys and CEL
 // conditions are all compiled.
 type Compiled struct {
-	// Hash identifies the document (SHA-256 of its bytes), for caches and receipts.
+	// Hash identifies the policy for caches and receipts: SHA-256 over the
+	// document's bytes and the key material it names (keys loaded from
+	// files, env or KMS; lock files; signed-heads roots), so a replaced key
+	// file next to an unchanged document changes it.
 	Hash string
 	// DefaultAllow is true when images no rule matches are allowed.
 	DefaultAllow bool
@@ -29,9 +32,11 @@ type Compiled struct {
 type CompiledReceipts struct {
 	Gates  []*CompiledSigner
 	MaxAge time.Duration
-	// Cond holds what a receipt must say: PASSED, and the verifier id and
-	// policy digest when the section pins them.
-	Cond *Condition
+	// VerifierID, when set, must equal a receipt's verifier.id.
+	VerifierID string
+	// PolicyDigests are other policies whose receipts count besides this
+	// policy's own (see Receipts.PolicyDigests).
+	PolicyDigests []string
 }
 
 // VSAPredicateType is the predicate type of a receipt.

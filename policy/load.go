@@ -3,8 +3,6 @@ package policy
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -88,8 +86,9 @@ func Compile(data []byte, baseDir string, loader keys.Loader) (*Compiled, error)
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}
-	sum := sha256.Sum256(data)
-	out.Hash = hex.EncodeToString(sum[:])
+	if out.Hash, err = digest(data, out); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	out.Source = p
 	return out, nil
 }
@@ -154,25 +153,13 @@ func (c *compiler) receipts(r *Receipts) *CompiledReceipts {
 		}
 		out.MaxAge = d
 	}
-	expr := `predicate.verificationResult == "PASSED"`
-	if r.VerifierID != "" {
-		expr += " && predicate.verifier.id == " + strconv.Quote(r.VerifierID)
-	}
-	if len(r.PolicyDigests) > 0 {
-		var ds []string
-		for i, d := range r.PolicyDigests {
-			if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(d) {
-				c.fail(at("policyDigests", i), "%q is not a SHA-256 digest in hex", d)
-			}
-			ds = append(ds, strconv.Quote(d))
+	out.VerifierID = r.VerifierID
+	for i, d := range r.PolicyDigests {
+		if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(d) {
+			c.fail(at("policyDigests", i), "%q is not a SHA-256 digest in hex (signet policy validate prints a policy's digest)", d)
 		}
-		expr += " && predicate.policy.digest.sha256 in [" + strings.Join(ds, ", ") + "]"
+		out.PolicyDigests = append(out.PolicyDigests, d)
 	}
-	cond, err := CompileCondition(expr)
-	if err != nil {
-		c.fail(at(), "%v", err)
-	}
-	out.Cond = cond
 	return out
 }
 

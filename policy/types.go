@@ -24,12 +24,22 @@ type Policy struct {
 	// Images are the rules; for an image the most specific matching pattern wins.
 	Images []ImageRule `json:"images" yaml:"images"`
 	// Receipts let a trusted push gate's signed verdict (a SLSA verification
-	// summary, PASSED, recent enough) stand in for verifying signatures and
-	// attestations again.
+	// summary) stand in for verifying signatures and attestations again —
+	// only for the same decision: PASSED by a gate running this very policy
+	// (same digest, same rule) for this repository and digest, the newest
+	// summary from that gate, and recent enough.
 	Receipts *Receipts `json:"receipts,omitempty" yaml:"receipts,omitempty"`
 }
 
-// Receipts says whose verification summaries count, and for how long.
+// Receipts says whose verification summaries count, and for how long. A
+// summary counts only when it is the newest from its gate for this image
+// (a newer FAILED revokes an older PASSED), says PASSED, names this
+// repository and digest (resourceUri and subject), was decided under this
+// policy's digest and the rule that applies here, is no older than MaxAge
+// and not dated in the future. The policy digest covers the document and
+// the key material it names (key files, env and KMS keys, keyless
+// identities, gate keys, lock files, signed-heads roots): the gate must
+// run the same policy with the same keys, or be listed in PolicyDigests.
 type Receipts struct {
 	// Gates are the push gates' keys (signers; keyless identities work too).
 	Gates []Signer `json:"gates" yaml:"gates"`
@@ -37,8 +47,11 @@ type Receipts struct {
 	MaxAge string `json:"maxAge,omitempty" yaml:"maxAge,omitempty"`
 	// VerifierID, when set, must equal the receipt's verifier.id.
 	VerifierID string `json:"verifierId,omitempty" yaml:"verifierId,omitempty"`
-	// PolicyDigests, when set, are the gate policies (SHA-256, hex) whose
-	// verdicts count.
+	// PolicyDigests are other policies (SHA-256, hex, as `signet policy
+	// validate` prints them) whose gate verdicts count in addition to this
+	// policy's own, for any rule: list a gate policy here only when it is at
+	// least as strict as this one for every image it passes. Without it,
+	// only receipts decided under this very policy count.
 	PolicyDigests []string `json:"policyDigests,omitempty" yaml:"policyDigests,omitempty"`
 }
 

@@ -9,13 +9,15 @@
 // moved back to an older, validly signed digest (tag-mismatch), old metadata
 // replayed (rollback), metadata no longer refreshed (freeze), a snapshot
 // and targets from different versions (mix-and-match), metadata signed by a
-// key the root does not delegate to (untrusted-root).
+// key the root does not delegate to (untrusted-root), another repository's
+// metadata copied in (wrong-repository: each head names its repository).
 package taghead
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -62,6 +64,9 @@ type Keys struct {
 
 // Repo is the metadata of one repository, as read or about to be written.
 type Repo struct {
+	// Repository is the repository the metadata belongs to (Init and Read
+	// set it); SetHead binds each head it records to it.
+	Repository name.Repository
 	// Roots holds every root version, oldest first (clients walk them).
 	Roots     []*metadata.Metadata[metadata.RootType]
 	Targets   *metadata.Metadata[metadata.TargetsType]
@@ -77,6 +82,30 @@ type Head struct {
 	Tag    string `json:"tag"`
 	Digest string `json:"digest"`
 	Size   int64  `json:"size"`
+	// Repository is the repository the head was signed for ("" in
+	// metadata written before heads named their repository).
+	Repository string `json:"repository,omitempty"`
+	// Expires is when the verified metadata naming the head expires (set
+	// by a Verifier only): after it, the head must be verified again.
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+// binding is a target's custom metadata: the repository its head is for.
+type binding struct {
+	Repository string `json:"repository"`
+}
+
+// boundRepository reads the repository a target is signed for ("" when it
+// names none).
+func boundRepository(tf *metadata.TargetFiles) (string, error) {
+	if tf.Custom == nil {
+		return "", nil
+	}
+	var b binding
+	if err := json.Unmarshal(*tf.Custom, &b); err != nil {
+		return "", fmt.Errorf("reading the custom metadata of %s: %w", tf.Path, err)
+	}
+	return b.Repository, nil
 }
 
 func metadataTag(repo name.Repository) name.Tag { return repo.Tag(MetadataTag) }
@@ -102,7 +131,7 @@ func Init(ctx context.Context, client *oci.Client, repo name.Repository, keys Ke
 			return nil, fmt.Errorf("signing root: %w", err)
 		}
 	}
-	r := &Repo{Roots: []*metadata.Metadata[metadata.RootType]{root}, Targets: metadata.Targets(now.Add(exp.Targets))}
+	r := &Repo{Repository: repo, Roots: []*metadata.Metadata[metadata.RootType]{root}, Targets: metadata.Targets(now.Add(exp.Targets))}
 	if err := r.finish(keys, exp, now); err != nil {
 		return nil, err
 	}
@@ -167,8 +196,10 @@ func (r *Repo) stamp(keys Keys, exp Expiry, now time.Time) error {
 	return nil
 }
 
-// SetHead records tag -> digest in targets (version + 1) and re-signs
-// targets, snapshot and timestamp with the online keys.
+// SetHead records tag -> digest in targets (version + 1), bound to
+// r.Repository (the target's custom metadata names it, so the head cannot
+// pass for another repository's), and re-signs targets, snapshot and
+// timestamp with the online keys.
 func (r *Repo) SetHead(keys Keys, exp Expiry, now time.Time, h Head) error {
 	alg, hexDigest, ok := strings.Cut(h.Digest, ":")
 	sum, err := hex.DecodeString(hexDigest)
@@ -178,9 +209,17 @@ func (r *Repo) SetHead(keys Keys, exp Expiry, now time.Time, h Head) error {
 	if !validTag.MatchString(h.Tag) {
 		return fmt.Errorf("%q is not a tag", h.Tag)
 	}
+	if r.Repository.RepositoryStr() == "" {
+		return errors.New("the metadata does not say which repository it is for (read it with taghead.Read or make it with taghead.Init)")
+	}
+	custom, err := json.Marshal(binding{Repository: canonicalRepository(r.Repository.Name())})
+	if err != nil {
+		return err
+	}
 	tf := metadata.TargetFile()
 	tf.Length = h.Size
 	tf.Hashes = metadata.Hashes{"sha256": sum}
+	tf.Custom = (*json.RawMessage)(&custom)
 	r.Targets.Signed.Targets[targetPrefix+h.Tag] = tf
 	r.Targets.Signed.Version++
 	r.Targets.Signed.Expires = now.Add(exp.Targets)
@@ -201,7 +240,8 @@ func (r *Repo) Heads() []Head {
 		if !ok {
 			continue
 		}
-		out = append(out, Head{Tag: tag, Digest: "sha256:" + hex.EncodeToString(tf.Hashes["sha256"]), Size: tf.Length})
+		bound, _ := boundRepository(tf)
+		out = append(out, Head{Tag: tag, Digest: "sha256:" + hex.EncodeToString(tf.Hashes["sha256"]), Size: tf.Length, Repository: bound})
 	}
 	return out
 }
@@ -375,7 +415,7 @@ func Read(ctx context.Context, client *oci.Client, repo name.Repository) (*Repo,
 		}
 		return fetch(d)
 	}
-	r := &Repo{}
+	r := &Repo{Repository: repo}
 	for v := 1; ; v++ {
 		b, err := get(fmt.Sprintf("%d.root.json", v))
 		if err != nil {

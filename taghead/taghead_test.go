@@ -2,10 +2,12 @@ package taghead
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/signet-dev/signet/internal/registrytest"
@@ -241,5 +243,153 @@ func TestNoMetadata(t *testing.T) {
 	w := newWorld(t)
 	other, _ := name.NewRepository(w.reg.Host + "/team/other")
 	_, err := w.verifier("").Head(context.Background(), other, "1.4")
-	wantClass(t, err, ClassUnavailable)
+	wantClass(t, err, ClassNotSigned)
+}
+
+// The metadata artifact is gone (deleted, or never published): the tag has
+// no signed head. That is a refusal, not a registry hiccup to retry.
+func TestNoMetadataIsNotSigned(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	d := w.head("1.4")
+	if err := remote.Delete(metadataTag(w.repo)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.verifier(t.TempDir()).Check(context.Background(), w.repo, "1.4", d.DigestStr())
+	wantClass(t, err, ClassNotSigned)
+	if !strings.Contains(err.Error(), "no signed tag heads") {
+		t.Fatalf("the refusal does not say what is missing: %v", err)
+	}
+	_, err = VerifierForDigest(context.Background(), w.client, w.repo, strings.Repeat("0", 64), "")
+	wantClass(t, err, ClassNotSigned)
+}
+
+// copyMetadata copies the metadata artifact of from into to, as someone
+// with push access to both could.
+func (w *world) copyMetadata(from, to name.Repository) {
+	w.t.Helper()
+	desc, err := remote.Get(metadataTag(from))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	img, err := desc.Image()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := remote.Write(metadataTag(to), img); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// One root is trusted for every repository a rule matches; another
+// repository's metadata (signed by the same keys) copied in, with its
+// image, must not pass as this repository's heads.
+func TestWrongRepository(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	prod, _ := name.NewRepository(w.reg.Host + "/prod/app")
+	if _, err := Init(context.Background(), w.client, prod, w.keys, DefaultExpiry, w.now); err != nil {
+		t.Fatal(err)
+	}
+	d := w.head("1.4") // team/app:1.4
+	v := w.verifier(t.TempDir())
+	if _, err := v.Check(context.Background(), w.repo, "1.4", d.DigestStr()); err != nil {
+		t.Fatalf("the head in its own repository: %v", err)
+	}
+	w.copyMetadata(w.repo, prod)
+	_, err := w.verifier(t.TempDir()).Check(context.Background(), prod, "1.4", d.DigestStr())
+	wantClass(t, err, ClassWrongRepository)
+	if !strings.Contains(err.Error(), "signed for "+w.repo.Name()) {
+		t.Fatalf("the refusal does not name the repository the head was signed for: %v", err)
+	}
+}
+
+// Metadata written before heads named their repository is refused, with
+// what to do about it.
+func TestUnboundHead(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	d := w.head("1.4")
+	// What an older signet wrote: the same target without the repository.
+	for _, tf := range w.repoMD.Targets.Signed.Targets {
+		tf.Custom = nil
+	}
+	w.repoMD.Targets.Signed.Version++
+	if err := w.repoMD.finish(w.keys, DefaultExpiry, w.now); err != nil {
+		t.Fatal(err)
+	}
+	if err := Publish(context.Background(), w.client, w.repo, w.repoMD); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.verifier(t.TempDir()).Check(context.Background(), w.repo, "1.4", d.DigestStr())
+	wantClass(t, err, ClassWrongRepository)
+	if !strings.Contains(err.Error(), "signet tag sign "+w.repo.Name()+":1.4") {
+		t.Fatalf("the refusal does not say how to re-sign: %v", err)
+	}
+	// Re-signed with this version, it verifies.
+	w.head("1.4")
+	if _, err := w.verifier(t.TempDir()).Head(context.Background(), w.repo, "1.4"); err != nil {
+		t.Fatalf("after re-signing: %v", err)
+	}
+}
+
+// A verified head says which repository it was signed for and until when
+// its metadata is valid; Heads reports the repository as stored.
+func TestHeadNamesRepository(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.head("1.4")
+	h, err := w.verifier(t.TempDir()).Head(context.Background(), w.repo, "1.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Repository != w.repo.Name() {
+		t.Fatalf("head repository %q, want %q", h.Repository, w.repo.Name())
+	}
+	// The timestamp (a day) expires first.
+	if want := w.now.Add(DefaultExpiry.Timestamp); !h.Expires.Equal(want.Truncate(time.Second)) && !h.Expires.Equal(want) {
+		t.Fatalf("head expires %s, want %s", h.Expires, want)
+	}
+	heads := w.repoMD.Heads()
+	if len(heads) != 1 || heads[0].Repository != w.repo.Name() {
+		t.Fatalf("Heads: %+v", heads)
+	}
+}
+
+func TestSameRepository(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"registry.example.com/team/app", "registry.example.com/team/app", true},
+		{"Registry.Example.COM/team/app", "registry.example.com/team/app", true},
+		{"registry.example.com./team/app", "registry.example.com/team/app", true},
+		{"registry.example.com:443/team/app", "registry.example.com/team/app", true},
+		{"registry.example.com.:443/team/app", "registry.example.com/team/app", true},
+		{"[::1]:443/team/app", "[::1]/team/app", true},
+		{"127.0.0.1:5000/team/app", "127.0.0.1:5000/team/app", true},
+		{"registry.example.com:5000/team/app", "registry.example.com/team/app", false},
+		{"registry.example.com/dev/app", "registry.example.com/prod/app", false},
+		{"registry.example.com/team/app", "registry.example.com/team/app2", false},
+		{"other.example.com/team/app", "registry.example.com/team/app", false},
+	} {
+		t.Run(tc.a+" vs "+tc.b, func(t *testing.T) {
+			if got := sameRepository(tc.a, tc.b); got != tc.same {
+				t.Fatalf("sameRepository = %v, want %v", got, tc.same)
+			}
+		})
+	}
+}
+
+// SetHead refuses to write a head it cannot bind to a repository.
+func TestSetHeadNeedsRepository(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	d := w.reg.PushImage(t, "team/app:1.4")
+	r := &Repo{Roots: w.repoMD.Roots, Targets: w.repoMD.Targets}
+	err := r.SetHead(w.keys, DefaultExpiry, w.now, Head{Tag: "1.4", Digest: d.DigestStr(), Size: 1})
+	if err == nil || !strings.Contains(err.Error(), "which repository") {
+		t.Fatalf("SetHead without a repository: %v", err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/config"
+	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 
 	"github.com/signet-dev/signet/oci"
@@ -36,8 +38,13 @@ const (
 	ClassMixAndMatch Class = "mix-and-match"
 	// ClassUntrustedRoot: signed by keys the trusted root does not delegate to.
 	ClassUntrustedRoot Class = "untrusted-root"
-	// ClassNotSigned: the tag has no signed head.
+	// ClassNotSigned: the tag has no signed head (also: the repository has
+	// no metadata at all, which is a refusal, not a registry failure).
 	ClassNotSigned Class = "not-signed"
+	// ClassWrongRepository: the signed head was signed for another
+	// repository (metadata copied in), or names none (metadata written
+	// before heads were bound to their repository).
+	ClassWrongRepository Class = "wrong-repository"
 	// ClassUnavailable: the metadata could not be read (registry trouble).
 	ClassUnavailable Class = "unavailable"
 )
@@ -54,11 +61,12 @@ func (e *Error) Error() string {
 
 // explain says what each refusal means to a person.
 var explain = map[Class]string{
-	ClassRollback:      "the registry serves older signed metadata than this verifier already trusted (replayed?): ",
-	ClassFreeze:        "the signed metadata has expired (no longer refreshed, or an old copy is served): ",
-	ClassMixAndMatch:   "the metadata roles come from different versions: ",
-	ClassUntrustedRoot: "the metadata is not signed by keys the trusted root delegates to: ",
-	ClassUnavailable:   "cannot read the signed metadata: ",
+	ClassRollback:        "the registry serves older signed metadata than this verifier already trusted (replayed?): ",
+	ClassFreeze:          "the signed metadata has expired (no longer refreshed, or an old copy is served): ",
+	ClassMixAndMatch:     "the metadata roles come from different versions: ",
+	ClassUntrustedRoot:   "the metadata is not signed by keys the trusted root delegates to: ",
+	ClassUnavailable:     "cannot read the signed metadata: ",
+	ClassWrongRepository: "the signed head is not bound to the repository being verified: ",
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -141,7 +149,66 @@ func (v *Verifier) Head(ctx context.Context, repo name.Repository, tag string) (
 	if err != nil {
 		return nil, &Error{Class: ClassNotSigned, Err: fmt.Errorf("%s:%s has no signed head", repo, tag)}
 	}
-	return &Head{Tag: tag, Digest: "sha256:" + hex.EncodeToString(tf.Hashes["sha256"]), Size: tf.Length}, nil
+	bound, err := checkBinding(tf, repo, tag)
+	if err != nil {
+		return nil, err
+	}
+	return &Head{Tag: tag, Digest: "sha256:" + hex.EncodeToString(tf.Hashes["sha256"]), Size: tf.Length,
+		Repository: bound, Expires: expires(up.GetTrustedMetadataSet())}, nil
+}
+
+// checkBinding refuses a head signed for another repository than repo, or
+// for none: with one root trusted across repositories, only the binding
+// tells this repository's heads from metadata copied in from another.
+func checkBinding(tf *metadata.TargetFiles, repo name.Repository, tag string) (string, error) {
+	bound, err := boundRepository(tf)
+	switch {
+	case err != nil:
+		return "", &Error{Class: ClassWrongRepository, Err: err}
+	case bound == "":
+		return "", &Error{Class: ClassWrongRepository, Err: fmt.Errorf("the signed head of %s:%s does not name its repository "+
+			"(it was written by an older signet, before heads were bound to their repository): re-sign it with this version: signet tag sign %s:%s",
+			repo, tag, repo, tag)}
+	case !sameRepository(bound, repo.Name()):
+		return "", &Error{Class: ClassWrongRepository, Err: fmt.Errorf("the signed head of %s:%s was signed for %s, not %s "+
+			"(its metadata was copied from another repository?): publish this repository's own heads with signet tag init and signet tag sign",
+			repo, tag, bound, repo.Name())}
+	}
+	return bound, nil
+}
+
+// expires is when the first of the trusted roles expires.
+func expires(tm trustedmetadata.TrustedMetadata) time.Time {
+	t := tm.Root.Signed.Expires
+	for _, e := range []time.Time{tm.Timestamp.Signed.Expires, tm.Snapshot.Signed.Expires, tm.Targets[metadata.TARGETS].Signed.Expires} {
+		if e.Before(t) {
+			t = e
+		}
+	}
+	return t
+}
+
+// sameRepository compares repository names as a registry routes them.
+func sameRepository(a, b string) bool { return canonicalRepository(a) == canonicalRepository(b) }
+
+// canonicalRepository writes a repository name host/path with the host in
+// lower case, without a trailing dot and without the default port 443.
+func canonicalRepository(s string) string {
+	host, path, _ := strings.Cut(s, "/")
+	hostname, port, err := net.SplitHostPort(host)
+	if err != nil {
+		hostname, port = strings.Trim(host, "[]"), ""
+	}
+	hostname = strings.TrimSuffix(strings.ToLower(hostname), ".")
+	switch {
+	case port != "" && port != "443":
+		host = net.JoinHostPort(hostname, port)
+	case strings.Contains(hostname, ":"):
+		host = "[" + hostname + "]"
+	default:
+		host = hostname
+	}
+	return host + "/" + path
 }
 
 // Check refuses digest unless it is repo:tag's signed head.
@@ -177,6 +244,10 @@ func classify(err error, f *fetcher) error {
 	var download *metadata.ErrDownload
 	class := ClassUntrustedRoot
 	switch {
+	case errors.Is(f.err, oci.ErrNotFound):
+		// The registry says the metadata (or a file of it) is not there:
+		// nothing signs a head for this tag.
+		class, err = ClassNotSigned, f.err
 	case f.err != nil:
 		class, err = ClassUnavailable, f.err
 	case errors.As(err, &expired):
@@ -220,7 +291,8 @@ func (f *fetcher) DownloadFile(urlPath string, maxLength int64, _ time.Duration)
 	f.once.Do(func() {
 		f.files, f.fetch, f.err = f.client.Files(f.ctx, metadataTag(f.repo).String())
 		if errors.Is(f.err, oci.ErrNotFound) {
-			f.err = fmt.Errorf("%s has no signed tag heads (no %s)", f.repo, metadataTag(f.repo))
+			f.err = fmt.Errorf("%s has no signed tag heads (no %s; publish them with signet tag init and signet tag sign): %w",
+				f.repo, metadataTag(f.repo), f.err)
 		}
 	})
 	if f.err != nil {
@@ -247,6 +319,10 @@ func (f *fetcher) DownloadFile(urlPath string, maxLength int64, _ time.Duration)
 // is rootDigest (hex), for policies that pin the root by digest.
 func VerifierForDigest(ctx context.Context, client *oci.Client, repo name.Repository, rootDigest, stateDir string) (*Verifier, error) {
 	files, fetch, err := client.Files(ctx, metadataTag(repo).String())
+	if errors.Is(err, oci.ErrNotFound) {
+		return nil, &Error{Class: ClassNotSigned, Err: fmt.Errorf("%s has no signed tag heads (no %s; publish them with signet tag init and signet tag sign): %w",
+			repo, metadataTag(repo), err)}
+	}
 	if err != nil {
 		return nil, &Error{Class: ClassUnavailable, Err: err}
 	}

@@ -71,6 +71,9 @@ type Decision struct {
 	// Rule is the pattern of the rule that applied ("" for the default action).
 	Rule   string        `json:"rule"`
 	Checks []PolicyCheck `json:"checks"`
+	// RuleIndex is the rule's place in the policy's images list (-1 for
+	// the default action); a gate's receipt records it.
+	RuleIndex int `json:"ruleIndex"`
 	// Class is the class of the failure that decided a denial (or, in warn
 	// and audit mode, that would have).
 	Class Class `json:"class,omitempty"`
@@ -92,6 +95,7 @@ type Engine struct {
 	trust   root.TrustedMaterial
 	rules   map[*policy.Rule]*ruleVerifiers
 	gates   *Verifier                    // receipts: the trusted gates' keys; nil without receipts
+	noGates bool                         // WithoutReceipts
 	heads   map[string]*taghead.Verifier // by rule (and repository, for a root pinned by digest)
 	headDir string
 	headMu  sync.Mutex
@@ -99,9 +103,20 @@ type Engine struct {
 	now     func() time.Time
 	pos     *expirable.LRU[string, []PolicyCheck]
 	neg     *expirable.LRU[string, []PolicyCheck]
-	tags    *expirable.LRU[string, string] // tag name -> digest it last resolved to
+	tags    *expirable.LRU[string, tagMemo] // tag name -> the digest last judged for it
 	flight  singleflight.Group
 	stats   *EngineStats
+}
+
+// tagMemo is the digest a tag reference was last judged at, recorded only
+// once the reference-dependent checks (lock, signed head) passed: failure
+// mode receipt pins the tag to it.
+type tagMemo struct {
+	digest string
+	// signedHead: the digest passed the signed-head check, whose metadata
+	// is valid until headExpires.
+	signedHead  bool
+	headExpires time.Time
 }
 
 // EngineStats counts what an engine did; pass one to several engines (as a
@@ -135,7 +150,7 @@ func WithCache(size int, posTTL, negTTL time.Duration) EngineOption {
 	return func(e *Engine) {
 		e.pos = expirable.NewLRU[string, []PolicyCheck](size, nil, posTTL)
 		e.neg = expirable.NewLRU[string, []PolicyCheck](size, nil, negTTL)
-		e.tags = expirable.NewLRU[string, string](size, nil, posTTL)
+		e.tags = expirable.NewLRU[string, tagMemo](size, nil, posTTL)
 	}
 }
 
@@ -153,6 +168,12 @@ func WithStats(s *EngineStats) EngineOption {
 		}
 	}
 }
+
+// WithoutReceipts makes the engine verify every image itself, ignoring the
+// policy's receipts section. A push gate needs this: a verdict that rested
+// on a receipt (its own, earlier) is not a verification it may sign again.
+// Default: receipts count when the policy has a receipts section.
+func WithoutReceipts() EngineOption { return func(e *Engine) { e.noGates = true } }
 
 // WithWorkers sets how many images DecideAll verifies at once. Default 8.
 func WithWorkers(n int) EngineOption { return func(e *Engine) { e.workers = max(1, n) } }
@@ -185,7 +206,7 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 		}
 		e.rules[r] = rv
 	}
-	if p.Receipts != nil {
+	if p.Receipts != nil && !e.noGates {
 		var err error
 		if e.gates, err = signersVerifier(client, p.Receipts.Gates, vopts, nil); err != nil {
 			return nil, fmt.Errorf("receipts: %w", err)
@@ -269,7 +290,7 @@ func (e *Engine) Decide(ctx context.Context, image string) *Decision {
 // start applies what needs no registry: the reference parses, a rule
 // matches, the rule's tag restrictions hold. A nil rule means d is decided.
 func (e *Engine) start(image string) (*Decision, name.Reference, *policy.Rule) {
-	d := &Decision{Image: image, Mode: "enforce", PolicyHash: e.policy.Hash}
+	d := &Decision{Image: image, Mode: "enforce", PolicyHash: e.policy.Hash, RuleIndex: -1}
 	ref, err := e.client.ParseReference(image)
 	if err != nil {
 		d.add("reference", Fail, ClassInvalid, err.Error(), nil)
@@ -284,7 +305,7 @@ func (e *Engine) start(image string) (*Decision, name.Reference, *policy.Rule) {
 		}
 		return d.finish(), nil, nil
 	}
-	d.Rule, d.Mode = rule.Pattern, rule.Mode
+	d.Rule, d.RuleIndex, d.Mode = rule.Pattern, rule.Index, rule.Mode
 	d.add("match", Pass, "", fmt.Sprintf("rule images[%d] %q", rule.Index, rule.Pattern), nil)
 	if !e.tagRules(d, ref, rule) {
 		return d.finish(), nil, nil
@@ -311,19 +332,17 @@ func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decisi
 		return d.finish()
 	}
 	d.Digest, d.Tag = t.Digest.DigestStr(), t.Tag
-	if tag, ok := ref.(name.Tag); ok && e.tags != nil {
-		e.tags.Add(tag.Name(), d.Digest)
-	}
 	if !e.lockRule(d, ref, rule) {
 		return d.finish()
 	}
-	pinned, ok := e.signedHeadRule(ctx, d, ref, rule)
+	pinned, head, ok := e.signedHeadRule(ctx, d, ref, rule)
 	if !ok {
 		return d.finish()
 	}
 	if pinned != nil {
 		t = pinned
 	}
+	e.rememberTag(ref, d.Digest, head)
 	checks, cached := e.digestChecks(ctx, image, t, rule, run)
 	d.Cached = cached
 	d.Checks = append(d.Checks, checks...)
@@ -377,13 +396,14 @@ type pinKey struct{}
 // runs, nor stop it from running.
 func PinningTags(ctx context.Context) context.Context { return context.WithValue(ctx, pinKey{}, true) }
 
-// signedHeadRule requires a tag to resolve to its signed head. For a
-// caller that pins tags it returns the signed head's target instead when
-// the registry's tag points elsewhere.
-func (e *Engine) signedHeadRule(ctx context.Context, d *Decision, ref name.Reference, rule *policy.Rule) (*oci.Target, bool) {
+// signedHeadRule requires a tag to resolve to its signed head, which it
+// returns (nil when the rule does not apply). For a caller that pins tags
+// it also returns the signed head's target when the registry's tag points
+// elsewhere: that is what is then judged.
+func (e *Engine) signedHeadRule(ctx context.Context, d *Decision, ref name.Reference, rule *policy.Rule) (*oci.Target, *taghead.Head, bool) {
 	tag, isTag := ref.(name.Tag)
 	if rule.Tags == nil || rule.Tags.SignedHeads == nil || !isTag {
-		return nil, true
+		return nil, nil, true
 	}
 	v, err := e.headVerifier(ctx, rule, tag.Context())
 	var head *taghead.Head
@@ -395,7 +415,7 @@ func (e *Engine) signedHeadRule(ctx context.Context, d *Decision, ref name.Refer
 		if rerr == nil {
 			d.add("signed-head", Pass, "", fmt.Sprintf("the registry's %s names %s; judging and pinning its signed head %s", tag, d.Digest, head.Digest), nil)
 			d.Digest = head.Digest
-			return t, true
+			return t, head, true
 		}
 		err = rerr
 	}
@@ -405,13 +425,30 @@ func (e *Engine) signedHeadRule(ctx context.Context, d *Decision, ref name.Refer
 		case taghead.ClassUnavailable:
 			class = ClassTransient
 		case taghead.ClassNotSigned:
+			// Also when the repository has no metadata: a rule requiring
+			// signed heads refuses it; it is no registry failure for the
+			// failure mode to answer.
 			class = ClassNotFound
 		}
 		d.add("signed-head", Fail, class, err.Error(), nil)
-		return nil, false
+		return nil, nil, false
 	}
 	d.add("signed-head", Pass, "", fmt.Sprintf("%s is the signed head of %s", d.Digest, tag), nil)
-	return nil, true
+	return nil, head, true
+}
+
+// rememberTag records, for Fallback, the digest a tag reference was judged
+// at. Call it only once the reference-dependent checks passed.
+func (e *Engine) rememberTag(ref name.Reference, digest string, head *taghead.Head) {
+	tag, ok := ref.(name.Tag)
+	if !ok || e.tags == nil {
+		return
+	}
+	m := tagMemo{digest: digest}
+	if head != nil && head.Digest == digest {
+		m.signedHead, m.headExpires = true, head.Expires
+	}
+	e.tags.Add(tag.Name(), m)
 }
 
 func (e *Engine) headVerifier(ctx context.Context, rule *policy.Rule, repo name.Repository) (*taghead.Verifier, error) {
@@ -443,6 +480,7 @@ func (e *Engine) headVerifier(ctx context.Context, rule *policy.Rule, repo name.
 	if err != nil {
 		return nil, err
 	}
+	v.WithClock(e.now)
 	if e.heads == nil {
 		e.heads = map[string]*taghead.Verifier{}
 	}
@@ -520,9 +558,10 @@ func (e *Engine) cached(key string) ([]PolicyCheck, bool) {
 // The rule's reference checks still apply. Then, with receipts, the image
 // is judged by the verdict cached for its digest within the cache TTL — the
 // digest it names, or, when pinTags is true (the caller will pin the tag to
-// the digest it gets back), the digest its tag last resolved to. Without a
-// receipt the image fails with class transient; warn and audit rules still
-// allow.
+// the digest it gets back), the digest its tag was last judged at, which
+// passed the lock and, for a rule requiring signed heads, the signed-head
+// check (whose metadata must not have expired since). Without a receipt the
+// image fails with class transient; warn and audit rules still allow.
 func (e *Engine) Fallback(image, reason string, receipts, pinTags bool) *Decision {
 	d, ref, rule := e.start(image)
 	if rule == nil {
@@ -533,13 +572,14 @@ func (e *Engine) Fallback(image, reason string, receipts, pinTags bool) *Decisio
 		return d.finish()
 	}
 	var dg name.Digest
+	var m tagMemo // for a tag: the digest it was last judged at
 	switch r := ref.(type) {
 	case name.Digest:
 		dg = r
 	case name.Tag:
-		digest, ok := "", false
+		ok := false
 		if pinTags && e.tags != nil {
-			digest, ok = e.tags.Get(r.Name())
+			m, ok = e.tags.Get(r.Name())
 		}
 		if !ok {
 			why := "no verified digest of this tag within the cache TTL"
@@ -550,10 +590,10 @@ func (e *Engine) Fallback(image, reason string, receipts, pinTags bool) *Decisio
 			return d.finish()
 		}
 		d.Tag = r.TagStr()
-		dg = r.Context().Digest(digest)
+		dg = r.Context().Digest(m.digest)
 	}
 	d.Digest = dg.DigestStr()
-	if !e.lockRule(d, ref, rule) {
+	if !e.lockRule(d, ref, rule) || !e.rememberedHead(d, ref, rule, m, reason) {
 		return d.finish()
 	}
 	checks, ok := e.cached(e.cacheKey(rule, dg))
@@ -567,6 +607,29 @@ func (e *Engine) Fallback(image, reason string, receipts, pinTags bool) *Decisio
 	return d.finish()
 }
 
+// rememberedHead is the signed-head rule without the registry: a tag may be
+// pinned only to a digest that passed the signed-head check, while the
+// metadata it was checked against has not expired.
+func (e *Engine) rememberedHead(d *Decision, ref name.Reference, rule *policy.Rule, m tagMemo, reason string) bool {
+	tag, isTag := ref.(name.Tag)
+	if rule.Tags == nil || rule.Tags.SignedHeads == nil || !isTag {
+		return true
+	}
+	switch {
+	case !m.signedHead:
+		d.add("signed-head", Errored, ClassTransient, fmt.Sprintf("%s; the signed head of %s cannot be checked without the registry, "+
+			"and %s did not pass the signed-head check within the cache TTL (failure mode receipt)", reason, tag, m.digest), nil)
+		return false
+	case !e.now().Before(m.headExpires):
+		d.add("signed-head", Errored, ClassTransient, fmt.Sprintf("%s; %s was the signed head of %s, but the metadata naming it expired at %s: "+
+			"it must be verified again with the registry (failure mode receipt)", reason, m.digest, tag, m.headExpires.Format(time.RFC3339)), nil)
+		return false
+	}
+	d.add("signed-head", Pass, "", fmt.Sprintf("%s; pinning the signed head %s of %s verified within the cache TTL (metadata valid until %s)",
+		reason, m.digest, tag, m.headExpires.Format(time.RFC3339)), nil)
+	return true
+}
+
 func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule *policy.Rule) []PolicyCheck {
 	var d Decision
 	// cosign's legacy .att tag only matters to attestation requirements
@@ -576,7 +639,7 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 		d.add("discover", Errored, registryClass(err), err.Error(), nil)
 		return d.Checks
 	}
-	if e.gates != nil && e.receiptCheck(ctx, &d, image, t, arts) {
+	if e.gates != nil && e.receiptCheck(ctx, &d, image, t, arts, rule) {
 		return d.Checks
 	}
 	rv := e.rules[rule]
@@ -586,33 +649,6 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 		e.attestationCheck(ctx, &d, image, t, arts, a, rv.attest[i], mode)
 	}
 	return d.Checks
-}
-
-// receiptCheck looks for a trusted gate's verification summary of this
-// digest: signed by a gate key, PASSED (and the pinned verifier and policy),
-// no older than maxAge. True when one stands in for the rule's checks.
-func (e *Engine) receiptCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact) bool {
-	r := e.policy.Receipts
-	res, err := e.gates.evalAttestations(ctx, image, t, arts, AttestationRequest{PredicateType: policy.VSAPredicateType,
-		Condition: r.Cond, TransparencyLog: TlogOptional, MaxAge: r.MaxAge, Clock: e.now})
-	var ev []Evidence
-	for _, s := range res.Signatures {
-		ev = append(ev, evidenceOf(s, policy.VSAPredicateType))
-	}
-	if err == nil {
-		for _, s := range res.Signatures {
-			if s.Verified {
-				d.add("receipt", Pass, "", "gate "+s.Key+" verified this digest: PASSED (its receipt stands in for the rule's checks)", ev)
-				return true
-			}
-		}
-	}
-	msg := "no receipt from a trusted gate"
-	if !errors.Is(err, ErrNoSignatures) {
-		msg = "no valid receipt: " + refusals(res)
-	}
-	d.add("receipt", Skip, "", msg+"; verifying the rule's requirements", ev)
-	return false
 }
 
 func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, rule *policy.Rule, rv *ruleVerifiers, mode TlogMode) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/gate"
+	"github.com/signet-dev/signet/verify"
 )
 
 func newGateCmd(s *streams) *cobra.Command {
@@ -54,9 +55,15 @@ SECRET" (the secret comes from the environment variable --secret-env).
 Signatures usually arrive seconds after the image: a pushed image stays
 pending while it waits, is re-verified when a signature or attestation is
 pushed for it, and counts as unverified once --grace passes without one.
-Each settled verdict (PASSED, or FAILED for unverified and failing images)
-is signed with --key as a SLSA verification summary and attached to the
-image, where a policy's receipts section can accept it.
+Each settled verdict is signed with --key as a SLSA verification summary
+and attached to the image: PASSED only when an enforce rule matched and
+every check passed; FAILED for unverified and failing images (also under
+warn and audit rules, which admission allows); none for images no rule
+matches or whose warn/audit rule passed (state "allowed"). The gate always
+verifies itself: the policy's receipts section is ignored here. Admission
+accepts a PASSED summary as a receipt only when it runs the same policy
+with the same keys (signet policy validate prints the digest), or lists the
+gate policy's digest in receipts.policyDigests.
 
 Accepted events are queued in --state before the registry is answered, so a
 restart loses nothing; a full queue answers 503 and the registry retries.
@@ -79,7 +86,7 @@ open. See examples/registry-gate/.`,
 				return err
 			}
 			client := reg.client()
-			eng, err := policyEngine(s, client, &trust, polFile)
+			eng, err := policyEngine(s, client, &trust, polFile, verify.WithoutReceipts())
 			if err != nil {
 				return err
 			}
@@ -190,7 +197,7 @@ shared secret).`,
 		},
 	}
 	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8089", "the gate's address")
-	cmd.Flags().StringVar(&state, "state", "", "only pushes in this state: pending, passed, unverified, failed, error")
+	cmd.Flags().StringVar(&state, "state", "", "only pushes in this state: pending, passed, allowed, unverified, failed, error")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&tokenEnv, "token-env", "SIGNET_GATE_STATUS_TOKEN", "environment variable holding the gate's status token (empty: $SIGNET_GATE_SECRET is sent)")
 	return cmd
@@ -206,14 +213,14 @@ func gateStatusToken(tokenEnv string) string {
 }
 
 func printGateStatus(s *streams, st gate.Status) {
-	fmt.Fprintf(s.out, "policy %s · queue %d · passed %d · pending %d · unverified %d · failed %d · error %d\n\n",
-		st.Policy, st.Queue, st.Counts[gate.StatePassed], st.Counts[gate.StatePending], st.Counts[gate.StateUnverified],
+	fmt.Fprintf(s.out, "policy %s · queue %d · passed %d · allowed %d · pending %d · unverified %d · failed %d · error %d\n\n",
+		st.Policy, st.Queue, st.Counts[gate.StatePassed], st.Counts[gate.StateAllowed], st.Counts[gate.StatePending], st.Counts[gate.StateUnverified],
 		st.Counts[gate.StateFailed], st.Counts[gate.StateError])
-	rank := map[string]int{gate.StateFailed: 0, gate.StateUnverified: 1, gate.StateError: 2, gate.StatePending: 3, gate.StatePassed: 4}
+	rank := map[string]int{gate.StateFailed: 0, gate.StateUnverified: 1, gate.StateError: 2, gate.StatePending: 3, gate.StateAllowed: 4, gate.StatePassed: 5}
 	rs := st.Records
 	// Problems first, then newest first (the order the gate sends).
 	ordered := make([]gate.Record, 0, len(rs))
-	for r := 0; r <= 4; r++ {
+	for r := 0; r <= 5; r++ {
 		for _, x := range rs {
 			if rank[x.State] == r {
 				ordered = append(ordered, x)

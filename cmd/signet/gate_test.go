@@ -46,7 +46,7 @@ func TestGateCommands(t *testing.T) {
 	t.Setenv("SIGNET_GATE_SECRET", "the-registry-secret")
 	t.Setenv("SIGNET_GATE_STATUS_TOKEN", "status-token")
 	out, stderr, code := signet(t, "gate", "status", "--url", srv.URL)
-	if code != exitOK || !strings.Contains(out, "passed 1 · pending 0 · unverified 1") {
+	if code != exitOK || !strings.Contains(out, "passed 1 · allowed 0 · pending 0 · unverified 1") {
 		t.Fatalf("status: %d %s %s", code, out, stderr)
 	}
 	// Problems first.

@@ -22,7 +22,8 @@ func newPolicyCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			fmt.Fprintf(s.out, "%s: valid, %d rules, default %s, sha256 %s\n", a[0], len(c.Rules), map[bool]string{true: "allow", false: "deny"}[c.DefaultAllow], c.Hash[:12])
+			fmt.Fprintf(s.out, "%s: valid, %d rules, default %s\npolicy digest %s (the document and the keys, lock files and roots it names)\n",
+				a[0], len(c.Rules), map[bool]string{true: "allow", false: "deny"}[c.DefaultAllow], c.Hash)
 			return nil
 		},
 	}

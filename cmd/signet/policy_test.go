@@ -54,7 +54,7 @@ images:
 	if code != exitPolicyDenied || json.Unmarshal([]byte(out), &ds) != nil || ds[0]["allowed"] != true || ds[1]["class"] != "policy-denied" {
 		t.Fatalf("json: %d\n%s", code, out)
 	}
-	if out, _, code = signet(t, "policy", "validate", pol); code != exitOK || !strings.Contains(out, "valid, 1 rules") {
+	if out, _, code = signet(t, "policy", "validate", pol); code != exitOK || !strings.Contains(out, "valid, 1 rules") || !strings.Contains(out, "policy digest ") {
 		t.Fatalf("validate: %d %s", code, out)
 	}
 	if out, _, code = signet(t, "policy", "explain", pol, reg.Host+"/team/app:v9"); code != exitOK || !strings.Contains(out, "→ applies") {

@@ -28,7 +28,8 @@ func newTagCmd(s *streams) *cobra.Command {
 timestamp) mapping each signed tag to its digest, stored in the registry at
 the repository's signet-tuf tag. A policy with tags.signedHeads admits a tag
 only at its signed head, and refuses replayed (rollback), expired (freeze)
-and inconsistent (mix-and-match) metadata.
+and inconsistent (mix-and-match) metadata, and another repository's copied in
+(wrong-repository: each head names its repository).
 
   signet tag init  REPO --root-key root.key --key online.key   # once, root key offline
   signet tag sign  REPO:TAG --key online.key                    # after signing the image
