@@ -23,7 +23,7 @@ func TestPushGate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const secret = "e2e-gate-secret"
+	const secret, statusToken = "e2e-gate-secret", "e2e-gate-status-token"
 	reg, err := startDistributionConfig("distribution-gate", false, fmt.Sprintf(`notifications:
   endpoints:
     - name: signet-gate
@@ -43,7 +43,7 @@ func TestPushGate(t *testing.T) {
 	pol := filepath.Join(dir, "policy.yaml")
 	os.WriteFile(pol, []byte(fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nmetadata: {name: org-push}\nimages:\n  - pattern: %q\n    signers: [{name: release, key: %s}]\n",
 		reg.host+"/**", k.signetPub)), 0o644)
-	env := toolEnv("SIGNET_PASSWORD="+password, "SIGNET_GATE_SECRET="+secret)
+	env := toolEnv("SIGNET_PASSWORD="+password, "SIGNET_GATE_SECRET="+secret, "SIGNET_GATE_STATUS_TOKEN="+statusToken)
 	if _, err := startProcessEnv("signet-gate", env, tool("signet", ""), "gate", "serve", "--policy", pol, "--registry", reg.host,
 		"--key", k.cosignKey, "--addr", gateAddr, "--state", filepath.Join(dir, "state"), "--grace", "3s", "--recheck", "500ms"); err != nil {
 		t.Fatal(err)
@@ -51,8 +51,15 @@ func TestPushGate(t *testing.T) {
 	if err := waitHTTP("http://"+gateAddr+"/healthz", 200); err != nil {
 		t.Fatal(err)
 	}
+	// /status and /metrics answer only with the status token.
+	for _, path := range []string{"/status", "/metrics"} {
+		if err := waitHTTP("http://"+gateAddr+path, 401); err != nil {
+			t.Fatalf("GET %s without the status token: %v", path, err)
+		}
+	}
+	statusEnv := toolEnv("SIGNET_GATE_STATUS_TOKEN=" + statusToken)
 	status := func(state string) string {
-		return signet(t, "gate", "status", "--url", "http://"+gateAddr, "--state", state).out
+		return runCLI(t, statusEnv, tool("signet", ""), "gate", "status", "--url", "http://"+gateAddr, "--state", state).out
 	}
 	waitFor := func(what string, d name.Digest, state string) {
 		t.Helper()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -66,8 +67,8 @@ func (e Event) job(now time.Time) (*job, string) {
 	if !digestRe.MatchString(e.Target.Digest) {
 		return nil, fmt.Sprintf("digest %q is not sha256:<64 hex>", e.Target.Digest)
 	}
-	if !validRepository(e.Target.Repository) {
-		return nil, fmt.Sprintf("repository %q is not a repository name", e.Target.Repository)
+	if why := repositoryProblem(e.Target.Repository); why != "" {
+		return nil, fmt.Sprintf("repository %q is not a repository name: %s", e.Target.Repository, why)
 	}
 	id := e.ID
 	if id == "" {
@@ -76,3 +77,33 @@ func (e Event) job(now time.Time) (*job, string) {
 	}
 	return &job{ID: id, Repository: e.Target.Repository, Digest: e.Target.Digest, Tag: e.Target.Tag, MediaType: e.Target.MediaType, Received: now}, ""
 }
+
+// pathComponent is one segment of a repository name in the distribution
+// spec's grammar: lower-case letters and digits, separated by ".", "_",
+// "__" or dashes. It has no room for "", "." or "..".
+var pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$`)
+
+// maxRepository is the longest repository name the distribution spec allows.
+const maxRepository = 255
+
+// repositoryProblem says what is wrong with s as a repository name, or ""
+// when nothing is. The gate builds references from it, so a name a
+// registry would not accept (an empty, "." or ".." segment) is refused
+// rather than passed on.
+func repositoryProblem(s string) string {
+	if s == "" {
+		return "it is empty"
+	}
+	if len(s) > maxRepository {
+		return fmt.Sprintf("%d characters, more than %d", len(s), maxRepository)
+	}
+	for _, c := range strings.Split(s, "/") {
+		if !pathComponent.MatchString(c) {
+			return fmt.Sprintf("segment %q is not lower-case letters and digits separated by \".\", \"_\", \"__\" or \"-\"", c)
+		}
+	}
+	return ""
+}
+
+// validRepository says whether s names a repository.
+func validRepository(s string) bool { return repositoryProblem(s) == "" }

@@ -25,11 +25,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/oci"
-	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -92,6 +89,10 @@ type Config struct {
 	// Secret is the shared secret the registry sends as "Authorization:
 	// Bearer SECRET".
 	Secret string
+	// StatusToken is the token GET /status and /metrics require as
+	// "Authorization: Bearer TOKEN" (default: Secret). It does not open
+	// POST /events.
+	StatusToken string
 	// StateDir holds the queue, the seen events and the records.
 	StateDir string
 	// Grace is how long a pushed image may wait for its signatures (default 2m).
@@ -135,6 +136,9 @@ func New(cfg Config) (*Gate, error) {
 	}
 	if cfg.Secret == "" {
 		return nil, errors.New("gate: a shared secret is required (the registry sends it as Authorization: Bearer SECRET)")
+	}
+	if cfg.StatusToken == "" {
+		cfg.StatusToken = cfg.Secret
 	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = 2 * time.Minute
@@ -287,8 +291,9 @@ const maxAttempts = 8
 // cosign's legacy sha256-<hex>.sig/.att and the referrers fallback tag.
 var sigTag = regexp.MustCompile(`^sha256-([0-9a-f]{64})(\.[a-z]+)?$`)
 
-// process handles one job: classify the pushed manifest, then verify the
-// image it is (or is about).
+// process handles one job: classify the pushed manifest by what it is,
+// then verify it (an image or index under a tag) or the image it is about
+// (a signature, an attestation, a referrers fallback index).
 func (g *Gate) process(ctx context.Context, j *job) {
 	if j.Recheck {
 		g.mu.Lock()
@@ -297,33 +302,42 @@ func (g *Gate) process(ctx context.Context, j *job) {
 		g.verify(ctx, j, j.Repository, j.Digest)
 		return
 	}
-	if m := sigTag.FindStringSubmatch(j.Tag); m != nil {
-		g.cfg.Metrics.event("signature")
-		g.recheck(ctx, j, j.Repository, "sha256:"+m[1])
-		return
-	}
-	raw, _, err := g.cfg.Client.Manifest(ctx, g.ref(j.Repository, j.Digest))
+	raw, mt, err := g.cfg.Client.Manifest(ctx, g.ref(j.Repository, j.Digest))
 	if err != nil {
 		g.fail(ctx, j, err)
 		return
 	}
-	var m struct {
-		ArtifactType string `json:"artifactType"`
-		Subject      *struct {
-			Digest string `json:"digest"`
-		} `json:"subject"`
-		Annotations map[string]string `json:"annotations"`
+	m, err := parseManifest(raw, mt)
+	if err != nil {
+		g.fail(ctx, j, err)
+		return
 	}
-	json.Unmarshal(raw, &m)
+	k, err := g.classify(ctx, j, m)
+	if err != nil {
+		g.fail(ctx, j, err)
+		return
+	}
 	switch {
-	case m.Subject != nil && m.Annotations[oci.AnnotationPredicateType] == policy.VSAPredicateType:
+	case k == kindSummary:
 		g.store.done(j) // a verification summary (ours): nothing to re-check
-	case m.Subject != nil:
+	case k == kindSignature:
 		g.cfg.Metrics.event("signature")
-		g.recheck(ctx, j, j.Repository, m.Subject.Digest)
+		g.recheck(ctx, j, j.Repository, subjectOf(j, m))
+	case k == kindReferrers:
+		g.cfg.Metrics.event("signature")
+		g.recheck(ctx, j, j.Repository, "sha256:"+fallbackTag.FindStringSubmatch(j.Tag)[1])
+	case j.Tag == "" && m.Subject != nil:
+		g.recheck(ctx, j, j.Repository, m.Subject.Digest) // an untagged artifact about an image
 	case j.Tag == "":
 		g.store.done(j) // an untagged manifest: an index's entry, verified through the index
 	default:
+		// An image (or index) under a tag is judged, whatever else it
+		// carries; one that names a subject also has its subject re-checked.
+		if m.Subject != nil && digestRe.MatchString(m.Subject.Digest) {
+			if _, ok := g.store.get(j.Repository, m.Subject.Digest); ok {
+				g.enqueueRecheck(j.Repository, m.Subject.Digest)
+			}
+		}
 		g.verify(ctx, j, j.Repository, j.Digest)
 	}
 }
@@ -332,7 +346,7 @@ func (g *Gate) process(ctx context.Context, j *job) {
 // gate has seen it pushed; signatures pushed for images the gate never saw
 // are not its business.
 func (g *Gate) recheck(ctx context.Context, j *job, repo, digest string) {
-	if _, ok := g.store.get(repo, digest); !ok {
+	if _, ok := g.store.get(repo, digest); digest == "" || !ok {
 		g.store.done(j)
 		return
 	}
@@ -540,22 +554,37 @@ func (g *Gate) Status(state string) Status {
 // maxEnvelope bounds a notification body; the registry batches a few events.
 const maxEnvelope = 4 << 20
 
-// Handler serves POST /events (the registry's notifications), GET /status,
-// GET /healthz and, with metrics, GET /metrics.
+// Handler serves POST /events (the registry's notifications, which need
+// the shared secret), GET /status and, with metrics, GET /metrics (which
+// need the status token: /status lists what is pushed where), and GET
+// /healthz (open).
 func (g *Gate) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /events", g.serveEvents)
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /status", g.withStatusToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.Encode(g.Status(r.URL.Query().Get("state")))
-	})
+	})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	if g.cfg.Metrics != nil {
-		mux.Handle("GET /metrics", g.cfg.Metrics.Handler())
+		mux.Handle("GET /metrics", g.withStatusToken(g.cfg.Metrics.Handler()))
 	}
 	return mux
+}
+
+// withStatusToken answers 401 to a request without the status token.
+func (g *Gate) withStatusToken(next http.Handler) http.Handler {
+	want := []byte("Bearer " + g.cfg.StatusToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="signet-gate"`)
+			http.Error(w, "missing or wrong status token: send Authorization: Bearer TOKEN (the gate's status token, or its shared secret when no status token is set)", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (g *Gate) serveEvents(w http.ResponseWriter, r *http.Request) {
@@ -605,10 +634,4 @@ func (g *Gate) serveEvents(w http.ResponseWriter, r *http.Request) {
 		g.jobs <- j
 	}
 	w.WriteHeader(http.StatusOK)
-}
-
-// validRepository says whether s names a repository.
-func validRepository(s string) bool {
-	_, err := name.NewRepository(s)
-	return err == nil
 }

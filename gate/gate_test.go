@@ -5,15 +5,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/signet-dev/signet/attest"
@@ -45,11 +53,39 @@ type env struct {
 	done     chan error
 	grace    time.Duration
 	received int
+	logs     lockedBuffer
+	// statusToken is the gate's StatusToken ("": the shared secret).
+	statusToken string
+}
+
+// lockedBuffer collects the gate's log lines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newEnv(t *testing.T, grace time.Duration) *env {
 	t.Helper()
-	return newEnvWith(t, grace, func(e *env) string {
+	return newEnvOn(t, registrytest.New(t, true), grace)
+}
+
+// newEnvOn is newEnv on a given registry (one without the referrers API,
+// say).
+func newEnvOn(t *testing.T, reg *registrytest.Registry, grace time.Duration) *env {
+	t.Helper()
+	return newEnvOnWith(t, reg, grace, func(e *env) string {
 		return fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nmetadata: {name: org}\nimages:\n  - pattern: %q\n    signers: [{name: release, publicKey: %q}]\n",
 			e.reg.Host+"/**", string(e.relPub))
 	})
@@ -59,7 +95,13 @@ func newEnv(t *testing.T, grace time.Duration) *env {
 // relative to e.dir), once the registry and keys exist.
 func newEnvWith(t *testing.T, grace time.Duration, doc func(e *env) string) *env {
 	t.Helper()
-	e := &env{t: t, reg: registrytest.New(t, true), client: oci.New(), dir: t.TempDir(), grace: grace}
+	return newEnvOnWith(t, registrytest.New(t, true), grace, doc)
+}
+
+// newEnvOnWith is newEnvWith on a given registry.
+func newEnvOnWith(t *testing.T, reg *registrytest.Registry, grace time.Duration, doc func(e *env) string) *env {
+	t.Helper()
+	e := &env{t: t, reg: reg, client: oci.New(), dir: t.TempDir(), grace: grace}
 	rel, _ := keys.Generate(keys.ECDSAP256)
 	e.relPub, _ = keys.PublicKeyPEM(rel.Public())
 	sv, _ := keys.SignerVerifier(rel)
@@ -90,8 +132,8 @@ func (e *env) startWith(dec gate.Decider) {
 	e.t.Helper()
 	gs, _ := sign.New(e.gateKey, e.client)
 	g, err := gate.New(gate.Config{Registry: e.reg.Host, Client: e.client, Decider: dec, Attester: attest.New(gs, e.client),
-		Secret: secret, StateDir: filepath.Join(e.dir, "state"), Grace: e.grace, Recheck: 100 * time.Millisecond, PolicyName: e.policy.Source.Metadata.Name, PolicyHash: e.policy.Hash,
-		Metrics: gate.NewMetrics()})
+		Secret: secret, StatusToken: e.statusToken, StateDir: filepath.Join(e.dir, "state"), Grace: e.grace, Recheck: 100 * time.Millisecond,
+		PolicyName: e.policy.Source.Metadata.Name, PolicyHash: e.policy.Hash, Metrics: gate.NewMetrics(), Log: slog.New(slog.NewTextHandler(&e.logs, nil))})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -183,6 +225,12 @@ func (e *env) record(d name.Digest) (gate.Record, bool) {
 
 func (e *env) waitState(d name.Digest, state string) gate.Record {
 	e.t.Helper()
+	return e.waitStateT(e.t, d, state)
+}
+
+// waitStateT is waitState failing t (a subtest).
+func (e *env) waitStateT(t *testing.T, d name.Digest, state string) gate.Record {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		want := map[string]string{gate.StatePassed: "PASSED", gate.StateUnverified: "FAILED", gate.StateFailed: "FAILED"}[state]
@@ -192,7 +240,7 @@ func (e *env) waitState(d name.Digest, state string) gate.Record {
 		time.Sleep(20 * time.Millisecond)
 	}
 	r, _ := e.record(d)
-	e.t.Fatalf("%s never reached %s: %+v", d, state, r)
+	t.Fatalf("%s never reached %s: %+v", d, state, r)
 	return r
 }
 
@@ -364,8 +412,12 @@ func TestBadNotifications(t *testing.T) {
 			t.Fatalf("malformed %.20q: %d", body, code)
 		}
 	}
-	if code := e.notify(ev{"team/app", "sha256:nothex", "v1", ""}, ev{"UPPER/Case", "sha256:" + strings.Repeat("a", 64), "v1", ""}); code != http.StatusOK {
+	if code := e.notify(ev{"team/app", "sha256:nothex", "v1", ""}, ev{"UPPER/Case", "sha256:" + strings.Repeat("a", 64), "v1", ""},
+		ev{"team/../app", "sha256:" + strings.Repeat("a", 64), "v1", ""}); code != http.StatusOK {
 		t.Fatalf("events with bad fields: %d", code)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, `repository \"team/../app\" is not a repository name: segment \"..\"`) {
+		t.Fatalf("the refusal of a repository with a .. segment is not logged with its reason:\n%s", logs)
 	}
 	ghost, _ := name.NewDigest(e.reg.Host + "/team/ghost@sha256:" + strings.Repeat("ab", 32))
 	e.notify(ev{"team/ghost", ghost.DigestStr(), "v1", ""})
@@ -499,4 +551,248 @@ func TestBackPressure(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("after back-pressure: %+v", g.Status(""))
+}
+
+// statusOver fetches GET /status over HTTP, as an operator would.
+func (e *env) statusOver(auth string) (gate.Status, int) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/status", nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st gate.Status
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return st, resp.StatusCode
+}
+
+// drained waits until every accepted event has been processed.
+func (e *env) drained() {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if e.g.Status("").Queue == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("the queue never drained: %+v", e.g.Status(""))
+}
+
+// descriptor reads d's descriptor from the registry.
+func (e *env) descriptor(ref string) v1.Descriptor {
+	e.t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	desc, err := remote.Get(r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return desc.Descriptor
+}
+
+// TestEveryTaggedImageIsJudged: a runnable image pushed under a tag gets a
+// verdict whatever it carries (a subject field) and whatever its tag looks
+// like (a signature's sha256-<hex> tags): it is recorded, judged unverified
+// when unsigned, and reported in /status.
+func TestEveryTaggedImageIsJudged(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 50*time.Millisecond)
+	base := e.push("team/app", "base")
+	e.waitState(base, gate.StateUnverified)
+	hex := strings.TrimPrefix(base.DigestStr(), "sha256:")
+	withSubject := func(t *testing.T) (name.Digest, string) {
+		img, err := random.Image(256, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub := e.descriptor(base.String())
+		img = mutate.Subject(img, v1.Descriptor{MediaType: sub.MediaType, Digest: sub.Digest, Size: sub.Size}).(v1.Image)
+		return e.reg.Push(t, "team/app:with-subject", img), "with-subject"
+	}
+	underTag := func(tag string) func(t *testing.T) (name.Digest, string) {
+		return func(t *testing.T) (name.Digest, string) { return e.reg.PushImage(t, "team/app:"+tag), tag }
+	}
+	for _, tc := range []struct {
+		name string
+		push func(t *testing.T) (name.Digest, string)
+	}{
+		{"an image with a subject field", withSubject},
+		{"an image under a referrers fallback tag", underTag("sha256-" + hex)},
+		{"an image under a legacy signature tag", underTag("sha256-" + hex + ".sig")},
+		{"an image under a legacy attestation tag", underTag("sha256-" + hex + ".att")},
+		{"an image under a fallback tag of no image", underTag("sha256-" + strings.Repeat("c", 64))},
+		{"an index of images under a fallback tag", func(t *testing.T) (name.Digest, string) {
+			return e.reg.PushIndex(t, "team/app:sha256-"+strings.Repeat("d", 64)), "sha256-" + strings.Repeat("d", 64)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, tag := tc.push(t)
+			mt := string(e.descriptor(d.String()).MediaType)
+			if code := e.notify(ev{"team/app", d.DigestStr(), tag, mt}); code != http.StatusOK {
+				t.Fatalf("notify: %d", code)
+			}
+			r := e.waitStateT(t, d, gate.StateUnverified)
+			if !strings.Contains(r.Reason, "no signatures found") {
+				t.Fatalf("want unverified for want of signatures, got %+v", r)
+			}
+			st, code := e.statusOver("Bearer " + secret)
+			if code != http.StatusOK || !slices.ContainsFunc(st.Records, func(r gate.Record) bool { return r.Digest == d.DigestStr() }) {
+				t.Fatalf("/status (%d) does not report %s: %+v", code, d, st)
+			}
+		})
+	}
+}
+
+// TestSignaturesTriggerRechecks: what is about an image — a signature
+// through the referrers fallback tag, a legacy .sig tag, the gate's own
+// verification summary — re-checks its subject and is never judged as an
+// image itself.
+func TestSignaturesTriggerRechecks(t *testing.T) {
+	t.Parallel()
+	e := newEnvOn(t, registrytest.New(t, false), time.Minute)
+	ctx := context.Background()
+	noRecord := func(t *testing.T, what, digest string) {
+		t.Helper()
+		e.drained()
+		for _, r := range e.g.Status("").Records {
+			if r.Digest == digest {
+				t.Fatalf("%s was judged as an image: %+v", what, r)
+			}
+		}
+	}
+
+	t.Run("a signature in the referrers fallback index", func(t *testing.T) {
+		d := e.push("team/app", "v1")
+		if _, err := e.release.SignImage(ctx, d.String(), sign.Request{}); err != nil {
+			t.Fatal(err)
+		}
+		idx := e.descriptor(oci.FallbackTag(d).String())
+		if idx.MediaType != types.OCIImageIndex {
+			t.Fatalf("the fallback tag holds %s", idx.MediaType)
+		}
+		// Only the index's push is notified: it alone must re-check.
+		e.notify(ev{"team/app", idx.Digest.String(), oci.FallbackTag(d).TagStr(), string(idx.MediaType)})
+		r := e.waitStateT(t, d, gate.StatePassed)
+		noRecord(t, "the fallback index", idx.Digest.String())
+
+		// The gate's own summary, and the fallback index that lists it, pushed
+		// untagged and (as a stray) under a tag.
+		after := e.descriptor(oci.FallbackTag(d).String())
+		e.notify(ev{"team/app", r.VSA, "", ""}, ev{"team/app", r.VSA, "summary", ""},
+			ev{"team/app", after.Digest.String(), oci.FallbackTag(d).TagStr(), string(after.MediaType)})
+		noRecord(t, "the gate's summary", r.VSA)
+		noRecord(t, "the fallback index listing the summary", after.Digest.String())
+	})
+
+	t.Run("a legacy .sig signature", func(t *testing.T) {
+		d := e.push("team/app", "v2")
+		res, err := e.release.SignImage(ctx, d.String(), sign.Request{Layout: sign.LayoutLegacy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := res.Signed[0].Attached[0]
+		e.notify(ev{"team/app", a.Digest.String(), oci.LegacySignatureTag(d).TagStr(), ""})
+		e.waitStateT(t, d, gate.StatePassed)
+		noRecord(t, "the legacy signature", a.Digest.String())
+	})
+}
+
+// get sends GET path with auth (if any) and returns the status code.
+func (e *env) get(path, auth string) int {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestStatusNeedsToken: /status and /metrics list what was pushed where, so
+// they answer only with the status token (by default the shared secret);
+// /healthz stays open; a separate status token does not open /events.
+func TestStatusNeedsToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Minute)
+	e.push("team/app", "v1")
+	for _, path := range []string{"/status", "/status?state=pending", "/metrics"} {
+		for _, tc := range []struct {
+			auth string
+			want int
+		}{
+			{"", http.StatusUnauthorized},
+			{"Bearer wrong", http.StatusUnauthorized},
+			{secret, http.StatusUnauthorized},
+			{"Basic " + secret, http.StatusUnauthorized},
+			{"Bearer " + secret, http.StatusOK},
+		} {
+			if got := e.get(path, tc.auth); got != tc.want {
+				t.Errorf("GET %s with %q: %d, want %d", path, tc.auth, got, tc.want)
+			}
+		}
+	}
+	if got := e.get("/healthz", ""); got != http.StatusOK {
+		t.Errorf("GET /healthz without a token: %d, want 200", got)
+	}
+
+	// A separate status token: it alone opens /status, and never /events.
+	e.stop()
+	e.statusToken = "read-only-token"
+	e.start()
+	for path, want := range map[string]map[string]int{
+		"/status":  {"Bearer read-only-token": http.StatusOK, "Bearer " + secret: http.StatusUnauthorized, "": http.StatusUnauthorized},
+		"/metrics": {"Bearer read-only-token": http.StatusOK, "Bearer " + secret: http.StatusUnauthorized},
+	} {
+		for auth, code := range want {
+			if got := e.get(path, auth); got != code {
+				t.Errorf("GET %s with %q (status token set): %d, want %d", path, auth, got, code)
+			}
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"events": []any{}})
+	if code := e.post(body, "Bearer read-only-token"); code != http.StatusUnauthorized {
+		t.Errorf("POST /events with the status token: %d, want 401", code)
+	}
+	if code := e.post(body, "Bearer "+secret); code != http.StatusOK {
+		t.Errorf("POST /events with the shared secret: %d, want 200", code)
+	}
+}
+
+// TestStateNotThroughSymlinks: a symlink planted in the state directory at
+// the name records.json used to be written through (records.json.tmp) is
+// never written through.
+func TestStateNotThroughSymlinks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Minute)
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("precious"), 0o644)
+	if err := os.Symlink(victim, filepath.Join(e.dir, "state", "records.json.tmp")); err != nil {
+		t.Fatal(err)
+	}
+	d := e.push("team/app", "v1")
+	e.drained()
+	if _, ok := e.record(d); !ok {
+		t.Fatalf("%s was not recorded", d)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Fatalf("the records were written through records.json.tmp: %q", b)
+	}
+	if st, err := os.Lstat(filepath.Join(e.dir, "state", "records.json")); err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("records.json: %v %v, want a regular file", st, err)
+	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/signet-dev/signet/internal/atomicfile"
 )
 
 // job is one unit of queued work: a pushed manifest to look at.
@@ -235,23 +237,8 @@ func (s *store) save() error {
 	return writeSync(filepath.Join(s.dir, "records.json"), b)
 }
 
-// writeSync writes a file whole: temp file, fsync, rename.
+// writeSync writes a file whole: a temporary file with a random name (never
+// one a planted symlink could be waiting at), fsync, rename.
 func writeSync(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Replace(path, data, 0o600)
 }

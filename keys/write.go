@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/signet-dev/signet/internal/atomicfile"
 )
 
 // ErrExists means a key file is already there and overwriting was not asked for.
@@ -26,46 +28,36 @@ func WriteKeyPair(prefix string, priv crypto.Signer, password []byte, overwrite 
 	keyPath, pubPath := prefix+".key", prefix+".pub"
 	if !overwrite {
 		for _, p := range []string{keyPath, pubPath} {
-			if _, err := os.Stat(p); err == nil {
+			if _, err := os.Lstat(p); err == nil { // a symlink, even a dangling one, counts
 				return "", "", fmt.Errorf("writing %s: %w (use --force to replace it)", p, ErrExists)
 			}
 		}
 	}
-	if err := writeFile(keyPath, privPEM, 0o600); err != nil {
+	if err := writeFile(keyPath, privPEM, 0o600, overwrite); err != nil {
 		return "", "", err
 	}
-	if err := writeFile(pubPath, pubPEM, 0o644); err != nil {
+	if err := writeFile(pubPath, pubPEM, 0o644, overwrite); err != nil {
+		if !overwrite {
+			os.Remove(keyPath) // written just now: the pair goes together
+		}
 		return "", "", err
 	}
 	return keyPath, pubPath, nil
 }
 
-// writeFile writes data through a temporary file renamed into place, so a
-// failed write never leaves a half-written key, and sets mode before any
-// secret byte is written.
-func writeFile(path string, data []byte, mode fs.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+// writeFile writes a key file whole through a temporary file with a random
+// name (mode set before any secret byte is written), so a failed write
+// never leaves half a key and nothing is written through a symlink planted
+// at a predictable name. Without overwrite, an existing file — or symlink —
+// at path is refused, never replaced.
+func writeFile(path string, data []byte, mode fs.FileMode, overwrite bool) error {
+	write := atomicfile.Create
+	if overwrite {
+		write = atomicfile.Replace
 	}
-	if err := f.Chmod(mode); err != nil { // umask-independent
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
+	err := write(path, data, mode)
+	if errors.Is(err, fs.ErrExist) && !overwrite {
+		return fmt.Errorf("writing %s: %w (use --force to replace it)", path, ErrExists)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return err
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sort"
 	"time"
+
+	"github.com/signet-dev/signet/internal/atomicfile"
 )
 
 // LockFile pins tags to digests (written by `signet lock`, committed by CI).
@@ -80,9 +82,5 @@ func WriteLock(path string, l *LockFile) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Replace(path, append(b, '\n'), 0o644)
 }

@@ -14,6 +14,8 @@ import (
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	rnote "github.com/sigstore/rekor-tiles/v2/pkg/note"
 	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/signet-dev/signet/internal/atomicfile"
 )
 
 // LogInfo describes a transparency log to trust or to sign with.
@@ -119,11 +121,7 @@ func WriteJSON(path string, v interface{ MarshalJSON() ([]byte, error) }) error 
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Replace(path, b, 0o644)
 }
 
 // Self describes the log as served at url, for trust files that point at it.

@@ -684,9 +684,17 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 		return
 	}
 	class := ClassInvalid
-	if res == nil || len(res.Signatures) == 0 {
+	switch {
+	case res == nil || len(res.Signatures) == 0:
 		class, msg = ClassNotFound, msg+"; no signatures found"
-	} else {
+	case len(verified) > 0:
+		// Valid signatures, too few signers: the policy's threshold refuses
+		// the image, not the cryptography.
+		class, msg = ClassPolicyDenied, fmt.Sprintf("%s; the rule needs %d different signers", msg, rule.Threshold)
+		if r := refusals(res); r != "" {
+			msg += "; refused: " + r
+		}
+	default:
 		msg += "; refused: " + refusals(res)
 	}
 	d.add("signatures", Fail, class, msg, ev)

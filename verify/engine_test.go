@@ -133,17 +133,33 @@ func TestThresholds(t *testing.T) {
 	w.sign(t, "alice", twoBad.String())
 	w.badSignature(t, "bob", twoBad)
 	w.badSignature(t, "carol", twoBad)
+	// A valid signature, too few signers: the policy denies (exit 6), the
+	// signatures are not all invalid (exit 4).
 	d := e.Decide(ctx, twoBad.String())
-	if d.Allowed || d.Class != verify.ClassInvalid || !strings.Contains(d.Reason, "1 of 2 required signers: alice") {
-		t.Fatalf("2 of 3 with two bad signatures: %+v", d)
+	if d.Allowed || d.Class != verify.ClassPolicyDenied || !strings.Contains(d.Reason, "1 of 2 required signers: alice; the rule needs 2 different signers; refused: ") {
+		t.Fatalf("2 of 3 with two bad signatures: want policy-denied, got %s: %s", d.Class, d.Reason)
+	}
+	one := w.reg.PushImage(t, "team/app:one")
+	w.sign(t, "alice", one.String())
+	if d := e.Decide(ctx, one.String()); d.Allowed || d.Class != verify.ClassPolicyDenied ||
+		d.Reason != "signatures [policy-denied]: 1 of 2 required signers: alice; the rule needs 2 different signers" {
+		t.Fatalf("1 of 2 signers: want policy-denied, got %s: %s", d.Class, d.Reason)
 	}
 
 	// The same signer twice counts once.
 	twice := w.reg.PushImage(t, "team/app:twice")
 	w.sign(t, "alice", twice.String())
 	w.sign(t, "alice", twice.String())
-	if d := e.Decide(ctx, twice.String()); d.Allowed {
+	if d := e.Decide(ctx, twice.String()); d.Allowed || d.Class != verify.ClassPolicyDenied {
 		t.Fatalf("one signer twice met a threshold of 2: %+v", d)
+	}
+
+	// No valid signature at all is still invalid.
+	allBad := w.reg.PushImage(t, "team/app:allbad")
+	w.badSignature(t, "alice", allBad)
+	w.badSignature(t, "bob", allBad)
+	if d := e.Decide(ctx, allBad.String()); d.Allowed || d.Class != verify.ClassInvalid || !strings.Contains(d.Reason, "0 of 2 required signers: none; refused: ") {
+		t.Fatalf("only bad signatures: want invalid, got %s: %s", d.Class, d.Reason)
 	}
 	unsigned := w.reg.PushImage(t, "team/app:none")
 	if d := e.Decide(ctx, unsigned.String()); d.Allowed || d.Class != verify.ClassNotFound {

@@ -101,8 +101,10 @@ func newAdmissionServeCmd(s *streams) *cobra.Command {
 		Long: `Serve the validating (/validate) and mutating (/mutate) admission webhook over HTTPS.
 
 Also served: /healthz (the process answers), /readyz (it takes reviews; 503
-while shutting down) and /metrics (Prometheus). One JSON log line per
-decision goes to stderr.
+while shutting down) and /metrics (Prometheus). /metrics needs no token: it
+carries counters by outcome and failure class, never image, repository or
+namespace names; restrict who reaches --addr (a NetworkPolicy) if the counts
+are not for everyone. One JSON log line per decision goes to stderr.
 
 The policy is reloaded, and the verdict cache cleared, when any file in the
 policy's directory changes (checked every --watch-interval) or on SIGHUP; a

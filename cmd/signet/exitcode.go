@@ -28,7 +28,8 @@ const exitCodesHelp = `Exit codes:
      transparency-log check, attestation condition false)
   5  registry or network error (unreachable, auth refused, image not found)
   6  denied by the policy (--policy): a tag rule, a lock, an attestation
-     condition or age, or no rule matching under defaultAction deny
+     condition or age, valid signatures from too few of the required
+     signers (threshold), or no rule matching under defaultAction deny
 With several images the highest code wins, except that 5 outranks 3 and 4.`
 
 // usageError marks errors in how the command was called.

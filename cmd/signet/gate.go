@@ -37,6 +37,7 @@ func newGateServeCmd(s *streams) *cobra.Command {
 		addr      string
 		stateDir  string
 		secretEnv string
+		tokenEnv  string
 		grace     time.Duration
 		recheck   time.Duration
 		workers   int
@@ -66,8 +67,12 @@ gate policy's digest in receipts.policyDigests.
 
 Accepted events are queued in --state before the registry is answered, so a
 restart loses nothing; a full queue answers 503 and the registry retries.
-Also served: GET /status (recent pushes and verdicts; ?state=unverified),
-/healthz and /metrics (Prometheus). See examples/registry-gate/.`,
+Also served: GET /status (recent pushes and verdicts; ?state=unverified) and
+/metrics (Prometheus). /status lists what is pushed where, so both answer
+only with "Authorization: Bearer TOKEN": the status token from the environment
+variable --status-token-env when it is set (it does not open /events; give
+it to operators and Prometheus), otherwise the shared secret. /healthz is
+open. See examples/registry-gate/.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if polFile == "" || registry == "" || signing.keyRef == "" {
@@ -94,7 +99,7 @@ Also served: GET /status (recent pushes and verdicts; ?state=unverified),
 			}
 			log := slog.New(slog.NewJSONHandler(s.err, nil))
 			g, err := gate.New(gate.Config{Registry: strings.TrimPrefix(strings.TrimPrefix(registry, "http://"), "https://"),
-				Client: client, Decider: eng, Attester: attest.New(signer, client), Secret: secret, StateDir: stateDir,
+				Client: client, Decider: eng, Attester: attest.New(signer, client), Secret: secret, StatusToken: os.Getenv(tokenEnv), StateDir: stateDir,
 				Grace: grace, Recheck: recheck, Workers: workers, MaxQueue: maxQueue, VerifierID: verifier,
 				PolicyName: eng.PolicyName(), PolicyHash: eng.PolicyHash(), Log: log, Metrics: gate.NewMetrics()})
 			if err != nil {
@@ -115,7 +120,7 @@ Also served: GET /status (recent pushes and verdicts; ?state=unverified),
 				defer c()
 				srv.Shutdown(sctx)
 			}()
-			fmt.Fprintf(s.err, "Push gate on http://%s (POST /events, GET /status, /healthz, /metrics); state in %s\n", ln.Addr(), stateDir)
+			fmt.Fprintf(s.err, "Push gate on http://%s (POST /events, GET /status and /metrics with the status token, /healthz); state in %s\n", ln.Addr(), stateDir)
 			err = srv.Serve(ln)
 			cancel()
 			if rerr := <-done; rerr != nil {
@@ -136,6 +141,7 @@ Also served: GET /status (recent pushes and verdicts; ?state=unverified),
 	f.StringVar(&addr, "addr", "127.0.0.1:8089", "address to listen on")
 	f.StringVar(&stateDir, "state", "", "directory for the queue and verdicts (default $SIGNET_HOME/gate)")
 	f.StringVar(&secretEnv, "secret-env", "SIGNET_GATE_SECRET", "environment variable holding the shared secret")
+	f.StringVar(&tokenEnv, "status-token-env", "SIGNET_GATE_STATUS_TOKEN", "environment variable holding the token GET /status and /metrics require (unset: the shared secret)")
 	f.DurationVar(&grace, "grace", 2*time.Minute, "how long a pushed image may wait for its signatures before it counts as unverified")
 	f.DurationVar(&recheck, "recheck", 0, "how often pending images past their grace period are settled (default grace/4)")
 	f.IntVar(&workers, "workers", 4, "verifications at once")
@@ -145,11 +151,17 @@ Also served: GET /status (recent pushes and verdicts; ?state=unverified),
 }
 
 func newGateStatusCmd(s *streams) *cobra.Command {
-	var url, state, output string
+	var url, state, output, tokenEnv string
 	cmd := &cobra.Command{
 		Use:   "status [--url http://127.0.0.1:8089] [--state unverified]",
 		Short: "List recent pushes and their verdicts, unverified and failing ones first",
-		Args:  args(cobra.NoArgs),
+		Long: `List recent pushes and their verdicts, unverified and failing ones first.
+
+The gate answers only with its status token: it is read from the environment
+variable --token-env (default SIGNET_GATE_STATUS_TOKEN) or, when that is
+empty, from SIGNET_GATE_SECRET (a gate without a status token takes its
+shared secret).`,
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFormat(output); err != nil {
 				return err
@@ -159,11 +171,17 @@ func newGateStatusCmd(s *streams) *cobra.Command {
 				u += "?state=" + state
 			}
 			req, _ := http.NewRequestWithContext(cmd.Context(), http.MethodGet, u, nil)
+			if token := gateStatusToken(tokenEnv); token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				return fmt.Errorf("asking the gate at %s: %w", url, err)
 			}
 			defer resp.Body.Close()
+			if resp.StatusCode == http.StatusUnauthorized {
+				return fmt.Errorf("the gate at %s answered %s: set $%s to its status token (or $SIGNET_GATE_SECRET to its shared secret, when it has no status token)", url, resp.Status, tokenEnv)
+			}
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("the gate answered %s", resp.Status)
 			}
@@ -181,7 +199,17 @@ func newGateStatusCmd(s *streams) *cobra.Command {
 	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8089", "the gate's address")
 	cmd.Flags().StringVar(&state, "state", "", "only pushes in this state: pending, passed, allowed, unverified, failed, error")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&tokenEnv, "token-env", "SIGNET_GATE_STATUS_TOKEN", "environment variable holding the gate's status token (empty: $SIGNET_GATE_SECRET is sent)")
 	return cmd
+}
+
+// gateStatusToken is the token `gate status` sends: $tokenEnv, or the
+// shared secret when that is empty.
+func gateStatusToken(tokenEnv string) string {
+	if t := os.Getenv(tokenEnv); t != "" {
+		return t
+	}
+	return os.Getenv("SIGNET_GATE_SECRET")
 }
 
 func printGateStatus(s *streams, st gate.Status) {

@@ -22,6 +22,10 @@ func TestGateCommands(t *testing.T) {
 	}
 	now := time.Now()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer status-token" {
+			http.Error(w, "missing or wrong status token", http.StatusUnauthorized)
+			return
+		}
 		json.NewEncoder(w).Encode(gate.Status{Policy: "org 0123456789ab", Counts: map[string]int{"passed": 1, "unverified": 1}, Records: []gate.Record{
 			{Repository: "team/app", Digest: "sha256:" + strings.Repeat("a", 64), Tags: []string{"v1"}, Pushed: now, State: "passed", VSAResult: "PASSED"},
 			{Repository: "team/app", Digest: "sha256:" + strings.Repeat("b", 64), Tags: []string{"v2"}, Pushed: now, State: "unverified", VSAResult: "FAILED",
@@ -29,6 +33,18 @@ func TestGateCommands(t *testing.T) {
 		}})
 	}))
 	defer srv.Close()
+	t.Setenv("SIGNET_GATE_STATUS_TOKEN", "")
+	if _, stderr, code := signet(t, "gate", "status", "--url", srv.URL); code != exitError || !strings.Contains(stderr, "401") ||
+		!strings.Contains(stderr, "set $SIGNET_GATE_STATUS_TOKEN to its status token") {
+		t.Fatalf("status without a token: %d %s", code, stderr)
+	}
+	// The shared secret is sent when no status token is set.
+	t.Setenv("SIGNET_GATE_SECRET", "status-token")
+	if _, stderr, code := signet(t, "gate", "status", "--url", srv.URL); code != exitOK {
+		t.Fatalf("status with the shared secret: %d %s", code, stderr)
+	}
+	t.Setenv("SIGNET_GATE_SECRET", "the-registry-secret")
+	t.Setenv("SIGNET_GATE_STATUS_TOKEN", "status-token")
 	out, stderr, code := signet(t, "gate", "status", "--url", srv.URL)
 	if code != exitOK || !strings.Contains(out, "passed 1 · allowed 0 · pending 0 · unverified 1") {
 		t.Fatalf("status: %d %s %s", code, out, stderr)

@@ -122,3 +122,51 @@ images:
 		t.Errorf("explain of a path with ..: exit %d, want %d and the refusal:\n%s", code, exitUsage, stderr)
 	}
 }
+
+// TestVerifyPolicyThresholdShortfall: a valid signature from too few of the
+// required signers is a policy denial (exit 6), not "no valid signature"
+// (exit 4); no valid signature at all stays exit 4, none at all exit 3.
+func TestVerifyPolicyThresholdShortfall(t *testing.T) {
+	t.Setenv("SIGNET_PASSWORD", "pw")
+	t.Setenv("SIGNET_HOME", t.TempDir())
+	dir := t.TempDir()
+	reg := registrytest.New(t, true)
+	for _, k := range []string{"release", "qa", "stranger"} {
+		if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", filepath.Join(dir, k)); code != exitOK {
+			t.Fatal(stderr)
+		}
+	}
+	pol := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(pol, []byte(`apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "`+reg.Host+`/team/**"
+    threshold: 2
+    signers: [{name: release, key: release.pub}, {name: qa, key: qa.pub}]
+`), 0o644)
+	for _, tc := range []struct {
+		name    string
+		signers []string
+		want    int
+		reason  string
+	}{
+		{"one of two signers", []string{"release"}, exitPolicyDenied, "signatures [policy-denied]: 1 of 2 required signers: release; the rule needs 2 different signers"},
+		{"one of two signers and a stranger", []string{"release", "stranger"}, exitPolicyDenied, "1 of 2 required signers: release; the rule needs 2 different signers; refused: "},
+		{"both signers", []string{"release", "qa"}, exitOK, ""},
+		{"a stranger only", []string{"stranger"}, exitInvalid, "signatures [invalid]: 0 of 2 required signers: none; refused: "},
+		{"nobody", nil, exitNoSignatures, "signatures [not-found]: 0 of 2 required signers: none; no signatures found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := reg.PushImage(t, "team/app:"+strings.ReplaceAll(tc.name, " ", "-"))
+			for _, k := range tc.signers {
+				if _, stderr, code := signet(t, "sign", "--no-tlog", "--key", filepath.Join(dir, k+".key"), img.String()); code != exitOK {
+					t.Fatal(stderr)
+				}
+			}
+			out, stderr, code := signet(t, "verify", "--policy", pol, img.String())
+			if code != tc.want || !strings.Contains(out+stderr, tc.reason) {
+				t.Fatalf("exit %d, want %d with %q:\n%s%s", code, tc.want, tc.reason, out, stderr)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/signet-dev/signet/internal/atomicfile"
 	"github.com/signet-dev/signet/tlog"
 	"github.com/signet-dev/signet/trust"
 )
@@ -128,7 +129,7 @@ air-gapped machines use --trusted-root FILE on verify instead.`,
 				return err
 			}
 			b, _ := json.Marshal(cfg)
-			if err := os.WriteFile(filepath.Join(signetHome(), "tuf", "config.json"), b, 0o600); err != nil {
+			if err := atomicfile.Replace(filepath.Join(signetHome(), "tuf", "config.json"), b, 0o600); err != nil {
 				return err
 			}
 			fmt.Fprintf(s.out, "Trusted root from %s written to %s", cfg.Mirror, filepath.Join(signetHome(), trustedRootFile))
@@ -181,10 +182,8 @@ func refreshTrust() error {
 	return nil
 }
 
+// writeFileAtomic writes trust material whole, through a temporary file
+// with a random name, never through a symlink.
 func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Replace(path, data, 0o644)
 }

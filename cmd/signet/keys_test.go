@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestKeysGeneratePlantedSymlinks: symlinks planted at PREFIX.key.tmp (the
+// name key files used to go through) and at PREFIX.key, pointing at a file
+// of the user's, are never written through.
+func TestKeysGeneratePlantedSymlinks(t *testing.T) {
+	t.Setenv("SIGNET_PASSWORD", "pw")
+	dir, outside := t.TempDir(), t.TempDir()
+	victim := filepath.Join(outside, "victim")
+	os.WriteFile(victim, []byte("precious"), 0o644)
+	prefix := filepath.Join(dir, "release")
+	os.Symlink(victim, prefix+".key.tmp")
+	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", prefix); code != exitOK {
+		t.Fatalf("generate beside a planted temporary-file symlink: %d %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Fatalf("the key was written through %s.key.tmp: %q", prefix, b)
+	}
+	if st, err := os.Lstat(prefix + ".key"); err != nil || !st.Mode().IsRegular() || st.Mode().Perm() != 0o600 {
+		t.Fatalf("%s.key: %v %v, want a regular file of mode 0600", prefix, st, err)
+	}
+
+	other := filepath.Join(dir, "other")
+	os.Symlink(victim, other+".key")
+	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", other); code != exitError || !strings.Contains(stderr, "use --force") {
+		t.Fatalf("generate onto a planted symlink: %d %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Fatalf("the key was written through %s.key: %q", other, b)
+	}
+}
