@@ -2,6 +2,7 @@ package attacks
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/signet-dev/signet/admission"
@@ -84,6 +85,21 @@ func init() {
 				w.image("team/app:evil")
 				c := containers("containers", w.ref("team/app:v1")) + containers(field, w.ref("team/app:evil"))
 				return w.review(releasePolicy, workload("Pod", c), false)
+			},
+			want: refusedAs("denied", "team/app:evil")})
+	}
+	// Portieris #508: workloads scaled to zero (or suspended) were not
+	// judged, and run their images as soon as they are scaled up.
+	for _, tc := range []struct{ name, manifest string }{
+		{"Deployment with 0 replicas", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 0\n  template:\n    spec:\n      containers: [{name: c, image: EVIL}]\n"},
+		{"StatefulSet with 0 replicas", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: s}\nspec:\n  replicas: 0\n  template:\n    spec:\n      containers: [{name: c, image: EVIL}]\n"},
+		{"suspended CronJob", "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  suspend: true\n  schedule: '* * * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: c, image: EVIL}]\n"},
+		{"suspended Job", "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  suspend: true\n  template:\n    spec:\n      containers: [{name: c, image: EVIL}]\n"},
+	} {
+		register(row{name: "admission: unsigned image in a " + tc.name + " (Portieris #508)", entry: entryReview,
+			run: func(w *world) verdict {
+				w.image("team/app:evil")
+				return w.review(releasePolicy, strings.ReplaceAll(tc.manifest, "EVIL", w.ref("team/app:evil")), true)
 			},
 			want: refusedAs("denied", "team/app:evil")})
 	}
