@@ -483,21 +483,12 @@ func init() {
 // Thresholds (issue 18 item 9f): a valid signature from too few of the
 // required signers is a policy denial, not "none valid".
 func init() {
-	const threshold = `apiVersion: signet.dev/v1alpha1
-kind: Policy
-images:
-  - pattern: "REG/team/**"
-    threshold: 2
-    signers:
-      - {name: release, key: release.pub}
-      - {name: second, key: second.pub}
-`
 	register(
 		row{name: "policy: threshold 2, one trusted signer only", entry: entryPolicy,
 			run: func(w *world) verdict {
 				d := w.image("team/app:v1")
 				w.sign("release", d.String())
-				return w.decide(threshold, d.String())
+				return w.decide(thresholdPolicy, d.String())
 			},
 			want: refused(verify.ClassPolicyDenied, "1 of 2 required signers: release; the rule needs 2 different signers")},
 	)

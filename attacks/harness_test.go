@@ -403,6 +403,16 @@ images:
   - pattern: "REG/**"
     signers: [{name: release, key: release.pub}]
 `
+	// thresholdPolicy: REG/team/** needs both release and second.
+	thresholdPolicy = `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    threshold: 2
+    signers:
+      - {name: release, key: release.pub}
+      - {name: second, key: second.pub}
+`
 )
 
 // now is the world's clock.

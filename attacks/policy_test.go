@@ -24,15 +24,6 @@ images:
 		}
 		return replaceAll(tags, "DIGEST", fmt.Sprint(digestRequired), "LOCK", l)
 	}
-	const threshold = `apiVersion: signet.dev/v1alpha1
-kind: Policy
-images:
-  - pattern: "REG/team/**"
-    threshold: 2
-    signers:
-      - {name: release, key: release.pub}
-      - {name: second, key: second.pub}
-`
 	register(
 		row{name: "control: policy, signed by the rule's signer", entry: entryPolicy,
 			run: func(w *world) verdict {
@@ -97,7 +88,7 @@ images:
 				d := w.image("team/app:v1")
 				w.sign("release", d.String())
 				w.sign("attacker", d.String())
-				return w.decide(threshold, d.String())
+				return w.decide(thresholdPolicy, d.String())
 			},
 			want: refused(verify.ClassPolicyDenied, "1 of 2 required signers")},
 		row{name: "policy: threshold 2 met by one signer signing twice", entry: entryPolicy,
@@ -105,7 +96,7 @@ images:
 				d := w.image("team/app:v1")
 				w.sign("release", d.String())
 				w.sign("release", d.String(), map[string]string{"again": "yes"})
-				return w.decide(threshold, d.String())
+				return w.decide(thresholdPolicy, d.String())
 			},
 			want: refused(verify.ClassPolicyDenied, "1 of 2 required signers")},
 		row{name: "control: threshold 2 met by two signers", entry: entryPolicy,
@@ -113,7 +104,7 @@ images:
 				d := w.image("team/app:v1")
 				w.sign("release", d.String())
 				w.sign("second", d.String())
-				return w.decide(threshold, d.String())
+				return w.decide(thresholdPolicy, d.String())
 			},
 			want: allowed()},
 		row{name: "policy: transparency log required, signature not logged", entry: entryPolicy,
