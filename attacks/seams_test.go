@@ -26,6 +26,18 @@ spec:
 `, container, volume)
 }
 
+// disguisedAsReview is a Pod running REG/team/app:evil that Go's
+// case-insensitive JSON decoding would read as an AdmissionReview about a
+// ConfigMap: KIND, APIVERSION and REQUEST are fields Kubernetes, which
+// matches names exactly, drops (kubectl apply --validate=warn or ignore,
+// or a client without field validation), creating the Pod.
+const disguisedAsReview = `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+ "spec": {"containers": [{"name": "c", "image": "REG/team/app:evil"}]},
+ "KIND": "AdmissionReview", "APIVERSION": "admission.k8s.io/v1",
+ "REQUEST": {"uid": "u", "kind": {"version": "v1", "kind": "ConfigMap"}, "operation": "CREATE",
+  "object": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}}}
+`
+
 func init() {
 	register(
 		row{name: "seams: unsigned image mounted as a Pod's image volume", entry: entryReview,
@@ -70,5 +82,21 @@ func init() {
 					"  volumes: [{name: a, emptyDir: {}}, {name: b, configMap: {name: image}}]\n", true)
 			},
 			want: allowed()},
+		row{name: "seams: a Pod whose upper-case fields read as an AdmissionReview to a case-insensitive decoder", entry: entryReview,
+			run: func(w *world) verdict {
+				signedAndEvil(w)
+				return w.reviewFile(releasePolicy, disguisedAsReview, true)
+			},
+			want: refusedAs("denied", "team/app:evil")},
+		row{name: "seams: a YAML Pod whose Unicode-folded fields read as an AdmissionReview", entry: entryReview,
+			run: func(w *world) verdict {
+				// U+212A KELVIN SIGN folds to k, U+017F LONG S to s: the
+				// keys sort after kind and apiVersion, so they are read last.
+				signedAndEvil(w)
+				return w.reviewFile(releasePolicy, "apiVersion: v1\nkind: Pod\n\u212aind: AdmissionReview\napiVer\u017fion: admission.k8s.io/v1\nmetadata: {name: p}\n"+
+					"spec: {containers: [{name: c, image: REG/team/app:evil}]}\n"+
+					"request: {uid: u, kind: {version: v1, kind: ConfigMap}, operation: CREATE, object: {apiVersion: v1, kind: ConfigMap}}\n", true)
+			},
+			want: refusedAs("denied", "team/app:evil")},
 	)
 }
