@@ -90,6 +90,7 @@ func (e *Engine) receiptCheck(ctx context.Context, d *Decision, image string, t 
 		}
 		d.add("receipt", Pass, "", fmt.Sprintf("gate %s verified %s@%s at %s under %s: PASSED (its receipt stands in for the rule's checks)",
 			g, t.Digest.Context().Name(), shortDigest(t.Digest.DigestStr()), r.at.UTC().Format(time.RFC3339), under), receiptEvidence(res, refused))
+		d.Checks[len(d.Checks)-1].expires = r.at.Add(e.policy.Receipts.MaxAge)
 		return true
 	}
 	if slices.ContainsFunc(res.Signatures, func(s Signature) bool { return !s.Verified }) {
