@@ -1,6 +1,6 @@
 // Package admission is a Kubernetes admission webhook over the policy
 // engine: it verifies every image a workload would run (every container,
-// init and ephemeral container list in Pods, ReplicationControllers,
+// init and ephemeral container list, and every image volume, in Pods, ReplicationControllers,
 // PodTemplates, Deployments, ReplicaSets, StatefulSets, DaemonSets,
 // ControllerRevisions, Jobs and CronJobs, whatever their replicas or
 // suspension), denies with one readable line per failing image, and, as a
@@ -192,8 +192,8 @@ func ParseReview(body []byte) (*admissionv1.AdmissionReview, error) {
 //
 // What is judged: CREATE and UPDATE (also dry runs and subresources such as
 // pods/ephemeralcontainers) of every kind with a pod spec Signet knows
-// (see podSpecPath); every container list in the object is read, wherever
-// it is. DELETE and CONNECT are allowed: nothing new runs. A kind Signet
+// (see podSpecPath); every container list and image volume in the object
+// is read, wherever it is. DELETE and CONNECT are allowed: nothing new runs. A kind Signet
 // does not know is denied when it carries container images, and allowed
 // when it carries none (a ConfigMap, a Scale): the policy is about images.
 // An object whose kind is not the request's is denied.

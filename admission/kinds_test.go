@@ -99,6 +99,8 @@ func TestEveryWorkloadKindIsJudged(t *testing.T) {
 	}{
 		{name: "Pod", apiVersion: "v1", kind: "Pod", ptr: "/spec/containers/0/image"},
 		{name: "Pod init container", apiVersion: "v1", kind: "Pod", ptr: "/spec/initContainers/0/image"},
+		{name: "Pod image volume", apiVersion: "v1", kind: "Pod", ptr: "/spec/volumes/0/image/reference"},
+		{name: "Deployment image volume", apiVersion: "apps/v1", kind: "Deployment", ptr: "/spec/template/spec/volumes/0/image/reference"},
 		{name: "Pod update", apiVersion: "v1", kind: "Pod", ptr: "/spec/containers/0/image", op: admissionv1.Update},
 		{name: "Pod dry run", apiVersion: "v1", kind: "Pod", ptr: "/spec/containers/0/image", dryRun: true},
 		{name: "Pod owned by a controller", apiVersion: "v1", kind: "Pod", ptr: "/spec/containers/0/image", extra: []func(map[string]any){owned}},
@@ -172,6 +174,10 @@ func TestUnknownKindCarryingImages(t *testing.T) {
 			map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "data": map[string]any{"image": e.bad}}), ""},
 		{"deployments/scale", request("autoscaling/v1", "Scale", admissionv1.Update, "scale",
 			map[string]any{"apiVersion": "autoscaling/v1", "kind": "Scale", "spec": map[string]any{"replicas": 3}}), ""},
+		{"CRD with an image volume", request("example.com/v1", "Foo", admissionv1.Create, "",
+			build("example.com/v1", "Foo", "/spec/volumes/0/image/reference", e.signed)), "kind Foo (example.com/v1) carries container images at /spec/volumes,"},
+		{"CRD with volumes that are not image volumes", request("example.com/v1", "Foo", admissionv1.Create, "",
+			map[string]any{"apiVersion": "example.com/v1", "kind": "Foo", "spec": map[string]any{"volumes": []any{map[string]any{"name": "v", "emptyDir": map[string]any{}}}}}), ""},
 		{"CRD with containers that are not images", request("example.com/v1", "Foo", admissionv1.Create, "",
 			map[string]any{"apiVersion": "example.com/v1", "kind": "Foo", "spec": map[string]any{"containers": []any{"a", "b"}}}), ""},
 	} {

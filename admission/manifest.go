@@ -142,9 +142,7 @@ func ParseManifests(data []byte) ([]ManifestObject, error) {
 	}
 	var out []ManifestObject
 	for _, doc := range docs {
-		var head struct{ Kind string }
-		json.Unmarshal(doc.json, &head)
-		if head.Kind == "AdmissionReview" {
+		if isReview(doc.json) {
 			review, err := ParseReview(doc.json)
 			if err != nil {
 				return nil, fmt.Errorf("document %d: %w", doc.n, err)
@@ -165,6 +163,21 @@ func ParseManifests(data []byte) ([]ManifestObject, error) {
 		return nil, errors.New("the file holds no object to review")
 	}
 	return out, nil
+}
+
+// isReview says whether a document is an AdmissionReview: its "kind",
+// exactly so named, as Kubernetes reads it. (Go's case-insensitive
+// decoding would also take KIND, or a key with a Unicode K, on a Pod
+// whose Kubernetes kind is Pod: the review would judge another object
+// than the one applied.)
+func isReview(doc []byte) bool {
+	m, err := fields(doc)
+	if err != nil {
+		return false
+	}
+	var kind string
+	json.Unmarshal(m["kind"], &kind)
+	return kind == "AdmissionReview"
 }
 
 // document is one document of a file, as JSON; n counts from 1.

@@ -1,6 +1,7 @@
 package admission_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -51,6 +52,34 @@ func TestReviewObjects(t *testing.T) {
 			}
 			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
 				t.Fatalf("want %q, got %q", tc.want, got)
+			}
+		})
+	}
+}
+
+// TestParseManifestsReadsKindExactly: a document is an AdmissionReview only
+// when its "kind", so spelled, says so — as Kubernetes reads it. A Pod with
+// KIND/APIVERSION/REQUEST fields (or keys with a Unicode K or long s, which
+// Go's decoding folds) is the Pod Kubernetes creates.
+func TestParseManifestsReadsKindExactly(t *testing.T) {
+	t.Parallel()
+	review := `"request":{"uid":"u","kind":{"version":"v1","kind":"ConfigMap"},"operation":"CREATE","object":{"apiVersion":"v1","kind":"ConfigMap"}}`
+	for _, tc := range []struct {
+		name, doc, want string // want: kind of the request, and whether it came from a review
+	}{
+		{"upper-case fields", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"KIND":"AdmissionReview","APIVERSION":"admission.k8s.io/v1",` +
+			strings.Replace(review, `"request"`, `"REQUEST"`, 1) + `}`, "Pod false"},
+		{"Unicode-folded fields", "apiVersion: v1\nkind: Pod\n\u212aind: AdmissionReview\napiVer\u017fion: admission.k8s.io/v1\nmetadata: {name: p}\n" +
+			"request: {uid: u, kind: {version: v1, kind: ConfigMap}, operation: CREATE, object: {apiVersion: v1, kind: ConfigMap}}\n", "Pod false"},
+		{"an AdmissionReview", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",` + review + `}`, "ConfigMap true"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			objs, err := admission.ParseManifests([]byte(tc.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(objs[0].Request.Kind.Kind, " ", objs[0].FromReview); len(objs) != 1 || got != tc.want {
+				t.Fatalf("want one request (kind, from a review) %q, got %d, the first %q", tc.want, len(objs), got)
 			}
 		})
 	}

@@ -44,6 +44,11 @@ var podSpecPath = map[schema.GroupKind]string{
 // containerLists are the keys under which an object lists containers.
 var containerLists = []string{"containers", "initContainers", "ephemeralContainers"}
 
+// volumeList is the key under which a pod spec lists its volumes; an image
+// volume (volumes[].image.reference, KEP-4639) is an image the kubelet
+// pulls and mounts into containers, so it is judged as one.
+const volumeList = "volumes"
+
 var (
 	// ErrUnknownKind means an object carries container images but is of a
 	// kind Signet does not know how Kubernetes runs; it is denied.
@@ -62,7 +67,7 @@ type KindError struct {
 func (e *KindError) Error() string { return e.Text }
 func (e *KindError) Unwrap() error { return e.Err }
 
-// images lists the container images of the object a request carries,
+// images lists the container images (and image volumes) of the object a request carries,
 // after checking that the object is of the request's kind. Every
 // container list in the object is found, wherever it is (a generic scan,
 // so no field of a kind is left unread); a kind Signet does not know is an
@@ -157,6 +162,11 @@ func scan(node any, path string, refs *[]imageRef, lists *[]string) error {
 					return err
 				}
 			}
+			if items, ok := n[k].([]any); ok && k == volumeList {
+				if err := volumeImages(items, p, refs, lists); err != nil {
+					return err
+				}
+			}
 			if err := scan(n[k], p, refs, lists); err != nil {
 				return err
 			}
@@ -190,6 +200,38 @@ func containerImages(items []any, path string, refs *[]imageRef, lists *[]string
 			return fmt.Errorf("the image at %s is not a string", p)
 		}
 		*refs = append(*refs, imageRef{image, p})
+		found = true
+	}
+	if found {
+		*lists = append(*lists, path)
+	}
+	return nil
+}
+
+// volumeImages adds the images of one volume list: each element that is an
+// object with an "image" field (an image volume) names its image in
+// image.reference.
+func volumeImages(items []any, path string, refs *[]imageRef, lists *[]string) error {
+	found := false
+	for i, item := range items {
+		v, ok := item.(map[string]any)
+		if !ok || v["image"] == nil {
+			continue
+		}
+		p := fmt.Sprintf("%s/%d/image", path, i)
+		src, ok := v["image"].(map[string]any)
+		if !ok {
+			return fmt.Errorf("the image volume at %s is not an object", p)
+		}
+		ref, ok := src["reference"]
+		if !ok {
+			continue // nothing to pull yet: a controller fills it in, in a Pod Signet judges
+		}
+		image, ok := ref.(string)
+		if !ok {
+			return fmt.Errorf("the image volume's reference at %s is not a string", p)
+		}
+		*refs = append(*refs, imageRef{image, p + "/reference"})
 		found = true
 	}
 	if found {

@@ -40,6 +40,8 @@ type Policy struct {
 // the key material it names (key files, env and KMS keys, keyless
 // identities, gate keys, lock files, signed-heads roots): the gate must
 // run the same policy with the same keys, or be listed in PolicyDigests.
+// A rule whose attestations have a MaxAge takes no receipt: a summary says
+// when the gate verified, not when the attestations grow too old.
 type Receipts struct {
 	// Gates are the push gates' keys (signers; keyless identities work too).
 	Gates []Signer `json:"gates" yaml:"gates"`

@@ -47,6 +47,11 @@ type PolicyCheck struct {
 	Class    Class      `json:"class,omitempty"`
 	Message  string     `json:"message"`
 	Evidence []Evidence `json:"evidence,omitempty"`
+	// expires is when a passing check stops holding with nothing changed
+	// in the registry (an attestation reaching its maxAge, a receipt its
+	// receipts maxAge); zero when it holds for as long as what it read. A
+	// cached verdict is not used from then on.
+	expires time.Time
 }
 
 // Evidence is what a check relied on.
@@ -144,8 +149,10 @@ func WithEngineTrustedRoot(tr root.TrustedMaterial) EngineOption {
 	return func(e *Engine) { e.trust = tr }
 }
 
-// WithCache keeps up to size digest verdicts: passes for posTTL, failures for
-// negTTL (keep it shorter). Transient failures are never cached. Default: no cache.
+// WithCache keeps up to size digest verdicts: passes for posTTL (no longer
+// than their attestations stay within maxAge, and their receipt within the
+// receipts' maxAge), failures for negTTL (keep it shorter). Transient
+// failures are never cached. Default: no cache.
 func WithCache(size int, posTTL, negTTL time.Duration) EngineOption {
 	return func(e *Engine) {
 		e.pos = expirable.NewLRU[string, []PolicyCheck](size, nil, posTTL)
@@ -552,6 +559,12 @@ func (e *Engine) cached(key string) ([]PolicyCheck, bool) {
 		return nil, false
 	}
 	c, ok := e.pos.Get(key)
+	if ok && expired(c, e.now()) {
+		// Verifying again now would refuse what a time limit no longer
+		// allows: the cached pass ends with it.
+		e.pos.Remove(key)
+		ok = false
+	}
 	if !ok {
 		c, ok = e.neg.Get(key)
 	}
@@ -561,6 +574,11 @@ func (e *Engine) cached(key string) ([]PolicyCheck, bool) {
 		e.stats.CacheMisses.Add(1)
 	}
 	return c, ok
+}
+
+// expired says whether any of the checks has reached the time it expires.
+func expired(checks []PolicyCheck, now time.Time) bool {
+	return slices.ContainsFunc(checks, func(c PolicyCheck) bool { return !c.expires.IsZero() && !now.Before(c.expires) })
 }
 
 // Fallback decides one image without the registry, for when verification
@@ -714,13 +732,17 @@ func (e *Engine) attestationCheck(ctx context.Context, d *Decision, image string
 	}
 	if err == nil {
 		signer := ""
+		var until time.Time // the latest a passing statement stays within maxAge
 		for _, s := range res.Signatures {
-			if s.Verified {
+			if s.Verified && signer == "" {
 				signer = s.Key
-				break
+			}
+			if s.Verified && s.validUntil.After(until) {
+				until = s.validUntil
 			}
 		}
 		d.add(name, Pass, "", fmt.Sprintf("%s signed by %s", a.PredicateType, signer), ev)
+		d.Checks[len(d.Checks)-1].expires = until
 		return
 	}
 	class := ClassInvalid

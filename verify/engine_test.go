@@ -220,6 +220,23 @@ func TestAttestationRequirements(t *testing.T) {
 		})
 	}
 
+	t.Run("a cached pass ends when the scan reaches its maxAge", func(t *testing.T) {
+		now := scanTime.Add(71 * time.Hour)
+		e := w.engine(t, pol("1", "72h"), verify.WithEngineClock(func() time.Time { return now }), verify.WithCache(10, time.Hour, time.Minute))
+		if d := e.Decide(ctx, img.String()); !d.Allowed {
+			t.Fatalf("71h after the scan: want allowed, got %s", d.Reason)
+		}
+		if d := e.Decide(ctx, img.String()); !d.Allowed || !d.Cached {
+			t.Fatalf("again at once: want allowed from the cache, got allowed=%v cached=%v %s", d.Allowed, d.Cached, d.Reason)
+		}
+		now = now.Add(time.Hour + time.Second) // past 72h: the cache TTL has not run out, the scan's maxAge has
+		if d := e.Decide(ctx, img.String()); d.Allowed || !strings.Contains(d.Reason, "attestation too old") {
+			t.Fatalf("past 72h after the scan: want refused as too old, not a cached pass, got allowed=%v cached=%v %s", d.Allowed, d.Cached, d.Reason)
+		}
+		if d := e.Fallback(img.String(), "outage", true, true); d.Allowed {
+			t.Fatalf("failure mode receipt past 72h after the scan: want refused, got allowed (cached=%v)", d.Cached)
+		}
+	})
 	t.Run("forged: right predicate, wrong signer", func(t *testing.T) {
 		forged := w.reg.PushImage(t, "team/app:forged")
 		w.sign(t, "alice", forged.String())

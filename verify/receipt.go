@@ -40,7 +40,8 @@ type receipt struct {
 // digest (by its signed timeVerified) decides: it stands in only when it
 // says PASSED, was decided under this policy's digest and this rule (or
 // under a policy listed in receipts.policyDigests), is not too old and not
-// from the future. True when one stands in. Otherwise — no receipt, or a
+// from the future, and the rule limits no attestation's age (which a
+// summary cannot vouch for). True when one stands in. Otherwise — no receipt, or a
 // refused one, or a newest FAILED — the rule's own checks decide: a FAILED
 // summary revokes the gate's earlier PASSED ones but denies nothing by
 // itself, so it never makes the engine more permissive than full
@@ -90,6 +91,7 @@ func (e *Engine) receiptCheck(ctx context.Context, d *Decision, image string, t 
 		}
 		d.add("receipt", Pass, "", fmt.Sprintf("gate %s verified %s@%s at %s under %s: PASSED (its receipt stands in for the rule's checks)",
 			g, t.Digest.Context().Name(), shortDigest(t.Digest.DigestStr()), r.at.UTC().Format(time.RFC3339), under), receiptEvidence(res, refused))
+		d.Checks[len(d.Checks)-1].expires = r.at.Add(e.policy.Receipts.MaxAge)
 		return true
 	}
 	if slices.ContainsFunc(res.Signatures, func(s Signature) bool { return !s.Verified }) {
@@ -144,6 +146,9 @@ func (e *Engine) refuseReceipt(r *receipt, rule *policy.Rule) string {
 		return fmt.Sprintf("it is too old: verified at %s, %s ago, over the maximum age %s", at, now.Sub(r.at).Round(time.Minute), cfg.MaxAge)
 	case cfg.VerifierID != "" && r.verifier != cfg.VerifierID:
 		return fmt.Sprintf("its verifier is %q, not %q", r.verifier, cfg.VerifierID)
+	case maxAgeOf(rule) > 0:
+		return fmt.Sprintf("rule images[%d] limits the age of its attestations (maxAge %s), and a receipt cannot show when they grow too old "+
+			"(it says when the gate verified, not when they were made)", rule.Index, maxAgeOf(rule))
 	case r.policy == e.policy.Hash:
 		if r.rule < 0 {
 			return "it does not say which rule it was decided under (its policy uri has no " + rulePrefix + "INDEX)"
@@ -156,6 +161,17 @@ func (e *Engine) refuseReceipt(r *receipt, rule *policy.Rule) string {
 			short12(r.policy), short12(e.policy.Hash))
 	}
 	return ""
+}
+
+// maxAgeOf is the shortest maxAge of the rule's attestations (0: none has one).
+func maxAgeOf(rule *policy.Rule) time.Duration {
+	var out time.Duration
+	for _, a := range rule.Attestations {
+		if a.MaxAge > 0 && (out == 0 || a.MaxAge < out) {
+			out = a.MaxAge
+		}
+	}
+	return out
 }
 
 // readReceipt reads a verified summary and checks that it is about this

@@ -3,6 +3,7 @@ package verify
 import (
 	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/signet-dev/signet/oci"
 )
@@ -84,6 +85,9 @@ type Signature struct {
 	// signedAt gives the earliest trusted time the signature existed by;
 	// set once the signature verified, nil when it cannot have one.
 	signedAt func() (trustedTime, bool)
+	// validUntil is when the statement grows older than the request's
+	// maxAge (zero without one): a verdict resting on it ends then.
+	validUntil time.Time
 }
 
 // Err returns why the signature was rejected, nil if it verified. It matches

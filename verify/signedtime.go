@@ -100,6 +100,7 @@ func checkAge(sig *Signature, req AttestationRequest) {
 		sig.fail("maxAge", fmt.Errorf("%w: made %s %s, %s ago, over %s", ErrTooOld, stamp(at), how, age.Round(time.Minute), req.MaxAge))
 		return
 	}
+	sig.validUntil = at.Add(req.MaxAge)
 	sig.check("maxAge", Pass, fmt.Sprintf("made %s %s", stamp(at), how))
 }
 
