@@ -109,11 +109,19 @@ func (m *manifest) runnable() bool {
 	return false
 }
 
-// signature says whether m is a signature or attestation: Sigstore layers
-// only (cosign's and Signet's referrers, legacy .sig and .att images) and
-// nothing runnable.
+// signatureTypes are the manifest media types signatures are stored as;
+// anything else (Docker's schema 1, whose layers are fsLayers the gate does
+// not read, say) is judged as an image.
+var signatureTypes = map[string]bool{
+	"application/vnd.oci.image.manifest.v1+json":           true,
+	"application/vnd.docker.distribution.manifest.v2+json": true,
+}
+
+// signature says whether m is a signature or attestation: an image manifest
+// of Sigstore layers only (cosign's and Signet's referrers, legacy .sig and
+// .att images) and nothing runnable.
 func (m *manifest) signature() bool {
-	if m.runnable() || len(m.Layers) == 0 {
+	if !signatureTypes[m.MediaType] || m.runnable() || len(m.Layers) == 0 {
 		return false
 	}
 	for _, l := range m.Layers {

@@ -42,6 +42,10 @@ func TestClassify(t *testing.T) {
 		{"an artifact (an SBOM)", ociImage, "sbom",
 			`{` + subject + `"artifactType":"application/spdx+json","config":{"mediaType":"application/vnd.oci.empty.v1+json"},"layers":[{"mediaType":"application/spdx+json"}]}`, kindImage},
 		{"an empty manifest", ociImage, "v1", `{}`, kindImage},
+		{"a schema 1 image whose layers field lists only signature layers", "application/vnd.docker.distribution.manifest.v1+prettyjws", "v1",
+			`{"schemaVersion":1,"fsLayers":[{"blobSum":"sha256:` + strings.Repeat("c", 64) + `"}],"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json"}]}`, kindImage},
+		{"signature layers in a manifest of no known type", "", "v1",
+			`{"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json"}]}`, kindImage},
 
 		{"a Signet/cosign v3 bundle referrer", ociImage, "",
 			`{` + subject + `"artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json","config":{"mediaType":"application/vnd.oci.empty.v1+json"},"layers":[{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}]}`, kindSignature},

@@ -47,12 +47,16 @@ func ParseEnvelope(body []byte) ([]Event, error) {
 	return env.Events, nil
 }
 
-// manifestTypes are the media types of pushed manifests the gate looks at.
+// manifestTypes are the media types of pushed manifests the gate looks at:
+// every manifest a runtime could pull, Docker's old schema 1 included (a
+// registry that still accepts it must not have it pass unjudged).
 var manifestTypes = map[string]bool{
 	"application/vnd.oci.image.manifest.v1+json":                true,
 	"application/vnd.oci.image.index.v1+json":                   true,
 	"application/vnd.docker.distribution.manifest.v2+json":      true,
 	"application/vnd.docker.distribution.manifest.list.v2+json": true,
+	"application/vnd.docker.distribution.manifest.v1+json":      true,
+	"application/vnd.docker.distribution.manifest.v1+prettyjws": true,
 }
 
 var digestRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)

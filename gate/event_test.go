@@ -55,3 +55,24 @@ func TestEventRepository(t *testing.T) {
 		})
 	}
 }
+
+// TestEventMediaTypes: a push of any manifest a runtime could pull makes a
+// job (Docker's schema 1 too); blobs and unknown types make none.
+func TestEventMediaTypes(t *testing.T) {
+	t.Parallel()
+	for mt, want := range map[string]bool{
+		"application/vnd.oci.image.manifest.v1+json":                true,
+		"application/vnd.oci.image.index.v1+json":                   true,
+		"application/vnd.docker.distribution.manifest.v2+json":      true,
+		"application/vnd.docker.distribution.manifest.list.v2+json": true,
+		"application/vnd.docker.distribution.manifest.v1+json":      true,
+		"application/vnd.docker.distribution.manifest.v1+prettyjws": true,
+		"application/octet-stream":                                  false,
+	} {
+		var e Event
+		e.Action, e.Target.MediaType, e.Target.Digest, e.Target.Repository, e.Target.Tag = "push", mt, "sha256:"+strings.Repeat("a", 64), "team/app", "v1"
+		if j, _ := e.job(time.Now()); (j != nil) != want {
+			t.Errorf("%s: job made = %v, want %v", mt, j != nil, want)
+		}
+	}
+}
