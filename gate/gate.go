@@ -392,7 +392,7 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 		if r.Pushed.IsZero() {
 			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
 		}
-		if j.Tag != "" && !sigTag.MatchString(j.Tag) && !slices.Contains(r.Tags, j.Tag) {
+		if j.Tag != "" && j.Digest == digest && !slices.Contains(r.Tags, j.Tag) { // the tag of what was pushed, not of a signature about it
 			r.Tags = append(r.Tags, j.Tag)
 		}
 		r.Checks++

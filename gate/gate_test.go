@@ -646,6 +646,9 @@ func TestEveryTaggedImageIsJudged(t *testing.T) {
 			if !strings.Contains(r.Reason, "no signatures found") {
 				t.Fatalf("want unverified for want of signatures, got %+v", r)
 			}
+			if tag != "" && !slices.Contains(r.Tags, tag) {
+				t.Fatalf("the record does not show the tag %s it was pushed under: %+v", tag, r.Tags)
+			}
 			st, code := e.statusOver("Bearer " + secret)
 			if code != http.StatusOK || !slices.ContainsFunc(st.Records, func(r gate.Record) bool { return r.Digest == d.DigestStr() }) {
 				t.Fatalf("/status (%d) does not report %s: %+v", code, d, st)
