@@ -142,14 +142,14 @@ func check(t *testing.T, r row, got verdict) {
 func printCorpus() {
 	rows := append([]row(nil), corpus...)
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].entry < rows[j].entry })
-	fmt.Println("| # | entry point | attack | expected |")
-	fmt.Println("|---|---|---|---|")
+	fmt.Println("| # | entry point | attack | expected | reason says |")
+	fmt.Println("|---|---|---|---|---|")
 	for i, r := range rows {
 		want := "allowed (control)"
 		if !r.want.allowed {
 			want = "refused: " + r.want.class
 		}
-		fmt.Printf("| %d | %s | %s | %s |\n", i+1, r.entry, r.name, want)
+		fmt.Printf("| %d | %s | %s | %s | %s |\n", i+1, r.entry, r.name, want, strings.ReplaceAll(r.want.reason, "|", "\\|"))
 	}
 }
 
