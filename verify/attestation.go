@@ -126,7 +126,7 @@ func (v *Verifier) checkLegacyAttestation(ctx context.Context, a *oci.Artifact, 
 		}
 	}
 	if payload == nil {
-		sig.fail("signature", ErrBadSignature)
+		sig.fail("signature", v.untrustedKey(env.Signatures[0].KeyID))
 		return sig
 	}
 	sig.check("signature", Pass, "verified with key "+sig.Key)
