@@ -73,9 +73,9 @@ func TestParseReferenceSaysWhy(t *testing.T) {
 func TestParseRepositorySaysWhy(t *testing.T) {
 	t.Parallel()
 	for ref, want := range map[string]string{
-		"registry.example.com/Team/App": "repository names must be lower case: Team/App",
+		"registry.example.com/Team/App":  "repository names must be lower case: Team/App",
 		"https://registry.example.com/a": `drop the scheme "https://"`,
-		"":                              "it names no repository",
+		"":                               "it names no repository",
 	} {
 		_, err := oci.ParseRepository(ref)
 		if !errors.Is(err, oci.ErrInvalidReference) || !strings.Contains(err.Error(), want) {
