@@ -228,3 +228,27 @@ func trustedID(t *testing.T, f *fixture) string {
 	}
 	return res.Signatures[0].KeyID
 }
+
+// TestAttestationRefusalSaysAttestation: a failed attestation check speaks
+// of attestations, not signatures, and keeps the classes callers branch on.
+func TestAttestationRefusalSaysAttestation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, true, keys.ECDSAP256)
+	const pt = "https://example.com/review/v1"
+	d := f.reg.PushImage(t, "app:reviewed")
+	attachStatement(t, f.signer, f.client, d.String(), pt, statementJSON(t, pt, map[string]any{"ok": false}, subjectOf("app", d.DigestStr(), nil)))
+	cond, err := verify.CompileCondition("predicate.ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.verifier.VerifyAttestations(ctx, d.String(), verify.AttestationRequest{PredicateType: pt, Condition: cond})
+	if !errors.Is(err, verify.ErrNoValidSignature) || !errors.Is(err, verify.ErrConditionFalse) ||
+		!strings.Contains(err.Error(), "no valid attestation of type "+pt+": condition is false: predicate.ok") {
+		t.Fatalf("got %v, want no valid attestation of type %s: condition is false", err, pt)
+	}
+	_, err = f.verifier.VerifyAttestations(ctx, d.String(), verify.AttestationRequest{PredicateType: "https://example.com/other/v1"})
+	if !errors.Is(err, verify.ErrNoAttestations) || !errors.Is(err, verify.ErrNoSignatures) || strings.Contains(err.Error(), "signature") {
+		t.Fatalf("got %v, want no attestations of this type found", err)
+	}
+}
