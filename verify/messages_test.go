@@ -52,7 +52,7 @@ func TestRefusalMessages(t *testing.T) {
 	_, rogueURL := startLog(t)
 	rogue, _ := tlog.Service{URL: rogueURL, APIVersion: 2}.Writer(0)
 	vs, _ := ca.NewVirtualSigstore()
-	roguCA, _ := ca.NewVirtualSigstore()
+	rogueCA, _ := ca.NewVirtualSigstore()
 	const who, iss = "dev@example.com", "https://accounts.example.com"
 	keyless, _ := verify.New(f.client, nil, verify.WithTrustedRoot(noCT{vs}), verify.WithIdentities(verify.Identity{Name: "dev", Subject: who, Issuer: iss}))
 	ann := map[string]string{oci.AnnotationBundleContent: "dsse-envelope", oci.AnnotationPredicateType: oci.CosignSignPredicateType}
@@ -120,8 +120,8 @@ func TestRefusalMessages(t *testing.T) {
 		{"keyless identity mismatch", setup{verifier: keyless, bundle: func(t *testing.T, d string) []byte {
 			return keylessBundle(t, vs, "mallory@example.org", iss, d, true)
 		}}, verify.ErrIdentityMismatch, []string{"expected subject dev@example.com, issuer " + iss + "; found subject mallory@example.org"}},
-		{"keyless certificate from an untrusted CA", setup{verifier: keyless, bundle: func(t *testing.T, d string) []byte {
-			return keylessBundle(t, roguCA, who, iss, d, true)
+		{"keyless certificate and timestamp from another Sigstore", setup{verifier: keyless, bundle: func(t *testing.T, d string) []byte {
+			return keylessBundle(t, rogueCA, who, iss, d, true)
 		}}, verify.ErrBadSignature, []string{"signed keylessly (subject dev@example.com", "timestamp authority of the trusted root"}},
 		{"keyless without a trusted time", setup{verifier: keyless, bundle: func(t *testing.T, d string) []byte {
 			return keylessBundle(t, vs, who, iss, d, false)
