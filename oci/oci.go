@@ -121,12 +121,9 @@ func New(opts ...Option) *Client {
 }
 
 // ParseReference parses an image reference with the client's name options.
+// An error is a *ReferenceError that says what is wrong.
 func (c *Client) ParseReference(ref string) (name.Reference, error) {
-	r, err := name.ParseReference(ref, c.nameOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("parsing image reference %q: %w", ref, err)
-	}
-	return r, nil
+	return ParseReference(ref, c.nameOpts...)
 }
 
 // remoteOpts are the options of one registry call. Reads share a Puller,
@@ -266,7 +263,11 @@ func (c *Client) Target(ctx context.Context, ref string) (*Target, error) {
 	}
 	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
-		return nil, fmt.Errorf("parsing image reference %q: %w", ref, err)
+		why := explainDigest(d.DigestStr())
+		if why == "" {
+			why = fmt.Sprintf("the digest %s is not one this tool reads (sha256:, sha384: or sha512: and hex)", quoteIfNeeded(d.DigestStr()))
+		}
+		return nil, &ReferenceError{Ref: ref, Reason: why, err: err}
 	}
 	return &Target{Ref: r, Digest: d, Descriptor: v1.Descriptor{Digest: h}, lazy: true}, nil
 }

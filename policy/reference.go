@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/signet-dev/signet/oci"
 )
 
 // ErrReference marks an image reference that has no single canonical
@@ -67,7 +69,7 @@ var (
 // ErrReference: a path with empty, "." or ".." components, a host outside
 // ASCII or DNS syntax, an IPv4 address not in dotted-quad form (127.1).
 func NormalizeReference(ref string) (string, error) {
-	r, err := name.ParseReference(ref)
+	r, err := oci.ParseReference(ref)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrReference, err)
 	}
@@ -85,7 +87,7 @@ func NormalizeReference(ref string) (string, error) {
 // a tag or digest: REGISTRY.EXAMPLE.COM:443/team/app is
 // registry.example.com/team/app, nginx is docker.io/library/nginx.
 func NormalizeRepository(repo string) (string, error) {
-	r, err := name.NewRepository(repo)
+	r, err := oci.ParseRepository(repo)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrReference, err)
 	}

@@ -73,11 +73,11 @@ func TestNormalizeReference(t *testing.T) {
 func TestNormalizeReferenceRefuses(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ name, ref, want string }{
-		{"empty", "", "could not parse"},
-		{"upper-case path", "registry.example.com/Prod/app:1", "could not parse"},
-		{"percent-encoded path", "registry.example.com/prod/%61pp:1", "could not parse"},
-		{"percent-encoded host", "registry%2eexample.com/prod/app:1", "could not parse"},
-		{"URL", "https://registry.example.com/prod/app:1", "URL scheme"},
+		{"empty", "", "the reference is empty"},
+		{"upper-case path", "registry.example.com/Prod/app:1", "repository names must be lower case: Prod/app"},
+		{"percent-encoded path", "registry.example.com/prod/%61pp:1", "the repository prod/%61pp has the character '%'"},
+		{"percent-encoded host", "registry%2eexample.com/prod/app:1", "the registry registry%2eexample.com is not a host name"},
+		{"URL", "https://registry.example.com/prod/app:1", `drop the scheme "https://"`},
 		{"dot-dot segment", "registry.example.com/prod/../evil:1", `component ".."`},
 		{"dot segment", "registry.example.com/prod/./app:1", `component "."`},
 		{"empty segment", "registry.example.com/prod//app:1", `component ""`},
@@ -97,9 +97,9 @@ func TestNormalizeReferenceRefuses(t *testing.T) {
 		{"numeric last label", "registry.example.123/app:1", "dotted-quad"},
 		{"port 0", "registry.example.com:0/app:1", "port"},
 		{"port out of range", "registry.example.com:99999/app:1", "port"},
-		{"signed port", "registry.example.com:+443/app:1", "could not parse"},
-		{"IPv6 zone", "[fe80::1%25eth0]:5000/app:1", "could not parse"},
-		{"upper-case digest", "registry.example.com/prod/app@sha256:AB12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12", "could not parse"},
+		{"signed port", "registry.example.com:+443/app:1", "the registry registry.example.com:+443 is not a host name"},
+		{"IPv6 zone", "[fe80::1%25eth0]:5000/app:1", "is not a host name"},
+		{"upper-case digest", "registry.example.com/prod/app@sha256:AB12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12", "is not lower-case hexadecimal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := policy.NormalizeReference(tc.ref)

@@ -78,7 +78,11 @@ func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Ta
 		}
 		res.add(sig)
 	}
-	return res, res.err(fmt.Errorf("%w: %s", ErrNoAttestations, req.PredicateType))
+	err := res.err(fmt.Errorf("%w: %s", ErrNoAttestations, req.PredicateType))
+	if verr, ok := err.(*Error); ok {
+		verr.invalid = "no valid attestation of type " + req.PredicateType
+	}
+	return res, err
 }
 
 // checkStatement applies the request's condition and age limit.
@@ -126,7 +130,7 @@ func (v *Verifier) checkLegacyAttestation(ctx context.Context, a *oci.Artifact, 
 		}
 	}
 	if payload == nil {
-		sig.fail("signature", ErrBadSignature)
+		sig.fail("signature", v.untrustedKey(env.Signatures[0].KeyID))
 		return sig
 	}
 	sig.check("signature", Pass, "verified with key "+sig.Key)

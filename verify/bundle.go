@@ -60,13 +60,15 @@ func (st *statement) subjectFor(digest string) (inTotoSubject, string) {
 func ParseBundle(data []byte) (*bundle.Bundle, *statement, error) {
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(data); err != nil {
-		return nil, nil, fmt.Errorf("%w: parsing bundle: %w", ErrMalformed, err)
+		// The cause is protojson's or sigstore-go's wording; protoProblem
+		// says what it means.
+		return nil, nil, fmt.Errorf("%w: reading the Sigstore bundle: %s", ErrMalformed, protoProblem(data, err))
 	}
 	// Whatever sits in the certificate field must be a certificate: a bare
 	// public key there is never taken as the signer's key (cosign
 	// GHSA-fx35-mq7g-6g98).
 	if _, err := b.VerificationContent(); err != nil {
-		return nil, nil, fmt.Errorf("%w: the bundle's verification material is not a public key hint or an X.509 certificate (%w); a key in the certificate field is refused", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("%w: the bundle's verification material is not a public key hint or an X.509 certificate (%s); a key in the certificate field is refused", ErrMalformed, materialProblem(err))
 	}
 	env, err := b.Envelope()
 	if err != nil || env == nil {
@@ -77,11 +79,11 @@ func ParseBundle(data []byte) (*bundle.Bundle, *statement, error) {
 	}
 	raw, err := env.DecodeB64Payload()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: decoding DSSE payload: %w", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("%w: the DSSE payload is not base64: %w", ErrMalformed, err)
 	}
 	var st statement
 	if err := json.Unmarshal(raw, &st); err != nil {
-		return nil, nil, fmt.Errorf("%w: parsing in-toto statement: %w", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("%w: the signed payload is not an in-toto statement: %s", ErrMalformed, jsonProblem(err))
 	}
 	if st.Type != "https://in-toto.io/Statement/v1" && st.Type != "https://in-toto.io/Statement/v0.1" {
 		return nil, nil, fmt.Errorf("%w: statement _type %q is not in-toto", ErrMalformed, st.Type)
@@ -146,37 +148,34 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 		return sig
 	}
 	who, verr := verifyWith(alg, wantDigest, useTlog)
-	if verr == nil {
+	if verr == nil || (who != "" && errors.Is(verr, ErrTransparencyLog)) {
+		// The signature verified; only its log entry may have failed.
 		sig.check("signature", Pass, who)
 		sig.check("digest", Pass, "signed payload names "+digest)
+		if verr != nil {
+			sig.fail("tlog", verr)
+			return sig
+		}
 		if useTlog {
 			v.passTlog(sig)
 		}
 		checkAnnotations(sig, req.Annotations)
 		return sig
 	}
-	if useTlog {
-		// Is the signature good and only the log entry wrong?
-		if who, err := verifyWith(alg, wantDigest, false); err == nil {
-			sig.check("signature", Pass, who)
-			sig.check("digest", Pass, "signed payload names "+digest)
-			sig.fail("tlog", fmt.Errorf("%w: %w", ErrTransparencyLog, verr))
-			return sig
-		}
-	}
 	// Tell a signature copied from another image apart from a bad one: does
 	// it verify against the digest its own statement names?
 	if sig.SignedDigest != digest && sig.SignedDigest != "" {
 		salg, shex, _ := strings.Cut(sig.SignedDigest, ":")
 		if other, err := hex.DecodeString(shex); err == nil {
-			if who, err := verifyWith(salg, other, false); err == nil {
+			if who, err := verifyWith(salg, other, useTlog); err == nil || who != "" {
 				sig.check("signature", Pass, who)
-				sig.fail("digest", fmt.Errorf("%w: signed payload names %s, not %s", ErrDigestMismatch, sig.SignedDigest, digest))
+				sig.fail("digest", fmt.Errorf("%w: signed payload names %s, not %s (the signature was made for another image and copied here)",
+					ErrDigestMismatch, sig.SignedDigest, digest))
 				return sig
 			}
 		}
 	}
-	if errors.Is(verr, ErrIdentityMismatch) || errors.Is(verr, ErrNoTrustedTime) || errors.Is(verr, ErrBadSignature) {
+	if errors.Is(verr, ErrIdentityMismatch) || errors.Is(verr, ErrNoTrustedTime) || errors.Is(verr, ErrBadSignature) || errors.Is(verr, ErrTransparencyLog) {
 		sig.fail("signature", verr)
 	} else {
 		sig.fail("signature", fmt.Errorf("%w: %w", ErrBadSignature, verr))
@@ -184,7 +183,10 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 	return sig
 }
 
-// verifyFunc verifies a bundle against a digest and says who signed it.
+// verifyFunc verifies a bundle against a digest and says who signed it. The
+// signature (and a certificate's identity) is checked first; with useTlog
+// the bundle's log entry is checked after, and a failure of only that
+// returns who signed with an error matching ErrTransparencyLog.
 type verifyFunc func(alg string, digest []byte, useTlog bool) (string, error)
 
 // keyVerifier verifies with the trusted keys, recording the key on sig.
@@ -193,42 +195,51 @@ func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 		if len(v.keys) == 0 {
 			return "", fmt.Errorf("%w: signed by a key, and no keys are trusted here", ErrBadSignature)
 		}
-		key, err := v.verifyBundleWithKeys(b, sig.ClaimedKeyID, alg, digest, useTlog)
-		if err != nil {
-			return "", err
+		key := v.keyForBundle(b, sig.ClaimedKeyID, alg, digest)
+		if key == nil {
+			return "", v.untrustedKey(sig.ClaimedKeyID)
 		}
 		sig.Key, sig.KeyID = key.name, key.id
 		if v.root != nil {
 			sig.signedAt = timeSource(b, root.TrustedMaterialCollection{v.root, keyMaterial(*key)})
 		}
-		return "verified with key " + key.name, nil
+		who := "verified with key " + key.name
+		if useTlog {
+			if err := v.verifyBundleWithKey(b, *key, alg, digest, true); err != nil {
+				return who, logFailure(err)
+			}
+		}
+		return who, nil
 	}
 }
 
-// verifyBundleWithKeys runs sigstore-go's verifier with each trusted key in
-// turn (hint match first) and returns the key that verified. With useTlog the
-// bundle must also carry a log entry from the trusted root whose inclusion
-// proof, checkpoint signature and body verify offline.
-func (v *Verifier) verifyBundleWithKeys(b *bundle.Bundle, hint, alg string, digest []byte, useTlog bool) (*trustedKey, error) {
-	var last error
+// keyForBundle returns the trusted key (hint match first) whose signature
+// the bundle carries over digest, its log entries not checked; nil if none.
+func (v *Verifier) keyForBundle(b *bundle.Bundle, hint, alg string, digest []byte) *trustedKey {
 	for _, k := range v.orderedKeys(hint) {
-		tm := keyMaterial(k)
-		opts := []sgverify.VerifierOption{sgverify.WithNoObserverTimestamps()}
-		if useTlog {
-			tm = root.TrustedMaterialCollection{v.root, tm}
-			opts = append(opts, sgverify.WithTransparencyLog(1))
+		if v.verifyBundleWithKey(b, k, alg, digest, false) == nil {
+			return &k
 		}
-		sv, err := sgverify.NewVerifier(tm, opts...)
-		if err != nil {
-			return nil, err
-		}
-		_, err = sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithKey()))
-		if err == nil {
-			return &k, nil
-		}
-		last = err
 	}
-	return nil, last
+	return nil
+}
+
+// verifyBundleWithKey runs sigstore-go's verifier with one trusted key. With
+// useTlog the bundle must also carry a log entry from the trusted root whose
+// inclusion proof, checkpoint signature and body verify offline.
+func (v *Verifier) verifyBundleWithKey(b *bundle.Bundle, k trustedKey, alg string, digest []byte, useTlog bool) error {
+	tm := keyMaterial(k)
+	opts := []sgverify.VerifierOption{sgverify.WithNoObserverTimestamps()}
+	if useTlog {
+		tm = root.TrustedMaterialCollection{v.root, tm}
+		opts = append(opts, sgverify.WithTransparencyLog(1))
+	}
+	sv, err := sgverify.NewVerifier(tm, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithKey()))
+	return err
 }
 
 // keyMaterial is trusted material holding one trusted key, whatever hint a

@@ -52,7 +52,8 @@ type Error struct {
 	Image   string
 	Digest  string
 	Reasons []error
-	noneErr error // what "nothing found" means for this call; ErrNoSignatures by default
+	noneErr error  // what "nothing found" means for this call; ErrNoSignatures by default
+	invalid string // what "none verified" says for this call; ErrNoValidSignature's text by default
 }
 
 func (e *Error) Error() string {
@@ -63,7 +64,11 @@ func (e *Error) Error() string {
 	for i, r := range e.Reasons {
 		parts[i] = r.Error()
 	}
-	return fmt.Sprintf("%s (%s): %v: %s", e.Image, e.Digest, ErrNoValidSignature, strings.Join(parts, "; "))
+	invalid := e.invalid
+	if invalid == "" {
+		invalid = ErrNoValidSignature.Error()
+	}
+	return fmt.Sprintf("%s (%s): %s: %s", e.Image, e.Digest, invalid, strings.Join(parts, "; "))
 }
 
 // Unwrap lets errors.Is see the class (ErrNoSignatures or ErrNoValidSignature)

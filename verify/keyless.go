@@ -74,7 +74,9 @@ func WithIdentities(ids ...Identity) Option {
 }
 
 // identityVerifier verifies a certificate-signed bundle against the trusted
-// identities, recording the signer on sig.
+// identities, recording the signer on sig. The certificate, its identity
+// and the signature are checked before the log entry, except where the
+// log entry's signed time is the only time to check the certificate at.
 func (v *Verifier) identityVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 	found := describeCertificate(b)
 	sig.Identity = found
@@ -85,45 +87,81 @@ func (v *Verifier) identityVerifier(b *bundle.Bundle, sig *Signature) verifyFunc
 		if v.root == nil || len(v.root.FulcioCertificateAuthorities()) == 0 {
 			return "", fmt.Errorf("%w: signed keylessly, and the trusted root lists no certificate authority", ErrBadSignature)
 		}
-		var opts []sgverify.VerifierOption
+		var timeOpt sgverify.VerifierOption
+		logTime := false
 		ts, _ := b.Timestamps()
 		switch {
 		case len(ts) > 0:
-			opts = append(opts, sgverify.WithSignedTimestamps(1))
+			timeOpt = sgverify.WithSignedTimestamps(1)
 		case b.HasInclusionPromise():
-			opts = append(opts, sgverify.WithIntegratedTimestamps(1))
+			timeOpt, logTime = sgverify.WithIntegratedTimestamps(1), true
 		default:
 			return "", fmt.Errorf("%w: the bundle has neither an RFC 3161 timestamp nor a log entry with a signed time", ErrNoTrustedTime)
 		}
-		if useTlog {
-			opts = append(opts, sgverify.WithTransparencyLog(1))
+		if logTime && !useTlog {
+			return "", fmt.Errorf("%w: the certificate can be checked only at the time the bundle's log entry records, "+
+				"and that entry is not checked here (the transparency log is skipped, or not in the trusted root)", ErrBadSignature)
 		}
-		if len(v.root.CTLogs()) > 0 {
-			opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
+		who, err := v.matchIdentity(b, sig, found, alg, digest, timeOpt, logTime)
+		if err != nil || !useTlog || logTime {
+			return who, err
 		}
-		sv, err := sgverify.NewVerifier(v.root, opts...)
+		sv, err := v.keylessVerifier(timeOpt, true)
 		if err != nil {
 			return "", err
 		}
-		var expected []string
-		for _, id := range v.identities {
-			ci, err := id.policy()
-			if err != nil {
-				return "", err
-			}
-			if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithCertificateIdentity(ci))); err == nil {
-				sig.Key = id.Name
-				sig.signedAt = timeSource(b, v.root)
-				return fmt.Sprintf("verified as %s (%s)", id.Name, found), nil
-			}
-			expected = append(expected, id.String())
-		}
-		// Tell an untrusted or broken signature from a good one by someone else.
 		if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithoutIdentitiesUnsafe())); err != nil {
-			return "", fmt.Errorf("%w: %w", ErrBadSignature, err)
+			return who, logFailure(err)
 		}
-		return "", fmt.Errorf("%w: expected %s; found %s", ErrIdentityMismatch, strings.Join(expected, " or "), found)
+		return who, nil
 	}
+}
+
+// keylessVerifier is sigstore-go's verifier for certificate-signed bundles:
+// the trusted root, the time option, SCTs when the root lists CT logs, and
+// with withLog a log entry.
+func (v *Verifier) keylessVerifier(timeOpt sgverify.VerifierOption, withLog bool) (*sgverify.Verifier, error) {
+	opts := []sgverify.VerifierOption{timeOpt}
+	if withLog {
+		opts = append(opts, sgverify.WithTransparencyLog(1))
+	}
+	if len(v.root.CTLogs()) > 0 {
+		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
+	}
+	return sgverify.NewVerifier(v.root, opts...)
+}
+
+// matchIdentity verifies the bundle against each trusted identity and
+// returns who signed; when none matches, it tells an untrusted or broken
+// signature (ErrBadSignature, or ErrTransparencyLog when the log entry that
+// gives the time fails) from a good one by someone else (ErrIdentityMismatch).
+func (v *Verifier) matchIdentity(b *bundle.Bundle, sig *Signature, found, alg string, digest []byte, timeOpt sgverify.VerifierOption, withLog bool) (string, error) {
+	sv, err := v.keylessVerifier(timeOpt, withLog)
+	if err != nil {
+		return "", err
+	}
+	var expected []string
+	for _, id := range v.identities {
+		ci, err := id.policy()
+		if err != nil {
+			return "", err
+		}
+		if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithCertificateIdentity(ci))); err == nil {
+			sig.Key = id.Name
+			sig.signedAt = timeSource(b, v.root)
+			return fmt.Sprintf("verified as %s (%s)", id.Name, found), nil
+		}
+		expected = append(expected, id.String())
+	}
+	if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithoutIdentitiesUnsafe())); err != nil {
+		if withLog {
+			if _, lerr := sgverify.VerifyTlogEntry(b, v.root, 1, true); lerr != nil {
+				return "", logFailure(lerr)
+			}
+		}
+		return "", fmt.Errorf("%w: signed keylessly (%s), and %s", ErrBadSignature, found, certificateProblem(err))
+	}
+	return "", fmt.Errorf("%w: expected %s; found %s", ErrIdentityMismatch, strings.Join(expected, " or "), found)
 }
 
 // describeCertificate names the identity in a bundle's signing certificate.

@@ -15,7 +15,7 @@ import (
 func ParseSimpleSigning(payload []byte) (*sign.SimpleSigning, error) {
 	var p sign.SimpleSigning
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return nil, fmt.Errorf("%w: parsing simple-signing payload: %w", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: the signed payload is not a simple-signing payload: %s", ErrMalformed, jsonProblem(err))
 	}
 	if p.Critical.Type != sign.SimpleSigningType {
 		return nil, fmt.Errorf("%w: simple-signing type %q, want %q", ErrMalformed, p.Critical.Type, sign.SimpleSigningType)
@@ -46,7 +46,7 @@ func (v *Verifier) checkSimpleSigning(a *oci.Artifact, digest string, req Reques
 		}
 	}
 	if verified == nil {
-		sig.fail("signature", ErrBadSignature)
+		sig.fail("signature", v.untrustedKey(""))
 		return sig
 	}
 	sig.Key, sig.KeyID = verified.name, verified.id

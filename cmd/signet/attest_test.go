@@ -33,7 +33,10 @@ func TestAttestCommands(t *testing.T) {
 		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "cyclonedx", "--condition", "size(predicate.components) == 2", img}, exitOK, "verified"},
 		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "vuln", "--condition", "predicate.scanner.result.summary.fixable.critical == 0", img}, exitInvalid, "condition is false"},
 		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "vuln", "--condition", "predicate.(", img}, exitUsage, "invalid condition"},
-		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "spdxjson", img}, exitNoSignatures, "no signatures found"},
+		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "cyclonedx", "--condition", "size(predicate.components) == 2", img}, exitOK, "✓ condition size(predicate.components) == 2"},
+		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "cyclonedx", img}, exitOK, "(1 other attached artifacts are not cyclonedx attestations)"},
+		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "spdxjson", img}, exitNoSignatures, "no attestations of type spdxjson (https://spdx.dev/Document) found"},
+		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "spdxjson", "-o", "json", img}, exitNoSignatures, `"error": "` + img + " (sha256:"},
 		{[]string{"attest", "--no-tlog", "--key", key + ".key", "--type", "cyclonedx", "--predicate", td + "trivy.json", img}, exitError, "a Trivy report (use --type vuln)"},
 		{[]string{"attest", "--key", key + ".key", "--predicate", td + "trivy.json", img}, exitUsage, "--type is required"},
 	}
@@ -43,7 +46,16 @@ func TestAttestCommands(t *testing.T) {
 			t.Errorf("%v: exit %d (want %d), output lacks %q:\n%s\n%s", tc.args, code, tc.code, tc.text, out, stderr)
 		}
 	}
-	out, _, code := signet(t, "download", "attestation", "--type", "vuln", img)
+	out, _, code := signet(t, "verify-attestation", "--key", key+".pub", "--type", "cyclonedx", "--condition", "size(predicate.components) == 2", "-o", "json", img)
+	var reps []attestationReport
+	if err := json.Unmarshal([]byte(out), &reps); err != nil || code != exitOK || len(reps) != 1 {
+		t.Fatalf("verify-attestation -o json: exit %d, %v\n%s", code, err, out)
+	}
+	if r := reps[0]; r.PredicateType != "https://cyclonedx.org/bom" || r.Condition != "size(predicate.components) == 2" ||
+		r.Result == nil || !r.Result.Verified || len(r.Result.Attestations) != 1 || r.Result.Ignored != 1 || !strings.Contains(out, `"attestations": [`) {
+		t.Fatalf("verify-attestation -o json: %s", out)
+	}
+	out, _, code = signet(t, "download", "attestation", "--type", "vuln", img)
 	var st map[string]any
 	if code != exitOK || json.Unmarshal([]byte(strings.TrimSpace(out)), &st) != nil || st["predicateType"] != "https://cosign.sigstore.dev/attestation/vuln/v1" {
 		t.Fatalf("download: %d %s", code, out)

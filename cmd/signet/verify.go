@@ -71,7 +71,7 @@ required refuses a signature without such an entry.
 			if err != nil {
 				return err
 			}
-			return reportEach(s, images, output, func(img string) (*verify.Result, error) {
+			return reportEach(s, images, output, candidates{}, func(img string) (*verify.Result, error) {
 				return v.Verify(cmd.Context(), img, verify.Request{Annotations: ann, TransparencyLog: mode})
 			})
 		},
@@ -128,7 +128,42 @@ type verifyReport struct {
 	ExitCode int            `json:"exitCode"`
 }
 
-func printVerify(s *streams, rep verifyReport) {
+// candidates is what a verify command looks for: image signatures (the
+// zero value), or attestations of one predicate type.
+type candidates struct {
+	typ           string // --type as given
+	predicateType string // the URI it names
+	condition     string
+}
+
+func (c candidates) attestations() bool { return c.predicateType != "" }
+
+// noun is what one candidate is called.
+func (c candidates) noun() string {
+	if c.attestations() {
+		return "attestation"
+	}
+	return "signature"
+}
+
+// shortType names the attestations' type as the user wrote it.
+func (c candidates) shortType() string {
+	if c.typ != "" {
+		return c.typ
+	}
+	return c.predicateType
+}
+
+// kind names the attestations' type as the user wrote it, and the URI it
+// stands for when that differs.
+func (c candidates) kind() string {
+	if c.typ == "" || c.typ == c.predicateType {
+		return c.predicateType
+	}
+	return fmt.Sprintf("%s (%s)", c.typ, c.predicateType)
+}
+
+func printVerify(s *streams, rep verifyReport, what candidates) {
 	res := rep.Result
 	if res == nil {
 		fmt.Fprintf(s.out, "✗ %s: %s\n", rep.Image, rep.Error)
@@ -138,46 +173,72 @@ func printVerify(s *streams, rep verifyReport) {
 	if res.Tag != "" {
 		where = fmt.Sprintf("tag %s → %s", res.Tag, res.Digest)
 	}
-	if res.Verified {
+	switch {
+	case res.Verified && what.attestations():
+		fmt.Fprintf(s.out, "✓ %s verified: a valid %s attestation (%s)\n", rep.Image, what.kind(), where)
+	case res.Verified:
 		fmt.Fprintf(s.out, "✓ %s verified (%s)\n", rep.Image, where)
-	} else {
-		reason := fmt.Sprintf("no valid signature; %d refused:", len(res.Signatures))
-		if len(res.Signatures) == 0 {
-			reason = "no signatures found"
-		}
-		fmt.Fprintf(s.out, "✗ %s NOT verified (%s): %s\n", rep.Image, where, reason)
+	default:
+		fmt.Fprintf(s.out, "✗ %s NOT verified (%s): %s\n", rep.Image, where, notVerifiedReason(res, what))
 	}
 	for _, sig := range res.Signatures {
-		mark := "✓"
-		if !sig.Verified {
-			mark = "✗"
-		}
-		fmt.Fprintf(s.out, "  %s %s signature in %s %s\n", mark, sig.Format, sig.Layout, short(sig.Manifest))
-		if sig.Verified {
-			if sig.Identity != "" {
-				fmt.Fprintf(s.out, "      keyless: %s\n", sig.Identity)
-			} else {
-				fmt.Fprintf(s.out, "      key %s (%s)\n", sig.Key, sig.KeyID)
-			}
-			if sig.SignedName != "" {
-				fmt.Fprintf(s.out, "      signed for %s\n", sig.SignedName)
-			}
-			for _, e := range sig.Log {
-				if e.Verified {
-					fmt.Fprintf(s.out, "      logged at index %d in %s, proof verified offline\n", e.Index, e.URL)
-				} else {
-					fmt.Fprintf(s.out, "      log entry %d (not checked: log not in the trusted root)\n", e.Index)
-				}
-			}
-			if len(sig.Annotations) > 0 {
-				fmt.Fprintf(s.out, "      annotations %s\n", formatAnnotations(sig.Annotations))
-			}
-		} else {
-			fmt.Fprintf(s.out, "      refused: %s\n", sig.Error)
-		}
+		printCandidate(s, sig, what)
 	}
 	if res.Ignored > 0 {
-		fmt.Fprintf(s.out, "  (%d other attached artifacts are not image signatures)\n", res.Ignored)
+		other := "image signatures"
+		if what.attestations() {
+			other = what.shortType() + " attestations"
+		}
+		fmt.Fprintf(s.out, "  (%d other attached artifacts are not %s)\n", res.Ignored, other)
+	}
+}
+
+// notVerifiedReason is the headline of a result that did not verify.
+func notVerifiedReason(res *verify.Result, what candidates) string {
+	switch {
+	case len(res.Signatures) == 0 && what.attestations():
+		return fmt.Sprintf("no attestations of type %s found", what.kind())
+	case len(res.Signatures) == 0:
+		return "no signatures found"
+	case what.attestations():
+		return fmt.Sprintf("no valid %s attestation; %d refused:", what.shortType(), len(res.Signatures))
+	}
+	return fmt.Sprintf("no valid signature; %d refused:", len(res.Signatures))
+}
+
+// printCandidate prints one signature or attestation and what was found.
+func printCandidate(s *streams, sig verify.Signature, what candidates) {
+	mark := "✓"
+	if !sig.Verified {
+		mark = "✗"
+	}
+	fmt.Fprintf(s.out, "  %s %s %s in %s %s\n", mark, sig.Format, what.noun(), sig.Layout, short(sig.Manifest))
+	if !sig.Verified {
+		fmt.Fprintf(s.out, "      refused: %s\n", sig.Error)
+		return
+	}
+	if sig.Identity != "" {
+		fmt.Fprintf(s.out, "      keyless: %s\n", sig.Identity)
+	} else {
+		fmt.Fprintf(s.out, "      key %s (%s)\n", sig.Key, sig.KeyID)
+	}
+	if sig.SignedName != "" {
+		fmt.Fprintf(s.out, "      signed for %s\n", sig.SignedName)
+	}
+	for _, e := range sig.Log {
+		if e.Verified {
+			fmt.Fprintf(s.out, "      logged at index %d in %s, proof verified offline\n", e.Index, e.URL)
+		} else {
+			fmt.Fprintf(s.out, "      log entry %d (not checked: log not in the trusted root)\n", e.Index)
+		}
+	}
+	if len(sig.Annotations) > 0 {
+		fmt.Fprintf(s.out, "      annotations %s\n", formatAnnotations(sig.Annotations))
+	}
+	for _, c := range sig.Checks {
+		if c.Name == "condition" && c.Outcome == verify.Pass {
+			fmt.Fprintf(s.out, "      ✓ condition %s\n", c.Detail)
+		}
 	}
 }
 
@@ -221,7 +282,7 @@ func buildVerifier(cmd *cobra.Command, s *streams, reg registryOptions, trust tr
 
 // reportEach verifies each image with fn, prints each outcome (text) or all
 // of them (json), and returns the exit code of the worst.
-func reportEach(s *streams, images []string, output string, fn func(img string) (*verify.Result, error)) error {
+func reportEach(s *streams, images []string, output string, what candidates, fn func(img string) (*verify.Result, error)) error {
 	code := exitOK
 	var reports []verifyReport
 	for _, img := range images {
@@ -233,11 +294,15 @@ func reportEach(s *streams, images []string, output string, fn func(img string) 
 		code = worse(code, rep.ExitCode)
 		reports = append(reports, rep)
 		if output == "text" {
-			printVerify(s, rep)
+			printVerify(s, rep, what)
 		}
 	}
 	if output == "json" {
-		if err := printJSON(s, reports); err != nil {
+		var doc any = reports
+		if what.attestations() {
+			doc = attestationReports(reports, what)
+		}
+		if err := printJSON(s, doc); err != nil {
 			return err
 		}
 	}

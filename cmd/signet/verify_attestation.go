@@ -61,7 +61,8 @@ statement with the variables predicate, predicateType, subject and statement.
 				return err
 			}
 			req.TransparencyLog = mode
-			return reportEach(s, images, output, func(img string) (*verify.Result, error) {
+			what := candidates{typ: typ, predicateType: pt, condition: condition}
+			return reportEach(s, images, output, what, func(img string) (*verify.Result, error) {
 				return v.VerifyAttestations(cmd.Context(), img, req)
 			})
 		},
@@ -75,6 +76,43 @@ statement with the variables predicate, predicateType, subject and statement.
 	cmd.Flags().StringVar(&condition, "condition", "", "CEL expression that must be true for the statement")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (includes the verified statements)")
 	return cmd
+}
+
+// attestationReport is one image's outcome as verify-attestation prints it
+// in JSON: the candidates are attestations of one predicate type.
+type attestationReport struct {
+	Image         string             `json:"image"`
+	PredicateType string             `json:"predicateType"`
+	Condition     string             `json:"condition,omitempty"`
+	Result        *attestationResult `json:"result,omitempty"`
+	Error         string             `json:"error,omitempty"`
+	ExitCode      int                `json:"exitCode"`
+}
+
+// attestationResult is a verify.Result whose candidates are attestations.
+type attestationResult struct {
+	Image        string             `json:"image"`
+	Digest       string             `json:"digest"`
+	Tag          string             `json:"tag,omitempty"`
+	Verified     bool               `json:"verified"`
+	Attestations []verify.Signature `json:"attestations"`
+	// Ignored counts attached artifacts that are not attestations of this type.
+	Ignored int `json:"ignored"`
+}
+
+func attestationReports(reps []verifyReport, what candidates) []attestationReport {
+	out := make([]attestationReport, len(reps))
+	for i, r := range reps {
+		out[i] = attestationReport{Image: r.Image, PredicateType: what.predicateType, Condition: what.condition, Error: r.Error, ExitCode: r.ExitCode}
+		if res := r.Result; res != nil {
+			out[i].Result = &attestationResult{Image: res.Image, Digest: res.Digest, Tag: res.Tag, Verified: res.Verified,
+				Attestations: res.Signatures, Ignored: res.Ignored}
+			if res.Signatures == nil {
+				out[i].Result.Attestations = []verify.Signature{}
+			}
+		}
+	}
+	return out
 }
 
 func newDownloadCmd(s *streams) *cobra.Command {
