@@ -89,12 +89,17 @@ func Parse(data []byte) (*Policy, *yaml.Node, error) {
 
 // Load reads, validates and compiles the policy file at path. Key files are
 // relative to the policy's directory; loader resolves env:// and KMS keys.
+// Errors name the file.
 func Load(path string, loader keys.Loader) (*Compiled, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading policy: %w", err)
 	}
-	return Compile(data, filepath.Dir(path), loader)
+	c, err := Compile(data, filepath.Dir(path), loader)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
 }
 
 // Compile parses, validates and compiles a policy document.
