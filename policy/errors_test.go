@@ -84,6 +84,11 @@ images:
 			"line 6: images[0].signers: must be a list, not a mapping",
 			`line 7: images[0].tags.digestRequired: must be true or false, not "sometimes"`,
 		}},
+		{"a field given twice", header + `images:
+  - pattern: a/**
+    signers: [{name: a, key: release.pub}]
+    pattern: b/**
+`, []string{"line 6: images[0]: pattern is given twice (first on line 4); keep one"}},
 		{"images not a list", header + "images: registry.example.com/**\n", []string{`line 3: images: must be a list, not "registry.example.com/**"`}},
 		{"document not a mapping", "- a\n- b\n", []string{"line 1: the policy must be a mapping of fields (apiVersion: ..., kind: Policy, images: ...), not a list"}},
 		{"empty document", "", []string{"the policy document is empty: it needs apiVersion: signet.dev/v1alpha1, kind: Policy and images"}},

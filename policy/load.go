@@ -46,7 +46,10 @@ type Errors []*FieldError
 // Error puts one problem on a line, under a heading that counts them; a
 // single problem stays on the heading's line.
 func (es Errors) Error() string {
-	if len(es) == 1 {
+	switch len(es) {
+	case 0:
+		return ErrInvalid.Error()
+	case 1:
 		return fmt.Sprintf("%v: %s", ErrInvalid, es[0])
 	}
 	var b strings.Builder
@@ -81,10 +84,27 @@ func Parse(data []byte) (*Policy, *yaml.Node, error) {
 			return nil, nil, errs
 		}
 	}
+	if te != nil {
+		return nil, nil, typeErrors(te)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	return &p, &root, nil
+}
+
+// typeErrors lists the decoder's own problems one per line, for any that
+// checkShape does not describe itself.
+func typeErrors(te *yaml.TypeError) Errors {
+	var errs Errors
+	for _, m := range te.Errors {
+		e := &FieldError{Msg: m}
+		if n, err := fmt.Sscanf(m, "line %d:", &e.Line); err == nil && n == 1 {
+			_, e.Msg, _ = strings.Cut(m, ": ")
+		}
+		errs = append(errs, e)
+	}
+	return errs
 }
 
 // Load reads, validates and compiles the policy file at path. Key files are

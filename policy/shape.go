@@ -84,12 +84,18 @@ func (w *walk) shape(n *yaml.Node, t reflect.Type, path []any) {
 // following merge keys (<<: *anchor) as the decoder does.
 func (w *walk) fields(n *yaml.Node, t reflect.Type, path []any) {
 	known := yamlFields(t)
+	seen := map[string]int{}
 	for k := 0; k+1 < len(n.Content); k += 2 {
 		key, val := n.Content[k], n.Content[k+1]
 		if key.ShortTag() == "!!merge" {
 			w.merge(val, t, path)
 			continue
 		}
+		if first, ok := seen[key.Value]; ok {
+			w.fail(path, key.Line, fmt.Sprintf("%s is given twice (first on line %d); keep one", key.Value, first))
+			continue
+		}
+		seen[key.Value] = key.Line
 		f, ok := known[key.Value]
 		if !ok {
 			w.fail(path, key.Line, unknownField(key.Value, known))
