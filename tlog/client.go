@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	neturl "net/url"
 	"strings"
@@ -33,12 +34,17 @@ var ErrNoLog = errors.New("no transparency log configured")
 var ErrUnreachable = errors.New("transparency log did not answer")
 
 // unreachable wraps err in ErrUnreachable, naming url, when it is a failure
-// to reach the log (a *url.Error from the HTTP client); else returns err.
-// Only the transport's own cause is kept: the client's wrappings repeat the
-// method and URL.
+// to reach the log: a network error or a timeout under the HTTP client's
+// *url.Error (not a certificate refused, not the caller cancelling); else
+// it returns err. Only the transport's own cause is kept: the client's
+// wrappings repeat the method and URL.
 func unreachable(url string, err error) error {
 	var ue *neturl.Error
-	if !errors.As(err, &ue) {
+	if !errors.As(err, &ue) || errors.Is(ue.Err, context.Canceled) {
+		return err
+	}
+	var ne net.Error
+	if !ue.Timeout() && !errors.As(ue.Err, &ne) {
 		return err
 	}
 	return fmt.Errorf("%w: %s: %w", ErrUnreachable, url, ue.Err)

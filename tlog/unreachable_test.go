@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -37,6 +39,12 @@ func TestUnreachableLogIsErrUnreachable(t *testing.T) {
 		http.Error(w, "no", http.StatusBadRequest)
 	}))
 	defer refusing.Close()
+	untrusted := httptest.NewUnstartedServer(http.NotFoundHandler())
+	untrusted.Config.ErrorLog = log.New(io.Discard, "", 0)
+	untrusted.StartTLS()
+	defer untrusted.Close()
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
 	kp, err := sgsign.NewEphemeralKeypair(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -46,11 +54,14 @@ func TestUnreachableLogIsErrUnreachable(t *testing.T) {
 		name        string
 		url         string
 		version     uint32
+		ctx         context.Context
 		unreachable bool
 	}{
-		{"rekor v2, nothing listening", dead, 2, true},
-		{"rekor v1, nothing listening", dead, 1, true},
-		{"rekor v2, answers 400", refusing.URL, 2, false},
+		{"rekor v2, nothing listening", dead, 2, ctx, true},
+		{"rekor v1, nothing listening", dead, 1, ctx, true},
+		{"rekor v2, answers 400", refusing.URL, 2, ctx, false},
+		{"rekor v2, certificate not trusted", untrusted.URL, 2, ctx, false},
+		{"rekor v2, signing cancelled", dead, 2, cancelled, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, err := tlog.Service{URL: tc.url, APIVersion: tc.version}.Writer(5 * time.Second)
@@ -58,7 +69,7 @@ func TestUnreachableLogIsErrUnreachable(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = sgsign.Bundle(&sgsign.DSSEData{Data: []byte("{}"), PayloadType: "application/vnd.in-toto+json"}, kp,
-				sgsign.BundleOptions{Context: ctx, TransparencyLogs: []sgsign.Transparency{w}})
+				sgsign.BundleOptions{Context: tc.ctx, TransparencyLogs: []sgsign.Transparency{w}})
 			if err == nil {
 				t.Fatal("logged to a log that is not there")
 			}
