@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,50 +30,96 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string {
+	var parts []string
 	if e.Line > 0 {
-		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Path, e.Msg)
+		parts = append(parts, "line "+strconv.Itoa(e.Line))
 	}
-	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+	if e.Path != "" {
+		parts = append(parts, e.Path)
+	}
+	return strings.Join(append(parts, e.Msg), ": ")
 }
 
 // Errors is every problem found in a document.
 type Errors []*FieldError
 
+// Error puts one problem on a line, under a heading that counts them; a
+// single problem stays on the heading's line.
 func (es Errors) Error() string {
-	parts := make([]string, len(es))
-	for i, e := range es {
-		parts[i] = e.Error()
+	switch len(es) {
+	case 0:
+		return ErrInvalid.Error()
+	case 1:
+		return fmt.Sprintf("%v: %s", ErrInvalid, es[0])
 	}
-	return fmt.Sprintf("%v: %s", ErrInvalid, strings.Join(parts, "; "))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v (%d problems):", ErrInvalid, len(es))
+	for _, e := range es {
+		b.WriteString("\n  " + e.Error())
+	}
+	return b.String()
 }
 
 // Unwrap lets errors.Is match ErrInvalid.
 func (es Errors) Unwrap() error { return ErrInvalid }
 
-// Parse decodes a YAML or JSON policy. Unknown fields are errors; every
-// error names the line.
+// Parse decodes a YAML or JSON policy. Unknown fields and values of the
+// wrong kind are errors (Errors, every one of them, each naming its field
+// and line, an unknown field with the nearest valid one).
 func Parse(data []byte) (*Policy, *yaml.Node, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		// The cause is yaml's syntax error, which names the line.
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var p Policy
-	if err := dec.Decode(&p); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	err := dec.Decode(&p)
+	var te *yaml.TypeError
+	if errors.As(err, &te) || errors.Is(err, io.EOF) {
+		// The decoder names Go types; say the same in the document's
+		// terms. It has already refused alias cycles and alias bombs.
+		if errs := checkShape(&root); len(errs) > 0 {
+			return nil, nil, errs
+		}
+	}
+	if te != nil {
+		return nil, nil, typeErrors(te)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	return &p, &root, nil
 }
 
+// typeErrors lists the decoder's own problems one per line, for any that
+// checkShape does not describe itself.
+func typeErrors(te *yaml.TypeError) Errors {
+	var errs Errors
+	for _, m := range te.Errors {
+		e := &FieldError{Msg: m}
+		if n, err := fmt.Sscanf(m, "line %d:", &e.Line); err == nil && n == 1 {
+			_, e.Msg, _ = strings.Cut(m, ": ")
+		}
+		errs = append(errs, e)
+	}
+	return errs
+}
+
 // Load reads, validates and compiles the policy file at path. Key files are
 // relative to the policy's directory; loader resolves env:// and KMS keys.
+// Errors name the file.
 func Load(path string, loader keys.Loader) (*Compiled, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading policy: %w", err)
 	}
-	return Compile(data, filepath.Dir(path), loader)
+	c, err := Compile(data, filepath.Dir(path), loader)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
 }
 
 // Compile parses, validates and compiles a policy document.
@@ -144,11 +191,8 @@ func (c *compiler) receipts(r *Receipts) *CompiledReceipts {
 	}
 	names := map[string]bool{}
 	for i := range r.Gates {
+		c.name(at("gates", i, "name"), "gate", r.Gates[i].Name, names)
 		if s := c.signer(at("gates", i), &r.Gates[i]); s != nil {
-			if names[s.Name] {
-				c.fail(at("gates", i, "name"), "gate %q is defined twice", s.Name)
-			}
-			names[s.Name] = true
 			out.Gates = append(out.Gates, s)
 		}
 	}
@@ -197,11 +241,8 @@ func (c *compiler) rule(i int, r *ImageRule) *Rule {
 	}
 	names := map[string]bool{}
 	for j := range r.Signers {
+		c.name(at("signers", j, "name"), "signer", r.Signers[j].Name, names)
 		if s := c.signer(at("signers", j), &r.Signers[j]); s != nil {
-			if names[s.Name] {
-				c.fail(at("signers", j, "name"), "signer %q is defined twice", s.Name)
-			}
-			names[s.Name] = true
 			out.Signers = append(out.Signers, s)
 		}
 	}
@@ -228,7 +269,12 @@ func (c *compiler) rule(i int, r *ImageRule) *Rule {
 // pattern compiles a rule's pattern after normalising its registry.
 func (c *compiler) pattern(path []any, p string) (string, glob.Glob) {
 	norm, err := normalizePattern(p)
-	if err != nil {
+	var never *unmatchableError
+	switch {
+	case errors.As(err, &never):
+		c.fail(path, "%v", err)
+		return p, nil
+	case err != nil:
 		c.fail(path, "%v; write the registry as a host name or IP address, with a port only if it is not 443", err)
 		return p, nil
 	}
@@ -237,6 +283,19 @@ func (c *compiler) pattern(path []any, p string) (string, glob.Glob) {
 		c.fail(path, "a glob over the image reference is required (e.g. registry.example.com/team/**): %v", err)
 	}
 	return norm, g
+}
+
+// name records a signer's name in names, refusing a second signer of the
+// same name. A signer is named even when its key fails to load: that is
+// reported once, at the key, and not again wherever the name is used.
+func (c *compiler) name(path []any, what, name string, names map[string]bool) {
+	if name == "" {
+		return
+	}
+	if names[name] {
+		c.fail(path, "%s %q is defined twice", what, name)
+	}
+	names[name] = true
 }
 
 func (c *compiler) signer(path []any, s *Signer) *CompiledSigner {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -226,7 +227,23 @@ const globChars = `*?[]{}\`
 // lower-cased. A pattern whose first part is no registry is a Docker Hub
 // short name, and a single name on Docker Hub is an official image:
 // nginx:* and docker.io/nginx:* are docker.io/library/nginx:*.
+// A pattern no normalized reference can match (a URL scheme, white space,
+// ***, upper case before the tag) is an *unmatchableError.
 func normalizePattern(p string) (string, error) {
+	if why := unmatchable(p); why != "" {
+		return "", &unmatchableError{why}
+	}
+	norm, err := spellPattern(p)
+	if err != nil {
+		return "", err
+	}
+	if why := unmatchableCase(norm); why != "" {
+		return "", &unmatchableError{why}
+	}
+	return norm, nil
+}
+
+func spellPattern(p string) (string, error) {
 	if p == "" || strings.ContainsAny(p[:1], globChars) {
 		return p, nil
 	}
@@ -252,4 +269,87 @@ func normalizePattern(p string) (string, error) {
 		rest = "library/" + rest
 	}
 	return host + "/" + rest, nil
+}
+
+// unmatchableError is a pattern that no image reference can ever match.
+type unmatchableError struct{ why string }
+
+func (e *unmatchableError) Error() string {
+	return "the pattern can never match an image reference: " + e.why
+}
+
+// unmatchable says why no reference can match p as written, or "".
+func unmatchable(p string) string {
+	if i := strings.Index(p, "://"); i >= 0 {
+		return fmt.Sprintf("%q is a URL scheme; image references have none: write %s", p[:i+3], p[i+3:])
+	}
+	for i, r := range []rune(p) {
+		if unicode.IsSpace(r) {
+			return fmt.Sprintf("it has %s at position %d; image references never contain white space", spaceName(r), i+1)
+		}
+	}
+	if strings.Contains(p, "***") {
+		return `"***" is not a wildcard: write * (within one path segment) or ** (across segments)`
+	}
+	return ""
+}
+
+func spaceName(r rune) string {
+	switch r {
+	case ' ':
+		return "a space"
+	case '\t':
+		return "a tab"
+	case '\n', '\r':
+		return "a line break"
+	}
+	return fmt.Sprintf("the white space character %U", r)
+}
+
+// unmatchableCase says why a normalized pattern can never match because of
+// upper case: normalized references are lower case up to the tag (the
+// registry is lower-cased, repositories are lower case by their grammar),
+// and a digest is lower-case hex. Bracket expressions ([A-Z]) are left
+// alone; only literal letters count.
+func unmatchableCase(norm string) string {
+	name, digest, hasDigest := strings.Cut(norm, "@")
+	tag := ""
+	if slash := strings.LastIndex(name, "/"); slash >= 0 {
+		if colon := strings.Index(name[slash:], ":"); colon >= 0 {
+			name, tag = name[:slash+colon], name[slash+colon:]
+		}
+	} else if colon := strings.Index(name, ":"); colon >= 0 {
+		name, tag = name[:colon], name[colon:]
+	}
+	if hasUpper(name) {
+		what := "the registry"
+		if i := strings.Index(name, "/"); i >= 0 && hasUpper(name[i:]) {
+			what = "the repository path " + strconv.Quote(name[i+1:])
+		}
+		fix := strings.ToLower(name) + tag
+		if hasDigest {
+			fix += "@" + digest
+		}
+		return fmt.Sprintf("%s has upper-case letters, but image references are lower case up to the tag: write %s", what, fix)
+	}
+	if hasDigest && hasUpper(digest) {
+		return fmt.Sprintf("the digest %q has upper-case letters, but digests are lower-case hex", digest)
+	}
+	return ""
+}
+
+// hasUpper reports an ASCII upper-case letter outside bracket expressions.
+func hasUpper(s string) bool {
+	depth := 0
+	for _, r := range s {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']' && depth > 0:
+			depth--
+		case depth == 0 && 'A' <= r && r <= 'Z':
+			return true
+		}
+	}
+	return false
 }

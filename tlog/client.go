@@ -8,10 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/rekor-tiles/v2/pkg/client/write"
 	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
@@ -24,6 +27,39 @@ import (
 
 // ErrNoLog means no transparency log is configured.
 var ErrNoLog = errors.New("no transparency log configured")
+
+// ErrUnreachable means a transparency log did not answer: the connection
+// was refused or timed out, or the name did not resolve. A log that
+// answers and refuses an entry is another error.
+var ErrUnreachable = errors.New("transparency log did not answer")
+
+// unreachable wraps err in ErrUnreachable, naming url, when it is a failure
+// to reach the log: a network error or a timeout under the HTTP client's
+// *url.Error (not a certificate refused, not the caller cancelling); else
+// it returns err. Only the transport's own cause is kept: the client's
+// wrappings repeat the method and URL.
+func unreachable(url string, err error) error {
+	var ue *neturl.Error
+	if !errors.As(err, &ue) || errors.Is(ue.Err, context.Canceled) {
+		return err
+	}
+	var ne net.Error
+	if !ue.Timeout() && !errors.As(ue.Err, &ne) {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %w", ErrUnreachable, url, ue.Err)
+}
+
+// reachWriter is a log client whose failures to reach the log are
+// ErrUnreachable.
+type reachWriter struct {
+	sign.Transparency
+	url string
+}
+
+func (w reachWriter) GetTransparencyLogEntry(ctx context.Context, pub []byte, b *protobundle.Bundle) error {
+	return unreachable(w.url, w.Transparency.GetTransparencyLogEntry(ctx, pub, b))
+}
 
 // Service is a log to upload to.
 type Service struct {
@@ -51,7 +87,7 @@ func (s Service) Writer(timeout time.Duration) (sign.Transparency, error) {
 	if s.APIVersion != 1 && s.APIVersion != 2 {
 		return nil, fmt.Errorf("transparency log %s: API version %d is not 1 or 2", s.URL, s.APIVersion)
 	}
-	return sign.NewRekor(&sign.RekorOptions{BaseURL: s.URL, Version: s.APIVersion, Timeout: timeout, Retries: 1}), nil
+	return reachWriter{sign.NewRekor(&sign.RekorOptions{BaseURL: s.URL, Version: s.APIVersion, Timeout: timeout, Retries: 1}), s.URL}, nil
 }
 
 // ErrDigestLogUnsupported means the log cannot take a pre-computed digest
@@ -86,6 +122,9 @@ func (s Service) LogDigest(ctx context.Context, digest, sig []byte, pub crypto.P
 		}},
 	})
 	if err != nil {
+		if err := unreachable(s.URL, err); errors.Is(err, ErrUnreachable) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("logging to %s: %w", s.URL, err)
 	}
 	return tle, nil
@@ -101,7 +140,10 @@ func DetectAPIVersion(ctx context.Context, c *http.Client, url string) (uint32, 
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("reaching transparency log %s: %w", url, err)
+		if err := unreachable(url, err); errors.Is(err, ErrUnreachable) {
+			return 0, err
+		}
+		return 0, fmt.Errorf("asking transparency log %s for its API version: %w", url, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

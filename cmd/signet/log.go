@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"crypto"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 
@@ -42,7 +45,10 @@ clients such as cosign v3 can log to it through a signing config.
 Its Ed25519 signing key is made on first start, in --dir/log.key (mode 0600).
 On first start it also writes $SIGNET_HOME/signing_config.json and
 $SIGNET_HOME/trusted_root.json pointing at itself, unless they exist, so
-'signet sign' and 'signet verify' use it with no flags.`,
+'signet sign' and 'signet verify' use it with no flags. They stay after the
+log stops: signing then fails until the log runs again, --no-tlog is given,
+or 'signet config unset signing-config trusted-root' removes them.
+'signet config' shows them and every other file and variable in effect.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ln, host, err := tlog.ListenOrigin(addr)
@@ -82,7 +88,8 @@ $SIGNET_HOME/trusted_root.json pointing at itself, unless they exist, so
 }
 
 // writeTrustFiles writes the signing config and trusted root for a log into
-// SIGNET_HOME, leaving existing files alone.
+// SIGNET_HOME, leaving existing files alone, and says what it did, what
+// that changes and how to undo it.
 func writeTrustFiles(s *streams, li tlog.LogInfo) error {
 	home := signetHome()
 	sc, err := tlog.SigningConfig(li)
@@ -93,16 +100,32 @@ func writeTrustFiles(s *streams, li tlog.LogInfo) error {
 	if err != nil {
 		return err
 	}
-	for name, v := range map[string]interface{ MarshalJSON() ([]byte, error) }{signingConfigFile: sc, trustedRootFile: tr} {
-		p := filepath.Join(home, name)
+	files := []struct {
+		name, unset, effect string
+		v                   interface{ MarshalJSON() ([]byte, error) }
+	}{
+		{signingConfigFile, "signing-config", "'signet sign' and 'signet attest' now log to " + li.URL + " by default, also after this log stops", sc},
+		{trustedRootFile, "trusted-root", "'signet verify' now trusts this log's entries", tr},
+	}
+	var wrote []string
+	for _, f := range files {
+		p := filepath.Join(home, f.name)
 		if _, err := os.Stat(p); err == nil {
-			fmt.Fprintf(s.err, "Left %s as it is (remove it to point it at this log)\n", p)
+			if namesLog(p, li) {
+				fmt.Fprintf(s.err, "Kept %s: it already names this log\n", p)
+			} else {
+				fmt.Fprintf(s.err, "Left %s as it is: it does not name this log; remove it (signet config unset %s) and start this log again to point it here\n", p, f.unset)
+			}
 			continue
 		}
-		if err := tlog.WriteJSON(p, v); err != nil {
+		if err := tlog.WriteJSON(p, f.v); err != nil {
 			return err
 		}
-		fmt.Fprintf(s.err, "Wrote %s for this log\n", p)
+		fmt.Fprintf(s.err, "Wrote %s: %s\n", p, f.effect)
+		wrote = append(wrote, f.unset)
+	}
+	if len(wrote) > 0 {
+		fmt.Fprintf(s.err, "To undo: signet config unset %s (or delete the files); with the log stopped, sign with --no-tlog. 'signet config' shows every file and variable in effect.\n", strings.Join(wrote, " "))
 	}
 	return nil
 }
@@ -226,4 +249,28 @@ history is reported with both signed checkpoints as evidence (exit code 4).`,
 	cmd.Flags().StringVar(&origin, "origin", "", "checkpoint origin (default: the URL's host)")
 	cmd.Flags().StringVar(&state, "state", "", "file remembering the last checkpoint seen")
 	return cmd
+}
+
+// namesLog reports whether the signing config or trusted root at p names
+// the log li: the signing config its URL, the trusted root its key.
+func namesLog(p string, li tlog.LogInfo) bool {
+	if filepath.Base(p) == signingConfigFile {
+		sc, err := root.NewSigningConfigFromPath(p)
+		if err != nil {
+			return false
+		}
+		for _, svc := range sc.RekorLogURLs() {
+			if svc.URL == li.URL {
+				return true
+			}
+		}
+		return false
+	}
+	tr, err := root.NewTrustedRootFromPath(p)
+	id, idErr := li.ID()
+	if err != nil || idErr != nil {
+		return false
+	}
+	l, ok := tr.RekorLogs()[hex.EncodeToString(id)]
+	return ok && l.BaseURL == li.URL
 }

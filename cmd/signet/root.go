@@ -64,6 +64,7 @@ Start with 'signet quickstart' to see the whole flow offline.`,
 		newLogCmd(s),
 		newTrustCmd(s),
 		newQuickstartCmd(s),
+		newConfigCmd(s),
 	)
 	return root
 }

@@ -37,13 +37,15 @@ func (o *logUploadOptions) signerOptions(ctx context.Context, now time.Time) ([]
 		return nil, "", nil
 	}
 	var svc tlog.Service
+	var src logSource
 	switch {
 	case o.url != "":
 		svc = tlog.Service{URL: o.url, APIVersion: o.apiVersion}
+		src = logSource{url: o.url, flag: "--tlog-url"}
 		if svc.APIVersion == 0 {
 			v, err := tlog.DetectAPIVersion(ctx, http.DefaultClient, o.url)
 			if err != nil {
-				return nil, "", err
+				return nil, "", &logError{err, src}
 			}
 			svc.APIVersion = v
 		}
@@ -52,6 +54,7 @@ func (o *logUploadOptions) signerOptions(ctx context.Context, now time.Time) ([]
 		if err != nil {
 			return nil, "", err
 		}
+		src.path, src.flag = o.configPath()
 		if sc == nil {
 			return nil, "Warning: no transparency log configured (no --tlog-url, --signing-config or $SIGNET_HOME/signing_config.json): the signature is not logged. Run `signet log serve` for a local log, or pass --no-tlog to silence this.", nil
 		}
@@ -62,25 +65,36 @@ func (o *logUploadOptions) signerOptions(ctx context.Context, now time.Time) ([]
 			return nil, "", fmt.Errorf("signing config: %w", err)
 		}
 	}
+	src.url = svc.URL
 	w, err := svc.Writer(30 * time.Second)
 	if err != nil {
 		return nil, "", usageError{err}
 	}
-	return []sign.Option{sign.WithTransparencyLog(w), sign.WithDigestLog(svc)}, "", nil
+	return []sign.Option{sign.WithTransparencyLog(sourcedLog{w, src}), sign.WithDigestLog(sourcedDigestLog{svc, src})}, "", nil
+}
+
+// configPath is the signing config in effect and the flag that named it:
+// --signing-config, else $SIGNET_HOME/signing_config.json (flag ""), else
+// none ("").
+func (o *logUploadOptions) configPath() (path, flag string) {
+	if o.signingConfig != "" {
+		return o.signingConfig, "--signing-config"
+	}
+	return homeFile(signingConfigFile), ""
 }
 
 // config reads the signing config: --signing-config, else
 // $SIGNET_HOME/signing_config.json, else none (nil).
 func (o *logUploadOptions) config() (*root.SigningConfig, error) {
-	path := o.signingConfig
-	if path == "" {
-		path = homeFile(signingConfigFile)
-	}
+	path, _ := o.configPath()
 	if path == "" {
 		return nil, nil
 	}
 	sc, err := root.NewSigningConfigFromPath(path)
 	if err != nil {
+		if o.signingConfig == "" {
+			return nil, fmt.Errorf("reading signing config %s (read from $SIGNET_HOME by default; fix it, or remove it with signet config unset signing-config): %w", path, err)
+		}
 		return nil, fmt.Errorf("reading signing config %s: %w", path, err)
 	}
 	return sc, nil
