@@ -65,6 +65,7 @@ Start with 'signet quickstart' to see the whole flow offline.`,
 		newTrustCmd(s),
 		newQuickstartCmd(s),
 	)
+	registerCompletions(root)
 	return root
 }
 
