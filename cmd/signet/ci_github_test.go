@@ -455,9 +455,11 @@ func (j *ghJobRun) composite(t *testing.T, ctx *ghContext, st ghStep) (map[strin
 
 // ghFakes stand in for the third-party actions the workflow uses, by name.
 var ghFakes = map[string]func(j *ghJobRun, with map[string]string) (map[string]string, error){
-	"actions/checkout":           noAction,
-	"actions/setup-go":           noAction,
-	"actions/cache":              func(*ghJobRun, map[string]string) (map[string]string, error) { return map[string]string{"cache-hit": "false"}, nil },
+	"actions/checkout": noAction,
+	"actions/setup-go": noAction,
+	"actions/cache": func(*ghJobRun, map[string]string) (map[string]string, error) {
+		return map[string]string{"cache-hit": "false"}, nil
+	},
 	"docker/setup-buildx-action": noAction,
 	"docker/login-action":        noAction,
 	"docker/build-push-action": func(j *ghJobRun, with map[string]string) (map[string]string, error) {
