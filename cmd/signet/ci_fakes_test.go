@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,7 +44,9 @@ func init() {
 	case "signet":
 		klog.LogToStderr(false)
 		klog.SetOutput(io.Discard)
-		code = run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		code = run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		stop()
 	case "go":
 		code = fakeGo(os.Args[1:])
 	case "docker":
@@ -221,27 +224,23 @@ type ciWorld struct {
 	tools         string // a directory holding the fake go, docker and trivy
 }
 
-// newCIWorld starts the log (as `signet log serve`) and the fake Sigstore,
+// newCIWorld starts the log (`signet log serve`) and the fake Sigstore,
 // and writes the trust files a user would give the recipes for their own
 // Sigstore deployment.
 func newCIWorld(t *testing.T) *ciWorld {
 	t.Helper()
-	klog.SetOutput(io.Discard) // the log's storage reports through klog, as under main
-	klog.LogToStderr(false)
-	home := t.TempDir()
-	t.Setenv("SIGNET_HOME", home)
-	logURL := startLog(t)
 	w := &ciWorld{ss: sigstoretest.Start(t), tools: t.TempDir()}
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tool := range []string{"go", "docker", "trivy"} {
+	for _, tool := range []string{"go", "docker", "trivy", "signet"} {
 		if err := os.Symlink(self, filepath.Join(w.tools, tool)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	logRoot, err := root.NewTrustedRootFromPath(filepath.Join(home, "trusted_root.json"))
+	logURL, logRootFile := w.startLog(t)
+	logRoot, err := root.NewTrustedRootFromPath(logRootFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,9 +277,9 @@ func newCIWorld(t *testing.T) *ciWorld {
 	return w
 }
 
-// startLog runs `signet log serve` in this process until the test ends and
-// returns its URL; its trust files are in $SIGNET_HOME.
-func startLog(t *testing.T) string {
+// startLog runs `signet log serve` (this binary, as signet) until the test
+// ends, and returns its URL and the trusted root it wrote.
+func (w *ciWorld) startLog(t *testing.T) (string, string) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -288,27 +287,27 @@ func startLog(t *testing.T) string {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan int)
-	var out, errOut bytes.Buffer
-	go func() {
-		served <- run(ctx, []string{"log", "serve", "--addr", addr}, strings.NewReader(""), &out, &errOut)
-	}()
+	home := t.TempDir()
+	var out bytes.Buffer
+	cmd := exec.Command(filepath.Join(w.tools, "signet"), "log", "serve", "--addr", addr)
+	cmd.Env = append(os.Environ(), "SIGNET_HOME="+home)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		cancel()
-		if code := <-served; code != exitOK {
-			t.Errorf("log serve exited %d: %s", code, errOut.String())
-		}
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(os.Getenv("SIGNET_HOME"), "trusted_root.json")); err == nil {
-			return "http://" + addr
+	trusted := filepath.Join(home, "trusted_root.json")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		// The file is written whole (atomically) once the log listens.
+		if _, err := os.Stat(trusted); err == nil {
+			return "http://" + addr, trusted
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("log serve did not write its trust files: %s", errOut.String())
+			t.Fatalf("log serve did not write its trust files:\n%s", out.String())
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

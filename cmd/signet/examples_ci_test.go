@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/signet-dev/signet/internal/registrytest"
 	"github.com/signet-dev/signet/internal/sigstoretest"
+	"github.com/signet-dev/signet/keys"
 )
 
 const ciDir = "../../examples/ci"
@@ -37,28 +39,84 @@ func (s *ghScenario) tokenEndpoint(t *testing.T) (string, string) {
 // a CI secret and the public half committed beside the policy.
 func releaseKey(t *testing.T, pubDir string) (privatePEM string, privatePath string) {
 	t.Helper()
-	t.Setenv("SIGNET_PASSWORD", "ci-secret-pw")
-	prefix := filepath.Join(t.TempDir(), "release")
-	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", prefix); code != exitOK {
-		t.Fatalf("keys generate: %s", stderr)
+	priv, err := keys.Generate(keys.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
 	}
-	pub, err := os.ReadFile(prefix + ".pub")
+	keyPath, pubPath, err := keys.WriteKeyPair(filepath.Join(t.TempDir(), "release"), priv, []byte(ciKeyPassword), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := os.ReadFile(pubPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(pubDir, "release.pub"), pub, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	priv, err := os.ReadFile(prefix + ".key")
+	b, err := os.ReadFile(keyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(priv), prefix + ".key"
+	return string(b), keyPath
 }
+
+const ciKeyPassword = "ci-secret-pw"
 
 func installedVersions(t *testing.T, state string) string {
 	b, _ := os.ReadFile(filepath.Join(state, "installs.log"))
 	return string(b)
+}
+
+// githubCheckout is a repository that copied examples/ci/github into
+// .github and pointed the policies at its registry.
+func githubCheckout(t *testing.T, registry string) string {
+	t.Helper()
+	ws := t.TempDir()
+	copyTree(t, filepath.Join(ciDir, "github"), filepath.Join(ws, ".github"))
+	for _, p := range []string{"policy.yaml", "policy-key.yaml"} {
+		replaceInFile(t, filepath.Join(ws, ".github/signet", p), "ghcr.io/", registry+"/")
+	}
+	return ws
+}
+
+// gitlabCheckout is a repository that copied examples/ci/gitlab as its
+// README says and pointed the policies at its registry.
+func gitlabCheckout(t *testing.T, registry string) string {
+	t.Helper()
+	ws := t.TempDir()
+	copyTree(t, filepath.Join(ciDir, "gitlab", "signet"), filepath.Join(ws, ".gitlab", "signet"))
+	for src, dst := range map[string]string{"gitlab-ci.yml": ".gitlab-ci.yml", "signet.gitlab-ci.yml": ".gitlab/signet.gitlab-ci.yml"} {
+		b, err := os.ReadFile(filepath.Join(ciDir, "gitlab", src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(ws, dst), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"policy.yaml", "policy-key.yaml"} {
+		replaceInFile(t, filepath.Join(ws, ".gitlab/signet", p), "registry.gitlab.com/", registry+"/")
+	}
+	return ws
+}
+
+// stoppedAtGate checks that a deploy job failed in its gate step with exit
+// code (0: any), printed the denial and each reason, and did not deploy.
+func stoppedAtGate(t *testing.T, failed error, log string, code int, reasons ...string) {
+	t.Helper()
+	want := "exit status"
+	if code != 0 {
+		want = fmt.Sprintf("exit status %d", code)
+	}
+	if failed == nil || !strings.Contains(failed.Error(), want) || strings.Contains(log, "Deploying") {
+		t.Fatalf("deploy was not stopped by the gate (want %s, no deploy): %v\n%s", want, failed, log)
+	}
+	for _, r := range append([]string{"DENIED"}, reasons...) {
+		if !strings.Contains(log, r) {
+			t.Errorf("the gate's output lacks %q:\n%s", r, log)
+		}
+	}
 }
 
 // TestCIRecipeGitHubActions runs examples/ci/github's workflow and actions
@@ -66,23 +124,22 @@ func installedVersions(t *testing.T, state string) string {
 // with the job's OIDC token, and with a key from secrets. The deploy runs
 // only when the gate's policy allows the image.
 func TestCIRecipeGitHubActions(t *testing.T) {
+	t.Parallel()
 	w := newCIWorld(t)
 	reg := registrytest.New(t, true)
-	ws := t.TempDir()
-	copyTree(t, filepath.Join(ciDir, "github"), filepath.Join(ws, ".github"))
-	for _, p := range []string{"policy.yaml", "policy-key.yaml"} {
-		replaceInFile(t, filepath.Join(ws, ".github/signet", p), "ghcr.io/", reg.Host+"/")
-	}
 	// What a user running their own Sigstore sets in the workflow's env.
 	env := map[string]string{"REGISTRY": reg.Host, "SIGNET_SIGNING_CONFIG": w.signingConfig, "SIGNET_TRUSTED_ROOT": w.trustedRoot}
-	token := func() string {
-		return sigstoretest.GitHubToken("https://github.com/"+ghWorkflowID, map[string]string{
-			"repository": ghRepository, "ref": "refs/heads/main", "sha": ghSHA, "event_name": "push", "workflow": "release"})
+	tokenFor := func(repo string) func() string {
+		return func() string {
+			return sigstoretest.GitHubToken("https://github.com/"+repo+"/.github/workflows/release.yml@refs/heads/main", map[string]string{
+				"repository": repo, "ref": "refs/heads/main", "sha": ghSHA, "event_name": "push", "workflow": "release"})
+		}
 	}
 	image := reg.Host + "/" + ghRepository + "@sha256:"
 
 	t.Run("keyless with the job's OIDC token", func(t *testing.T) {
-		s := &ghScenario{world: w, ws: ws, env: env, token: token, state: t.TempDir()}
+		t.Parallel()
+		s := &ghScenario{world: w, ws: githubCheckout(t, reg.Host), env: env, token: tokenFor(ghRepository), state: t.TempDir()}
 		res := s.runWorkflow(t, "")
 		build, deploy := res["build"], res["deploy"]
 		if build.failed != nil || deploy.failed != nil {
@@ -94,8 +151,8 @@ func TestCIRecipeGitHubActions(t *testing.T) {
 				t.Errorf("build log lacks %q:\n%s", want, build.log.String())
 			}
 		}
-		if !strings.Contains(deploy.log.String(), "Deploying "+image) {
-			t.Errorf("deploy did not run:\n%s", deploy.log.String())
+		if !strings.Contains(deploy.log.String(), "ALLOWED "+image) || !strings.Contains(deploy.log.String(), "Deploying "+image) {
+			t.Errorf("the gate did not allow the image, or the deploy did not run:\n%s", deploy.log.String())
 		}
 		want := "go install " + signetModule + "@" + ciSignetVersion
 		if got := installedVersions(t, s.state); strings.Count(got, want) != 2 {
@@ -104,61 +161,47 @@ func TestCIRecipeGitHubActions(t *testing.T) {
 	})
 
 	t.Run("a fixable critical vulnerability stops the deploy", func(t *testing.T) {
-		s := &ghScenario{world: w, ws: ws, env: env, token: token, critical: true, state: t.TempDir()}
+		t.Parallel()
+		s := &ghScenario{world: w, ws: githubCheckout(t, reg.Host), env: env, token: tokenFor(ghRepository), critical: true, state: t.TempDir()}
 		res := s.runWorkflow(t, "")
 		if res["build"].failed != nil {
 			t.Fatalf("build: %v", res["build"].failed)
 		}
-		d := res["deploy"]
-		if d.failed == nil || !strings.Contains(d.failed.Error(), "exit status 6") || strings.Contains(d.log.String(), "Deploying") {
-			t.Fatalf("deploy was not stopped by the gate (want exit 6, no deploy): %v\n%s", d.failed, d.log.String())
-		}
-		if !strings.Contains(d.log.String(), "predicate.scanner.result.summary.fixable.critical == 0") {
-			t.Errorf("the gate's output does not name the failing condition:\n%s", d.log.String())
-		}
+		stoppedAtGate(t, res["deploy"].failed, res["deploy"].log.String(), 6, // denied by the policy
+			"attestation scan [policy-denied]", "predicate.scanner.result.summary.fixable.critical == 0")
 	})
 
 	t.Run("another repository's workflow identity stops the deploy", func(t *testing.T) {
+		t.Parallel()
 		const other = "example/app-fork"
-		forged := func() string {
-			return sigstoretest.GitHubToken("https://github.com/"+other+"/.github/workflows/release.yml@refs/heads/main", map[string]string{
-				"repository": other, "ref": "refs/heads/main", "sha": ghSHA, "event_name": "push", "workflow": "release"})
-		}
-		s := &ghScenario{world: w, ws: ws, env: env, token: forged, state: t.TempDir()}
+		s := &ghScenario{world: w, ws: githubCheckout(t, reg.Host), env: env, token: tokenFor(other), state: t.TempDir()}
 		res := s.runWorkflow(t, "")
 		if res["build"].failed != nil {
 			t.Fatalf("build: %v", res["build"].failed)
 		}
-		d := res["deploy"]
-		if d.failed == nil || !strings.Contains(d.failed.Error(), "exit status") || strings.Contains(d.log.String(), "Deploying") {
-			t.Fatalf("deploy was not stopped by the gate: %v\n%s", d.failed, d.log.String())
-		}
-		if out := d.log.String(); !strings.Contains(out, "DENIED") || !strings.Contains(out, "signatures [invalid]") || !strings.Contains(out, "found subject https://github.com/"+other) {
-			t.Fatalf("the gate does not refuse the signature naming the identity it found:\n%s", out)
-		}
+		stoppedAtGate(t, res["deploy"].failed, res["deploy"].log.String(), 0,
+			"signatures [invalid]", "found subject https://github.com/"+other+"/.github/workflows/release.yml@refs/heads/main")
 	})
 
 	t.Run("an unsigned image stops the deploy", func(t *testing.T) {
+		t.Parallel()
 		unsigned := reg.PushImage(t, ghRepository+":unsigned")
-		s := &ghScenario{world: w, ws: ws, env: env, state: t.TempDir(), image: unsigned.String()}
+		s := &ghScenario{world: w, ws: githubCheckout(t, reg.Host), env: env, state: t.TempDir(), image: unsigned.String()}
 		d := s.runWorkflow(t, "deploy")["deploy"]
 		// The exit code of "no signatures" under a policy is the exit-code table's to say; the denial and its class are asserted.
-		if d.failed == nil || !strings.Contains(d.failed.Error(), "exit status") || strings.Contains(d.log.String(), "Deploying") {
-			t.Fatalf("deploy was not stopped by the gate: %v\n%s", d.failed, d.log.String())
-		}
-		if out := d.log.String(); !strings.Contains(out, "DENIED "+unsigned.String()) || !strings.Contains(out, "signatures [not-found]") {
-			t.Fatalf("the gate does not say the image is denied for want of signatures:\n%s", out)
-		}
+		stoppedAtGate(t, d.failed, d.log.String(), 0, "DENIED "+unsigned.String(), "signatures [not-found]")
 	})
 
 	t.Run("a key from secrets", func(t *testing.T) {
+		t.Parallel()
+		ws := githubCheckout(t, reg.Host)
 		pem, _ := releaseKey(t, filepath.Join(ws, ".github/signet"))
 		keyEnv := map[string]string{"SIGNET_POLICY": ".github/signet/policy-key.yaml"}
 		for k, v := range env {
 			keyEnv[k] = v
 		}
 		s := &ghScenario{world: w, ws: ws, env: keyEnv, state: t.TempDir(),
-			secrets: map[string]string{"SIGNET_KEY": pem, "SIGNET_PASSWORD": "ci-secret-pw"}}
+			secrets: map[string]string{"SIGNET_KEY": pem, "SIGNET_PASSWORD": ciKeyPassword}}
 		res := s.runWorkflow(t, "")
 		build, deploy := res["build"], res["deploy"]
 		if build.failed != nil || deploy.failed != nil {
@@ -174,33 +217,22 @@ func TestCIRecipeGitHubActions(t *testing.T) {
 // GitLab would: keyless with the job's id_tokens, and with a key from a
 // CI/CD file variable.
 func TestCIRecipeGitLab(t *testing.T) {
+	t.Parallel()
 	w := newCIWorld(t)
 	reg := registrytest.New(t, false)
-	ws := t.TempDir()
-	copyTree(t, filepath.Join(ciDir, "gitlab", "signet"), filepath.Join(ws, ".gitlab", "signet"))
-	for src, dst := range map[string]string{"gitlab-ci.yml": ".gitlab-ci.yml", "signet.gitlab-ci.yml": ".gitlab/signet.gitlab-ci.yml"} {
-		b, err := os.ReadFile(filepath.Join(ciDir, "gitlab", src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(ws, dst), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range []string{"policy.yaml", "policy-key.yaml"} {
-		replaceInFile(t, filepath.Join(ws, ".gitlab/signet", p), "registry.gitlab.com/", reg.Host+"/")
-	}
 	const project = "example/app"
-	predefined := map[string]string{
-		"GITLAB_CI": "true", "CI_SERVER_URL": "https://gitlab.com", "CI_PROJECT_PATH": project, "CI_PROJECT_DIR": ws,
-		"CI_PROJECT_URL": "https://gitlab.com/" + project, "CI_COMMIT_SHA": ghSHA, "CI_COMMIT_REF_NAME": "main",
-		"CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main", "CI_CONFIG_PATH": ".gitlab-ci.yml", "CI_PIPELINE_SOURCE": "push",
-		"CI_PIPELINE_ID": "900", "CI_RUNNER_ID": "12", "CI_RUNNER_DESCRIPTION": "shared runner",
-		"CI_REGISTRY": reg.Host, "CI_REGISTRY_IMAGE": reg.Host + "/" + project,
-		"CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": "job-token",
+	predefined := func(ws string) map[string]string {
+		return map[string]string{
+			"GITLAB_CI": "true", "CI_SERVER_URL": "https://gitlab.com", "CI_PROJECT_PATH": project, "CI_PROJECT_DIR": ws,
+			"CI_PROJECT_URL": "https://gitlab.com/" + project, "CI_COMMIT_SHA": ghSHA, "CI_COMMIT_REF_NAME": "main",
+			"CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main", "CI_CONFIG_PATH": ".gitlab-ci.yml", "CI_PIPELINE_SOURCE": "push",
+			"CI_PIPELINE_ID": "900", "CI_RUNNER_ID": "12", "CI_RUNNER_DESCRIPTION": "shared runner",
+			"CI_REGISTRY": reg.Host, "CI_REGISTRY_IMAGE": reg.Host + "/" + project,
+			"CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": "job-token",
+		}
 	}
 	// What a user running their own Sigstore sets in the project's CI/CD variables.
-	project0 := map[string]string{"SIGNET_SIGNING_CONFIG": w.signingConfig, "SIGNET_TRUSTED_ROOT": w.trustedRoot}
+	trust := map[string]string{"SIGNET_SIGNING_CONFIG": w.signingConfig, "SIGNET_TRUSTED_ROOT": w.trustedRoot}
 	idToken := func(t *testing.T) func(string) string {
 		return func(aud string) string {
 			if aud != "sigstore" {
@@ -210,6 +242,10 @@ func TestCIRecipeGitLab(t *testing.T) {
 		}
 	}
 	image := reg.Host + "/" + project + "@sha256:"
+	scenario := func(t *testing.T, project map[string]string) *glScenario {
+		ws := gitlabCheckout(t, reg.Host)
+		return &glScenario{world: w, ws: ws, predefined: predefined(ws), project: project, idToken: idToken(t), state: t.TempDir()}
+	}
 
 	check := func(t *testing.T, res map[string]*glJobResult, keyless bool) {
 		t.Helper()
@@ -228,13 +264,14 @@ func TestCIRecipeGitLab(t *testing.T) {
 		if got := strings.Contains(sign, "Signing keyless: identity token from SIGSTORE_ID_TOKEN"); got != keyless {
 			t.Errorf("keyless signing %v, want %v:\n%s", got, keyless, sign)
 		}
-		if !strings.Contains(res["deploy"].log, "Deploying "+image) {
-			t.Errorf("deploy did not run:\n%s", res["deploy"].log)
+		if !strings.Contains(res["deploy"].log, "ALLOWED "+image) || !strings.Contains(res["deploy"].log, "Deploying "+image) {
+			t.Errorf("the gate did not allow the image, or the deploy did not run:\n%s", res["deploy"].log)
 		}
 	}
 
 	t.Run("keyless with the job's id_tokens", func(t *testing.T) {
-		s := &glScenario{world: w, ws: ws, predefined: predefined, project: project0, idToken: idToken(t), state: t.TempDir()}
+		t.Parallel()
+		s := scenario(t, trust)
 		check(t, s.run(t), true)
 		want := "go install " + signetModule + "@" + ciSignetVersion
 		if got := installedVersions(t, s.state); !strings.Contains(got, want) {
@@ -242,21 +279,26 @@ func TestCIRecipeGitLab(t *testing.T) {
 		}
 	})
 
-	t.Run("a fixable critical vulnerability stops the deploy", func(t *testing.T) {
-		s := &glScenario{world: w, ws: ws, predefined: predefined, project: project0, idToken: idToken(t), state: t.TempDir(), critical: true}
+	t.Run("an unsigned image stops the deploy", func(t *testing.T) {
+		t.Parallel()
+		unsigned := reg.PushImage(t, project+":unsigned")
+		s := scenario(t, trust)
+		s.only, s.dotenv = "deploy", map[string]string{"SIGNET_IMAGE": unsigned.String()}
 		d := s.run(t)["deploy"]
-		if d == nil || d.failed == nil || !strings.Contains(d.failed.Error(), "exit status 6") || strings.Contains(d.log, "Deploying") {
-			t.Fatalf("deploy was not stopped by the gate (want exit 6, no deploy): %+v", d)
+		if d == nil {
+			t.Fatal("the deploy job did not run")
 		}
+		stoppedAtGate(t, d.failed, d.log, 0, "DENIED "+unsigned.String(), "signatures [not-found]")
 	})
 
 	t.Run("a key from a file variable", func(t *testing.T) {
-		_, keyFile := releaseKey(t, filepath.Join(ws, ".gitlab/signet"))
-		vars := map[string]string{"SIGNET_KEY": keyFile, "SIGNET_PASSWORD": "ci-secret-pw", "SIGNET_POLICY": ".gitlab/signet/policy-key.yaml"}
-		for k, v := range project0 {
-			vars[k] = v
+		t.Parallel()
+		s := scenario(t, nil)
+		_, keyFile := releaseKey(t, filepath.Join(s.ws, ".gitlab/signet"))
+		s.project = map[string]string{"SIGNET_KEY": keyFile, "SIGNET_PASSWORD": ciKeyPassword, "SIGNET_POLICY": ".gitlab/signet/policy-key.yaml"}
+		for k, v := range trust {
+			s.project[k] = v
 		}
-		s := &glScenario{world: w, ws: ws, predefined: predefined, project: vars, idToken: idToken(t), state: t.TempDir()}
 		check(t, s.run(t), false)
 	})
 }
