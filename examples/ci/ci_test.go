@@ -386,3 +386,31 @@ func TestPolicies(t *testing.T) {
 		})
 	}
 }
+
+// TestGitLabScriptsShellcheck runs shellcheck (POSIX sh, as GitLab's images
+// may only have that) over the template's jobs, before_script and script
+// together as the runner joins them. actionlint does the same for the
+// GitHub steps when shellcheck is on PATH.
+func TestGitLabScriptsShellcheck(t *testing.T) {
+	sc, err := exec.LookPath("shellcheck")
+	if err != nil {
+		t.Skip("shellcheck is not on PATH (apt-get install shellcheck); actionlint leaves out its shellcheck rule then too")
+	}
+	var tmpl map[string]struct {
+		BeforeScript []string `yaml:"before_script"`
+		Script       []string `yaml:"script"`
+	}
+	readYAML(t, "gitlab/signet.gitlab-ci.yml", &tmpl)
+	for _, job := range []string{".signet-release", ".signet-verify"} {
+		t.Run(job, func(t *testing.T) {
+			script := "#!/bin/sh\n" + strings.Join(append(tmpl[".signet"].BeforeScript, tmpl[job].Script...), "\n")
+			f := filepath.Join(t.TempDir(), "job.sh")
+			if err := os.WriteFile(f, []byte(script), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(sc, "-s", "sh", f).CombinedOutput(); err != nil {
+				t.Fatalf("shellcheck on %s (before_script + script): %v\n%s", job, err, out)
+			}
+		})
+	}
+}
