@@ -192,6 +192,19 @@ func TestCIRecipeGitHubActions(t *testing.T) {
 		stoppedAtGate(t, d.failed, d.log.String(), 0, "DENIED "+unsigned.String(), "signatures [not-found]")
 	})
 
+	t.Run("a build that reported no digest is not signed", func(t *testing.T) {
+		t.Parallel()
+		s := &ghScenario{world: w, ws: githubCheckout(t, reg.Host), env: env, token: tokenFor(ghRepository), noDigest: true, state: t.TempDir()}
+		res := s.runWorkflow(t, "")
+		b := res["build"]
+		if b.failed == nil || strings.Contains(b.log.String(), "Signed") || !strings.Contains(b.log.String(), "give the digest the build pushed") {
+			t.Fatalf("the release action signed without a digest, or did not say why: %v\n%s", b.failed, b.log.String())
+		}
+		if d := res["deploy"]; d.failed == nil || strings.Contains(d.log.String(), "Deploying") {
+			t.Fatalf("deploy ran after a failed build: %v", d.failed)
+		}
+	})
+
 	t.Run("a key from secrets", func(t *testing.T) {
 		t.Parallel()
 		ws := githubCheckout(t, reg.Host)
@@ -289,6 +302,17 @@ func TestCIRecipeGitLab(t *testing.T) {
 			t.Fatal("the deploy job did not run")
 		}
 		stoppedAtGate(t, d.failed, d.log, 0, "DENIED "+unsigned.String(), "signatures [not-found]")
+	})
+
+	t.Run("a tag is not signed", func(t *testing.T) {
+		t.Parallel()
+		s := scenario(t, trust)
+		tag := reg.Host + "/" + project + ":v1"
+		s.only, s.dotenv = "sign", map[string]string{"SIGNET_IMAGE": tag}
+		r := s.run(t)["sign"]
+		if r == nil || r.failed == nil || strings.Contains(r.log, "Signed") || !strings.Contains(r.log, "SIGNET_IMAGE is '"+tag+"': give the digest the build pushed") {
+			t.Fatalf("the sign job signed a tag, or did not say why: %+v", r)
+		}
 	})
 
 	t.Run("a key from a file variable", func(t *testing.T) {
