@@ -9,9 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -453,51 +450,6 @@ func (j *ghJobRun) composite(t *testing.T, ctx *ghContext, st ghStep) (map[strin
 	}
 	return outputs, nil
 }
-
-// ghFakes stand in for the third-party actions the workflow uses, by name.
-var ghFakes = map[string]func(j *ghJobRun, with map[string]string) (map[string]string, error){
-	"actions/checkout": noAction,
-	"actions/setup-go": noAction,
-	"actions/cache": func(*ghJobRun, map[string]string) (map[string]string, error) {
-		return map[string]string{"cache-hit": "false"}, nil
-	},
-	"docker/setup-buildx-action": noAction,
-	"docker/login-action":        noAction,
-	"docker/build-push-action": func(j *ghJobRun, with map[string]string) (map[string]string, error) {
-		if with["push"] != "true" {
-			return nil, fmt.Errorf("push is %q", with["push"])
-		}
-		img, _ := random.Image(256, 1)
-		for _, tag := range strings.Split(with["tags"], ",") {
-			ref, err := name.NewTag(strings.TrimSpace(tag))
-			if err != nil {
-				return nil, err
-			}
-			if err := remote.Write(ref, img); err != nil {
-				return nil, err
-			}
-		}
-		d, _ := img.Digest()
-		if j.s.noDigest {
-			return map[string]string{"digest": "", "imageid": d.String()}, nil
-		}
-		return map[string]string{"digest": d.String(), "imageid": d.String()}, nil
-	},
-	"anchore/sbom-action": func(j *ghJobRun, with map[string]string) (map[string]string, error) {
-		if with["format"] != "cyclonedx-json" {
-			return nil, fmt.Errorf("format %q", with["format"])
-		}
-		return nil, os.WriteFile(filepath.Join(j.s.ws, with["output-file"]), fakeSBOM(with["image"]), 0o644)
-	},
-	"aquasecurity/trivy-action": func(j *ghJobRun, with map[string]string) (map[string]string, error) {
-		if with["format"] != "json" || with["exit-code"] != "0" {
-			return nil, fmt.Errorf("format %q, exit-code %q", with["format"], with["exit-code"])
-		}
-		return nil, os.WriteFile(filepath.Join(j.s.ws, with["output"]), fakeScan(with["image-ref"], j.s.critical), 0o644)
-	},
-}
-
-func noAction(*ghJobRun, map[string]string) (map[string]string, error) { return nil, nil }
 
 func (j *ghJobRun) fake(t *testing.T, ctx *ghContext, st ghStep) (map[string]string, error) {
 	t.Helper()
