@@ -66,6 +66,7 @@ Start with 'signet quickstart' to see the whole flow offline.`,
 		newQuickstartCmd(s),
 		newConfigCmd(s),
 	)
+	registerCompletions(root)
 	return root
 }
 

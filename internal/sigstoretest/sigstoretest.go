@@ -140,6 +140,8 @@ func (s *Sigstore) serveCert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	issV2, _ := asn1.Marshal(asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte(issuer)})
+	exts := append([]pkix.Extension{{Id: oidIssuerV1, Value: []byte(issuer)}, {Id: oidIssuerV2, Value: issV2}},
+		gitHubExtensions(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))...)
 	tmpl := &x509.Certificate{
 		SerialNumber:    big.NewInt(time.Now().UnixNano()),
 		Subject:         pkix.Name{},
@@ -148,7 +150,7 @@ func (s *Sigstore) serveCert(w http.ResponseWriter, r *http.Request) {
 		NotAfter:        time.Now().Add(10 * time.Minute),
 		KeyUsage:        x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:     []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-		ExtraExtensions: []pkix.Extension{{Id: oidIssuerV1, Value: []byte(issuer)}, {Id: oidIssuerV2, Value: issV2}},
+		ExtraExtensions: exts,
 	}
 	if u, err := url.Parse(email); err == nil && u.Scheme != "" {
 		tmpl.EmailAddresses, tmpl.URIs = nil, []*url.URL{u}
@@ -188,6 +190,52 @@ func claims(token string) (string, string, error) {
 		who = c.Sub
 	}
 	return who, c.Iss, nil
+}
+
+// gitHubExtensions returns Fulcio's (v1) GitHub workflow extensions for
+// the GitHub Actions claims the token carries, as Fulcio records them.
+func gitHubExtensions(token string) []pkix.Extension {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil
+	}
+	var c map[string]any
+	if json.Unmarshal(b, &c) != nil {
+		return nil
+	}
+	var out []pkix.Extension
+	for _, e := range []struct {
+		claim string
+		arc   int
+	}{{"event_name", 2}, {"sha", 3}, {"workflow", 4}, {"repository", 5}, {"ref", 6}} {
+		if v, ok := c[e.claim].(string); ok && v != "" {
+			out = append(out, pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, e.arc}, Value: []byte(v)})
+		}
+	}
+	return out
+}
+
+// GitHubToken returns a JWT-shaped token like the one GitHub Actions issues
+// to a workflow run, from issuer https://token.actions.githubusercontent.com.
+// Its identity is subject (the URI Fulcio derives from job_workflow_ref,
+// https://github.com/OWNER/REPO/.github/workflows/F.yml@REF), and claims
+// may carry those Fulcio records as GitHub workflow extensions: repository,
+// ref, sha, event_name, workflow. Only this package's Fulcio accepts it.
+func GitHubToken(subject string, claims map[string]string) string {
+	c := map[string]any{"iss": "https://token.actions.githubusercontent.com", "sub": subject, "aud": "sigstore",
+		"exp": time.Now().Add(time.Hour).Unix()}
+	for k, v := range claims {
+		c[k] = v
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	b, _ := json.Marshal(c)
+	sig := make([]byte, 64)
+	rand.Read(sig)
+	return enc([]byte(`{"alg":"RS256","kid":"test","typ":"JWT"}`)) + "." + enc(b) + "." + enc(sig)
 }
 
 func (s *Sigstore) serveTimestamp(w http.ResponseWriter, r *http.Request) {
