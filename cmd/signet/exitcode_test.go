@@ -2,6 +2,8 @@ package main
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
@@ -87,8 +90,8 @@ func newExitFixture(t *testing.T) *exitFixture {
 			t.Fatalf("signet %s: exit %d\n%s%s", strings.Join(args, " "), code, out, stderr)
 		}
 	}
-	must("keys", "generate", "--output-prefix", f.release)
-	must("keys", "generate", "--output-prefix", f.other)
+	plainKeyPair(t, f.release)
+	plainKeyPair(t, f.other)
 	must("sign", "--no-tlog", "--key", f.release+".key", f.signed)
 	must("sign", "--no-tlog", "--key", f.other+".key", f.forged)
 	must("attest", "--no-tlog", "--key", f.other+".key", "--type", "vuln", "--predicate", f.grype, f.forged)
@@ -109,6 +112,26 @@ images:
 	f.forgedBundle = f.path("forged.sigstore.json")
 	must("sign-blob", "--no-tlog", "--key", f.other+".key", "--bundle", f.forgedBundle, f.blob)
 	return f
+}
+
+// plainKeyPair writes prefix.key (unencrypted PKCS#8, which Signet reads
+// for imports: no scrypt to wait for) and prefix.pub.
+func plainKeyPair(t *testing.T, prefix string) {
+	t.Helper()
+	priv, err := keys.Generate(keys.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := keys.PublicKeyPEM(priv.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, prefix+".key", string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	write(t, prefix+".pub", string(pub))
 }
 
 func write(t *testing.T, path, data string) {
