@@ -3,6 +3,11 @@ SHELL   := bash
 GO      ?= go
 BIN     := bin
 SIGNET  := $(BIN)/signet
+# `signet version` reports these (git describe and the commit, when this is
+# a git work tree); without them, the module's build information says.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := $(if $(VERSION),-X main.version=$(VERSION)) $(if $(COMMIT),-X main.commit=$(COMMIT))
 
 .PHONY: all build test quickstart e2e conformance bench lint fuzz clean
 
@@ -12,7 +17,7 @@ CONFORMANCE_DIR ?= ../shared/conformance
 all: build
 
 build:
-	$(GO) build -o $(SIGNET) ./cmd/signet
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(SIGNET) ./cmd/signet
 
 quickstart: build
 	$(SIGNET) quickstart

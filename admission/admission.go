@@ -337,11 +337,11 @@ func (w *Webhook) decide(ctx context.Context, dec Decider, imgs []string, mutate
 
 // denial is the one line a user sees for a denied image.
 func denial(d *verify.Decision) string {
-	rule := "the default action"
+	by := "signet's default action"
 	if d.Rule != "" {
-		rule = fmt.Sprintf("rule %q", d.Rule)
+		by = fmt.Sprintf("signet rule %q", d.Rule)
 	}
-	return fmt.Sprintf("image %s denied by signet %s: %s", d.Image, rule, d.Reason)
+	return fmt.Sprintf("image %s denied by %s: %s", d.Image, by, d.Reason)
 }
 
 // pinned returns the reference that makes a node run the digest that was

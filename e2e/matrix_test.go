@@ -12,12 +12,13 @@ import (
 	"github.com/signet-dev/signet/oci"
 )
 
-// Exit codes of signet verify (see cmd/signet/exitcode.go).
+// Exit codes of signet (see cmd/signet/exitcode.go).
 const (
 	exitOK           = 0
 	exitNoSignatures = 3
 	exitInvalid      = 4
 	exitRegistry     = 5
+	exitPolicyDenied = 6
 )
 
 func cosign(t *testing.T, version string, args ...string) result {

@@ -49,7 +49,7 @@ func TestSignedTagHeads(t *testing.T) {
 		expect(t, "verify at the signed head", signet(t, "verify", "--policy", pol, full+":1.4"), exitOK)
 
 		expect(t, "crane tag (move 1.4 back to v1)", crane("tag", old.String(), "1.4"), 0)
-		expect(t, "verify the moved tag", signet(t, "verify", "--policy", pol, full+":1.4"), exitInvalid, "[tag-mismatch]")
+		expect(t, "verify the moved tag", signet(t, "verify", "--policy", pol, full+":1.4"), exitPolicyDenied, "[tag-mismatch]")
 		pod := filepath.Join(dir, "pod.yaml")
 		os.WriteFile(pod, []byte(fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n    - {name: app, image: %q}\n", full+":1.4")), 0o644)
 		expect(t, "admission pins the signed head", signet(t, "admission", "review", "--policy", pol, pod), exitOK, "JSONPatch")

@@ -44,11 +44,11 @@ func summarize(a *Artifact, predicateType string, predicate json.RawMessage, now
 			Statements []json.RawMessage `json:"statements"`
 		}
 		if json.Unmarshal(predicate, &v) == nil {
-			a.Summary = fmt.Sprintf("OpenVEX, %d statements", len(v.Statements))
+			a.Summary = "OpenVEX, " + count(len(v.Statements), "statement", "statements")
 		}
 		return
 	default:
-		a.Summary = fmt.Sprintf("predicate %s, %d bytes", predicateType, len(predicate))
+		a.Summary = fmt.Sprintf("predicate %s, %s", predicateType, count(len(predicate), "byte", "bytes"))
 		return
 	}
 	switch {
@@ -64,7 +64,7 @@ func summarize(a *Artifact, predicateType string, predicate json.RawMessage, now
 }
 
 func (s *SBOM) line() string {
-	out := fmt.Sprintf("SBOM %s %s, %d components", s.Format, s.SpecVersion, s.Components)
+	out := fmt.Sprintf("SBOM %s %s, %s", s.Format, s.SpecVersion, count(s.Components, "component", "components"))
 	if len(s.TopLicenses) > 0 {
 		var ls []string
 		for _, l := range s.TopLicenses {
@@ -452,4 +452,12 @@ func short(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// count writes n with the noun in the number n needs: "1 component", "2 components".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

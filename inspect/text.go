@@ -42,6 +42,9 @@ func WriteText(w io.Writer, rep *Report, o TextOptions) error {
 		head += p.dim(" judged by policy " + firstOf(rep.Policy.Name, "(unnamed)") + " " + short(rep.Policy.Hash, 12))
 	}
 	b.WriteString(head + "\n")
+	if rep.Policy == nil {
+		b.WriteString(p.yellow("  NOT verified: signers, log entries and times below are what each artifact claims; give --policy to verify") + "\n")
+	}
 	if sh := rep.SignedHead; sh != nil {
 		switch {
 		case sh.Digest == "":

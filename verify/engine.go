@@ -325,6 +325,7 @@ func (e *Engine) start(image string) (*Decision, name.Reference, *policy.Rule) {
 	d.Rule, d.RuleIndex, d.Mode = rule.Pattern, rule.Index, rule.Mode
 	d.add("match", Pass, "", fmt.Sprintf("rule images[%d] %q matches %s", rule.Index, rule.Pattern, canon), nil)
 	if !e.tagRules(d, ref, rule) {
+		d.notEvaluated(ref, rule)
 		return d.finish(), nil, nil
 	}
 	return d, ref, rule
@@ -346,14 +347,17 @@ func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decisi
 	t, err := e.client.Resolve(ctx, image)
 	if err != nil {
 		d.add("resolve", Errored, registryClass(err), err.Error(), nil)
+		d.notEvaluated(ref, rule)
 		return d.finish()
 	}
 	d.Digest, d.Tag = t.Digest.DigestStr(), t.Tag
 	if !e.lockRule(d, ref, rule) {
+		d.notEvaluated(ref, rule)
 		return d.finish()
 	}
 	pinned, head, ok := e.signedHeadRule(ctx, d, ref, rule)
 	if !ok {
+		d.notEvaluated(ref, rule)
 		return d.finish()
 	}
 	if pinned != nil {
@@ -812,6 +816,44 @@ func registryClass(err error) Class {
 		return ClassNotFound
 	}
 	return ClassTransient
+}
+
+// notEvaluated records, once a failure has ended the decision early, every
+// other check the rule has as skipped and why, so an explanation lists them
+// all. A skipped check never changes the verdict.
+func (d *Decision) notEvaluated(ref name.Reference, rule *policy.Rule) {
+	failed := ""
+	done := map[string]bool{}
+	for _, c := range d.Checks {
+		done[c.Name] = true
+		if failed == "" && (c.Outcome == Fail || c.Outcome == Errored) {
+			failed = c.Name
+		}
+	}
+	if failed == "" {
+		return
+	}
+	var names []string
+	if _, isTag := ref.(name.Tag); isTag && rule.Tags != nil {
+		names = append(names, "tags")
+		if rule.Tags.Lock != nil {
+			names = append(names, "lock")
+		}
+		if rule.Tags.SignedHeads != nil {
+			names = append(names, "signed-head")
+		}
+	}
+	if len(rule.Signers) > 0 {
+		names = append(names, "signatures")
+	}
+	for _, a := range rule.Attestations {
+		names = append(names, "attestation "+a.Name)
+	}
+	for _, n := range names {
+		if !done[n] {
+			d.add(n, Skip, "", "not evaluated: the "+failed+" check failed first", nil)
+		}
+	}
 }
 
 func (d *Decision) add(name string, o Outcome, c Class, msg string, ev []Evidence) {

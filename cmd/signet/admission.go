@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -154,7 +155,9 @@ AdmissionReview stands for its request. For a file of one object the
 AdmissionResponse the webhook would send is printed; for more, a JSON list
 of {document, path, kind, namespace, name, response}, where document counts
 from 1, path is the item's JSON Pointer in its document ("" for the
-document itself) and a response's patch is relative to its object. Exits 6,
+document itself) and a response's patch is relative to its object. The
+patch is base64 in the response, as the API server wants it, and decoded
+next to it as jsonPatch. Exits 6,
 with one DENIED line per denied object on stderr, when the webhook would
 deny anything.`,
 		Args: args(cobra.ExactArgs(1)),
@@ -169,7 +172,7 @@ deny anything.`,
 			}
 			objs, isReview, err := objectsFromFile(data)
 			if err != nil {
-				return usageError{err}
+				return fmt.Errorf("reading %s: %w", a[0], err)
 			}
 			for i := range objs {
 				objs[i].Response = w.Review(cmd.Context(), objs[i].request, mutate)
@@ -191,15 +194,30 @@ type reviewed struct {
 	Namespace string                         `json:"namespace,omitempty"`
 	Name      string                         `json:"name,omitempty"`
 	Response  *admissionv1.AdmissionResponse `json:"response"`
+	// JSONPatch is the response's patch decoded: the response carries it
+	// base64-encoded, as the API server wants it.
+	JSONPatch json.RawMessage `json:"jsonPatch,omitempty"`
+}
+
+// responseOut is the answer for a file of one object: the AdmissionResponse
+// the webhook would send, and its patch decoded.
+type responseOut struct {
+	*admissionv1.AdmissionResponse
+	JSONPatch json.RawMessage `json:"jsonPatch,omitempty"`
 }
 
 // printReviewed prints the answers — the response for a file of one
 // object, else the list — and names each denial on stderr; exit 6 when any
 // is denied.
 func printReviewed(s *streams, objs []reviewed, isReview bool) error {
+	for i, o := range objs {
+		if json.Valid(o.Response.Patch) {
+			objs[i].JSONPatch = o.Response.Patch
+		}
+	}
 	var err error
 	if len(objs) == 1 {
-		err = printJSON(s, objs[0].Response)
+		err = printJSON(s, responseOut{objs[0].Response, objs[0].JSONPatch})
 	} else {
 		err = printJSON(s, objs)
 	}
@@ -219,7 +237,7 @@ func printReviewed(s *streams, objs []reviewed, isReview bool) error {
 		denied = true
 	}
 	if denied {
-		return silentError{exitPolicyDenied}
+		return reported{errPolicyDenied}
 	}
 	return nil
 }

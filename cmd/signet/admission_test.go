@@ -41,7 +41,8 @@ spec:
 		return p
 	}
 	out, stderr, code := signet(t, "admission", "review", "--policy", pol, deploy(reg.Host+"/team/app:v1"))
-	if code != exitOK || !strings.Contains(out, `"allowed": true`) || !strings.Contains(out, `"patchType": "JSONPatch"`) {
+	if code != exitOK || !strings.Contains(out, `"allowed": true`) || !strings.Contains(out, `"patchType": "JSONPatch"`) ||
+		!strings.Contains(out, `"jsonPatch": [`) || !strings.Contains(out, `"op": "replace"`) {
 		t.Fatalf("signed: %d\n%s\n%s", code, out, stderr)
 	}
 	out, stderr, code = signet(t, "admission", "review", "--policy", pol, deploy(reg.Host+"/team/app:v2"))
@@ -129,8 +130,8 @@ func TestAdmissionReviewReadsEverything(t *testing.T) {
 		{"signed everywhere", deploy("a", signed) + "---\n# nothing\n---\n" + list(indent(pod("b", signed)), indent(deploy("c", signed))), exitOK, "",
 			[]string{"/spec/template/spec/containers/0/image", "/spec/containers/0/image", "/spec/template/spec/containers/0/image"}},
 		{"signed review", review("Pod", "v1", "Pod", "v1", signed), exitOK, "", []string{"/spec/containers/0/image"}},
-		{"nothing to review", "# empty\n---\n", exitUsage, "holds no object", nil},
-		{"Lists too deep", strings.Repeat(`{"kind":"List","items":[`, 9) + strings.Repeat("]}", 9), exitUsage, "nested more than 8 deep", nil},
+		{"nothing to review", "# empty\n---\n", exitError, "holds no object", nil},
+		{"Lists too deep", strings.Repeat(`{"kind":"List","items":[`, 9) + strings.Repeat("]}", 9), exitError, "nested more than 8 deep", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "in.yaml")
@@ -139,7 +140,7 @@ func TestAdmissionReviewReadsEverything(t *testing.T) {
 			if code != tc.code || !strings.Contains(stderr, tc.denied) {
 				t.Fatalf("want exit %d with %q on stderr, got %d\n%s\n%s", tc.code, tc.denied, code, out, stderr)
 			}
-			if tc.code == exitUsage {
+			if tc.code == exitError {
 				return
 			}
 			var patches []string

@@ -60,6 +60,9 @@ A file of the wrong kind is refused with what it looks like instead.`,
 			if err := outputFormat(output); err != nil {
 				return err
 			}
+			if err := checkReferences(reg.client(), images...); err != nil {
+				return err
+			}
 			req := attest.Request{Type: typ, Recursive: recursive}
 			var err error
 			if predFile != "" {

@@ -43,7 +43,7 @@ func TestBlobCommands(t *testing.T) {
 		{[]string{"verify-blob", "--key", key + ".pub", "--bundle", b, other}, exitInvalid, "NOT verified"},
 		{[]string{"verify-blob", "--key", key + ".pub", "--bundle", ab, other}, exitInvalid, "NOT verified"},
 		{[]string{"verify-blob", "--key", key + ".pub", "--bundle", b, "sha256:abc"}, exitUsage, "not a sha256 digest"},
-		{[]string{"attest-blob", "--no-tlog", "--key", key + ".key", "--statement", art, "--bundle", ab}, exitUsage, "parsing in-toto statement"},
+		{[]string{"attest-blob", "--no-tlog", "--key", key + ".key", "--statement", art, "--bundle", ab}, exitError, "parsing in-toto statement"},
 	}
 	for _, tc := range cases {
 		out, stderr, code := signet(t, tc.args...)

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/signet-dev/signet/inspect"
+	"github.com/signet-dev/signet/verify"
 )
 
 func newInspectCmd(s *streams) *cobra.Command {
@@ -42,10 +43,17 @@ SBOM's components (sortable) and the vulnerabilities by severity.`,
 			if err := outputFormat(output); err != nil {
 				return err
 			}
+			client := reg.client()
+			check := checkReferences
+			if polFile != "" {
+				check = checkPolicyReferences
+			}
+			if err := check(client, a[0]); err != nil {
+				return err
+			}
 			if _, _, err := trust.verifierOptions(); err != nil {
 				return err
 			}
-			client := reg.client()
 			o := inspect.Options{}
 			if trust.root != nil {
 				o.Trust = trust.root
@@ -115,6 +123,9 @@ a Sigstore bundle (cosign v3, Signet) as it is, and a legacy .sig layer in the
 shape 'cosign download signature' prints. Nothing is verified.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := checkReferences(reg.client(), a[0]); err != nil {
+				return err
+			}
 			raws, err := inspect.Signatures(cmd.Context(), reg.client(), a[0])
 			if err != nil {
 				return err
@@ -130,7 +141,7 @@ shape 'cosign download signature' prints. Nothing is verified.`,
 			}
 			if n == 0 {
 				fmt.Fprintln(s.err, "no signatures found")
-				return silentError{exitNoSignatures}
+				return reported{verify.ErrNoSignatures}
 			}
 			return nil
 		},

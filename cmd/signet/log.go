@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -170,7 +171,7 @@ func newLogInfoCmd(s *streams) *cobra.Command {
 			if output == "json" {
 				return printJSON(s, out)
 			}
-			fmt.Fprintf(s.out, "origin:  %s\nurl:     %s\nsize:    %d entries\nlog ID:  %x\n%s", info.Origin, info.URL, size, id, pemBytes)
+			fmt.Fprintf(s.out, "origin:  %s\nurl:     %s\nsize:    %s\nlog ID:  %x\n%s", info.Origin, info.URL, count(size, "entry", "entries"), id, pemBytes)
 			return nil
 		},
 	}
@@ -221,7 +222,7 @@ history is reported with both signed checkpoints as evidence (exit code 4).`,
 			}
 			latest, err := tiles.Checkpoint(cmd.Context())
 			if err != nil {
-				return fmt.Errorf("fetching checkpoint from %s: %w", url, err)
+				return unavailableError{fmt.Errorf("fetching checkpoint from %s: %w", url, err)}
 			}
 			cp, err := cv.Parse(latest)
 			if err != nil {
@@ -234,12 +235,16 @@ history is reported with both signed checkpoints as evidence (exit code 4).`,
 			case err != nil:
 				return err
 			default:
-				if err := cv.CheckConsistency(cmd.Context(), old, latest, tiles.Tile); err != nil {
+				if err := consistent(cmd.Context(), cv, tiles, old, latest); err != nil {
 					fmt.Fprintln(s.err, err)
-					return silentError{exitInvalid}
+					return reported{err}
 				}
 				oldCp, _ := cv.Parse(old)
-				fmt.Fprintf(s.out, "Consistent: the log grew from %d to %d entries without rewriting history.\n", oldCp.Size, cp.Size)
+				if oldCp.Size == cp.Size {
+					fmt.Fprintf(s.out, "Consistent: the log still has %s, with the same history, as at the checkpoint remembered in %s.\n", count(cp.Size, "entry", "entries"), state)
+				} else {
+					fmt.Fprintf(s.out, "Consistent: the log grew from %d to %s without rewriting history.\n", oldCp.Size, count(cp.Size, "entry", "entries"))
+				}
 			}
 			return os.WriteFile(state, latest, 0o644)
 		},
@@ -273,4 +278,23 @@ func namesLog(p string, li tlog.LogInfo) bool {
 	}
 	l, ok := tr.RekorLogs()[hex.EncodeToString(id)]
 	return ok && l.BaseURL == li.URL
+}
+
+// consistent checks that the log's latest checkpoint extends the old one,
+// fetching the proof's tiles. A failure while tiles could not be fetched is
+// the log's service failing (exit 5), not evidence against its history.
+func consistent(ctx context.Context, cv *tlog.CheckpointVerifier, tiles *tlog.HTTPTiles, old, latest []byte) error {
+	var fetchFailed atomic.Bool
+	fetch := func(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
+		b, err := tiles.Tile(ctx, level, index, p)
+		if err != nil {
+			fetchFailed.Store(true)
+		}
+		return b, err
+	}
+	err := cv.CheckConsistency(ctx, old, latest, fetch)
+	if err != nil && fetchFailed.Load() && !errors.Is(err, tlog.ErrInconsistent) {
+		return unavailableError{err}
+	}
+	return err
 }

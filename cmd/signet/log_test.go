@@ -83,7 +83,7 @@ func TestLogCommands(t *testing.T) {
 	pub := filepath.Join(t.TempDir(), "log.pub")
 	os.WriteFile(pub, []byte(info["publicKey"].(string)), 0o644)
 	state := filepath.Join(t.TempDir(), "cp")
-	for i, want := range []string{"First checkpoint seen: size 1", "Consistent"} {
+	for i, want := range []string{"First checkpoint seen: size 1", "Consistent: the log still has 1 entry, with the same history"} {
 		out, stderr, code := signet(t, "log", "verify", "--url", "http://"+addr, "--public-key", pub, "--state", state)
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Fatalf("log verify #%d: %d\n%s\n%s", i, code, out, stderr)

@@ -40,7 +40,7 @@ func TestFirstMistakesRead(t *testing.T) {
 		{"wrong key, json", []string{"verify", "--key", other + ".pub", "-o", "json", img}, exitInvalid,
 			"; trusted: " + other + ".pub = ", ""},
 		{"malformed reference, verify", []string{"verify", "--key", release + ".pub", bad}, -1,
-			"✗ " + bad + ": invalid image reference: repository names must be lower case: Team/App (write team/app)", bad},
+			bad + ": invalid image reference: repository names must be lower case: Team/App (write team/app)", bad},
 		{"malformed reference, sign", []string{"sign", "--no-tlog", "--key", release + ".key", bad}, -1,
 			"invalid image reference: repository names must be lower case: Team/App", bad},
 		{"malformed reference, inspect", []string{"inspect", bad}, -1,

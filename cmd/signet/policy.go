@@ -20,10 +20,10 @@ func newPolicyCmd(s *streams) *cobra.Command {
 		RunE: func(cmd *cobra.Command, a []string) error {
 			c, err := policy.Load(a[0], keyLoader(s))
 			if err != nil {
-				return usageError{err}
+				return err
 			}
-			fmt.Fprintf(s.out, "%s: valid, %d rules, default %s\npolicy digest %s (the document and the keys, lock files and roots it names)\n",
-				a[0], len(c.Rules), map[bool]string{true: "allow", false: "deny"}[c.DefaultAllow], c.Hash)
+			fmt.Fprintf(s.out, "%s: valid, %s, default %s\npolicy digest %s (the document and the keys, lock files and roots it names)\n",
+				a[0], count(len(c.Rules), "rule", "rules"), map[bool]string{true: "allow", false: "deny"}[c.DefaultAllow], c.Hash)
 			for _, r := range c.Rules {
 				if r.Normalized != r.Pattern {
 					fmt.Fprintf(s.out, "  images[%d] %q is matched as %q\n", r.Index, r.Pattern, r.Normalized)
@@ -37,10 +37,6 @@ func newPolicyCmd(s *streams) *cobra.Command {
 		Short: "Show which rule applies to an image reference, and why (no registry access)",
 		Args:  args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			c, err := policy.Load(a[0], keyLoader(s))
-			if err != nil {
-				return usageError{err}
-			}
 			var reg registryOptions
 			ref, err := reg.client().ParseReference(a[1])
 			if err != nil {
@@ -49,6 +45,10 @@ func newPolicyCmd(s *streams) *cobra.Command {
 			canon, err := policy.NormalizeReference(ref.Name())
 			if err != nil {
 				return usageError{err}
+			}
+			c, err := policy.Load(a[0], keyLoader(s))
+			if err != nil {
+				return err
 			}
 			fmt.Fprintf(s.out, "%s is matched as %s\n", a[1], canon)
 			rules, err := c.Matching(canon)
@@ -109,6 +109,9 @@ func newLockCmd(s *streams) *cobra.Command {
 rule with tags.lock refuses the tag once it resolves to anything else.`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
+			if err := checkReferences(reg.client(), images...); err != nil {
+				return err
+			}
 			lf, err := policy.ReadLock(file)
 			if err != nil {
 				return err
@@ -142,15 +145,18 @@ func printDecision(s *streams, d *verify.Decision, explain bool) {
 	case d.Failed():
 		verdict = "⚠ ALLOWED (" + d.Mode + " mode; would be denied)"
 	}
-	where := d.Digest
-	if d.Tag != "" {
-		where = "tag " + d.Tag + " → " + d.Digest
+	head := verdict + " " + d.Image
+	switch {
+	case d.Tag != "" && d.Digest != "":
+		head += " (tag " + d.Tag + " → " + d.Digest + ")"
+	case d.Digest != "":
+		head += " (" + d.Digest + ")"
 	}
-	rule := "default action"
+	rule := "the policy's default action"
 	if d.Rule != "" {
 		rule = fmt.Sprintf("rule %q (%s)", d.Rule, d.Mode)
 	}
-	fmt.Fprintf(s.out, "%s %s (%s) by %s\n", verdict, d.Image, where, rule)
+	fmt.Fprintf(s.out, "%s by %s\n", head, rule)
 	if !explain {
 		if d.Reason != "" {
 			fmt.Fprintf(s.out, "  %s\n", d.Reason)
@@ -188,20 +194,3 @@ func orDash(s string) string {
 }
 
 func shortDigest(d string) string { return short(d) }
-
-// decisionExit maps a decision to the exit code of its deciding failure.
-func decisionExit(d *verify.Decision) int {
-	if d.Allowed {
-		return exitOK
-	}
-	switch d.Class {
-	case verify.ClassTransient:
-		return exitRegistry
-	case verify.ClassNotFound:
-		return exitNoSignatures
-	case verify.ClassInvalid:
-		return exitInvalid
-	default:
-		return exitPolicyDenied
-	}
-}

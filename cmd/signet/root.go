@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -22,10 +24,15 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	root.SetIn(in)
 	root.SetOut(out)
 	root.SetErr(errOut)
-	err := root.ExecuteContext(ctx)
-	if err != nil {
-		if _, quiet := err.(silentError); !quiet {
-			fmt.Fprintln(errOut, "Error:", err)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil && !quiet(err) {
+		fmt.Fprintln(errOut, "Error:", err)
+		var u usageError
+		if errors.As(err, &u) && cmd != nil {
+			if cmd.Name() == "help" {
+				cmd = cmd.Root()
+			}
+			fmt.Fprintf(errOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		}
 	}
 	return exitCode(err)
@@ -38,9 +45,20 @@ func newRootCmd(s *streams) *cobra.Command {
 		Long: `Signet signs container image digests, stores the signatures in the registry the
 way cosign v3 does (Sigstore bundles as OCI 1.1 referrers), and verifies them.
 
-Start with 'signet quickstart' to see the whole flow offline.`,
+Start with 'signet quickstart' to see the whole flow offline.
+
+` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+	}
+	var showVersion bool
+	root.Flags().BoolVar(&showVersion, "version", false, "print the version (as 'signet version' does)")
+	root.RunE = func(cmd *cobra.Command, a []string) error {
+		if showVersion {
+			_, err := fmt.Fprint(s.out, currentVersion().text())
+			return err
+		}
+		return cmd.Help()
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
@@ -65,9 +83,66 @@ Start with 'signet quickstart' to see the whole flow offline.`,
 		newTrustCmd(s),
 		newQuickstartCmd(s),
 		newConfigCmd(s),
+		newVersionCmd(s),
 	)
+	// Cobra adds these when it runs; added now, they get the same checks.
+	// The completion scripts are written to the writer set when they are
+	// added, so set it first.
+	root.SetOut(s.out)
+	root.SetErr(s.err)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	usageChecks(root)
+	for _, c := range root.Commands() {
+		if c.Name() == "help" {
+			c.Args = args(knownHelpTopic)
+		}
+	}
 	registerCompletions(root)
 	return root
+}
+
+// usageChecks makes every argument check in the tree a usage error (cobra's
+// own commands included), and every command that only groups others (and
+// the root) refuse an unknown subcommand, with suggestions; called with no
+// subcommand they print their help. Cobra would print the help and exit 0
+// for 'signet policy nope'.
+func usageChecks(c *cobra.Command) {
+	switch {
+	case c.HasSubCommands():
+		if c.Run == nil && c.RunE == nil {
+			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
+		c.Args = args(knownSubcommand)
+		c.SuggestionsMinimumDistance = 2
+	case c.Args != nil:
+		c.Args = args(c.Args)
+	}
+	for _, sub := range c.Commands() {
+		usageChecks(sub)
+	}
+}
+
+// knownHelpTopic refuses 'signet help' for a command that does not exist.
+func knownHelpTopic(help *cobra.Command, a []string) error {
+	cmd, rest, err := help.Root().Find(a)
+	if err != nil {
+		return err
+	}
+	return knownSubcommand(cmd, rest)
+}
+
+// knownSubcommand refuses arguments to a command that only groups others:
+// the first one names no subcommand.
+func knownSubcommand(cmd *cobra.Command, a []string) error {
+	if len(a) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", a[0], cmd.CommandPath())
+	if sug := cmd.SuggestionsFor(a[0]); len(sug) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(sug, " or "))
+	}
+	return errors.New(msg)
 }
 
 // args wraps a cobra argument validator so its failures are usage errors.

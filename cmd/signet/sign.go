@@ -59,6 +59,9 @@ RFC 3161 timestamp, which keyless signatures logged in Rekor v2 need.`,
 			if err != nil {
 				return err
 			}
+			if err := checkReferences(reg.client(), images...); err != nil {
+				return err
+			}
 			signer, err := signing.signer(cmd.Context(), s, reg.client())
 			if err != nil {
 				return err

@@ -135,6 +135,9 @@ func newTagInitCmd(s *streams) *cobra.Command {
 			if len(o.rootKeys) == 0 {
 				return usageError{errors.New("--root-key is required (at least one)")}
 			}
+			if err := checkReferences(o.reg.client(), a[0]); err != nil {
+				return err
+			}
 			k, client, repo, err := o.open(cmd, s, a[0])
 			if err != nil {
 				return err
@@ -185,6 +188,9 @@ else that a signature is attached), and publish new metadata naming that
 digest as the tag's head.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := checkReferences(o.reg.client(), a[0]); err != nil {
+				return err
+			}
 			k, err := o.keys(cmd, s)
 			if err != nil {
 				return err
@@ -246,7 +252,7 @@ func checkSigned(cmd *cobra.Command, s *streams, client *oci.Client, t *oci.Targ
 				return nil
 			}
 		}
-		return fmt.Errorf("%s has no signature: sign it first (or --allow-unsigned)", t.Digest)
+		return fmt.Errorf("%s: %w: sign it first (or --allow-unsigned)", t.Digest, verify.ErrNoSignatures)
 	}
 	var ks []verify.Key
 	for _, ref := range keyRefs {
@@ -273,6 +279,9 @@ func newTagRefreshCmd(s *streams) *cobra.Command {
 		Short: "Re-sign the timestamp so the metadata does not expire (run it from a cron job)",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := checkReferences(o.reg.client(), a[0]); err != nil {
+				return err
+			}
 			k, client, repo, err := o.open(cmd, s, a[0])
 			if err != nil {
 				return err

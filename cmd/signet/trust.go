@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/signet-dev/signet/internal/atomicfile"
+	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/tlog"
 	"github.com/signet-dev/signet/trust"
 )
@@ -42,14 +44,14 @@ For Rekor v2 (and Signet's log) the origin must be the host name of the URL.
 			for _, spec := range fulcios {
 				url, chain, start, err := tlog.ParseAuthoritySpec(spec)
 				if err != nil {
-					return usageError{err}
+					return specError(err)
 				}
 				auth.AddCA(url, chain, start)
 			}
 			for _, spec := range tsas {
 				url, chain, start, err := tlog.ParseAuthoritySpec(spec)
 				if err != nil {
-					return usageError{err}
+					return specError(err)
 				}
 				if err := auth.AddTSA(url, chain, start); err != nil {
 					return usageError{err}
@@ -59,7 +61,7 @@ For Rekor v2 (and Signet's log) the origin must be the host name of the URL.
 			for _, spec := range logs {
 				li, err := tlog.ParseLogSpec(spec)
 				if err != nil {
-					return usageError{err}
+					return specError(err)
 				}
 				if li.PublicKey == nil {
 					return usageError{fmt.Errorf("log spec %q: public-key= is required in a trusted root", spec)}
@@ -73,7 +75,8 @@ For Rekor v2 (and Signet's log) the origin must be the host name of the URL.
 			if err := tlog.WriteJSON(out, tr); err != nil {
 				return err
 			}
-			fmt.Fprintf(s.out, "Wrote %s (%d transparency logs, %d certificate authorities, %d timestamp authorities)\n", out, len(infos), len(auth.CAs), len(auth.TSAs))
+			fmt.Fprintf(s.out, "Wrote %s (%s, %s, %s)\n", out, count(len(infos), "transparency log", "transparency logs"),
+				count(len(auth.CAs), "certificate authority", "certificate authorities"), count(len(auth.TSAs), "timestamp authority", "timestamp authorities"))
 			if scOut != "" {
 				sc, err := tlog.SigningConfig(infos...)
 				if err != nil {
@@ -143,6 +146,17 @@ air-gapped machines use --trusted-root FILE on verify instead.`,
 	cmd.Flags().StringVar(&mirror, "mirror", "", "TUF repository URL")
 	cmd.Flags().StringVar(&rootFile, "root", "", "initial TUF root.json of that repository")
 	return cmd
+}
+
+// specError classifies a --rekor, --fulcio or --tsa that could not be used:
+// a file it names that cannot be read or parsed is a bad input file (exit
+// 1); a spec that does not parse is a usage error (exit 2).
+func specError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) || errors.Is(err, keys.ErrMalformedKey) || errors.Is(err, keys.ErrUnsupportedKey) {
+		return err
+	}
+	return usageError{err}
 }
 
 // fetchTrust refreshes the TUF material for cfg into SIGNET_HOME.

@@ -53,6 +53,9 @@ required refuses a signature without such an entry.
 				}
 				return verifyPolicy(cmd, s, reg, trust, polFile, images, output, explain, workers)
 			}
+			if err := checkReferences(reg.client(), images...); err != nil {
+				return err
+			}
 			idents, err := ids.identities()
 			if err != nil {
 				return err
@@ -93,6 +96,9 @@ func verifyPolicy(cmd *cobra.Command, s *streams, reg registryOptions, trust tru
 	if err := outputFormat(output); err != nil {
 		return err
 	}
+	if err := checkPolicyReferences(reg.client(), images...); err != nil {
+		return err
+	}
 	if _, _, err := trust.verifierOptions(); err != nil {
 		return err
 	}
@@ -104,7 +110,7 @@ func verifyPolicy(cmd *cobra.Command, s *streams, reg registryOptions, trust tru
 	ds := e.DecideAll(cmd.Context(), images)
 	code := exitOK
 	for _, d := range ds {
-		code = worse(code, decisionExit(d))
+		code = worse(code, exitCode(decisionError(d)))
 		if output == "text" {
 			printDecision(s, d, explain)
 		}
@@ -317,7 +323,7 @@ func reportEach(s *streams, images []string, output string, what candidates, fn 
 func policyEngine(s *streams, client *oci.Client, trust *trustOptions, file string, opts ...verify.EngineOption) (*verify.Engine, error) {
 	c, err := policy.Load(file, keyLoader(s))
 	if err != nil {
-		return nil, usageError{err}
+		return nil, err
 	}
 	if trust.root != nil {
 		opts = append(opts, verify.WithEngineTrustedRoot(trust.root))

@@ -50,6 +50,9 @@ statement with the variables predicate, predicateType, subject and statement.
 			if err != nil {
 				return usageError{err}
 			}
+			if err := checkReferences(reg.client(), images...); err != nil {
+				return err
+			}
 			req := verify.AttestationRequest{PredicateType: pt}
 			if condition != "" {
 				if req.Condition, err = verify.CompileCondition(condition); err != nil {
@@ -124,6 +127,9 @@ func newDownloadCmd(s *streams) *cobra.Command {
 		Short: "Print the in-toto statements attached to an image, one JSON object per line (NOT verified)",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := checkReferences(reg.client(), a[0]); err != nil {
+				return err
+			}
 			pt := ""
 			if typ != "" {
 				var err error
@@ -144,7 +150,7 @@ func newDownloadCmd(s *streams) *cobra.Command {
 			}
 			if len(found) == 0 {
 				fmt.Fprintln(s.err, "no attestations found")
-				return silentError{exitNoSignatures}
+				return reported{verify.ErrNoSignatures}
 			}
 			return nil
 		},

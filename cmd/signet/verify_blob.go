@@ -62,7 +62,7 @@ RFC 3161 timestamps and certificate are checked against --trusted-root.
 			who, err := v.VerifyBlob(bundleJSON, blob)
 			if err != nil {
 				fmt.Fprintf(s.out, "✗ %s NOT verified: %v\n", a[0], err)
-				return silentError{exitInvalid}
+				return reported{fmt.Errorf("%w: %w", verify.ErrNoValidSignature, err)}
 			}
 			fmt.Fprintf(s.out, "✓ %s verified: %s\n", a[0], who)
 			return nil
@@ -140,7 +140,7 @@ and timestamped like image signatures. Verify it with
 				return err
 			}
 			if _, err := attest.ParseStatement(data); err != nil {
-				return usageError{err}
+				return fmt.Errorf("reading %s: %w", stmtPath, err)
 			}
 			var reg registryOptions
 			signer, err := signing.signer(cmd.Context(), s, reg.client())
