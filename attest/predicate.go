@@ -39,6 +39,9 @@ func BuildPredicate(kind string, data []byte, now time.Time) (json.RawMessage, e
 }
 
 func buildPredicate(kind string, data []byte, now time.Time) (json.RawMessage, error) {
+	if blank(data) {
+		return nil, fmt.Errorf("%w for --type %s: %w", ErrInvalidPredicate, kind, emptyError(data, "predicate"))
+	}
 	if hint := sniffWrongKind(kind, data); hint != "" {
 		return nil, invalid(kind, "%s", hint)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/oci"
 )
 
 func newAttestCmd(s *streams) *cobra.Command {
@@ -60,27 +61,24 @@ A file of the wrong kind is refused with what it looks like instead.`,
 			if err := outputFormat(output); err != nil {
 				return err
 			}
-			req := attest.Request{Type: typ, Recursive: recursive}
-			var err error
-			if predFile != "" {
-				if _, _, err := attest.ResolveType(typ); err != nil {
-					return usageError{err}
-				}
-				req.PredicatePath = predFile
-			} else {
-				req.Statement, err = os.ReadFile(stmtFile)
+			// Every input is checked before the key is unlocked: a bad
+			// predicate or reference costs no password and no decryption.
+			client := reg.client()
+			if err := parseReferences(client, images); err != nil {
+				return err
 			}
+			checked, err := checkAttestInput(typ, predFile, stmtFile, recursive)
 			if err != nil {
 				return err
 			}
-			signer, err := signing.signer(cmd.Context(), s, reg.client())
+			signer, err := signing.signer(cmd.Context(), s, client)
 			if err != nil {
 				return err
 			}
-			a := attest.New(signer, reg.client())
+			a := attest.New(signer, client)
 			var all []attest.Attested
 			for _, img := range images {
-				out, err := a.AttestImage(cmd.Context(), img, req)
+				out, err := a.AttestChecked(cmd.Context(), img, checked)
 				if err != nil {
 					return fmt.Errorf("attesting %s: %w", img, err)
 				}
@@ -113,4 +111,41 @@ A file of the wrong kind is refused with what it looks like instead.`,
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "for an image index, also attest each platform manifest")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// checkAttestInput reads and checks the predicate or statement file.
+func checkAttestInput(typ, predFile, stmtFile string, recursive bool) (*attest.Checked, error) {
+	req := attest.Request{Type: typ, Recursive: recursive}
+	if predFile == "" {
+		data, err := os.ReadFile(stmtFile)
+		if err != nil {
+			return nil, err
+		}
+		req.Statement = data
+		c, err := attest.Check(req)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", stmtFile, err)
+		}
+		return c, nil
+	}
+	if _, _, err := attest.ResolveType(typ); err != nil {
+		return nil, usageError{err}
+	}
+	req.PredicatePath = predFile
+	c, err := attest.Check(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", predFile, err)
+	}
+	return c, nil
+}
+
+// parseReferences checks that every image reference parses, before a
+// command unlocks a key to sign them.
+func parseReferences(client *oci.Client, images []string) error {
+	for _, img := range images {
+		if _, err := client.ParseReference(img); err != nil {
+			return err
+		}
+	}
+	return nil
 }

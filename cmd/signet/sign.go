@@ -59,7 +59,12 @@ RFC 3161 timestamp, which keyless signatures logged in Rekor v2 need.`,
 			if err != nil {
 				return err
 			}
-			signer, err := signing.signer(cmd.Context(), s, reg.client())
+			// The references are checked before the key is unlocked.
+			client := reg.client()
+			if err := parseReferences(client, images); err != nil {
+				return err
+			}
+			signer, err := signing.signer(cmd.Context(), s, client)
 			if err != nil {
 				return err
 			}
