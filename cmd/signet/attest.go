@@ -31,7 +31,8 @@ does; 'cosign verify-attestation --key --type' accepts it.
 
 --type is one of cosign's names or any predicate-type URI:
   spdx, spdxjson      SPDX 2.3 (JSON; spdx also takes tag-value), parsed with tools-golang
-  cyclonedx           CycloneDX 1.5/1.6 JSON, checked with cyclonedx-go while streaming
+  cyclonedx           CycloneDX 1.4/1.5/1.6 JSON, checked against the specification's
+                      JSON schema for its specVersion, while streaming
   vuln                a Trivy or Grype JSON report, converted to cosign's vuln predicate
                       (scanner, database, counts by severity and of fixable findings)
   slsaprovenance1     SLSA provenance v1 (see 'signet provenance generate')
@@ -39,7 +40,8 @@ does; 'cosign verify-attestation --key --type' accepts it.
   openvex             an OpenVEX document
   custom              any file, wrapped as cosign does ({"Data": ..., "Timestamp": ...})
   https://...         any JSON object, under that predicate type
-A file of the wrong kind is refused with what it looks like instead.`,
+A file of the wrong kind is refused with what it looks like instead, an empty
+one as empty. The inputs are checked before the key is unlocked.`,
 		Example: `  signet attest --key release.key --type cyclonedx --predicate sbom.cdx.json registry.example.com/app@sha256:...
   signet attest --key release.key --type spdxjson  --predicate sbom.spdx.json registry.example.com/app@sha256:...
   trivy image -f json -o scan.json registry.example.com/app@sha256:...

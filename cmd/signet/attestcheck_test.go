@@ -36,6 +36,7 @@ func TestInputsCheckedBeforeTheKey(t *testing.T) {
 	}
 	empty := write("empty.json", "")
 	blank := write("blank.json", " \n\t\n")
+	noType := write("notype.cdx.json", `{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [{"name": "openssl"}]}`)
 	good := "../../attest/testdata/sbom.cdx.json"
 
 	// How a malformed reference exits is the exit-code table's business;
@@ -53,6 +54,8 @@ func TestInputsCheckedBeforeTheKey(t *testing.T) {
 			exitError, []string{"the predicate file holds only white space"}},
 		{"empty statement", []string{"attest", "--no-tlog", "--key", key + ".key", "--statement", empty, img},
 			exitError, []string{"the statement file is empty"}},
+		{"component without type", []string{"attest", "--no-tlog", "--key", key + ".key", "--type", "cyclonedx", "--predicate", noType, img},
+			exitError, []string{"CycloneDX 1.5", `components[0] (name "openssl")`, `required field "type" is missing`}},
 		{"attest: malformed reference", []string{"attest", "--no-tlog", "--key", key + ".key", "--type", "cyclonedx", "--predicate", good, reg.Host + "/Team/App:v1"},
 			anyFailure, []string{"Team/App"}},
 		{"sign: malformed reference", []string{"sign", "--no-tlog", "--key", key + ".key", img, reg.Host + "/Team/App:v1"},
