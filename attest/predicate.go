@@ -103,6 +103,9 @@ func spdxPredicate(kind string, data []byte) (json.RawMessage, error) {
 		if doc.SPDXVersion == "" {
 			return nil, invalid(kind, "SPDX document has no spdxVersion")
 		}
+		if err := checkSPDXFields(kind, data); err != nil {
+			return nil, err
+		}
 		return compactJSON(kind, data)
 	}
 	if kind == "spdxjson" {
@@ -115,6 +118,9 @@ func spdxPredicate(kind string, data []byte) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	if err := spdxjson.Write(doc, &buf); err != nil {
 		return nil, invalid(kind, "converting tag-value SPDX to JSON: %v", err)
+	}
+	if err := checkSPDXFields(kind, buf.Bytes()); err != nil {
+		return nil, err
 	}
 	return compactJSON(kind, buf.Bytes())
 }
