@@ -86,3 +86,29 @@ func TestInputsCheckedBeforeTheKey(t *testing.T) {
 		t.Fatalf("a refused attest attached something: %d\n%s", code, out)
 	}
 }
+
+// TestConditionFieldTypo: verify-attestation refuses a condition that names
+// a field its --type's predicate cannot have, as a usage error before it
+// looks at the registry, with the field most likely meant.
+func TestConditionFieldTypo(t *testing.T) {
+	t.Setenv("SIGNET_HOME", t.TempDir())
+	t.Setenv("SIGNET_PASSWORD", "pw")
+	key := filepath.Join(t.TempDir(), "k")
+	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
+		t.Fatal(stderr)
+	}
+	// No registry listens here: the condition is refused before it is needed.
+	img := "127.0.0.1:1/team/app@sha256:" + strings.Repeat("0", 64)
+	for _, tc := range []struct {
+		typ, cond, want string
+	}{
+		{"vuln", "predicate.scanner.reslt.summary.critical == 0", "refers to predicate.scanner.reslt, which a vuln predicate does not have; did you mean predicate.scanner.result?"},
+		{"cyclonedx", `predicate.components.exists(c, c.nme == "openssl")`, "did you mean c.name?"},
+		{"slsaprovenance1", `predicate.runDetails.builder.ids == "x"`, "did you mean predicate.runDetails.builder.id?"},
+	} {
+		out, stderr, code := signet(t, "verify-attestation", "--key", key+".pub", "--type", tc.typ, "--condition", tc.cond, img)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s %s: exit %d (want %d), output lacks %q:\n%s\n%s", tc.typ, tc.cond, code, exitUsage, tc.want, out, stderr)
+		}
+	}
+}
