@@ -92,3 +92,33 @@ func TestNearestName(t *testing.T) {
 		}
 	}
 }
+
+func TestParseShape(t *testing.T) {
+	t.Parallel()
+	s, err := parseShape(`a b{c* d[]{e} f<>} g[] h<*> *`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Field("zz"); !ok {
+		t.Error("a bare * did not open the object")
+	}
+	b, _ := s.Field("b")
+	if c, ok := b.Field("c"); !ok || c != nil {
+		t.Errorf("c* is not anything: %v %v", c, ok)
+	}
+	if _, ok := b.Field("zz"); ok {
+		t.Error("b is closed, yet has zz")
+	}
+	d, _ := b.Field("d")
+	if d.Kind() != ShapeList || d.Elem().Fields()[0] != "e" {
+		t.Errorf("d[]{e}: %+v", d)
+	}
+	if f, _ := b.Field("f"); f.Kind() != ShapeMap || f.Elem().Kind() != ShapeValue {
+		t.Errorf("f<>: %+v", f)
+	}
+	for _, bad := range []string{`a{b`, `a a`, `a}`, `{`} {
+		if _, err := parseShape(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
