@@ -101,7 +101,7 @@ func (a *Attester) checkLargeFile(req Request) (*Checked, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !streamable(kind) || st.Size() < a.large {
+	if !streamable(kind) || st.Size() < a.large || st.Size() == 0 {
 		return nil, nil
 	}
 	if err := checkFile(kind, req.PredicatePath); err != nil {
