@@ -129,107 +129,74 @@ type Attested struct {
 // AttestImage checks the predicate, builds the statement for the image (and
 // its platforms with Recursive), signs it and attaches it as a referrer.
 func (a *Attester) AttestImage(ctx context.Context, image string, req Request) ([]Attested, error) {
-	if req.PredicatePath != "" {
-		if req.Predicate != nil {
-			return nil, errors.New("give a predicate or a predicate file, not both")
-		}
-		if out, done, err := a.attestFile(ctx, image, req); done {
-			return out, err
-		}
-		data, err := readFile(req.PredicatePath)
+	c, err := a.check(req)
+	if err != nil {
+		return nil, err
+	}
+	return a.AttestChecked(ctx, image, c)
+}
+
+// AttestChecked builds the statement of a checked request (see Check) for
+// the image (and its platforms when the request was Recursive), signs it
+// and attaches it as a referrer.
+func (a *Attester) AttestChecked(ctx context.Context, image string, c *Checked) ([]Attested, error) {
+	if c.path != "" && !a.signer.CanStream() {
+		// The signer signs whole messages: read the large file after all,
+		// and check it again as it is now.
+		data, err := readFile(c.path)
 		if err != nil {
 			return nil, err
 		}
-		req.Predicate, req.PredicatePath = data, ""
-	}
-	if (req.Statement == nil) == (req.Predicate == nil) {
-		return nil, errors.New("give either a predicate or a statement")
-	}
-	var predicateType string
-	var predicate json.RawMessage
-	var given *Statement
-	if req.Statement != nil {
-		st, err := ParseStatement(req.Statement)
+		predicate, err := BuildPredicate(c.kind, data, a.now())
 		if err != nil {
 			return nil, err
 		}
-		if err := checkNotFuture(st.Predicate, a.now()); err != nil {
-			return nil, fmt.Errorf("the statement's predicate: %w", err)
-		}
-		given, predicateType = st, st.PredicateType
-	} else {
-		pt, kind, err := ResolveType(req.Type)
-		if err != nil {
-			return nil, err
-		}
-		if predicate, err = BuildPredicate(kind, req.Predicate, a.now()); err != nil {
-			return nil, err
-		}
-		predicateType = pt
+		c = &Checked{predicateType: c.predicateType, predicate: predicate, recursive: c.recursive}
 	}
-	targets, err := a.client.Targets(ctx, image, req.Recursive)
+	targets, err := a.client.Targets(ctx, image, c.recursive)
 	if err != nil {
 		return nil, err
 	}
 	var out []Attested
 	for _, t := range targets {
-		payload := req.Statement
-		if given != nil {
-			if !given.Names(t.Digest.DigestStr()) {
-				return nil, fmt.Errorf("%w: it names %v, the image is %s", ErrSubjectMismatch, given.Subject[0].Digest, t.Digest.DigestStr())
-			}
-		} else {
-			st, err := NewStatement(t.Name(), t.Digest.DigestStr(), predicateType, predicate)
-			if err != nil {
-				return nil, err
-			}
-			if payload, err = json.Marshal(st); err != nil {
-				return nil, err
-			}
-		}
-		bundle, entries, err := a.signer.SignStatement(ctx, payload)
+		one, err := a.attestTarget(ctx, t, c)
 		if err != nil {
 			return nil, err
 		}
-		att, err := a.client.AttachBundle(ctx, t, bundle, sign.BundleAnnotations(predicateType, a.now()))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Attested{Digest: t.Digest.DigestStr(), Platform: t.Platform, PredicateType: predicateType, Attached: *att, Log: entries})
+		out = append(out, *one)
 	}
 	return out, nil
 }
 
-// attestFile streams a large predicate file when its kind allows; done is
-// false when the file should be read into memory instead.
-func (a *Attester) attestFile(ctx context.Context, image string, req Request) ([]Attested, bool, error) {
-	pt, kind, err := ResolveType(req.Type)
-	if err != nil {
-		return nil, true, err
+// attestTarget signs and attaches a checked request's statement about one
+// manifest.
+func (a *Attester) attestTarget(ctx context.Context, t *oci.Target, c *Checked) (*Attested, error) {
+	if c.path != "" {
+		return a.attestLarge(ctx, t, c.predicateType, c.path, c.size)
 	}
-	st, err := os.Stat(req.PredicatePath)
-	if err != nil {
-		return nil, true, err
-	}
-	if !streamable(kind) || st.Size() < a.large || !a.signer.CanStream() {
-		return nil, false, nil // read into memory instead
-	}
-	if err := checkFile(kind, req.PredicatePath); err != nil {
-		return nil, true, err
-	}
-	targets, err := a.client.Targets(ctx, image, req.Recursive)
-	if err != nil {
-		return nil, true, err
-	}
-	var out []Attested
-	for _, t := range targets {
-		one, err := a.attestLarge(ctx, t, pt, req.PredicatePath, st.Size())
-		if err != nil {
-			return nil, true, err
+	payload := c.statement
+	if c.given != nil {
+		if !c.given.Names(t.Digest.DigestStr()) {
+			return nil, fmt.Errorf("%w: it names %v, the image is %s", ErrSubjectMismatch, c.given.Subject[0].Digest, t.Digest.DigestStr())
 		}
-		out = append(out, *one)
+	} else {
+		st, err := NewStatement(t.Name(), t.Digest.DigestStr(), c.predicateType, c.predicate)
+		if err != nil {
+			return nil, err
+		}
+		if payload, err = json.Marshal(st); err != nil {
+			return nil, err
+		}
 	}
-	return out, true, nil
+	bundle, entries, err := a.signer.SignStatement(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	att, err := a.client.AttachBundle(ctx, t, bundle, sign.BundleAnnotations(c.predicateType, a.now()))
+	if err != nil {
+		return nil, err
+	}
+	return &Attested{Digest: t.Digest.DigestStr(), Platform: t.Platform, PredicateType: c.predicateType, Attached: *att, Log: entries}, nil
 }
 
 func readFile(path string) ([]byte, error) {

@@ -132,8 +132,8 @@ func TestRefusals(t *testing.T) {
 		}{
 			{"spdxjson", []byte(`{"spdxVersion": 7}`), "not an SPDX JSON document"},
 			{"spdxjson", []byte(`not json`), "not JSON"},
-			{"cyclonedx", []byte(`{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [{"type": 3}]}`), "component 0"},
-			{"cyclonedx", []byte(`{"bomFormat": "CycloneDX", "specVersion": "1.2"}`), "Signet accepts CycloneDX 1.5 and 1.6"},
+			{"cyclonedx", []byte(`{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [{"type": 3}]}`), "components[0]"},
+			{"cyclonedx", []byte(`{"bomFormat": "CycloneDX", "specVersion": "1.2"}`), "Signet accepts CycloneDX 1.4, 1.5 or 1.6"},
 			{"cyclonedx", read(t, "trivy.json"), "a Trivy report (use --type vuln)"},
 			{"spdxjson", read(t, "sbom.cdx.json"), "this is a cyclonedx document (use --type cyclonedx)"},
 			{"vuln", read(t, "sbom.cdx.json"), "use --type cyclonedx"},

@@ -39,6 +39,9 @@ func BuildPredicate(kind string, data []byte, now time.Time) (json.RawMessage, e
 }
 
 func buildPredicate(kind string, data []byte, now time.Time) (json.RawMessage, error) {
+	if blank(data) {
+		return nil, fmt.Errorf("%w for --type %s: %w", ErrInvalidPredicate, kind, emptyError(data, "predicate"))
+	}
 	if hint := sniffWrongKind(kind, data); hint != "" {
 		return nil, invalid(kind, "%s", hint)
 	}
@@ -100,6 +103,9 @@ func spdxPredicate(kind string, data []byte) (json.RawMessage, error) {
 		if doc.SPDXVersion == "" {
 			return nil, invalid(kind, "SPDX document has no spdxVersion")
 		}
+		if err := checkSPDXFields(kind, data); err != nil {
+			return nil, err
+		}
 		return compactJSON(kind, data)
 	}
 	if kind == "spdxjson" {
@@ -112,6 +118,9 @@ func spdxPredicate(kind string, data []byte) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	if err := spdxjson.Write(doc, &buf); err != nil {
 		return nil, invalid(kind, "converting tag-value SPDX to JSON: %v", err)
+	}
+	if err := checkSPDXFields(kind, buf.Bytes()); err != nil {
+		return nil, err
 	}
 	return compactJSON(kind, buf.Bytes())
 }

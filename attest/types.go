@@ -1,7 +1,8 @@
 // Package attest builds in-toto attestations about images — SBOMs (SPDX,
 // CycloneDX), vulnerability scans (Trivy, Grype) and SLSA provenance — from
-// files a pipeline produces, checks those files with their formats' own
-// libraries, and signs and attaches the statements the way cosign v3 does:
+// files a pipeline produces, checks those files against their formats (SPDX
+// with tools-golang, CycloneDX against the specification's JSON schema),
+// and signs and attaches the statements the way cosign v3 does:
 // a DSSE envelope in a Sigstore bundle, stored as an OCI referrer whose
 // annotations carry the predicate type.
 package attest

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"cel.dev/cel-go/cel"
+
+	"github.com/signet-dev/signet/attest"
 )
 
 // Condition errors.
@@ -39,7 +41,19 @@ var celEnv, celEnvErr = cel.NewEnv(
 )
 
 // CompileCondition compiles expr; a syntax or type error is ErrConditionInvalid.
-func CompileCondition(expr string) (*Condition, error) {
+// The predicate is not checked: see CompileConditionFor.
+func CompileCondition(expr string) (*Condition, error) { return CompileConditionFor("", expr) }
+
+// CompileConditionFor compiles expr for attestations of a predicate type.
+// Where Signet knows the type's shape (see attest.PredicateShape: the vuln
+// predicate, SLSA provenance, CycloneDX, SPDX), every field the condition
+// selects from the predicate (predicate.a.b, has(predicate.a.b), and the
+// same through a macro's variable) must be one the predicate can have: a
+// typo is a *FieldError here rather than a failed evaluation later. A field
+// read by index (predicate["a"]) is not held to the shape, for fields newer
+// than Signet knows. Conditions over other types are not checked. Errors
+// are ErrConditionInvalid.
+func CompileConditionFor(predicateType, expr string) (*Condition, error) {
 	if celEnvErr != nil {
 		return nil, celEnvErr
 	}
@@ -49,6 +63,11 @@ func CompileCondition(expr string) (*Condition, error) {
 	}
 	if ast.OutputType() != cel.BoolType && ast.OutputType() != cel.DynType {
 		return nil, fmt.Errorf("%w: %q gives %s, not a bool", ErrConditionInvalid, expr, ast.OutputType())
+	}
+	if known, ok := attest.PredicateShape(predicateType); ok {
+		if err := checkFields(expr, ast.NativeRep().Expr(), known); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConditionInvalid, err)
+		}
 	}
 	prg, err := celEnv.Program(ast, cel.CostLimit(1_000_000))
 	if err != nil {

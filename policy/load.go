@@ -364,7 +364,7 @@ func (c *compiler) attestation(path []any, a *AttestationRule, signers map[strin
 		}
 	}
 	if a.Condition != "" {
-		cond, err := CompileCondition(a.Condition)
+		cond, err := CompileConditionFor(pt, a.Condition)
 		if err != nil {
 			c.fail(at("condition"), "%v", err)
 		}

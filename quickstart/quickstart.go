@@ -249,7 +249,7 @@ func (t *tour) checkAttestations(ctx context.Context, v *verify.Verifier, app na
 		{attest.PredicateVuln, `predicate.scanner.result.summary.fixable.critical == 0`, false},
 	}
 	for _, c := range checks {
-		cond, err := verify.CompileCondition(c.cond)
+		cond, err := verify.CompileConditionFor(c.typ, c.cond)
 		if err != nil {
 			return err
 		}

@@ -207,7 +207,9 @@ func TestAttestationRequirements(t *testing.T) {
 	}{
 		{"conditions hold", "1", "72h", true, "", ""},
 		{"condition false", "0", "72h", false, verify.ClassPolicyDenied, "condition is false"},
-		{"condition on a missing field", "predicate.nope", "72h", false, verify.ClassInvalid, "invalid condition"},
+		// A field the vuln predicate may have (its result is free) but this
+		// one lacks: a field it cannot have is refused when the policy loads.
+		{"condition on a missing field", "predicate.scanner.result.nope", "72h", false, verify.ClassInvalid, "invalid condition"},
 		{"too old", "1", "24h", false, verify.ClassPolicyDenied, "attestation too old"},
 	}
 	for _, tc := range cases {

@@ -119,6 +119,13 @@ type Condition = policy.Condition
 // CompileCondition compiles a CEL condition (see policy.CompileCondition).
 func CompileCondition(expr string) (*Condition, error) { return policy.CompileCondition(expr) }
 
+// CompileConditionFor compiles a CEL condition for attestations of a
+// predicate type, checking the fields it selects against the type's shape
+// where Signet knows it (see policy.CompileConditionFor).
+func CompileConditionFor(predicateType, expr string) (*Condition, error) {
+	return policy.CompileConditionFor(predicateType, expr)
+}
+
 // Request holds per-call requirements.
 type Request struct {
 	// Annotations must all be present, with these values, in the signed payload.

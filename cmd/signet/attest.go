@@ -30,7 +30,8 @@ does; 'cosign verify-attestation --key --type' accepts it.
 
 --type is one of cosign's names or any predicate-type URI:
   spdx, spdxjson      SPDX 2.3 (JSON; spdx also takes tag-value), parsed with tools-golang
-  cyclonedx           CycloneDX 1.5/1.6 JSON, checked with cyclonedx-go while streaming
+  cyclonedx           CycloneDX 1.4/1.5/1.6 JSON, checked against the specification's
+                      JSON schema for its specVersion, while streaming
   vuln                a Trivy or Grype JSON report, converted to cosign's vuln predicate
                       (scanner, database, counts by severity and of fixable findings)
   slsaprovenance1     SLSA provenance v1 (see 'signet provenance generate')
@@ -38,7 +39,8 @@ does; 'cosign verify-attestation --key --type' accepts it.
   openvex             an OpenVEX document
   custom              any file, wrapped as cosign does ({"Data": ..., "Timestamp": ...})
   https://...         any JSON object, under that predicate type
-A file of the wrong kind is refused with what it looks like instead.`,
+A file of the wrong kind is refused with what it looks like instead, an empty
+one as empty. The inputs are checked before the key is unlocked.`,
 		Example: `  signet attest --key release.key --type cyclonedx --predicate sbom.cdx.json registry.example.com/app@sha256:...
   signet attest --key release.key --type spdxjson  --predicate sbom.spdx.json registry.example.com/app@sha256:...
   trivy image -f json -o scan.json registry.example.com/app@sha256:...
@@ -60,30 +62,24 @@ A file of the wrong kind is refused with what it looks like instead.`,
 			if err := outputFormat(output); err != nil {
 				return err
 			}
-			if err := checkReferences(reg.client(), images...); err != nil {
+			// Every input is checked before the key is unlocked: a bad
+			// predicate or reference costs no password and no decryption.
+			client := reg.client()
+			if err := checkReferences(client, images...); err != nil {
 				return err
 			}
-			req := attest.Request{Type: typ, Recursive: recursive}
-			var err error
-			if predFile != "" {
-				if _, _, err := attest.ResolveType(typ); err != nil {
-					return usageError{err}
-				}
-				req.PredicatePath = predFile
-			} else {
-				req.Statement, err = os.ReadFile(stmtFile)
-			}
+			checked, err := checkAttestInput(typ, predFile, stmtFile, recursive)
 			if err != nil {
 				return err
 			}
-			signer, err := signing.signer(cmd.Context(), s, reg.client())
+			signer, err := signing.signer(cmd.Context(), s, client)
 			if err != nil {
 				return err
 			}
-			a := attest.New(signer, reg.client())
+			a := attest.New(signer, client)
 			var all []attest.Attested
 			for _, img := range images {
-				out, err := a.AttestImage(cmd.Context(), img, req)
+				out, err := a.AttestChecked(cmd.Context(), img, checked)
 				if err != nil {
 					return fmt.Errorf("attesting %s: %w", img, err)
 				}
@@ -116,4 +112,30 @@ A file of the wrong kind is refused with what it looks like instead.`,
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "for an image index, also attest each platform manifest")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// checkAttestInput reads and checks the predicate or statement file.
+func checkAttestInput(typ, predFile, stmtFile string, recursive bool) (*attest.Checked, error) {
+	req := attest.Request{Type: typ, Recursive: recursive}
+	if predFile == "" {
+		data, err := os.ReadFile(stmtFile)
+		if err != nil {
+			return nil, err
+		}
+		req.Statement = data
+		c, err := attest.Check(req)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", stmtFile, err)
+		}
+		return c, nil
+	}
+	if _, _, err := attest.ResolveType(typ); err != nil {
+		return nil, usageError{err}
+	}
+	req.PredicatePath = predFile
+	c, err := attest.Check(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", predFile, err)
+	}
+	return c, nil
 }

@@ -59,10 +59,12 @@ RFC 3161 timestamp, which keyless signatures logged in Rekor v2 need.`,
 			if err != nil {
 				return err
 			}
-			if err := checkReferences(reg.client(), images...); err != nil {
+			// The references are checked before the key is unlocked.
+			client := reg.client()
+			if err := checkReferences(client, images...); err != nil {
 				return err
 			}
-			signer, err := signing.signer(cmd.Context(), s, reg.client())
+			signer, err := signing.signer(cmd.Context(), s, client)
 			if err != nil {
 				return err
 			}

@@ -55,7 +55,7 @@ statement with the variables predicate, predicateType, subject and statement.
 			}
 			req := verify.AttestationRequest{PredicateType: pt}
 			if condition != "" {
-				if req.Condition, err = verify.CompileCondition(condition); err != nil {
+				if req.Condition, err = verify.CompileConditionFor(pt, condition); err != nil {
 					return usageError{err}
 				}
 			}
