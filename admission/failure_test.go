@@ -29,7 +29,7 @@ import (
 )
 
 // stallable is a registry whose requests can be made to hang until the
-// client gives up.
+// client gives up (or the test ends).
 type stallable struct {
 	*registrytest.Registry
 	stall atomic.Bool
@@ -37,11 +37,13 @@ type stallable struct {
 
 func newStallable(t *testing.T) *stallable {
 	s := &stallable{}
+	over := make(chan struct{})
 	s.Registry = registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if s.stall.Load() {
 				select {
 				case <-r.Context().Done():
+				case <-over:
 				case <-time.After(10 * time.Second):
 				}
 				return
@@ -49,6 +51,10 @@ func newStallable(t *testing.T) *stallable {
 			h.ServeHTTP(w, r)
 		})
 	})
+	// Cleanups run last-registered first: stalled requests (a client's
+	// background request outlives its caller) are let go before the
+	// server's Close waits for them.
+	t.Cleanup(func() { close(over) })
 	return s
 }
 

@@ -26,7 +26,7 @@ const (
 	Status    Kind = "status"   // answer Code (500, 502, 503, ...)
 	TooMany   Kind = "429"      // 429 with Retry-After: RetryAfter
 	Reset     Kind = "reset"    // close the connection without an answer
-	Stall     Kind = "stall"    // hold the request until the client gives up (or Delay)
+	Stall     Kind = "stall"    // hold the request until the client gives up, the test ends, or Delay
 	SlowBody  Kind = "slow"     // forward, sending the body a byte every Delay
 	Truncate  Kind = "truncate" // forward, cutting the body in half
 	BadDigest Kind = "corrupt"  // forward, with the body's bytes changed
@@ -56,6 +56,7 @@ type Proxy struct {
 	Host string
 
 	upstream *url.URL
+	closing  chan struct{} // closed when the test ends: stalls let go
 	mu       sync.Mutex
 	rules    []*Rule
 	// Faults counts the faults injected.
@@ -66,10 +67,16 @@ type Proxy struct {
 // the test ends.
 func New(t testing.TB, upstream string, rules ...Rule) *Proxy {
 	t.Helper()
-	p := &Proxy{upstream: &url.URL{Scheme: "http", Host: upstream}}
+	p := &Proxy{upstream: &url.URL{Scheme: "http", Host: upstream}, closing: make(chan struct{})}
 	p.Set(rules...)
 	srv := httptest.NewServer(http.HandlerFunc(p.serve))
-	t.Cleanup(srv.Close)
+	// srv.Close waits for the requests in flight: a stalled one (which a
+	// client's background request can leave behind) is let go first, so
+	// the test does not wait out its stall.
+	t.Cleanup(func() {
+		close(p.closing)
+		srv.Close()
+	})
 	u, _ := url.Parse(srv.URL)
 	p.Host = u.Host
 	return p
@@ -139,6 +146,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			select {
 			case <-r.Context().Done():
+			case <-p.closing:
 			case <-time.After(d):
 			}
 			return
