@@ -73,6 +73,9 @@ fuzz:
 	$(GO) test ./admission -run '^$$' -fuzz FuzzParseReview -fuzztime $(FUZZTIME)
 	$(GO) test ./gate -run '^$$' -fuzz FuzzParseEnvelope -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
+	$(GO) test ./policy -run '^$$' -fuzz FuzzCompileConditionFor -fuzztime $(FUZZTIME)
+	$(GO) test ./admission -run '^$$' -fuzz FuzzParseManifests -fuzztime $(FUZZTIME)
+	$(GO) test ./gate -run '^$$' -fuzz FuzzClassify -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz FuzzNormalizeReference -fuzztime $(FUZZTIME)
 
 lint:
