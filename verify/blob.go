@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -33,16 +34,9 @@ func (v *Verifier) VerifyBlob(bundleJSON []byte, blob Blob) (string, error) {
 	if err := b.UnmarshalJSON(bundleJSON); err != nil {
 		return "", fmt.Errorf("%w: parsing bundle: %w", ErrMalformed, err)
 	}
-	var artifact sgverify.ArtifactPolicyOption
-	if blob.Content != nil {
-		artifact = sgverify.WithArtifact(blob.Content)
-	} else {
-		alg, h, ok := strings.Cut(blob.Digest, ":")
-		raw, err := hex.DecodeString(h)
-		if !ok || err != nil {
-			return "", fmt.Errorf("artifact digest %q is not alg:hex", blob.Digest)
-		}
-		artifact = sgverify.WithArtifactDigest(alg, raw)
+	artifact, err := blob.policies()
+	if err != nil {
+		return "", err
 	}
 	var opts []sgverify.VerifierOption
 	entries, _ := b.TlogEntries()
@@ -78,7 +72,11 @@ func (v *Verifier) VerifyBlob(bundleJSON []byte, blob Blob) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			if _, err = sv.Verify(&b, sgverify.NewPolicy(artifact, sgverify.WithCertificateIdentity(ci))); err == nil {
+			a, err := artifact()
+			if err != nil {
+				return "", err
+			}
+			if _, err = sv.Verify(&b, sgverify.NewPolicy(a, sgverify.WithCertificateIdentity(ci))); err == nil {
 				return fmt.Sprintf("verified as %s (%s)", id.Name, describeCertificate(&b)), nil
 			}
 			last = err
@@ -86,7 +84,7 @@ func (v *Verifier) VerifyBlob(bundleJSON []byte, blob Blob) (string, error) {
 		if last == nil {
 			return "", fmt.Errorf("%w: signed keylessly (%s), and no identities are trusted here", ErrBadSignature, describeCertificate(&b))
 		}
-		return "", fmt.Errorf("%w: %w", ErrBadSignature, last)
+		return "", fmt.Errorf("%w: signed keylessly (%s), and %s", ErrBadSignature, describeCertificate(&b), certificateProblem(last))
 	}
 	var last error
 	for _, k := range v.keys {
@@ -100,15 +98,66 @@ func (v *Verifier) VerifyBlob(bundleJSON []byte, blob Blob) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if _, err = sv.Verify(&b, sgverify.NewPolicy(artifact, sgverify.WithKey())); err == nil {
+		a, err := artifact()
+		if err != nil {
+			return "", err
+		}
+		if _, err = sv.Verify(&b, sgverify.NewPolicy(a, sgverify.WithKey())); err == nil {
 			return "verified with key " + k.name, nil
 		}
 		last = err
+		// Is the signature good, and only its log entry or timestamp not?
+		if sv, err := sgverify.NewVerifier(tm, sgverify.WithNoObserverTimestamps()); err == nil && (len(entries) > 0 || len(ts) > 0) {
+			if a, err := artifact(); err == nil {
+				if _, err := sv.Verify(&b, sgverify.NewPolicy(a, sgverify.WithKey())); err == nil {
+					return "", logFailure(last)
+				}
+			}
+		}
 	}
 	if last == nil {
-		last = errors.New("no keys are trusted here")
+		return "", fmt.Errorf("%w: signed by a key, and no keys are trusted here", ErrBadSignature)
 	}
-	return "", fmt.Errorf("%w: %w", ErrBadSignature, last)
+	hint := ""
+	if pk := b.VerificationMaterial.GetPublicKey(); pk != nil {
+		hint = pk.GetHint()
+	}
+	return "", v.untrustedKey(hint)
+}
+
+// policies returns a function giving, for each verification attempt, the
+// artifact to check against: its digest, or its content from the start
+// (each attempt reads it whole; content that cannot seek back is read into
+// memory once).
+func (blob Blob) policies() (func() (sgverify.ArtifactPolicyOption, error), error) {
+	if blob.Content == nil {
+		alg, h, ok := strings.Cut(blob.Digest, ":")
+		raw, err := hex.DecodeString(h)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("artifact digest %q is not alg:hex", blob.Digest)
+		}
+		return func() (sgverify.ArtifactPolicyOption, error) { return sgverify.WithArtifactDigest(alg, raw), nil }, nil
+	}
+	seeker, ok := blob.Content.(io.Seeker)
+	if !ok {
+		data, err := io.ReadAll(blob.Content)
+		if err != nil {
+			return nil, fmt.Errorf("reading the artifact: %w", err)
+		}
+		return func() (sgverify.ArtifactPolicyOption, error) {
+			return sgverify.WithArtifact(bytes.NewReader(data)), nil
+		}, nil
+	}
+	start, err := seeker.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, fmt.Errorf("reading the artifact: %w", err)
+	}
+	return func() (sgverify.ArtifactPolicyOption, error) {
+		if _, err := seeker.Seek(start, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("reading the artifact again: %w", err)
+		}
+		return sgverify.WithArtifact(blob.Content), nil
+	}, nil
 }
 
 // ErrBadDigest means a sha256: argument is not a well-formed digest.

@@ -105,3 +105,44 @@ func TestVerifyBlobStatementSubject(t *testing.T) {
 		t.Fatalf("artifact the statement does not name: %v", err)
 	}
 }
+
+// TestVerifyBlobSeveralKeys: each trusted key is tried against the whole
+// artifact — a blob signed by the second key verifies, from a file and
+// from a plain reader — and a blob signed by none is refused in a sentence,
+// with no library internals.
+func TestVerifyBlobSeveralKeys(t *testing.T) {
+	t.Parallel()
+	first, _ := keys.Generate(keys.ECDSAP256)
+	second, _ := keys.Generate(keys.ECDSAP256)
+	sv, _ := keys.SignerVerifier(second)
+	kp, _ := keys.NewKeypair(sv)
+	artifact := []byte("release-1.5.tar.gz contents")
+	pb, err := sgsign.Bundle(&sgsign.PlainData{Data: artifact}, kp, sgsign.BundleOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := protojson.Marshal(pb)
+	path := t.TempDir() + "/release.tar.gz"
+	os.WriteFile(path, artifact, 0o644)
+	v, _ := verify.New(oci.New(), []verify.Key{{Name: "first.pub", PublicKey: first.Public()}, {Name: "second.pub", PublicKey: second.Public()}})
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for name, blob := range map[string]verify.Blob{"file": {Content: f}, "reader": {Content: strings.NewReader(string(artifact))}} {
+		if who, err := v.VerifyBlob(b, blob); err != nil || who != "verified with key second.pub" {
+			t.Errorf("%s: %q %v; want verified with the second key", name, who, err)
+		}
+	}
+	only, _ := verify.New(oci.New(), []verify.Key{{Name: "first.pub", PublicKey: first.Public()}})
+	_, err = only.VerifyBlob(b, verify.Blob{Content: bytes.NewReader(artifact)})
+	if !errors.Is(err, verify.ErrBadSignature) || !strings.Contains(err.Error(), "not among the trusted keys") {
+		t.Fatalf("wrong key: %v; want a refusal that says the key is not trusted", err)
+	}
+	for _, frag := range []string{"threshold", "Found:", "[", "failed to verify"} {
+		if strings.Contains(err.Error(), frag) {
+			t.Errorf("the refusal carries %q: %v", frag, err)
+		}
+	}
+}
