@@ -173,8 +173,12 @@ func (c *Client) readReferrer(ctx context.Context, repo name.Repository, desc v1
 		return a
 	}
 	a.Kind = KindBundle
-	if len(m.Layers) != 1 || !strings.HasPrefix(string(m.Layers[0].MediaType), bundleMediaTypePrefix) {
-		a.Err = fmt.Errorf("referrer %s claims a Sigstore bundle but has %d layers (want one bundle layer)", desc.Digest, len(m.Layers))
+	switch {
+	case len(m.Layers) != 1:
+		a.Err = fmt.Errorf("referrer %s claims a Sigstore bundle but has %d layers, not one bundle layer", desc.Digest, len(m.Layers))
+		return a
+	case !strings.HasPrefix(string(m.Layers[0].MediaType), bundleMediaTypePrefix):
+		a.Err = fmt.Errorf("referrer %s claims a Sigstore bundle but its layer is of type %q, not a bundle", desc.Digest, m.Layers[0].MediaType)
 		return a
 	}
 	a.Content, a.Err = c.readBlob(ctx, repo, m.Layers[0])
