@@ -9,23 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/signet-dev/signet/internal/registrytest"
 )
 
 func TestAdmissionReviewCommand(t *testing.T) {
-	t.Setenv("SIGNET_PASSWORD", "pw")
-	t.Setenv("SIGNET_HOME", t.TempDir())
-	dir := t.TempDir()
-	reg := registrytest.New(t, true)
-	good := reg.PushImage(t, "team/app:v1")
-	reg.PushImage(t, "team/app:v2")
-	key := filepath.Join(dir, "release")
-	signet(t, "keys", "generate", "--output-prefix", key)
-	if _, stderr, code := signet(t, "sign", "--no-tlog", "--key", key+".key", good.String()); code != exitOK {
-		t.Fatal(stderr)
-	}
-	pol := filepath.Join(dir, "policy.yaml")
-	os.WriteFile(pol, []byte(fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, key: release.pub}]\n", reg.Host+"/team/**")), 0o644)
+	dir, reg, _, pol := reviewFixture(t)
 	deploy := func(image string) string {
 		p := filepath.Join(dir, "deploy.yaml")
 		os.WriteFile(p, []byte(fmt.Sprintf(`apiVersion: apps/v1
@@ -62,19 +52,7 @@ spec:
 // document of a file and every item of a List, and exits 6 when any is
 // denied, naming which; nothing it did not read is allowed.
 func TestAdmissionReviewReadsEverything(t *testing.T) {
-	t.Setenv("SIGNET_PASSWORD", "pw")
-	t.Setenv("SIGNET_HOME", t.TempDir())
-	dir := t.TempDir()
-	reg := registrytest.New(t, true)
-	good := reg.PushImage(t, "team/app:v1")
-	reg.PushImage(t, "team/app:v2")
-	key := filepath.Join(dir, "release")
-	signet(t, "keys", "generate", "--output-prefix", key)
-	if _, stderr, code := signet(t, "sign", "--no-tlog", "--key", key+".key", good.String()); code != exitOK {
-		t.Fatal(stderr)
-	}
-	pol := filepath.Join(dir, "policy.yaml")
-	os.WriteFile(pol, []byte(fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, key: release.pub}]\n", reg.Host+"/team/**")), 0o644)
+	_, reg, good, pol := reviewFixture(t)
 	signed, unsigned := reg.Host+"/team/app:v1", reg.Host+"/team/app:v2"
 	pinned := signed + "@" + good.DigestStr()
 	pod := func(name, image string) string {
@@ -174,4 +152,24 @@ func patchText(t *testing.T, out string) string {
 		t.Fatalf("review output is neither a response nor a list of them: %v\n%s", err, out)
 	}
 	return string(one.Patch)
+}
+
+// reviewFixture is a registry with team/app:v1 signed by release and
+// team/app:v2 unsigned, and a policy requiring release for team/**.
+func reviewFixture(t *testing.T) (dir string, reg *registrytest.Registry, good name.Digest, pol string) {
+	t.Helper()
+	t.Setenv("SIGNET_PASSWORD", "pw")
+	t.Setenv("SIGNET_HOME", t.TempDir())
+	dir = t.TempDir()
+	reg = registrytest.New(t, true)
+	good = reg.PushImage(t, "team/app:v1")
+	reg.PushImage(t, "team/app:v2")
+	key := filepath.Join(dir, "release")
+	signet(t, "keys", "generate", "--output-prefix", key)
+	if _, stderr, code := signet(t, "sign", "--no-tlog", "--key", key+".key", good.String()); code != exitOK {
+		t.Fatal(stderr)
+	}
+	pol = filepath.Join(dir, "policy.yaml")
+	os.WriteFile(pol, []byte(fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, key: release.pub}]\n", reg.Host+"/team/**")), 0o644)
+	return dir, reg, good, pol
 }
