@@ -493,3 +493,27 @@ func init() {
 			want: refused(verify.ClassPolicyDenied, "1 of 2 required signers: release; the rule needs 2 different signers")},
 	)
 }
+
+// A registry that still takes Docker schema 1 manifests: such a push is
+// judged too — the gate used to drop the event, so the image never got a
+// verdict — and its "layers" field (which a schema 1 pull ignores) cannot
+// make it pass for a signature.
+func init() {
+	register(row{name: "gate: a Docker schema 1 push whose layers field lists only a signature layer", entry: entryGate,
+		run: func(w *world) verdict {
+			g := w.gate(releasePolicy)
+			b := []byte(`{"schemaVersion":1,"name":"team/app","tag":"v1","architecture":"amd64",` +
+				`"fsLayers":[{"blobSum":"sha256:` + strings.Repeat("c", 64) + `"}],` +
+				`"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json"}]}`)
+			const schema1 = types.MediaType("application/vnd.docker.distribution.manifest.v1+prettyjws")
+			ref, _ := name.NewTag(w.ref("team/app:v1"))
+			if err := remote.Put(ref, rawManifest{b, schema1}); err != nil {
+				w.t.Fatal(err)
+			}
+			h, _, _ := v1.SHA256(bytes.NewReader(b))
+			d := ref.Context().Digest(h.String())
+			g.notify("team/app", d.DigestStr(), "v1", string(schema1))
+			return g.reached(d, gate.StateUnverified)
+		},
+		want: refusedAs(gate.StateUnverified, "no signatures found")})
+}
