@@ -250,12 +250,26 @@ func (w *Webhook) answer(resp *admissionv1.AdmissionResponse, req *admissionv1.A
 	mutate bool, start time.Time) *admissionv1.AdmissionResponse {
 	var denials, warnings []string
 	var patch []map[string]string
+	// warn reports an image a warn or audit rule let through: a warning
+	// kubectl shows and an audit annotation. Only the validating webhook
+	// reports: the mutating one runs first (and again on reinvocation), so
+	// reporting there too would show every warning twice.
+	warn := func(i int, d *verify.Decision, reason string) {
+		if mutate {
+			return
+		}
+		warnings = append(warnings, fmt.Sprintf("signet %s mode: image %s would be denied: %s", d.Mode, d.Image, reason))
+		if resp.AuditAnnotations == nil {
+			resp.AuditAnnotations = map[string]string{}
+		}
+		resp.AuditAnnotations[auditKey(d.Mode, i)] = d.Image + ": " + reason
+	}
 	for i, d := range decisions {
 		if d.Allowed && d.Digest != "" {
 			value, err := pinned(d.Image, d.Digest, mutate)
 			switch {
 			case err != nil && (d.Mode == "warn" || d.Mode == "audit"):
-				warnings = append(warnings, fmt.Sprintf("signet %s mode: image %s would be denied: %s", d.Mode, d.Image, err))
+				warn(i, d, err.Error())
 			case err != nil:
 				d = unpinned(d, err)
 			case value != "":
@@ -270,11 +284,7 @@ func (w *Webhook) answer(resp *admissionv1.AdmissionResponse, req *admissionv1.A
 		case !d.Allowed:
 			denials = append(denials, denial(d))
 		case d.Failed():
-			warnings = append(warnings, fmt.Sprintf("signet %s mode: image %s would be denied: %s", d.Mode, d.Image, d.Reason))
-			if resp.AuditAnnotations == nil {
-				resp.AuditAnnotations = map[string]string{}
-			}
-			resp.AuditAnnotations[fmt.Sprintf("signet.dev/%d", i)] = d.Image + ": " + d.Reason
+			warn(i, d, d.Reason)
 		}
 	}
 	resp.Warnings = warnings
@@ -333,6 +343,17 @@ func (w *Webhook) decide(ctx context.Context, dec Decider, imgs []string, mutate
 		w.metrics.fallback(w.mode, out[i].Allowed)
 	}
 	return out
+}
+
+// auditKey names the audit annotation for the image at index i of the
+// request, e.g. "warn-0". The API server prefixes it with the webhook's
+// name and a slash (validate.signet.dev/warn-0), so it must not carry a
+// prefix of its own: a key with two slashes is dropped as invalid.
+func auditKey(mode string, i int) string {
+	if mode != "warn" && mode != "audit" {
+		mode = "image"
+	}
+	return fmt.Sprintf("%s-%d", mode, i)
 }
 
 // denial is the one line a user sees for a denied image.
