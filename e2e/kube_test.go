@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/signet-dev/signet/internal/faultproxy"
 )
 
 // TestKubeToolVersions keeps the versions this suite expects equal to the
@@ -177,9 +179,12 @@ type kubeFixture struct {
 	unsigned string // HOST/kube/prod/app:unsigned
 	staging  string // HOST/kube/staging/app:v1, unsigned (warn mode)
 	policy   string
+	// slow fronts the registry; images named through it (slow.Host) can
+	// be made to stall.
+	slow *faultproxy.Proxy
 }
 
-func kubePolicy(host, mode string) string {
+func kubePolicy(host, slowHost, mode string) string {
 	return fmt.Sprintf(`apiVersion: signet.dev/v1alpha1
 kind: Policy
 metadata:
@@ -190,10 +195,13 @@ images:
     signers: [{name: release, key: release.pub}]
     transparencyLog: skip
   - pattern: "%[1]s/kube/staging/**"
-    mode: %[2]s
+    mode: %[3]s
     signers: [{name: release, key: release.pub}]
     transparencyLog: skip
-`, host, mode)
+  - pattern: "%[2]s/kube/**"
+    signers: [{name: release, key: release.pub}]
+    transparencyLog: skip
+`, host, slowHost, mode)
 }
 
 func setupKube(t *testing.T) *kubeFixture {
@@ -201,7 +209,7 @@ func setupKube(t *testing.T) *kubeFixture {
 	c := kube(t)
 	reg := distributionReg.get(t, func() (*registryUnderTest, error) { return startDistribution(false) })
 	k := keys(t)
-	f := &kubeFixture{c: c, host: reg.host}
+	f := &kubeFixture{c: c, host: reg.host, slow: faultproxy.New(t, reg.host)}
 
 	signed := pushImage(t, reg.host, "kube/prod/app:v1")
 	expect(t, "signet sign", signet(t, "sign", "--key", k.signetKey, signed.String()), exitOK)
@@ -221,7 +229,7 @@ func setupKube(t *testing.T) *kubeFixture {
 	}
 	os.WriteFile(filepath.Join(dir, "release.pub"), pub, 0o644)
 	f.policy = filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(f.policy, []byte(kubePolicy(reg.host, "warn")), 0o644); err != nil {
+	if err := os.WriteFile(f.policy, []byte(kubePolicy(reg.host, f.slow.Host, "warn")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	f.w = startWebhook(t, "signet-webhook", f.policy)
@@ -382,6 +390,17 @@ func TestKubernetesAdmission(t *testing.T) {
 		if b, _ := os.ReadFile(filepath.Join(stateDir, "kube-apiserver.log")); strings.Contains(string(b), "annotation key has invalid format") {
 			t.Fatal("the API server dropped an audit annotation: invalid key")
 		}
+	})
+
+	t.Run("a stalled registry is answered by the failure mode within the budget", func(t *testing.T) {
+		// The examples' budget (8s) is under the webhook's timeoutSeconds
+		// (10s): the user reads Signet's reason, not the API server's timeout.
+		f.slow.Set(faultproxy.Rule{Kind: faultproxy.Stall, Path: regexp.MustCompile(`^/v2/kube/prod/app/`)})
+		defer f.slow.Set()
+		start := time.Now()
+		r := c.apply(t, pod("stalled", f.slow.Host+"/kube/prod/app:v1"), "-n", "apps")
+		expect(t, "kubectl apply", r, 1, `admission webhook "mutate.signet.dev" denied the request`, "did not finish within the 8s budget")
+		t.Logf("registry stalled, answered after %s:\n%s", time.Since(start).Round(100*time.Millisecond), r.err)
 	})
 
 	// Last: it stops the webhook.
