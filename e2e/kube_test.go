@@ -3,9 +3,13 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -392,6 +396,31 @@ func TestKubernetesAdmission(t *testing.T) {
 		}
 	})
 
+	t.Run("a container another mutating webhook adds after Signet's is pinned on reinvocation, or refused", func(t *testing.T) {
+		injector := startInjector(t)
+		expect(t, "register the sidecar injector", c.apply(t, injectorConfig(injector)), 0)
+		defer c.kubectl(t, "delete", "mutatingwebhookconfiguration", "zz-e2e-sidecar-injector")
+		// Wait for the injector to be called (configurations take a moment).
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			r := c.apply(t, injectedPod("inject-probe", f.signed, f.signed), "-n", "apps", "--dry-run=server", "-o", "jsonpath={.spec.containers[*].name}")
+			if r.code == 0 && strings.Contains(r.out, "sidecar") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the sidecar injector was not called within 30s:\n%s", r)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		expect(t, "kubectl apply", c.apply(t, injectedPod("injected", f.signed, f.signed), "-n", "apps"), 0)
+		got := c.jsonpath(t, "apps", "pod", "injected", "{.spec.containers[*].image}")
+		if want := f.signed + "@" + f.digest + " " + f.signed + "@" + f.digest; got != want {
+			t.Fatalf("stored images %q, want both pinned: %q", got, want)
+		}
+		r := c.apply(t, injectedPod("injected-unsigned", f.signed, f.unsigned), "-n", "apps")
+		expect(t, "kubectl apply", r, 1, "image "+f.unsigned+" denied by signet rule", "no signatures found")
+	})
+
 	t.Run("a stalled registry is answered by the failure mode within the budget", func(t *testing.T) {
 		// The examples' budget (8s) is under the webhook's timeoutSeconds
 		// (10s): the user reads Signet's reason, not the API server's timeout.
@@ -428,4 +457,101 @@ func TestKubernetesAdmission(t *testing.T) {
 			t.Fatalf("stored %q", got)
 		}
 	})
+}
+
+// injector is a second mutating webhook, as a service mesh's sidecar
+// injector is: it adds a container (image from the Pod's annotation) to
+// Pods labelled inject=true, after Signet's webhook has run (configurations
+// run in name order; its name sorts after "signet").
+type injector struct {
+	url string
+	ca  []byte
+}
+
+func startInjector(t *testing.T) *injector {
+	t.Helper()
+	dir := filepath.Join(stateDir, "injector")
+	os.MkdirAll(dir, 0o700)
+	ca, certFile, keyFile, err := webhookCerts(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var review struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Request    struct {
+				UID    string `json:"uid"`
+				Object struct {
+					Metadata struct {
+						Annotations map[string]string `json:"annotations"`
+					} `json:"metadata"`
+					Spec struct {
+						Containers []struct {
+							Name string `json:"name"`
+						} `json:"containers"`
+					} `json:"spec"`
+				} `json:"object"`
+			} `json:"request"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&review); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		resp := map[string]any{"uid": review.Request.UID, "allowed": true}
+		img := review.Request.Object.Metadata.Annotations["e2e.signet.dev/sidecar"]
+		has := false
+		for _, c := range review.Request.Object.Spec.Containers {
+			has = has || c.Name == "sidecar"
+		}
+		if img != "" && !has {
+			patch, _ := json.Marshal([]map[string]any{{"op": "add", "path": "/spec/containers/-", "value": map[string]string{"name": "sidecar", "image": img}}})
+			resp["patchType"], resp["patch"] = "JSONPatch", base64.StdEncoding.EncodeToString(patch)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"apiVersion": review.APIVersion, "kind": review.Kind, "response": resp})
+	}))
+	srv.Listener.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Listener = l
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return &injector{url: srv.URL, ca: ca}
+}
+
+func injectorConfig(in *injector) string {
+	return fmt.Sprintf(`apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: zz-e2e-sidecar-injector}
+webhooks:
+  - name: inject.e2e.signet.dev
+    clientConfig: {url: %q, caBundle: %s}
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Fail
+    objectSelector: {matchLabels: {inject: "true"}}
+    rules:
+      - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}
+`, in.url+"/inject", base64.StdEncoding.EncodeToString(in.ca))
+}
+
+func injectedPod(name, image, sidecar string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+  labels: {inject: "true"}
+  annotations: {e2e.signet.dev/sidecar: %q}
+spec:
+  containers:
+    - {name: app, image: %q}
+`, name, sidecar, image)
 }
