@@ -57,7 +57,7 @@ func helmBinary(t *testing.T) string {
 		helmOnce.took = time.Since(start)
 	})
 	if helmOnce.err != nil {
-		why := "Helm could not be built, so the chart is not linted or rendered: " + helmOnce.err.Error()
+		why := "Helm could not be built (the first build needs the Go module proxy), so the chart is not linted or rendered: " + helmOnce.err.Error()
 		if inCI() {
 			t.Fatal(why + " (CI is set, so this fails instead of skipping)")
 		}
