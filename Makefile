@@ -10,7 +10,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := $(if $(VERSION),-X main.version=$(VERSION)) $(if $(COMMIT),-X main.commit=$(COMMIT))
 
-.PHONY: all build deps test quickstart e2e conformance bench lint fuzz clean
+.PHONY: all build deps test chart quickstart e2e conformance bench lint fuzz clean
 
 # The Sigstore conformance suite's bundle-verification cases (140 runs), offline.
 CONFORMANCE_DIR ?= ../shared/conformance
@@ -41,6 +41,14 @@ test:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
 	$(GO) test -race -gcflags='$(RACE_UNINSTRUMENTED)=-race=false' -count=1 ./...
+
+# The Helm chart (deploy/helm/signet) alone: helm lint --strict and helm
+# template for its value sets, checked against examples/kubernetes. make test
+# runs it too (go test ./... includes deploy/helm); Helm is built once by
+# e2e/kube-tools.sh (pinned, about two minutes cold), then reused.
+chart:
+	$(GO) test -count=1 -v ./deploy/helm/
+	$(GO) test -count=1 -run '^TestHelmChartServeArgs$$' ./cmd/signet/
 
 # Interop suite: real distribution registry and real cosign v3/v2 on 127.0.0.1.
 # Tools are built once into bin/ by e2e/tools.sh.
