@@ -208,44 +208,86 @@ images:
 `, host, slowHost, mode)
 }
 
-func setupKube(t *testing.T) *kubeFixture {
+// kubeImages are the images every Kubernetes test uses, pushed and signed once.
+type kubeImages struct {
+	c        *cluster
+	host     string
+	signed   string // HOST/kube/prod/app:v1, signed
+	digest   string // its digest
+	unsigned string // HOST/kube/prod/app:unsigned
+	staging  string // HOST/kube/staging/app:v1, unsigned (warn mode)
+	keyDir   string // holds release.pub, beside each test's policy
+}
+
+var kubeImageSet server[*kubeImages]
+
+func kubeFixtureImages(t *testing.T) *kubeImages {
 	t.Helper()
 	c := kube(t)
 	reg := distributionReg.get(t, func() (*registryUnderTest, error) { return startDistribution(false) })
 	k := keys(t)
-	f := &kubeFixture{c: c, host: reg.host, slow: faultproxy.New(t, reg.host)}
+	return kubeImageSet.get(t, func() (*kubeImages, error) {
+		f := &kubeImages{c: c, host: reg.host}
+		signed := pushImage(t, reg.host, "kube/prod/app:v1")
+		if r := signet(t, "sign", "--key", k.signetKey, signed.String()); r.code != 0 {
+			return nil, fmt.Errorf("signet sign: %s", r)
+		}
+		f.signed, f.digest = reg.host+"/kube/prod/app:v1", signed.DigestStr()
+		pushImage(t, reg.host, "kube/prod/app:unsigned")
+		f.unsigned = reg.host + "/kube/prod/app:unsigned"
+		pushImage(t, reg.host, "kube/staging/app:v1")
+		f.staging = reg.host + "/kube/staging/app:v1"
+		f.keyDir = filepath.Join(stateDir, "kube-policy")
+		if err := os.MkdirAll(f.keyDir, 0o700); err != nil {
+			return nil, err
+		}
+		pub, err := os.ReadFile(k.signetPub)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(f.keyDir, "release.pub"), pub, 0o644); err != nil {
+			return nil, err
+		}
+		r := c.apply(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: signet-system}\n")
+		if r.code != 0 {
+			return nil, fmt.Errorf("creating namespaces: %s", r)
+		}
+		return f, nil
+	})
+}
 
-	signed := pushImage(t, reg.host, "kube/prod/app:v1")
-	expect(t, "signet sign", signet(t, "sign", "--key", k.signetKey, signed.String()), exitOK)
-	f.signed, f.digest = reg.host+"/kube/prod/app:v1", signed.DigestStr()
-	pushImage(t, reg.host, "kube/prod/app:unsigned")
-	f.unsigned = reg.host + "/kube/prod/app:unsigned"
-	pushImage(t, reg.host, "kube/staging/app:v1")
-	f.staging = reg.host + "/kube/staging/app:v1"
-
-	dir := filepath.Join(stateDir, "kube-policy")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// setupKube starts a webhook named name on the shared images with the
+// e2e policy, and a fault proxy in front of the registry for this test.
+// The caller registers the webhook configurations (registerWebhooks).
+func setupKube(t *testing.T, name string) *kubeFixture {
+	t.Helper()
+	img := kubeFixtureImages(t)
+	f := &kubeFixture{c: img.c, host: img.host, signed: img.signed, digest: img.digest, unsigned: img.unsigned, staging: img.staging,
+		slow: faultproxy.New(t, img.host)}
+	f.policy = filepath.Join(img.keyDir, name+".yaml")
+	if err := os.WriteFile(f.policy, []byte(kubePolicy(img.host, f.slow.Host, "warn")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := os.ReadFile(k.signetPub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "release.pub"), pub, 0o644)
-	f.policy = filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(f.policy, []byte(kubePolicy(reg.host, f.slow.Host, "warn")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f.w = startWebhook(t, "signet-webhook", f.policy)
+	f.w = startWebhook(t, name, f.policy)
+	t.Cleanup(f.w.stop)
+	return f
+}
 
-	expect(t, "create namespaces", c.apply(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: signet-system}\n"), 0)
-	expect(t, "register the webhooks", c.apply(t, exampleWebhookConfigs(t, f.w)), 0)
-	// A configuration takes a moment to reach the admission chain: wait
-	// until an unsigned Pod is refused.
+// registerWebhooks applies webhook configurations (named signet) and waits
+// until an unsigned Pod in namespace apps is refused through them; they are
+// deleted when the test ends.
+func (f *kubeFixture) registerWebhooks(t *testing.T, configs string) {
+	t.Helper()
+	c := f.c
+	expect(t, "register the webhooks", c.apply(t, configs), 0)
+	t.Cleanup(func() {
+		c.kubectl(t, "delete", "--ignore-not-found", "mutatingwebhookconfiguration/signet", "validatingwebhookconfiguration/signet")
+	})
+	// A configuration takes a moment to reach the admission chain.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		r := c.apply(t, pod("probe", f.unsigned), "-n", "apps", "--dry-run=server")
-		if r.code != 0 && strings.Contains(r.err, "signet") {
+		if r.code != 0 && strings.Contains(r.err, "signet rule") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -253,7 +295,6 @@ func setupKube(t *testing.T) *kubeFixture {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	return f
 }
 
 func pod(name, image string) string {
@@ -295,7 +336,8 @@ func (c *cluster) jsonpath(t *testing.T, ns, kind, name, path string) string {
 // kube-apiserver, registered as examples/kubernetes/ registers them, and
 // creates real objects with kubectl.
 func TestKubernetesAdmission(t *testing.T) {
-	f := setupKube(t)
+	f := setupKube(t, "signet-webhook")
+	f.registerWebhooks(t, exampleWebhookConfigs(t, f.w))
 	c := f.c
 	denied := regexp.MustCompile(`admission webhook "(mutate|validate)\.signet\.dev" denied the request: image \S+ denied by signet rule`)
 
