@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -151,12 +152,19 @@ func (c *Cluster) scopes() []string {
 	return c.namespaces
 }
 
-// list reads every object of k in ns, page by page.
+// list reads every object of k in ns, page by page. A list whose continue
+// token expired between pages (410 Gone: the API server compacted the
+// version it was reading) is read again from the start, once.
 func (c *Cluster) list(ctx context.Context, k Kind, ns string) ([]unstructured.Unstructured, error) {
 	opts := metav1.ListOptions{LabelSelector: c.selector, Limit: c.pageSize}
 	var out []unstructured.Unstructured
+	restarted := false
 	for {
 		l, err := c.client.Resource(k.Resource).Namespace(ns).List(ctx, opts)
+		if apierrors.IsResourceExpired(err) && opts.Continue != "" && !restarted {
+			opts.Continue, out, restarted = "", nil, true
+			continue
+		}
 		if err != nil {
 			where := "in all namespaces"
 			if ns != "" {

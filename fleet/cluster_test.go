@@ -26,11 +26,16 @@ type apiServer struct {
 	requests  []string
 	pods      []obj
 	forbidden string // a resource answered 403
+	expire    int    // continue tokens answered 410 Gone (expired), before the rest are honoured
 }
 
 func (a *apiServer) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	a.requests = append(a.requests, r.URL.Path+"?"+r.URL.RawQuery)
+	expired := r.URL.Query().Get("continue") != "" && a.expire > 0
+	if expired {
+		a.expire--
+	}
 	a.mu.Unlock()
 	resource := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
 	if resource == a.forbidden {
@@ -38,6 +43,12 @@ func (a *apiServer) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rw.WriteHeader(http.StatusForbidden)
 		fmt.Fprintf(rw, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,`+
 			`"message":"%s is forbidden: User \"dev\" cannot list resource \"%s\" at the cluster scope"}`, resource, resource)
+		return
+	}
+	if expired {
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusGone)
+		fmt.Fprint(rw, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Expired","code":410,"message":"The provided continue parameter is too old"}`)
 		return
 	}
 	var items []any
@@ -142,6 +153,34 @@ func TestClusterOptions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := fleet.NewCluster(nil, tt.opt); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A continue token that expires between pages starts the list again, once;
+// twice is an error, never a partial list.
+func TestClusterContinueExpired(t *testing.T) {
+	var pods []obj
+	for i := range 3 {
+		pods = append(pods, obj{kind: "Pod", ns: "shop", name: fmt.Sprintf("p%d", i), uid: fmt.Sprintf("u%d", i), images: []string{fmt.Sprintf("app:%d", i)}})
+	}
+	for _, tt := range []struct {
+		expire int
+		want   int
+	}{{1, 3}, {2, -1}} {
+		t.Run(fmt.Sprintf("expired %d times", tt.expire), func(t *testing.T) {
+			a := &apiServer{pods: pods, expire: tt.expire}
+			c, err := fleet.NewCluster(a.client(t), fleet.WithPageSize(2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws, err := c.Workloads(context.Background())
+			switch {
+			case tt.want < 0 && !errors.IsResourceExpired(err):
+				t.Errorf("error %v, want the expiry", err)
+			case tt.want >= 0 && (err != nil || len(ws) != tt.want):
+				t.Errorf("%d workloads, %v; want %d", len(ws), err, tt.want)
 			}
 		})
 	}
