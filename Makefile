@@ -88,6 +88,7 @@ fuzz:
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzCompileConditionFor$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./admission -run '^$$' -fuzz '^FuzzParseManifests$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./fleet -run '^$$' -fuzz '^FuzzFold$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./gate -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzNormalizeReference$$' -fuzztime $(FUZZTIME)
 

@@ -113,6 +113,10 @@ func New(d Decider, opts ...Option) *Webhook {
 // running finish with the old one.
 func (w *Webhook) SetDecider(d Decider) { w.decider.Store(&d) }
 
+// Decider returns the decider reviews use now (the last SetDecider): the
+// background audit asks it, so a policy reload applies to both.
+func (w *Webhook) Decider() Decider { return *w.decider.Load() }
+
 // SetReady sets what /readyz answers; a server going down sets false first
 // so the Service stops sending it requests.
 func (w *Webhook) SetReady(ok bool) { w.ready.Store(ok) }

@@ -96,6 +96,7 @@ func newAdmissionServeCmd(s *streams) *cobra.Command {
 	var o admissionOptions
 	var addr, cert, key string
 	var every time.Duration
+	var audit auditOptions
 	cmd := &cobra.Command{
 		Use:   "serve --policy P --tls-cert C --tls-key K [--addr :8443]",
 		Short: "Serve the validating (/validate) and mutating (/mutate) webhook over HTTPS",
@@ -110,7 +111,16 @@ are not for everyone. One JSON log line per decision goes to stderr.
 The policy is reloaded, and the verdict cache cleared, when any file in the
 policy's directory changes (checked every --watch-interval) or on SIGHUP; a
 policy that no longer loads is logged and the running one kept. The TLS
-certificate and key are re-read when they change (cert-manager renewals).`,
+certificate and key are re-read when they change (cert-manager renewals).
+
+--background-audit INTERVAL checks every workload in the cluster under the
+webhook's current policy (as 'signet fleet check' does), the first pass at
+start and then INTERVAL after each pass ends: one JSON log line per failing
+workload image (namespace, kind, name, container, image, reason), one line
+per pass with its counts and duration, and gauges in /metrics by outcome only
+(signet_admission_audit_*). It needs get/list on pods, replicationcontrollers,
+podtemplates, deployments, replicasets, statefulsets, daemonsets, jobs and
+cronjobs in every namespace (docs/fleet.md).`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cert == "" || key == "" {
@@ -123,6 +133,11 @@ certificate and key are re-read when they change (cert-manager renewals).`,
 			if err != nil {
 				return err
 			}
+			stopAudit, err := audit.start(cmd, w, log, m)
+			if err != nil {
+				return err
+			}
+			defer stopAudit()
 			return admission.Serve(cmd.Context(), admission.ServerConfig{
 				Addr: addr, CertFile: cert, KeyFile: key, Webhook: w, Log: log,
 				Load: load, Watch: []string{filepath.Dir(o.polFile), o.polFile}, WatchEvery: every,
@@ -137,6 +152,7 @@ certificate and key are re-read when they change (cert-manager renewals).`,
 	cmd.Flags().StringVar(&cert, "tls-cert", "", "TLS certificate (PEM); re-read when it changes")
 	cmd.Flags().StringVar(&key, "tls-key", "", "TLS private key (PEM); re-read when it changes")
 	cmd.Flags().DurationVar(&every, "watch-interval", 5*time.Second, "how often to check the policy files for changes")
+	audit.addFlags(cmd) // last: it adds --kubeconfig and --context only if not there yet
 	return cmd
 }
 
