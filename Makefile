@@ -77,6 +77,7 @@ fuzz:
 	$(GO) test ./admission -run '^$$' -fuzz '^FuzzParseManifests$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./gate -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzNormalizeReference$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./migrate -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME)
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)

@@ -117,7 +117,7 @@ var registerKMS sync.Once
 // fakeKMS registers KMS providers for the schemes the fixtures name (and
 // k8s://, which the admission webhook resolves), each answering with one
 // test key, so the imported policies compile without a cloud or cluster.
-func fakeKMS(t *testing.T) {
+func fakeKMS(t testing.TB) {
 	t.Helper()
 	registerKMS.Do(func() {
 		priv, err := keys.Generate(keys.ECDSAP256)
