@@ -85,3 +85,26 @@ func TestSuggestionAgreesWithKyverno(t *testing.T) {
 		t.Errorf("a missing field: %v, want a refusal", err)
 	}
 }
+
+// TestWorkedExample keeps docs/migrating.md honest: the condition it
+// writes by hand for Kyverno's code-review example compiles and decides
+// as the example says.
+func TestWorkedExample(t *testing.T) {
+	t.Parallel()
+	c, err := policy.CompileConditionFor("https://example.com/CodeReview/v1", `predicate.repo.uri == "https://git-repo.com/org/app" &&
+predicate.repo.branch == "main" &&
+predicate.reviewers.exists(r, r in ["ana@example.com", "bob@example.com"])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for predicate, want := range map[string]bool{
+		`{"repo": {"uri": "https://git-repo.com/org/app", "branch": "main"}, "reviewers": ["bob@example.com"]}`:  true,
+		`{"repo": {"uri": "https://git-repo.com/org/app", "branch": "main"}, "reviewers": ["eve@example.com"]}`:  false,
+		`{"repo": {"uri": "https://git-repo.com/org/app", "branch": "dev"}, "reviewers": ["bob@example.com"]}`:   false,
+		`{"repo": {"uri": "https://git-repo.com/org/other", "branch": "main"}, "reviewers": ["ana@example.com"]}`: false,
+	} {
+		if got := c.Eval([]byte(`{"predicate": `+predicate+`}`)) == nil; got != want {
+			t.Errorf("%s: %v, want %v", predicate, got, want)
+		}
+	}
+}

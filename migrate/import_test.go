@@ -198,6 +198,11 @@ func TestUnknownFieldRefuses(t *testing.T) {
 	if spec == nil || spec.Severity != migrate.Note {
 		t.Errorf("the unknown spec field: %+v, want a note", spec)
 	}
+	// A field of the rule, beside its verifyImages, may restrict it too.
+	doc := strings.Replace(kyvernoPolicy("p", "ghcr.io/*", ""), "      verifyImages:", "      newRuleRestriction: yes\n      verifyImages:", 1)
+	if res := importOne(t, doc); res.Complete() {
+		t.Errorf("the import is complete despite an unknown field in a verifyImages rule:\n%s", res.Report())
+	}
 }
 
 // TestEveryRuleAccountedFor: every verifyImages entry and every

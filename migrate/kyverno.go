@@ -26,15 +26,15 @@ func (im *importer) kyverno(sc scope, n *yaml.Node) {
 	}
 	unknown := unknownFields(n, reflect.TypeOf(kyPolicy{}))
 	for _, u := range unknown {
-		if !strings.Contains(u, ".verifyImages[") {
+		if i := ruleOf(u); i < 0 || i >= len(p.Spec.Rules) || len(p.Spec.Rules[i].VerifyImages) == 0 {
 			sc.note(u, "the field %s is not one the importer knows; it is ignored — check it does not restrict which images are admitted", u)
 		}
 	}
 	if p.Kind == "Policy" {
 		sc.stricter("", "a Policy applies in its own namespace (%s) only; the Signet rules apply in every namespace", p.Metadata.Namespace)
 	}
-	if strings.EqualFold(p.Spec.FailurePolicy, "Ignore") {
-		sc.stricter("spec.failurePolicy", "failurePolicy Ignore admitted pods when Kyverno could not be reached; Signet's webhook fails closed (see its --failure-mode)")
+	if strings.EqualFold(p.Spec.FailurePolicy, "Ignore") || strings.EqualFold(scalar(&p.Spec.WebhookConfiguration, "failurePolicy"), "Ignore") {
+		sc.stricter("spec.failurePolicy", "failurePolicy Ignore admitted pods when Kyverno or a registry could not be reached; Signet's webhook fails closed (see its --failure-mode)")
 	}
 	mode := kyMode(sc, p.Spec)
 	verifying := false
@@ -48,11 +48,13 @@ func (im *importer) kyverno(sc scope, n *yaml.Node) {
 		kyRuleScope(rs, r)
 		for j, vi := range r.VerifyImages {
 			field := fmt.Sprintf("verifyImages[%d]", j)
-			prefix := fmt.Sprintf("spec.rules[%d].%s", i, field)
+			// An unknown field of the entry, or of its rule outside any
+			// entry, may restrict what the entry admits.
 			var bad []string
 			for _, u := range unknown {
-				if strings.HasPrefix(u, prefix+".") {
-					bad = append(bad, strings.TrimPrefix(u, fmt.Sprintf("spec.rules[%d].", i)))
+				rel := strings.TrimPrefix(u, fmt.Sprintf("spec.rules[%d].", i))
+				if ruleOf(u) == i && (strings.HasPrefix(rel, field+".") || !strings.HasPrefix(rel, "verifyImages[")) {
+					bad = append(bad, rel)
 				}
 			}
 			im.kyvernoImage(rs, field, vi, mode, bad)
@@ -61,6 +63,16 @@ func (im *importer) kyverno(sc scope, n *yaml.Node) {
 	if !verifying {
 		sc.note("", "the policy has no verifyImages rule: nothing to import")
 	}
+}
+
+// ruleOf is the index of the rule a field path is in, or -1.
+func ruleOf(path string) int {
+	var i int
+	var rest string
+	if n, _ := fmt.Sscanf(path, "spec.rules[%d]%s", &i, &rest); n < 1 {
+		return -1
+	}
+	return i
 }
 
 // kyMode is the failure action: Enforce or Audit (Kyverno's default).
@@ -163,6 +175,9 @@ func (im *importer) kyvernoImage(sc scope, field string, vi kyVerify, mode strin
 	if len(vi.ImageReferences) == 0 {
 		sc.note(field, "the entry names no imageReferences, so it applied to no image; it is left out")
 		return
+	}
+	if len(vi.Attestors) == 0 && len(vi.Attestations) == 0 {
+		sc.note(field, "the entry asks for no signature and no attestation: its images are admitted without either, as in Kyverno")
 	}
 	if len(vi.SkipImageReferences) > 0 {
 		sc.stricter(field+".skipImageReferences", "skipImageReferences %q are not imported: Signet checks those images under this rule too", vi.SkipImageReferences)

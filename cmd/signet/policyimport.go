@@ -83,7 +83,7 @@ See docs/migrating.md for what maps to what.`,
 				return finishImport(s, output, res, ierr)
 			}
 			if !written {
-				return finishImport(s, output, res, fmt.Errorf("the import is incomplete: %s (listed above); nothing was written. Finish those parts in the sources, or run again with --allow-partial to write the policy with placeholders that refuse those images until you finish them by hand",
+				return finishImport(s, output, res, fmt.Errorf("the import is incomplete: %s (listed above); nothing was written. Run again with --allow-partial to write the policy with placeholders (each refuses the images its rule applies to), then write those checks by hand in their place",
 					count(res.Count(migrate.Untranslated), "part is UNTRANSLATED", "parts are UNTRANSLATED")))
 			}
 			return writeImport(s, output, outputFile, res)
