@@ -98,9 +98,9 @@ predicate.reviewers.exists(r, r in ["ana@example.com", "bob@example.com"])`)
 		t.Fatal(err)
 	}
 	for predicate, want := range map[string]bool{
-		`{"repo": {"uri": "https://git-repo.com/org/app", "branch": "main"}, "reviewers": ["bob@example.com"]}`:  true,
-		`{"repo": {"uri": "https://git-repo.com/org/app", "branch": "main"}, "reviewers": ["eve@example.com"]}`:  false,
-		`{"repo": {"uri": "https://git-repo.com/org/app", "branch": "dev"}, "reviewers": ["bob@example.com"]}`:   false,
+		`{"repo": {"uri": "https://git-repo.com/org/app", "branch": "main"}, "reviewers": ["bob@example.com"]}`:   true,
+		`{"repo": {"uri": "https://git-repo.com/org/app", "branch": "main"}, "reviewers": ["eve@example.com"]}`:   false,
+		`{"repo": {"uri": "https://git-repo.com/org/app", "branch": "dev"}, "reviewers": ["bob@example.com"]}`:    false,
 		`{"repo": {"uri": "https://git-repo.com/org/other", "branch": "main"}, "reviewers": ["ana@example.com"]}`: false,
 	} {
 		if got := c.Eval([]byte(`{"predicate": `+predicate+`}`)) == nil; got != want {
