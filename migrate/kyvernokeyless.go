@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 
@@ -46,6 +47,24 @@ func (k *kyTranslator) keyless(field string, kl *kyKeyless) (signer, bool) {
 		}
 	}
 	var id policy.Keyless
+	if subjectOf(kl, &id) {
+		k.sc.note(field, "the attestor names no subject, so any subject is accepted, as in Kyverno")
+	}
+	if why := issuerOf(kl, &id); why != "" {
+		return drop("%s", why)
+	}
+	if kl.Issuer == "" && kl.IssuerRegExp == "" {
+		k.sc.note(field, "the attestor names no issuer, so any issuer is accepted, as in Kyverno")
+	}
+	if !k.extensions(field, kl.AdditionalExtensions, &id) {
+		return signer{}, false
+	}
+	return keylessSigner(k.rule+"-keyless", id), true
+}
+
+// subjectOf writes the attestor's subject into id; it reports whether
+// none was given (any subject then passes).
+func subjectOf(kl *kyKeyless, id *policy.Keyless) bool {
 	switch {
 	case kl.Subject != "" && kl.SubjectRegExp != "":
 		id.SubjectRegExp = "(?:" + wildcardRegexp(kl.Subject) + ")|(?:" + kl.SubjectRegExp + ")"
@@ -57,15 +76,21 @@ func (k *kyTranslator) keyless(field string, kl *kyKeyless) (signer, bool) {
 		id.Subject = kl.Subject
 	default:
 		id.SubjectRegExp = ".*"
-		k.sc.note(field, "the attestor names no subject, so any subject is accepted, as in Kyverno")
+		return true
 	}
+	return false
+}
+
+// issuerOf writes the attestor's issuer into id, or says why one Signet
+// identity cannot say it.
+func issuerOf(kl *kyKeyless, id *policy.Keyless) string {
 	switch {
 	case kl.Issuer != "" && kl.IssuerRegExp != "":
 		if hasWildcard(kl.Issuer) {
-			return drop("issuer %q and issuerRegExp %q must both match, which one Signet identity cannot say", kl.Issuer, kl.IssuerRegExp)
+			return fmt.Sprintf("issuer %q and issuerRegExp %q must both match, which one Signet identity cannot say", kl.Issuer, kl.IssuerRegExp)
 		}
 		if !regexp.MustCompile(kl.IssuerRegExp).MatchString(kl.Issuer) {
-			return drop("issuer %q does not match issuerRegExp %q, so Kyverno refused every signature for it", kl.Issuer, kl.IssuerRegExp)
+			return fmt.Sprintf("issuer %q does not match issuerRegExp %q, so Kyverno refused every signature for it", kl.Issuer, kl.IssuerRegExp)
 		}
 		id.Issuer = kl.Issuer
 	case kl.IssuerRegExp != "":
@@ -76,12 +101,8 @@ func (k *kyTranslator) keyless(field string, kl *kyKeyless) (signer, bool) {
 		id.Issuer = kl.Issuer
 	default:
 		id.IssuerRegExp = ".*"
-		k.sc.note(field, "the attestor names no issuer, so any issuer is accepted, as in Kyverno")
 	}
-	if !k.extensions(field, kl.AdditionalExtensions, &id) {
-		return signer{}, false
-	}
-	return keylessSigner(k.rule+"-keyless", id), true
+	return ""
 }
 
 // extensions translates additionalExtensions into GitHub claims, which

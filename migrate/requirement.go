@@ -96,33 +96,8 @@ type rendered struct {
 // Stricter finding says so.
 func render(pattern string, reqs []*requirement) rendered {
 	own := reqs[0]
+	all := conjunction(reqs)
 	out := rendered{rule: policy.ImageRule{Pattern: pattern}, attComments: map[int]string{}}
-	var all requirement
-	for _, r := range reqs {
-		for _, s := range r.signers {
-			all.addSigner(s)
-		}
-		all.clauses = append(all.clauses, r.clauses...)
-		for _, a := range r.attestations {
-			if !slices.ContainsFunc(all.attestations, func(b attestation) bool { return sameAttestation(a, b) }) {
-				all.attestations = append(all.attestations, a)
-			}
-		}
-		if !r.empty() {
-			all.tlog = stricterOf(tlogOrder, all.tlog, r.tlog)
-			all.mode = stricterOf(modeOrder, all.mode, r.mode)
-		}
-		all.digestRequired = all.digestRequired || r.digestRequired
-		for _, x := range r.refusals {
-			all.refusals = append(all.refusals, r.origin+": "+x)
-		}
-	}
-	if all.mode == "" {
-		all.mode, all.tlog = own.mode, own.tlog
-	}
-	if len(all.refusals) > 0 && len(all.signers) == 0 {
-		all.addSigner(refuseSigner)
-	}
 	names := nameSigners(all.signers)
 	for _, s := range all.signers {
 		sg := s.s
@@ -160,6 +135,39 @@ func render(pattern string, reqs []*requirement) rendered {
 		out.rule.Tags = &policy.TagRules{DigestRequired: true}
 	}
 	return out
+}
+
+// conjunction is what all of reqs ask together: every signer, clause,
+// attestation and refusal; the strictest mode and transparency-log
+// setting of those that ask anything.
+func conjunction(reqs []*requirement) requirement {
+	var all requirement
+	for _, r := range reqs {
+		for _, s := range r.signers {
+			all.addSigner(s)
+		}
+		all.clauses = append(all.clauses, r.clauses...)
+		for _, a := range r.attestations {
+			if !slices.ContainsFunc(all.attestations, func(b attestation) bool { return sameAttestation(a, b) }) {
+				all.attestations = append(all.attestations, a)
+			}
+		}
+		if !r.empty() {
+			all.tlog = stricterOf(tlogOrder, all.tlog, r.tlog)
+			all.mode = stricterOf(modeOrder, all.mode, r.mode)
+		}
+		all.digestRequired = all.digestRequired || r.digestRequired
+		for _, x := range r.refusals {
+			all.refusals = append(all.refusals, r.origin+": "+x)
+		}
+	}
+	if all.mode == "" {
+		all.mode, all.tlog = reqs[0].mode, reqs[0].tlog
+	}
+	if len(all.refusals) > 0 && len(all.signers) == 0 {
+		all.addSigner(refuseSigner)
+	}
+	return all
 }
 
 func sameAttestation(a, b attestation) bool {
