@@ -3,6 +3,7 @@ package migrate
 import (
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -304,7 +305,7 @@ func (k *kyTranslator) entry(field string, e kyAttestor) ([]signer, int) {
 	case e.Attestor.Kind != 0:
 		return drop("nested attestor sets are not translated")
 	case len(e.Annotations) > 0:
-		return drop("it requires signature annotations %v, which Signet does not check", e.Annotations)
+		return drop("it requires the signature annotations %s, which Signet does not check", pairs(e.Annotations))
 	case e.Certificates != nil:
 		return drop("Signet trusts keys and keyless identities, not a given certificate or chain (if the chain check is not needed, write the certificate's public key as a publicKey signer)")
 	}
@@ -355,6 +356,9 @@ func (k *kyTranslator) keys(field string, ks *kyKeys) ([]signer, int) {
 		return k.ref(field+".publicKeys", hint, strings.TrimSpace(ks.PublicKeys))
 	case ks.KMS != "":
 		return k.ref(field+".kms", k.rule+"-kms", ks.KMS)
+	case ks.Secret != nil && (ks.Secret.Name == "" || ks.Secret.Namespace == ""):
+		k.sc.stricter(field+".secret", "attestor not translated: the Secret needs a name and a namespace")
+		return nil, 1
 	case ks.Secret != nil:
 		return k.ref(field+".secret", k.rule+"-"+ks.Secret.Name, "k8s://"+ks.Secret.Namespace+"/"+ks.Secret.Name)
 	}
@@ -403,4 +407,17 @@ func orText(s, alt string) string {
 		return alt
 	}
 	return s
+}
+
+// pairs writes a map as "k: v, k: v", in key order.
+func pairs(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		keys[i] = k + ": " + m[k]
+	}
+	return strings.Join(keys, ", ")
 }

@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -66,7 +67,7 @@ func suggestCEL(n *yaml.Node, attestationName string) (string, string) {
 func conditionCEL(c kyCondition, attestationName string) (string, string) {
 	key, ok := c.Key.(string)
 	if !ok {
-		return "", fmt.Sprintf("the key %v is not a field path", c.Key)
+		return "", fmt.Sprintf("the key %s is not a field path", jsonText(c.Key))
 	}
 	m := jmesPath.FindStringSubmatch(strings.TrimSpace(key))
 	if m == nil {
@@ -115,5 +116,14 @@ func celValue(v any) (string, string) {
 		}
 		return strconv.Quote(x), ""
 	}
-	return "", fmt.Sprintf("the value %v is not text or a boolean", v)
+	return "", fmt.Sprintf("the value %s is not text or a boolean", jsonText(v))
+}
+
+// jsonText writes a value from the document as JSON.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

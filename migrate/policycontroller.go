@@ -55,6 +55,8 @@ type pcKey struct {
 
 type pcSecretRef struct {
 	Name string `yaml:"name"`
+	// Namespace, when set, must be policy-controller's own.
+	Namespace string `yaml:"namespace"`
 }
 
 type pcKeyless struct {
