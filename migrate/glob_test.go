@@ -162,7 +162,7 @@ func TestKyvernoPatternsCoverKyverno(t *testing.T) {
 		"ghcr.io/kyverno/test-verify-image*", "ghcr.io/kyverno/test-verify-image:*", "ghcr.io/*",
 		"ghcr.io/org/app:v?", "*", "docker.io/nginx*", "docker.io/nginx:*", "nginx:*", "docker.io/*",
 		"docker.io/library/nginx:*", "index.docker.io/*", "registry.io/org/app*", "*:latest", "*/app:*",
-		"ghcr.io/kyverno/test-verify-image:signed-keyless", "localhost/*", "GHCR.IO/kyverno/*",
+		"ghcr.io/kyverno/test-verify-image:signed-keyless", "localhost/*", "GHCR.IO/kyverno/*", "*prod*", "*/nginx:*",
 	} {
 		pats := kyvernoPattern(discard(), "", kp)
 		for _, group := range spellings {
@@ -257,6 +257,15 @@ func TestPatternFindings(t *testing.T) {
 		{false, "*", []string{"docker.io/library/*"}, ""},
 		{false, "ghcr.io/org/?", nil, Untranslated},
 		{false, "**index**", []string{"**index**"}, Untranslated},
+		{false, "**demo**", []string{"**demo**"}, ""},
+		{false, "*/demo*", []string{"*/demo*"}, Untranslated},
+		{true, "*io/nginx:*", []string{"**io/nginx:**"}, Untranslated},
+		{true, "*/app:*", []string{"**/app:**"}, ""},
+		{true, "*:latest", []string{"**:latest"}, ""},
+		{true, "*443/*", []string{"**443/**"}, Untranslated},
+		{true, "*.dkr.ecr.*.amazonaws.com/*", []string{"**.dkr.ecr.**.amazonaws.com/**"}, Untranslated},
+		{true, "*-prod/*", []string{"**-prod/**"}, Untranslated},
+		{true, "*prod*", []string{"**prod**"}, ""},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			var found []Finding

@@ -29,7 +29,7 @@ func kyvernoPattern(sc scope, field, p string) []pattern {
 	head, _, hasSlash := strings.Cut(p, "/")
 	switch {
 	case startsWild(p, head, hasSlash, "*?"):
-		if risky(p) {
+		if risky(p) || !spellingSafe(toks) {
 			sc.untranslated(field, p, "",
 				"the pattern %q starts with a wildcard and names parts that Kyverno and Signet spell differently (Kyverno sees nginx as docker.io/nginx:latest, Signet as docker.io/library/nginx:latest; Signet lower-cases registries and drops :443), so the images it covers may differ; it is imported as %s — check it covers every image you mean",
 				p, toks)
@@ -104,7 +104,50 @@ func isRegistry(head string) bool {
 // that differ between the original's view of an image and Signet's.
 func risky(p string) bool {
 	lower := strings.ToLower(p)
-	return lower != p || strings.Contains(p, "docker") || strings.Contains(p, "library") || strings.Contains(p, ":443")
+	return lower != p || strings.Contains(p, "docker") || strings.Contains(p, "library") || strings.Contains(p, "index") || strings.Contains(p, ":443")
+}
+
+// hubAliases are Docker Hub's names, which Signet spells docker.io.
+var hubAliases = []string{"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+
+// spellingSafe says whether a pattern that starts with a wildcard matches
+// an image's canonical name whenever it matches another spelling of it.
+// The spellings differ only in the registry (case, :443, a trailing dot,
+// Docker Hub's aliases) and in library/ before an official image's name,
+// so a leading ** that absorbs the registry keeps the match when the first
+// text after it starts at a '/' (what follows is the end of every
+// spelling) or cannot be part of a registry's changing text. Anything else
+// is reported, not guessed.
+func spellingSafe(p pattern) bool {
+	i, stars := 0, false
+	for ; i < len(p) && p[i].kind != tLit; i++ {
+		stars = stars || p[i].kind == tStars
+	}
+	if i == len(p) {
+		return true
+	}
+	if !stars {
+		return false
+	}
+	j := i
+	for j < len(p) && p[j].kind == tLit {
+		j++
+	}
+	first := p[i:j].String()
+	switch {
+	case first[0] == '/' || first[0] == '@':
+		return true
+	case first[0] == ':':
+		return !p[j:].hasLit("/")
+	case strings.ContainsAny(first, "/:") || strings.HasSuffix(first, ".") || strings.Trim(first, "0123456789") == "":
+		return false
+	}
+	for _, a := range hubAliases {
+		if strings.Contains(a, first) {
+			return false
+		}
+	}
+	return true
 }
 
 // pcPattern translates one of policy-controller's images[].glob. Its * is
@@ -134,7 +177,7 @@ func pcPattern(sc scope, field, g string) []pattern {
 	var out []pattern
 	switch {
 	case startsWild(g, head, hasSlash, "*"):
-		if risky(g) || strings.Contains(g, "index") {
+		if risky(g) || !spellingSafe(toks) {
 			sc.untranslated(field, g, "",
 				"the glob %q starts with a wildcard and names parts that policy-controller and Signet spell differently (index.docker.io/library/nginx:latest is docker.io/library/nginx:latest to Signet, which also lower-cases registries and drops :443), so the images it covers may differ; it is imported as %s — check it covers every image you mean",
 				g, toks)
