@@ -254,3 +254,18 @@ func TestEveryRuleAccountedFor(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthoritiesAnyOf: policy-controller passes an image that one
+// authority passes: one of the authorities' signers is enough.
+func TestAuthoritiesAnyOf(t *testing.T) {
+	t.Parallel()
+	doc := strings.Replace(cip("either", "quay.io/**", keyA), "  authorities:\n", "  authorities:\n    - name: other\n      key:\n        data: |\n"+indent(keyB, "          ")+"\n", 1)
+	res := importOne(t, doc)
+	r := compiled(t, res).Rules[0]
+	if len(r.Signers) != 2 || r.Threshold != 1 {
+		t.Errorf("%d of %d signers, want 1 of 2", r.Threshold, len(r.Signers))
+	}
+	if res.Count(migrate.Stricter) != 0 || !res.Complete() {
+		t.Errorf("any-of authorities are exact, yet:\n%s", res.Report())
+	}
+}

@@ -213,16 +213,24 @@ func (pc *pcTranslator) authorities(as []pcAuthority) {
 		}
 	}
 	var live []pcAuth
+	static := 0
 	for i, a := range as {
 		sc := pc.sc.rule(name(i))
 		field := fmt.Sprintf("spec.authorities[%d]", i)
 		if a.Static != nil {
 			sc.note(field+".static", "static %s: this authority never passes", a.Static.Action)
+			static++
 			continue
 		}
 		if au, ok := pc.authority(sc, field, name(i), a); ok {
 			live = append(live, au)
 		}
+	}
+	if len(live) == 0 && static < len(as) {
+		pc.sc.untranslated("spec.authorities", "", "", "none of the authorities could be translated (see the findings about each), so the rule refuses every image it applies to until you finish it")
+		pc.req.refuse("none of the authorities could be translated")
+		pc.req.tlog = "optional"
+		return
 	}
 	pc.combine(live)
 }
@@ -243,7 +251,7 @@ func (pc *pcTranslator) combine(live []pcAuth) {
 	}
 	switch {
 	case len(live) == 0:
-		pc.sc.note("spec.authorities", "no authority can pass, so policy-controller refuses every image the policy matches; so does the rule")
+		pc.sc.note("spec.authorities", "every authority is static fail, so policy-controller refuses every image the policy matches; so does the rule")
 		pc.req.refuse("no authority can pass (static fail), so policy-controller refuses every image the policy matches")
 		pc.req.tlog = "optional"
 		return
