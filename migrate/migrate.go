@@ -54,7 +54,7 @@ const (
 type Finding struct {
 	Severity Severity `json:"severity"`
 	// File is the input file, as given to Import.
-	File string `json:"file"`
+	File string `json:"file,omitempty"`
 	// Kind is the source document's kind: ClusterPolicy, Policy or
 	// ClusterImagePolicy (or whatever else the file holds).
 	Kind string `json:"kind,omitempty"`
