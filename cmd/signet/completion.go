@@ -34,6 +34,7 @@ func completedFlags() []flagValues {
 	return []flagValues{
 		{"signet keys generate", "type", keyTypes},
 		{"", "type", typeNames},
+		{"signet policy import", "output", []string{"yaml\tthe policy, with comments", "json\tthe report and the policy"}},
 		{"", "output", []string{"text\thuman-readable", "json\tmachine-readable"}},
 		{"", "tlog", []string{
 			string(verify.TlogRequired) + "\ta verified log entry must be present",

@@ -88,6 +88,8 @@ func TestCompletedValuesAreAccepted(t *testing.T) {
 			check = func(v string) error { _, err := keys.ParseType(v); return err }
 		case r.flag == "type":
 			check = func(v string) error { _, _, err := attest.ResolveType(v); return err }
+		case r.flag == "output" && r.command == "signet policy import":
+			check = importFormat
 		}
 		if check == nil {
 			t.Fatalf("no parser listed in this test for --%s: add one", r.flag)

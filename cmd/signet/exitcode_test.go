@@ -156,6 +156,8 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 	lockFile := f.path("signet.lock")
 	garbage := f.path("garbage")
 	write(t, garbage, "{not yaml or json: [")
+	cip := f.path("cip.yaml")
+	write(t, cip, "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: team}\nspec:\n  images: [{glob: \"registry.example.com/team/**\"}]\n  authorities: [{key: {kms: \"awskms:///alias/release\"}}]\n")
 	return map[string][]exitRow{
 		"signet":           {{classWrongArgs, []string{"verfy"}, exitUsage, `unknown command "verfy" for "signet" (did you mean verify?)`}},
 		"signet admission": {{classWrongArgs, []string{"admission", "nope"}, exitUsage, `unknown command "nope" for "signet admission"`}},
@@ -272,6 +274,13 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 		"signet policy validate": {
 			{classBadPolicy, []string{"policy", "validate", f.badPol}, exitError, "line 5"},
 			{classBadInput, []string{"policy", "validate", f.path("none.yaml")}, exitError, "none.yaml"},
+		},
+		"signet policy import": {
+			{classBadInput, []string{"policy", "import", f.path("none.yaml")}, exitError, "none.yaml"},
+			{classBadInput, []string{"policy", "import", f.pol}, exitError, "no image verification policy found"},
+			{classBadInput, []string{"policy", "import", garbage}, exitError, "unreadable input"},
+			{classBadFlagValue, []string{"policy", "import", "-o", "text", cip}, exitUsage, "--output must be yaml or json"},
+			{classControl, []string{"policy", "import", cip}, exitOK, "pattern: registry.example.com/team/**"},
 		},
 		"signet provenance":          nil,
 		"signet provenance generate": {{classBadFlagValue, []string{"provenance", "generate", "--param", "novalue"}, exitUsage, "not key=value"}},

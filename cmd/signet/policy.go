@@ -95,7 +95,7 @@ func newPolicyCmd(s *streams) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(validate, explain)
+	cmd.AddCommand(validate, explain, newPolicyImportCmd(s))
 	return cmd
 }
 
