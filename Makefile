@@ -41,6 +41,8 @@ test:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
 	$(GO) test -race -gcflags='$(RACE_UNINSTRUMENTED)=-race=false' -count=1 ./...
+	# The API server's own checks of the CRDs, in a module of their own.
+	cd internal/crdcheck && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # Interop suite: real distribution registry and real cosign v3/v2 on 127.0.0.1.
 # Tools are built once into bin/ by e2e/tools.sh.
@@ -77,6 +79,7 @@ fuzz:
 	$(GO) test ./admission -run '^$$' -fuzz '^FuzzParseManifests$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./gate -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzNormalizeReference$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./kubepolicy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)
