@@ -35,13 +35,14 @@ deps:
 # password KDF — pure arithmetic on its own buffers, no goroutines, not
 # Signet's code. Instrumented, each key encryption or decryption costs about
 # a second of CPU, and the tests make about a hundred; everything else,
-# Signet's packages included, is instrumented as before.
+# Signet's packages included, is instrumented as before. Last, the API
+# server's own checks of the CRDs (internal/crdcheck, a module of its own so
+# the API server's packages stay out of signet's dependencies).
 RACE_UNINSTRUMENTED := golang.org/x/crypto/scrypt
 test:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
 	$(GO) test -race -gcflags='$(RACE_UNINSTRUMENTED)=-race=false' -count=1 ./...
-	# The API server's own checks of the CRDs, in a module of their own.
 	cd internal/crdcheck && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # Interop suite: real distribution registry and real cosign v3/v2 on 127.0.0.1.
