@@ -145,10 +145,10 @@ func TestApplyTimeChecks(t *testing.T) {
 	}
 }
 
-// TestExamplesApply: the sample policies in examples/kubernetes pass the
+// TestExamplesApply: the sample policies in examples/kubernetes/policy-crds pass the
 // CRD's checks.
 func TestExamplesApply(t *testing.T) {
-	paths, _ := filepath.Glob("../../examples/kubernetes/policy-crds/*.yaml")
+	paths, _ := filepath.Glob("../../examples/kubernetes/policy-crds/samples/*.yaml")
 	n := 0
 	for _, p := range paths {
 		b, _ := os.ReadFile(p)
