@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/signet-dev/signet/keys"
@@ -54,6 +56,8 @@ func (c *Compiler) Compile(ctx context.Context, obj map[string]any) (*Compiled, 
 		errs = append(errs, compileErrs...)
 	}
 	if len(errs) > 0 {
+		// In the order of the fields: images[2] before images[10].
+		sort.SliceStable(errs, func(i, j int) bool { return pathLess(errs[i].Path, errs[j].Path) })
 		return out, errs
 	}
 	compiled.Source.Metadata.Name = ref.String()
@@ -145,4 +149,29 @@ func generation(obj map[string]any) int64 {
 		return n
 	}
 	return 0
+}
+
+// pathLess orders problems by the rule they are in (spec.images[2]
+// before spec.images[10], the rules before receipts); within a rule they
+// keep the order they were found in.
+func pathLess(a, b string) bool {
+	ka, kb := pathKey(a), pathKey(b)
+	return ka[0] < kb[0] || (ka[0] == kb[0] && ka[1] < kb[1])
+}
+
+// pathKey is where a path sits: spec's own fields, a rule (by index), or
+// the receipts.
+func pathKey(p string) [2]int {
+	if rest, ok := strings.CutPrefix(p, "spec.images["); ok {
+		if i := strings.IndexByte(rest, ']'); i > 0 {
+			if n, err := strconv.Atoi(rest[:i]); err == nil {
+				return [2]int{1, n}
+			}
+		}
+		return [2]int{1, -1}
+	}
+	if strings.HasPrefix(p, "spec.receipts") {
+		return [2]int{2, 0}
+	}
+	return [2]int{0, 0}
 }

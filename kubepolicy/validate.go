@@ -65,7 +65,8 @@ func (v *Validator) Review(ctx context.Context, req *admissionv1.AdmissionReques
 		return resp
 	}
 	resp.Allowed = false
-	resp.Result = &metav1.Status{Code: http.StatusUnprocessableEntity, Reason: metav1.StatusReasonInvalid, Message: err.Error()}
+	resp.Result = &metav1.Status{Code: http.StatusUnprocessableEntity, Reason: metav1.StatusReasonInvalid, Message: err.Error(),
+		Details: details(req, err)}
 	if v.Log != nil {
 		v.Log.Info("policy refused", "uid", string(req.UID), "kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name, "reason", err.Error())
 	}
@@ -99,4 +100,19 @@ func (v *Validator) check(ctx context.Context, req *admissionv1.AdmissionRequest
 		return fmt.Errorf("%s: %w", res.Ref, err)
 	}
 	return err
+}
+
+// details lists each problem as a cause at its field, which kubectl prints
+// as its own validation errors ("The SignetPolicy "x" is invalid:" and one
+// line per field).
+func details(req *admissionv1.AdmissionRequest, err error) *metav1.StatusDetails {
+	var errs policy.Errors
+	if !errors.As(err, &errs) {
+		return nil
+	}
+	d := &metav1.StatusDetails{Group: req.Kind.Group, Kind: req.Kind.Kind, Name: req.Name}
+	for _, e := range errs {
+		d.Causes = append(d.Causes, metav1.StatusCause{Type: metav1.CauseTypeFieldValueInvalid, Field: e.Path, Message: e.Msg})
+	}
+	return d
 }

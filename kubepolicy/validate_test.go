@@ -93,6 +93,12 @@ func TestValidatorHTTP(t *testing.T) {
 	if out.Response.Allowed || out.Response.UID != "u" || !strings.Contains(out.Response.Result.Message, "invalid policy (2 problems):\n  spec.images[0].pattern") {
 		t.Fatalf("%+v", out.Response)
 	}
+	// kubectl prints the causes as "The SignetClusterPolicy "p" is invalid:" and a line per field.
+	d := out.Response.Result.Details
+	if d == nil || d.Kind != "SignetClusterPolicy" || d.Name != "p" || len(d.Causes) != 2 || d.Causes[1].Field != "spec.images[0].mode" ||
+		d.Causes[1].Message != `must be enforce, warn or audit, not "block"` {
+		t.Fatalf("details %+v", d)
+	}
 	for _, bad := range [][]byte{[]byte("{"), bytes.Repeat([]byte(" "), 3<<20+1)} {
 		r, err := http.Post(srv.URL, "application/json", bytes.NewReader(bad))
 		if err != nil {
