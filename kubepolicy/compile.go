@@ -2,6 +2,7 @@ package kubepolicy
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -22,7 +23,37 @@ type Compiler struct {
 	Secrets Secrets
 	// Namespace is the webhook's own, which k8s://NAME means.
 	Namespace string
+
+	// memo, when set, keeps what compiled, by resource and document (keys
+	// inlined), so a resync compiles only what changed.
+	memo *memo
 }
+
+// memo is the compiled policies of one sync and the one before it.
+type memo struct{ prev, cur map[memoKey]*policy.Compiled }
+
+type memoKey struct {
+	ref Ref
+	doc [sha256.Size]byte
+}
+
+func newMemo() *memo {
+	return &memo{prev: map[memoKey]*policy.Compiled{}, cur: map[memoKey]*policy.Compiled{}}
+}
+
+func (m *memo) get(k memoKey) (*policy.Compiled, bool) {
+	if c, ok := m.cur[k]; ok {
+		return c, true
+	}
+	c, ok := m.prev[k]
+	if ok {
+		m.cur[k] = c
+	}
+	return c, ok
+}
+
+// next forgets what the last sync did not use.
+func (m *memo) next() { m.prev, m.cur = m.cur, map[memoKey]*policy.Compiled{} }
 
 // Compiled is a policy resource in effect.
 type Compiled struct {
@@ -44,6 +75,13 @@ func (c *Compiler) Compile(ctx context.Context, obj map[string]any) (*Compiled, 
 	if err != nil {
 		return out, fmt.Errorf("%w: %w", policy.ErrInvalid, err)
 	}
+	key := memoKey{ref: ref, doc: sha256.Sum256(data)}
+	if len(errs) == 0 && c.memo != nil && !usesKMS(p) {
+		if compiled, ok := c.memo.get(key); ok {
+			out.Policy = compiled
+			return out, nil
+		}
+	}
 	// Every file the document could name has been refused or replaced
 	// above; no directory is given, so nothing is read relative to the
 	// webhook's working directory either.
@@ -62,7 +100,28 @@ func (c *Compiler) Compile(ctx context.Context, obj map[string]any) (*Compiled, 
 	}
 	compiled.Source.Metadata.Name = ref.String()
 	out.Policy = compiled
+	if c.memo != nil {
+		c.memo.cur[key] = compiled
+	}
 	return out, nil
+}
+
+// usesKMS reports whether a KMS key is named: its key can change with no
+// change to the document, so it is compiled (and fetched) again each time.
+func usesKMS(p *policy.Policy) bool {
+	var signers []policy.Signer
+	for _, r := range p.Images {
+		signers = append(signers, r.Signers...)
+	}
+	if p.Receipts != nil {
+		signers = append(signers, p.Receipts.Gates...)
+	}
+	for _, s := range signers {
+		if isKMS(s.Key) {
+			return true
+		}
+	}
+	return false
 }
 
 // resolve replaces each k8s:// key with the Secret's public key (inline,

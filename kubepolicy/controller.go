@@ -74,7 +74,7 @@ func NewController(cfg ControllerConfig) (*Controller, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Controller{cfg: cfg, compiler: &Compiler{Secrets: APISecrets{Client: cfg.Client}, Namespace: cfg.Namespace},
+	c := &Controller{cfg: cfg, compiler: &Compiler{Secrets: APISecrets{Client: cfg.Client}, Namespace: cfg.Namespace, memo: newMemo()},
 		factory: dynamicinformer.NewDynamicSharedInformerFactory(cfg.Client, 0), stores: map[schema.GroupVersionResource]cache.Store{},
 		trigger: make(chan struct{}, 1), engines: map[types.UID]engineEntry{}}
 	for _, gvr := range []schema.GroupVersionResource{ClusterResource, NamespacedResource} {
@@ -172,6 +172,7 @@ func (c *Controller) sync(ctx context.Context) {
 			delete(c.engines, uid)
 		}
 	}
+	c.compiler.memo.next()
 	set := NewSet(members)
 	c.cfg.Apply(set)
 	c.report(set, invalid)

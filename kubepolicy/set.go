@@ -282,7 +282,11 @@ type refusing struct{ why string }
 func Refusing(ref Ref, why string) admission.Decider {
 	why = strings.Join(strings.Fields(why), " ")
 	if len(why) > 400 {
-		why = why[:400] + "..."
+		cut := 400
+		for cut > 0 && why[cut]&0xC0 == 0x80 { // not inside a UTF-8 sequence
+			cut--
+		}
+		why = why[:cut] + "..."
 	}
 	return refusing{fmt.Sprintf("this policy is not in effect (%s): %s; see %s", ReasonInvalid, why, ref.describe())}
 }
