@@ -10,7 +10,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := $(if $(VERSION),-X main.version=$(VERSION)) $(if $(COMMIT),-X main.commit=$(COMMIT))
 
-.PHONY: all build deps test quickstart e2e conformance bench lint fuzz clean
+.PHONY: all build deps test chart quickstart e2e conformance bench lint fuzz clean
 
 # The Sigstore conformance suite's bundle-verification cases (140 runs), offline.
 CONFORMANCE_DIR ?= ../shared/conformance
@@ -45,11 +45,24 @@ test:
 	$(GO) test -race -gcflags='$(RACE_UNINSTRUMENTED)=-race=false' -count=1 ./...
 	cd internal/crdcheck && $(GO) vet ./... && $(GO) test -count=1 ./...
 
+# The Helm chart (deploy/helm/signet) alone: helm lint --strict and helm
+# template for its value sets, checked against examples/kubernetes. make test
+# runs it too (go test ./... includes deploy/helm); Helm is built once by
+# e2e/kube-tools.sh (pinned, about two minutes cold), then reused.
+chart:
+	$(GO) test -count=1 -v ./deploy/helm/
+	$(GO) test -count=1 -run '^TestHelmChartServeArgs$$' ./cmd/signet/
+
 # Interop suite: real distribution registry and real cosign v3/v2 on 127.0.0.1.
 # Tools are built once into bin/ by e2e/tools.sh.
+# The Kubernetes tests run a real kube-apiserver, etcd and kubectl, built
+# once by e2e/kube-tools.sh into a cache outside the clone
+# (~/.cache/signet-tools; about 15 minutes cold on 2 cores, nothing after).
 e2e: build
 	./e2e/tools.sh
-	SIGNET_BIN=$(abspath $(BIN)) $(GO) test -tags e2e -count=1 -timeout 30m -v ./e2e/...
+	./e2e/kube-tools.sh
+	SIGNET_BIN=$(abspath $(BIN)) SIGNET_KUBE_TOOLS=$$(./e2e/kube-tools.sh --print-dir) \
+		$(GO) test -tags e2e -count=1 -timeout 30m -v ./e2e/...
 
 conformance: build
 	bash $(CONFORMANCE_DIR)/run.sh $(abspath $(SIGNET))
@@ -78,6 +91,7 @@ fuzz:
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzCompileConditionFor$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./admission -run '^$$' -fuzz '^FuzzParseManifests$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./fleet -run '^$$' -fuzz '^FuzzFold$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./gate -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzNormalizeReference$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./kubepolicy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)

@@ -122,6 +122,10 @@ func New(d Decider, opts ...Option) *Webhook {
 // running finish with the old one.
 func (w *Webhook) SetDecider(d Decider) { w.decider.Store(&d) }
 
+// Decider returns the decider reviews use now (the last SetDecider): the
+// background audit asks it, so a policy reload applies to both.
+func (w *Webhook) Decider() Decider { return *w.decider.Load() }
+
 // SetReady sets what /readyz answers; a server going down sets false first
 // so the Service stops sending it requests.
 func (w *Webhook) SetReady(ok bool) { w.ready.Store(ok) }
@@ -263,12 +267,26 @@ func (w *Webhook) answer(resp *admissionv1.AdmissionResponse, req *admissionv1.A
 	mutate bool, start time.Time) *admissionv1.AdmissionResponse {
 	var denials, warnings []string
 	var patch []map[string]string
+	// warn reports an image a warn or audit rule let through: a warning
+	// kubectl shows and an audit annotation. Only the validating webhook
+	// reports: the mutating one runs first (and again on reinvocation), so
+	// reporting there too would show every warning twice.
+	warn := func(i int, d *verify.Decision, reason string) {
+		if mutate {
+			return
+		}
+		warnings = append(warnings, fmt.Sprintf("signet %s mode: image %s would be denied: %s", d.Mode, d.Image, reason))
+		if resp.AuditAnnotations == nil {
+			resp.AuditAnnotations = map[string]string{}
+		}
+		resp.AuditAnnotations[auditKey(d.Mode, i)] = d.Image + ": " + reason
+	}
 	for i, d := range decisions {
 		if d.Allowed && d.Digest != "" {
 			value, err := pinned(d.Image, d.Digest, mutate)
 			switch {
 			case err != nil && (d.Mode == "warn" || d.Mode == "audit"):
-				warnings = append(warnings, fmt.Sprintf("signet %s mode: image %s would be denied: %s", d.Mode, d.Image, err))
+				warn(i, d, err.Error())
 			case err != nil:
 				d = unpinned(d, err)
 			case value != "":
@@ -283,11 +301,7 @@ func (w *Webhook) answer(resp *admissionv1.AdmissionResponse, req *admissionv1.A
 		case !d.Allowed:
 			denials = append(denials, denial(d))
 		case d.Failed():
-			warnings = append(warnings, fmt.Sprintf("signet %s mode: image %s would be denied: %s", d.Mode, d.Image, d.Reason))
-			if resp.AuditAnnotations == nil {
-				resp.AuditAnnotations = map[string]string{}
-			}
-			resp.AuditAnnotations[fmt.Sprintf("signet.dev/%d", i)] = d.Image + ": " + d.Reason
+			warn(i, d, d.Reason)
 		}
 	}
 	resp.Warnings = warnings
@@ -346,6 +360,17 @@ func (w *Webhook) decide(ctx context.Context, dec Decider, imgs []string, mutate
 		w.metrics.fallback(w.mode, out[i].Allowed)
 	}
 	return out
+}
+
+// auditKey names the audit annotation for the image at index i of the
+// request, e.g. "warn-0". The API server prefixes it with the webhook's
+// name and a slash (validate.signet.dev/warn-0), so it must not carry a
+// prefix of its own: a key with two slashes is dropped as invalid.
+func auditKey(mode string, i int) string {
+	if mode != "warn" && mode != "audit" {
+		mode = "image"
+	}
+	return fmt.Sprintf("%s-%d", mode, i)
 }
 
 // denial is the one line a user sees for a denied image.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/internal/registrytest"
@@ -200,6 +201,22 @@ func TestWarnMode(t *testing.T) {
 	resp, _ := post(t, e, "/validate", review("Pod", workload("Pod", e.bad)))
 	if !resp.Allowed || len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], "would be denied") || len(resp.AuditAnnotations) != 1 {
 		t.Fatalf("%+v", resp)
+	}
+	// The API server prefixes each key with the webhook's name and a slash
+	// and drops a key that is then not a valid annotation key (one slash).
+	for k, v := range resp.AuditAnnotations {
+		if errs := validation.IsQualifiedName("validate.signet.dev/" + k); len(errs) > 0 {
+			t.Errorf("audit annotation key %q is dropped by the API server: %v", k, errs)
+		}
+		if !strings.Contains(v, e.bad) || !strings.Contains(v, "no signatures found") {
+			t.Errorf("audit annotation %s=%q does not say which image and why", k, v)
+		}
+	}
+	// The mutating webhook runs first (and again on reinvocation): the
+	// validating one alone reports, so kubectl shows each warning once.
+	resp, _ = post(t, e, "/mutate", review("Pod", workload("Pod", e.bad)))
+	if !resp.Allowed || len(resp.Warnings) != 0 || len(resp.AuditAnnotations) != 0 {
+		t.Fatalf("the mutating webhook repeats the validating one's warnings: %q %v", resp.Warnings, resp.AuditAnnotations)
 	}
 }
 

@@ -80,6 +80,17 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// Registerer is the registry /metrics serves, for metrics the webhook's
+// companions record (the background audit); nil for a nil *Metrics. What is
+// registered must keep /metrics' promise: counts by outcome and class,
+// never image, repository or namespace names.
+func (m *Metrics) Registerer() prometheus.Registerer {
+	if m == nil {
+		return nil
+	}
+	return m.reg
+}
+
 // Transport counts every registry request made through rt.
 func (m *Metrics) Transport(rt http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {

@@ -67,6 +67,31 @@ type KindError struct {
 func (e *KindError) Error() string { return e.Text }
 func (e *KindError) Unwrap() error { return e.Err }
 
+// ImageRef is one image an object runs: the reference, and the JSON Pointer
+// of the field that names it.
+type ImageRef struct {
+	Image string
+	Path  string
+}
+
+// ImagesOf lists every image an object of kind gvk runs (every container
+// list and image volume, wherever it is in the object), as the webhook reads
+// them: what fleet check and the background audit judge is what a review
+// would. Errors are as for a review: a kind Signet does not know that
+// carries images is an ErrUnknownKind, an object of another kind an
+// ErrKindMismatch (both *KindError), a garbled pod spec an error.
+func ImagesOf(gvk metav1.GroupVersionKind, raw []byte) ([]ImageRef, error) {
+	refs, err := images(gvk, raw)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ImageRef, len(refs))
+	for i, r := range refs {
+		out[i] = ImageRef(r)
+	}
+	return out, nil
+}
+
 // images lists the container images (and image volumes) of the object a request carries,
 // after checking that the object is of the request's kind. Every
 // container list in the object is found, wherever it is (a generic scan,

@@ -109,6 +109,7 @@ func newAdmissionServeCmd(s *streams) *cobra.Command {
 	var src policySourceOptions
 	var addr, cert, key string
 	var every time.Duration
+	var audit auditOptions
 	cmd := &cobra.Command{
 		Use:   "serve --policy P --tls-cert C --tls-key K [--addr :8443]",
 		Short: "Serve the validating (/validate) and mutating (/mutate) webhook over HTTPS",
@@ -131,7 +132,16 @@ and combined (a SignetPolicy only narrows what the cluster policies admit
 in its namespace), their status says whether each is in effect, and
 /validate-policy checks them at kubectl apply. The cluster is found as
 kubectl finds it (--kubeconfig, --context, else the service account).
-See docs/kubernetes-policies.md.`,
+See docs/kubernetes-policies.md.
+
+--background-audit INTERVAL checks every workload in the cluster under the
+webhook's current policy (as 'signet fleet check' does), the first pass at
+start and then INTERVAL after each pass ends: one JSON log line per failing
+workload image (namespace, kind, name, container, image, reason), one line
+per pass with its counts and duration, and gauges in /metrics by outcome only
+(signet_admission_audit_*). It needs get/list on pods, replicationcontrollers,
+podtemplates, deployments, replicasets, statefulsets, daemonsets, jobs and
+cronjobs in every namespace (docs/fleet.md).`,
 		Example: `  # Policies from a file (a ConfigMap volume in the cluster)
   signet admission serve --policy /etc/signet/policy/policy.yaml \
     --tls-cert /etc/signet/tls/tls.crt --tls-key /etc/signet/tls/tls.key
@@ -150,7 +160,8 @@ See docs/kubernetes-policies.md.`,
 			switch src.source {
 			case "file":
 			case "kubernetes":
-				return o.serveKubernetes(cmd.Context(), s, &src, serveAddr{addr, cert, key}, log, m, stats)
+				return o.serveKubernetes(cmd.Context(), s, &src, serveAddr{addr, cert, key}, log, m, stats,
+					func(w *admission.Webhook) (func(), error) { return audit.start(cmd, w, log, m) })
 			default:
 				return usageError{fmt.Errorf("unknown --policy-source %q (want file or kubernetes)", src.source)}
 			}
@@ -158,6 +169,11 @@ See docs/kubernetes-policies.md.`,
 			if err != nil {
 				return err
 			}
+			stopAudit, err := audit.start(cmd, w, log, m)
+			if err != nil {
+				return err
+			}
+			defer stopAudit()
 			return admission.Serve(cmd.Context(), admission.ServerConfig{
 				Addr: addr, CertFile: cert, KeyFile: key, Webhook: w, Log: log,
 				Load: load, Watch: []string{filepath.Dir(o.polFile), o.polFile}, WatchEvery: every,
@@ -173,6 +189,7 @@ See docs/kubernetes-policies.md.`,
 	cmd.Flags().StringVar(&cert, "tls-cert", "", "TLS certificate (PEM); re-read when it changes")
 	cmd.Flags().StringVar(&key, "tls-key", "", "TLS private key (PEM); re-read when it changes")
 	cmd.Flags().DurationVar(&every, "watch-interval", 5*time.Second, "how often to check the policy files for changes")
+	audit.addFlags(cmd) // last: it adds --kubeconfig and --context only if not there yet
 	return cmd
 }
 

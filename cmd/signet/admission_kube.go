@@ -57,8 +57,10 @@ type serveAddr struct{ addr, cert, key string }
 
 // serveKubernetes serves the webhook deciding by the policy resources: it
 // reads them all before it takes a review, then keeps watching them.
+// startAudit starts the background audit (--background-audit) once the
+// policies are read.
 func (o *admissionOptions) serveKubernetes(ctx context.Context, s *streams, src *policySourceOptions, at serveAddr, log *slog.Logger,
-	m *admission.Metrics, stats *verify.EngineStats) error {
+	m *admission.Metrics, stats *verify.EngineStats, startAudit func(*admission.Webhook) (func(), error)) error {
 	if o.polFile != "" {
 		return usageError{errors.New("--policy is for --policy-source file; with kubernetes the policies are SignetClusterPolicy and SignetPolicy resources")}
 	}
@@ -88,6 +90,11 @@ func (o *admissionOptions) serveKubernetes(ctx context.Context, s *streams, src 
 	if err := ctrl.Start(ctx); err != nil {
 		return err
 	}
+	stopAudit, err := startAudit(w)
+	if err != nil {
+		return err
+	}
+	defer stopAudit()
 	return admission.Serve(ctx, admission.ServerConfig{
 		Addr: at.addr, CertFile: at.cert, KeyFile: at.key, Webhook: w, Log: log,
 		Routes: map[string]http.Handler{"POST /validate-policy": &kubepolicy.Validator{Namespace: ns, Log: log}},

@@ -3,19 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
-	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -29,10 +20,10 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 )
 
-// fakeAPIServer serves the few API paths the webhook's policy source uses:
+// policyAPIServer serves the few API paths the webhook's policy source uses:
 // list and watch of both policy kinds, get of a Secret, and status updates,
 // which it records.
-type fakeAPIServer struct {
+type policyAPIServer struct {
 	mu       sync.Mutex
 	cluster  []map[string]any
 	policies []map[string]any
@@ -41,7 +32,7 @@ type fakeAPIServer struct {
 	paths    []string
 }
 
-func (f *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *policyAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.paths = append(f.paths, r.Method+" "+r.URL.Path)
 	f.mu.Unlock()
@@ -90,59 +81,10 @@ func (f *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeAPIServer) status(path string) map[string]any {
+func (f *policyAPIServer) status(path string) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.statuses[path]
-}
-
-// writeTLS writes a self-signed pair for 127.0.0.1.
-func writeTLS(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "signet-webhook"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(priv)
-	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	return certFile, keyFile
-}
-
-// writeKubeconfig points a kubeconfig at server.
-func writeKubeconfig(t *testing.T, dir, server string) string {
-	t.Helper()
-	p := filepath.Join(dir, "kubeconfig")
-	os.WriteFile(p, []byte(fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: %q}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-`, server)), 0o600)
-	return p
-}
-
-// syncBuffer is a bytes.Buffer safe to write and read from two goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestAdmissionServeKubernetes runs admission serve --policy-source
@@ -160,7 +102,7 @@ func TestAdmissionServeKubernetes(t *testing.T) {
 		}
 		return m
 	}
-	api := &fakeAPIServer{statuses: map[string]map[string]any{},
+	api := &policyAPIServer{statuses: map[string]map[string]any{},
 		cluster: []map[string]any{{"apiVersion": "signet.dev/v1alpha1", "kind": "SignetClusterPolicy", "metadata": meta("base", ""),
 			"spec": map[string]any{"images": []any{map[string]any{"pattern": reg.Host + "/team/**",
 				"signers": []any{map[string]any{"name": "release", "key": "k8s://release"}}}}}}},
@@ -175,12 +117,12 @@ func TestAdmissionServeKubernetes(t *testing.T) {
 		}}
 	apiSrv := httptest.NewServer(api)
 	defer apiSrv.Close()
-	cert, key := writeTLS(t, dir)
+	cert, key := selfSigned(t, dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, []string{"admission", "serve", "--policy-source", "kubernetes", "--kubeconfig", writeKubeconfig(t, dir, apiSrv.URL),
+		done <- run(ctx, []string{"admission", "serve", "--policy-source", "kubernetes", "--kubeconfig", kubeconfig(t, dir, apiSrv.URL),
 			"--namespace", "signet-system", "--addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key}, strings.NewReader(""), io.Discard, &stderr)
 	}()
 	defer func() {

@@ -78,6 +78,7 @@ Start with 'signet quickstart' to see the whole flow offline.
 		newPolicyCmd(s),
 		newLockCmd(s),
 		newAdmissionCmd(s),
+		newFleetCmd(s),
 		newRegistryCmd(s),
 		newLogCmd(s),
 		newTrustCmd(s),
