@@ -131,7 +131,7 @@ func canList(ctx context.Context, client dynamic.Interface, gvr schema.GroupVers
 	case apierrors.IsNotFound(err):
 		return fmt.Errorf("the cluster has no %s resource: apply the CustomResourceDefinitions first (kubectl apply -f deploy/crds/)", gvr.GroupResource())
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("the webhook may not list %s: bind its service account to the ClusterRole in examples/kubernetes/policy-crds/rbac-policies.yaml", gvr.GroupResource())
+		return fmt.Errorf("the webhook may not list %s: bind its service account to a ClusterRole allowing get, list and watch on the policy resources (examples/kubernetes/policy-crds/rbac-policies.yaml, or the Helm chart with policySource kubernetes)", gvr.GroupResource())
 	case err != nil:
 		return fmt.Errorf("listing %s: %w", gvr.GroupResource(), err)
 	}
