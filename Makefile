@@ -35,12 +35,15 @@ deps:
 # password KDF — pure arithmetic on its own buffers, no goroutines, not
 # Signet's code. Instrumented, each key encryption or decryption costs about
 # a second of CPU, and the tests make about a hundred; everything else,
-# Signet's packages included, is instrumented as before.
+# Signet's packages included, is instrumented as before. Last, the API
+# server's own checks of the CRDs (internal/crdcheck, a module of its own so
+# the API server's packages stay out of signet's dependencies).
 RACE_UNINSTRUMENTED := golang.org/x/crypto/scrypt
 test:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
 	$(GO) test -race -gcflags='$(RACE_UNINSTRUMENTED)=-race=false' -count=1 ./...
+	cd internal/crdcheck && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # The Helm chart (deploy/helm/signet) alone: helm lint --strict and helm
 # template for its value sets, checked against examples/kubernetes. make test
@@ -92,6 +95,7 @@ fuzz:
 	$(GO) test ./gate -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzNormalizeReference$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./migrate -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./kubepolicy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)

@@ -40,6 +40,15 @@ type Decider interface {
 	Fallback(image, reason string, receipts, pinTags bool) *verify.Decision
 }
 
+// NamespacedDecider is a Decider whose verdict depends on the namespace of
+// the object judged (policies as Kubernetes resources, where a namespaced
+// policy applies in its own namespace). The webhook decides each review
+// with In(the request's namespace); a cluster-scoped object's is "".
+type NamespacedDecider interface {
+	Decider
+	In(namespace string) Decider
+}
+
 // FailureMode is the answer when verification cannot finish.
 type FailureMode string
 
@@ -225,13 +234,17 @@ func (w *Webhook) Review(ctx context.Context, req *admissionv1.AdmissionRequest,
 		imgs[i] = r.Image
 	}
 	start := time.Now()
+	dec := *w.decider.Load()
+	if nd, ok := dec.(NamespacedDecider); ok {
+		dec = nd.In(req.Namespace)
+	}
 	var decisions []*verify.Decision
 	select {
 	case w.slots <- struct{}{}:
-		decisions = w.decide(ctx, *w.decider.Load(), imgs, mutate)
+		decisions = w.decide(ctx, dec, imgs, mutate)
 		<-w.slots
 	default:
-		decisions = w.shed(*w.decider.Load(), imgs, mutate)
+		decisions = w.shed(dec, imgs, mutate)
 	}
 	return w.answer(resp, req, refs, decisions, mutate, start)
 }

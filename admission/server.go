@@ -40,6 +40,9 @@ type ServerConfig struct {
 	// Listening, when set, is called with the bound address once the
 	// server accepts connections.
 	Listening func(addr net.Addr)
+	// Routes are served next to the webhook's own (pattern: handler), e.g.
+	// the policy resources' validating webhook.
+	Routes map[string]http.Handler
 }
 
 // Serve runs the webhook over HTTPS until ctx ends, then stops taking new
@@ -57,7 +60,16 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: cfg.Webhook.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	handler := cfg.Webhook.Handler()
+	if len(cfg.Routes) > 0 {
+		mux := http.NewServeMux()
+		mux.Handle("/", handler)
+		for pattern, h := range cfg.Routes {
+			mux.Handle(pattern, h)
+		}
+		handler = mux
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}}
 
 	ctx, stop := context.WithCancel(ctx)

@@ -43,7 +43,7 @@ type admissionOptions struct {
 func (o *admissionOptions) addFlags(cmd *cobra.Command) {
 	o.reg.addFlags(cmd)
 	o.trust.addFlags(cmd)
-	cmd.Flags().StringVar(&o.polFile, "policy", "", "policy document (required)")
+	cmd.Flags().StringVar(&o.polFile, "policy", "", "policy document (required; serve --policy-source kubernetes reads policy resources instead)")
 	cmd.Flags().DurationVar(&o.budget, "budget", 8*time.Second, "time a review may take before the failure mode answers (keep it under the webhook's timeoutSeconds)")
 	cmd.Flags().StringVar(&o.failMode, "failure-mode", "closed",
 		"answer for an image not verified within the budget, or whose registry failed: closed (deny) or receipt (admit a digest that passed within --cache-ttl, deny the rest)")
@@ -64,36 +64,49 @@ func (o *admissionOptions) webhook(s *streams, log *slog.Logger, m *admission.Me
 	if o.polFile == "" {
 		return nil, nil, usageError{errors.New("--policy is required")}
 	}
+	mode, client, err := o.prepare(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	load := func() (admission.Decider, error) { return o.engine(s, client, stats) }
+	eng, err := load()
+	if err != nil {
+		return nil, nil, err
+	}
+	return o.newWebhook(eng, mode, log, m), load, nil
+}
+
+// prepare checks the flags every policy source shares and returns the
+// failure mode and the registry client.
+func (o *admissionOptions) prepare(m *admission.Metrics) (admission.FailureMode, *oci.Client, error) {
 	mode, err := admission.ParseFailureMode(o.failMode)
 	if err != nil {
-		return nil, nil, usageError{err}
+		return "", nil, usageError{err}
 	}
 	if _, _, err := o.trust.verifierOptions(); err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
 	if o.headDir == "" {
 		// One directory for the process, shared by reloaded engines, so a
 		// policy reload does not forget what was trusted.
 		if o.headDir, err = os.MkdirTemp("", "signet-tag-heads-"); err != nil {
-			return nil, nil, err
+			return "", nil, err
 		}
 	}
 	var copts []oci.Option
 	if m != nil {
 		copts = append(copts, oci.WithTransport(m.Transport(remote.DefaultTransport)))
 	}
-	client := o.reg.client(copts...)
-	load := func() (admission.Decider, error) { return o.engine(s, client, stats) }
-	eng, err := load()
-	if err != nil {
-		return nil, nil, err
-	}
-	w := admission.New(eng, admission.WithBudget(o.budget), admission.WithLogger(log), admission.WithFailureMode(mode), admission.WithMetrics(m), admission.WithMaxInFlight(o.inFlight))
-	return w, load, nil
+	return mode, o.reg.client(copts...), nil
+}
+
+func (o *admissionOptions) newWebhook(d admission.Decider, mode admission.FailureMode, log *slog.Logger, m *admission.Metrics) *admission.Webhook {
+	return admission.New(d, admission.WithBudget(o.budget), admission.WithLogger(log), admission.WithFailureMode(mode), admission.WithMetrics(m), admission.WithMaxInFlight(o.inFlight))
 }
 
 func newAdmissionServeCmd(s *streams) *cobra.Command {
 	var o admissionOptions
+	var src policySourceOptions
 	var addr, cert, key string
 	var every time.Duration
 	var audit auditOptions
@@ -113,6 +126,14 @@ policy's directory changes (checked every --watch-interval) or on SIGHUP; a
 policy that no longer loads is logged and the running one kept. The TLS
 certificate and key are re-read when they change (cert-manager renewals).
 
+With --policy-source kubernetes the policies are SignetClusterPolicy and
+SignetPolicy resources instead of --policy: they are watched, compiled
+and combined (a SignetPolicy only narrows what the cluster policies admit
+in its namespace), their status says whether each is in effect, and
+/validate-policy checks them at kubectl apply. The cluster is found as
+kubectl finds it (--kubeconfig, --context, else the service account).
+See docs/kubernetes-policies.md.
+
 --background-audit INTERVAL checks every workload in the cluster under the
 webhook's current policy (as 'signet fleet check' does), the first pass at
 start and then INTERVAL after each pass ends: one JSON log line per failing
@@ -121,6 +142,13 @@ per pass with its counts and duration, and gauges in /metrics by outcome only
 (signet_admission_audit_*). It needs get/list on pods, replicationcontrollers,
 podtemplates, deployments, replicasets, statefulsets, daemonsets, jobs and
 cronjobs in every namespace (docs/fleet.md).`,
+		Example: `  # Policies from a file (a ConfigMap volume in the cluster)
+  signet admission serve --policy /etc/signet/policy/policy.yaml \
+    --tls-cert /etc/signet/tls/tls.crt --tls-key /etc/signet/tls/tls.key
+
+  # Policies as SignetClusterPolicy and SignetPolicy resources
+  signet admission serve --policy-source kubernetes \
+    --tls-cert /etc/signet/tls/tls.crt --tls-key /etc/signet/tls/tls.key`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cert == "" || key == "" {
@@ -129,6 +157,14 @@ cronjobs in every namespace (docs/fleet.md).`,
 			log := slog.New(slog.NewJSONHandler(s.err, nil))
 			stats := &verify.EngineStats{}
 			m := admission.NewMetrics(stats)
+			switch src.source {
+			case "file":
+			case "kubernetes":
+				return o.serveKubernetes(cmd.Context(), s, &src, serveAddr{addr, cert, key}, log, m, stats,
+					func(w *admission.Webhook) (func(), error) { return audit.start(cmd, w, log, m) })
+			default:
+				return usageError{fmt.Errorf("unknown --policy-source %q (want file or kubernetes)", src.source)}
+			}
 			w, load, err := o.webhook(s, log, m, stats)
 			if err != nil {
 				return err
@@ -148,6 +184,7 @@ cronjobs in every namespace (docs/fleet.md).`,
 		},
 	}
 	o.addFlags(cmd)
+	src.addFlags(cmd)
 	cmd.Flags().StringVar(&addr, "addr", ":8443", "address to listen on")
 	cmd.Flags().StringVar(&cert, "tls-cert", "", "TLS certificate (PEM); re-read when it changes")
 	cmd.Flags().StringVar(&key, "tls-key", "", "TLS private key (PEM); re-read when it changes")

@@ -14,13 +14,17 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+	admissionv1 "k8s.io/api/admission/v1"
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/kubepolicy"
 	"github.com/signet-dev/signet/policy"
 )
 
@@ -223,4 +227,161 @@ func TestGenCerts(t *testing.T) {
 	if !strings.Contains(string(san), "DNS:signet-webhook.signet-system.svc") {
 		t.Fatalf("SAN: %s", san)
 	}
+}
+
+// TestKubernetesPolicyCRDsExample checks examples/kubernetes/policy-crds,
+// the webhook reading its policies from SignetClusterPolicy and SignetPolicy
+// resources: the overlay takes the base and adds only what it needs; the
+// patched Deployment's arguments are serve flags for the kubernetes source,
+// with the token mounted; the RBAC is exactly reading the policies, writing
+// their status and getting Secrets in the webhook's namespace; the policy
+// webhook fails closed within 10s on the policy resources alone; and the
+// sample policies pass the webhook's own check.
+func TestKubernetesPolicyCRDsExample(t *testing.T) {
+	dir := filepath.Join(k8sDir, "policy-crds")
+	base := k8sObjects(t)
+	var dep appsv1.Deployment
+	strict(t, base["Deployment/signet-webhook"], &dep)
+	var svc corev1.Service
+	strict(t, base["Service/signet-webhook"], &svc)
+
+	var kust struct {
+		Resources []string
+		Patches   []struct{ Path string }
+	}
+	kb, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(kb, &kust); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(kust.Resources, []string{"..", "rbac-policies.yaml", "webhook-policies.yaml"}) ||
+		len(kust.Patches) != 1 || kust.Patches[0].Path != "deployment-patch.yaml" {
+		t.Fatalf("kustomization: %+v", kust)
+	}
+	objs := map[string][]byte{}
+	for _, f := range []string{"deployment-patch.yaml", "rbac-policies.yaml", "webhook-policies.yaml"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var v map[string]any
+			if err := dec.Decode(&v); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			b, _ := json.Marshal(v)
+			meta, _ := v["metadata"].(map[string]any)
+			objs[v["kind"].(string)+"/"+meta["name"].(string)] = b
+		}
+	}
+
+	// The patch: same Deployment, token mounted, kubernetes source flags.
+	var patch appsv1.Deployment
+	strict(t, objs["Deployment/signet-webhook"], &patch)
+	if patch.Namespace != dep.Namespace || patch.Spec.Template.Spec.AutomountServiceAccountToken == nil || !*patch.Spec.Template.Spec.AutomountServiceAccountToken {
+		t.Error("the patch must mount the service account token of the same Deployment")
+	}
+	c := patch.Spec.Template.Spec.Containers[0]
+	if c.Name != dep.Spec.Template.Spec.Containers[0].Name || c.Args[0] != "admission" || c.Args[1] != "serve" {
+		t.Fatalf("patched container %s args %v", c.Name, c.Args)
+	}
+	serve := newAdmissionServeCmd(&streams{out: io.Discard, err: io.Discard})
+	if err := serve.ParseFlags(c.Args[2:]); err != nil {
+		t.Fatalf("patched args: %v", err)
+	}
+	source, _ := serve.Flags().GetString("policy-source")
+	pol, _ := serve.Flags().GetString("policy")
+	budget, _ := serve.Flags().GetDuration("budget")
+	if source != "kubernetes" || pol != "" {
+		t.Errorf("want --policy-source=kubernetes and no --policy, got %q and %q", source, pol)
+	}
+	baseArgs := dep.Spec.Template.Spec.Containers[0].Args
+	for _, a := range c.Args {
+		if strings.HasPrefix(a, "--tls-") && !slices.Contains(baseArgs, a) {
+			t.Errorf("%s differs from the base Deployment's", a)
+		}
+	}
+
+	// RBAC: exactly what the policy source needs.
+	var cr rbacv1.ClusterRole
+	strict(t, objs["ClusterRole/signet-webhook-policies"], &cr)
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{"signet.dev"}, Resources: []string{"signetclusterpolicies", "signetpolicies"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"signet.dev"}, Resources: []string{"signetclusterpolicies/status", "signetpolicies/status"}, Verbs: []string{"update"}},
+	}
+	if got, _ := json.Marshal(cr.Rules); string(got) != mustJSON(want) {
+		t.Errorf("ClusterRole rules %s, want %s", got, mustJSON(want))
+	}
+	var role rbacv1.Role
+	strict(t, objs["Role/signet-webhook-keys"], &role)
+	wantRole := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}}}
+	if got, _ := json.Marshal(role.Rules); role.Namespace != dep.Namespace || string(got) != mustJSON(wantRole) {
+		t.Errorf("Role in %s: rules %s, want %s", role.Namespace, got, mustJSON(wantRole))
+	}
+	var crb rbacv1.ClusterRoleBinding
+	strict(t, objs["ClusterRoleBinding/signet-webhook-policies"], &crb)
+	var rb rbacv1.RoleBinding
+	strict(t, objs["RoleBinding/signet-webhook-keys"], &rb)
+	for _, b := range []struct {
+		ref      rbacv1.RoleRef
+		subjects []rbacv1.Subject
+		role     string
+	}{{crb.RoleRef, crb.Subjects, cr.Name}, {rb.RoleRef, rb.Subjects, role.Name}} {
+		sa := rbacv1.Subject{Kind: "ServiceAccount", Name: dep.Spec.Template.Spec.ServiceAccountName, Namespace: dep.Namespace}
+		if b.ref.Name != b.role || len(b.subjects) != 1 || b.subjects[0] != sa {
+			t.Errorf("binding of %s: %+v to %+v, want the webhook's service account", b.role, b.ref, b.subjects)
+		}
+	}
+
+	// The policy resources' webhook.
+	var val admissionregv1.ValidatingWebhookConfiguration
+	strict(t, objs["ValidatingWebhookConfiguration/signet-policies"], &val)
+	h := val.Webhooks[0]
+	if h.ClientConfig.Service == nil || *h.ClientConfig.Service.Path != "/validate-policy" || h.ClientConfig.Service.Name != svc.Name ||
+		h.ClientConfig.Service.Namespace != svc.Namespace {
+		t.Error("the policy webhook does not point at the Service's /validate-policy")
+	}
+	if h.FailurePolicy == nil || *h.FailurePolicy != admissionregv1.Fail || h.TimeoutSeconds == nil ||
+		time.Duration(*h.TimeoutSeconds)*time.Second <= budget || h.SideEffects == nil || *h.SideEffects != admissionregv1.SideEffectClassNone {
+		t.Error("the policy webhook must fail closed, time out after the --budget and have no side effects")
+	}
+	if len(h.Rules) != 1 || !slices.Equal(h.Rules[0].APIGroups, []string{"signet.dev"}) ||
+		!slices.Equal(h.Rules[0].Resources, []string{"signetclusterpolicies", "signetpolicies"}) {
+		t.Errorf("policy webhook rules %+v: want the two policy resources (not their status)", h.Rules)
+	}
+
+	// The samples pass the check /validate-policy makes.
+	samples, _ := filepath.Glob(filepath.Join(dir, "samples", "*.yaml"))
+	kinds := map[string]bool{}
+	v := &kubepolicy.Validator{Namespace: dep.Namespace}
+	for _, f := range samples {
+		data, _ := os.ReadFile(f)
+		var obj map[string]any
+		if err := yaml.Unmarshal(data, &obj); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		raw, _ := json.Marshal(obj)
+		kind, _ := obj["kind"].(string)
+		meta, _ := obj["metadata"].(map[string]any)
+		ns, _ := meta["namespace"].(string)
+		kinds[kind] = true
+		req := &admissionv1.AdmissionRequest{UID: "u", Kind: metav1.GroupVersionKind{Group: "signet.dev", Version: "v1alpha1", Kind: kind},
+			Namespace: ns, Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: raw}}
+		if resp := v.Review(t.Context(), req); !resp.Allowed {
+			t.Errorf("%s: %s", f, resp.Result.Message)
+		}
+	}
+	if !kinds["SignetClusterPolicy"] || !kinds["SignetPolicy"] {
+		t.Errorf("want a sample of each kind, have %v", kinds)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

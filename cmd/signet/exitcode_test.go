@@ -175,6 +175,10 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 		"signet admission serve": {
 			{classBadPolicy, []string{"admission", "serve", "--policy", f.badPol, "--tls-cert", "c", "--tls-key", "k"}, exitError, ""},
 			{classBadFlagValue, []string{"admission", "serve", "--policy", f.pol}, exitUsage, "--tls-cert and --tls-key are required"},
+			{classBadFlagValue, []string{"admission", "serve", "--policy-source", "configmap", "--tls-cert", "c", "--tls-key", "k"}, exitUsage, `unknown --policy-source "configmap"`},
+			{classBadFlagValue, []string{"admission", "serve", "--policy-source", "kubernetes", "--policy", f.pol, "--tls-cert", "c", "--tls-key", "k"}, exitUsage, "--policy is for --policy-source file"},
+			{classServiceDown, []string{"admission", "serve", "--policy-source", "kubernetes", "--kubeconfig", kubeconfig(t, f.dir, "http://"+f.down),
+				"--tls-cert", "c", "--tls-key", "k"}, exitRegistry, f.down},
 			{classBadFlagValue, []string{"admission", "serve", "--policy", f.pol, "--tls-cert", "c", "--tls-key", "k", "--background-audit", "-1s"}, exitUsage, "--background-audit must not be negative"},
 			{classBadInput, []string{"admission", "serve", "--policy", f.pol, "--tls-cert", "c", "--tls-key", "k", "--background-audit", "1m", "--kubeconfig", f.path("no-kubeconfig")}, exitError, "no-kubeconfig"},
 		},

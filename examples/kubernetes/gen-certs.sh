@@ -3,7 +3,7 @@
 # openssl, into DIR (default ./certs):
 #   ca.crt ca.key tls.crt tls.key
 # With --apply, also create the signet-webhook-tls Secret and write the CA
-# into both webhook configurations' caBundle (needs kubectl and a cluster).
+# into the webhook configurations' caBundle (needs kubectl and a cluster).
 # Re-run before tls.crt expires (--days, default 365); the webhook picks up
 # the renewed Secret without a restart. The CA key never leaves DIR: keep it
 # somewhere safe, or delete it and make a new CA next time.
@@ -54,5 +54,10 @@ if $apply; then
 		kubectl patch "$kind" signet --type=json \
 			-p "[{\"op\":\"replace\",\"path\":\"/webhooks/0/clientConfig/caBundle\",\"value\":\"$ca\"}]"
 	done
-	echo "Secret $namespace/$service-tls applied; caBundle set on both webhook configurations"
+	# With policy resources (policy-crds/), their validating webhook too.
+	if kubectl get validatingwebhookconfiguration signet-policies >/dev/null 2>&1; then
+		kubectl patch validatingwebhookconfiguration signet-policies --type=json \
+			-p "[{\"op\":\"replace\",\"path\":\"/webhooks/0/clientConfig/caBundle\",\"value\":\"$ca\"}]"
+	fi
+	echo "Secret $namespace/$service-tls applied; caBundle set on the webhook configurations"
 fi

@@ -1,0 +1,235 @@
+package kubepolicy_test
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/signet-dev/signet/admission"
+	"github.com/signet-dev/signet/kubepolicy"
+	"github.com/signet-dev/signet/policy"
+)
+
+var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+func fakeClient(objs ...runtime.Object) *dynamicfake.FakeDynamicClient {
+	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		kubepolicy.ClusterResource:    "SignetClusterPolicyList",
+		kubepolicy.NamespacedResource: "SignetPolicyList",
+		secretsGVR:                    "SecretList",
+	}, objs...)
+}
+
+func unstructuredPolicy(t *testing.T, kind, namespace, name, spec string, generation int64) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: object(t, kind, namespace, name, spec)}
+	u.SetGeneration(generation)
+	u.SetUID(types.UID("uid-" + kind + namespace + name))
+	if namespace == "" {
+		unstructured.RemoveNestedField(u.Object, "metadata", "namespace")
+	}
+	return u
+}
+
+func secret(namespace, name, pem string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret",
+		"metadata": map[string]any{"name": name, "namespace": namespace},
+		"data":     map[string]any{"cosign.pub": base64.StdEncoding.EncodeToString([]byte(pem))}}}
+}
+
+// harness runs a controller over a fake API server.
+type harness struct {
+	client *dynamicfake.FakeDynamicClient
+	ctrl   *kubepolicy.Controller
+	builds atomic.Int32
+	mu     sync.Mutex
+	set    *kubepolicy.Set
+	sets   int
+}
+
+func start(t *testing.T, resync time.Duration, objs ...runtime.Object) *harness {
+	t.Helper()
+	h := &harness{client: fakeClient(objs...)}
+	ctrl, err := kubepolicy.NewController(kubepolicy.ControllerConfig{
+		Client: h.client, Namespace: "signet-system", Resync: resync,
+		Engine: func(*policy.Compiled) (admission.Decider, error) {
+			h.builds.Add(1)
+			return admitted(d1), nil
+		},
+		Apply: func(s *kubepolicy.Set) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.set, h.sets = s, h.sets+1
+		},
+		Now: func() time.Time { return time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := ctrl.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.ctrl = ctrl
+	return h
+}
+
+// decide is what the current Set says of an image in namespace.
+func (h *harness) decide(namespace string) (bool, string) {
+	h.mu.Lock()
+	set := h.set
+	h.mu.Unlock()
+	d := set.In(namespace).DecideAll(context.Background(), []string{"r.example/app:v1"})[0]
+	return d.Allowed, d.Reason
+}
+
+// eventually waits (up to 10s) until cond holds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting until %s", what)
+}
+
+// readyOf reads a policy's Ready condition and status.
+func (h *harness) readyOf(t *testing.T, gvr schema.GroupVersionResource, namespace, name string) (cond map[string]any, st map[string]any) {
+	t.Helper()
+	u, err := h.client.Resource(gvr).Namespace(namespace).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ = u.Object["status"].(map[string]any)
+	conds, _ := st["conditions"].([]any)
+	for _, c := range conds {
+		if m := c.(map[string]any); m["type"] == "Ready" {
+			return m, st
+		}
+	}
+	return nil, st
+}
+
+const validSpec = "{images: [{pattern: 'r.example/**', signers: [{name: release, key: 'k8s://release'}]}]}"
+
+func TestController(t *testing.T) {
+	pem := newKey(t)
+	h := start(t, time.Hour,
+		unstructuredPolicy(t, kubepolicy.ClusterKind, "", "base", validSpec, 1),
+		// An attacker in team-a points at team-b's Secret.
+		unstructuredPolicy(t, kubepolicy.NamespacedKind, "team-a", "steal", "{images: [{pattern: 'r.example/**', signers: [{name: x, key: 'k8s://team-b/their-key'}]}]}", 1),
+		secret("signet-system", "release", pem),
+		secret("team-b", "their-key", pem))
+
+	if ok, why := h.decide("team-b"); !ok {
+		t.Fatalf("team-b denied: %s", why)
+	}
+	if ok, why := h.decide("team-a"); ok || !strings.Contains(why, "this policy is not in effect (Invalid)") || !strings.Contains(why, "SignetPolicy team-a/steal") {
+		t.Fatalf("team-a: allowed %v: %s", ok, why)
+	}
+	for _, a := range h.client.Actions() {
+		if a.GetResource() == secretsGVR && a.GetNamespace() != "signet-system" {
+			t.Fatalf("the webhook read a Secret in %s for a SignetPolicy of another namespace", a.GetNamespace())
+		}
+	}
+
+	cond, st := h.readyOf(t, kubepolicy.ClusterResource, "", "base")
+	if cond["status"] != "True" || cond["reason"] != "Compiled" || cond["observedGeneration"] != int64(1) || st["observedGeneration"] != int64(1) ||
+		len(st["policyDigest"].(string)) != 64 || cond["lastTransitionTime"] != "2027-01-02T03:04:05Z" ||
+		cond["message"] != "1 image rule compiled (defaultAction deny); in effect for images in every namespace" {
+		t.Fatalf("base: %v %v", cond, st)
+	}
+	cond, st = h.readyOf(t, kubepolicy.NamespacedResource, "team-a", "steal")
+	if cond["status"] != "False" || cond["reason"] != "Invalid" || st["policyDigest"] != nil ||
+		!strings.Contains(cond["message"].(string), "spec.images[0].signers[0].key: a SignetPolicy may read Secrets only in its own namespace (team-a)") {
+		t.Fatalf("steal: %v %v", cond, st)
+	}
+
+	// The cluster policy breaks: everything is denied, and its status says why.
+	broken := unstructuredPolicy(t, kubepolicy.ClusterKind, "", "base", "{images: [{pattern: 'r.example/**', mode: block}]}", 2)
+	if _, err := h.client.Resource(kubepolicy.ClusterResource).Update(context.Background(), broken, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the broken cluster policy denies", func() bool {
+		ok, why := h.decide("team-b")
+		return !ok && strings.Contains(why, `spec.images[0].mode: must be enforce, warn or audit, not "block"`)
+	})
+	eventually(t, "its status says Invalid", func() bool {
+		cond, st := h.readyOf(t, kubepolicy.ClusterResource, "", "base")
+		return cond["status"] == "False" && cond["observedGeneration"] == int64(2) && st["policyDigest"] == nil
+	})
+
+	// No cluster policy at all: nothing is admitted.
+	if err := h.client.Resource(kubepolicy.ClusterResource).Delete(context.Background(), "base", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "no cluster policy denies everything", func() bool {
+		ok, why := h.decide("team-b")
+		return !ok && strings.Contains(why, "no SignetClusterPolicy exists")
+	})
+}
+
+// TestControllerKeyRotation: a new key in the Secret is in effect after a
+// resync, with a new engine and digest; nothing changed, nothing rebuilt.
+func TestControllerKeyRotation(t *testing.T) {
+	h := start(t, 20*time.Millisecond,
+		unstructuredPolicy(t, kubepolicy.ClusterKind, "", "base", validSpec, 1),
+		secret("signet-system", "release", newKey(t)))
+	_, st := h.readyOf(t, kubepolicy.ClusterResource, "", "base")
+	first := st["policyDigest"]
+	h.mu.Lock()
+	sets := h.sets
+	h.mu.Unlock()
+	eventually(t, "several resyncs", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.sets > sets+3
+	})
+	if n := h.builds.Load(); n != 1 {
+		t.Fatalf("%d engines built for one unchanged policy", n)
+	}
+	if _, err := h.client.Resource(secretsGVR).Namespace("signet-system").Update(context.Background(), secret("signet-system", "release", newKey(t)), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the rotated key is in effect", func() bool {
+		_, st := h.readyOf(t, kubepolicy.ClusterResource, "", "base")
+		return st["policyDigest"] != first && h.builds.Load() == 2
+	})
+}
+
+// TestControllerNeedsTheCRDs: without the CRDs, or the right to list
+// them, the webhook says what to do.
+func TestControllerNeedsTheCRDs(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{apierrors.NewNotFound(schema.GroupResource{Group: "signet.dev", Resource: "signetclusterpolicies"}, ""), "apply the CustomResourceDefinitions first (kubectl apply -f deploy/crds/)"},
+		{apierrors.NewForbidden(schema.GroupResource{Group: "signet.dev", Resource: "signetclusterpolicies"}, "", nil), "the webhook may not list signetclusterpolicies.signet.dev"},
+	} {
+		client := fakeClient()
+		client.PrependReactor("list", "*", func(clienttesting.Action) (bool, runtime.Object, error) { return true, nil, tc.err })
+		ctrl, err := kubepolicy.NewController(kubepolicy.ControllerConfig{Client: client, Apply: func(*kubepolicy.Set) {},
+			Engine: func(*policy.Compiled) (admission.Decider, error) { return nil, nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ctrl.Start(context.Background()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("want %q, got %v", tc.want, err)
+		}
+	}
+}
