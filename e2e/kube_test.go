@@ -48,7 +48,8 @@ type webhookProcess struct {
 }
 
 // startWebhook serves the policy with the flags examples/kubernetes/deployment.yaml
-// passes, but for the paths and address.
+// passes, but for the paths and address ("" policyFile: no --policy, for
+// --policy-source kubernetes in extra).
 func startWebhook(t *testing.T, name, policyFile string, extra ...string) *webhookProcess {
 	t.Helper()
 	dir := filepath.Join(stateDir, name)
@@ -63,8 +64,10 @@ func startWebhook(t *testing.T, name, policyFile string, extra ...string) *webho
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"admission", "serve", "--addr=" + addr, "--policy=" + policyFile, "--tls-cert=" + cert, "--tls-key=" + key,
-		"--trusted-root=" + keys(t).trustedRoot}
+	args := []string{"admission", "serve", "--addr=" + addr, "--tls-cert=" + cert, "--tls-key=" + key, "--trusted-root=" + keys(t).trustedRoot}
+	if policyFile != "" {
+		args = append(args, "--policy="+policyFile)
+	}
 	for _, a := range exampleServeArgs(t) {
 		switch strings.SplitN(a, "=", 2)[0] {
 		case "admission", "serve", "--addr", "--policy", "--tls-cert", "--tls-key":
