@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -42,8 +43,11 @@ func Check(ctx context.Context, ws []Workload, next Decider, opts ...CheckOption
 	for _, o := range opts {
 		o(&c)
 	}
-	images := distinctImages(ws)
-	total := len(images)
+	groups := groupWorkloads(ws, next, c.current)
+	total := 0
+	for _, g := range groups {
+		total += len(g.images)
+	}
 	if c.current != nil {
 		total *= 2
 	}
@@ -54,12 +58,73 @@ func Check(ctx context.Context, ws []Workload, next Decider, opts ...CheckOption
 			c.progress(done, total)
 		}
 	}
-	newOut := decideAll(ctx, next, images, c.batch, step)
+	newOut := decideGroups(ctx, next, groups, c.batch, step)
 	var curOut map[string]Outcome
 	if c.current != nil {
-		curOut = decideAll(ctx, c.current, images, c.batch, step)
+		curOut = decideGroups(ctx, c.current, groups, c.batch, step)
 	}
-	return report(ws, newOut, curOut)
+	return report(ws, newOut, curOut, len(groups) > 1 || (len(groups) == 1 && groups[0].namespaced))
+}
+
+// group is the images decided together: those of one namespace when a
+// decider's verdicts depend on the namespace (the webhook's with policy
+// resources, where a SignetPolicy narrows its own namespace), else all.
+type group struct {
+	namespace  string
+	namespaced bool
+	images     []string
+}
+
+// namespaced reports whether d decides per namespace.
+func namespaced(d Decider) bool {
+	_, ok := d.(admission.NamespacedDecider)
+	return ok
+}
+
+// groupWorkloads splits the images by namespace when either decider
+// decides per namespace, so a namespace's own policy is never skipped.
+func groupWorkloads(ws []Workload, next, current Decider) []group {
+	if !namespaced(next) && (current == nil || !namespaced(current)) {
+		return []group{{images: distinctImages(ws)}}
+	}
+	var order []string
+	byNS := map[string][]Workload{}
+	for _, w := range ws {
+		if _, ok := byNS[w.Namespace]; !ok {
+			order = append(order, w.Namespace)
+		}
+		byNS[w.Namespace] = append(byNS[w.Namespace], w)
+	}
+	out := make([]group, 0, len(order))
+	for _, ns := range order {
+		out = append(out, group{namespace: ns, namespaced: true, images: distinctImages(byNS[ns])})
+	}
+	return out
+}
+
+// decideGroups decides each group's images, asking a namespaced decider
+// for the group's namespace. Outcomes are keyed by outcomeKey.
+func decideGroups(ctx context.Context, d Decider, groups []group, batch int, step func(int)) map[string]Outcome {
+	out := map[string]Outcome{}
+	for _, g := range groups {
+		dd := d
+		if nd, ok := d.(admission.NamespacedDecider); ok && g.namespaced {
+			dd = nd.In(g.namespace)
+		}
+		for ref, o := range decideAll(ctx, dd, g.images, batch, step) {
+			out[outcomeKey(g.namespaced, g.namespace, ref)] = o
+		}
+	}
+	return out
+}
+
+// outcomeKey names an image's verdict: by reference, or by namespace and
+// reference when verdicts depend on the namespace.
+func outcomeKey(namespaced bool, ns, ref string) string {
+	if !namespaced {
+		return ref
+	}
+	return ns + "\x00" + ref
 }
 
 // distinctImages lists each image reference once, in first-seen order.
@@ -98,7 +163,7 @@ func decideAll(ctx context.Context, d Decider, images []string, batch int, step 
 }
 
 // report assembles the results and counts them.
-func report(ws []Workload, next, current map[string]Outcome) *Report {
+func report(ws []Workload, next, current map[string]Outcome, namespaced bool) *Report {
 	r := &Report{Against: current != nil, Results: []Result{}}
 	changes := map[string]Change{}
 	for _, w := range ws {
@@ -107,14 +172,15 @@ func report(ws []Workload, next, current map[string]Outcome) *Report {
 		}
 		denied := false
 		for _, im := range w.Images {
+			key := outcomeKey(namespaced, w.Namespace, im.Ref)
 			res := Result{Namespace: w.Namespace, APIVersion: w.APIVersion, Kind: w.Kind, Name: w.Name, Object: im.Object,
-				Container: im.Container, Image: im.Ref, New: next[im.Ref]}
+				Container: im.Container, Image: im.Ref, New: next[key]}
 			if current != nil {
-				cur := current[im.Ref]
+				cur := current[key]
 				res.Current = &cur
 			}
 			res.Change = changeOf(res.New, res.Current)
-			changes[im.Ref] = res.Change
+			changes[key] = res.Change
 			denied = denied || res.Change == NewlyDenied || res.Change == ChangeDenied
 			r.Results = append(r.Results, res)
 		}

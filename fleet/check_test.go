@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/fleet"
 	"github.com/signet-dev/signet/verify"
 )
@@ -81,5 +82,47 @@ func TestCheckProgress(t *testing.T) {
 		fleet.WithProgress(func(done, total int) { seen = append(seen, [2]int{done, total}) }))
 	if want := [][2]int{{2, 6}, {3, 6}, {5, 6}, {6, 6}}; !slices.Equal(seen, want) {
 		t.Errorf("progress %v, want %v (3 distinct images, 2 policies, batches of 2)", seen, want)
+	}
+}
+
+// byNamespace is a decider whose verdicts depend on the namespace, as the
+// webhook's is with policy resources (a SignetPolicy narrows its namespace).
+type byNamespace map[string]table
+
+func (b byNamespace) DecideAll(ctx context.Context, images []string) []*verify.Decision {
+	return b[""].DecideAll(ctx, images)
+}
+
+func (b byNamespace) In(ns string) admission.Decider { return nsTable{b[ns]} }
+
+func (b byNamespace) Fallback(image, reason string, receipts, pin bool) *verify.Decision {
+	return nsTable{}.Fallback(image, reason, receipts, pin)
+}
+
+type nsTable struct{ table }
+
+func (nsTable) Fallback(image, reason string, _, _ bool) *verify.Decision {
+	return &verify.Decision{Image: image, Reason: reason}
+}
+
+// A namespace's own policy denies there what the cluster's admits
+// elsewhere: the check (and the background audit) asks per namespace, so
+// the narrowed namespace's workload is reported denied.
+func TestCheckAsksPerNamespace(t *testing.T) {
+	ws := []fleet.Workload{
+		{Namespace: "team", Kind: "Pod", Name: "a", Images: []fleet.Image{{Container: "c", Ref: "app:1"}}},
+		{Namespace: "other", Kind: "Pod", Name: "b", Images: []fleet.Image{{Container: "c", Ref: "app:1"}}},
+	}
+	d := byNamespace{"": table{"app:1": allowed}, "team": table{"app:1": denied}, "other": table{"app:1": allowed}}
+	r := fleet.Check(context.Background(), ws, d)
+	got := map[string]fleet.Verdict{}
+	for _, res := range r.Results {
+		got[res.Namespace] = res.New.Verdict
+	}
+	if got["team"] != fleet.Denied || got["other"] != fleet.Allowed {
+		t.Errorf("verdicts by namespace %v; want team denied (its own policy), other allowed", got)
+	}
+	if r.Summary.Denied != 1 || r.Summary.Allowed != 1 {
+		t.Errorf("summary %+v; want one image denied (in team) and one allowed (in other)", r.Summary)
 	}
 }
