@@ -269,3 +269,37 @@ func TestAuthoritiesAnyOf(t *testing.T) {
 		t.Errorf("any-of authorities are exact, yet:\n%s", res.Report())
 	}
 }
+
+// TestDuplicateAttestorKeepsThreshold: the same key in two attestors of a
+// set counts twice in Kyverno ("2 of keyA, keyA, keyB" passes with keyA
+// alone, never with keyB alone); the import must not admit keyB alone.
+func TestDuplicateAttestorKeepsThreshold(t *testing.T) {
+	t.Parallel()
+	entry := func(key string) string {
+		return "                - keys:\n                    publicKeys: |-\n" + indent(key, "                      ") + "\n"
+	}
+	doc := `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: dup}
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: dup
+      verifyImages:
+        - imageReferences: ["ghcr.io/org/*"]
+          attestors:
+            - count: 2
+              entries:
+` + entry(keyA) + entry(keyA) + entry(keyB)
+	res := importOne(t, doc)
+	r, err := compiled(t, res).Match("ghcr.io/org/app:v1")
+	if err != nil || r == nil {
+		t.Fatalf("%v %v", r, err)
+	}
+	if len(r.Signers) != 2 || r.Threshold != 2 {
+		t.Errorf("%d of %d signers: keyB alone would pass, which Kyverno refuses; want 2 of 2", r.Threshold, len(r.Signers))
+	}
+	if !strings.Contains(res.Report(), "name the same signer") {
+		t.Errorf("the report does not say the rule is stricter:\n%s", res.Report())
+	}
+}
