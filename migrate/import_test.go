@@ -303,3 +303,24 @@ spec:
 		t.Errorf("the report does not say the rule is stricter:\n%s", res.Report())
 	}
 }
+
+// TestRegexImageNotDropped: a ClusterImagePolicy selecting its images by
+// regex cannot be written as a pattern; dropping it would leave the images
+// it covers to the other policies alone (policy-controller applies both),
+// so with --allow-partial the import admitted ghcr.io/org images signed
+// by keyB only. Its requirements must still apply to them.
+func TestRegexImageNotDropped(t *testing.T) {
+	t.Parallel()
+	regex := strings.Replace(cip("strict", "x", keyA), `images: [{glob: "x"}]`, `images: [{regex: "ghcr.io/org/.*"}]`, 1)
+	res := importOne(t, regex, cip("general", "ghcr.io/**", keyB))
+	r, err := compiled(t, res).Match("ghcr.io/org/app:v1")
+	if err != nil || r == nil {
+		t.Fatalf("%v %v", r, err)
+	}
+	if len(r.Signers) != 2 || r.Threshold != 2 {
+		t.Errorf("rule %s needs %d of %d signers; policy-controller needs keyA (strict) and keyB (general): want 2 of 2", r.Pattern, r.Threshold, len(r.Signers))
+	}
+	if res.Count(migrate.Untranslated) == 0 {
+		t.Errorf("the regex is not reported as untranslated:\n%s", res.Report())
+	}
+}

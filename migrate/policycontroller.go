@@ -157,7 +157,12 @@ func (im *importer) policyController(sc scope, n *yaml.Node) {
 	for i, img := range p.Spec.Images {
 		field := fmt.Sprintf("spec.images[%d]", i)
 		if img.Regex != "" {
-			sc.untranslated(field+".regex", img.Regex, "", "a regular expression over image names cannot be written as a Signet pattern; write the pattern by hand (this image entry is not imported)")
+			// Left out, the images it matches would meet only the other
+			// policies' requirements: apply this policy's to every image
+			// (a superset of what the regex matches) until a person writes
+			// the pattern.
+			sc.untranslated(field+".regex", img.Regex, "", "a regular expression over image names cannot be written as a Signet pattern; until you write the pattern by hand, this policy's requirements apply to every image (**)")
+			patterns = append(patterns, pattern{{kind: tStars}})
 			continue
 		}
 		patterns = append(patterns, pcPattern(sc, field+".glob", img.Glob)...)
