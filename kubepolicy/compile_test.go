@@ -113,6 +113,17 @@ func TestCompile(t *testing.T) {
 			"spec.images[0].tags.signedHeads.root: a root.json file cannot be read", nil},
 		{"root digest", kubepolicy.ClusterKind, "", "{images: [{pattern: p, tags: {signedHeads: {required: true, root: 'sha256:" + strings.Repeat("ab", 32) + "'}}}]}", "", nil},
 		{"gate key file", kubepolicy.ClusterKind, "", "{images: [{pattern: p}], receipts: {gates: [{name: g, key: gate.pub}]}}", "spec.receipts.gates[0].key: a policy resource cannot read key files", nil},
+		// Attack: glob matching backtracks; *a*a*a… against a long name of
+		// a's takes seconds at 24 stars and hours at 40, so one Pod in the
+		// namespace would stall the webhook for every namespace.
+		{"pattern with too many wildcards", kubepolicy.NamespacedKind, "team-a",
+			"{images: [{pattern: 'registry.example.com/" + strings.Repeat("*a", 40) + "'}]}",
+			"spec.images[0].pattern: has 40 wildcards, and a policy resource's pattern may have at most 8", nil},
+		{"pattern with eight wildcards", kubepolicy.NamespacedKind, "team-a",
+			"{images: [{pattern: 'registry.example.com/**/" + strings.Repeat("*a", 6) + ":v?'}]}", "", nil},
+		{"allowed tags with too many wildcards", kubepolicy.NamespacedKind, "team-a",
+			"{images: [{pattern: p, tags: {allowedTags: ['v" + strings.Repeat("*1", 30) + "']}}]}",
+			"spec.images[0].tags.allowedTags[0]: has 30 wildcards", nil},
 		{"bad pattern", kubepolicy.ClusterKind, "", "{images: [{pattern: 'registry.example.com/[a'}]}", "spec.images[0].pattern:", nil},
 		{"bad condition", kubepolicy.ClusterKind, "",
 			"{images: [{pattern: p, signers: [{name: r, publicKey: " + quoted(pem) + "}], attestations: [{predicateType: vuln, condition: 'predicate.('}]}]}",
