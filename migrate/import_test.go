@@ -324,3 +324,23 @@ func TestRegexImageNotDropped(t *testing.T) {
 		t.Errorf("the regex is not reported as untranslated:\n%s", res.Report())
 	}
 }
+
+// TestUnsafeWildcardPatternCoversEveryImage: Kyverno reads nginx:1 as
+// docker.io/nginx:1, so "*docker.io/nginx*" applies to it; Signet's
+// docker.io/library/nginx:1 does not match the pattern as written. Left at
+// that, with --allow-partial nginx:1 met only the other rule (keyB): the
+// rule's requirements must cover every image until a person checks it.
+func TestUnsafeWildcardPatternCoversEveryImage(t *testing.T) {
+	t.Parallel()
+	res := importOne(t, kyvernoPolicy("nginx", "*docker.io/nginx*", ""), cip("all", "**", keyB))
+	r, err := compiled(t, res).Match("docker.io/library/nginx:1")
+	if err != nil || r == nil {
+		t.Fatalf("%v %v", r, err)
+	}
+	if len(r.Signers) != 2 || r.Threshold != 2 {
+		t.Errorf("rule %s needs %d of %d signers; Kyverno and policy-controller together need keyA and keyB: want 2 of 2", r.Pattern, r.Threshold, len(r.Signers))
+	}
+	if res.Count(migrate.Untranslated) == 0 {
+		t.Errorf("the pattern is not reported as untranslated:\n%s", res.Report())
+	}
+}

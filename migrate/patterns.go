@@ -31,8 +31,11 @@ func kyvernoPattern(sc scope, field, p string) []pattern {
 	case startsWild(p, head, hasSlash, "*?"):
 		if risky(p) || !spellingSafe(toks) {
 			sc.untranslated(field, p, "",
-				"the pattern %q starts with a wildcard and names parts that Kyverno and Signet spell differently (Kyverno sees nginx as docker.io/nginx:latest, Signet as docker.io/library/nginx:latest; Signet lower-cases registries and drops :443), so the images it covers may differ; it is imported as %s — check it covers every image you mean",
+				"the pattern %q starts with a wildcard and names parts that Kyverno and Signet spell differently (Kyverno sees nginx as docker.io/nginx:latest, Signet as docker.io/library/nginx:latest; Signet lower-cases registries and drops :443), so the images it covers may differ; it is imported as %s and, until you check it covers every image you mean, its requirements apply to every image (**)",
 				p, toks)
+			// An image the original matched and toks misses would meet
+			// only the other rules' requirements: cover every image.
+			return []pattern{toks, {{kind: tStars}}}
 		}
 		return []pattern{toks}
 	case !hasSlash || !isRegistry(head):
@@ -177,12 +180,13 @@ func pcPattern(sc scope, field, g string) []pattern {
 	var out []pattern
 	switch {
 	case startsWild(g, head, hasSlash, "*"):
+		out = []pattern{toks}
 		if risky(g) || !spellingSafe(toks) {
 			sc.untranslated(field, g, "",
-				"the glob %q starts with a wildcard and names parts that policy-controller and Signet spell differently (index.docker.io/library/nginx:latest is docker.io/library/nginx:latest to Signet, which also lower-cases registries and drops :443), so the images it covers may differ; it is imported as %s — check it covers every image you mean",
+				"the glob %q starts with a wildcard and names parts that policy-controller and Signet spell differently (index.docker.io/library/nginx:latest is docker.io/library/nginx:latest to Signet, which also lower-cases registries and drops :443), so the images it covers may differ; it is imported as %s and, until you check it covers every image you mean, its requirements apply to every image (**)",
 				g, toks)
+			out = append(out, pattern{{kind: tStars}})
 		}
-		out = []pattern{toks}
 	case !hasSlash || !isRegistry(head):
 		out = hubVariants(toks)
 	default:
