@@ -266,6 +266,8 @@ func TestPatternFindings(t *testing.T) {
 		{true, "*.dkr.ecr.*.amazonaws.com/*", []string{"**.dkr.ecr.**.amazonaws.com/**", "**"}, Untranslated},
 		{true, "*-prod/*", []string{"**-prod/**", "**"}, Untranslated},
 		{true, "*prod*", []string{"**prod**"}, ""},
+		{true, "{{ request.object.metadata.annotations.image }}", []string{"**"}, Untranslated},
+		{true, "ghcr.io/{{ request.namespace }}/*", []string{"**"}, Untranslated},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			var found []Finding

@@ -21,6 +21,12 @@ const refChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
 // stricter; where the spelling differs, the patterns written cover every
 // image the original could match.
 func kyvernoPattern(sc scope, field, p string) []pattern {
+	if hasVariable(p) {
+		// Kyverno fills the variable in at admission: which images it
+		// names cannot be known here, so the requirements cover them all.
+		sc.untranslated(field, p, "", "imageReferences %q holds a variable Kyverno fills in at admission; until you write the pattern by hand, this rule's requirements apply to every image (**)", p)
+		return []pattern{{{kind: tStars}}}
+	}
 	if bad := strings.Trim(p, refChars+"*?"); bad != "" || p == "" {
 		sc.note(field, "imageReferences %q can never match an image (image names have no %q); it is left out, as it changed nothing", p, bad)
 		return nil
