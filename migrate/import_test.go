@@ -323,6 +323,11 @@ func TestRegexImageNotDropped(t *testing.T) {
 	if res.Count(migrate.Untranslated) == 0 {
 		t.Errorf("the regex is not reported as untranslated:\n%s", res.Report())
 	}
+	// policy-controller denies what no policy matches: the regex must not
+	// become a rule admitting images the other policies do not name.
+	if r, err := compiled(t, res).Match("quay.io/other/app:v1"); err != nil || r != nil {
+		t.Errorf("quay.io/other/app:v1 matches rule %v (%v); want none (denied, as policy-controller denies it)", r, err)
+	}
 }
 
 // TestUnsafeWildcardPatternCoversEveryImage: Kyverno reads nginx:1 as
