@@ -91,7 +91,11 @@ func TestCompile(t *testing.T) {
 		reads []string
 	}{
 		{"inline key", kubepolicy.ClusterKind, "", signer("publicKey: " + quoted(pem)), "", nil},
-		{"secret", kubepolicy.ClusterKind, "", signer("key: 'k8s://team-b/release'"), "", []string{"team-b/release"}},
+		{"secret", kubepolicy.ClusterKind, "", signer("key: 'k8s://signet-system/release'"), "", []string{"signet-system/release"}},
+		// Attack: a cluster policy's key is trusted everywhere; read from
+		// team-b, whoever writes Secrets there could replace it.
+		{"cluster policy: another namespace's secret", kubepolicy.ClusterKind, "", signer("key: 'k8s://team-b/release'"),
+			"spec.images[0].signers[0].key: a SignetClusterPolicy may read Secrets only in the webhook's namespace (signet-system)", nil},
 		{"secret in the webhook's namespace", kubepolicy.ClusterKind, "", signer("key: 'k8s://release'"), "", []string{"signet-system/release"}},
 		{"namespaced: own secret", kubepolicy.NamespacedKind, "team-a", signer("key: 'k8s://team-a/release'"), "", []string{"team-a/release"}},
 		{"namespaced: another namespace's secret", kubepolicy.NamespacedKind, "team-a", signer("key: 'k8s://team-b/release'"),
@@ -105,7 +109,7 @@ func TestCompile(t *testing.T) {
 		{"env key", kubepolicy.ClusterKind, "", signer("key: 'env://HOME'"), "cannot read key files", nil},
 		{"secret path escape", kubepolicy.ClusterKind, "", signer("key: 'k8s://../etc/passwd'"), `".." is not a namespace name`, nil},
 		{"secret with three parts", kubepolicy.ClusterKind, "", signer("key: 'k8s://a/b/c'"), `"b/c" is not a Secret name`, nil},
-		{"missing secret", kubepolicy.ClusterKind, "", signer("key: 'k8s://team-a/gone'"), "the Secret team-a/gone does not exist", []string{"team-a/gone"}},
+		{"missing secret", kubepolicy.ClusterKind, "", signer("key: 'k8s://signet-system/gone'"), "the Secret signet-system/gone does not exist", []string{"signet-system/gone"}},
 		{"secret without a key", kubepolicy.NamespacedKind, "team-a", signer("key: 'k8s://team-a/notakey'"),
 			"in the Secret team-a/notakey, cosign.pub is not a PEM public key", []string{"team-a/notakey"}},
 		{"lock file", kubepolicy.ClusterKind, "", "{images: [{pattern: p, tags: {lock: signet.lock}}]}", "spec.images[0].tags.lock: a lock file cannot be read", nil},
