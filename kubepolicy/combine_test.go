@@ -2,7 +2,9 @@ package kubepolicy_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/signet-dev/signet/admission"
@@ -113,5 +115,47 @@ func TestUnloaded(t *testing.T) {
 	}
 	if d := kubepolicy.Unloaded().Fallback("r.example/app:v1", "x", true, true); d.Allowed {
 		t.Fatal("fallback admitted")
+	}
+}
+
+// counting admits every image and counts the images it was asked about.
+type counting struct{ n *atomic.Int64 }
+
+func (c counting) DecideAll(_ context.Context, images []string) []*verify.Decision {
+	c.n.Add(int64(len(images)))
+	return admitted(d1).DecideAll(context.Background(), images)
+}
+
+func (c counting) Fallback(image, reason string, r, p bool) *verify.Decision {
+	c.n.Add(1)
+	return admitted(d1).Fallback(image, reason, r, p)
+}
+
+// TestTooManyNamespacedPolicies: attack: whoever may create SignetPolicy
+// objects in one namespace creates hundreds; each verifies every image of
+// every review there on its own, and the webhook's registry capacity,
+// shared by every namespace, runs out. Past the bound the namespace is
+// denied everything, without a verification, and other namespaces are not
+// affected.
+func TestTooManyNamespacedPolicies(t *testing.T) {
+	var calls atomic.Int64
+	ms := []kubepolicy.Member{{Ref: kubepolicy.Ref{Kind: kubepolicy.ClusterKind, Name: "base"}, Decider: admitted(d1)}}
+	for i := range kubepolicy.MaxNamespacedPolicies + 1 {
+		ms = append(ms, kubepolicy.Member{Ref: kubepolicy.Ref{Kind: kubepolicy.NamespacedKind, Namespace: "team-a", Name: fmt.Sprint("p", i)},
+			Decider: counting{&calls}})
+	}
+	set := kubepolicy.NewSet(ms)
+	d := set.In("team-a").DecideAll(context.Background(), []string{"r.example/app:v1"})[0]
+	if d.Allowed || !strings.Contains(d.Reason, "namespace team-a has 17 SignetPolicy resources, more than the 16") {
+		t.Fatalf("team-a: allowed %v reason %q; want a denial saying there are too many policies", d.Allowed, d.Reason)
+	}
+	if f := set.In("team-a").Fallback("r.example/app:v1", "x", true, true); f.Allowed {
+		t.Fatalf("team-a fallback admitted: %+v", f)
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("the namespace's policies were asked %d times; want none", n)
+	}
+	if d := set.In("team-b").DecideAll(context.Background(), []string{"r.example/app:v1"})[0]; !d.Allowed {
+		t.Errorf("team-b is denied: %s", d.Reason)
 	}
 }

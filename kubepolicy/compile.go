@@ -106,6 +106,31 @@ func (c *Compiler) Compile(ctx context.Context, obj map[string]any) (*Compiled, 
 	return out, nil
 }
 
+// MaxWildcards bounds the wildcards (a run of *, a ?, a {…} or […]) of a
+// pattern in a policy resource. Glob matching backtracks: with a pattern
+// such as *a*a*a… it takes time exponential in their number, and a
+// namespace's own SignetPolicy must not be able to stall the webhook every
+// namespace depends on with one Pod.
+const MaxWildcards = 8
+
+// wildcards counts the wildcards of a glob pattern.
+func wildcards(p string) int {
+	n := 0
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '*':
+			if i == 0 || p[i-1] != '*' {
+				n++
+			}
+		case '?', '{', '[':
+			n++
+		case '\\':
+			i++ // an escaped character is a literal
+		}
+	}
+	return n
+}
+
 // usesKMS reports whether a KMS key is named: its key can change with no
 // change to the document, so it is compiled (and fetched) again each time.
 func usesKMS(p *policy.Policy) bool {
@@ -150,8 +175,18 @@ func (c *Compiler) resolve(ctx context.Context, ref Ref, p *policy.Policy) polic
 		for j := range r.Signers {
 			signer(fmt.Sprintf("%s.signers[%d]", at, j), &r.Signers[j])
 		}
+		if n := wildcards(r.Pattern); n > MaxWildcards {
+			fail(at+".pattern", "has %d wildcards, and a policy resource's pattern may have at most %d (the time to match an image grows steeply with each): write ** for any run of path segments", n, MaxWildcards)
+			r.Pattern = "unmatched.invalid/never"
+		}
 		if r.Tags == nil {
 			continue
+		}
+		for j, tag := range r.Tags.AllowedTags {
+			if n := wildcards(tag); n > MaxWildcards {
+				fail(fmt.Sprintf("%s.tags.allowedTags[%d]", at, j), "has %d wildcards, and a policy resource's tag pattern may have at most %d (the time to match a tag grows steeply with each)", n, MaxWildcards)
+				r.Tags.AllowedTags[j] = "never"
+			}
 		}
 		if r.Tags.Lock != "" {
 			fail(at+".tags.lock", "a lock file cannot be read from a policy resource: reference images by digest, or require signed tag heads (tags.signedHeads)")

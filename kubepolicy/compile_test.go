@@ -91,7 +91,11 @@ func TestCompile(t *testing.T) {
 		reads []string
 	}{
 		{"inline key", kubepolicy.ClusterKind, "", signer("publicKey: " + quoted(pem)), "", nil},
-		{"secret", kubepolicy.ClusterKind, "", signer("key: 'k8s://team-b/release'"), "", []string{"team-b/release"}},
+		{"secret", kubepolicy.ClusterKind, "", signer("key: 'k8s://signet-system/release'"), "", []string{"signet-system/release"}},
+		// Attack: a cluster policy's key is trusted everywhere; read from
+		// team-b, whoever writes Secrets there could replace it.
+		{"cluster policy: another namespace's secret", kubepolicy.ClusterKind, "", signer("key: 'k8s://team-b/release'"),
+			"spec.images[0].signers[0].key: a SignetClusterPolicy may read Secrets only in the webhook's namespace (signet-system)", nil},
 		{"secret in the webhook's namespace", kubepolicy.ClusterKind, "", signer("key: 'k8s://release'"), "", []string{"signet-system/release"}},
 		{"namespaced: own secret", kubepolicy.NamespacedKind, "team-a", signer("key: 'k8s://team-a/release'"), "", []string{"team-a/release"}},
 		{"namespaced: another namespace's secret", kubepolicy.NamespacedKind, "team-a", signer("key: 'k8s://team-b/release'"),
@@ -105,7 +109,7 @@ func TestCompile(t *testing.T) {
 		{"env key", kubepolicy.ClusterKind, "", signer("key: 'env://HOME'"), "cannot read key files", nil},
 		{"secret path escape", kubepolicy.ClusterKind, "", signer("key: 'k8s://../etc/passwd'"), `".." is not a namespace name`, nil},
 		{"secret with three parts", kubepolicy.ClusterKind, "", signer("key: 'k8s://a/b/c'"), `"b/c" is not a Secret name`, nil},
-		{"missing secret", kubepolicy.ClusterKind, "", signer("key: 'k8s://team-a/gone'"), "the Secret team-a/gone does not exist", []string{"team-a/gone"}},
+		{"missing secret", kubepolicy.ClusterKind, "", signer("key: 'k8s://signet-system/gone'"), "the Secret signet-system/gone does not exist", []string{"signet-system/gone"}},
 		{"secret without a key", kubepolicy.NamespacedKind, "team-a", signer("key: 'k8s://team-a/notakey'"),
 			"in the Secret team-a/notakey, cosign.pub is not a PEM public key", []string{"team-a/notakey"}},
 		{"lock file", kubepolicy.ClusterKind, "", "{images: [{pattern: p, tags: {lock: signet.lock}}]}", "spec.images[0].tags.lock: a lock file cannot be read", nil},
@@ -113,6 +117,17 @@ func TestCompile(t *testing.T) {
 			"spec.images[0].tags.signedHeads.root: a root.json file cannot be read", nil},
 		{"root digest", kubepolicy.ClusterKind, "", "{images: [{pattern: p, tags: {signedHeads: {required: true, root: 'sha256:" + strings.Repeat("ab", 32) + "'}}}]}", "", nil},
 		{"gate key file", kubepolicy.ClusterKind, "", "{images: [{pattern: p}], receipts: {gates: [{name: g, key: gate.pub}]}}", "spec.receipts.gates[0].key: a policy resource cannot read key files", nil},
+		// Attack: glob matching backtracks; *a*a*a… against a long name of
+		// a's takes seconds at 24 stars and hours at 40, so one Pod in the
+		// namespace would stall the webhook for every namespace.
+		{"pattern with too many wildcards", kubepolicy.NamespacedKind, "team-a",
+			"{images: [{pattern: 'registry.example.com/" + strings.Repeat("*a", 40) + "'}]}",
+			"spec.images[0].pattern: has 40 wildcards, and a policy resource's pattern may have at most 8", nil},
+		{"pattern with eight wildcards", kubepolicy.NamespacedKind, "team-a",
+			"{images: [{pattern: 'registry.example.com/**/" + strings.Repeat("*a", 6) + ":v?'}]}", "", nil},
+		{"allowed tags with too many wildcards", kubepolicy.NamespacedKind, "team-a",
+			"{images: [{pattern: p, tags: {allowedTags: ['v" + strings.Repeat("*1", 30) + "']}}]}",
+			"spec.images[0].tags.allowedTags[0]: has 30 wildcards", nil},
 		{"bad pattern", kubepolicy.ClusterKind, "", "{images: [{pattern: 'registry.example.com/[a'}]}", "spec.images[0].pattern:", nil},
 		{"bad condition", kubepolicy.ClusterKind, "",
 			"{images: [{pattern: p, signers: [{name: r, publicKey: " + quoted(pem) + "}], attestations: [{predicateType: vuln, condition: 'predicate.('}]}]}",

@@ -105,6 +105,14 @@ func keyRef(ref Ref, key, home string) (secretRef, bool, error) {
 			return s, false, fmt.Errorf("a SignetPolicy may read Secrets only in its own namespace (%s), and %s names Secret %s/%s; "+
 				"put the Secret in %s and write key: k8s://%s/%s", ref.Namespace, key, s.namespace, s.name, ref.Namespace, ref.Namespace, s.name)
 		}
+		// A cluster policy's key is trusted in every namespace: whoever may
+		// write Secrets in another namespace must not be able to replace
+		// (or delete) it. Only the webhook's own namespace holds them.
+		if !ref.Namespaced() && s.namespace != home {
+			return s, false, fmt.Errorf("a SignetClusterPolicy may read Secrets only in the webhook's namespace (%s), and %s names Secret %s/%s, "+
+				"which whoever may write Secrets in %s could replace; put the Secret in %s and write key: k8s://%s/%s",
+				home, key, s.namespace, s.name, s.namespace, home, home, s.name)
+		}
 		return s, false, nil
 	}
 	if isKMS(key) {

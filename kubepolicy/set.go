@@ -112,12 +112,25 @@ func (v view) members() ([]Member, string) {
 	case len(v.set.cluster) == 0:
 		return nil, "no SignetClusterPolicy exists, and without one nothing is admitted: apply a SignetClusterPolicy (docs/kubernetes-policies.md)"
 	}
+	own := v.set.namespaced[v.namespace]
+	if v.namespace != "" && len(own) > MaxNamespacedPolicies {
+		return nil, fmt.Sprintf("namespace %s has %d SignetPolicy resources, more than the %d the webhook consults (each verifies every image again); "+
+			"merge them into fewer policies", v.namespace, len(own), MaxNamespacedPolicies)
+	}
 	ms := append([]Member(nil), v.set.cluster...)
 	if v.namespace != "" {
-		ms = append(ms, v.set.namespaced[v.namespace]...)
+		ms = append(ms, own...)
 	}
 	return ms, ""
 }
+
+// MaxNamespacedPolicies bounds the SignetPolicy resources consulted in one
+// namespace. Each verifies every image on its own (its own registry
+// requests, its own cache), so without a bound whoever may create them in
+// one namespace could make each of its reviews cost the webhook, and the
+// registries every namespace shares, any number of verifications. A
+// namespace with more is denied everything until they are merged.
+const MaxNamespacedPolicies = 16
 
 func (v view) DecideAll(ctx context.Context, images []string) []*verify.Decision {
 	members, why := v.members()

@@ -12,7 +12,22 @@ const (
 	tStar                 // any run of characters other than '/' (Signet's *)
 	tStars                // any run of characters ('**')
 	tAny                  // any one character ('{?,/}')
+	// tEvery is alone in a pattern (everyRule): not a pattern Signet
+	// matches, but a source rule whose images cannot be told, so its
+	// requirements are carried into every rule of the output.
+	tEvery
 )
+
+// everyRule stands for a source rule's images when the importer cannot
+// write them as a pattern (a regex, a variable, a spelling Signet reads
+// differently): its requirements then go into every rule written, and it
+// makes no rule of its own, so it never admits an image by itself (the
+// original matched it, or another rule did; policy-controller denies what
+// no policy matches).
+var everyRule = pattern{{kind: tEvery}}
+
+// isEvery reports whether p is everyRule.
+func (p pattern) isEvery() bool { return len(p) == 1 && p[0].kind == tEvery }
 
 type tok struct {
 	kind tokKind
@@ -38,6 +53,8 @@ func (p pattern) String() string {
 			b.WriteString("**")
 		case tAny:
 			b.WriteString("{?,/}")
+		case tEvery:
+			b.WriteString("(every rule)")
 		}
 	}
 	return b.String()

@@ -180,6 +180,7 @@ type group struct {
 func (im *importer) build() *Result {
 	groups := im.groups()
 	carry(groups)
+	im.carryEverywhere(groups)
 	res := &Result{attComments: map[[2]int]string{}}
 	if im.fromKyverno {
 		sc := scope{where: Finding{}, out: &im.findings}
@@ -213,6 +214,9 @@ func (im *importer) groups() []*group {
 	index := map[string]*group{}
 	for _, r := range im.rules {
 		for _, p := range r.patterns {
+			if p.isEvery() {
+				continue // carried by build, after carry
+			}
 			s := p.String()
 			if err := checkPattern(p); err != nil {
 				r.req.sc.note("", "Signet refuses the pattern %s (%v); no image can have such a name, so it is left out", s, err)
@@ -254,6 +258,22 @@ func carry(groups []*group) {
 				g.reqs[0].sc.stricter("", "images matching both %s and %s must pass both rules in the original; Signet applies only the more specific rule, %s, so it also carries the requirements of %s — stricter for the images it matches and %s does not", g.str, o.str, g.str, q.origin, o.str)
 			}
 		}
+	}
+}
+
+// carryEverywhere gives every rule the requirements of the source rules
+// whose images could not be written as a pattern (everyRule).
+func (im *importer) carryEverywhere(groups []*group) {
+	for _, r := range im.rules {
+		if !slices.ContainsFunc(r.patterns, pattern.isEvery) || r.req.empty() {
+			continue
+		}
+		for _, g := range groups {
+			if !slices.Contains(g.reqs, r.req) {
+				g.reqs = append(g.reqs, r.req)
+			}
+		}
+		r.req.sc.stricter("", "%s: its images could not be written as a pattern, so every rule of the imported policy carries its requirements until you write the pattern", r.req.origin)
 	}
 }
 

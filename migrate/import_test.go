@@ -269,3 +269,83 @@ func TestAuthoritiesAnyOf(t *testing.T) {
 		t.Errorf("any-of authorities are exact, yet:\n%s", res.Report())
 	}
 }
+
+// TestDuplicateAttestorKeepsThreshold: the same key in two attestors of a
+// set counts twice in Kyverno ("2 of keyA, keyA, keyB" passes with keyA
+// alone, never with keyB alone); the import must not admit keyB alone.
+func TestDuplicateAttestorKeepsThreshold(t *testing.T) {
+	t.Parallel()
+	entry := func(key string) string {
+		return "                - keys:\n                    publicKeys: |-\n" + indent(key, "                      ") + "\n"
+	}
+	doc := `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: dup}
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: dup
+      verifyImages:
+        - imageReferences: ["ghcr.io/org/*"]
+          attestors:
+            - count: 2
+              entries:
+` + entry(keyA) + entry(keyA) + entry(keyB)
+	res := importOne(t, doc)
+	r, err := compiled(t, res).Match("ghcr.io/org/app:v1")
+	if err != nil || r == nil {
+		t.Fatalf("%v %v", r, err)
+	}
+	if len(r.Signers) != 2 || r.Threshold != 2 {
+		t.Errorf("%d of %d signers: keyB alone would pass, which Kyverno refuses; want 2 of 2", r.Threshold, len(r.Signers))
+	}
+	if !strings.Contains(res.Report(), "name the same signer") {
+		t.Errorf("the report does not say the rule is stricter:\n%s", res.Report())
+	}
+}
+
+// TestRegexImageNotDropped: a ClusterImagePolicy selecting its images by
+// regex cannot be written as a pattern; dropping it would leave the images
+// it covers to the other policies alone (policy-controller applies both),
+// so with --allow-partial the import admitted ghcr.io/org images signed
+// by keyB only. Its requirements must still apply to them.
+func TestRegexImageNotDropped(t *testing.T) {
+	t.Parallel()
+	regex := strings.Replace(cip("strict", "x", keyA), `images: [{glob: "x"}]`, `images: [{regex: "ghcr.io/org/.*"}]`, 1)
+	res := importOne(t, regex, cip("general", "ghcr.io/**", keyB))
+	r, err := compiled(t, res).Match("ghcr.io/org/app:v1")
+	if err != nil || r == nil {
+		t.Fatalf("%v %v", r, err)
+	}
+	if len(r.Signers) != 2 || r.Threshold != 2 {
+		t.Errorf("rule %s needs %d of %d signers; policy-controller needs keyA (strict) and keyB (general): want 2 of 2", r.Pattern, r.Threshold, len(r.Signers))
+	}
+	if res.Count(migrate.Untranslated) == 0 {
+		t.Errorf("the regex is not reported as untranslated:\n%s", res.Report())
+	}
+	// policy-controller denies what no policy matches: the regex must not
+	// become a rule admitting images the other policies do not name.
+	if r, err := compiled(t, res).Match("quay.io/other/app:v1"); err != nil || r != nil {
+		t.Errorf("quay.io/other/app:v1 matches rule %v (%v); want none (denied, as policy-controller denies it)", r, err)
+	}
+}
+
+// TestUnsafeWildcardPatternCoversEveryImage: Kyverno reads nginx:1 as
+// docker.io/nginx:1, so "*docker.io/nginx*" applies to it; Signet's
+// docker.io/library/nginx:1 does not match the pattern as written. Left at
+// that, with --allow-partial nginx:1 met only the other rule (keyB): the
+// rule's requirements must cover every image until a person checks it.
+func TestUnsafeWildcardPatternCoversEveryImage(t *testing.T) {
+	t.Parallel()
+	res := importOne(t, kyvernoPolicy("nginx", "*docker.io/nginx*", ""), cip("all", "**", keyB))
+	r, err := compiled(t, res).Match("docker.io/library/nginx:1")
+	if err != nil || r == nil {
+		t.Fatalf("%v %v", r, err)
+	}
+	if len(r.Signers) != 2 || r.Threshold != 2 {
+		t.Errorf("rule %s needs %d of %d signers; Kyverno and policy-controller together need keyA and keyB: want 2 of 2", r.Pattern, r.Threshold, len(r.Signers))
+	}
+	if res.Count(migrate.Untranslated) == 0 {
+		t.Errorf("the pattern is not reported as untranslated:\n%s", res.Report())
+	}
+}

@@ -21,6 +21,12 @@ const refChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
 // stricter; where the spelling differs, the patterns written cover every
 // image the original could match.
 func kyvernoPattern(sc scope, field, p string) []pattern {
+	if hasVariable(p) {
+		// Kyverno fills the variable in at admission: which images it
+		// names cannot be known here, so the requirements cover them all.
+		sc.untranslated(field, p, "", "imageReferences %q holds a variable Kyverno fills in at admission; until you write the pattern by hand, this rule's requirements go into every rule", p)
+		return []pattern{everyRule}
+	}
 	if bad := strings.Trim(p, refChars+"*?"); bad != "" || p == "" {
 		sc.note(field, "imageReferences %q can never match an image (image names have no %q); it is left out, as it changed nothing", p, bad)
 		return nil
@@ -31,8 +37,11 @@ func kyvernoPattern(sc scope, field, p string) []pattern {
 	case startsWild(p, head, hasSlash, "*?"):
 		if risky(p) || !spellingSafe(toks) {
 			sc.untranslated(field, p, "",
-				"the pattern %q starts with a wildcard and names parts that Kyverno and Signet spell differently (Kyverno sees nginx as docker.io/nginx:latest, Signet as docker.io/library/nginx:latest; Signet lower-cases registries and drops :443), so the images it covers may differ; it is imported as %s — check it covers every image you mean",
+				"the pattern %q starts with a wildcard and names parts that Kyverno and Signet spell differently (Kyverno sees nginx as docker.io/nginx:latest, Signet as docker.io/library/nginx:latest; Signet lower-cases registries and drops :443), so the images it covers may differ; it is imported as %s and, until you check it covers every image you mean, its requirements also go into every other rule",
 				p, toks)
+			// An image the original matched and toks misses would meet
+			// only the other rules' requirements: cover every image.
+			return []pattern{toks, everyRule}
 		}
 		return []pattern{toks}
 	case !hasSlash || !isRegistry(head):
@@ -175,14 +184,16 @@ func pcPattern(sc scope, field, g string) []pattern {
 	toks := pcTokens(g)
 	head, _, hasSlash := strings.Cut(g, "/")
 	var out []pattern
+	every := false
 	switch {
 	case startsWild(g, head, hasSlash, "*"):
+		out = []pattern{toks}
 		if risky(g) || !spellingSafe(toks) {
+			every = true
 			sc.untranslated(field, g, "",
-				"the glob %q starts with a wildcard and names parts that policy-controller and Signet spell differently (index.docker.io/library/nginx:latest is docker.io/library/nginx:latest to Signet, which also lower-cases registries and drops :443), so the images it covers may differ; it is imported as %s — check it covers every image you mean",
+				"the glob %q starts with a wildcard and names parts that policy-controller and Signet spell differently (index.docker.io/library/nginx:latest is docker.io/library/nginx:latest to Signet, which also lower-cases registries and drops :443), so the images it covers may differ; it is imported as %s and, until you check it covers every image you mean, its requirements also go into every other rule",
 				g, toks)
 		}
-		out = []pattern{toks}
 	case !hasSlash || !isRegistry(head):
 		out = hubVariants(toks)
 	default:
@@ -198,7 +209,11 @@ func pcPattern(sc scope, field, g string) []pattern {
 			out = []pattern{concat(lits(reg+"/"), rest)}
 		}
 	}
-	return untagged(sc, field, g, out)
+	out = untagged(sc, field, g, out)
+	if every {
+		out = append(out, everyRule)
+	}
+	return out
 }
 
 // pcTokens reads a policy-controller glob: a run of two or more stars is

@@ -157,7 +157,13 @@ func (im *importer) policyController(sc scope, n *yaml.Node) {
 	for i, img := range p.Spec.Images {
 		field := fmt.Sprintf("spec.images[%d]", i)
 		if img.Regex != "" {
-			sc.untranslated(field+".regex", img.Regex, "", "a regular expression over image names cannot be written as a Signet pattern; write the pattern by hand (this image entry is not imported)")
+			// Left out, the images it matches would meet only the other
+			// policies' requirements: they go into every rule until a
+			// person writes the pattern (no rule of its own: an image no
+			// other policy matches stays denied, as policy-controller
+			// denies what no policy matches).
+			sc.untranslated(field+".regex", img.Regex, "", "a regular expression over image names cannot be written as a Signet pattern; until you write the pattern by hand, this policy's requirements go into every rule (it makes no rule of its own)")
+			patterns = append(patterns, everyRule)
 			continue
 		}
 		patterns = append(patterns, pcPattern(sc, field+".glob", img.Glob)...)

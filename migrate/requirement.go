@@ -25,6 +25,48 @@ type clause struct {
 
 func (c clause) all() bool { return c.n == len(c.ids) }
 
+// distinct is how many different signers the clause names.
+func (c clause) distinct() int { return len(multiplicities(c.ids)) }
+
+// signersNeeded is the fewest different signers of the clause that
+// satisfy it whichever they are: an id named twice (the same key in two
+// attestors) counts twice for the original, so the worst case is the
+// signers named least often. exact says that fewer never satisfy it.
+func (c clause) signersNeeded() (k int, exact bool) {
+	ms := multiplicities(c.ids)
+	slices.Sort(ms)
+	sum := 0
+	for k < len(ms) && sum < c.n {
+		sum += ms[k]
+		k++
+	}
+	if sum < c.n {
+		return len(ms) + 1, true // cannot be satisfied: more signers than there are
+	}
+	most := 0 // the k-1 signers named most often
+	for _, m := range ms[len(ms)-max(k-1, 0):] {
+		most += m
+	}
+	return k, most < c.n
+}
+
+// multiplicities is how often each id is named.
+func multiplicities(ids []string) []int {
+	count := map[string]int{}
+	var order []string
+	for _, id := range ids {
+		if count[id] == 0 {
+			order = append(order, id)
+		}
+		count[id]++
+	}
+	out := make([]int, len(order))
+	for i, id := range order {
+		out[i] = count[id]
+	}
+	return out
+}
+
 // attestation is an attestation the image must carry, signed by one of signers.
 type attestation struct {
 	name, predicateType string
@@ -189,8 +231,12 @@ func threshold(own *requirement, all requirement) int {
 	t := 0
 	allOf := true
 	for _, c := range all.clauses {
-		t = max(t, c.n+u-len(c.ids))
+		k, exact := c.signersNeeded()
+		t = max(t, k+u-c.distinct())
 		allOf = allOf && c.all()
+		if !exact {
+			own.sc.stricter("", "some attestors name the same signer, so one signature counted several times for the original; Signet counts each signer once, so the rule requires %d of its %d signers", t, u)
+		}
 	}
 	switch {
 	case len(all.clauses) == 0 && len(all.refusals) == 0:

@@ -36,6 +36,11 @@ func TestThreshold(t *testing.T) {
 		{"the same signer twice", []clause{{1, []string{"a"}}, {1, []string{"a"}}}, nil, 1, true},
 		{"attestation signer added", []clause{{1, []string{"a", "b"}}}, []string{"c"}, 2, false},
 		{"attestations only", nil, []string{"a", "b"}, 1, false},
+		// The same key in two attestors of a set: Kyverno counts both when
+		// it signed, so a alone passes "two of a, a, b" but b alone not.
+		{"a signer twice in a set", []clause{{2, []string{"a", "a", "b"}}}, nil, 2, false},
+		{"a signer twice, all of them", []clause{{3, []string{"a", "a", "b"}}}, nil, 2, true},
+		{"a signer twice, one of them", []clause{{1, []string{"a", "a", "b"}}}, nil, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var found []Finding

@@ -393,3 +393,57 @@ func TestSetHeadNeedsRepository(t *testing.T) {
 		t.Fatalf("SetHead without a repository: %v", err)
 	}
 }
+
+// Attack: the state directory is shared by every policy of the webhook
+// (each SignetPolicy's engine, the cluster policies'), and it keeps the
+// newest root trusted per repository. A namespace's own policy that pins
+// the attacker's root for a repository must not make the cluster policy,
+// which pins the real root, trust the attacker's heads.
+func TestStateIsPerConfiguredRoot(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.head("1.4")
+	legitRoot, err := w.repoMD.Roots[0].ToBytes(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The attacker can push to the repository: it publishes metadata of its
+	// own root with 1.4 pointing at an image of its choice.
+	online := newKey(t)
+	evilKeys := Keys{Root: []signature.Signer{newKey(t)}, Targets: online, Snapshot: online, Timestamp: online}
+	evil, err := Init(context.Background(), w.client, w.repo, evilKeys, DefaultExpiry, w.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := w.reg.PushImage(t, "team/app:evil")
+	tg, err := w.client.Resolve(context.Background(), bad.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := evil.SetHead(evilKeys, DefaultExpiry, w.now, Head{Tag: "1.4", Digest: bad.DigestStr(), Size: tg.Descriptor.Size}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Publish(context.Background(), w.client, w.repo, evil); err != nil {
+		t.Fatal(err)
+	}
+	evilRoot, err := evil.Roots[0].ToBytes(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	// The namespace's policy trusts the attacker's root: its heads pass there.
+	ns, err := NewVerifier(w.client, evilRoot, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ns.Check(context.Background(), w.repo, "1.4", bad.DigestStr()); err != nil {
+		t.Fatalf("the attacker's own root: %v", err)
+	}
+	// The cluster policy trusts the real root, sharing the state directory.
+	cluster, err := NewVerifier(w.client, legitRoot, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cluster.Check(context.Background(), w.repo, "1.4", bad.DigestStr())
+	wantClass(t, err, ClassUntrustedRoot)
+}

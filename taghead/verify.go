@@ -214,7 +214,12 @@ func (v *Verifier) dir(repo string) (string, func(), error) {
 		d, err := os.MkdirTemp("", "signet-taghead-")
 		return d, func() { os.RemoveAll(d) }, err
 	}
-	sum := sha256.Sum256([]byte(repo))
+	// One directory per repository and configured root: the newest root
+	// kept there was reached from this verifier's own root, so a verifier
+	// configured with another root (another policy sharing the directory)
+	// never starts from it.
+	rootSum := sha256.Sum256(v.root)
+	sum := sha256.Sum256([]byte(repo + "\x00" + hex.EncodeToString(rootSum[:])))
 	d := filepath.Join(v.state, hex.EncodeToString(sum[:12]))
 	return d, func() {}, os.MkdirAll(d, 0o700)
 }

@@ -145,7 +145,7 @@ func helmWith(t *testing.T, kubeconfig string, args ...string) ([]byte, error) {
 // lint runs helm lint --strict with values.
 func lint(t *testing.T, values map[string]any) {
 	t.Helper()
-	if out, err := helm(t, "lint", "--strict", "-f", writeValues(t, values), chartDir); err != nil {
+	if out, err := helm(t, "lint", "--strict", "-n", defaultRelease.namespace, "-f", writeValues(t, values), chartDir); err != nil {
 		t.Fatalf("helm lint --strict: %v\n%s", err, out)
 	}
 }

@@ -69,6 +69,21 @@ func TestChartRefuses(t *testing.T) {
 	}
 }
 
+// TestChartRefusesDefaultNamespace: the release namespace is exempt from
+// the webhooks (so a broken webhook can be fixed). Installed without -n,
+// that is default, and every Pod there would run unchecked: the render
+// must refuse instead.
+func TestChartRefusesDefaultNamespace(t *testing.T) {
+	helmBinary(t)
+	_, err := render(t, release{"signet", "default"}, map[string]any{})
+	if err == nil {
+		t.Fatal("helm template into namespace default rendered webhooks that never judge the default namespace")
+	}
+	if want := "the release namespace is default"; !strings.Contains(err.Error(), want) {
+		t.Errorf("helm template refused saying\n%v\nwant a message with %q", err, want)
+	}
+}
+
 // opaque are the values passed through whole as Kubernetes objects.
 var opaque = []string{"resources"}
 

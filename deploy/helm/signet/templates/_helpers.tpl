@@ -90,6 +90,9 @@ webhooks.yaml, which is always rendered, includes it: a bad combination
 fails the whole render, with the reason.
 */}}
 {{- define "signet.validate" -}}
+{{- if eq .Release.Namespace "default" -}}
+{{- fail "the release namespace is default: the webhook never judges its own namespace (so a broken webhook can be fixed), so every Pod in default would run unchecked. Install the chart into a namespace of its own: helm install signet deploy/helm/signet -n signet-system --create-namespace" -}}
+{{- end -}}
 {{- $budget := float64 (include "signet.millis" .Values.admission.budget) -}}
 {{- $timeout := mulf (float64 .Values.webhook.timeoutSeconds) 1000.0 -}}
 {{- if le $budget 0.0 -}}
