@@ -39,7 +39,7 @@ func TestKubernetesPolicyResources(t *testing.T) {
 	helm := kubeTool(t, "helm", helmVersion)
 	render := func(url, ca string, show ...string) string {
 		args := []string{"template", "signet", "../deploy/helm/signet", "--namespace", "signet-system", "--set", "policySource=kubernetes",
-			"--set", "webhook.url=" + url, "--set-file", "webhook.caBundle=" + ca}
+			"--set", "backgroundAudit.enabled=true", "--set", "webhook.url=" + url, "--set-file", "webhook.caBundle=" + ca}
 		for _, s := range show {
 			args = append(args, "--show-only", s)
 		}
@@ -59,7 +59,8 @@ contexts: [{name: e2e, context: {cluster: e2e, user: signet-webhook}}]
 current-context: e2e
 `, c.server, strings.TrimSpace(r.out))), 0o600)
 
-	w := startWebhook(t, "signet-webhook-crd", "", "--policy-source=kubernetes", "--kubeconfig="+saConfig, "--namespace=signet-system")
+	w := startWebhook(t, "signet-webhook-crd", "", "--policy-source=kubernetes", "--kubeconfig="+saConfig, "--namespace=signet-system",
+		"--background-audit=2s")
 	t.Cleanup(w.stop)
 
 	clusterPolicy := fmt.Sprintf(`apiVersion: signet.dev/v1alpha1
@@ -127,6 +128,9 @@ spec:
 	})
 
 	t.Run("a namespace's policy narrows in its namespace only", func(t *testing.T) {
+		// Admitted with a warning before the namespace's policy exists; the
+		// background audit then reports it as denied there.
+		expect(t, "early staging Pod", c.apply(t, pod("early-staging", img.staging), "-n", "team"), 0, "Warning: signet warn mode")
 		narrow := fmt.Sprintf(`apiVersion: signet.dev/v1alpha1
 kind: SignetPolicy
 metadata: {name: strict-staging, namespace: team}
@@ -145,6 +149,26 @@ spec:
 		})
 		r := c.apply(t, pod("staging", img.staging), "-n", "team2")
 		expect(t, "another namespace", r, 0, "Warning: signet warn mode")
+
+		// The background audit (--background-audit, as the webhook's own
+		// ServiceAccount with the chart's audit RBAC) decides per namespace.
+		logFile := filepath.Join(stateDir, "signet-webhook-crd.log")
+		var denied, warned string
+		waitFor(t, func() (bool, string) {
+			b, _ := os.ReadFile(logFile)
+			denied, warned = "", ""
+			for _, line := range strings.Split(string(b), "\n") {
+				switch {
+				case strings.Contains(line, `"audit: workload would be denied"`) && strings.Contains(line, `"namespace":"team"`) &&
+					strings.Contains(line, `"name":"early-staging"`):
+					denied = line
+				case strings.Contains(line, `"audit: workload fails the policy; its rule's mode admits it"`) && strings.Contains(line, `"namespace":"team2"`):
+					warned = line
+				}
+			}
+			return denied != "" && warned != "", string(b)
+		})
+		t.Logf("background audit log line:\n%s", denied)
 	})
 
 	t.Run("a namespace's policy cannot widen what the cluster policy denies", func(t *testing.T) {
