@@ -57,7 +57,7 @@ chart:
 # Tools are built once into bin/ by e2e/tools.sh.
 # The Kubernetes tests run a real kube-apiserver, etcd and kubectl, built
 # once by e2e/kube-tools.sh into a cache outside the clone
-# (~/.cache/signet-tools; about 15 minutes cold on 2 cores, nothing after).
+# (~/.cache/signet-tools; about 14 minutes cold on 2 cores, nothing after).
 e2e: build
 	./e2e/tools.sh
 	./e2e/kube-tools.sh
