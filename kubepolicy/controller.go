@@ -37,6 +37,10 @@ type ControllerConfig struct {
 	Resync time.Duration
 	// Log receives one line per change of what is in effect (nil: none).
 	Log *slog.Logger
+	// Reloaded is called once per change of what is in effect, with an
+	// error when a policy in it did not compile (the webhook's
+	// signet_admission_policy_reloads_total; nil: not called).
+	Reloaded func(error)
 	// Now stamps status conditions (default time.Now).
 	Now func() time.Time
 }
@@ -229,6 +233,13 @@ func (c *Controller) report(set *Set, invalid []string) {
 		return
 	}
 	c.summary = summary
+	if c.cfg.Reloaded != nil {
+		var err error
+		if len(invalid) > 0 {
+			err = fmt.Errorf("%d policies did not compile: %s", len(invalid), strings.Join(invalid, ", "))
+		}
+		c.cfg.Reloaded(err)
+	}
 	c.cfg.Log.Info("policies in effect", "cluster", len(set.cluster), "namespaced", len(set.Policies())-len(set.cluster), "not_ready", invalid)
 	if len(set.cluster) == 0 {
 		c.cfg.Log.Warn("no SignetClusterPolicy exists: every image is denied until one is applied")

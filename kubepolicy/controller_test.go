@@ -3,6 +3,7 @@ package kubepolicy_test
 import (
 	"context"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,8 @@ type harness struct {
 	mu     sync.Mutex
 	set    *kubepolicy.Set
 	sets   int
+	// reloads are what Reloaded was called with, in order.
+	reloads []error
 }
 
 func start(t *testing.T, resync time.Duration, objs ...runtime.Object) *harness {
@@ -72,6 +75,11 @@ func start(t *testing.T, resync time.Duration, objs ...runtime.Object) *harness 
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.set, h.sets = s, h.sets+1
+		},
+		Reloaded: func(err error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.reloads = append(h.reloads, err)
 		},
 		Now: func() time.Time { return time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC) },
 	})
@@ -145,6 +153,15 @@ func TestController(t *testing.T) {
 		if a.GetResource() == secretsGVR && a.GetNamespace() != "signet-system" {
 			t.Fatalf("the webhook read a Secret in %s for a SignetPolicy of another namespace", a.GetNamespace())
 		}
+	}
+
+	// The reload is counted (signet_admission_policy_reloads_total), as an
+	// error: one policy in effect did not compile.
+	h.mu.Lock()
+	reloads := slices.Clone(h.reloads)
+	h.mu.Unlock()
+	if len(reloads) != 1 || reloads[0] == nil || !strings.Contains(reloads[0].Error(), "SignetPolicy team-a/steal") {
+		t.Fatalf("reloads %v; want one, an error naming SignetPolicy team-a/steal", reloads)
 	}
 
 	cond, st := h.readyOf(t, kubepolicy.ClusterResource, "", "base")

@@ -79,7 +79,7 @@ func (o *admissionOptions) serveKubernetes(ctx context.Context, s *streams, src 
 	ns := src.webhookNamespace()
 	w := o.newWebhook(kubepolicy.Unloaded(), mode, log, m)
 	ctrl, err := kubepolicy.NewController(kubepolicy.ControllerConfig{
-		Client: dyn, Namespace: ns, Log: log,
+		Client: dyn, Namespace: ns, Log: log, Reloaded: m.Reload,
 		Engine: func(c *policy.Compiled) (admission.Decider, error) { return o.compiledEngine(client, c, stats) },
 		Apply:  func(set *kubepolicy.Set) { w.SetDecider(set) },
 	})
