@@ -39,7 +39,8 @@ func TestKubernetesPolicyResources(t *testing.T) {
 	helm := kubeTool(t, "helm", helmVersion)
 	render := func(url, ca string, show ...string) string {
 		args := []string{"template", "signet", "../deploy/helm/signet", "--namespace", "signet-system", "--set", "policySource=kubernetes",
-			"--set", "backgroundAudit.enabled=true", "--set", "webhook.url=" + url, "--set-file", "webhook.caBundle=" + ca}
+			"--set", "backgroundAudit.enabled=true", "--set", "policy.keySecretNames={release-key}",
+			"--set", "webhook.url=" + url, "--set-file", "webhook.caBundle=" + ca}
 		for _, s := range show {
 			args = append(args, "--show-only", s)
 		}

@@ -51,6 +51,9 @@ func chartCases(t *testing.T) []chartCase {
 		{name: "policy resources with namespaced secrets", values: map[string]any{
 			"policySource": "kubernetes", "policy": map[string]any{"namespacedSecrets": true},
 		}, check: checkPolicyResources(true)},
+		{name: "policy resources, key Secrets named", values: map[string]any{
+			"policySource": "kubernetes", "policy": map[string]any{"keySecretNames": []string{"release-key", "qa-key"}},
+		}, check: checkKeySecretNames},
 		{name: "out-of-cluster webhook", values: map[string]any{
 			"webhook": map[string]any{"url": "https://10.0.2.2:9443/", "caBundle": caPEM},
 		}, check: checkOutOfCluster("https://10.0.2.2:9443", caPEM, false)},

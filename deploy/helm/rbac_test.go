@@ -86,6 +86,9 @@ func rulesOf(t *testing.T, r *rendered, kind, name string) []string {
 	for _, rule := range role.Rules {
 		for _, g := range rule.APIGroups {
 			for _, res := range rule.Resources {
+				if len(rule.ResourceNames) > 0 {
+					res += "[" + strings.Join(rule.ResourceNames, ",") + "]"
+				}
 				out = append(out, g+"/"+res+" "+strings.Join(rule.Verbs, ","))
 			}
 		}
@@ -170,5 +173,13 @@ func checkBackgroundAudit(t *testing.T, r *rendered) {
 	}
 	if n := len(r.objs.ofKind("Role")); n != 0 {
 		t.Errorf("with policySource file no Secrets are read; got %d Roles", n)
+	}
+}
+
+// checkKeySecretNames: policy.keySecretNames narrows the webhook's Secrets
+// to those names, so the generated CA's key is out of its reach.
+func checkKeySecretNames(t *testing.T, r *rendered) {
+	if got, want := rulesOf(t, r, "Role", "signet-keys"), []string{"/secrets[release-key,qa-key] get"}; jsonOf(got) != jsonOf(want) {
+		t.Errorf("Role signet-keys grants %v; want %v", got, want)
 	}
 }
