@@ -85,7 +85,7 @@ func (r *gateRun) settled(d name.Digest) verdict {
 	deadline := time.Now().Add(20 * time.Second)
 	var last gate.Record
 	for time.Now().Before(deadline) {
-		for _, rec := range r.g.Status("").Records {
+		for _, rec := range mustStatus(r.g, "").Records {
 			if rec.Repository != repo || rec.Digest != d.DigestStr() {
 				continue
 			}
@@ -128,4 +128,14 @@ func init() {
 			},
 			want: refusedAs(gate.StateFailed, "does not verify with any trusted key")},
 	)
+}
+
+// mustStatus is g's first page of records in state (all states for ""); it
+// panics when the gate cannot read its state.
+func mustStatus(g *gate.Gate, state string) gate.Status {
+	st, err := g.Status(context.Background(), gate.Query{State: state})
+	if err != nil {
+		panic(fmt.Sprintf("reading the gate's status: %v", err))
+	}
+	return st
 }

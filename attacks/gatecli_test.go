@@ -106,16 +106,16 @@ func (r *gateRun) request(method, path, auth string, body []byte) verdict {
 func (r *gateRun) drained() {
 	r.w.t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if r.g.Status("").Queue == 0 {
+		if mustStatus(r.g, "").Queue == 0 {
 			return
 		}
 	}
-	r.w.t.Fatalf("the gate's queue never drained: %+v", r.g.Status(""))
+	r.w.t.Fatalf("the gate's queue never drained: %+v", mustStatus(r.g, ""))
 }
 
 // recordOf is the gate's record of repo@digest, if it has one.
 func (r *gateRun) recordOf(repo, digest string) (gate.Record, bool) {
-	for _, rec := range r.g.Status("").Records {
+	for _, rec := range mustStatus(r.g, "").Records {
 		if rec.Repository == repo && rec.Digest == digest {
 			return rec, true
 		}

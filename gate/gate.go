@@ -5,9 +5,11 @@
 // summary attached to the image, which the policy engine (and so admission)
 // can accept as a receipt. Only a verdict that is as strict as admission's
 // own check is signed PASSED: an enforce rule matched and every check passed,
-// verified by the gate itself. Accepted events are queued on disk before the
-// registry is answered, so a restart loses nothing; a full queue answers 503
-// and the registry sends again.
+// verified by the gate itself. Accepted events are queued in a database
+// (SQLite, in the state directory) in the transaction that records the event,
+// before the registry is answered, so a restart loses nothing; a full queue,
+// or a database that cannot be written, answers 503 and the registry sends
+// again.
 package gate
 
 import (
@@ -19,8 +21,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -93,8 +97,15 @@ type Config struct {
 	// "Authorization: Bearer TOKEN" (default: Secret). It does not open
 	// POST /events.
 	StatusToken string
-	// StateDir holds the queue, the seen events and the records.
+	// StateDir holds the gate's database (StateDir/gate.db): the accepted
+	// events, the queue and the verdicts. A file-based state an older signet
+	// left there (records.json, seen.log, queue/) is imported into it once,
+	// then renamed NAME.imported.
 	StateDir string
+	// Keep, when set, is how long a settled verdict is kept after its last
+	// update: older records (and the ids of events accepted before then)
+	// are deleted periodically. Zero (the default) keeps every verdict.
+	Keep time.Duration
 	// Grace is how long a pushed image may wait for its signatures (default 2m).
 	Grace time.Duration
 	// Recheck is how often pending images past their grace period are
@@ -118,7 +129,7 @@ type Config struct {
 // Gate is a running push gate.
 type Gate struct {
 	cfg   Config
-	store *store
+	store store
 	jobs  chan *job
 	wake  chan struct{}
 
@@ -161,7 +172,11 @@ func New(cfg Config) (*Gate, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	st, err := openStore(cfg.StateDir)
+	if cfg.Keep < 0 {
+		return nil, errors.New("gate: the retention (Keep) must not be negative")
+	}
+	ctx := context.Background()
+	st, err := openStore(ctx, cfg.StateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -169,10 +184,14 @@ func New(cfg Config) (*Gate, error) {
 		inflight: map[string]bool{}, rechecks: map[string]bool{}}
 	// What a previous run accepted goes first. Listed before the handler can
 	// accept anything, so no job is both listed and sent.
-	if g.backlog, err = st.pending(); err != nil {
+	if g.backlog, err = st.pending(ctx); err != nil {
+		st.close()
 		return nil, err
 	}
-	cfg.Metrics.queue(g.store.queueDepth)
+	cfg.Metrics.queue(func() int {
+		n, _ := g.store.queueDepth(context.Background())
+		return n
+	})
 	return g, nil
 }
 
@@ -211,7 +230,7 @@ func (g *Gate) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(min(g.cfg.Recheck, time.Second))
 	defer tick.Stop()
-	lastSweep := time.Time{}
+	lastSweep, lastPrune := time.Time{}, time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -223,18 +242,47 @@ func (g *Gate) Run(ctx context.Context) error {
 		g.releaseScheduled(ctx)
 		if now := g.cfg.Now(); now.Sub(lastSweep) >= g.cfg.Recheck {
 			lastSweep = now
-			g.sweep()
+			g.sweep(ctx)
+		}
+		if now := g.cfg.Now(); g.cfg.Keep > 0 && now.Sub(lastPrune) >= pruneEvery {
+			lastPrune = now
+			g.prune(ctx, now)
 		}
 	}
 }
 
+// pruneEvery is how often records older than Config.Keep are deleted.
+const pruneEvery = time.Hour
+
+// prune deletes the records older than the retention.
+func (g *Gate) prune(ctx context.Context, now time.Time) {
+	n, err := g.store.prune(ctx, now.Add(-g.cfg.Keep))
+	if err != nil {
+		g.cfg.Log.Error("deleting old records", "error", err.Error())
+		return
+	}
+	if n > 0 {
+		g.cfg.Log.Info("deleted old records", "count", n, "keep", g.cfg.Keep.String())
+	}
+}
+
+// finish removes a processed job from the queue; when that fails the job
+// is done again after a restart, which changes nothing.
+func (g *Gate) finish(ctx context.Context, j *job) {
+	if err := g.store.done(ctx, j); err != nil {
+		g.cfg.Log.Error("removing a job from the queue", "id", j.ID, "error", err.Error())
+	}
+}
+
 // sweep re-checks pending records whose grace period is over, so they settle.
-func (g *Gate) sweep() {
-	now := g.cfg.Now()
-	for _, r := range g.store.all() {
-		if r.State == StatePending && !now.Before(r.Deadline) {
-			g.enqueueRecheck(r.Repository, r.Digest)
-		}
+func (g *Gate) sweep(ctx context.Context) {
+	due, err := g.store.due(ctx, g.cfg.Now())
+	if err != nil {
+		g.cfg.Log.Error("listing the pending records due", "error", err.Error())
+		return
+	}
+	for _, r := range due {
+		g.enqueueRecheck(r.Repository, r.Digest)
 	}
 }
 
@@ -319,7 +367,7 @@ func (g *Gate) process(ctx context.Context, j *job) {
 	}
 	switch {
 	case k == kindSummary:
-		g.store.done(j) // a verification summary (ours): nothing to re-check
+		g.finish(ctx, j) // a verification summary (ours): nothing to re-check
 	case k == kindSignature:
 		g.cfg.Metrics.event("signature")
 		g.recheck(ctx, j, j.Repository, subjectOf(j, m))
@@ -329,12 +377,15 @@ func (g *Gate) process(ctx context.Context, j *job) {
 	case j.Tag == "" && m.Subject != nil:
 		g.recheck(ctx, j, j.Repository, m.Subject.Digest) // an untagged artifact about an image
 	case j.Tag == "":
-		g.store.done(j) // an untagged manifest: an index's entry, verified through the index
+		g.finish(ctx, j) // an untagged manifest: an index's entry, verified through the index
 	default:
 		// An image (or index) under a tag is judged, whatever else it
 		// carries; one that names a subject also has its subject re-checked.
 		if m.Subject != nil && digestRe.MatchString(m.Subject.Digest) {
-			if _, ok := g.store.get(j.Repository, m.Subject.Digest); ok {
+			if _, ok, err := g.store.get(ctx, j.Repository, m.Subject.Digest); err != nil {
+				g.fail(ctx, j, err)
+				return
+			} else if ok {
 				g.enqueueRecheck(j.Repository, m.Subject.Digest)
 			}
 		}
@@ -346,8 +397,17 @@ func (g *Gate) process(ctx context.Context, j *job) {
 // gate has seen it pushed; signatures pushed for images the gate never saw
 // are not its business.
 func (g *Gate) recheck(ctx context.Context, j *job, repo, digest string) {
-	if _, ok := g.store.get(repo, digest); digest == "" || !ok {
-		g.store.done(j)
+	if digest == "" {
+		g.finish(ctx, j)
+		return
+	}
+	_, ok, err := g.store.get(ctx, repo, digest)
+	if err != nil {
+		g.fail(ctx, j, err)
+		return
+	}
+	if !ok {
+		g.finish(ctx, j)
 		return
 	}
 	g.verify(ctx, j, repo, digest)
@@ -388,7 +448,7 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 	}
 	passed, why := passes(d)
 	now := g.cfg.Now()
-	rec, err := g.store.update(repo, digest, func(r *Record) {
+	rec, err := g.store.update(ctx, repo, digest, func(r *Record) {
 		if r.Pushed.IsZero() {
 			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
 		}
@@ -419,7 +479,7 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 	if result := vsaResult(rec.State); result != "" && result != rec.VSAResult {
 		g.summarize(ctx, rec, d, result)
 	}
-	g.store.done(j)
+	g.finish(ctx, j)
 	if rec.State == StatePending {
 		g.wakeUp()
 	}
@@ -471,12 +531,14 @@ func (g *Gate) summarize(ctx context.Context, rec Record, d *verify.Decision, re
 		g.cfg.Log.Error("attaching a verification summary", "image", rec.key(), "error", err.Error())
 		return
 	}
-	g.store.update(rec.Repository, rec.Digest, func(r *Record) {
+	if _, err := g.store.update(ctx, rec.Repository, rec.Digest, func(r *Record) {
 		r.VSAResult = result
 		if len(out) > 0 {
 			r.VSA = out[0].Attached.Digest.String()
 		}
-	})
+	}); err != nil {
+		g.cfg.Log.Error("recording a verification summary", "image", rec.key(), "error", err.Error())
+	}
 }
 
 // fail handles a job that could not be verified: a manifest that does not
@@ -493,11 +555,11 @@ func (g *Gate) fail(ctx context.Context, j *job, err error) {
 		return
 	}
 	if j.Recheck {
-		g.store.done(j)
+		g.finish(ctx, j)
 		return
 	}
 	now := g.cfg.Now()
-	rec, serr := g.store.update(j.Repository, j.Digest, func(r *Record) {
+	rec, serr := g.store.update(ctx, j.Repository, j.Digest, func(r *Record) {
 		if r.Pushed.IsZero() {
 			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
 		}
@@ -506,11 +568,13 @@ func (g *Gate) fail(ctx context.Context, j *job, err error) {
 		}
 		r.State, r.Reason, r.Updated = StateError, err.Error(), now
 	})
-	if serr == nil {
-		g.cfg.Metrics.verdict(rec.State)
-		g.cfg.Log.Warn("cannot verify", "image", rec.key(), "error", err.Error())
-		g.store.done(j)
+	if serr != nil {
+		g.cfg.Log.Error("saving a verdict", "image", j.Repository+"@"+j.Digest, "error", serr.Error())
+		return // the job stays queued and is retried after a restart
 	}
+	g.cfg.Metrics.verdict(rec.State)
+	g.cfg.Log.Warn("cannot verify", "image", rec.key(), "error", err.Error())
+	g.finish(ctx, j)
 }
 
 func (g *Gate) schedule(j *job) {
@@ -528,27 +592,65 @@ func (g *Gate) wakeUp() {
 
 // Status is what GET /status answers.
 type Status struct {
+	// Counts are the records in each state (all of them, not only the
+	// page listed).
 	Counts map[string]int `json:"counts"`
 	Queue  int            `json:"queue"`
 	Policy string         `json:"policy,omitempty"`
-	// Records are the most recent pushes first (at most 500; ?state=
-	// filters).
+	// Records are the page of records asked for, the most recent pushes
+	// first.
 	Records []Record `json:"records"`
+	// Next is the offset of the next page, when there may be one.
+	Next int `json:"next,omitempty"`
 }
 
-// Status reports the recent pushes and their verdicts.
-func (g *Gate) Status(state string) Status {
-	st := Status{Counts: map[string]int{}, Queue: g.store.queueDepth(), Policy: strings.TrimSpace(g.cfg.PolicyName + " " + g.cfg.PolicyHash[:min(12, len(g.cfg.PolicyHash))])}
-	for _, r := range g.store.all() {
-		st.Counts[r.State]++
-		if (state == "" || r.State == state) && len(st.Records) < 500 {
-			st.Records = append(st.Records, r)
+// Page sizes of GET /status: the default, and the most one page holds.
+const (
+	defaultPage = 500
+	maxPage     = 1000
+)
+
+// Status reports the verdicts q selects (a page of at most 1,000, 500 when
+// q.Limit is 0) with the counts and the queue.
+func (g *Gate) Status(ctx context.Context, q Query) (Status, error) {
+	if q.Limit <= 0 {
+		q.Limit = defaultPage
+	}
+	q.Limit, q.Offset = min(q.Limit, maxPage), max(q.Offset, 0)
+	st := Status{Policy: strings.TrimSpace(g.cfg.PolicyName + " " + g.cfg.PolicyHash[:min(12, len(g.cfg.PolicyHash))])}
+	var err error
+	if st.Queue, err = g.store.queueDepth(ctx); err != nil {
+		return Status{}, err
+	}
+	if st.Counts, err = g.store.counts(ctx); err != nil {
+		return Status{}, err
+	}
+	if st.Records, err = g.store.list(ctx, q); err != nil {
+		return Status{}, err
+	}
+	if len(st.Records) == q.Limit {
+		st.Next = q.Offset + q.Limit
+	}
+	return st, nil
+}
+
+// parseQuery reads GET /status's parameters: state, repository, limit
+// and offset.
+func parseQuery(v url.Values) (Query, error) {
+	q := Query{State: v.Get("state"), Repository: v.Get("repository")}
+	for _, p := range []struct {
+		name string
+		to   *int
+	}{{"limit", &q.Limit}, {"offset", &q.Offset}} {
+		if s := v.Get(p.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return Query{}, fmt.Errorf("%s=%q: want a number, 0 or more", p.name, s)
+			}
+			*p.to = n
 		}
 	}
-	if st.Records == nil {
-		st.Records = []Record{}
-	}
-	return st
+	return q, nil
 }
 
 // maxEnvelope bounds a notification body; the registry batches a few events.
@@ -562,10 +664,21 @@ func (g *Gate) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /events", g.serveEvents)
 	mux.Handle("GET /status", g.withStatusToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := parseQuery(r.URL.Query())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		st, err := g.Status(r.Context(), q)
+		if err != nil {
+			g.cfg.Log.Error("reading the status", "error", err.Error())
+			http.Error(w, "cannot read the gate's state", http.StatusServiceUnavailable)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		enc.Encode(g.Status(r.URL.Query().Get("state")))
+		enc.Encode(st)
 	})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	if g.cfg.Metrics != nil {
@@ -615,7 +728,7 @@ func (g *Gate) serveEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			continue
 		}
-		fresh, err := g.store.accept(j, g.cfg.MaxQueue)
+		fresh, err := g.store.accept(r.Context(), j, g.cfg.MaxQueue)
 		switch {
 		case errors.Is(err, errQueueFull):
 			g.cfg.Metrics.event("queue-full")
@@ -623,8 +736,11 @@ func (g *Gate) serveEvents(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		case err != nil:
-			g.cfg.Log.Error("queueing an event", "error", err.Error())
-			http.Error(w, "cannot queue the event", http.StatusInternalServerError)
+			// Nothing of this event was recorded: the registry sends it again.
+			g.cfg.Metrics.event("store-error")
+			g.cfg.Log.Error("queueing an event", "id", j.ID, "error", err.Error())
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "cannot queue the event: the gate's state cannot be written", http.StatusServiceUnavailable)
 			return
 		case !fresh:
 			g.cfg.Metrics.event("duplicate")

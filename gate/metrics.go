@@ -22,7 +22,7 @@ func NewMetrics() *Metrics {
 		reg: prometheus.NewRegistry(),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "signet_gate_events_total",
-			Help: "Notification events by result: accepted, duplicate, ignored (not a manifest push, or malformed), signature (a re-check trigger), unauthorized, malformed, queue-full.",
+			Help: "Notification events by result: accepted, duplicate, ignored (not a manifest push, or malformed), signature (a re-check trigger), unauthorized, malformed, queue-full, store-error (the database could not be written: answered 503).",
 		}, []string{"result"}),
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "signet_gate_verdicts_total",

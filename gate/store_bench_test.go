@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 // store update (a new repository@digest settled as passed) per iteration,
 // on a store that already holds the records of the iterations before it.
 func BenchmarkRecordVerdict(b *testing.B) {
-	st, err := openStore(b.TempDir())
+	st, err := openStore(context.Background(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -18,7 +19,7 @@ func BenchmarkRecordVerdict(b *testing.B) {
 	now := time.Now()
 	b.ResetTimer()
 	for i := range b.N {
-		_, err := st.update(fmt.Sprintf("team/app%d", i%50), fmt.Sprintf("sha256:%064x", i), func(r *Record) {
+		_, err := st.update(context.Background(), fmt.Sprintf("team/app%d", i%50), fmt.Sprintf("sha256:%064x", i), func(r *Record) {
 			r.Pushed, r.Updated, r.State, r.Checks = now, now, StatePassed, 1
 		})
 		if err != nil {
