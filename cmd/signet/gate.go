@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -43,6 +45,7 @@ func newGateServeCmd(s *streams) *cobra.Command {
 		workers   int
 		maxQueue  int
 		verifier  string
+		keep      days
 	)
 	cmd := &cobra.Command{
 		Use:   "serve --policy P --registry HOST[:PORT] --key K [--addr 127.0.0.1:8089]",
@@ -65,9 +68,18 @@ accepts a PASSED summary as a receipt only when it runs the same policy
 with the same keys (signet policy validate prints the digest), or lists the
 gate policy's digest in receipts.policyDigests.
 
-Accepted events are queued in --state before the registry is answered, so a
-restart loses nothing; a full queue answers 503 and the registry retries.
-Also served: GET /status (recent pushes and verdicts; ?state=unverified) and
+The gate keeps its state in a SQLite database, --state/gate.db (WAL mode;
+back up the directory, or use "sqlite3 gate.db .backup COPY" while it
+runs). An accepted event and its job are committed in one transaction before
+the registry is answered, so a restart loses nothing and an event sent twice
+is one job; a full queue, or a database that cannot be written, answers 503
+and the registry retries. A --state directory an older signet wrote
+(records.json, seen.log, queue/) is imported into gate.db on the first start
+and its files renamed NAME.imported. Every verdict is kept unless --keep is
+set (e.g. --keep 90d): verdicts last updated longer ago than that are then
+deleted, once an hour.
+Also served: GET /status (pushes and verdicts, newest first;
+?state=unverified&repository=team/app&limit=100&offset=0) and
 /metrics (Prometheus). /status lists what is pushed where, so both answer
 only with "Authorization: Bearer TOKEN": the status token from the environment
 variable --status-token-env when it is set (it does not open /events; give
@@ -101,7 +113,7 @@ open. See examples/registry-gate/.`,
 			g, err := gate.New(gate.Config{Registry: strings.TrimPrefix(strings.TrimPrefix(registry, "http://"), "https://"),
 				Client: client, Decider: eng, Attester: attest.New(signer, client), Secret: secret, StatusToken: os.Getenv(tokenEnv), StateDir: stateDir,
 				Grace: grace, Recheck: recheck, Workers: workers, MaxQueue: maxQueue, VerifierID: verifier,
-				PolicyName: eng.PolicyName(), PolicyHash: eng.PolicyHash(), Log: log, Metrics: gate.NewMetrics()})
+				Keep: time.Duration(keep), PolicyName: eng.PolicyName(), PolicyHash: eng.PolicyHash(), Log: log, Metrics: gate.NewMetrics()})
 			if err != nil {
 				return err
 			}
@@ -139,7 +151,8 @@ open. See examples/registry-gate/.`,
 	f.StringVar(&polFile, "policy", "", "policy every push is verified against (required)")
 	f.StringVar(&registry, "registry", "", "the registry, host[:port] as its images are named (required)")
 	f.StringVar(&addr, "addr", "127.0.0.1:8089", "address to listen on")
-	f.StringVar(&stateDir, "state", "", "directory for the queue and verdicts (default $SIGNET_HOME/gate)")
+	f.StringVar(&stateDir, "state", "", "directory of the gate's database, gate.db: the queue and verdicts (default $SIGNET_HOME/gate)")
+	f.Var(&keep, "keep", "delete verdicts last updated longer ago than this (e.g. 90d, 720h; default: keep every verdict)")
 	f.StringVar(&secretEnv, "secret-env", "SIGNET_GATE_SECRET", "environment variable holding the shared secret")
 	f.StringVar(&tokenEnv, "status-token-env", "SIGNET_GATE_STATUS_TOKEN", "environment variable holding the token GET /status and /metrics require (unset: the shared secret)")
 	f.DurationVar(&grace, "grace", 2*time.Minute, "how long a pushed image may wait for its signatures before it counts as unverified")
@@ -151,7 +164,8 @@ open. See examples/registry-gate/.`,
 }
 
 func newGateStatusCmd(s *streams) *cobra.Command {
-	var url, state, output, tokenEnv string
+	var url, state, repository, output, tokenEnv string
+	var limit, offset int
 	cmd := &cobra.Command{
 		Use:   "status [--url http://127.0.0.1:8089] [--state unverified]",
 		Short: "List recent pushes and their verdicts, unverified and failing ones first",
@@ -167,8 +181,20 @@ shared secret).`,
 				return err
 			}
 			u := strings.TrimSuffix(url, "/") + "/status"
-			if state != "" {
-				u += "?state=" + state
+			q := neturl.Values{}
+			for k, v := range map[string]string{"state": state, "repository": repository} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			if limit > 0 {
+				q.Set("limit", strconv.Itoa(limit))
+			}
+			if offset > 0 {
+				q.Set("offset", strconv.Itoa(offset))
+			}
+			if len(q) > 0 {
+				u += "?" + q.Encode()
 			}
 			req, _ := http.NewRequestWithContext(cmd.Context(), http.MethodGet, u, nil)
 			if token := gateStatusToken(tokenEnv); token != "" {
@@ -198,6 +224,9 @@ shared secret).`,
 	}
 	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8089", "the gate's address")
 	cmd.Flags().StringVar(&state, "state", "", "only pushes in this state: pending, passed, allowed, unverified, failed, error")
+	cmd.Flags().StringVar(&repository, "repository", "", "only pushes to this repository (e.g. team/app)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "records on one page, newest push first (default 500, at most 1000)")
+	cmd.Flags().IntVar(&offset, "offset", 0, "records to skip: the next page starts where the last one said")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&tokenEnv, "token-env", "SIGNET_GATE_STATUS_TOKEN", "environment variable holding the gate's status token (empty: $SIGNET_GATE_SECRET is sent)")
 	return cmd
@@ -237,7 +266,42 @@ func printGateStatus(s *streams, st gate.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.State, img, r.Pushed.Format(time.RFC3339), dash(r.VSAResult), dash(r.Reason))
 	}
 	tw.Flush()
+	if st.Next > 0 {
+		fmt.Fprintf(s.out, "\nmore: --offset %d\n", st.Next)
+	}
 }
+
+// days is a duration flag that also takes whole days ("90d").
+type days time.Duration
+
+func (d *days) String() string {
+	if *d == 0 {
+		return "0"
+	}
+	if time.Duration(*d)%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(time.Duration(*d)/(24*time.Hour)), 10) + "d"
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *days) Set(s string) error {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		v, err := strconv.ParseUint(n, 10, 16)
+		if err != nil {
+			return fmt.Errorf("%q: want whole days (90d) or a Go duration (720h)", s)
+		}
+		*d = days(time.Duration(v) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q: want whole days (90d) or a Go duration (720h)", s)
+	}
+	*d = days(v)
+	return nil
+}
+
+func (d *days) Type() string { return "duration" }
 
 func dash(s string) string {
 	if s == "" {
