@@ -1,10 +1,12 @@
 package gate
 
-// migrations are the schema's versions, applied in order, each in a
-// transaction with the schema_version row it sets: version i+1 is
+// migrations are the SQLite schema's versions, applied in order on open,
+// in one transaction with the schema_version rows they set: version i+1 is
 // migrations[i]. A migration, once released, never changes; a change of
-// the schema is a new one at the end. The SQL is the common subset of
-// SQLite and PostgreSQL, so one list serves both.
+// the schema is a new one at the end. A PostgreSQL store keeps the same
+// tables and version numbers in its own list (its dialect differs:
+// "seq INTEGER PRIMARY KEY" is SQLite's rowid, BIGINT GENERATED ALWAYS AS
+// IDENTITY there; $1 placeholders instead of ?).
 var migrations = []string{
 	// 1: events seen, the queue, and the verdicts.
 	`CREATE TABLE events (

@@ -440,3 +440,21 @@ func TestImportFileState(t *testing.T) {
 		t.Fatalf("a second import overwrote a newer verdict: %+v", r)
 	}
 }
+
+// TestMigrationsApplyOnce: a new database is at the last version, and
+// opening it again applies nothing twice.
+func TestMigrationsApplyOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for range 2 {
+		st := testStore(t, dir).(*sqliteStore)
+		var n, v int
+		if err := st.db.QueryRow(`SELECT COUNT(*), MAX(version) FROM schema_version`).Scan(&n, &v); err != nil {
+			t.Fatal(err)
+		}
+		if n != len(migrations) || v != len(migrations) {
+			t.Fatalf("schema_version has %d rows up to %d, want %d", n, v, len(migrations))
+		}
+		st.close()
+	}
+}

@@ -54,3 +54,58 @@ func TestGateCommands(t *testing.T) {
 		t.Fatalf("unverified is not listed first:\n%s", out)
 	}
 }
+
+// TestGateKeepFlag: --keep takes whole days or a Go duration, nothing
+// negative or fractional.
+func TestGateKeepFlag(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"90d", 90 * 24 * time.Hour, true},
+		{"0d", 0, true},
+		{"720h", 720 * time.Hour, true},
+		{"1h30m", 90 * time.Minute, true},
+		{"1.5d", 0, false},
+		{"-1d", 0, false},
+		{"-5h", 0, false},
+		{"ninety", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var d days
+			err := d.Set(tt.in)
+			if (err == nil) != tt.ok || (tt.ok && time.Duration(d) != tt.want) {
+				t.Fatalf("--keep %s: %v %v, want %v (ok %v)", tt.in, time.Duration(d), err, tt.want, tt.ok)
+			}
+		})
+	}
+	d := days(90 * 24 * time.Hour)
+	if d.String() != "90d" {
+		t.Fatalf("90 days prints as %q, want 90d", d.String())
+	}
+}
+
+// TestGateStatusPaging: gate status sends its filters and page to /status
+// and says where the next page starts.
+func TestGateStatusPaging(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL.RawQuery
+		json.NewEncoder(w).Encode(gate.Status{Counts: map[string]int{}, Records: []gate.Record{}, Next: 20})
+	}))
+	defer srv.Close()
+	t.Setenv("SIGNET_GATE_STATUS_TOKEN", "status-token")
+	out, stderr, code := signet(t, "gate", "status", "--url", srv.URL, "--state", "failed", "--repository", "team/app", "--limit", "10", "--offset", "10")
+	if code != exitOK {
+		t.Fatalf("gate status: %d %s", code, stderr)
+	}
+	if got != "limit=10&offset=10&repository=team%2Fapp&state=failed" {
+		t.Fatalf("gate status asked /status?%s, want the filters and the page", got)
+	}
+	if !strings.Contains(out, "more: --offset 20") {
+		t.Fatalf("gate status does not say where the next page starts:\n%s", out)
+	}
+}
