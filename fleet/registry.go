@@ -3,9 +3,10 @@ package fleet
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/signet-dev/signet/oci"
 )
 
 // Kinds of the workloads registry sources make.
@@ -24,11 +25,6 @@ type TagLister interface {
 	Tags(ctx context.Context, repo string, max int) ([]string, error)
 }
 
-// attachedTag is the name of a tag that holds what is attached to an
-// image (cosign's legacy signatures, attestations and SBOMs, the referrers
-// fallback index), not an image one runs.
-var attachedTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.sig|\.att|\.sbom)?$`)
-
 // Repositories makes one workload per repository: every tag in it, as
 // REPO:TAG. A repository whose tags cannot be listed is a workload with a
 // Problem (reported as could not check, never skipped). Tags that name
@@ -43,7 +39,7 @@ func Repositories(ctx context.Context, l TagLister, repos []string, maxTags int)
 		}
 		slices.Sort(tags)
 		for _, tag := range slices.Compact(tags) {
-			if attachedTag.MatchString(tag) {
+			if oci.AttachedTag(tag) {
 				skipped++
 				continue
 			}
