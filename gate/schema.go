@@ -43,4 +43,6 @@ var migrations = []string{
 	CREATE INDEX records_repository_pushed ON records (repository, pushed DESC);
 	CREATE INDEX records_updated ON records (updated);
 	CREATE INDEX events_received ON events (received);`,
+	// 2: a backfill asks whether an image is queued already.
+	`CREATE INDEX jobs_repository_digest ON jobs (repository, digest);`,
 }

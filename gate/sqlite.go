@@ -173,6 +173,16 @@ func (s *sqliteStore) queueDepth(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+func (s *sqliteStore) known(ctx context.Context, repo, digest string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM records WHERE repository = ? AND digest = ?)
+		OR EXISTS (SELECT 1 FROM jobs WHERE repository = ? AND digest = ?)`, repo, digest, repo, digest).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("%w: looking up %s@%s in %s: %w", ErrState, repo, digest, s.path, err)
+	}
+	return n == 1, nil
+}
+
 // recordColumns are a record's columns in the order scanRecord reads them.
 const recordColumns = `repository, digest, tags, pushed, deadline, state, reason, class, checks, updated, vsa, vsa_result`
 

@@ -62,6 +62,8 @@ type store interface {
 	// of events accepted before t that no queued job refers to; it returns
 	// how many records it deleted.
 	prune(ctx context.Context, t time.Time) (int64, error)
+	// known says whether repository@digest has a job queued or a record.
+	known(ctx context.Context, repo, digest string) (bool, error)
 	// queueDepth is how many jobs are queued.
 	queueDepth(ctx context.Context) (int, error)
 	close() error
