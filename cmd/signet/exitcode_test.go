@@ -235,6 +235,10 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 			{classBadPolicy, []string{"gate", "serve", "--policy", f.badPol, "--registry", f.host, "--key", key}, exitError, ""},
 			{classKeyFile, []string{"gate", "serve", "--policy", f.pol, "--registry", f.host, "--key", nokey, "--addr", "127.0.0.1:0"}, exitError, nokey},
 		},
+		"signet gate backfill": {
+			{classBadFlagValue, []string{"gate", "backfill"}, exitUsage, "--registry is required"},
+			{classRegistryDown, []string{"gate", "backfill", "--registry", f.down, "--state", t.TempDir()}, exitRegistry, f.down},
+		},
 		"signet gate status": {{classServiceDown, []string{"gate", "status", "--url", "http://" + f.down}, exitRegistry, f.down}},
 		"signet help":        {{classWrongArgs, []string{"help", "policy", "nope"}, exitUsage, `unknown command "nope" for "signet policy"`}},
 		"signet inspect": {

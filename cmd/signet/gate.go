@@ -25,7 +25,7 @@ import (
 
 func newGateCmd(s *streams) *cobra.Command {
 	cmd := &cobra.Command{Use: "gate", Short: "Registry push gate: verify every push, record the verdict, list what is unverified"}
-	cmd.AddCommand(newGateServeCmd(s), newGateStatusCmd(s))
+	cmd.AddCommand(newGateServeCmd(s), newGateStatusCmd(s), newGateBackfillCmd(s))
 	return cmd
 }
 
@@ -46,6 +46,8 @@ func newGateServeCmd(s *streams) *cobra.Command {
 		maxQueue  int
 		verifier  string
 		keep      days
+		bf        backfillOptions
+		backfill  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve --policy P --registry HOST[:PORT] --key K [--addr 127.0.0.1:8089]",
@@ -84,7 +86,10 @@ Also served: GET /status (pushes and verdicts, newest first;
 only with "Authorization: Bearer TOKEN": the status token from the environment
 variable --status-token-env when it is set (it does not open /events; give
 it to operators and Prometheus), otherwise the shared secret. /healthz is
-open. See examples/registry-gate/.`,
+open. With --backfill the gate also queues every image already in the
+registry that it has neither queued nor judged (as "signet gate backfill"
+does; --repository and --max-workers narrow and bound it) and logs a
+summary when done. See examples/registry-gate/.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if polFile == "" || registry == "" || signing.keyRef == "" {
@@ -93,6 +98,10 @@ open. See examples/registry-gate/.`,
 			secret := os.Getenv(secretEnv)
 			if secret == "" {
 				return usageError{fmt.Errorf("set the shared secret in $%s (the registry sends it as Authorization: Bearer SECRET)", secretEnv)}
+			}
+			bcfg, err := bf.config()
+			if err != nil {
+				return err
 			}
 			if _, _, err := trust.verifierOptions(); err != nil {
 				return err
@@ -110,7 +119,7 @@ open. See examples/registry-gate/.`,
 				stateDir = filepath.Join(signetHome(), "gate")
 			}
 			log := slog.New(slog.NewJSONHandler(s.err, nil))
-			g, err := gate.New(gate.Config{Registry: strings.TrimPrefix(strings.TrimPrefix(registry, "http://"), "https://"),
+			g, err := gate.New(gate.Config{Registry: gateRegistry(registry),
 				Client: client, Decider: eng, Attester: attest.New(signer, client), Secret: secret, StatusToken: os.Getenv(tokenEnv), StateDir: stateDir,
 				Grace: grace, Recheck: recheck, Workers: workers, MaxQueue: maxQueue, VerifierID: verifier,
 				Keep: time.Duration(keep), PolicyName: eng.PolicyName(), PolicyHash: eng.PolicyHash(), Log: log, Metrics: gate.NewMetrics()})
@@ -126,6 +135,9 @@ open. See examples/registry-gate/.`,
 			defer cancel()
 			done := make(chan error, 1)
 			go func() { done <- g.Run(ctx) }()
+			if backfill {
+				go serveBackfill(ctx, g, bcfg, log)
+			}
 			go func() {
 				<-ctx.Done()
 				sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
@@ -147,7 +159,9 @@ open. See examples/registry-gate/.`,
 	reg.addFlags(cmd)
 	trust.addFlags(cmd)
 	signing.addFlags(cmd)
+	bf.addFlags(cmd)
 	f := cmd.Flags()
+	f.BoolVar(&backfill, "backfill", false, "also queue every image already in the registry that the gate has not judged (see gate backfill)")
 	f.StringVar(&polFile, "policy", "", "policy every push is verified against (required)")
 	f.StringVar(&registry, "registry", "", "the registry, host[:port] as its images are named (required)")
 	f.StringVar(&addr, "addr", "127.0.0.1:8089", "address to listen on")
