@@ -83,7 +83,9 @@ var ErrQueueFull = errQueueFull
 // Backfill queues, in the gate's state in stateDir, every image of the
 // registry that is neither queued nor judged there, for the gate's workers
 // to judge. It is idempotent: each image is queued under the event id
-// "backfill:REPOSITORY@DIGEST", so running it again (after a crash, or
+// "backfill:REPOSITORY@DIGEST", and only if, in the same transaction, it
+// has neither a record nor a queued job (a notification's included), so
+// running it again (after a crash, or
 // while a gate runs) queues only what is still missing — no cursor is
 // kept. A gate already running picks up the queued images when it next
 // starts; Gate.Backfill (signet gate serve --backfill) hands them to its
@@ -308,13 +310,9 @@ func (w *walk) queue(ctx context.Context, t tagRef) error {
 // queueImage queues repo@digest unless it is queued or judged; it says
 // whether it did.
 func (w *walk) queueImage(ctx context.Context, t tagRef, digest, mediaType string) (bool, error) {
-	known, err := w.st.known(ctx, t.repo, digest)
-	if err != nil || known {
-		return false, err
-	}
 	j := &job{ID: "backfill:" + t.repo + "@" + digest, Repository: t.repo, Digest: digest, Tag: t.tag,
 		MediaType: mediaType, Received: w.cfg.Now()}
-	fresh, err := w.st.accept(ctx, j, w.cfg.MaxQueue)
+	fresh, err := w.st.acceptNew(ctx, j, w.cfg.MaxQueue)
 	if errors.Is(err, errQueueFull) {
 		return false, fmt.Errorf("%w: the backfill stopped (what it queued stays queued); run it again once the gate has worked through its queue", err)
 	}

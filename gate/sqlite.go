@@ -102,7 +102,28 @@ func (s *sqliteStore) close() error { return s.db.Close() }
 var errDuplicate = errors.New("event already accepted")
 
 func (s *sqliteStore) accept(ctx context.Context, j *job, max int) (bool, error) {
+	return s.insert(ctx, j, max, false)
+}
+
+func (s *sqliteStore) acceptNew(ctx context.Context, j *job, max int) (bool, error) {
+	return s.insert(ctx, j, max, true)
+}
+
+// insert is accept; with unlessKnown it also queues nothing (and returns
+// false) when repository@digest has a record or a queued job, checked in
+// the same transaction, so no notification slips in between.
+func (s *sqliteStore) insert(ctx context.Context, j *job, max int, unlessKnown bool) (bool, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if unlessKnown {
+			var known int
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM records WHERE repository = ? AND digest = ?)
+				OR EXISTS (SELECT 1 FROM jobs WHERE repository = ? AND digest = ?)`, j.Repository, j.Digest, j.Repository, j.Digest).Scan(&known); err != nil {
+				return err
+			}
+			if known == 1 {
+				return errDuplicate
+			}
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO events (id, received) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, j.ID, nanos(j.Received))
 		if err != nil {
 			return err
@@ -171,16 +192,6 @@ func (s *sqliteStore) queueDepth(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("%w: counting the queue in %s: %w", ErrState, s.path, err)
 	}
 	return n, nil
-}
-
-func (s *sqliteStore) known(ctx context.Context, repo, digest string) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM records WHERE repository = ? AND digest = ?)
-		OR EXISTS (SELECT 1 FROM jobs WHERE repository = ? AND digest = ?)`, repo, digest, repo, digest).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("%w: looking up %s@%s in %s: %w", ErrState, repo, digest, s.path, err)
-	}
-	return n == 1, nil
 }
 
 // recordColumns are a record's columns in the order scanRecord reads them.

@@ -41,6 +41,10 @@ type store interface {
 	// returns false, and queues nothing, for an event id already accepted,
 	// and errQueueFull when max jobs are queued.
 	accept(ctx context.Context, j *job, max int) (bool, error)
+	// acceptNew is accept, except that it also queues nothing, and returns
+	// false, when repository@digest has a record or a queued job (checked
+	// in the same transaction): a backfill's way in.
+	acceptNew(ctx context.Context, j *job, max int) (bool, error)
 	// pending lists the queued jobs, oldest first.
 	pending(ctx context.Context) ([]*job, error)
 	// done removes a processed job from the queue; a job not in it (an
@@ -62,8 +66,6 @@ type store interface {
 	// of events accepted before t that no queued job refers to; it returns
 	// how many records it deleted.
 	prune(ctx context.Context, t time.Time) (int64, error)
-	// known says whether repository@digest has a job queued or a record.
-	known(ctx context.Context, repo, digest string) (bool, error)
 	// queueDepth is how many jobs are queued.
 	queueDepth(ctx context.Context) (int, error)
 	close() error
