@@ -21,7 +21,9 @@ const entryPolicyResources entry = "admission, policy resources"
 func (w *world) policySet(cluster string, team ...string) *kubepolicy.Set {
 	w.t.Helper()
 	var ms []kubepolicy.Member
-	engine := func(doc string) admission.Decider { return w.engine(doc, verify.WithCache(100, time.Minute, time.Minute)) }
+	engine := func(doc string) admission.Decider {
+		return w.engine(doc, verify.WithCache(100, time.Minute, time.Minute))
+	}
 	if cluster != "" {
 		ms = append(ms, kubepolicy.Member{Ref: kubepolicy.Ref{Kind: kubepolicy.ClusterKind, Name: "baseline"}, Decider: engine(cluster)})
 	}
