@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
+	"os"
 	"strings"
 
 	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
+	"github.com/transparency-dev/tessera/api/layout"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -27,22 +28,11 @@ const maxRequestBytes = 1 << 20
 func (l *Log) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v2/log/entries", l.serveAdd)
-	static := http.FileServer(http.Dir(filepath.Join(l.dir, "tiles")))
-	read := func(w http.ResponseWriter, r *http.Request) {
-		p := strings.TrimPrefix(r.URL.Path, "/api/v2")
-		if p != "/checkpoint" && !strings.HasPrefix(p, "/tile/") {
-			http.NotFound(w, r)
-			return
-		}
-		if p == "/checkpoint" {
-			w.Header().Set("Cache-Control", "no-cache")
-		}
-		r2 := r.Clone(r.Context())
-		r2.URL.Path = p
-		static.ServeHTTP(w, r2)
-	}
-	for _, p := range []string{"GET /checkpoint", "GET /tile/", "GET /api/v2/checkpoint", "GET /api/v2/tile/"} {
-		mux.HandleFunc(p, read)
+	for _, prefix := range []string{"", "/api/v2"} {
+		mux.HandleFunc("GET "+prefix+"/checkpoint", l.serveCheckpoint)
+		mux.HandleFunc("GET "+prefix+"/tile/", func(w http.ResponseWriter, r *http.Request) {
+			l.serveTile(w, r, strings.TrimPrefix(r.URL.Path, prefix+"/tile/"))
+		})
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	return mux
@@ -86,4 +76,81 @@ func httpError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	fmt.Fprintf(w, "{\"code\":%d,\"message\":%q}\n", code, msg)
+}
+
+// serveCheckpoint serves the latest checkpoint from the log's storage.
+func (l *Log) serveCheckpoint(w http.ResponseWriter, r *http.Request) {
+	cp, err := l.reader.ReadCheckpoint(r.Context())
+	w.Header().Set("Cache-Control", "no-cache")
+	serveResource(w, cp, err, "text/plain; charset=utf-8")
+}
+
+// serveTile serves a Merkle tile (LEVEL/INDEX[.p/WIDTH]) or an entry bundle
+// (entries/INDEX[.p/WIDTH]) from the log's storage, as C2SP tlog-tiles lays
+// them out. A partial resource is cut to the width asked for, as drivers
+// may hold a wider one.
+func (l *Log) serveTile(w http.ResponseWriter, r *http.Request, p string) {
+	level, rest, ok := strings.Cut(p, "/")
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if level == "entries" {
+		index, width, err := layout.ParseTileIndexPartial(rest)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		b, err := l.reader.ReadEntryBundle(r.Context(), index, width)
+		if err == nil && width > 0 {
+			b, err = cutBundle(b, int(width))
+		}
+		serveResource(w, b, err, "application/octet-stream")
+		return
+	}
+	lvl, index, width, err := layout.ParseTileLevelIndexPartial(level, rest)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	b, err := l.reader.ReadTile(r.Context(), lvl, index, width)
+	if err == nil && width > 0 {
+		if len(b) < int(width)*hashSize {
+			err = os.ErrNotExist
+		} else {
+			b = b[:int(width)*hashSize]
+		}
+	}
+	serveResource(w, b, err, "application/octet-stream")
+}
+
+const hashSize = 32
+
+// cutBundle returns the first n entries of an entry bundle (each a
+// big-endian uint16 length and that many bytes).
+func cutBundle(b []byte, n int) ([]byte, error) {
+	off := 0
+	for range n {
+		if len(b)-off < 2 {
+			return nil, os.ErrNotExist
+		}
+		size := int(b[off])<<8 | int(b[off+1])
+		off += 2 + size
+		if off > len(b) {
+			return nil, fmt.Errorf("entry bundle is truncated")
+		}
+	}
+	return b[:off], nil
+}
+
+func serveResource(w http.ResponseWriter, b []byte, err error, contentType string) {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		httpError(w, http.StatusNotFound, "not found")
+	case err != nil:
+		httpError(w, http.StatusInternalServerError, "reading log storage: "+err.Error())
+	default:
+		w.Header().Set("Content-Type", contentType)
+		w.Write(b)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
@@ -36,6 +37,9 @@ var ErrInvalidEntry = errors.New("invalid log entry")
 // keyFile is the log's private signing key inside its directory.
 const keyFile = "log.key"
 
+// dedupDir is the POSIX log's de-duplication index inside its directory.
+const dedupDir = "dedup"
+
 // Log is an embedded, append-only transparency log. It is safe for
 // concurrent use; appends are batched.
 type Log struct {
@@ -49,15 +53,27 @@ type Log struct {
 	shutdown func(context.Context) error
 	algs     *signature.AlgorithmRegistryConfig
 	cancel   context.CancelFunc
+	dedup    *antispam
+
+	// mu guards closed; inflight counts appends whose index is not yet
+	// known, which Close waits for: Tessera resolves them only while running.
+	mu       sync.RWMutex
+	closed   bool
+	inflight sync.WaitGroup
 }
+
+// ErrClosed means the log is shutting down; the entry was not taken.
+var ErrClosed = errors.New("the log is shutting down")
 
 // LogOption configures Open.
 type LogOption func(*logConfig)
 
 type logConfig struct {
-	batchSize  uint
-	batchAge   time.Duration
-	checkpoint time.Duration
+	batchSize     uint
+	batchAge      time.Duration
+	checkpoint    time.Duration
+	checkpointSet bool
+	mysql         *MySQLTarget
 }
 
 // WithBatching sets how many entries are sequenced together and how long an
@@ -66,16 +82,26 @@ func WithBatching(size uint, age time.Duration) LogOption {
 	return func(c *logConfig) { c.batchSize, c.batchAge = size, age }
 }
 
-// WithCheckpointInterval sets how often a new checkpoint is signed. Default 100ms
-// (the POSIX driver's minimum); an append waits for the next checkpoint.
+// WithCheckpointInterval sets how often a new checkpoint is signed. Default
+// the storage driver's minimum: 100ms on POSIX, 1s on MySQL; an append waits
+// for the next checkpoint.
 func WithCheckpointInterval(d time.Duration) LogOption {
-	return func(c *logConfig) { c.checkpoint = d }
+	return func(c *logConfig) { c.checkpoint, c.checkpointSet = d, true }
+}
+
+// WithMySQL keeps the log's tree, entries, checkpoint and de-duplication
+// index in a MySQL or MariaDB database instead of the log directory, which
+// then holds only the signing key. Several Logs (front-ends) may share one
+// database: they append to one tree. Default: POSIX files in the directory.
+func WithMySQL(t MySQLTarget) LogOption {
+	return func(c *logConfig) { c.mysql = &t }
 }
 
 // Open opens the log in dir, creating it and its Ed25519 signing key (mode
 // 0600) on first use. origin names the log in its checkpoints; Sigstore
 // verifiers expect the host name of the log's URL.
-func Open(ctx context.Context, dir, origin string, opts ...LogOption) (*Log, error) {
+func Open(openCtx context.Context, dir, origin string, opts ...LogOption) (*Log, error) {
+	ctx := openCtx
 	cfg := logConfig{batchSize: 256, batchAge: 10 * time.Millisecond, checkpoint: 100 * time.Millisecond}
 	for _, o := range opts {
 		o(&cfg)
@@ -105,26 +131,57 @@ func Open(ctx context.Context, dir, origin string, opts ...LogOption) (*Log, err
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	driver, err := posix.New(ctx, posix.Config{Path: filepath.Join(dir, "tiles")})
+	driver, dedup, err := openStorage(ctx, dir, &cfg)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("opening log storage: %w", err)
+		return nil, err
 	}
 	aopts := tessera.NewAppendOptions().
 		WithCheckpointSigner(noteSigner).
 		WithBatching(cfg.batchSize, cfg.batchAge).
 		WithCheckpointInterval(cfg.checkpoint).
-		WithAntispam(tessera.DefaultAntispamInMemorySize, nil)
+		WithAntispam(tessera.DefaultAntispamInMemorySize, dedup)
 	appender, shutdown, reader, err := tessera.NewAppender(ctx, driver, aopts)
 	if err != nil {
 		cancel()
+		dedup.close()
 		return nil, fmt.Errorf("starting log appender: %w", err)
 	}
-	return &Log{
+	l := &Log{
 		origin: origin, dir: dir, pub: pub, logID: logID,
-		appender: appender, reader: reader, shutdown: shutdown, algs: algs, cancel: cancel,
+		appender: appender, reader: reader, shutdown: shutdown, algs: algs, cancel: cancel, dedup: dedup,
 		awaiter: tessera.NewPublicationAwaiter(ctx, reader.ReadCheckpoint, 20*time.Millisecond),
-	}, nil
+	}
+	// A restarted log must know every entry it holds before it takes one.
+	if err := dedup.caughtUp(openCtx, reader); err != nil {
+		l.Close(context.WithoutCancel(openCtx))
+		return nil, err
+	}
+	return l, nil
+}
+
+// openStorage opens the configured Tessera driver and its de-duplication index.
+func openStorage(ctx context.Context, dir string, cfg *logConfig) (tessera.Driver, *antispam, error) {
+	if cfg.mysql != nil {
+		if !cfg.checkpointSet {
+			cfg.checkpoint = mysqlMinCheckpoint
+		}
+		driver, store, err := openMySQL(ctx, *cfg.mysql)
+		if err != nil {
+			return nil, nil, err
+		}
+		return driver, newAntispam(store), nil
+	}
+	store, err := openBadgerStore(filepath.Join(dir, dedupDir))
+	if err != nil {
+		return nil, nil, err
+	}
+	driver, err := posix.New(ctx, posix.Config{Path: filepath.Join(dir, "tiles")})
+	if err != nil {
+		store.close()
+		return nil, nil, fmt.Errorf("opening log storage: %w", err)
+	}
+	return driver, newAntispam(store), nil
 }
 
 // defaultAlgorithms are the signature algorithms the log accepts, Rekor v2's defaults.
@@ -139,10 +196,16 @@ var defaultAlgorithms = []protocommon.PublicKeyDetails{
 	protocommon.PublicKeyDetails_PKIX_RSA_PKCS1V15_4096_SHA256,
 }
 
-// Close flushes pending appends and stops the log.
+// Close refuses new appends, lets those already taken reach the tree and a
+// checkpoint, and stops the log.
 func (l *Log) Close(ctx context.Context) error {
-	defer l.cancel()
-	return l.shutdown(ctx)
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	l.inflight.Wait()
+	err := l.shutdown(ctx)
+	l.cancel()
+	return errors.Join(err, l.dedup.close())
 }
 
 // Origin returns the log's checkpoint origin.
@@ -184,7 +247,7 @@ func (l *Log) Add(ctx context.Context, req *pb.CreateEntryRequest) (*rekorpb.Tra
 		return nil, fmt.Errorf("canonicalizing entry: %w", err)
 	}
 	te := tessera.NewEntry(body)
-	idx, cpRaw, err := l.awaiter.Await(ctx, l.appender.Add(ctx, te))
+	idx, cpRaw, err := l.append(ctx, te)
 	if err != nil {
 		return nil, fmt.Errorf("appending entry: %w", err)
 	}
@@ -199,6 +262,24 @@ func (l *Log) Add(ctx context.Context, req *pb.CreateEntryRequest) (*rekorpb.Tra
 		InclusionProof:    ip,
 		CanonicalizedBody: body,
 	}, nil
+}
+
+// append adds te and waits for a checkpoint that commits to it.
+func (l *Log) append(ctx context.Context, te *tessera.Entry) (tessera.Index, []byte, error) {
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return tessera.Index{}, nil, ErrClosed
+	}
+	l.inflight.Add(1)
+	l.mu.RUnlock()
+	idx, err := l.appender.Add(ctx, te)()
+	l.inflight.Done()
+	if err != nil {
+		return idx, nil, err
+	}
+	resolved := func() (tessera.Index, error) { return idx, nil }
+	return l.awaiter.Await(ctx, resolved)
 }
 
 // inclusionProof builds and checks the proof of index against the checkpoint.

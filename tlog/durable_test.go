@@ -1,0 +1,218 @@
+package tlog_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
+	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/signet-dev/signet/tlog"
+)
+
+// backend opens a log on one storage driver; every call opens the same
+// log (same key directory, same storage).
+type backend struct {
+	name string
+	open func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error)
+}
+
+func posixBackend(t testing.TB) backend {
+	dir := t.TempDir()
+	return backend{name: "posix", open: func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error) {
+		return tlog.Open(context.Background(), dir, "log.example", opts...)
+	}}
+}
+
+// backends are the drivers every durability test runs on.
+func backends(t *testing.T) []func(testing.TB) backend {
+	return []func(testing.TB) backend{posixBackend}
+}
+
+func mustOpen(t testing.TB, b backend) *tlog.Log {
+	t.Helper()
+	l, err := b.open(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(context.Background()) })
+	return l
+}
+
+// treeSize returns the size the log's latest checkpoint commits to.
+func treeSize(t testing.TB, l *tlog.Log) uint64 {
+	t.Helper()
+	cp, err := l.Checkpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(cp), "\n", 3)
+	n, err := strconv.ParseUint(lines[1], 10, 64)
+	if err != nil {
+		t.Fatalf("checkpoint size %q: %v", lines[1], err)
+	}
+	return n
+}
+
+// leafAt returns the leaf hash at index i of a tree of size, read from the log's level-0 tile.
+func leafAt(t testing.TB, l *tlog.Log, size, i uint64) []byte {
+	t.Helper()
+	var p uint8
+	if i/256 == size/256 {
+		p = uint8(size % 256)
+	}
+	tile, err := l.ReadTile(context.Background(), 0, i/256, p)
+	if err != nil {
+		t.Fatalf("reading tile for entry %d: %v", i, err)
+	}
+	off := (i % 256) * 32
+	if uint64(len(tile)) < off+32 {
+		t.Fatalf("tile for entry %d has %d bytes", i, len(tile))
+	}
+	return tile[off : off+32]
+}
+
+func TestRestartKeepsDeduplication(t *testing.T) {
+	for _, mk := range backends(t) {
+		b := mk(t)
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			l := mustOpen(t, b)
+			a, bReq := request(t, "a"), request(t, "b")
+			for i, req := range []*pb.CreateEntryRequest{a, bReq} {
+				if e, err := l.Add(ctx, req); err != nil || e.LogIndex != int64(i) {
+					t.Fatalf("append %d: index %v, %v", i, e.GetLogIndex(), err)
+				}
+			}
+			if err := l.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			l = mustOpen(t, b)
+			again, err := l.Add(ctx, bReq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.LogIndex != 1 {
+				t.Fatalf("resubmitted entry after restart: index %d, want its original 1", again.LogIndex)
+			}
+			if n := treeSize(t, l); n != 2 {
+				t.Fatalf("tree size %d after resubmitting, want 2", n)
+			}
+			c, err := l.Add(ctx, request(t, "c"))
+			if err != nil || c.LogIndex != 2 {
+				t.Fatalf("new entry after restart: index %v, %v; want 2", c.GetLogIndex(), err)
+			}
+		})
+	}
+}
+
+// TestRestartDuringBurst closes the log while 32 clients append 2,000
+// entries, reopens it and submits all 2,000 again: every acknowledged entry
+// keeps its index and is in the tree, and no entry is there twice.
+func TestRestartDuringBurst(t *testing.T) {
+	const entries, clients = 2000, 32
+	reqs := make([]*pb.CreateEntryRequest, entries)
+	for i := range reqs {
+		reqs[i] = request(t, fmt.Sprintf("burst-%d", i))
+	}
+	for _, mk := range backends(t) {
+		b := mk(t)
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			l := mustOpen(t, b)
+			acked := make([]int64, entries) // index+1 once acknowledged
+			var nAcked, nFailed atomic.Int64
+			closed := make(chan struct{})
+			var once sync.Once
+			burst(reqs, clients, func(i int) {
+				e, err := l.Add(ctx, reqs[i])
+				if err != nil {
+					nFailed.Add(1)
+					return
+				}
+				acked[i] = e.LogIndex + 1
+				if nAcked.Add(1) == entries/4 {
+					once.Do(func() {
+						go func() {
+							l.Close(ctx) // mid-burst
+							close(closed)
+						}()
+					})
+				}
+			})
+			<-closed
+			t.Logf("%d acknowledged, %d refused or cut off before the restart", nAcked.Load(), nFailed.Load())
+			if nFailed.Load() == 0 {
+				t.Fatal("the restart cut off no append: the test did not restart mid-burst")
+			}
+
+			l = mustOpen(t, b)
+			final := make([]int64, entries)
+			var failed atomic.Int64
+			burst(reqs, clients, func(i int) {
+				e, err := l.Add(ctx, reqs[i])
+				if err != nil {
+					t.Errorf("resubmitting entry %d: %v", i, err)
+					failed.Add(1)
+					return
+				}
+				final[i] = e.LogIndex
+				if acked[i] != 0 && acked[i]-1 != e.LogIndex {
+					t.Errorf("entry %d was acknowledged at %d, after the restart it is at %d", i, acked[i]-1, e.LogIndex)
+				}
+			})
+			if failed.Load() > 0 {
+				t.FailNow()
+			}
+			size := treeSize(t, l)
+			if size != entries {
+				t.Fatalf("tree size %d after resubmitting %d distinct entries, want %d (duplicates or losses)", size, entries, entries)
+			}
+			seen := make(map[int64]int, entries)
+			for i, idx := range final {
+				if j, dup := seen[idx]; dup {
+					t.Fatalf("entries %d and %d both at index %d", j, i, idx)
+				}
+				seen[idx] = i
+				e, _ := l.Add(ctx, reqs[i]) // already there: returns the stored body
+				want := rfc6962.DefaultHasher.HashLeaf(e.CanonicalizedBody)
+				if got := leafAt(t, l, size, uint64(idx)); !bytes.Equal(got, want) {
+					t.Fatalf("leaf %d in the tiles is not entry %d", idx, i)
+				}
+			}
+		})
+	}
+}
+
+// burst runs do(0..n-1) from the given number of concurrent clients, bounded by a minute.
+func burst(reqs []*pb.CreateEntryRequest, clients int, do func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				do(i)
+			}
+		}()
+	}
+	deadline := time.After(time.Minute)
+feed:
+	for i := range reqs {
+		select {
+		case next <- i:
+		case <-deadline:
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+}
