@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,4 +226,84 @@ feed:
 	}
 	close(next)
 	wg.Wait()
+}
+
+// TestReadsOverHTTP reads the checkpoint, tiles and entries through the
+// log's handler, from each driver: a partial resource has the width asked
+// for, and the consistency check runs over HTTP.
+func TestReadsOverHTTP(t *testing.T) {
+	for _, mk := range backends(t) {
+		b := mk(t)
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			l := mustOpen(t, b)
+			srv := httptest.NewServer(l.Handler())
+			defer srv.Close()
+			cp3 := appendN(t, l, "r", 3)
+			e, err := l.Add(ctx, request(t, "r-last"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tiles, err := tlog.NewHTTPTiles(srv.URL, http.DefaultClient)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp4, err := tiles.Checkpoint(ctx)
+			if err != nil || string(cp4) != e.InclusionProof.Checkpoint.Envelope {
+				t.Fatalf("checkpoint over HTTP: %q, %v; want the one the last append returned", cp4, err)
+			}
+			if err := verifierFor(t, l).CheckConsistency(ctx, cp3, cp4, tiles.Tile); err != nil {
+				t.Fatalf("consistency over HTTP: %v", err)
+			}
+			for path, want := range map[string]int{
+				"/tile/0/000.p/3":         3 * 32,
+				"/tile/0/000.p/4":         4 * 32,
+				"/api/v2/tile/0/000.p/2":  2 * 32,
+				"/tile/entries/000.p/4":   -4,
+				"/tile/entries/000.p/1":   -1,
+				"/tile/0/001":             404,
+				"/tile/0/000.p/9":         404,
+				"/tile/entries/x001/000":  404,
+				"/tile/nonsense/000":      404,
+				"/checkpointx":            404,
+				"/api/v2/tile/entries/00": 404,
+			} {
+				resp, err := http.Get(srv.URL + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				switch {
+				case want == 404:
+					if resp.StatusCode != 404 {
+						t.Errorf("%s: status %d, want 404", path, resp.StatusCode)
+					}
+				case want < 0:
+					if n := bundleLen(body); resp.StatusCode != 200 || n != -want {
+						t.Errorf("%s: status %d, %d entries; want %d", path, resp.StatusCode, n, -want)
+					}
+				case resp.StatusCode != 200 || len(body) != want:
+					t.Errorf("%s: status %d, %d bytes; want %d", path, resp.StatusCode, len(body), want)
+				}
+			}
+		})
+	}
+}
+
+// bundleLen counts the entries of an entry bundle, -1 if it is malformed.
+func bundleLen(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		if len(b) < 2 {
+			return -1
+		}
+		size := int(b[0])<<8 | int(b[1])
+		if len(b) < 2+size {
+			return -1
+		}
+		b = b[2+size:]
+		n++
+	}
+	return n
 }

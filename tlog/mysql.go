@@ -17,6 +17,9 @@ import (
 // ErrBadStorage means a --storage value could not be understood.
 var ErrBadStorage = errors.New("invalid log storage")
 
+// ErrStorageUnreachable means the log's database could not be reached.
+var ErrStorageUnreachable = errors.New("log storage unreachable")
+
 // mysqlMinCheckpoint is the shortest checkpoint interval Tessera's MySQL driver accepts.
 const mysqlMinCheckpoint = time.Second
 
@@ -99,7 +102,7 @@ func openMySQL(ctx context.Context, t MySQLTarget) (*tmysql.Storage, *mysqlStore
 		return nil, nil, fmt.Errorf("%s %s: %w", what, t, err)
 	}
 	if err := db.PingContext(ctx); err != nil {
-		return fail("connecting to", err)
+		return fail("connecting to", fmt.Errorf("%w: %w", ErrStorageUnreachable, err))
 	}
 	for _, stmt := range mysqlSchema {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {

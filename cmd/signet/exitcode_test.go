@@ -267,6 +267,8 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 		"signet log info": {{classBadInput, []string{"log", "info", "--dir", f.path("no-log")}, exitError, "no-log"}},
 		"signet log serve": {
 			{classBadInput, []string{"log", "serve", "--addr", "127.0.0.1:0", "--dir", f.blob}, exitError, ""},
+			{classBadFlagValue, []string{"log", "serve", "--addr", "127.0.0.1:0", "--dir", f.path("log"), "--storage", "postgres://u@h:1/d"}, exitUsage, "--storage must be mysql://"},
+			{classServiceDown, []string{"log", "serve", "--addr", "127.0.0.1:0", "--dir", f.path("log"), "--storage", "mysql://u:s3cret@" + f.down + "/d"}, exitRegistry, "u@" + f.down + "/d"},
 		},
 		"signet log verify": {
 			{classBadFlagValue, []string{"log", "verify", "--url", "http://" + f.down}, exitUsage, "--url, --public-key and --state are required"},

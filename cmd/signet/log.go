@@ -32,11 +32,20 @@ func newLogCmd(s *streams) *cobra.Command {
 func defaultLogDir() string { return filepath.Join(signetHome(), "log") }
 
 func newLogServeCmd(s *streams) *cobra.Command {
-	var addr, dir, origin string
+	var addr, dir, origin, storage string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve an embedded Rekor-v2-compatible transparency log",
-		Long: `Serve a transparency log on Tessera with POSIX storage in --dir.
+		Long: `Serve a transparency log on Tessera with POSIX storage in --dir, or with
+--storage mysql://USER[:PASSWORD]@HOST:PORT/DATABASE in a MySQL or MariaDB
+database (the database must exist; its tables are made on first start). Several
+'log serve' processes with the same key (--dir/log.key) on one database are
+front-ends of one log. $SIGNET_LOG_STORAGE is read when --storage is not given,
+to keep a password off the command line.
+
+Every entry is de-duplicated: submitting it again, also after a restart,
+returns the entry already in the log (the index is in --dir/dedup on POSIX, in
+the database on MySQL; see docs/log.md for backups).
 
 It accepts Rekor v2's write API (POST /api/v2/log/entries, hashedrekord
 v0.0.2; entries whose signature does not verify are refused) and serves its
@@ -50,8 +59,23 @@ $SIGNET_HOME/trusted_root.json pointing at itself, unless they exist, so
 log stops: signing then fails until the log runs again, --no-tlog is given,
 or 'signet config unset signing-config trusted-root' removes them.
 'signet config' shows them and every other file and variable in effect.`,
+		Example: `  # POSIX files in ~/.signet/log
+  signet log serve
+
+  # Tree and de-duplication index in MariaDB; the key stays in --dir
+  SIGNET_LOG_STORAGE=mysql://tlog:PASSWORD@127.0.0.1:3306/tlog signet log serve --dir /srv/log-key
+
+  # A second front-end of the same log (same key, same database)
+  SIGNET_LOG_STORAGE=mysql://tlog:PASSWORD@127.0.0.1:3306/tlog signet log serve --dir /srv/log-key --addr 127.0.0.1:3004 --origin 127.0.0.1`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if storage == "" {
+				storage = os.Getenv("SIGNET_LOG_STORAGE")
+			}
+			opts, where, err := logStorage(storage, dir)
+			if err != nil {
+				return err
+			}
 			ln, host, err := tlog.ListenOrigin(addr)
 			if err != nil {
 				return err
@@ -59,9 +83,12 @@ or 'signet config unset signing-config trusted-root' removes them.
 			if origin == "" {
 				origin = host
 			}
-			l, err := tlog.Open(cmd.Context(), dir, origin)
+			l, err := tlog.Open(cmd.Context(), dir, origin, opts...)
 			if err != nil {
 				ln.Close()
+				if errors.Is(err, tlog.ErrStorageUnreachable) {
+					return unavailableError{err}
+				}
 				return err
 			}
 			defer l.Close(context.Background())
@@ -74,7 +101,7 @@ or 'signet config unset signing-config trusted-root' removes them.
 				srv.Close()
 				return err
 			}
-			fmt.Fprintf(s.out, "Transparency log %q listening on %s (state in %s). Ctrl-C to stop.\n", origin, srv.URL, dir)
+			fmt.Fprintf(s.out, "Transparency log %q listening on %s (%s). Ctrl-C to stop.\n", origin, srv.URL, where)
 			go func() {
 				<-cmd.Context().Done()
 				srv.Close()
@@ -85,7 +112,24 @@ or 'signet config unset signing-config trusted-root' removes them.
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:3003", "address to listen on")
 	cmd.Flags().StringVar(&dir, "dir", defaultLogDir(), "log state directory (key, tiles, checkpoint)")
 	cmd.Flags().StringVar(&origin, "origin", "", "checkpoint origin (default: the listen host; verifiers expect the host of the log URL)")
+	cmd.Flags().StringVar(&storage, "storage", "", "where the tree is kept: mysql://USER[:PASSWORD]@HOST:PORT/DATABASE (default: POSIX files in --dir; also $SIGNET_LOG_STORAGE)")
 	return cmd
+}
+
+// logStorage turns --storage into Open options and a description for
+// people, which never shows a password.
+func logStorage(storage, dir string) ([]tlog.LogOption, string, error) {
+	if storage == "" {
+		return nil, "state in " + dir, nil
+	}
+	if !strings.HasPrefix(storage, "mysql://") {
+		return nil, "", usageError{errors.New("--storage must be mysql://USER[:PASSWORD]@HOST:PORT/DATABASE, or left out for POSIX files in --dir")}
+	}
+	t, err := tlog.ParseMySQL(storage)
+	if err != nil {
+		return nil, "", usageError{err}
+	}
+	return []tlog.LogOption{tlog.WithMySQL(t)}, fmt.Sprintf("key in %s, tree in mysql %s", dir, t), nil
 }
 
 // writeTrustFiles writes the signing config and trusted root for a log into
