@@ -60,6 +60,33 @@ type Log struct {
 	mu       sync.RWMutex
 	closed   bool
 	inflight sync.WaitGroup
+
+	prover prover
+}
+
+// prover builds inclusion proofs against the latest checkpoint: appends
+// answered by the same checkpoint share its tiles and computed nodes
+// instead of each reading and hashing them again.
+type prover struct {
+	mu   sync.Mutex
+	size uint64
+	pb   *client.ProofBuilder
+}
+
+func (p *prover) inclusionProof(ctx context.Context, size, index uint64, fetch client.TileFetcherFunc) ([][]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pb := p.pb
+	if pb == nil || size != p.size {
+		var err error
+		if pb, err = client.NewProofBuilder(ctx, size, fetch); err != nil {
+			return nil, fmt.Errorf("building inclusion proof: %w", err)
+		}
+		if size > p.size {
+			p.pb, p.size = pb, size
+		}
+	}
+	return pb.InclusionProof(ctx, index)
 }
 
 // ErrClosed means the log is shutting down; the entry was not taken.
@@ -150,7 +177,7 @@ func Open(openCtx context.Context, dir, origin string, opts ...LogOption) (*Log,
 	l := &Log{
 		origin: origin, dir: dir, pub: pub, logID: logID,
 		appender: appender, reader: reader, shutdown: shutdown, algs: algs, cancel: cancel, dedup: dedup,
-		awaiter: tessera.NewPublicationAwaiter(ctx, reader.ReadCheckpoint, 20*time.Millisecond),
+		awaiter: tessera.NewPublicationAwaiter(ctx, reader.ReadCheckpoint, awaitPoll(cfg.checkpoint)),
 	}
 	// A restarted log must know every entry it holds before it takes one.
 	if err := dedup.caughtUp(openCtx, reader); err != nil {
@@ -158,6 +185,12 @@ func Open(openCtx context.Context, dir, origin string, opts ...LogOption) (*Log,
 		return nil, err
 	}
 	return l, nil
+}
+
+// awaitPoll is how often appends waiting for a checkpoint look for one: a
+// twentieth of the interval (5ms on POSIX), at most 20ms.
+func awaitPoll(checkpoint time.Duration) time.Duration {
+	return min(checkpoint/20, 20*time.Millisecond)
 }
 
 // openStorage opens the configured Tessera driver and its de-duplication index.
@@ -288,11 +321,7 @@ func (l *Log) inclusionProof(ctx context.Context, index uint64, cpRaw, leafHash 
 	if _, err := cp.Unmarshal(cpRaw); err != nil {
 		return nil, fmt.Errorf("parsing checkpoint: %w", err)
 	}
-	pb, err := client.NewProofBuilder(ctx, cp.Size, l.reader.ReadTile)
-	if err != nil {
-		return nil, fmt.Errorf("building inclusion proof: %w", err)
-	}
-	hashes, err := pb.InclusionProof(ctx, index)
+	hashes, err := l.prover.inclusionProof(ctx, cp.Size, index, l.reader.ReadTile)
 	if err != nil {
 		return nil, fmt.Errorf("building inclusion proof for %d: %w", index, err)
 	}
