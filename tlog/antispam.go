@@ -28,6 +28,8 @@ type dedupStore interface {
 	// position to from+len(ids). It returns errOutOfSync, recording nothing,
 	// if the position is not from.
 	record(ctx context.Context, from uint64, ids [][]byte) error
+	// reset forgets every entry, to index the tree again from the start.
+	reset(ctx context.Context) error
 	close() error
 }
 
@@ -78,14 +80,43 @@ func (a *antispam) Follower(hash func([]byte) ([][]byte, error)) tessera.Followe
 	return f
 }
 
+// sync makes the index agree with the tree before the log takes entries: an
+// index ahead of the tree (the tree was restored from an older backup than
+// the index) could answer with indexes the tree gives to other entries, so
+// it is rebuilt; then it waits until every entry in the tree is recorded.
+func (a *antispam) sync(ctx context.Context, lr tessera.LogReader) error {
+	size, err := integratedSize(ctx, lr)
+	if err != nil {
+		return err
+	}
+	done, err := a.store.followed(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the de-duplication index: %w", err)
+	}
+	if done > size {
+		if err := a.store.reset(ctx); err != nil {
+			return fmt.Errorf("rebuilding the de-duplication index, which records %d entries of a tree of %d: %w", done, size, err)
+		}
+	}
+	return a.caughtUp(ctx, lr)
+}
+
+func integratedSize(ctx context.Context, lr tessera.LogReader) (uint64, error) {
+	size, err := lr.IntegratedSize(ctx)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("reading the log's size: %w", err)
+	}
+	return size, nil
+}
+
 // caughtUp waits until every integrated entry of lr is recorded.
 func (a *antispam) caughtUp(ctx context.Context, lr tessera.LogReader) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
-		size, err := lr.IntegratedSize(ctx)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("reading the log's size: %w", err)
+		size, err := integratedSize(ctx, lr)
+		if err != nil {
+			return err
 		}
 		done, err := a.store.followed(ctx)
 		if err != nil {

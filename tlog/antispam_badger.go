@@ -87,6 +87,8 @@ func (s *badgerStore) record(_ context.Context, from uint64, ids [][]byte) error
 	return err
 }
 
+func (s *badgerStore) reset(context.Context) error { return s.db.DropAll() }
+
 func (s *badgerStore) close() error { return s.db.Close() }
 
 func getUint64(txn *badger.Txn, key []byte) (uint64, error) {

@@ -180,7 +180,7 @@ func Open(openCtx context.Context, dir, origin string, opts ...LogOption) (*Log,
 		awaiter: tessera.NewPublicationAwaiter(ctx, reader.ReadCheckpoint, awaitPoll(cfg.checkpoint)),
 	}
 	// A restarted log must know every entry it holds before it takes one.
-	if err := dedup.caughtUp(openCtx, reader); err != nil {
+	if err := dedup.sync(openCtx, reader); err != nil {
 		l.Close(context.WithoutCancel(openCtx))
 		return nil, err
 	}

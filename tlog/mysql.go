@@ -166,4 +166,19 @@ func (s *mysqlStore) record(ctx context.Context, from uint64, ids [][]byte) erro
 	return tx.Commit()
 }
 
+func (s *mysqlStore) reset(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "UPDATE `SignetDedupFollowed` SET `size` = 0 WHERE `id` = 0"); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM `SignetDedup`"); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 func (s *mysqlStore) close() error { return s.db.Close() }
