@@ -48,8 +48,12 @@ type antispam struct {
 	closeErr  error
 }
 
-func newAntispam(store dedupStore) *antispam {
-	return &antispam{store: store, every: 50 * time.Millisecond, batch: 1024}
+// newAntispam follows the tree every 50ms unless every is set.
+func newAntispam(store dedupStore, every time.Duration) *antispam {
+	if every <= 0 {
+		every = 50 * time.Millisecond
+	}
+	return &antispam{store: store, every: every, batch: 1024}
 }
 
 // Decorator looks every entry up before handing it on: one already

@@ -357,3 +357,36 @@ func TestRestoreOlderTree(t *testing.T) {
 		t.Fatal("leaf 3 is not the entry answered at 3")
 	}
 }
+
+// TestCrashBeforeIndexing crashes a log whose de-duplication index has not
+// yet recorded its entries: the reopened log indexes the tree before it
+// takes an entry, so resubmissions keep their indexes.
+func TestCrashBeforeIndexing(t *testing.T) {
+	for _, mk := range backends(t) {
+		b := mk(t)
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			l, err := b.open(t, tlog.WithFollowInterval(time.Hour)) // indexes only once, at start
+			if err != nil {
+				t.Fatal(err)
+			}
+			reqs := make([]*pb.CreateEntryRequest, 5)
+			for i := range reqs {
+				reqs[i] = request(t, fmt.Sprintf("crash-%d", i))
+				if e, err := l.Add(ctx, reqs[i]); err != nil || e.LogIndex != int64(i) {
+					t.Fatalf("append %d: %v, %v", i, e.GetLogIndex(), err)
+				}
+			}
+			tlog.Crash(l)
+			l = mustOpen(t, b)
+			for i, req := range reqs {
+				if e, err := l.Add(ctx, req); err != nil || e.LogIndex != int64(i) {
+					t.Fatalf("entry %d after the crash: index %v, %v; want %d", i, e.GetLogIndex(), err, i)
+				}
+			}
+			if n := treeSize(t, l); n != uint64(len(reqs)) {
+				t.Fatalf("tree size %d, want %d", n, len(reqs))
+			}
+		})
+	}
+}

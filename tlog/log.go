@@ -101,6 +101,7 @@ type logConfig struct {
 	checkpoint    time.Duration
 	checkpointSet bool
 	mysql         *MySQLTarget
+	followEvery   time.Duration // how often the de-duplication index follows the tree; tests only
 }
 
 // WithBatching sets how many entries are sequenced together and how long an
@@ -203,7 +204,7 @@ func openStorage(ctx context.Context, dir string, cfg *logConfig) (tessera.Drive
 		if err != nil {
 			return nil, nil, err
 		}
-		return driver, newAntispam(store), nil
+		return driver, newAntispam(store, cfg.followEvery), nil
 	}
 	store, err := openBadgerStore(filepath.Join(dir, dedupDir))
 	if err != nil {
@@ -214,7 +215,7 @@ func openStorage(ctx context.Context, dir string, cfg *logConfig) (tessera.Drive
 		store.close()
 		return nil, nil, fmt.Errorf("opening log storage: %w", err)
 	}
-	return driver, newAntispam(store), nil
+	return driver, newAntispam(store, cfg.followEvery), nil
 }
 
 // defaultAlgorithms are the signature algorithms the log accepts, Rekor v2's defaults.
