@@ -55,6 +55,10 @@ type env struct {
 	logs     lockedBuffer
 	// statusToken is the gate's StatusToken ("": the shared secret).
 	statusToken string
+	// state is the gate's state ("": a directory in dir); lease its
+	// Config.Lease (0: the default).
+	state string
+	lease time.Duration
 }
 
 // lockedBuffer collects the gate's log lines.
@@ -131,7 +135,7 @@ func (e *env) startWith(dec gate.Decider) {
 	e.t.Helper()
 	gs, _ := sign.New(e.gateKey, e.client)
 	g, err := gate.New(gate.Config{Registry: e.reg.Host, Client: e.client, Decider: dec, Attester: attest.New(gs, e.client),
-		Secret: secret, StatusToken: e.statusToken, StateDir: filepath.Join(e.dir, "state"), Grace: e.grace, Recheck: 100 * time.Millisecond,
+		Secret: secret, StatusToken: e.statusToken, State: e.stateOrDir(), Grace: e.grace, Recheck: 100 * time.Millisecond, Lease: e.lease, Poll: 200 * time.Millisecond,
 		PolicyName: e.policy.Source.Metadata.Name, PolicyHash: e.policy.Hash, Metrics: gate.NewMetrics(), Log: slog.New(slog.NewTextHandler(&e.logs, nil))})
 	if err != nil {
 		e.t.Fatal(err)
@@ -141,6 +145,14 @@ func (e *env) startWith(dec gate.Decider) {
 	go func() { e.done <- g.Run(ctx) }()
 	e.srv = httptest.NewServer(g.Handler())
 	e.t.Cleanup(e.stop)
+}
+
+// stateOrDir is the gate's state: e.state, or a directory in e.dir.
+func (e *env) stateOrDir() string {
+	if e.state != "" {
+		return e.state
+	}
+	return filepath.Join(e.dir, "state")
 }
 
 func (e *env) stop() {
@@ -508,7 +520,7 @@ func TestBackPressure(t *testing.T) {
 	block := &blockingDecider{release: make(chan struct{}), inner: e.eng}
 	gs, _ := sign.New(e.gateKey, e.client)
 	g, err := gate.New(gate.Config{Registry: e.reg.Host, Client: e.client, Decider: block, Attester: attest.New(gs, e.client),
-		Secret: secret, StateDir: t.TempDir(), Workers: 1, MaxQueue: 3})
+		Secret: secret, State: t.TempDir(), Workers: 1, MaxQueue: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
