@@ -438,7 +438,7 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 	passed, why := passes(d)
 	now := g.cfg.Now()
 	var mine, resumed bool
-	rec, err := g.store.updateHeld(ctx, j, g.hold(now), repo, digest, func(r *Record) {
+	rec, err := g.store.updateHeld(ctx, j, g.hold(now), repo, digest, func(r *Record) bool {
 		if r.Pushed.IsZero() {
 			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
 		}
@@ -460,6 +460,7 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 			r.State = StateFailed
 		}
 		mine, resumed = r.claimSummary(j.ID, vsaResult(r.State), now)
+		return !mine // no summary to write: the job is done with the verdict
 	})
 	if err != nil {
 		g.leave(j, key, err)
@@ -474,8 +475,8 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 			g.cfg.Log.Error("recording a verification summary", "image", key, "error", err.Error())
 			return
 		}
+		g.finish(ctx, j)
 	}
-	g.finish(ctx, j)
 }
 
 // leave logs why a job's verdict was not recorded. The job stays queued:
@@ -625,7 +626,7 @@ func (g *Gate) fail(ctx context.Context, j *job, err error) {
 		return
 	}
 	now := g.cfg.Now()
-	rec, serr := g.store.updateHeld(ctx, j, g.hold(now), j.Repository, j.Digest, func(r *Record) {
+	rec, serr := g.store.updateHeld(ctx, j, g.hold(now), j.Repository, j.Digest, func(r *Record) bool {
 		if r.Pushed.IsZero() {
 			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
 		}
@@ -633,6 +634,7 @@ func (g *Gate) fail(ctx context.Context, j *job, err error) {
 			r.Tags = append(r.Tags, j.Tag)
 		}
 		r.State, r.Reason, r.Updated = StateError, err.Error(), now
+		return false
 	})
 	if serr != nil {
 		g.leave(j, j.Repository+"@"+j.Digest, serr)
@@ -642,6 +644,7 @@ func (g *Gate) fail(ctx context.Context, j *job, err error) {
 	g.cfg.Log.Warn("cannot verify", "image", rec.key(), "error", err.Error())
 	if rerr := g.store.releaseSummary(ctx, j.ID); rerr != nil {
 		g.cfg.Log.Error("releasing a summary's claim", "id", j.ID, "error", rerr.Error())
+		return
 	}
 	g.finish(ctx, j)
 }

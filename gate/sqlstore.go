@@ -280,20 +280,22 @@ func (s *sqlStore) retry(ctx context.Context, j *job, notBefore time.Time) error
 }
 
 func (s *sqlStore) done(ctx context.Context, j *job) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM jobs WHERE seq = ?`), j.seq); err != nil {
-			return err
-		}
-		if !j.Recheck {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_id = events.id)`), j.ID)
-		return err
-	})
-	if err != nil {
+	if err := s.tx(ctx, func(tx *sql.Tx) error { return s.remove(ctx, tx, j) }); err != nil {
 		return s.stateErr(fmt.Sprintf("removing job %q from the queue", j.ID), err)
 	}
 	return nil
+}
+
+// remove deletes j from the queue in tx, and a re-check's event id.
+func (s *sqlStore) remove(ctx context.Context, tx *sql.Tx, j *job) error {
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM jobs WHERE seq = ?`), j.seq); err != nil {
+		return err
+	}
+	if !j.Recheck {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, s.q(`DELETE FROM events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_id = events.id)`), j.ID)
+	return err
 }
 
 func (s *sqlStore) queueDepth(ctx context.Context) (int, error) {
@@ -338,10 +340,10 @@ func recordArgs(r *Record) []any {
 }
 
 func (s *sqlStore) update(ctx context.Context, repo, digest string, f func(r *Record)) (Record, error) {
-	return s.updateHeld(ctx, nil, hold{}, repo, digest, f)
+	return s.updateHeld(ctx, nil, hold{}, repo, digest, func(r *Record) bool { f(r); return false })
 }
 
-func (s *sqlStore) updateHeld(ctx context.Context, j *job, h hold, repo, digest string, f func(r *Record)) (Record, error) {
+func (s *sqlStore) updateHeld(ctx context.Context, j *job, h hold, repo, digest string, f func(r *Record) (finished bool)) (Record, error) {
 	var out Record
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if j != nil {
@@ -366,13 +368,18 @@ func (s *sqlStore) updateHeld(ctx context.Context, j *job, h hold, repo, digest 
 		if err != nil {
 			return err
 		}
-		f(&r)
+		finished := f(&r)
 		r.Repository, r.Digest = repo, digest
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE records SET tags = ?, pushed = ?, deadline = ?, state = ?, reason = ?, class = ?, checks = ?, updated = ?,
+		if _, err = tx.ExecContext(ctx, s.q(`UPDATE records SET tags = ?, pushed = ?, deadline = ?, state = ?, reason = ?, class = ?, checks = ?, updated = ?,
 			vsa = ?, vsa_result = ?, summary_result = ?, summary_job = ?, summary_at = ? WHERE repository = ? AND digest = ?`),
-			append(recordArgs(&r)[2:], repo, digest)...)
+			append(recordArgs(&r)[2:], repo, digest)...); err != nil {
+			return err
+		}
 		out = r
-		return err
+		if j != nil && finished {
+			return s.remove(ctx, tx, j)
+		}
+		return nil
 	})
 	if errors.Is(err, errLeaseLost) {
 		return Record{}, err

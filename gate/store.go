@@ -81,8 +81,9 @@ type store interface {
 	// updateHeld is update for a job h holds: in the same transaction the
 	// job's lease is renewed to h.Until, and when h.Owner no longer holds
 	// it (its lease ended and another replica claimed it) nothing changes
-	// and the error is errLeaseLost.
-	updateHeld(ctx context.Context, j *job, h hold, repo, digest string, f func(r *Record)) (Record, error)
+	// and the error is errLeaseLost. When f says the job is finished with
+	// this record, the job is done in the same transaction.
+	updateHeld(ctx context.Context, j *job, h hold, repo, digest string, f func(r *Record) (finished bool)) (Record, error)
 	// releaseSummary gives up the summaries job id claimed and did not
 	// write, for the next verification to claim.
 	releaseSummary(ctx context.Context, id string) error

@@ -141,18 +141,21 @@ func testLeaseLost(t *testing.T, newState func(*testing.T) string) {
 	if len(js) != 1 || len(again) != 1 {
 		t.Fatalf("claims %v then %v, want ev-1 twice (the lease ended)", ids(js), ids(again))
 	}
-	_, err := st.updateHeld(ctx, js[0], slow, "team/app", digestN(1), func(r *Record) { r.State = StateFailed })
+	_, err := st.updateHeld(ctx, js[0], slow, "team/app", digestN(1), func(r *Record) bool { r.State = StateFailed; return false })
 	if !errors.Is(err, errLeaseLost) {
 		t.Fatalf("the slow replica's verdict: %v, want errLeaseLost", err)
 	}
 	if _, ok, _ := st.get(ctx, "team/app", digestN(1)); ok {
 		t.Fatal("the slow replica's verdict was recorded")
 	}
-	if _, err := st.updateHeld(ctx, again[0], fast, "team/app", digestN(1), func(r *Record) { r.State = StatePassed }); err != nil {
+	if _, err := st.updateHeld(ctx, again[0], fast, "team/app", digestN(1), func(r *Record) bool { r.State = StatePassed; return true }); err != nil {
 		t.Fatalf("the holder's verdict: %v", err)
 	}
 	if r, _, _ := st.get(ctx, "team/app", digestN(1)); r.State != StatePassed {
 		t.Fatalf("record %+v, want the holder's passed", r)
+	}
+	if n, _ := st.queueDepth(ctx); n != 0 {
+		t.Fatalf("queue %d after the holder's verdict finished the job, want 0", n)
 	}
 }
 
