@@ -67,7 +67,9 @@ func BenchmarkRecordVerdict(b *testing.B) {
 // registry or signing.
 type allowAll struct{}
 
-func (allowAll) Decide(context.Context, string) *verify.Decision { return &verify.Decision{Allowed: true} }
+func (allowAll) Decide(context.Context, string) *verify.Decision {
+	return &verify.Decision{Allowed: true}
+}
 
 // BenchmarkGateReplicas measures verdicts per second through whole gates —
 // claim, decide, record (lease checked), done — with b.N re-check jobs
