@@ -463,7 +463,7 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 		return !mine // no summary to write: the job is done with the verdict
 	})
 	if err != nil {
-		g.leave(j, key, err)
+		g.leave(ctx, j, key, err)
 		return
 	}
 	g.cfg.Metrics.verdict(rec.State)
@@ -481,13 +481,17 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 
 // leave logs why a job's verdict was not recorded. The job stays queued:
 // with its lease lost another replica has it; otherwise (the database
-// failed) it is claimed again once its lease ends.
-func (g *Gate) leave(j *job, key string, err error) {
+// failed) it is put back for a retry, or, when the database cannot take
+// even that, claimed again once its lease ends.
+func (g *Gate) leave(ctx context.Context, j *job, key string, err error) {
 	if errors.Is(err, errLeaseLost) {
 		g.cfg.Log.Warn("leaving a job to the replica that holds it now", "id", j.ID, "image", key)
 		return
 	}
 	g.cfg.Log.Error("saving a verdict", "image", key, "error", err.Error())
+	if ctx.Err() == nil {
+		g.retry(ctx, j, g.cfg.Now().Add(backoff(j.Attempts)))
+	}
 }
 
 // claimSummary decides, in the transaction that records r's verdict, whether
@@ -637,7 +641,7 @@ func (g *Gate) fail(ctx context.Context, j *job, err error) {
 		return false
 	})
 	if serr != nil {
-		g.leave(j, j.Repository+"@"+j.Digest, serr)
+		g.leave(ctx, j, j.Repository+"@"+j.Digest, serr)
 		return
 	}
 	g.cfg.Metrics.verdict(rec.State)
