@@ -5,18 +5,22 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	_ "modernc.org/sqlite" // reads the gate's database after the test
 
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/gate"
@@ -277,4 +281,85 @@ func replicaStatus(t *testing.T, addr string) gate.Status {
 		t.Fatalf("GET /status: %s", resp.Status)
 	}
 	return st
+}
+
+// TestGateDiskFull runs `signet gate serve` on SQLite with a file-size
+// limit (ulimit -f, 2 MiB), as a full disk: once the database cannot grow,
+// new events are answered 503 (the registry sends them again), and every
+// event answered 200 is in the database — none acknowledged and lost.
+func TestGateDiskFull(t *testing.T) {
+	k := keys(t)
+	dir := filepath.Join(stateDir, "gate-disk-full")
+	state := filepath.Join(dir, "state")
+	os.MkdirAll(dir, 0o700)
+	pol := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(pol, []byte(fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nmetadata: {name: full}\nimages:\n  - pattern: \"**\"\n    signers: [{name: release, key: %s}]\n", k.signetPub)), 0o644)
+	addr, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No registry answers on port 1: the workers' fetches fail and are
+	// retried later; the queue only grows.
+	g := &gateProc{name: "gate-disk-full", addr: addr, env: toolEnv("SIGNET_PASSWORD="+password, "SIGNET_GATE_SECRET="+replicaSecret),
+		args: []string{"-c", fmt.Sprintf("ulimit -f 2048 && exec %q gate serve --policy %q --registry 127.0.0.1:1 --key %q --addr %s --state %q",
+			tool("signet", ""), pol, k.cosignKey, addr, state)}}
+	cmd, err := startProcessEnv(g.name+"-1", g.env, "/bin/bash", g.args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.cmd, g.starts = cmd, 1
+	if err := waitHTTP("http://"+addr+"/healthz", 200); err != nil {
+		t.Fatalf("%v\n%s", err, g.log())
+	}
+	var ok []string
+	refused := 0
+	pad := string(bytes.Repeat([]byte("x"), 200))
+	for i := 0; i < 5000 && refused < 20; i++ { // bounded: 2 MiB fills within a few thousand events
+		id := fmt.Sprintf("full-%05d-%s", i, pad)
+		b, _ := json.Marshal(map[string]any{"events": []any{map[string]any{"id": id, "timestamp": time.Now(), "action": "push",
+			"target": map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": fmt.Sprintf("sha256:%064x", i), "size": 100,
+				"repository": fmt.Sprintf("full/app%d", i), "tag": "v1"}}}})
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/events", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+replicaSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("event %d: %v (did the gate die of the file-size limit?)\n%s", i, err, g.log())
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusOK:
+			ok = append(ok, id)
+		case http.StatusServiceUnavailable:
+			if !strings.Contains(string(msg), "state cannot be written") {
+				t.Fatalf("event %d refused for another reason: %s", i, msg)
+			}
+			refused++
+		default:
+			t.Fatalf("event %d: %s, want 200 or 503", i, resp.Status)
+		}
+	}
+	if refused == 0 || len(ok) == 0 {
+		t.Fatalf("%d events accepted, %d refused: want the limit reached after some were accepted", len(ok), refused)
+	}
+	g.kill()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(state, "gate.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	lost := 0
+	for _, id := range ok {
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM events WHERE id = ?`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d of %d events answered 200 are not in the database", lost, len(ok))
+	}
+	t.Logf("disk full: %d events accepted before the 2 MiB limit, then %d answered 503; none of the accepted lost", len(ok), refused)
 }
