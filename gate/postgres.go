@@ -46,7 +46,8 @@ func openPostgres(ctx context.Context, dsn string) (*sqlStore, error) {
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		// The cause as text, its password (should the driver quote it) removed.
-		return nil, fmt.Errorf("%w: opening %s: %s", ErrState, where, redactIn(err.Error(), dsn))
+		return nil, fmt.Errorf("%w: opening %s (is PostgreSQL running there, does the database exist, and may this user connect? the password comes from PGPASSWORD or the URL): %s",
+			ErrState, where, redactIn(err.Error(), dsn))
 	}
 	return s, nil
 }

@@ -453,3 +453,26 @@ func testMigrationsApplyOnce(t *testing.T, newState func(*testing.T) string) {
 		st.close()
 	}
 }
+
+// TestPostgresURLRedacted: a PostgreSQL state is named user@host:port/db in
+// messages, never with its password — also when the database cannot be
+// reached, or the URL does not parse.
+func TestPostgresURLRedacted(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ url, want string }{
+		{"postgres://gate:hunter2pw@127.0.0.1:1/gatedb?sslmode=disable&connect_timeout=2", "gate@127.0.0.1:1/gatedb"},
+		{"postgresql://gate:hunter2pw@127.0.0.1:1/gatedb?connect_timeout=2", "gate@127.0.0.1:1/gatedb"},
+		{"postgres://gate:hunter2pw@127.0.0.1:1/gatedb?sslmode=bogus", "gate@127.0.0.1:1/gatedb"},
+	} {
+		_, err := openStore(context.Background(), tc.url)
+		if err == nil || !errors.Is(err, ErrState) {
+			t.Fatalf("opening %s: %v, want ErrState", tc.want, err)
+		}
+		if strings.Contains(err.Error(), "hunter2pw") || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("opening %s: %q, want the database named %s and no password", tc.want, err, tc.want)
+		}
+	}
+	if got := RedactURL("postgres://gate:hunter2pw@db.example.com/gate"); got != "gate@db.example.com:5432/gate" {
+		t.Fatalf("RedactURL = %q, want gate@db.example.com:5432/gate", got)
+	}
+}

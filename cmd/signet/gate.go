@@ -99,10 +99,19 @@ open. With --backfill the gate also queues every image already in the
 registry that it has neither queued nor judged (as "signet gate backfill"
 does; --repository and --max-workers narrow and bound it) and logs a
 summary when done. See examples/registry-gate/.`,
+		Example: `  # one gate, its state in SQLite
+  SIGNET_GATE_SECRET=… signet gate serve --policy policy.yaml --registry registry.example.com:5000 --key gate.key --state /var/lib/signet-gate
+
+  # replicas sharing a PostgreSQL database (the password in PGPASSWORD)
+  PGPASSWORD=… SIGNET_GATE_SECRET=… signet gate serve --policy policy.yaml --registry registry.example.com:5000 --key gate.key \
+    --addr 0.0.0.0:8089 --state postgres://gate@db.example.com:5432/gate --lease 1m`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if polFile == "" || registry == "" || signing.keyRef == "" {
 				return usageError{errors.New("--policy, --registry and --key are required")}
+			}
+			if lease < time.Second {
+				return usageError{fmt.Errorf("--lease %s: want at least 1s (a live replica renews its leases every third of it)", lease)}
 			}
 			secret := os.Getenv(secretEnv)
 			if secret == "" {
@@ -126,9 +135,6 @@ summary when done. See examples/registry-gate/.`,
 			}
 			if stateDir == "" {
 				stateDir = filepath.Join(signetHome(), "gate")
-			}
-			if lease < time.Second {
-				return usageError{fmt.Errorf("--lease %s: want at least 1s (a live replica renews its leases every third of it)", lease)}
 			}
 			log := slog.New(slog.NewJSONHandler(s.err, nil))
 			g, err := gate.New(gate.Config{Registry: gateRegistry(registry),
