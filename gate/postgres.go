@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -46,8 +47,12 @@ func openPostgres(ctx context.Context, dsn string) (*sqlStore, error) {
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		// The cause as text, its password (should the driver quote it) removed.
-		return nil, fmt.Errorf("%w: opening %s (is PostgreSQL running there, does the database exist, and may this user connect? the password comes from PGPASSWORD or the URL): %s",
-			ErrState, where, redactIn(err.Error(), dsn))
+		hint := ""
+		var ce *pgconn.ConnectError
+		if errors.As(err, &ce) {
+			hint = " (is PostgreSQL running there, does the database exist, and may this user connect? the password comes from PGPASSWORD or the URL)"
+		}
+		return nil, fmt.Errorf("%w: opening %s%s: %s", ErrState, where, hint, redactIn(err.Error(), dsn))
 	}
 	return s, nil
 }

@@ -31,6 +31,7 @@ var storeTests = []struct {
 	{"ConcurrentClaims", testConcurrentClaims},
 	{"SummaryClaimedOnce", testSummaryClaimedOnce},
 	{"RecheckQueuedOnce", testRecheckQueuedOnce},
+	{"ConcurrentOpen", testConcurrentOpen},
 }
 
 func TestStoreSQLite(t *testing.T) {
@@ -286,5 +287,36 @@ func testRecheckQueuedOnce(t *testing.T, newState func(*testing.T) string) {
 	st.done(ctx, js[0])
 	if ok, err := st.enqueue(ctx, rc()); !ok || err != nil {
 		t.Fatalf("after done: %v %v, want true <nil>", ok, err)
+	}
+}
+
+// testConcurrentOpen: replicas starting together on a new database migrate
+// it once between them (PostgreSQL: under an advisory lock; SQLite: its
+// write lock) and all open it.
+func testConcurrentOpen(t *testing.T, newState func(*testing.T) string) {
+	state := newState(t)
+	const n = 4
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			st, err := openStore(context.Background(), state)
+			if err == nil {
+				st.close()
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("a replica starting with %d others: %v", n-1, err)
+		}
+	}
+	st := testStore(t, state)
+	var rows, v int
+	if err := st.db.QueryRow(`SELECT COUNT(*), MAX(version) FROM schema_version`).Scan(&rows, &v); err != nil {
+		t.Fatal(err)
+	}
+	if rows != len(st.d.migrations) || v != len(st.d.migrations) {
+		t.Fatalf("schema_version has %d rows up to %d, want each of the %d migrations once", rows, v, len(st.d.migrations))
 	}
 }

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -474,5 +475,37 @@ func TestPostgresURLRedacted(t *testing.T) {
 	}
 	if got := RedactURL("postgres://gate:hunter2pw@db.example.com/gate"); got != "gate@db.example.com:5432/gate" {
 		t.Fatalf("RedactURL = %q, want gate@db.example.com:5432/gate", got)
+	}
+}
+
+// TestMigrateFromVersion2: a gate.db of the schema before the shared queue
+// (version 2) is migrated on open, its queued job claimable and its verdict
+// readable.
+func TestMigrateFromVersion2(t *testing.T) {
+	t.Parallel()
+	ctx, dir := context.Background(), t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`CREATE TABLE schema_version (version INTEGER NOT NULL)`, sqliteMigrations[0], sqliteMigrations[1],
+		`INSERT INTO schema_version (version) VALUES (1), (2)`,
+		`INSERT INTO events (id, received) VALUES ('ev-old', 1)`,
+		`INSERT INTO jobs (event_id, repository, digest, tag, received) VALUES ('ev-old', 'team/app', '` + digestN(1) + `', 'v1', 1)`,
+		`INSERT INTO records (repository, digest, pushed, deadline, state, updated, vsa_result) VALUES ('team/app', '` + digestN(2) + `', 1, 1, 'passed', 1, 'PASSED')`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("building a version 2 database: %v", err)
+		}
+	}
+	db.Close()
+	st := testStore(t, dir)
+	js, err := st.claim(ctx, hold{"a", time.Now().Add(time.Minute)}, 10, time.Now())
+	if err != nil || len(js) != 1 || js[0].ID != "ev-old" || js[0].Recheck {
+		t.Fatalf("claiming after the migration: %v %v, want ev-old", ids(js), err)
+	}
+	if r, ok, err := st.get(ctx, "team/app", digestN(2)); !ok || err != nil || r.State != StatePassed || r.VSAResult != "PASSED" {
+		t.Fatalf("the old verdict after the migration: %+v %v %v", r, ok, err)
 	}
 }
