@@ -357,22 +357,30 @@ func (s *sqlStore) updateHeld(ctx context.Context, j *job, h hold, repo, digest 
 				return errLeaseLost
 			}
 		}
-		// A row to lock, so two replicas' verdicts on one image are one
-		// after the other, never one lost: inserted (not yet visible to
-		// others) when there is none.
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (repository, digest, pushed, deadline, state, updated) VALUES (?, ?, 0, 0, '', 0)
-			ON CONFLICT (repository, digest) DO NOTHING`), repo, digest); err != nil {
-			return err
+		if s.d.forUpdate != "" {
+			// A row to lock, so two replicas' verdicts on one image are one
+			// after the other, never one lost: inserted (not yet visible to
+			// others) when there is none. (SQLite's write transactions are
+			// one at a time already.)
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (repository, digest, pushed, deadline, state, updated) VALUES (?, ?, 0, 0, '', 0)
+				ON CONFLICT (repository, digest) DO NOTHING`), repo, digest); err != nil {
+				return err
+			}
 		}
 		r, err := scanRecord(tx.QueryRowContext(ctx, s.q(`SELECT `+recordColumns+` FROM records WHERE repository = ? AND digest = ?`+s.d.forUpdate), repo, digest))
+		if errors.Is(err, sql.ErrNoRows) {
+			r, err = Record{Repository: repo, Digest: digest}, nil
+		}
 		if err != nil {
 			return err
 		}
 		finished := f(&r)
 		r.Repository, r.Digest = repo, digest
-		if _, err = tx.ExecContext(ctx, s.q(`UPDATE records SET tags = ?, pushed = ?, deadline = ?, state = ?, reason = ?, class = ?, checks = ?, updated = ?,
-			vsa = ?, vsa_result = ?, summary_result = ?, summary_job = ?, summary_at = ? WHERE repository = ? AND digest = ?`),
-			append(recordArgs(&r)[2:], repo, digest)...); err != nil {
+		if _, err = tx.ExecContext(ctx, s.q(`INSERT INTO records (`+recordColumns+`) VALUES (`+recordValues+`)
+			ON CONFLICT (repository, digest) DO UPDATE SET tags = excluded.tags, pushed = excluded.pushed, deadline = excluded.deadline,
+			state = excluded.state, reason = excluded.reason, class = excluded.class, checks = excluded.checks, updated = excluded.updated,
+			vsa = excluded.vsa, vsa_result = excluded.vsa_result, summary_result = excluded.summary_result, summary_job = excluded.summary_job,
+			summary_at = excluded.summary_at`), recordArgs(&r)...); err != nil {
 			return err
 		}
 		out = r
