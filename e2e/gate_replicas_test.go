@@ -20,7 +20,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	_ "modernc.org/sqlite" // reads the gate's database after the test
+	_ "github.com/jackc/pgx/v5/stdlib" // reads the gate's database during the test
+	_ "modernc.org/sqlite"
 
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/gate"
@@ -181,15 +182,18 @@ func runReplicas(t *testing.T, host string, k *keyMaterial, tag, state string, r
 			}
 		}()
 	}
+	held := -1
 	for i, s := range sends {
 		if i == len(sends)/2 {
+			pid := victim.cmd.Process.Pid
 			victim.kill()
+			held = heldBy(t, state, pid)
 		}
 		work <- s
 	}
 	close(work)
 	wg.Wait()
-	t.Logf("%s: %d of %d notifications answered 2xx in the burst; %d refused (the killed gate)", tag, accepted, len(sends), len(refused))
+	t.Logf("%s: %d of %d notifications answered 2xx in the burst; %d refused (the killed gate); it died holding %d jobs", tag, accepted, len(sends), len(refused), held)
 
 	if replicas == 1 {
 		victim.start(t)
@@ -264,6 +268,26 @@ func runReplicas(t *testing.T, host string, k *keyMaterial, tag, state string, r
 			g.kill()
 		}
 	}
+}
+
+// heldBy counts the jobs in state claimed by the gate whose process id was
+// pid (a replica's name in its claims is host/pid/random).
+func heldBy(t *testing.T, state string, pid int) int {
+	t.Helper()
+	driver, dsn := "sqlite", "file:"+filepath.Join(state, "gate.db")+"?_pragma=busy_timeout(5000)"
+	if strings.HasPrefix(state, "postgres://") {
+		driver, dsn = "pgx", state
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM jobs WHERE claimed_by LIKE '%/' || ` + fmt.Sprint(pid) + ` || '/%'`).Scan(&n); err != nil {
+		t.Fatalf("counting the jobs the killed gate held: %v", err)
+	}
+	return n
 }
 
 // replicaStatus is the gate's GET /status (every record).
