@@ -16,6 +16,10 @@ tools=(
   "fulcio v1.8.8 github.com/sigstore/fulcio"
   "timestamp-authority v2.1.3 github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server"
   "crane v0.22.1 github.com/google/go-containerregistry/cmd/crane"
+  "rekor-server v1.5.4 github.com/sigstore/rekor/cmd/rekor-server"
+  "trillian_log_server v1.8.0 github.com/google/trillian/cmd/trillian_log_server"
+  "trillian_log_signer v1.8.0 github.com/google/trillian/cmd/trillian_log_signer"
+  "createtree v1.8.0 github.com/google/trillian/cmd/createtree"
 )
 
 # With arguments (NAME-VERSION ...), only those are built (make bench needs two).
@@ -35,3 +39,11 @@ for t in "${tools[@]}"; do
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
   echo "e2e/tools.sh: built $name $version in $(( $(date +%s) - start ))s" >&2
 done
+
+# Trillian's MySQL schema, which the e2e suite loads before starting the log
+# server, comes from the same module version as its binaries.
+schema="$bin/trillian_log_server-v1.8.0/storage.sql"
+if [[ -d "$(dirname "$schema")" && ! -f "$schema" ]]; then
+  moddir="$(GOFLAGS=-mod=mod go mod download -json github.com/google/trillian@v1.8.0 | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')"
+  cp "$moddir/storage/mysql/schema/storage.sql" "$schema.tmp" && chmod 0644 "$schema.tmp" && mv "$schema.tmp" "$schema"
+fi
