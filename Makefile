@@ -80,6 +80,7 @@ fuzz:
 	$(GO) test ./keys -run '^$$' -fuzz '^FuzzParsePublicKey$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./verify -run '^$$' -fuzz '^FuzzParseBundle$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./verify -run '^$$' -fuzz '^FuzzParseSimpleSigning$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./verify -run '^$$' -fuzz '^FuzzLegacyLogAnnotation$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./tlog -run '^$$' -fuzz '^FuzzAddEntry$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./tlog -run '^$$' -fuzz '^FuzzParseCheckpoint$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./attest -run '^$$' -fuzz '^FuzzBuildPredicate$$' -fuzztime $(FUZZTIME)
