@@ -32,7 +32,7 @@ type legacyLog struct {
 	id  string // hex SHA-256 of the PKIX key
 }
 
-func newLegacyLog(t *testing.T) *legacyLog {
+func newLegacyLog(t testing.TB) *legacyLog {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -259,7 +259,7 @@ func TestLegacyAttestationLogEntry(t *testing.T) {
 // pass an entry the trusted log did not sign.
 func FuzzLegacyLogAnnotation(f *testing.F) {
 	signer, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	log := newLegacyLog(&testing.T{})
+	log := newLegacyLog(f)
 	payload := []byte(`{"critical":{}}`)
 	f.Add(`{"SignedEntryTimestamp":"MEUCIQ==","Payload":{"body":"e30=","integratedTime":1,"logIndex":0,"logID":"` + log.id + `"}}`)
 	f.Add(`{"Payload":{"body":"eyJraW5kIjoiaGFzaGVkcmVrb3JkIn0="}}`)
