@@ -87,6 +87,8 @@ func TestRekorV1(t *testing.T) {
 		r := cosignV2(t, "verify", "--key", k.signetPub, "--rekor-url", rk.url, "--allow-http-registry", d.String())
 		expect(t, "cosign v2 verify", r, 0)
 		noSkippedLog(t, r)
+		expect(t, "signet verify", signet(t, append([]string{"verify", "--key", k.signetPub}, verifyRequired(d.String())...)...),
+			exitOK, verifiedAt, "legacy-tag")
 	})
 	row("cosign v3 sign -> signet verify", func(t *testing.T, repo string) {
 		d := pushImage(t, reg.host, repo+":v1")

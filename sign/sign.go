@@ -11,7 +11,6 @@ package sign
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,7 +20,6 @@ import (
 	intotov1 "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/signature"
-	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -197,14 +195,15 @@ func (s *Signer) signTarget(ctx context.Context, t *oci.Target, subjectName stri
 		if err != nil {
 			return nil, err
 		}
-		sig, err := s.sv.SignMessage(strings.NewReader(string(payload)), sigopts.WithContext(ctx))
-		if err != nil {
-			return nil, fmt.Errorf("signing: %w", err)
-		}
-		att, err := s.client.AttachLegacySignature(ctx, t, payload, base64.StdEncoding.EncodeToString(sig))
+		sig, logBundle, entries, err := s.legacySignature(ctx, payload)
 		if err != nil {
 			return nil, err
 		}
+		att, err := s.client.AttachLegacyLogged(ctx, t, payload, sig, logBundle)
+		if err != nil {
+			return nil, err
+		}
+		out.Log = append(out.Log, entries...)
 		out.Attached = append(out.Attached, *att)
 	}
 	return out, nil
