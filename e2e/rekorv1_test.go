@@ -15,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 // Rekor v1 and the Trillian it runs on, pinned; e2e/tools.sh builds them.
@@ -139,6 +142,72 @@ func TestRekorV1(t *testing.T) {
 		expect(t, "signet verify, log key not trusted", signet(t, "verify", "--key", k.signetPub, "--trusted-root", other, "--tlog", "required", d.String()),
 			exitInvalid, "none of the bundle's 1 entries is from a trusted log")
 	})
+
+	// Keyless: the real Fulcio (file CA, the suite's OIDC issuer, no CT log)
+	// and the log's integrated time as the signing time; no TSA.
+	oidc := startOIDC(t)
+	fulcioURL, caPEM := startFulcio(t, map[string]string{oidc.url: "email"})
+	ktr, ksc := rekorV1KeylessTrust(t, rk, fulcioURL, caPEM)
+	const who = "dev@example.com"
+	token := oidc.token(t, who)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := []string{"--certificate-identity", who, "--certificate-oidc-issuer", oidc.url}
+	signetVerifyKeyless := func(t *testing.T, d string) {
+		t.Helper()
+		expect(t, "signet verify", signet(t, append(append([]string{"verify", "--trusted-root", ktr, "--tlog", "required"}, id...), d)...),
+			exitOK, "keyless: subject "+who, verifiedAt)
+		expect(t, "signet verify, wrong identity", signet(t, "verify", "--trusted-root", ktr, "--tlog", "required",
+			"--certificate-identity", "ci@example.com", "--certificate-oidc-issuer", oidc.url, d), exitInvalid, "expected subject ci@example.com")
+	}
+	row("keyless: signet sign (Fulcio) -> cosign v3 verify identity", func(t *testing.T, repo string) {
+		d := pushImage(t, reg.host, repo+":v1")
+		expect(t, "signet keyless sign", signet(t, "sign", "--signing-config", ksc, "--identity-token", token, d.String()), exitOK, logged)
+		r := cosign(t, cosignV3Version, append(append([]string{"verify", "--trusted-root", ktr, "--insecure-ignore-sct", "--allow-http-registry"}, id...), d.String())...)
+		expect(t, "cosign v3 verify", r, 0)
+		noSkippedLog(t, r)
+		signetVerifyKeyless(t, d.String())
+	})
+	row("keyless: cosign v3 sign (Fulcio) -> signet verify identity", func(t *testing.T, repo string) {
+		d := pushImage(t, reg.host, repo+":v1")
+		expect(t, "cosign v3 keyless sign", cosign(t, cosignV3Version, "sign", "--yes", "--identity-token", tokenFile, "--signing-config", ksc,
+			"--trusted-root", ktr, "--allow-http-registry", d.String()), 0)
+		signetVerifyKeyless(t, d.String())
+	})
+}
+
+// rekorV1KeylessTrust writes a trusted root (Fulcio's CA and the log) and a
+// signing config (Fulcio and the log, no TSA: the log's integrated time is
+// the signing time).
+func rekorV1KeylessTrust(t *testing.T, rk *rekorV1, fulcioURL string, caPEM []byte) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr := filepath.Join(dir, "trusted_root.json")
+	expect(t, "signet trust create", runCLI(t, toolEnv(), tool("signet", ""), "trust", "create", "--out", tr,
+		"--fulcio", "url="+fulcioURL+",certificate-chain="+caFile, "--rekor", "url="+rk.url+",public-key="+rk.pubKey+",api-version=1"), 0)
+	start := time.Now().Add(-time.Hour)
+	anyOne := root.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY}
+	sc, err := root.NewSigningConfig(root.SigningConfigMediaType02,
+		[]root.Service{{URL: fulcioURL, MajorAPIVersion: 1, ValidityPeriodStart: start}}, nil,
+		[]root.Service{{URL: rk.url, MajorAPIVersion: 1, ValidityPeriodStart: start}}, anyOne, nil, anyOne)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := sc.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scPath := filepath.Join(dir, "signing_config.json")
+	if err := os.WriteFile(scPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return tr, scPath
 }
 
 // noSkippedLog fails when cosign says it did not check the log.
