@@ -28,7 +28,7 @@ quickstart: build
 # download); otherwise it says how, and fails. make test installs nothing:
 # without Chromium that one test skips and says why (in CI, CI=true, it fails).
 deps:
-	./scripts/install-chromium.sh
+	./scripts/deps.sh
 
 # Vet, then every unit test under the race detector. One package is built
 # without race instrumentation: golang.org/x/crypto/scrypt, the key files'
