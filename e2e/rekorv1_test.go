@@ -7,17 +7,21 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/signet-dev/signet/internal/dbtest"
 )
 
 // Rekor v1 and the Trillian it runs on, pinned; e2e/tools.sh builds them.
@@ -45,7 +49,7 @@ func TestRekorV1(t *testing.T) {
 	if !inPrivateNetwork(t, "TestRekorV1") {
 		return
 	}
-	db := startMariaDB(t)
+	db := dbtest.MariaDB(t)
 	rk := startRekorV1(t, db)
 	k := keys(t)
 	reg := matrixRegistries(t)[0] // distribution: fallback tag, legacy tags
@@ -270,16 +274,22 @@ func mustNotSkip(t *testing.T, reason string) {
 // trillian_log_server and trillian_log_signer on it, creates a tree, and
 // runs rekor-server on that tree with its search index in a second database.
 // Everything listens on 127.0.0.1.
-func startRekorV1(t *testing.T, db *mariaDB) *rekorV1 {
+func startRekorV1(t *testing.T, db *dbtest.Server) *rekorV1 {
 	t.Helper()
 	dir := filepath.Join(stateDir, "rekor-v1")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	logTail(t, "trillian_log_server", "trillian_log_signer", "rekor-server")
-	schema := filepath.Join(filepath.Dir(tool("trillian_log_server", trillianVersion)), "storage.sql")
-	trillianDSN := db.newDatabase(t, "trillian", schema)
-	indexDSN := db.newDatabase(t, "rekor", "")
+	// Trillian's schema, copied by e2e/tools.sh from the module it built.
+	schema, err := os.ReadFile(filepath.Join(filepath.Dir(tool("trillian_log_server", trillianVersion)), "storage.sql"))
+	if err != nil {
+		t.Fatalf("Trillian's schema (run e2e/tools.sh): %v", err)
+	}
+	db.NewDatabase(t, "trillian")
+	db.Exec(t, "trillian", string(schema))
+	db.NewDatabase(t, "rekor")
+	trillianDSN, indexDSN := db.MySQLDSN("trillian"), db.MySQLDSN("rekor")
 
 	var addrs [6]string
 	for i := range addrs {
@@ -317,7 +327,7 @@ func startRekorV1(t *testing.T, db *mariaDB) *rekorV1 {
 	rk.trustedRoot, rk.signingConfig = filepath.Join(dir, "trusted_root.json"), filepath.Join(dir, "signing_config.json")
 	expect(t, "signet trust create", runCLI(t, toolEnv(), tool("signet", ""), "trust", "create",
 		"--rekor", "url="+rk.url+",public-key="+rk.pubKey+",api-version=1", "--out", rk.trustedRoot, "--signing-config-out", rk.signingConfig), 0)
-	t.Logf("rekorv1: rekor-server %s on Trillian %s (tree %s, MariaDB %s) at %s", rekorV1Version, trillianVersion, treeID, db.addr, rk.url)
+	t.Logf("rekorv1: rekor-server %s on Trillian %s (tree %s, MariaDB %s) at %s", rekorV1Version, trillianVersion, treeID, net.JoinHostPort(db.Host, strconv.Itoa(db.Port)), rk.url)
 	return rk
 }
 
