@@ -303,13 +303,24 @@ func TestRekorV1LegacyLayout(t *testing.T) {
 		t.Fatalf("legacy signature %+v, want its log entry verified", sg)
 	}
 
+	// Both layouts: the bundle and the legacy layer are each logged.
+	both, err := s.SignImage(ctx, reg.PushImage(t, "team/app:both").String(), sign.Request{Layout: sign.LayoutBoth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := both.Signed[0].Log; len(l) != 2 || l[0].Kind != "dsse/0.0.1" || l[1].Kind != "hashedrekord/0.0.1" {
+		t.Fatalf("both layouts: log entries %+v, want the bundle's dsse/0.0.1 and the legacy hashedrekord/0.0.1", l)
+	}
+
 	// Rekor v2 (Signet's log): refused, and nothing attached.
 	_, v2url := startLog(t)
 	w2, _ := tlog.Service{URL: v2url, APIVersion: 2}.Writer(0)
 	s2, _ := sign.New(sv, client, sign.WithTransparencyLog(w2))
 	d2 := reg.PushImage(t, "team/app:v2")
-	if _, err := s2.SignImage(ctx, d2.String(), sign.Request{Layout: sign.LayoutLegacy}); !errors.Is(err, sign.ErrLegacyNeedsRekorV1) {
-		t.Fatalf("legacy layout with a Rekor v2 log: got %v, want ErrLegacyNeedsRekorV1", err)
+	for _, layout := range []sign.Layout{sign.LayoutLegacy, sign.LayoutBoth} {
+		if _, err := s2.SignImage(ctx, d2.String(), sign.Request{Layout: layout}); !errors.Is(err, sign.ErrLegacyNeedsRekorV1) {
+			t.Fatalf("layout %s with a Rekor v2 log: got %v, want ErrLegacyNeedsRekorV1", layout, err)
+		}
 	}
 	if _, err := ver.Verify(ctx, d2.String(), verify.Request{}); !errors.Is(err, verify.ErrNoSignatures) {
 		t.Fatalf("after the refusal: got %v, want no signatures", err)
