@@ -103,19 +103,28 @@ func TestRekorV1(t *testing.T) {
 			"--trusted-root", rk.trustedRoot, "--allow-http-registry", d.String()), 0)
 		expect(t, "signet verify", signet(t, append([]string{"verify", "--key", k.cosignPub}, verifyRequired(d.String())...)...), exitOK, verifiedAt, rk.url)
 	})
-	row("cosign v2 sign -> signet verify", func(t *testing.T, repo string) {
+	row("cosign v2 sign -> signet verify (unlogged: refused when required)", func(t *testing.T, repo string) {
 		d := pushImage(t, reg.host, repo+":v1")
 		expect(t, "cosign v2 sign", cosignV2(t, "sign", "--yes", "--key", k.cosignKey, "--rekor-url", rk.url, "--allow-http-registry", d.String()), 0)
 		expect(t, "signet verify", signet(t, append([]string{"verify", "--key", k.cosignPub}, verifyRequired(d.String())...)...),
 			exitOK, verifiedAt, "legacy-tag")
+		// Not logged: a required entry is missing (Signet used to pass it).
+		u := pushImage(t, reg.host, repo+":unlogged")
+		expect(t, "cosign v2 sign --tlog-upload=false", cosignV2(t, "sign", "--yes", "--key", k.cosignKey, "--tlog-upload=false", "--allow-http-registry", u.String()), 0)
+		expect(t, "signet verify, unlogged", signet(t, append([]string{"verify", "--key", k.cosignPub}, verifyRequired(u.String())...)...),
+			exitInvalid, "a log entry is required and this legacy-layout signature carries none")
 	})
-	row("signet attest -> cosign v3 verify-attestation", func(t *testing.T, repo string) {
+	row("signet attest -> cosign v3 and v2 verify-attestation", func(t *testing.T, repo string) {
 		d := pushImage(t, reg.host, repo+":v1")
 		expect(t, "signet attest", signet(t, "attest", "--key", k.signetKey, "--type", "cyclonedx", "--predicate", fixture(t, "sbom.cdx.json"),
 			"--tlog-url", rk.url, d.String()), exitOK, logged)
 		r := cosign(t, cosignV3Version, "verify-attestation", "--key", k.signetPub, "--type", "cyclonedx", "--trusted-root", rk.trustedRoot,
 			"--allow-http-registry", d.String())
 		expect(t, "cosign v3 verify-attestation", r, 0)
+		noSkippedLog(t, r)
+		r = cosignV2(t, "verify-attestation", "--key", k.signetPub, "--type", "cyclonedx", "--new-bundle-format", "--trusted-root", rk.trustedRoot,
+			"--allow-http-registry", d.String())
+		expect(t, "cosign v2 verify-attestation --new-bundle-format", r, 0)
 		noSkippedLog(t, r)
 		expect(t, "signet verify-attestation", signet(t, append([]string{"verify-attestation", "--key", k.signetPub, "--type", "cyclonedx"},
 			verifyRequired(d.String())...)...), exitOK, verifiedAt)
