@@ -144,6 +144,22 @@ func TestRekorV1(t *testing.T) {
 		expect(t, "signet verify-attestation", signet(t, append([]string{"verify-attestation", "--key", k.cosignPub, "--type", "cyclonedx"},
 			verifyRequired(d.String())...)...), exitOK, "verified", verifiedAt, "legacy-tag")
 	})
+	row("signet sign twice with a deterministic key (Rekor answers 409) -> signet verify", func(t *testing.T, repo string) {
+		// Ed25519 signs the same statement the same way: the second upload
+		// is a duplicate, which Rekor v1 answers 409 Conflict with the
+		// existing entry's location.
+		dir := t.TempDir()
+		expect(t, "signet keys generate", signet(t, "keys", "generate", "--type", "ed25519", "--output-prefix", filepath.Join(dir, "ed")), exitOK)
+		d := pushImage(t, reg.host, repo+":v1")
+		first := signet(t, "sign", "--key", filepath.Join(dir, "ed.key"), "--tlog-url", rk.url, d.String())
+		expect(t, "signet sign", first, exitOK, logged)
+		again := signet(t, "sign", "--key", filepath.Join(dir, "ed.key"), "--tlog-url", rk.url, d.String())
+		expect(t, "signet sign again", again, exitOK, logged)
+		if idx := regexp.MustCompile(`logged at index \d+`); idx.FindString(first.out) != idx.FindString(again.out) {
+			t.Fatalf("the duplicate got another entry:\n%s\n%s", first, again)
+		}
+		expect(t, "signet verify", signet(t, append([]string{"verify", "--key", filepath.Join(dir, "ed.pub")}, verifyRequired(d.String())...)...), exitOK, verifiedAt)
+	})
 	row("signet verify checks the entry against the log's key", func(t *testing.T, repo string) {
 		d := pushImage(t, reg.host, repo+":v1")
 		expect(t, "signet sign", signet(t, "sign", "--key", k.signetKey, "--tlog-url", rk.url, d.String()), exitOK, logged)
