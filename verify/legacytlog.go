@@ -158,7 +158,7 @@ func (v *Verifier) checkLegacyTlog(sig *Signature, a *oci.Artifact, mode TlogMod
 		return false
 	}
 	e := &sig.Log[len(sig.Log)-1]
-	e.Verified = true
+	e.Verified, e.SETOnly = true, true
 	sig.check("tlog", Pass, fmt.Sprintf("entry %d in %s (%s): signed entry timestamp verified offline", e.Index, e.URL, e.Kind))
 	return true
 }

@@ -178,7 +178,7 @@ func TestLegacyLayerLogEntry(t *testing.T) {
 			case tc.wantErr != nil && !strings.Contains(s.err.Error(), tc.reason):
 				t.Fatalf("error %q lacks %q", s.err, tc.reason)
 			}
-			if got := len(s.Log) == 1 && s.Log[0].Verified; got != tc.verified {
+			if got := len(s.Log) == 1 && s.Log[0].Verified && s.Log[0].SETOnly; got != tc.verified {
 				t.Fatalf("entry verified = %v, want %v (log %+v)", got, tc.verified, s.Log)
 			}
 		})
