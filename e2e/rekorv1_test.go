@@ -317,33 +317,39 @@ func startRekorV1(t *testing.T, db *dbtest.Server) *rekorV1 {
 	db.NewDatabase(t, "rekor")
 	trillianDSN, indexDSN := db.MySQLDSN("trillian"), db.MySQLDSN("rekor")
 
-	var addrs [6]string
+	var addrs [5]string
 	for i := range addrs {
 		addrs[i] = mustFreeAddr(t)
 	}
 	logRPC, logHTTP, signerRPC, signerHTTP, rekorAddr := addrs[0], addrs[1], addrs[2], addrs[3], addrs[4]
+	// Each server is stopped when the test ends, before the MariaDB it
+	// writes to (started earlier, so stopped later).
+	start := func(name string, args ...string) {
+		t.Helper()
+		version := trillianVersion
+		if name == "rekor-server" {
+			version = rekorV1Version
+		}
+		cmd, err := startProcess(name, tool(name, version), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { stopProcess(cmd) })
+	}
 	trillianFlags := []string{"--storage_system=mysql", "--quota_system=mysql", "--mysql_uri=" + trillianDSN}
-	if _, err := startProcess("trillian_log_server", tool("trillian_log_server", trillianVersion),
-		append([]string{"--rpc_endpoint=" + logRPC, "--http_endpoint=" + logHTTP}, trillianFlags...)...); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := startProcess("trillian_log_signer", tool("trillian_log_signer", trillianVersion),
-		append([]string{"--rpc_endpoint=" + signerRPC, "--http_endpoint=" + signerHTTP, "--force_master",
-			"--sequencer_interval=50ms", "--batch_size=100"}, trillianFlags...)...); err != nil {
-		t.Fatal(err)
-	}
+	start("trillian_log_server", append([]string{"--rpc_endpoint=" + logRPC, "--http_endpoint=" + logHTTP}, trillianFlags...)...)
+	start("trillian_log_signer", append([]string{"--rpc_endpoint=" + signerRPC, "--http_endpoint=" + signerHTTP, "--force_master",
+		"--sequencer_interval=50ms", "--batch_size=100"}, trillianFlags...)...)
 	treeID := createTree(t, logRPC)
 
 	host, port := "127.0.0.1", splitPort(rekorAddr)
-	if _, err := startProcess("rekor-server", tool("rekor-server", rekorV1Version), "serve",
+	start("rekor-server", "serve",
 		"--rekor_server.address="+host, "--port="+port, "--rekor_server.hostname=rekor.e2e",
 		"--rekor_server.signer=memory",
 		"--trillian_log_server.address="+host, "--trillian_log_server.port="+splitPort(logRPC),
 		"--trillian_log_server.tlog_id="+treeID,
 		"--search_index.storage_provider=mysql", "--search_index.mysql.dsn="+indexDSN,
-		"--enable_attestation_storage=false", "--log_type=prod"); err != nil {
-		t.Fatal(err)
-	}
+		"--enable_attestation_storage=false", "--log_type=prod")
 	rk := &rekorV1{url: "http://" + rekorAddr, treeID: treeID}
 	if err := waitHTTP(rk.url+"/api/v1/log", 200); err != nil {
 		t.Fatal(fmt.Errorf("rekor-server: %w", err))
