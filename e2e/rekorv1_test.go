@@ -161,6 +161,17 @@ func TestRekorV1(t *testing.T) {
 		}
 		expect(t, "signet verify", signet(t, append([]string{"verify", "--key", filepath.Join(dir, "ed.pub")}, verifyRequired(d.String())...)...), exitOK, verifiedAt)
 	})
+	row("blob: signet sign-blob -> cosign v3 verify-blob; cosign v3 sign-blob -> signet verify-blob", func(t *testing.T, _ string) {
+		art, _ := blobFixture(t)
+		b, cb := filepath.Join(t.TempDir(), "b.sigstore.json"), filepath.Join(t.TempDir(), "cb.sigstore.json")
+		expect(t, "signet sign-blob", signet(t, "sign-blob", "--key", k.signetKey, "--tlog-url", rk.url, "--bundle", b, art), exitOK, logged)
+		r := cosign(t, cosignV3Version, "verify-blob", "--key", k.signetPub, "--trusted-root", rk.trustedRoot, "--bundle", b, art)
+		expect(t, "cosign v3 verify-blob", r, 0)
+		noSkippedLog(t, r)
+		expect(t, "cosign v3 sign-blob", cosign(t, cosignV3Version, "sign-blob", "--yes", "--key", k.cosignKey, "--signing-config", rk.signingConfig,
+			"--trusted-root", rk.trustedRoot, "--bundle", cb, art), 0)
+		expect(t, "signet verify-blob", signet(t, append([]string{"verify-blob", "--key", k.cosignPub, "--bundle", cb}, verifyRequired(art)...)...), exitOK)
+	})
 	row("signet verify checks the entry against the log's key", func(t *testing.T, repo string) {
 		d := pushImage(t, reg.host, repo+":v1")
 		expect(t, "signet sign", signet(t, "sign", "--key", k.signetKey, "--tlog-url", rk.url, d.String()), exitOK, logged)
