@@ -35,7 +35,7 @@ func (w *world) gate(doc string) *gateRun {
 		w.t.Fatal(err)
 	}
 	g, err := gate.New(gate.Config{Registry: w.reg.Host, Client: w.client, Decider: eng, Attester: attest.New(w.signers["gate"], w.client),
-		Secret: gateSecret, StateDir: w.t.TempDir(), Grace: 300 * time.Millisecond, Recheck: 100 * time.Millisecond,
+		Secret: gateSecret, State: w.t.TempDir(), Grace: 300 * time.Millisecond, Recheck: 100 * time.Millisecond,
 		PolicyName: "rows", PolicyHash: c.Hash})
 	if err != nil {
 		w.t.Fatal(err)

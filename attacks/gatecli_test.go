@@ -71,7 +71,7 @@ func (w *world) fullGate(doc, statusToken string) *fullGate {
 	}
 	log := &syncBuf{}
 	g, err := gate.New(gate.Config{Registry: w.reg.Host, Client: w.client, Decider: eng, Attester: attest.New(w.signers["gate"], w.client),
-		Secret: gateSecret, StatusToken: statusToken, StateDir: w.t.TempDir(), Grace: 300 * time.Millisecond, Recheck: 100 * time.Millisecond,
+		Secret: gateSecret, StatusToken: statusToken, State: w.t.TempDir(), Grace: 300 * time.Millisecond, Recheck: 100 * time.Millisecond,
 		PolicyName: "rows", PolicyHash: c.Hash, Metrics: gate.NewMetrics(), Log: slog.New(slog.NewTextHandler(log, nil))})
 	if err != nil {
 		w.t.Fatal(err)

@@ -137,7 +137,7 @@ func onReceipt(w *world, e *verify.Engine, image string, needReceipt bool) verdi
 func (w *world) gateOn(dec gate.Decider, policyHash string) *gateRun {
 	w.t.Helper()
 	g, err := gate.New(gate.Config{Registry: w.reg.Host, Client: w.client, Decider: dec, Attester: attest.New(w.signers["gate"], w.client),
-		Secret: gateSecret, StateDir: w.t.TempDir(), Grace: 300 * time.Millisecond, Recheck: 100 * time.Millisecond,
+		Secret: gateSecret, State: w.t.TempDir(), Grace: 300 * time.Millisecond, Recheck: 100 * time.Millisecond,
 		PolicyName: "rows", PolicyHash: policyHash})
 	if err != nil {
 		w.t.Fatal(err)

@@ -131,6 +131,15 @@ func init() {
 				return w.verify(d.String(), verify.Request{TransparencyLog: verify.TlogRequired})
 			},
 			want: refused(verify.ClassInvalid, "transparency log check failed")},
+		row{name: "transparency log required, legacy .sig signature has no entry", entry: entryVerify,
+			run: func(w *world) verdict {
+				d := w.image("team/app:v1")
+				if _, err := w.signers["release"].SignImage(w.ctx, d.String(), sign.Request{Layout: sign.LayoutLegacy}); err != nil {
+					w.t.Fatal(err)
+				}
+				return w.verify(d.String(), verify.Request{TransparencyLog: verify.TlogRequired})
+			},
+			want: refused(verify.ClassInvalid, "transparency log check failed")},
 	)
 }
 

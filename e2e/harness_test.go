@@ -122,18 +122,37 @@ func stopAll() {
 	procs.Lock()
 	defer procs.Unlock()
 	for _, cmd := range procs.list {
-		pid := cmd.Process.Pid
-		_ = syscall.Kill(-pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			<-done
-		}
+		stop(cmd)
 	}
 	procs.list = nil
+}
+
+// stopProcess stops one server started by startProcess now (before the
+// suite ends: say, before the database it writes to stops).
+func stopProcess(cmd *exec.Cmd) {
+	procs.Lock()
+	defer procs.Unlock()
+	for i, c := range procs.list {
+		if c == cmd {
+			procs.list = append(procs.list[:i], procs.list[i+1:]...)
+			stop(cmd)
+			return
+		}
+	}
+}
+
+// stop sends the process group SIGTERM, then SIGKILL after 5s, and waits.
+func stop(cmd *exec.Cmd) {
+	pid := cmd.Process.Pid
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-done
+	}
 }
 
 // freeAddr returns a 127.0.0.1 address with a port that was free just now.

@@ -19,7 +19,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -37,20 +36,8 @@ import (
 // interface, so the test re-runs itself in a private network namespace
 // (unshare --net) where only loopback exists; nothing can leave the machine.
 func TestRealKeyless(t *testing.T) {
-	if os.Getenv("SIGNET_E2E_NETNS") != "1" {
-		if os.Geteuid() != 0 {
-			t.Skip("needs root for a private network namespace (unshare --net)")
-		}
-		cmd := exec.Command("unshare", "--net", "--", os.Args[0], "-test.run", "^TestRealKeyless$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), "SIGNET_E2E_NETNS=1")
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("keyless suite in its network namespace: %v", err)
-		}
+	if !inPrivateNetwork(t, "TestRealKeyless") {
 		return
-	}
-	if err := loopbackUp(); err != nil {
-		t.Fatal(err)
 	}
 	oidc, gh := startOIDC(t), startOIDC(t)
 	fulcioURL, caPEM := startFulcio(t, map[string]string{oidc.url: "email", gh.url: "github-workflow"})

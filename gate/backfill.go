@@ -80,18 +80,19 @@ type BackfillResult struct {
 // what it queued stays queued; run it again once the gate has caught up.
 var ErrQueueFull = errQueueFull
 
-// Backfill queues, in the gate's state in stateDir, every image of the
+// Backfill queues, in the gate's state (a directory or a PostgreSQL URL,
+// as Config.State), every image of the
 // registry that is neither queued nor judged there, for the gate's workers
 // to judge. It is idempotent: each image is queued under the event id
 // "backfill:REPOSITORY@DIGEST", and only if, in the same transaction, it
 // has neither a record nor a queued job (a notification's included), so
 // running it again (after a crash, or
 // while a gate runs) queues only what is still missing — no cursor is
-// kept. A gate already running picks up the queued images when it next
-// starts; Gate.Backfill (signet gate serve --backfill) hands them to its
-// workers at once.
-func Backfill(ctx context.Context, stateDir string, cfg BackfillConfig) (*BackfillResult, error) {
-	st, err := openStore(ctx, stateDir)
+// kept. A gate already running on the same state claims the queued
+// images within a second (its poll); Gate.Backfill (signet gate serve
+// --backfill) wakes its workers at once.
+func Backfill(ctx context.Context, state string, cfg BackfillConfig) (*BackfillResult, error) {
+	st, err := openStore(ctx, state)
 	if err != nil {
 		return nil, err
 	}
@@ -107,13 +108,9 @@ func (g *Gate) Backfill(ctx context.Context, cfg BackfillConfig) (*BackfillResul
 	if cfg.Client == nil {
 		cfg.Client = g.cfg.Client
 	}
-	return backfill(ctx, g.store, cfg, func(j *job) error {
-		select {
-		case g.jobs <- j:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err() // the job stays queued for the next start
-		}
+	return backfill(ctx, g.store, cfg, func(*job) error {
+		g.kick()
+		return nil
 	})
 }
 

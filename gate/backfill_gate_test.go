@@ -33,3 +33,20 @@ func TestGateBackfill(t *testing.T) {
 		t.Errorf("backfill of judged images = %+v, %v; want nothing queued, 2 known", res, err)
 	}
 }
+
+// TestBackfillFromOutside: images queued by a backfill run apart from the
+// gate (signet gate backfill, another process on the same state) are
+// claimed and judged by the running gate, without a restart.
+func TestBackfillFromOutside(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, time.Second)
+	signed := e.reg.PushImage(t, "team/app:v1")
+	if _, err := e.release.SignImage(context.Background(), signed.String(), sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := gate.Backfill(context.Background(), e.stateOrDir(), gate.BackfillConfig{Registry: e.reg.Host, Client: e.client})
+	if err != nil || res.Queued != 1 {
+		t.Fatalf("backfill = %+v, %v; want 1 queued", res, err)
+	}
+	e.waitState(signed, gate.StatePassed)
+}

@@ -6,10 +6,13 @@
 // can accept as a receipt. Only a verdict that is as strict as admission's
 // own check is signed PASSED: an enforce rule matched and every check passed,
 // verified by the gate itself. Accepted events are queued in a database
-// (SQLite, in the state directory) in the transaction that records the event,
-// before the registry is answered, so a restart loses nothing; a full queue,
-// or a database that cannot be written, answers 503 and the registry sends
-// again.
+// (SQLite in the state directory, or PostgreSQL) in the transaction that
+// records the event, before the registry is answered, so a restart loses
+// nothing; a full queue, or a database that cannot be written, answers 503
+// and the registry sends again. Replicas on one PostgreSQL database share
+// the queue: each claims jobs for a lease, so a job is worked on by one
+// replica at a time and a crashed replica's jobs are claimed again when
+// their lease ends; one verification summary is written per settled result.
 package gate
 
 import (
@@ -66,6 +69,16 @@ type Record struct {
 	// VSA is the verification summary attached for the current verdict.
 	VSA       string `json:"vsa,omitempty"`
 	VSAResult string `json:"vsaResult,omitempty"`
+
+	summary summaryClaim
+}
+
+// summaryClaim names the summary being written for a record: the result,
+// the job that claimed the writing (in the transaction that recorded the
+// verdict) and the time the summary states it was verified.
+type summaryClaim struct {
+	result, job string
+	at          time.Time
 }
 
 func (r *Record) key() string { return r.Repository + "@" + r.Digest }
@@ -90,11 +103,20 @@ type Config struct {
 	// "Authorization: Bearer TOKEN" (default: Secret). It does not open
 	// POST /events.
 	StatusToken string
-	// StateDir holds the gate's database (StateDir/gate.db): the accepted
-	// events, the queue and the verdicts. A file-based state an older signet
-	// left there (records.json, seen.log, queue/) is imported into it once,
-	// then renamed NAME.imported.
-	StateDir string
+	// State is where the gate keeps the accepted events, the queue and the
+	// verdicts: a directory (a SQLite database, State/gate.db; a file-based
+	// state an older signet left there — records.json, seen.log, queue/ —
+	// is imported into it once, then renamed NAME.imported), or a
+	// PostgreSQL database's URL, postgres://USER@HOST:PORT/DATABASE (the
+	// password in the URL or PGPASSWORD), which replicas may share.
+	State string
+	// Lease is how long a claimed job is a replica's before another may
+	// claim it (default 2m); a live replica renews the leases of the jobs it
+	// works on, so only a dead one's run out.
+	Lease time.Duration
+	// Poll is how often the queue is looked at for jobs queued by others (a
+	// backfill, another replica's re-checks) or due for a retry (default 1s).
+	Poll time.Duration
 	// Keep, when set, is how long a settled verdict is kept after its last
 	// update: older records (and the ids of events accepted before then)
 	// are deleted periodically. Zero (the default) keeps every verdict.
@@ -123,20 +145,20 @@ type Config struct {
 type Gate struct {
 	cfg   Config
 	store store
-	jobs  chan *job
-	wake  chan struct{}
+	// owner names this replica in the claims it makes.
+	owner string
+	// wake tells the dispatcher a job was queued here.
+	wake chan struct{}
 
-	mu        sync.Mutex
-	backlog   []*job          // queued by a previous run
-	inflight  map[string]bool // repository@digest being verified
-	rechecks  map[string]bool // rechecks waiting in the channel
-	scheduled []*job          // jobs whose retry time has not come
+	mu       sync.Mutex
+	inflight map[string]bool // repository@digest being verified here
+	held     map[int64]bool  // jobs claimed here and being worked on
 }
 
-// New opens the state directory; Run starts the work.
+// New opens the state; Run starts the work.
 func New(cfg Config) (*Gate, error) {
-	if cfg.Registry == "" || cfg.Client == nil || cfg.Decider == nil || cfg.Attester == nil || cfg.StateDir == "" {
-		return nil, errors.New("gate: registry, client, decider, attester and state directory are required")
+	if cfg.Registry == "" || cfg.Client == nil || cfg.Decider == nil || cfg.Attester == nil || cfg.State == "" {
+		return nil, errors.New("gate: registry, client, decider, attester and state are required")
 	}
 	if cfg.Secret == "" {
 		return nil, errors.New("gate: a shared secret is required (the registry sends it as Authorization: Bearer SECRET)")
@@ -149,6 +171,12 @@ func New(cfg Config) (*Gate, error) {
 	}
 	if cfg.Recheck <= 0 {
 		cfg.Recheck = max(cfg.Grace/4, time.Second)
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
@@ -168,19 +196,12 @@ func New(cfg Config) (*Gate, error) {
 	if cfg.Keep < 0 {
 		return nil, errors.New("gate: the retention (Keep) must not be negative")
 	}
-	ctx := context.Background()
-	st, err := openStore(ctx, cfg.StateDir)
+	st, err := openStore(context.Background(), cfg.State)
 	if err != nil {
 		return nil, err
 	}
-	g := &Gate{cfg: cfg, store: st, jobs: make(chan *job, cfg.MaxQueue+cfg.Workers), wake: make(chan struct{}, 1),
-		inflight: map[string]bool{}, rechecks: map[string]bool{}}
-	// What a previous run accepted goes first. Listed before the handler can
-	// accept anything, so no job is both listed and sent.
-	if g.backlog, err = st.pending(ctx); err != nil {
-		st.close()
-		return nil, err
-	}
+	g := &Gate{cfg: cfg, store: st, owner: replicaName(), wake: make(chan struct{}, 1),
+		inflight: map[string]bool{}, held: map[int64]bool{}}
 	cfg.Metrics.queue(func() int {
 		n, _ := g.store.queueDepth(context.Background())
 		return n
@@ -188,56 +209,55 @@ func New(cfg Config) (*Gate, error) {
 	return g, nil
 }
 
-// Run processes queued events (those left from a previous run first) until
-// ctx ends; a job interrupted then stays queued for the next run.
+// Run processes queued events (those left from a previous run, or queued by
+// another replica or a backfill, too) until ctx ends; a job interrupted then
+// is released for the next run, or another replica, to claim.
 func (g *Gate) Run(ctx context.Context) error {
 	defer g.store.close()
-	if len(g.backlog) > 0 {
-		g.cfg.Log.Info("resuming queued events", "count", len(g.backlog))
+	if n, err := g.store.queueDepth(ctx); err == nil && n > 0 {
+		g.cfg.Log.Info("resuming queued events", "count", n)
 	}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for _, j := range g.backlog {
-			select {
-			case g.jobs <- j:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	work := make(chan *job)
+	idle := make(chan struct{}, g.cfg.Workers)
 	for range g.cfg.Workers {
+		idle <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case j := <-g.jobs:
-					g.process(ctx, j)
-				}
+			for j := range work {
+				g.process(ctx, j)
+				g.unhold(j)
+				idle <- struct{}{}
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		g.dispatch(ctx, work, idle)
+	}()
 	tick := time.NewTicker(min(g.cfg.Recheck, time.Second))
 	defer tick.Stop()
-	lastSweep, lastPrune := time.Time{}, time.Time{}
+	lastSweep, lastPrune, lastRenew := time.Time{}, time.Time{}, g.cfg.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
+			g.releaseAll()
 			return nil
 		case <-tick.C:
-		case <-g.wake:
 		}
-		g.releaseScheduled(ctx)
-		if now := g.cfg.Now(); now.Sub(lastSweep) >= g.cfg.Recheck {
+		now := g.cfg.Now()
+		if now.Sub(lastRenew) >= g.cfg.Lease/3 {
+			lastRenew = now
+			g.renew(ctx, now)
+		}
+		if now.Sub(lastSweep) >= g.cfg.Recheck {
 			lastSweep = now
 			g.sweep(ctx)
 		}
-		if now := g.cfg.Now(); g.cfg.Keep > 0 && now.Sub(lastPrune) >= pruneEvery {
+		if g.cfg.Keep > 0 && now.Sub(lastPrune) >= pruneEvery {
 			lastPrune = now
 			g.prune(ctx, now)
 		}
@@ -260,14 +280,16 @@ func (g *Gate) prune(ctx context.Context, now time.Time) {
 }
 
 // finish removes a processed job from the queue; when that fails the job
-// is done again after a restart, which changes nothing.
+// is claimed and done again once its lease ends, which changes nothing.
 func (g *Gate) finish(ctx context.Context, j *job) {
 	if err := g.store.done(ctx, j); err != nil {
 		g.cfg.Log.Error("removing a job from the queue", "id", j.ID, "error", err.Error())
 	}
 }
 
-// sweep re-checks pending records whose grace period is over, so they settle.
+// sweep queues re-checks of the pending records whose grace period is
+// over, so they settle. A re-check's event id names the record and its
+// deadline, so replicas sweeping at once queue one job.
 func (g *Gate) sweep(ctx context.Context) {
 	due, err := g.store.due(ctx, g.cfg.Now())
 	if err != nil {
@@ -275,50 +297,22 @@ func (g *Gate) sweep(ctx context.Context) {
 		return
 	}
 	for _, r := range due {
-		g.enqueueRecheck(r.Repository, r.Digest)
-	}
-}
-
-func (g *Gate) enqueueRecheck(repo, digest string) {
-	key := repo + "@" + digest
-	g.mu.Lock()
-	if g.rechecks[key] {
-		g.mu.Unlock()
-		return
-	}
-	g.rechecks[key] = true
-	g.mu.Unlock()
-	select {
-	case g.jobs <- &job{ID: "recheck " + key, Repository: repo, Digest: digest, Recheck: true, Received: g.cfg.Now()}:
-	default: // the channel is full of events; the next sweep tries again
-		g.mu.Lock()
-		delete(g.rechecks, key)
-		g.mu.Unlock()
-	}
-}
-
-// releaseScheduled puts jobs whose retry time has come back in the channel.
-func (g *Gate) releaseScheduled(ctx context.Context) {
-	now := g.cfg.Now()
-	g.mu.Lock()
-	var keep []*job
-	var ready []*job
-	for _, j := range g.scheduled {
-		if now.After(j.Received.Add(backoff(j.Attempts))) {
-			ready = append(ready, j)
-		} else {
-			keep = append(keep, j)
-		}
-	}
-	g.scheduled = keep
-	g.mu.Unlock()
-	for _, j := range ready {
-		select {
-		case g.jobs <- j:
-		case <-ctx.Done():
+		id := fmt.Sprintf("recheck %s deadline %d", r.key(), nanos(r.Deadline))
+		if err := g.enqueueRecheck(ctx, id, r.Repository, r.Digest); err != nil {
+			g.cfg.Log.Error("queueing a re-check", "image", r.key(), "error", err.Error())
 			return
 		}
 	}
+}
+
+// enqueueRecheck queues a re-verification of repo@digest under the event
+// id id, unless one with that id is queued already.
+func (g *Gate) enqueueRecheck(ctx context.Context, id, repo, digest string) error {
+	fresh, err := g.store.enqueue(ctx, &job{ID: id, Repository: repo, Digest: digest, Recheck: true, Received: g.cfg.Now()})
+	if fresh {
+		g.kick()
+	}
+	return err
 }
 
 func backoff(attempts int) time.Duration {
@@ -337,9 +331,6 @@ var sigTag = regexp.MustCompile(`^sha256-([0-9a-f]{64})(\.[a-z]+)?$`)
 // (a signature, an attestation, a referrers fallback index).
 func (g *Gate) process(ctx context.Context, j *job) {
 	if j.Recheck {
-		g.mu.Lock()
-		delete(g.rechecks, j.Repository+"@"+j.Digest)
-		g.mu.Unlock()
 		g.verify(ctx, j, j.Repository, j.Digest)
 		return
 	}
@@ -379,7 +370,10 @@ func (g *Gate) process(ctx context.Context, j *job) {
 				g.fail(ctx, j, err)
 				return
 			} else if ok {
-				g.enqueueRecheck(j.Repository, m.Subject.Digest)
+				if err := g.enqueueRecheck(ctx, "recheck "+j.Repository+"@"+m.Subject.Digest+" after "+j.ID, j.Repository, m.Subject.Digest); err != nil {
+					g.fail(ctx, j, err)
+					return
+				}
 			}
 		}
 		g.verify(ctx, j, j.Repository, j.Digest)
@@ -409,15 +403,15 @@ func (g *Gate) recheck(ctx context.Context, j *job, repo, digest string) {
 func (g *Gate) ref(repo, digest string) string { return g.cfg.Registry + "/" + repo + "@" + digest }
 
 // verify decides for repository@digest and records the verdict; a settled
-// verdict that changed is attached as a verification summary.
+// verdict whose result has no summary yet is attached as a verification
+// summary by the one job that claims it in the verdict's transaction.
 func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 	key := repo + "@" + digest
 	g.mu.Lock()
 	if g.inflight[key] {
-		// Another worker is on it; look again once it is done.
+		// Another worker here is on it; look again once it is done.
 		g.mu.Unlock()
-		j.Received = g.cfg.Now()
-		g.schedule(j)
+		g.retry(ctx, j, g.cfg.Now().Add(backoff(j.Attempts)))
 		return
 	}
 	g.inflight[key] = true
@@ -441,7 +435,8 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 	}
 	passed, why := passes(d)
 	now := g.cfg.Now()
-	rec, err := g.store.update(ctx, repo, digest, func(r *Record) {
+	var mine, resumed bool
+	rec, err := g.store.updateHeld(ctx, j, g.hold(now), repo, digest, func(r *Record) bool {
 		if r.Pushed.IsZero() {
 			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
 		}
@@ -462,19 +457,38 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 		default:
 			r.State = StateFailed
 		}
+		mine, resumed = r.claimSummary(j.ID, vsaResult(r.State), now)
+		return !mine // no summary to write: the job is done with the verdict
 	})
 	if err != nil {
-		g.cfg.Log.Error("saving a verdict", "image", key, "error", err.Error())
-		return // the job stays queued and is retried after a restart
+		g.leave(ctx, j, key, err)
+		return
 	}
 	g.cfg.Metrics.verdict(rec.State)
 	g.cfg.Log.Info("verdict", "image", key, "tags", rec.Tags, "state", rec.State, "reason", rec.Reason, "verifications", rec.Checks)
-	if result := vsaResult(rec.State); result != "" && result != rec.VSAResult {
-		g.summarize(ctx, rec, d, result)
+	if mine {
+		if err := g.summarize(ctx, j, rec, d, resumed); err != nil {
+			// Not recorded: the job stays queued, claimed again when its
+			// lease ends, and its re-run finds the summary attached.
+			g.cfg.Log.Error("recording a verification summary", "image", key, "error", err.Error())
+			return
+		}
+		g.finish(ctx, j)
 	}
-	g.finish(ctx, j)
-	if rec.State == StatePending {
-		g.wakeUp()
+}
+
+// leave logs why a job's verdict was not recorded. The job stays queued:
+// with its lease lost another replica has it; otherwise (the database
+// failed) it is put back for a retry, or, when the database cannot take
+// even that, claimed again once its lease ends.
+func (g *Gate) leave(ctx context.Context, j *job, key string, err error) {
+	if errors.Is(err, errLeaseLost) {
+		g.cfg.Log.Warn("leaving a job to the replica that holds it now", "id", j.ID, "image", key)
+		return
+	}
+	g.cfg.Log.Error("saving a verdict", "image", key, "error", err.Error())
+	if ctx.Err() == nil {
+		g.retry(ctx, j, g.cfg.Now().Add(backoff(j.Attempts)))
 	}
 }
 
@@ -502,38 +516,6 @@ func passes(d *verify.Decision) (bool, string) {
 	return true, ""
 }
 
-func vsaResult(state string) string {
-	switch state {
-	case StatePassed:
-		return "PASSED"
-	case StateFailed, StateUnverified:
-		return "FAILED"
-	}
-	return ""
-}
-
-// summarize signs and attaches a verification summary of the verdict.
-func (g *Gate) summarize(ctx context.Context, rec Record, d *verify.Decision, result string) {
-	stmt, err := Summary(g.cfg, rec, d, result, g.cfg.Now())
-	if err != nil {
-		g.cfg.Log.Error("building a verification summary", "image", rec.key(), "error", err.Error())
-		return
-	}
-	out, err := g.cfg.Attester.AttestImage(ctx, g.ref(rec.Repository, rec.Digest), attest.Request{Statement: stmt})
-	if err != nil {
-		g.cfg.Log.Error("attaching a verification summary", "image", rec.key(), "error", err.Error())
-		return
-	}
-	if _, err := g.store.update(ctx, rec.Repository, rec.Digest, func(r *Record) {
-		r.VSAResult = result
-		if len(out) > 0 {
-			r.VSA = out[0].Attached.Digest.String()
-		}
-	}); err != nil {
-		g.cfg.Log.Error("recording a verification summary", "image", rec.key(), "error", err.Error())
-	}
-}
-
 // fail handles a job that could not be verified: a manifest that does not
 // exist is recorded as an error at once; registry trouble is retried with
 // backoff, then recorded.
@@ -543,16 +525,20 @@ func (g *Gate) fail(ctx context.Context, j *job, err error) {
 	}
 	j.Attempts++
 	if !errors.Is(err, oci.ErrNotFound) && j.Attempts < maxAttempts {
-		j.Received = g.cfg.Now()
-		g.schedule(j)
+		g.retry(ctx, j, g.cfg.Now().Add(backoff(j.Attempts)))
 		return
 	}
 	if j.Recheck {
+		// Given up: a summary it claimed is the next verification's to write.
+		if rerr := g.store.releaseSummary(ctx, j.ID); rerr != nil {
+			g.cfg.Log.Error("releasing a summary's claim", "id", j.ID, "error", rerr.Error())
+			return
+		}
 		g.finish(ctx, j)
 		return
 	}
 	now := g.cfg.Now()
-	rec, serr := g.store.update(ctx, j.Repository, j.Digest, func(r *Record) {
+	rec, serr := g.store.updateHeld(ctx, j, g.hold(now), j.Repository, j.Digest, func(r *Record) bool {
 		if r.Pushed.IsZero() {
 			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
 		}
@@ -560,25 +546,17 @@ func (g *Gate) fail(ctx context.Context, j *job, err error) {
 			r.Tags = append(r.Tags, j.Tag)
 		}
 		r.State, r.Reason, r.Updated = StateError, err.Error(), now
+		return false
 	})
 	if serr != nil {
-		g.cfg.Log.Error("saving a verdict", "image", j.Repository+"@"+j.Digest, "error", serr.Error())
-		return // the job stays queued and is retried after a restart
+		g.leave(ctx, j, j.Repository+"@"+j.Digest, serr)
+		return
 	}
 	g.cfg.Metrics.verdict(rec.State)
 	g.cfg.Log.Warn("cannot verify", "image", rec.key(), "error", err.Error())
-	g.finish(ctx, j)
-}
-
-func (g *Gate) schedule(j *job) {
-	g.mu.Lock()
-	g.scheduled = append(g.scheduled, j)
-	g.mu.Unlock()
-}
-
-func (g *Gate) wakeUp() {
-	select {
-	case g.wake <- struct{}{}:
-	default:
+	if rerr := g.store.releaseSummary(ctx, j.ID); rerr != nil {
+		g.cfg.Log.Error("releasing a summary's claim", "id", j.ID, "error", rerr.Error())
+		return
 	}
+	g.finish(ctx, j)
 }

@@ -55,6 +55,10 @@ type env struct {
 	logs     lockedBuffer
 	// statusToken is the gate's StatusToken ("": the shared secret).
 	statusToken string
+	// state is the gate's state ("": a directory in dir); lease its
+	// Config.Lease (0: the default).
+	state string
+	lease time.Duration
 }
 
 // lockedBuffer collects the gate's log lines.
@@ -84,10 +88,19 @@ func newEnv(t *testing.T, grace time.Duration) *env {
 // say).
 func newEnvOn(t *testing.T, reg *registrytest.Registry, grace time.Duration) *env {
 	t.Helper()
-	return newEnvOnWith(t, reg, grace, func(e *env) string {
-		return fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nmetadata: {name: org}\nimages:\n  - pattern: %q\n    signers: [{name: release, publicKey: %q}]\n",
-			e.reg.Host+"/**", string(e.relPub))
-	})
+	return newEnvOnWith(t, reg, grace, releasePolicy)
+}
+
+// releasePolicy requires the release key's signature on every image.
+func releasePolicy(e *env) string {
+	return fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nmetadata: {name: org}\nimages:\n  - pattern: %q\n    signers: [{name: release, publicKey: %q}]\n",
+		e.reg.Host+"/**", string(e.relPub))
+}
+
+// newEnvSetup is newEnv with setup changing e before the gate starts.
+func newEnvSetup(t *testing.T, grace time.Duration, setup ...func(e *env)) *env {
+	t.Helper()
+	return newEnvOnWith(t, registrytest.New(t, true), grace, releasePolicy, setup...)
 }
 
 // newEnvWith runs a gate under the policy document doc returns (key files
@@ -97,8 +110,9 @@ func newEnvWith(t *testing.T, grace time.Duration, doc func(e *env) string) *env
 	return newEnvOnWith(t, registrytest.New(t, true), grace, doc)
 }
 
-// newEnvOnWith is newEnvWith on a given registry.
-func newEnvOnWith(t *testing.T, reg *registrytest.Registry, grace time.Duration, doc func(e *env) string) *env {
+// newEnvOnWith is newEnvWith on a given registry; setup changes e before
+// the gate starts.
+func newEnvOnWith(t *testing.T, reg *registrytest.Registry, grace time.Duration, doc func(e *env) string, setup ...func(e *env)) *env {
 	t.Helper()
 	e := &env{t: t, reg: reg, client: oci.New(), dir: t.TempDir(), grace: grace}
 	rel, _ := keys.Generate(keys.ECDSAP256)
@@ -116,6 +130,9 @@ func newEnvOnWith(t *testing.T, reg *registrytest.Registry, grace time.Duration,
 	if e.eng, err = verify.NewEngine(e.client, e.policy, verify.WithoutReceipts()); err != nil {
 		t.Fatal(err)
 	}
+	for _, f := range setup {
+		f(e)
+	}
 	e.start()
 	return e
 }
@@ -129,10 +146,7 @@ func (e *env) start() {
 // startWith runs a gate that decides with dec.
 func (e *env) startWith(dec gate.Decider) {
 	e.t.Helper()
-	gs, _ := sign.New(e.gateKey, e.client)
-	g, err := gate.New(gate.Config{Registry: e.reg.Host, Client: e.client, Decider: dec, Attester: attest.New(gs, e.client),
-		Secret: secret, StatusToken: e.statusToken, StateDir: filepath.Join(e.dir, "state"), Grace: e.grace, Recheck: 100 * time.Millisecond,
-		PolicyName: e.policy.Source.Metadata.Name, PolicyHash: e.policy.Hash, Metrics: gate.NewMetrics(), Log: slog.New(slog.NewTextHandler(&e.logs, nil))})
+	g, err := gate.New(e.config(dec))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -141,6 +155,22 @@ func (e *env) startWith(dec gate.Decider) {
 	go func() { e.done <- g.Run(ctx) }()
 	e.srv = httptest.NewServer(g.Handler())
 	e.t.Cleanup(e.stop)
+}
+
+// config is the configuration of e's gates, deciding with dec.
+func (e *env) config(dec gate.Decider) gate.Config {
+	gs, _ := sign.New(e.gateKey, e.client)
+	return gate.Config{Registry: e.reg.Host, Client: e.client, Decider: dec, Attester: attest.New(gs, e.client),
+		Secret: secret, StatusToken: e.statusToken, State: e.stateOrDir(), Grace: e.grace, Recheck: 100 * time.Millisecond, Lease: e.lease, Poll: 200 * time.Millisecond,
+		PolicyName: e.policy.Source.Metadata.Name, PolicyHash: e.policy.Hash, Metrics: gate.NewMetrics(), Log: slog.New(slog.NewTextHandler(&e.logs, nil))}
+}
+
+// stateOrDir is the gate's state: e.state, or a directory in e.dir.
+func (e *env) stateOrDir() string {
+	if e.state != "" {
+		return e.state
+	}
+	return filepath.Join(e.dir, "state")
 }
 
 func (e *env) stop() {
@@ -174,16 +204,37 @@ func (e *env) notify(events ...ev) int {
 	return e.post(body, "Bearer "+secret)
 }
 
+// envelope is the registry's notification of events.
+func envelope(events ...ev) []byte {
+	var list []map[string]any
+	for _, x := range events {
+		mt := x.mediaType
+		if mt == "" {
+			mt = "application/vnd.oci.image.manifest.v1+json"
+		}
+		list = append(list, map[string]any{"id": fmt.Sprintf("ev-%s-%s-%s", x.repo, x.digest, x.tag), "timestamp": time.Now(), "action": "push",
+			"target": map[string]any{"mediaType": mt, "digest": x.digest, "size": 100, "repository": x.repo, "tag": x.tag}})
+	}
+	body, _ := json.Marshal(map[string]any{"events": list})
+	return body
+}
+
 func (e *env) post(body []byte, auth string) int {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/events", bytes.NewReader(body))
+	return postTo(e.t, e.srv.URL, body, auth)
+}
+
+// postTo posts a notification to the gate at url.
+func postTo(t *testing.T, url string, body []byte, auth string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+"/events", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/vnd.docker.distribution.events.v2+json")
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	resp.Body.Close()
 	return resp.StatusCode
@@ -508,7 +559,7 @@ func TestBackPressure(t *testing.T) {
 	block := &blockingDecider{release: make(chan struct{}), inner: e.eng}
 	gs, _ := sign.New(e.gateKey, e.client)
 	g, err := gate.New(gate.Config{Registry: e.reg.Host, Client: e.client, Decider: block, Attester: attest.New(gs, e.client),
-		Secret: secret, StateDir: t.TempDir(), Workers: 1, MaxQueue: 3})
+		Secret: secret, State: t.TempDir(), Workers: 1, MaxQueue: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -170,7 +170,7 @@ func (g *Gate) serveEvents(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		g.cfg.Metrics.event("accepted")
-		g.jobs <- j
+		g.kick()
 	}
 	w.WriteHeader(http.StatusOK)
 }

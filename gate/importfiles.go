@@ -29,7 +29,7 @@ const (
 // renames each to NAME.imported (kept for the operator to delete). The
 // import is idempotent: rows already in the database are kept as they are,
 // so a crash between the commit and the renames only imports again.
-func importFiles(ctx context.Context, s *sqliteStore, dir string) error {
+func importFiles(ctx context.Context, s *sqlStore, dir string) error {
 	var found bool
 	for _, name := range []string{legacyRecords, legacySeen, legacyQueue} {
 		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
@@ -53,26 +53,22 @@ func importFiles(ctx context.Context, s *sqliteStore, dir string) error {
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		for _, id := range seen {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, received) VALUES (?, 0) ON CONFLICT (id) DO NOTHING`, id); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (id, received) VALUES (?, 0) ON CONFLICT (id) DO NOTHING`), id); err != nil {
 				return err
 			}
 		}
 		for _, j := range jobs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, received) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, j.ID, nanos(j.Received)); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (id, received) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`), j.ID, nanos(j.Received)); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (event_id, repository, digest, tag, media_type, received, attempts) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO jobs (event_id, repository, digest, tag, media_type, received, attempts) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`),
 				j.ID, j.Repository, j.Digest, j.Tag, j.MediaType, nanos(j.Received), j.Attempts); err != nil {
 				return err
 			}
 		}
 		for _, r := range recs {
-			tags, _ := json.Marshal(r.Tags)
-			if r.Tags == nil {
-				tags = []byte("[]")
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO records (`+recordColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository, digest) DO NOTHING`,
-				r.Repository, r.Digest, string(tags), nanos(r.Pushed), nanos(r.Deadline), r.State, r.Reason, r.Class, r.Checks, nanos(r.Updated), r.VSA, r.VSAResult); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (`+recordColumns+`) VALUES (`+recordValues+`) ON CONFLICT (repository, digest) DO NOTHING`),
+				recordArgs(&r)...); err != nil {
 				return err
 			}
 		}

@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -20,7 +21,14 @@ type job struct {
 	// Recheck is a re-verification the gate scheduled itself (not an event).
 	Recheck bool `json:"recheck,omitempty"`
 
-	seq int64 // its row in the store's queue; 0 for in-memory jobs
+	seq int64 // its row in the store's queue
+}
+
+// hold is a replica's claim on a queued job: it is Owner's until Until (its
+// lease); after that another replica may claim it.
+type hold struct {
+	Owner string
+	Until time.Time
 }
 
 // Query selects the records GET /status lists: newest push first, filtered
@@ -45,14 +53,40 @@ type store interface {
 	// false, when repository@digest has a record or a queued job (checked
 	// in the same transaction): a backfill's way in.
 	acceptNew(ctx context.Context, j *job, max int) (bool, error)
-	// pending lists the queued jobs, oldest first.
+	// enqueue is accept with no bound on the queue: the re-checks the gate
+	// queues itself, under ids that make two replicas' one job.
+	enqueue(ctx context.Context, j *job) (bool, error)
+	// pending lists the queued jobs, oldest first, claimed or not.
 	pending(ctx context.Context) ([]*job, error)
-	// done removes a processed job from the queue; a job not in it (an
-	// in-memory re-check, or one already done) is no error.
+	// claim gives h.Owner up to n queued jobs, oldest first, that no one
+	// holds (or whose holder's lease ended before now) and whose retry time
+	// has come, each held until h.Until. Two replicas never get the same
+	// job while its lease runs.
+	claim(ctx context.Context, h hold, n int, now time.Time) ([]*job, error)
+	// renew extends h.Owner's leases on the jobs seqs to h.Until (a
+	// heartbeat).
+	renew(ctx context.Context, h hold, seqs []int64) error
+	// release gives up every job h.Owner holds, for others to claim now.
+	release(ctx context.Context, owner string) error
+	// retry puts a held job back, with its attempts, to be claimed again no
+	// earlier than notBefore.
+	retry(ctx context.Context, j *job, notBefore time.Time) error
+	// done removes a processed job from the queue (a re-check's event id
+	// too, so a later sweep may queue it again); a job not in it (one
+	// already done) is no error.
 	done(ctx context.Context, j *job) error
 	// update changes (or creates) the record of repository@digest with f,
 	// atomically, and returns it as saved.
 	update(ctx context.Context, repo, digest string, f func(r *Record)) (Record, error)
+	// updateHeld is update for a job h holds: in the same transaction the
+	// job's lease is renewed to h.Until, and when h.Owner no longer holds
+	// it (its lease ended and another replica claimed it) nothing changes
+	// and the error is errLeaseLost. When f says the job is finished with
+	// this record, the job is done in the same transaction.
+	updateHeld(ctx context.Context, j *job, h hold, repo, digest string, f func(r *Record) (finished bool)) (Record, error)
+	// releaseSummary gives up the summaries job id claimed and did not
+	// write, for the next verification to claim.
+	releaseSummary(ctx context.Context, id string) error
 	// get returns the record of repository@digest; ok is false when there
 	// is none.
 	get(ctx context.Context, repo, digest string) (r Record, ok bool, err error)
@@ -71,6 +105,10 @@ type store interface {
 	close() error
 }
 
+// errLeaseLost means a replica's lease on a job ended and another replica
+// claimed it: the first leaves it to the second.
+var errLeaseLost = errors.New("the job's lease ended and another replica holds it")
+
 // errQueueFull asks the registry to send the notification again later.
 var errQueueFull = errors.New("the gate's queue is full")
 
@@ -79,7 +117,17 @@ var errQueueFull = errors.New("the gate's queue is full")
 // them.
 var ErrState = errors.New("the gate's state is unusable")
 
-// openStore opens the state in dir (dir/gate.db).
-func openStore(ctx context.Context, dir string) (store, error) {
-	return openSQLite(ctx, dir)
+// openStore opens the state: a PostgreSQL database when state is a
+// postgres:// or postgresql:// URL, otherwise a SQLite database in the
+// directory state (state/gate.db).
+func openStore(ctx context.Context, state string) (*sqlStore, error) {
+	if isPostgresURL(state) {
+		return openPostgres(ctx, state)
+	}
+	return openSQLite(ctx, state)
+}
+
+// isPostgresURL says whether state names a PostgreSQL database.
+func isPostgresURL(state string) bool {
+	return strings.HasPrefix(state, "postgres://") || strings.HasPrefix(state, "postgresql://")
 }

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +16,9 @@ import (
 	"time"
 )
 
-// testStore opens a store in dir, closed when the test ends.
-func testStore(t *testing.T, dir string) store {
+// testStore opens the store in state (a directory or a PostgreSQL URL),
+// closed when the test ends.
+func testStore(t *testing.T, dir string) *sqlStore {
 	t.Helper()
 	st, err := openStore(context.Background(), dir)
 	if err != nil {
@@ -43,9 +45,8 @@ func digestN(i int) string { return fmt.Sprintf("sha256:%064x", i) }
 
 // TestStoreRestartKeepsVerdictsAndQueue: what was committed before a close
 // is there after the database is opened again, the queue in its order.
-func TestStoreRestartKeepsVerdictsAndQueue(t *testing.T) {
-	t.Parallel()
-	ctx, dir := context.Background(), t.TempDir()
+func testRestartKeepsVerdictsAndQueue(t *testing.T, newState func(*testing.T) string) {
+	ctx, dir := context.Background(), newState(t)
 	st, err := openStore(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -92,9 +93,8 @@ func TestStoreRestartKeepsVerdictsAndQueue(t *testing.T) {
 
 // TestStoreSameEventOnce: an event id sent twice (the registry retries) is
 // one job, also across a restart; a full queue takes nothing.
-func TestStoreSameEventOnce(t *testing.T) {
-	t.Parallel()
-	ctx, dir := context.Background(), t.TempDir()
+func testSameEventOnce(t *testing.T, newState func(*testing.T) string) {
+	ctx, dir := context.Background(), newState(t)
 	st := testStore(t, dir)
 	now := time.Now()
 	if ok, err := st.accept(ctx, testJob("ev-1", now), 2); !ok || err != nil {
@@ -127,10 +127,9 @@ func TestStoreSameEventOnce(t *testing.T) {
 
 // TestStoreKeepsEveryRecord: the file store dropped records beyond 5,000;
 // the database keeps them all.
-func TestStoreKeepsEveryRecord(t *testing.T) {
-	t.Parallel()
+func testKeepsEveryRecord(t *testing.T, newState func(*testing.T) string) {
 	ctx := context.Background()
-	st := testStore(t, t.TempDir()).(*sqliteStore)
+	st := testStore(t, newState(t))
 	const n = 6000
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	// In batches, as many workers' verdicts would land: one transaction
@@ -141,7 +140,7 @@ func TestStoreKeepsEveryRecord(t *testing.T) {
 	}
 	for i := range n {
 		at := t0.Add(time.Duration(i) * time.Second)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO records (`+recordColumns+`) VALUES (?, ?, '[]', ?, ?, ?, '', '', 1, ?, '', '')`,
+		if _, err := tx.ExecContext(ctx, st.q(`INSERT INTO records (repository, digest, tags, pushed, deadline, state, checks, updated) VALUES (?, ?, '[]', ?, ?, ?, 1, ?)`),
 			"team/app", digestN(i), nanos(at), nanos(at), StatePassed, nanos(at)); err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +161,7 @@ func TestStoreKeepsEveryRecord(t *testing.T) {
 // testGate is a Gate on st that only serves: no registry, no workers.
 func testGate(st store) *Gate {
 	return &Gate{cfg: Config{Secret: "s3cret", StatusToken: "s3cret", MaxQueue: 100, Now: time.Now, Log: slog.New(slog.DiscardHandler)},
-		store: st, jobs: make(chan *job, 200)}
+		store: st, wake: make(chan struct{}, 1)}
 }
 
 func getStatus(t *testing.T, h http.Handler, query string) (int, Status) {
@@ -182,9 +181,8 @@ func getStatus(t *testing.T, h http.Handler, query string) (int, Status) {
 
 // TestStatusPaged: GET /status pages through the records newest first,
 // filtered by state and repository, with the counts of all of them.
-func TestStatusPaged(t *testing.T) {
-	t.Parallel()
-	st := testStore(t, t.TempDir())
+func testStatusPaged(t *testing.T, newState func(*testing.T) string) {
+	st := testStore(t, newState(t))
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 25 {
 		state := StatePassed
@@ -268,10 +266,9 @@ func TestStoreCrashLeavesJobPending(t *testing.T) {
 // TestStorePruneDeletesOnlyOldRows: retention deletes settled verdicts
 // last updated before the cut, never a newer one or a pending one, nor the
 // id of an event whose job is still queued.
-func TestStorePruneDeletesOnlyOldRows(t *testing.T) {
-	t.Parallel()
+func testPruneDeletesOnlyOldRows(t *testing.T, newState func(*testing.T) string) {
 	ctx := context.Background()
-	st := testStore(t, t.TempDir())
+	st := testStore(t, newState(t))
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	cut := now.Add(-90 * 24 * time.Hour)
 	settle(t, st, "team/app", digestN(1), StatePassed, cut.Add(-time.Hour))     // old: deleted
@@ -318,8 +315,8 @@ func TestCorruptDatabaseFailsClosed(t *testing.T) {
 			os.Symlink(victim, filepath.Join(dir, dbFile+"-wal"))
 		}},
 		{"newer schema", func(t *testing.T, dir string) {
-			st := testStore(t, dir).(*sqliteStore)
-			st.db.Exec(`INSERT INTO schema_version (version) VALUES (?)`, len(migrations)+1)
+			st := testStore(t, dir)
+			st.db.Exec(`INSERT INTO schema_version (version) VALUES (?)`, len(sqliteMigrations)+1)
 			st.close()
 		}},
 	}
@@ -343,9 +340,8 @@ func TestCorruptDatabaseFailsClosed(t *testing.T) {
 // TestUnwritableStateAnswers503: when the database cannot be written the
 // registry is answered 503 (it sends again) and nothing is half-recorded:
 // once the database is back, the same event is accepted as new.
-func TestUnwritableStateAnswers503(t *testing.T) {
-	t.Parallel()
-	ctx, dir := context.Background(), t.TempDir()
+func testUnwritableStateAnswers503(t *testing.T, newState func(*testing.T) string) {
+	ctx, dir := context.Background(), newState(t)
 	st := testStore(t, dir)
 	g := testGate(st)
 	h := g.Handler()
@@ -365,7 +361,7 @@ func TestUnwritableStateAnswers503(t *testing.T) {
 	if code, _ := getStatus(t, h, ""); code != http.StatusServiceUnavailable {
 		t.Fatalf("GET /status with the database gone: %d, want 503", code)
 	}
-	g.store = testStore(t, dir) // back
+	g.store = testStore(t, dir) // back (a new connection, for PostgreSQL)
 	if js, _ := g.store.pending(ctx); len(js) != 0 {
 		t.Fatalf("a refused event was queued: %v", js)
 	}
@@ -443,11 +439,11 @@ func TestImportFileState(t *testing.T) {
 
 // TestMigrationsApplyOnce: a new database is at the last version, and
 // opening it again applies nothing twice.
-func TestMigrationsApplyOnce(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
+func testMigrationsApplyOnce(t *testing.T, newState func(*testing.T) string) {
+	dir := newState(t)
 	for range 2 {
-		st := testStore(t, dir).(*sqliteStore)
+		st := testStore(t, dir)
+		migrations := st.d.migrations
 		var n, v int
 		if err := st.db.QueryRow(`SELECT COUNT(*), MAX(version) FROM schema_version`).Scan(&n, &v); err != nil {
 			t.Fatal(err)
@@ -456,5 +452,60 @@ func TestMigrationsApplyOnce(t *testing.T) {
 			t.Fatalf("schema_version has %d rows up to %d, want %d", n, v, len(migrations))
 		}
 		st.close()
+	}
+}
+
+// TestPostgresURLRedacted: a PostgreSQL state is named user@host:port/db in
+// messages, never with its password — also when the database cannot be
+// reached, or the URL does not parse.
+func TestPostgresURLRedacted(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ url, want string }{
+		{"postgres://gate:hunter2pw@127.0.0.1:1/gatedb?sslmode=disable&connect_timeout=2", "gate@127.0.0.1:1/gatedb"},
+		{"postgresql://gate:hunter2pw@127.0.0.1:1/gatedb?connect_timeout=2", "gate@127.0.0.1:1/gatedb"},
+		{"postgres://gate:hunter2pw@127.0.0.1:1/gatedb?sslmode=bogus", "gate@127.0.0.1:1/gatedb"},
+	} {
+		_, err := openStore(context.Background(), tc.url)
+		if err == nil || !errors.Is(err, ErrState) {
+			t.Fatalf("opening %s: %v, want ErrState", tc.want, err)
+		}
+		if strings.Contains(err.Error(), "hunter2pw") || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("opening %s: %q, want the database named %s and no password", tc.want, err, tc.want)
+		}
+	}
+	if got := RedactURL("postgres://gate:hunter2pw@db.example.com/gate"); got != "gate@db.example.com:5432/gate" {
+		t.Fatalf("RedactURL = %q, want gate@db.example.com:5432/gate", got)
+	}
+}
+
+// TestMigrateFromVersion2: a gate.db of the schema before the shared queue
+// (version 2) is migrated on open, its queued job claimable and its verdict
+// readable.
+func TestMigrateFromVersion2(t *testing.T) {
+	t.Parallel()
+	ctx, dir := context.Background(), t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`CREATE TABLE schema_version (version INTEGER NOT NULL)`, sqliteMigrations[0], sqliteMigrations[1],
+		`INSERT INTO schema_version (version) VALUES (1), (2)`,
+		`INSERT INTO events (id, received) VALUES ('ev-old', 1)`,
+		`INSERT INTO jobs (event_id, repository, digest, tag, received) VALUES ('ev-old', 'team/app', '` + digestN(1) + `', 'v1', 1)`,
+		`INSERT INTO records (repository, digest, pushed, deadline, state, updated, vsa_result) VALUES ('team/app', '` + digestN(2) + `', 1, 1, 'passed', 1, 'PASSED')`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("building a version 2 database: %v", err)
+		}
+	}
+	db.Close()
+	st := testStore(t, dir)
+	js, err := st.claim(ctx, hold{"a", time.Now().Add(time.Minute)}, 10, time.Now())
+	if err != nil || len(js) != 1 || js[0].ID != "ev-old" || js[0].Recheck {
+		t.Fatalf("claiming after the migration: %v %v, want ev-old", ids(js), err)
+	}
+	if r, ok, err := st.get(ctx, "team/app", digestN(2)); !ok || err != nil || r.State != StatePassed || r.VSAResult != "PASSED" {
+		t.Fatalf("the old verdict after the migration: %+v %v %v", r, ok, err)
 	}
 }

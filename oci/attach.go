@@ -195,6 +195,13 @@ func (c *Client) fallbackIndex(ctx context.Context, tag name.Tag) (*v1.IndexMani
 // AttachLegacySignature adds a simple-signing payload and its base64
 // signature as a layer of the sha256-<hex>.sig image, cosign v2's layout.
 func (c *Client) AttachLegacySignature(ctx context.Context, subject *Target, payload []byte, sigB64 string) (*Attached, error) {
+	return c.AttachLegacyLogged(ctx, subject, payload, sigB64, "")
+}
+
+// AttachLegacyLogged is AttachLegacySignature with the signature's Rekor v1
+// log entry: logBundle, cosign v2's dev.sigstore.cosign/bundle JSON (none
+// when empty).
+func (c *Client) AttachLegacyLogged(ctx context.Context, subject *Target, payload []byte, sigB64, logBundle string) (*Attached, error) {
 	tag := LegacySignatureTag(subject.Digest)
 	base, err := c.legacyImage(ctx, tag)
 	if err != nil {
@@ -204,7 +211,11 @@ func (c *Client) AttachLegacySignature(ctx context.Context, subject *Target, pay
 	if present, err := hasLegacyLayer(base, layer, sigB64); err != nil {
 		return nil, err
 	} else if !present {
-		base, err = mutate.Append(base, mutate.Addendum{Layer: layer, Annotations: map[string]string{AnnotationLegacySignature: sigB64}})
+		ann := map[string]string{AnnotationLegacySignature: sigB64}
+		if logBundle != "" {
+			ann[AnnotationLegacyBundle] = logBundle
+		}
+		base, err = mutate.Append(base, mutate.Addendum{Layer: layer, Annotations: ann})
 		if err != nil {
 			return nil, fmt.Errorf("adding signature layer: %w", err)
 		}

@@ -11,7 +11,6 @@ package sign
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,7 +20,6 @@ import (
 	intotov1 "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/signature"
-	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -177,6 +175,24 @@ func (s *Signer) signTarget(ctx context.Context, t *oci.Target, subjectName stri
 	if layout == "" {
 		layout = LayoutReferrers
 	}
+	legacy := layout == LayoutLegacy || layout == LayoutBoth
+	if legacy && s.sv == nil {
+		return nil, errors.New("keyless signatures are stored as bundles only: use --registry-layout referrers")
+	}
+	// The legacy signature is made (and logged) first: a log that cannot
+	// log it refuses before anything is attached.
+	var payload []byte
+	var legacySig, logBundle string
+	var legacyEntries []LogEntry
+	if legacy {
+		var err error
+		if payload, err = SimpleSigningPayload(t.Digest.Context().Name(), t.Digest.DigestStr(), req.Annotations); err != nil {
+			return nil, err
+		}
+		if legacySig, logBundle, legacyEntries, err = s.legacySignature(ctx, payload); err != nil {
+			return nil, err
+		}
+	}
 	if layout == LayoutReferrers || layout == LayoutBoth {
 		bundle, entries, err := s.bundle(ctx, subjectName, t.Digest.DigestStr(), req.Annotations)
 		if err != nil {
@@ -189,22 +205,12 @@ func (s *Signer) signTarget(ctx context.Context, t *oci.Target, subjectName stri
 		}
 		out.Attached = append(out.Attached, *att)
 	}
-	if (layout == LayoutLegacy || layout == LayoutBoth) && s.sv == nil {
-		return nil, errors.New("keyless signatures are stored as bundles only: use --registry-layout referrers")
-	}
-	if layout == LayoutLegacy || layout == LayoutBoth {
-		payload, err := SimpleSigningPayload(t.Digest.Context().Name(), t.Digest.DigestStr(), req.Annotations)
+	if legacy {
+		att, err := s.client.AttachLegacyLogged(ctx, t, payload, legacySig, logBundle)
 		if err != nil {
 			return nil, err
 		}
-		sig, err := s.sv.SignMessage(strings.NewReader(string(payload)), sigopts.WithContext(ctx))
-		if err != nil {
-			return nil, fmt.Errorf("signing: %w", err)
-		}
-		att, err := s.client.AttachLegacySignature(ctx, t, payload, base64.StdEncoding.EncodeToString(sig))
-		if err != nil {
-			return nil, err
-		}
+		out.Log = append(out.Log, legacyEntries...)
 		out.Attached = append(out.Attached, *att)
 	}
 	return out, nil

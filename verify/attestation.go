@@ -70,7 +70,7 @@ func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Ta
 		case oci.KindBundle:
 			sig = v.checkBundle(ctx, a, res.Digest, Request{TransparencyLog: req.TransparencyLog}, req.PredicateType)
 		case oci.KindDSSE:
-			sig = v.checkLegacyAttestation(ctx, a, res.Digest, req.PredicateType)
+			sig = v.checkLegacyAttestation(ctx, a, res.Digest, req.PredicateType, req.TransparencyLog)
 		}
 		if sig != nil && sig.err == nil && sig.statement != nil {
 			sig.Statement = json.RawMessage(sig.statement.raw)
@@ -99,7 +99,7 @@ func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
 
 // checkLegacyAttestation verifies a DSSE envelope from a legacy .att layer.
 // It returns nil for an envelope of another predicate type.
-func (v *Verifier) checkLegacyAttestation(ctx context.Context, a *oci.Artifact, digest, want string) *Signature {
+func (v *Verifier) checkLegacyAttestation(ctx context.Context, a *oci.Artifact, digest, want string, mode TlogMode) *Signature {
 	if pt := a.PredicateType(); pt != "" && pt != want {
 		return nil
 	}
@@ -118,14 +118,16 @@ func (v *Verifier) checkLegacyAttestation(ctx context.Context, a *oci.Artifact, 
 		return sig
 	}
 	var payload []byte
+	var logged legacySigned
 	for _, k := range v.keys {
 		ev, err := ssldsse.NewEnvelopeVerifier(&sigdsse.VerifierAdapter{SignatureVerifier: k.verifier})
 		if err != nil {
 			continue
 		}
-		if _, p, err := ev.VerifyAndDecode(ctx, &env); err == nil {
+		if accepted, p, err := ev.VerifyAndDecode(ctx, &env); err == nil {
 			payload = p
 			sig.Key, sig.KeyID = k.name, k.id
+			logged = legacySigned{content: a.Content, payload: p, signature: acceptedSignature(accepted), key: k.publicKey()}
 			break
 		}
 	}
@@ -151,5 +153,6 @@ func (v *Verifier) checkLegacyAttestation(ctx context.Context, a *oci.Artifact, 
 		return sig
 	}
 	sig.check("digest", Pass, "statement names "+digest)
+	v.checkLegacyTlog(sig, a, mode, logged)
 	return sig
 }

@@ -112,6 +112,9 @@ type LogEntry struct {
 	URL string `json:"url,omitempty"`
 	// Verified is true when the inclusion proof and checkpoint were verified offline.
 	Verified bool `json:"verified"`
+	// SETOnly is true when what was verified is the log's signed entry
+	// timestamp alone: cosign v2's legacy layers carry no inclusion proof.
+	SETOnly bool `json:"setOnly,omitempty"`
 }
 
 // add records one candidate (nil: not of the kind being verified).

@@ -64,6 +64,9 @@ func (v *Verifier) checkSimpleSigning(a *oci.Artifact, digest string, req Reques
 		return sig
 	}
 	sig.check("digest", Pass, "signed payload names "+digest)
+	if !v.checkLegacyTlog(sig, a, req.TransparencyLog, legacySigned{content: a.Content, signature: raw, key: verified.publicKey()}) {
+		return sig
+	}
 	checkAnnotations(sig, req.Annotations)
 	return sig
 }

@@ -266,3 +266,63 @@ func TestRekorV1(t *testing.T) {
 		t.Fatalf("untrusted v1 log: got %v", err)
 	}
 }
+
+// TestRekorV1LegacyLayout signs in cosign v2's legacy layout with a Rekor v1
+// log (the stand-in): the signature is logged as a hashedrekord and its
+// signed entry timestamp travels in the layer's bundle annotation, which a
+// required log check then verifies. A Rekor v2 log gives no SET for that
+// annotation: signing refuses rather than attach an unlogged signature.
+func TestRekorV1LegacyLayout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rekor := rekorv1test.Start(t)
+	reg := registrytest.New(t, false)
+	client := oci.New()
+	priv, _ := keys.Generate(keys.ECDSAP256)
+	sv, _ := keys.SignerVerifier(priv)
+	w, _ := tlog.Service{URL: rekor.URL, APIVersion: 1}.Writer(0)
+	s, err := sign.New(sv, client, sign.WithTransparencyLog(w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := reg.PushImage(t, "team/app:v1")
+	res, err := s.SignImage(ctx, d.String(), sign.Request{Layout: sign.LayoutLegacy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := res.Signed[0].Log; len(l) != 1 || l[0].Kind != "hashedrekord/0.0.1" {
+		t.Fatalf("log entries %+v, want one hashedrekord/0.0.1", l)
+	}
+	tr, _ := tlog.TrustedRoot(tlog.LogInfo{URL: rekor.URL, PublicKey: rekor.Key.Public(), APIVersion: 1})
+	ver, _ := verify.New(client, []verify.Key{{Name: "k", PublicKey: priv.Public()}}, verify.WithTrustedRoot(tr))
+	vres, err := ver.Verify(ctx, d.String(), verify.Request{TransparencyLog: verify.TlogRequired})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sg := vres.Signatures[0]; sg.Layout != oci.LayoutLegacyTag || len(sg.Log) != 1 || !sg.Log[0].Verified {
+		t.Fatalf("legacy signature %+v, want its log entry verified", sg)
+	}
+
+	// Both layouts: the bundle and the legacy layer are each logged.
+	both, err := s.SignImage(ctx, reg.PushImage(t, "team/app:both").String(), sign.Request{Layout: sign.LayoutBoth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := both.Signed[0].Log; len(l) != 2 || l[0].Kind != "dsse/0.0.1" || l[1].Kind != "hashedrekord/0.0.1" {
+		t.Fatalf("both layouts: log entries %+v, want the bundle's dsse/0.0.1 and the legacy hashedrekord/0.0.1", l)
+	}
+
+	// Rekor v2 (Signet's log): refused, and nothing attached.
+	_, v2url := startLog(t)
+	w2, _ := tlog.Service{URL: v2url, APIVersion: 2}.Writer(0)
+	s2, _ := sign.New(sv, client, sign.WithTransparencyLog(w2))
+	d2 := reg.PushImage(t, "team/app:v2")
+	for _, layout := range []sign.Layout{sign.LayoutLegacy, sign.LayoutBoth} {
+		if _, err := s2.SignImage(ctx, d2.String(), sign.Request{Layout: layout}); !errors.Is(err, sign.ErrLegacyNeedsRekorV1) {
+			t.Fatalf("layout %s with a Rekor v2 log: got %v, want ErrLegacyNeedsRekorV1", layout, err)
+		}
+	}
+	if _, err := ver.Verify(ctx, d2.String(), verify.Request{}); !errors.Is(err, verify.ErrNoSignatures) {
+		t.Fatalf("after the refusal: got %v, want no signatures", err)
+	}
+}

@@ -42,6 +42,7 @@ func newGateServeCmd(s *streams) *cobra.Command {
 		tokenEnv  string
 		grace     time.Duration
 		recheck   time.Duration
+		lease     time.Duration
 		workers   int
 		maxQueue  int
 		verifier  string
@@ -70,12 +71,20 @@ accepts a PASSED summary as a receipt only when it runs the same policy
 with the same keys (signet policy validate prints the digest), or lists the
 gate policy's digest in receipts.policyDigests.
 
-The gate keeps its state in a SQLite database, --state/gate.db (WAL mode;
-back up the directory, or use "sqlite3 gate.db .backup COPY" while it
-runs). An accepted event and its job are committed in one transaction before
-the registry is answered, so a restart loses nothing and an event sent twice
-is one job; a full queue, or a database that cannot be written, answers 503
-and the registry retries. A --state directory an older signet wrote
+The gate keeps its state in a database: --state DIR is a SQLite database,
+DIR/gate.db (WAL mode; back it up with "sqlite3 gate.db '.backup COPY'"
+while it runs, or copy the directory while the gate is stopped);
+--state postgres://USER@HOST:PORT/DATABASE is a PostgreSQL database (the
+password in PGPASSWORD or the URL; messages show only user@host:port/db;
+back it up with pg_dump). Several gates (replicas, behind one address) may
+share one PostgreSQL database: they share the queue, each job is worked on by
+one replica at a time, and a replica that dies leaves its jobs to the others
+once their lease (--lease, default 2m) ends; one verification summary is
+written per settled result. The schema is migrated on start. An accepted
+event and its job are committed in one transaction before the registry is
+answered, so a restart loses nothing and an event sent twice is one job; a
+full queue, or a database that cannot be written, answers 503 and the
+registry retries. A --state directory an older signet wrote
 (records.json, seen.log, queue/) is imported into gate.db on the first start
 and its files renamed NAME.imported. Every verdict is kept unless --keep is
 set (e.g. --keep 90d): verdicts last updated longer ago than that are then
@@ -90,10 +99,19 @@ open. With --backfill the gate also queues every image already in the
 registry that it has neither queued nor judged (as "signet gate backfill"
 does; --repository and --max-workers narrow and bound it) and logs a
 summary when done. See examples/registry-gate/.`,
+		Example: `  # one gate, its state in SQLite
+  SIGNET_GATE_SECRET=… signet gate serve --policy policy.yaml --registry registry.example.com:5000 --key gate.key --state /var/lib/signet-gate
+
+  # replicas sharing a PostgreSQL database (the password in PGPASSWORD)
+  PGPASSWORD=… SIGNET_GATE_SECRET=… signet gate serve --policy policy.yaml --registry registry.example.com:5000 --key gate.key \
+    --addr 0.0.0.0:8089 --state postgres://gate@db.example.com:5432/gate --lease 1m`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if polFile == "" || registry == "" || signing.keyRef == "" {
 				return usageError{errors.New("--policy, --registry and --key are required")}
+			}
+			if lease < time.Second {
+				return usageError{fmt.Errorf("--lease %s: want at least 1s (a live replica renews its leases every third of it)", lease)}
 			}
 			secret := os.Getenv(secretEnv)
 			if secret == "" {
@@ -120,8 +138,8 @@ summary when done. See examples/registry-gate/.`,
 			}
 			log := slog.New(slog.NewJSONHandler(s.err, nil))
 			g, err := gate.New(gate.Config{Registry: gateRegistry(registry),
-				Client: client, Decider: eng, Attester: attest.New(signer, client), Secret: secret, StatusToken: os.Getenv(tokenEnv), StateDir: stateDir,
-				Grace: grace, Recheck: recheck, Workers: workers, MaxQueue: maxQueue, VerifierID: verifier,
+				Client: client, Decider: eng, Attester: attest.New(signer, client), Secret: secret, StatusToken: os.Getenv(tokenEnv), State: stateDir,
+				Grace: grace, Recheck: recheck, Lease: lease, Workers: workers, MaxQueue: maxQueue, VerifierID: verifier,
 				Keep: time.Duration(keep), PolicyName: eng.PolicyName(), PolicyHash: eng.PolicyHash(), Log: log, Metrics: gate.NewMetrics()})
 			if err != nil {
 				return err
@@ -144,7 +162,7 @@ summary when done. See examples/registry-gate/.`,
 				defer c()
 				srv.Shutdown(sctx)
 			}()
-			fmt.Fprintf(s.err, "Push gate on http://%s (POST /events, GET /status and /metrics with the status token, /healthz); state in %s\n", ln.Addr(), stateDir)
+			fmt.Fprintf(s.err, "Push gate on http://%s (POST /events, GET /status and /metrics with the status token, /healthz); state in %s\n", ln.Addr(), gateStateName(stateDir))
 			err = srv.Serve(ln)
 			cancel()
 			if rerr := <-done; rerr != nil {
@@ -165,7 +183,8 @@ summary when done. See examples/registry-gate/.`,
 	f.StringVar(&polFile, "policy", "", "policy every push is verified against (required)")
 	f.StringVar(&registry, "registry", "", "the registry, host[:port] as its images are named (required)")
 	f.StringVar(&addr, "addr", "127.0.0.1:8089", "address to listen on")
-	f.StringVar(&stateDir, "state", "", "directory of the gate's database, gate.db: the queue and verdicts (default $SIGNET_HOME/gate)")
+	f.StringVar(&stateDir, "state", "", "the gate's database: a directory (SQLite, DIR/gate.db) or postgres://USER@HOST:PORT/DATABASE (default $SIGNET_HOME/gate)")
+	f.DurationVar(&lease, "lease", 2*time.Minute, "how long a claimed job is a replica's before another may claim it (a dead replica's jobs wait this long)")
 	f.Var(&keep, "keep", "delete verdicts last updated longer ago than this (e.g. 90d, 720h; default: keep every verdict)")
 	f.StringVar(&secretEnv, "secret-env", "SIGNET_GATE_SECRET", "environment variable holding the shared secret")
 	f.StringVar(&tokenEnv, "status-token-env", "SIGNET_GATE_STATUS_TOKEN", "environment variable holding the token GET /status and /metrics require (unset: the shared secret)")
@@ -175,6 +194,15 @@ summary when done. See examples/registry-gate/.`,
 	f.IntVar(&maxQueue, "max-queue", 10000, "queued events before the gate answers 503 (the registry then retries)")
 	f.StringVar(&verifier, "verifier-id", "https://signet.dev/gate", "the verifier id written into the verification summaries")
 	return cmd
+}
+
+// gateStateName is the gate's state as it may be printed: a directory, or a
+// PostgreSQL URL without its password.
+func gateStateName(state string) string {
+	if strings.HasPrefix(state, "postgres://") || strings.HasPrefix(state, "postgresql://") {
+		return gate.RedactURL(state)
+	}
+	return state
 }
 
 func newGateStatusCmd(s *streams) *cobra.Command {

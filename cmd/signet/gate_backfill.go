@@ -61,9 +61,9 @@ gate's workers judge, as they judge a pushed image.
 Each image is queued under the event id backfill:REPOSITORY@DIGEST, in the
 same transaction as a notification, so running the backfill again (after a
 crash, or to catch up) queues only what is still missing; no cursor is
-kept. A gate that is running picks up what this command queues when it
-next starts; "gate serve --backfill" backfills and hands the images to its
-workers at once. Progress goes to stderr; the summary to stdout.`,
+kept. A gate running on the same --state (directory or PostgreSQL URL)
+claims what this command queues within a second; "gate serve --backfill"
+backfills from inside the gate. Progress goes to stderr; the summary to stdout.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFormat(output); err != nil {
@@ -99,7 +99,7 @@ workers at once. Progress goes to stderr; the summary to stdout.`,
 	bf.addFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&registry, "registry", "", "the registry, host[:port] as its images are named (required)")
-	f.StringVar(&stateDir, "state", "", "directory of the gate's database, gate.db (default $SIGNET_HOME/gate)")
+	f.StringVar(&stateDir, "state", "", "the gate's database: a directory (SQLite, DIR/gate.db) or postgres://USER@HOST:PORT/DATABASE (default $SIGNET_HOME/gate)")
 	f.IntVar(&maxQueue, "max-queue", 10000, "stop once this many jobs are queued (as gate serve --max-queue); run again when the gate has caught up")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,31 @@ func TestGateStatusPaging(t *testing.T) {
 	}
 	if !strings.Contains(out, "more: --offset 20") {
 		t.Fatalf("gate status does not say where the next page starts:\n%s", out)
+	}
+}
+
+// TestGateServeState: --lease below a second is a usage error, and a
+// PostgreSQL --state is printed without its password, also when the
+// database cannot be reached.
+func TestGateServeState(t *testing.T) {
+	t.Setenv("SIGNET_HOME", t.TempDir())
+	t.Setenv("SIGNET_GATE_SECRET", "the-registry-secret")
+	t.Setenv("SIGNET_PASSWORD", "pw")
+	dir := t.TempDir()
+	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", dir+"/gate"); code != exitOK {
+		t.Fatalf("keys generate: %d %s", code, stderr)
+	}
+	pol := dir + "/policy.yaml"
+	os.WriteFile(pol, []byte("apiVersion: signet.dev/v1alpha1\nkind: Policy\nmetadata: {name: p}\nimages:\n  - pattern: \"**\"\n    signers: [{name: k, key: "+dir+"/gate.pub}]\n"), 0o600)
+	base := []string{"gate", "serve", "--no-tlog", "--policy", pol, "--registry", "127.0.0.1:5000", "--key", dir + "/gate.key", "--addr", "127.0.0.1:0"}
+	if _, stderr, code := signet(t, append(base, "--lease", "100ms")...); code != exitUsage || !strings.Contains(stderr, "--lease 100ms: want at least 1s") {
+		t.Fatalf("--lease 100ms: %d %s", code, stderr)
+	}
+	_, stderr, code := signet(t, append(base, "--state", "postgres://gate:hunter2pw@127.0.0.1:1/gatedb?connect_timeout=2")...)
+	if code == exitOK || strings.Contains(stderr, "hunter2pw") || !strings.Contains(stderr, "gate@127.0.0.1:1/gatedb") {
+		t.Fatalf("an unreachable PostgreSQL state: %d %s, want an error naming gate@127.0.0.1:1/gatedb without the password", code, stderr)
+	}
+	if got := gateStateName("postgres://gate:hunter2pw@db.example.com:5433/gate"); got != "gate@db.example.com:5433/gate" {
+		t.Fatalf("gateStateName = %q", got)
 	}
 }

@@ -232,7 +232,9 @@ func printCandidate(s *streams, sig verify.Signature, what candidates) {
 		fmt.Fprintf(s.out, "      signed for %s\n", sig.SignedName)
 	}
 	for _, e := range sig.Log {
-		if e.Verified {
+		if e.Verified && e.SETOnly {
+			fmt.Fprintf(s.out, "      logged at index %d in %s, signed entry timestamp verified offline (a legacy layer carries no inclusion proof)\n", e.Index, e.URL)
+		} else if e.Verified {
 			fmt.Fprintf(s.out, "      logged at index %d in %s, proof verified offline\n", e.Index, e.URL)
 		} else {
 			fmt.Fprintf(s.out, "      log entry %d (not checked: log not in the trusted root)\n", e.Index)
