@@ -127,7 +127,10 @@ func WithMySQL(t MySQLTarget) LogOption {
 
 // Open opens the log in dir, creating it and its Ed25519 signing key (mode
 // 0600) on first use. origin names the log in its checkpoints; Sigstore
-// verifiers expect the host name of the log's URL.
+// verifiers expect the host name of the log's URL. The tree is kept as POSIX
+// files in dir/tiles, its de-duplication index in dir/dedup (WithMySQL keeps
+// both in a database). Open returns once the index records every entry in
+// the tree, so a resubmitted entry is answered with its original index.
 func Open(openCtx context.Context, dir, origin string, opts ...LogOption) (*Log, error) {
 	ctx := openCtx
 	cfg := logConfig{batchSize: 256, batchAge: 10 * time.Millisecond, checkpoint: 100 * time.Millisecond}
