@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/transparency-dev/tessera/client"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -388,5 +390,40 @@ func TestCrashBeforeIndexing(t *testing.T) {
 				t.Fatalf("tree size %d, want %d", n, len(reqs))
 			}
 		})
+	}
+}
+
+// TestInclusionProofsMatchTessera checks the shared proof builder against
+// Tessera's for every leaf of a tree spanning a full and a partial tile.
+func TestInclusionProofsMatchTessera(t *testing.T) {
+	ctx := context.Background()
+	l := mustOpen(t, posixBackend(t))
+	const n = 300
+	reqs := make([]*pb.CreateEntryRequest, n)
+	for i := range reqs {
+		reqs[i] = request(t, fmt.Sprintf("proof-%d", i))
+	}
+	burst(t, reqs, 64, func(i int) {
+		if _, err := l.Add(ctx, reqs[i]); err != nil {
+			t.Error(err)
+		}
+	})
+	size := treeSize(t, l)
+	want, err := client.NewProofBuilder(ctx, size, l.ReadTile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range size {
+		got, err := tlog.InclusionProof(ctx, l, size, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := want.InclusionProof(ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(got, w, bytes.Equal) {
+			t.Fatalf("proof of %d in %d differs from Tessera's", i, size)
+		}
 	}
 }

@@ -19,3 +19,8 @@ func Crash(l *Log) {
 	l.cancel()
 	l.dedup.close()
 }
+
+// InclusionProof is l's proof of index in the tree of size, as Add builds it.
+func InclusionProof(ctx context.Context, l *Log, size, index uint64) ([][]byte, error) {
+	return l.prover.inclusionProof(ctx, size, index, l.reader.ReadTile)
+}

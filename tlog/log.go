@@ -25,7 +25,6 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera"
-	"github.com/transparency-dev/tessera/client"
 	"github.com/transparency-dev/tessera/storage/posix"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -62,31 +61,6 @@ type Log struct {
 	inflight sync.WaitGroup
 
 	prover prover
-}
-
-// prover builds inclusion proofs against the latest checkpoint: appends
-// answered by the same checkpoint share its tiles and computed nodes
-// instead of each reading and hashing them again.
-type prover struct {
-	mu   sync.Mutex
-	size uint64
-	pb   *client.ProofBuilder
-}
-
-func (p *prover) inclusionProof(ctx context.Context, size, index uint64, fetch client.TileFetcherFunc) ([][]byte, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	pb := p.pb
-	if pb == nil || size != p.size {
-		var err error
-		if pb, err = client.NewProofBuilder(ctx, size, fetch); err != nil {
-			return nil, fmt.Errorf("building inclusion proof: %w", err)
-		}
-		if size > p.size {
-			p.pb, p.size = pb, size
-		}
-	}
-	return pb.InclusionProof(ctx, index)
 }
 
 // ErrClosed means the log is shutting down; the entry was not taken.

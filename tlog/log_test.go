@@ -194,14 +194,13 @@ func TestConsistency(t *testing.T) {
 // over HTTP to the log's handler.
 func BenchmarkAppend(b *testing.B) {
 	for _, clients := range []int{128, 512} {
-		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchAppend(b, clients, false) })
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchAppend(b, openLog(b, b.TempDir()), clients, false) })
 	}
-	b.Run("clients=512/http", func(b *testing.B) { benchAppend(b, 512, true) })
+	b.Run("clients=512/http", func(b *testing.B) { benchAppend(b, openLog(b, b.TempDir()), 512, true) })
 }
 
-func benchAppend(b *testing.B, clients int, overHTTP bool) {
+func benchAppend(b *testing.B, l *tlog.Log, clients int, overHTTP bool) {
 	ctx := context.Background()
-	l := openLog(b, b.TempDir())
 	reqs := make([]*pb.CreateEntryRequest, b.N)
 	for i := range reqs {
 		reqs[i] = request(b, fmt.Sprintf("bench-%d", i))

@@ -118,3 +118,14 @@ func TestTwoFrontEnds(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendMySQL is BenchmarkAppend on a real MariaDB, whose driver
+// signs a checkpoint at most once a second.
+func BenchmarkAppendMySQL(b *testing.B) {
+	srv := dbtest.MariaDB(b)
+	for _, clients := range []int{512, 2048} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			benchAppend(b, mustOpen(b, mysqlOn(b, srv, b.TempDir())), clients, false)
+		})
+	}
+}
