@@ -85,6 +85,8 @@ fuzz:
 	$(GO) test ./verify -run '^$$' -fuzz '^FuzzLegacyLogAnnotation$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./tlog -run '^$$' -fuzz '^FuzzAddEntry$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./tlog -run '^$$' -fuzz '^FuzzParseCheckpoint$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./tlog -run '^$$' -fuzz '^FuzzReadPath$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./tlog -run '^$$' -fuzz '^FuzzParseMySQL$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./attest -run '^$$' -fuzz '^FuzzBuildPredicate$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./attest -run '^$$' -fuzz '^FuzzParseStatement$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./inspect -run '^$$' -fuzz '^FuzzArtifact$$' -fuzztime $(FUZZTIME)

@@ -6,6 +6,8 @@ import (
 	"crypto"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -49,6 +51,54 @@ func FuzzParseCheckpoint(f *testing.F) {
 		cp, err := cv.Parse(raw)
 		if err == nil && cp == nil {
 			t.Fatal("nil checkpoint without error")
+		}
+	})
+}
+
+// FuzzReadPath requests arbitrary paths of the read API: none is answered
+// 5xx, or crashes the log.
+func FuzzReadPath(f *testing.F) {
+	l := openLog(f, f.TempDir())
+	appendN(f, l, "seed", 3)
+	h := l.Handler()
+	for _, p := range []string{"/checkpoint", "/tile/0/000.p/3", "/tile/entries/000.p/2", "/tile/0/x001/000", "/tile/entries/000.p/0", "/api/v2/tile/1/000.p/300"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		req, err := http.NewRequest(http.MethodGet, "http://log.example/", nil)
+		if err != nil {
+			t.Skip()
+		}
+		req.URL.Path = "/" + strings.TrimPrefix(p, "/")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("status %d for %q: %s", rec.Code, p, rec.Body)
+		}
+	})
+}
+
+// FuzzParseMySQL parses arbitrary --storage values: neither the parsed
+// target nor an error ever shows the password.
+func FuzzParseMySQL(f *testing.F) {
+	f.Add("mysql://log:s3cret@127.0.0.1:3306/tlog")
+	f.Add("mysql://log:s3cret@127.0.0.1/tlog")
+	f.Add("mysql://log:s%33cret@[::1]:3306/tlog?x=1")
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := url.Parse(s)
+		if err != nil || u.User == nil {
+			return
+		}
+		pw, ok := u.User.Password()
+		if !ok || len(pw) < 4 || strings.Contains(u.User.Username()+u.Host+u.Path, pw) {
+			return
+		}
+		target, err := tlog.ParseMySQL(s)
+		if err != nil && strings.Contains(err.Error(), pw) {
+			t.Fatalf("error shows the password: %v", err)
+		}
+		if strings.Contains(target.String(), pw) {
+			t.Fatalf("target shows the password: %s", target)
 		}
 	})
 }

@@ -108,7 +108,7 @@ func TestLogKeyIsPrivate(t *testing.T) {
 	}
 }
 
-func appendN(t *testing.T, l *tlog.Log, prefix string, n int) []byte {
+func appendN(t testing.TB, l *tlog.Log, prefix string, n int) []byte {
 	t.Helper()
 	var cp []byte
 	for i := range n {
