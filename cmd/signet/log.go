@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -203,7 +204,7 @@ func newLogInfoCmd(s *streams) *cobra.Command {
 				return err
 			}
 			var size uint64
-			if raw, err := tlog.ReadCheckpointFile(dir); err == nil {
+			if raw, err := latestCheckpoint(cmd.Context(), dir, info.URL); err == nil {
 				v, _ := signature.LoadVerifier(pub.(crypto.PublicKey), crypto.SHA256)
 				if cv, err := tlog.NewCheckpointVerifier(info.Origin, v); err == nil {
 					if cp, err := cv.Parse(raw); err == nil {
@@ -298,6 +299,20 @@ history is reported with both signed checkpoints as evidence (exit code 4).`,
 	cmd.Flags().StringVar(&origin, "origin", "", "checkpoint origin (default: the URL's host)")
 	cmd.Flags().StringVar(&state, "state", "", "file remembering the last checkpoint seen")
 	return cmd
+}
+
+// latestCheckpoint reads the checkpoint from a POSIX log's directory or,
+// for a log kept in a database, from the running log at url.
+func latestCheckpoint(ctx context.Context, dir, url string) ([]byte, error) {
+	raw, err := tlog.ReadCheckpointFile(dir)
+	if !errors.Is(err, os.ErrNotExist) || url == "" {
+		return raw, err
+	}
+	tiles, err := tlog.NewHTTPTiles(url, &http.Client{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	return tiles.Checkpoint(ctx)
 }
 
 // namesLog reports whether the signing config or trusted root at p names
