@@ -268,6 +268,7 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 		"signet log serve": {
 			{classBadInput, []string{"log", "serve", "--addr", "127.0.0.1:0", "--dir", f.blob}, exitError, ""},
 			{classBadFlagValue, []string{"log", "serve", "--addr", "127.0.0.1:0", "--dir", f.path("log"), "--storage", "postgres://u@h:1/d"}, exitUsage, "--storage must be mysql://"},
+			{classBadFlagValue, []string{"log", "serve", "--addr", "127.0.0.1:0", "--dir", f.path("log"), "--url", "log.example.com"}, exitUsage, "--url \"log.example.com\""},
 			{classServiceDown, []string{"log", "serve", "--addr", "127.0.0.1:0", "--dir", f.path("log"), "--storage", "mysql://u:s3cret@" + f.down + "/d"}, exitRegistry, "u@" + f.down + "/d"},
 		},
 		"signet log verify": {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,7 @@ func newLogCmd(s *streams) *cobra.Command {
 func defaultLogDir() string { return filepath.Join(signetHome(), "log") }
 
 func newLogServeCmd(s *streams) *cobra.Command {
-	var addr, dir, origin, storage string
+	var addr, dir, origin, storage, publicURL string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve an embedded Rekor-v2-compatible transparency log",
@@ -66,8 +67,8 @@ or 'signet config unset signing-config trusted-root' removes them.
   # Tree and de-duplication index in MariaDB; the key stays in --dir
   SIGNET_LOG_STORAGE=mysql://tlog:PASSWORD@127.0.0.1:3306/tlog signet log serve --dir /srv/log-key
 
-  # A second front-end of the same log (same key, same database)
-  SIGNET_LOG_STORAGE=mysql://tlog:PASSWORD@127.0.0.1:3306/tlog signet log serve --dir /srv/log-key --addr 127.0.0.1:3004 --origin 127.0.0.1`,
+  # Front-ends on several machines behind https://log.example.com (same key, same database)
+  SIGNET_LOG_STORAGE=mysql://tlog:PASSWORD@db.internal:3306/tlog signet log serve --dir /srv/log-key --addr 10.0.0.5:3003 --url https://log.example.com`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if storage == "" {
@@ -80,6 +81,14 @@ or 'signet config unset signing-config trusted-root' removes them.
 			ln, host, err := tlog.ListenOrigin(addr)
 			if err != nil {
 				return err
+			}
+			if publicURL != "" {
+				u, err := url.Parse(publicURL)
+				if err != nil || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https") {
+					ln.Close()
+					return usageError{fmt.Errorf("--url %q: want the http(s) URL clients reach the log at, e.g. https://log.example.com", publicURL)}
+				}
+				host = u.Hostname()
 			}
 			if origin == "" {
 				origin = host
@@ -94,11 +103,15 @@ or 'signet config unset signing-config trusted-root' removes them.
 			}
 			defer l.Close(context.Background())
 			srv := l.Serve(ln)
-			if err := tlog.SaveInfo(dir, tlog.Info{Origin: origin, URL: srv.URL}); err != nil {
+			self := srv.URL
+			if publicURL != "" {
+				self = strings.TrimSuffix(publicURL, "/")
+			}
+			if err := tlog.SaveInfo(dir, tlog.Info{Origin: origin, URL: self}); err != nil {
 				srv.Close()
 				return err
 			}
-			if err := writeTrustFiles(s, l.Self(srv.URL)); err != nil {
+			if err := writeTrustFiles(s, l.Self(self)); err != nil {
 				srv.Close()
 				return err
 			}
@@ -113,6 +126,7 @@ or 'signet config unset signing-config trusted-root' removes them.
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:3003", "address to listen on")
 	cmd.Flags().StringVar(&dir, "dir", defaultLogDir(), "log state directory (key, tiles, checkpoint)")
 	cmd.Flags().StringVar(&origin, "origin", "", "checkpoint origin (default: the listen host; verifiers expect the host of the log URL)")
+	cmd.Flags().StringVar(&publicURL, "url", "", "the URL clients reach the log at, if not http://ADDR (e.g. a load balancer before several front-ends); the origin defaults to its host")
 	cmd.Flags().StringVar(&storage, "storage", "", "where the tree is kept: mysql://USER[:PASSWORD]@HOST:PORT/DATABASE (default: POSIX files in --dir; also $SIGNET_LOG_STORAGE)")
 	return cmd
 }

@@ -26,7 +26,7 @@ import (
 )
 
 // TestLogServeMySQLFrontEnds runs two `log serve` front-ends with one key
-// on one MariaDB database, the password only in $SIGNET_LOG_STORAGE: entries
+// and one public URL (as behind a load balancer) on one MariaDB database, the password only in $SIGNET_LOG_STORAGE: entries
 // posted to either land in one tree served by both, and no output shows
 // the password.
 func TestLogServeMySQLFrontEnds(t *testing.T) {
@@ -42,14 +42,14 @@ func TestLogServeMySQLFrontEnds(t *testing.T) {
 	var outs [2]*syncBuffer
 	var urls [2]string
 	codes := make([]int, 2)
-	for i := range 2 {
-		addr := freeAddr(t)
+	addrs := [2]string{freeAddr(t), freeAddr(t)}
+	for i, addr := range addrs {
 		urls[i] = "http://" + addr
 		outs[i] = &syncBuffer{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i] = run(ctx, []string{"log", "serve", "--dir", keyDir, "--addr", addr, "--origin", "127.0.0.1"}, strings.NewReader(""), outs[i], outs[i])
+			codes[i] = run(ctx, []string{"log", "serve", "--dir", keyDir, "--addr", addr, "--url", "http://" + addrs[0]}, strings.NewReader(""), outs[i], outs[i])
 		}()
 		waitHealthy(t, urls[i], outs[i])
 	}
