@@ -60,9 +60,13 @@ func (c *Client) AttachBundleFile(ctx context.Context, subject *Target, path str
 func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v1.Layer, annotations map[string]string) (*Attached, error) {
 	repo := subject.Digest.Context()
 	cfg := static.NewLayer(emptyJSON, EmptyMediaType)
+	var w Writer = c
+	if subject.layout != nil {
+		w = subject.layout
+	}
 	for _, l := range []v1.Layer{cfg, layer} {
-		if err := remote.WriteLayer(repo, l, c.remoteOpts(ctx, nil)...); err != nil {
-			return nil, registryErr(fmt.Sprintf("uploading blob to %s", repo), err)
+		if err := w.PutBlob(ctx, repo, l); err != nil {
+			return nil, err
 		}
 	}
 	cfgDesc, err := descriptorOf(cfg, EmptyMediaType)
@@ -92,6 +96,12 @@ func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v
 		return nil, err
 	}
 	dst := repo.Digest(h.String())
+	if subject.layout != nil {
+		if err := subject.layout.PutManifest(ctx, dst, raw, types.OCIManifestSchema1); err != nil {
+			return nil, err
+		}
+		return &Attached{Digest: h, Layout: LayoutOCI, Ref: LayoutScheme + subject.layout.dir + "@" + h.String()}, nil
+	}
 	probe := &referrersProbe{}
 	// Putting the same manifest again is harmless, so a read inside the put
 	// (go-containerregistry reads the fallback tag) that came back broken
@@ -202,6 +212,9 @@ func (c *Client) AttachLegacySignature(ctx context.Context, subject *Target, pay
 // log entry: logBundle, cosign v2's dev.sigstore.cosign/bundle JSON (none
 // when empty).
 func (c *Client) AttachLegacyLogged(ctx context.Context, subject *Target, payload []byte, sigB64, logBundle string) (*Attached, error) {
+	if subject.layout != nil {
+		return nil, fmt.Errorf("writing cosign's legacy .sig tag into the layout %s: not supported; sign without the legacy layout (the bundle is written as a referrer)", subject.layout.dir)
+	}
 	tag := LegacySignatureTag(subject.Digest)
 	base, err := c.legacyImage(ctx, tag)
 	if err != nil {

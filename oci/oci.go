@@ -73,6 +73,7 @@ type Client struct {
 	pullerOnce        sync.Once
 	puller            *remote.Puller
 	attempts, perHost int
+	layoutRepo        string
 	// noReferrersAPI remembers registries that answered the referrers API
 	// with 404 (registry name -> true).
 	noReferrersAPI sync.Map
@@ -110,6 +111,12 @@ func WithHostConcurrency(n int) Option { return func(c *Client) { c.perHost = n 
 // client reads. Default 8 MiB.
 func WithMaxArtifactBytes(n int64) Option { return func(c *Client) { c.maxBytes = n } }
 
+// WithLayoutRepository names the repository (REGISTRY/REPOSITORY) images in
+// OCI layout directories (oci-layout:DIR references) are named in: what
+// policies match them by and signatures record. Default: none, a
+// pseudo-repository of LayoutRegistry, which no policy rule matches.
+func WithLayoutRepository(repo string) Option { return func(c *Client) { c.layoutRepo = repo } }
+
 // New returns a Client.
 func New(opts ...Option) *Client {
 	c := &Client{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, maxBytes: defaultMaxArtifactBytes, attempts: 4, perHost: 16}
@@ -121,8 +128,14 @@ func New(opts ...Option) *Client {
 }
 
 // ParseReference parses an image reference with the client's name options.
-// An error is a *ReferenceError that says what is wrong.
+// An error is a *ReferenceError that says what is wrong. An oci-layout:
+// reference becomes its tag or digest in the layout's repository (see
+// WithLayoutRepository); a bare oci-layout:DIR is resolved on disk to the
+// one image the layout holds.
 func (c *Client) ParseReference(ref string) (name.Reference, error) {
+	if IsLayoutReference(ref) {
+		return c.parseLayoutReference(ref)
+	}
 	return ParseReference(ref, c.nameOpts...)
 }
 
@@ -182,7 +195,19 @@ type Target struct {
 	// Platform is set for a platform manifest reached through an index.
 	Platform string
 
-	lazy bool // made by Target for a digest reference: not asked of the registry
+	lazy   bool       // made by Target for a digest reference: not asked of the registry
+	layout *LayoutDir // the layout it is in; nil for a registry image
+}
+
+// Layout is the OCI layout directory t is in, nil for a registry image.
+func (t *Target) Layout() *LayoutDir { return t.layout }
+
+// reader is where what is attached to t is read from.
+func (c *Client) reader(t *Target) Reader {
+	if t.layout != nil {
+		return t.layout
+	}
+	return c
 }
 
 // Resolved reports whether the registry was asked about t (by Resolve):
@@ -215,7 +240,7 @@ func (c *Client) Targets(ctx context.Context, image string, recursive bool) ([]*
 	}
 	for _, ch := range children {
 		d := t.Digest.Context().Digest(ch.Digest.String())
-		ct := &Target{Ref: d, Digest: d, Descriptor: ch}
+		ct := &Target{Ref: d, Digest: d, Descriptor: ch, layout: t.layout}
 		if ch.Platform != nil {
 			ct.Platform = ch.Platform.String()
 		}
@@ -226,6 +251,9 @@ func (c *Client) Targets(ctx context.Context, image string, recursive bool) ([]*
 
 // Resolve finds the digest an image reference names.
 func (c *Client) Resolve(ctx context.Context, ref string) (*Target, error) {
+	if IsLayoutReference(ref) {
+		return c.resolveLayout(ctx, ref)
+	}
 	r, err := c.ParseReference(ref)
 	if err != nil {
 		return nil, err
@@ -253,6 +281,9 @@ func (c *Client) Resolve(ctx context.Context, ref string) (*Target, error) {
 // false). Callers that need the media type, or to know the manifest exists,
 // use Resolve.
 func (c *Client) Target(ctx context.Context, ref string) (*Target, error) {
+	if IsLayoutReference(ref) {
+		return c.resolveLayout(ctx, ref) // on disk: reading it costs no round trip
+	}
 	r, err := c.ParseReference(ref)
 	if err != nil {
 		return nil, err
@@ -276,6 +307,9 @@ func (c *Client) Target(ctx context.Context, ref string) (*Target, error) {
 func (c *Client) Children(ctx context.Context, t *Target) ([]v1.Descriptor, error) {
 	if !t.Descriptor.MediaType.IsIndex() {
 		return nil, nil
+	}
+	if t.layout != nil {
+		return layoutChildren(ctx, t)
 	}
 	idx, err := remote.Index(t.Digest, c.remoteOpts(ctx, nil)...)
 	if err != nil {

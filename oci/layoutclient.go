@@ -1,0 +1,119 @@
+package oci
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// OpenLayout opens the layout ref (oci-layout:DIR[...]) names, with the
+// client's layout repository and artifact cap.
+func (c *Client) OpenLayout(ref LayoutReference) (*LayoutDir, error) {
+	return OpenLayout(ref.Dir, c.layoutRepo, c.maxBytes)
+}
+
+// parseLayoutReference names a layout image in the layout's repository. A
+// bare DIR is read: it names the layout's one image.
+func (c *Client) parseLayoutReference(ref string) (name.Reference, error) {
+	lr, err := ParseLayoutReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := layoutRepository(lr.Dir, c.layoutRepo)
+	if err != nil {
+		return nil, fmt.Errorf("the layout repository %s: %w", c.layoutRepo, err)
+	}
+	switch {
+	case lr.Digest != "":
+		return repo.Digest(lr.Digest), nil
+	case lr.Tag != "":
+		return repo.Tag(lr.Tag), nil
+	}
+	l, err := c.OpenLayout(lr)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := l.only()
+	if err != nil {
+		return nil, err
+	}
+	return repo.Digest(desc.Digest.String()), nil
+}
+
+// resolveLayout reads the manifest a layout reference names.
+func (c *Client) resolveLayout(ctx context.Context, ref string) (*Target, error) {
+	lr, err := ParseLayoutReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	l, err := c.OpenLayout(lr)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.parseLayoutReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	m, err := l.Get(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s: %w", ref, err)
+	}
+	t := &Target{Ref: r, Descriptor: m.Descriptor, Digest: l.repo.Digest(m.Descriptor.Digest.String()), Tag: lr.Tag, layout: l}
+	if lr.Digest != "" && lr.Digest != m.Descriptor.Digest.String() {
+		return nil, fmt.Errorf("resolving %s: %w: the layout lists it as %s", ref, ErrCorrupt, m.Descriptor.Digest)
+	}
+	return t, nil
+}
+
+// only is the one image a layout holds: its single index.json entry, or its
+// single entry that is neither listed under an attached tag nor a referrer.
+func (l *LayoutDir) only() (v1.Descriptor, error) {
+	im, err := l.Index()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	var images []v1.Descriptor
+	for _, d := range im.Manifests {
+		if AttachedTag(refNameTag(d.Annotations[AnnotationRefName])) || d.ArtifactType != "" {
+			continue
+		}
+		if m, err := l.manifest(d); err == nil && hasSubject(m.Raw) {
+			continue
+		}
+		images = append(images, d)
+	}
+	if len(images) == 1 {
+		return images[0], nil
+	}
+	var digests []string
+	for _, d := range images[:min(len(images), maxTagsShown)] {
+		digests = append(digests, d.Digest.String())
+	}
+	return v1.Descriptor{}, &ReferenceError{Ref: LayoutScheme + l.dir, err: errBadLayoutRef,
+		Reason: fmt.Sprintf("the layout %s holds %d images, not one; name one as %s:TAG or %s@DIGEST (%s; digests: %s)",
+			l.dir, len(images), LayoutScheme+l.dir, LayoutScheme+l.dir, l.tagsHint(im), strings.Join(digests, ", "))}
+}
+
+func hasSubject(raw []byte) bool {
+	var m struct {
+		Subject *v1.Descriptor `json:"subject"`
+	}
+	return json.Unmarshal(raw, &m) == nil && m.Subject != nil
+}
+
+// layoutChildren lists the manifests of an index in a layout.
+func layoutChildren(ctx context.Context, t *Target) ([]v1.Descriptor, error) {
+	m, err := t.layout.Get(ctx, t.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("reading index %s: %w", t.Digest.DigestStr(), err)
+	}
+	var im v1.IndexManifest
+	if err := json.Unmarshal(m.Raw, &im); err != nil {
+		return nil, fmt.Errorf("parsing index %s in %s: %w", t.Digest.DigestStr(), t.layout.dir, err)
+	}
+	return im.Manifests, nil
+}
