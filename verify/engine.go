@@ -303,6 +303,10 @@ func (e *Engine) start(image string) (*Decision, name.Reference, *policy.Rule) {
 		d.add("reference", Fail, ClassInvalid, err.Error(), nil)
 		return d.finish(), nil, nil
 	}
+	if why := layoutUnmatchable(image, ref); why != "" {
+		d.add("reference", Fail, ClassInvalid, why, nil)
+		return d.finish(), nil, nil
+	}
 	// Rules see the one canonical spelling of the reference, so every
 	// spelling of a registry meets its rule; the registry is asked with ref.
 	canon, err := policy.NormalizeReference(ref.Name())
@@ -338,7 +342,7 @@ func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decisi
 	}
 	if dg, ok := ref.(name.Digest); ok {
 		// A digest reference needs no resolving when its verdict is cached.
-		if checks, ok := e.cached(e.cacheKey(rule, dg)); ok {
+		if checks, ok := e.cached(layoutKey(image) + e.cacheKey(rule, dg)); ok {
 			d.Digest, d.Cached = dg.DigestStr(), true
 			d.Checks = append(d.Checks, checks...)
 			return d.finish()
@@ -355,6 +359,11 @@ func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decisi
 		d.notEvaluated(ref, rule)
 		return d.finish()
 	}
+	if _, isTag := ref.(name.Tag); isTag && oci.IsLayoutReference(image) && rule.Tags != nil && rule.Tags.SignedHeads != nil {
+		d.add("signed-head", Fail, ClassInvalid, fmt.Sprintf("rule images[%d] requires signed tag heads, which are read from the registry, not from a layout; verify the image at the registry, or reference the layout image by digest", rule.Index), nil)
+		d.notEvaluated(ref, rule)
+		return d.finish()
+	}
 	pinned, head, ok := e.signedHeadRule(ctx, d, ref, rule)
 	if !ok {
 		d.notEvaluated(ref, rule)
@@ -363,7 +372,10 @@ func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decisi
 	if pinned != nil {
 		t = pinned
 	}
-	e.rememberTag(ref, d.Digest, head)
+	if !oci.IsLayoutReference(image) {
+		// A layout's tag is not the registry's: receipts never use it.
+		e.rememberTag(ref, d.Digest, head)
+	}
 	checks, cached := e.digestChecks(ctx, image, t, rule, run)
 	d.Cached = cached
 	d.Checks = append(d.Checks, checks...)
@@ -512,7 +524,7 @@ func (e *Engine) headVerifier(ctx context.Context, rule *policy.Rule, repo name.
 // digestChecks runs (or recalls) the checks that depend only on the digest
 // and the policy: signatures and attestations.
 func (e *Engine) digestChecks(ctx context.Context, image string, t *oci.Target, rule *policy.Rule, run *runMemo) ([]PolicyCheck, bool) {
-	key := e.cacheKey(rule, t.Digest)
+	key := layoutKey(image) + e.cacheKey(rule, t.Digest)
 	if c, ok := e.cached(key); ok {
 		return c, true
 	}
@@ -812,8 +824,12 @@ func listOrNone(s []string) string {
 }
 
 func registryClass(err error) Class {
-	if errors.Is(err, oci.ErrNotFound) {
+	switch {
+	case errors.Is(err, oci.ErrNotFound):
 		return ClassNotFound
+	case errors.Is(err, oci.ErrCorrupt), errors.Is(err, oci.ErrNotLayout), errors.Is(err, oci.ErrInvalidReference):
+		// A layout on disk: reading it again gives the same answer.
+		return ClassInvalid
 	}
 	return ClassTransient
 }
@@ -884,4 +900,26 @@ func (e *Engine) PolicyName() string {
 		return ""
 	}
 	return e.policy.Source.Metadata.Name
+}
+
+// layoutUnmatchable says why an image in an OCI layout cannot be matched
+// against the policy's rules: it was given no repository (the layout's
+// pseudo-repository in LayoutRegistry), so any rule it matched — a
+// catch-all, say — could be laxer than the one its registry image meets.
+func layoutUnmatchable(image string, ref name.Reference) string {
+	if !oci.IsLayoutReference(image) || ref.Context().RegistryStr() != oci.LayoutRegistry {
+		return ""
+	}
+	return "an image in an OCI layout has no registry or repository for the policy's images: patterns; " +
+		"name the repository it is a copy of with --layout-repository REGISTRY/REPOSITORY, and the rule for that repository judges it"
+}
+
+// layoutKey keeps the verdicts of layout images apart from those of the
+// registry images they copy, and of other layouts.
+func layoutKey(image string) string {
+	lr, err := oci.ParseLayoutReference(image)
+	if err != nil {
+		return ""
+	}
+	return "layout:" + lr.Dir + "|"
 }

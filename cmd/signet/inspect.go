@@ -83,6 +83,7 @@ SBOM's components (sortable) and the vulnerabilities by severity.`,
 	}
 	reg.addFlags(cmd)
 	reg.addSizeFlag(cmd, 64<<20)
+	reg.addLayoutFlag(cmd)
 	trust.addFlags(cmd)
 	cmd.Flags().StringVar(&polFile, "policy", "", "judge the image, its platforms and its artifacts by this policy")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text (a tree) or json")
@@ -148,5 +149,6 @@ shape 'cosign download signature' prints. Nothing is verified.`,
 	}
 	reg.addFlags(cmd)
 	reg.addSizeFlag(cmd, 8<<20)
+	reg.addLayoutFlag(cmd)
 	return cmd
 }

@@ -42,9 +42,19 @@ verified offline (inclusion proof, checkpoint signature, logged body) against
 the logs of --trusted-root (default $SIGNET_HOME/trusted_root.json); --tlog
 required refuses a signature without such an entry.
 
+An IMAGE may be in an OCI image layout directory (crane pull --format oci,
+skopeo copy ... oci:DIR:TAG): oci-layout:DIR[:TAG|@sha256:DIGEST]. Its
+signatures and attestations are read from the layout (manifests listed in
+index.json whose subject is the image, the fallback tag, cosign's legacy
+tags); nothing is fetched. With --policy, name the repository the layout
+is a copy of with --layout-repository: its rule judges the image (without
+it, a policy refuses layout images rather than guess a rule).
+
 ` + exitCodesHelp,
 		Example: `  signet verify --key release.pub registry.example.com/team/app@sha256:...
-  signet verify --key release.pub -a env=prod -o json registry.example.com/team/app:v1`,
+  signet verify --key release.pub -a env=prod -o json registry.example.com/team/app:v1
+  signet verify --key release.pub oci-layout:./app-layout:v1
+  signet verify --policy policy.yaml --layout-repository registry.example.com/team/app oci-layout:./app-layout@sha256:...`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
 			if polFile != "" {
@@ -81,6 +91,7 @@ required refuses a signature without such an entry.
 	}
 	reg.addFlags(cmd)
 	reg.addSizeFlag(cmd, 8<<20)
+	reg.addLayoutFlag(cmd)
 	trust.addFlags(cmd)
 	ids.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key: a PEM file, env://VAR, or a KMS URI (repeatable: any one may verify)")
