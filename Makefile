@@ -98,6 +98,8 @@ fuzz:
 	$(GO) test ./gate -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzNormalizeReference$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./migrate -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./oci -run '^$$' -fuzz '^FuzzParseLayoutReference$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./oci -run '^$$' -fuzz '^FuzzParseLayoutIndex$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./kubepolicy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
 lint:

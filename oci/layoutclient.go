@@ -70,7 +70,8 @@ func (c *Client) resolveLayout(ctx context.Context, ref string) (*Target, error)
 }
 
 // only is the one image a layout holds: its single index.json entry, or its
-// single entry that is neither listed under an attached tag nor a referrer.
+// single entry that is neither listed under an attached tag nor a referrer
+// (a manifest with a subject).
 func (l *LayoutDir) only() (v1.Descriptor, error) {
 	im, err := l.Index()
 	if err != nil {
@@ -78,7 +79,7 @@ func (l *LayoutDir) only() (v1.Descriptor, error) {
 	}
 	var images []v1.Descriptor
 	for _, d := range im.Manifests {
-		if AttachedTag(refNameTag(d.Annotations[AnnotationRefName])) || d.ArtifactType != "" {
+		if AttachedTag(refNameTag(d.Annotations[AnnotationRefName])) {
 			continue
 		}
 		if m, err := l.manifest(d); err == nil && hasSubject(m.Raw) {
