@@ -46,7 +46,8 @@ func Inspect(ctx context.Context, client *oci.Client, image string, o Options) (
 		rep.Policy = &PolicyRef{Hash: o.Engine.PolicyHash(), Name: o.Engine.PolicyName()}
 	}
 	rep.Subject = r.subject(ctx, client, t, image, o.Engine)
-	if t.Tag != "" {
+	if t.Tag != "" && t.Layout() == nil {
+		// A layout's tags are not the registry's: its signed heads do not apply.
 		rep.SignedHead = signedHead(ctx, client, t)
 	}
 	children, err := client.Children(ctx, t)
@@ -62,16 +63,12 @@ func Inspect(ctx context.Context, client *oci.Client, image string, o Options) (
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
 	for i, ch := range children {
-		d := t.Digest.Context().Digest(ch.Digest.String())
-		ct := &oci.Target{Ref: d, Digest: d, Descriptor: ch}
-		if ch.Platform != nil {
-			ct.Platform = ch.Platform.String()
-		}
+		ct := t.Child(ch)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			rep.Subject.Platforms[i] = r.subject(ctx, client, ct, d.String(), o.Engine)
+			rep.Subject.Platforms[i] = r.subject(ctx, client, ct, ct.Reference(), o.Engine)
 		}()
 	}
 	wg.Wait()

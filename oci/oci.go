@@ -239,14 +239,29 @@ func (c *Client) Targets(ctx context.Context, image string, recursive bool) ([]*
 		return nil, err
 	}
 	for _, ch := range children {
-		d := t.Digest.Context().Digest(ch.Digest.String())
-		ct := &Target{Ref: d, Digest: d, Descriptor: ch, layout: t.layout}
-		if ch.Platform != nil {
-			ct.Platform = ch.Platform.String()
-		}
-		out = append(out, ct)
+		out = append(out, t.Child(ch))
 	}
 	return out, nil
+}
+
+// Child is the manifest desc, one that the index t lists, as a Target in
+// the same place (repository or layout).
+func (t *Target) Child(desc v1.Descriptor) *Target {
+	d := t.Digest.Context().Digest(desc.Digest.String())
+	ct := &Target{Ref: d, Digest: d, Descriptor: desc, layout: t.layout}
+	if desc.Platform != nil {
+		ct.Platform = desc.Platform.String()
+	}
+	return ct
+}
+
+// Reference is a reference to t's manifest by digest that Resolve reads
+// from where t is: REGISTRY/REPOSITORY@DIGEST, or oci-layout:DIR@DIGEST.
+func (t *Target) Reference() string {
+	if t.layout != nil {
+		return LayoutScheme + t.layout.dir + "@" + t.Digest.DigestStr()
+	}
+	return t.Digest.String()
 }
 
 // Resolve finds the digest an image reference names.
