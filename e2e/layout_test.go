@@ -44,7 +44,7 @@ func TestOCILayout(t *testing.T) {
 		pol := filepath.Join(dir + "-policy.yaml")
 		os.WriteFile(pol, []byte(fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, key: %s}]\n  - pattern: \"**\"\n    mode: audit\n",
 			r.host+"/"+repo, k.cosignPub)), 0o644)
-		expect(t, "signet verify --policy, no repository named", signet(t, "verify", "--policy", pol, layoutRef), exitPolicyDenied, "--layout-repository")
+		expect(t, "signet verify --policy, no repository named", signet(t, "verify", "--policy", pol, layoutRef), 2, "--layout-repository")
 		expect(t, "signet verify --policy --layout-repository", signet(t, "verify", "--policy", pol, "--layout-repository", r.host+"/"+repo, layoutRef), exitOK, "ALLOWED")
 		expect(t, "signet inspect the layout", signet(t, "inspect", "-o", "json", layoutRef), exitOK, `"layout": "oci-layout"`, `"format": "sigstore-bundle"`)
 	})

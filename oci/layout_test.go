@@ -125,7 +125,7 @@ func TestLayoutResolve(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir, v1h, v2h := newLayout(t)
-	c := oci.New()
+	c := oci.New(oci.WithLayoutDirs(true))
 	cases := []struct {
 		ref     string
 		want    v1.Hash
@@ -159,6 +159,18 @@ func TestLayoutResolve(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a client not allowed layouts reads no directory", func(t *testing.T) {
+		def := oci.New()
+		for _, call := range []func() error{
+			func() error { _, err := def.Resolve(ctx, "oci-layout:"+dir+":v1"); return err },
+			func() error { _, err := def.Target(ctx, "oci-layout:"+dir+"@"+v1h.String()); return err },
+			func() error { _, err := def.ParseReference("oci-layout:" + dir); return err },
+		} {
+			if err := call(); !errors.Is(err, oci.ErrInvalidReference) || !strings.Contains(err.Error(), "not read here") {
+				t.Fatalf("got %v, want %v saying layouts are not read here", err, oci.ErrInvalidReference)
+			}
+		}
+	})
 	t.Run("missing index.json", func(t *testing.T) {
 		d := t.TempDir()
 		os.WriteFile(filepath.Join(d, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
@@ -168,7 +180,7 @@ func TestLayoutResolve(t *testing.T) {
 		}
 	})
 	t.Run("named repository", func(t *testing.T) {
-		got, err := oci.New(oci.WithLayoutRepository("registry.example.com/team/app")).Resolve(ctx, "oci-layout:"+dir+":v1")
+		got, err := oci.New(oci.WithLayoutDirs(true), oci.WithLayoutRepository("registry.example.com/team/app")).Resolve(ctx, "oci-layout:"+dir+":v1")
 		if err != nil || got.Name() != "registry.example.com/team/app:v1" {
 			t.Fatalf("got %v, %v; want registry.example.com/team/app:v1", got, err)
 		}
@@ -227,7 +239,7 @@ func TestLayoutAttach(t *testing.T) {
 	d := reg.PushImage(t, "app:v1")
 	dir := t.TempDir()
 	registrytest.CopyToLayout(t, dir, d, registrytest.LayoutCopy{Tag: "v1"})
-	c := oci.New()
+	c := oci.New(oci.WithLayoutDirs(true))
 	tg, err := c.Resolve(ctx, "oci-layout:"+dir+":v1")
 	if err != nil {
 		t.Fatal(err)

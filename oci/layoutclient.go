@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -12,13 +13,35 @@ import (
 
 // OpenLayout opens the layout ref (oci-layout:DIR[...]) names, with the
 // client's layout repository and artifact cap.
+// One LayoutDir serves each directory, so the client's writes to it are
+// serialised.
 func (c *Client) OpenLayout(ref LayoutReference) (*LayoutDir, error) {
-	return OpenLayout(ref.Dir, c.layoutRepo, c.maxBytes)
+	if !c.layouts {
+		return nil, errLayoutsOff(ref.String())
+	}
+	key := filepath.Clean(ref.Dir)
+	if l, ok := c.layoutDirs.Load(key); ok {
+		return l.(*LayoutDir), nil
+	}
+	l, err := OpenLayout(ref.Dir, c.layoutRepo, c.maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	got, _ := c.layoutDirs.LoadOrStore(key, l)
+	return got.(*LayoutDir), nil
+}
+
+func errLayoutsOff(ref string) *ReferenceError {
+	return &ReferenceError{Ref: ref, err: errBadLayoutRef,
+		Reason: "images in OCI layout directories (oci-layout:DIR) are not read here; name a registry image, REGISTRY/REPOSITORY:TAG or @sha256:DIGEST"}
 }
 
 // parseLayoutReference names a layout image in the layout's repository. A
 // bare DIR is read: it names the layout's one image.
 func (c *Client) parseLayoutReference(ref string) (name.Reference, error) {
+	if !c.layouts {
+		return nil, errLayoutsOff(ref)
+	}
 	lr, err := ParseLayoutReference(ref)
 	if err != nil {
 		return nil, err

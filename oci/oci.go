@@ -73,7 +73,9 @@ type Client struct {
 	pullerOnce        sync.Once
 	puller            *remote.Puller
 	attempts, perHost int
+	layouts           bool
 	layoutRepo        string
+	layoutDirs        sync.Map // cleaned dir -> *LayoutDir, one per directory (its write lock)
 	// noReferrersAPI remembers registries that answered the referrers API
 	// with 404 (registry name -> true).
 	noReferrersAPI sync.Map
@@ -110,6 +112,12 @@ func WithHostConcurrency(n int) Option { return func(c *Client) { c.perHost = n 
 // WithMaxArtifactBytes caps the size of a signature payload or bundle the
 // client reads. Default 8 MiB.
 func WithMaxArtifactBytes(n int64) Option { return func(c *Client) { c.maxBytes = n } }
+
+// WithLayoutDirs lets oci-layout:DIR references read (and attach to)
+// images in OCI layout directories on this machine. Default false: such a
+// reference is refused as invalid, so a server judging references from
+// elsewhere (an admission review, a registry event) never reads local paths.
+func WithLayoutDirs(allow bool) Option { return func(c *Client) { c.layouts = allow } }
 
 // WithLayoutRepository names the repository (REGISTRY/REPOSITORY) images in
 // OCI layout directories (oci-layout:DIR references) are named in: what

@@ -193,10 +193,18 @@ func TestLayoutPolicy(t *testing.T) {
 			t.Fatalf("got allowed=%v class=%q reason=%q, want refused (invalid) naming --layout-repository", d.Allowed, d.Class, d.Reason)
 		}
 	})
+	t.Run("an engine whose client reads no layouts (admission, gate) refuses it", func(t *testing.T) {
+		w2 := *w
+		w2.client = oci.New()
+		d := w2.engine(t, layoutPolicy).Decide(ctx, ref)
+		if d.Allowed || d.Class != verify.ClassInvalid || !strings.Contains(d.Reason, "not read here") {
+			t.Fatalf("got allowed=%v class=%q reason=%q, want refused (invalid): layouts not read", d.Allowed, d.Class, d.Reason)
+		}
+	})
 	named := func(t *testing.T, repo string) *verify.Decision {
 		t.Helper()
 		w2 := *w
-		w2.client = oci.New(oci.WithLayoutRepository(repo))
+		w2.client = oci.New(oci.WithLayoutDirs(true), oci.WithLayoutRepository(repo))
 		return w2.engine(t, layoutPolicy).Decide(ctx, ref)
 	}
 	t.Run("named: its repository's rule, with the attestation read from the layout", func(t *testing.T) {
@@ -209,7 +217,7 @@ func TestLayoutPolicy(t *testing.T) {
 		bare := w.reg.PushImage(t, "team/app:v2")
 		registrytest.CopyToLayout(t, dir, bare, registrytest.LayoutCopy{Tag: "v2"})
 		w2 := *w
-		w2.client = oci.New(oci.WithLayoutRepository(w.reg.Host + "/team/app"))
+		w2.client = oci.New(oci.WithLayoutDirs(true), oci.WithLayoutRepository(w.reg.Host+"/team/app"))
 		d := w2.engine(t, layoutPolicy).Decide(ctx, "oci-layout:"+dir+":v2")
 		if d.Allowed || d.Class != verify.ClassNotFound {
 			t.Fatalf("got allowed=%v class=%q reason=%q, want refused as not-found", d.Allowed, d.Class, d.Reason)
@@ -231,7 +239,7 @@ func TestSignAndAttestIntoLayout(t *testing.T) {
 	w.sign(t, "alice", ref)
 	w.attest(t, "alice", ref, "cyclonedx", "sbom.cdx.json")
 	w2 := *w
-	w2.client = oci.New(oci.WithLayoutRepository(w.reg.Host + "/team/app"))
+	w2.client = oci.New(oci.WithLayoutDirs(true), oci.WithLayoutRepository(w.reg.Host+"/team/app"))
 	d := w2.engine(t, layoutPolicy).Decide(ctx, ref)
 	if !d.Allowed {
 		t.Fatalf("got %s, want allowed", d.Reason)

@@ -54,7 +54,7 @@ images:
 		{"not a layout", []string{"verify", "--key", key + ".pub", "oci-layout:" + dir + ":v1"}, exitError, "no oci-layout file"},
 		{"bad reference", []string{"verify", "--key", key + ".pub", ref + ":"}, exitUsage, "the tag after ':' is empty"},
 		{"bare dir, two images", []string{"verify", "--key", key + ".pub", ref}, exitUsage, "holds 2 images, not one"},
-		{"policy without a repository", []string{"verify", "--policy", pol, ref + ":v1"}, exitPolicyDenied, "--layout-repository"},
+		{"policy without a repository", []string{"verify", "--policy", pol, ref + ":v1"}, exitUsage, "--layout-repository"},
 		{"policy with its repository", []string{"verify", "--policy", pol, repo, ref + ":v1"}, exitOK, "ALLOWED"},
 		{"policy, unsigned", []string{"verify", "--policy", pol, repo, ref + ":v2"}, exitPolicyDenied, "DENIED"},
 		{"inspect", []string{"inspect", ref + ":v1"}, exitOK, "oci-layout"},

@@ -19,6 +19,7 @@ import (
 type registryOptions struct {
 	insecure   bool
 	maxBytes   int64
+	layouts    bool // the command reads oci-layout:DIR images
 	layoutRepo string
 }
 
@@ -35,12 +36,13 @@ func (o *registryOptions) addSizeFlag(cmd *cobra.Command, def int64) {
 // addLayoutFlag lets a command that reads oci-layout:DIR images name the
 // repository they are copies of.
 func (o *registryOptions) addLayoutFlag(cmd *cobra.Command) {
+	o.layouts = true
 	cmd.Flags().StringVar(&o.layoutRepo, "layout-repository", "",
 		"REGISTRY/REPOSITORY that oci-layout:DIR images are copies of: the name policies match them by and signatures record (default: none; a policy then refuses them)")
 }
 
 func (o *registryOptions) client(extra ...oci.Option) *oci.Client {
-	opts := append([]oci.Option{oci.WithInsecure(o.insecure), oci.WithLayoutRepository(o.layoutRepo)}, extra...)
+	opts := append([]oci.Option{oci.WithInsecure(o.insecure), oci.WithLayoutDirs(o.layouts), oci.WithLayoutRepository(o.layoutRepo)}, extra...)
 	if o.maxBytes > 0 {
 		opts = append(opts, oci.WithMaxArtifactBytes(o.maxBytes))
 	}
