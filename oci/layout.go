@@ -32,6 +32,14 @@ const AnnotationRefName = "org.opencontainers.image.ref.name"
 // policy engine refuses to match it against any rule.
 const LayoutRegistry = "oci-layout.invalid"
 
+// errNotInLayout matches ErrNotFound without claiming a registry.
+var errNotInLayout error = layoutNotFound{}
+
+type layoutNotFound struct{}
+
+func (layoutNotFound) Error() string        { return "not found" }
+func (layoutNotFound) Is(target error) bool { return target == ErrNotFound }
+
 // ErrNotLayout means a directory is not an OCI image layout.
 var ErrNotLayout = errors.New("not an OCI image layout")
 
@@ -279,7 +287,7 @@ func (l *LayoutDir) byTag(im *v1.IndexManifest, tag string) (v1.Descriptor, erro
 		}
 	}
 	if len(found) == 0 {
-		return v1.Descriptor{}, fmt.Errorf("%w: the layout %s has no tag %s; %s", ErrNotFound, l.dir, tag, l.tagsHint(im))
+		return v1.Descriptor{}, fmt.Errorf("%w: the layout %s has no tag %s; %s", errNotInLayout, l.dir, tag, l.tagsHint(im))
 	}
 	return found[0], nil
 }
@@ -341,7 +349,7 @@ func (l *LayoutDir) read(h v1.Hash, size int64) ([]byte, error) {
 	p := filepath.Join(l.dir, "blobs", h.Algorithm, h.Hex)
 	st, err := os.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: the layout %s has no blob %s", ErrNotFound, l.dir, h)
+		return nil, fmt.Errorf("%w: the layout %s has no blob %s", errNotInLayout, l.dir, h)
 	}
 	if err != nil {
 		return nil, err
