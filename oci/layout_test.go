@@ -264,3 +264,36 @@ func TestLayoutAttach(t *testing.T) {
 		t.Fatalf("oci-layout:DIR is %v (%v), want %s", r, err, d.DigestStr())
 	}
 }
+
+// TestLayoutIndexTargets: the platform manifests of an index in a layout are
+// read from the layout, and so is what is attached to each.
+func TestLayoutIndexTargets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reg := registrytest.New(t, true)
+	d := reg.PushIndex(t, "app:multi")
+	c := oci.New(oci.WithLayoutDirs(true))
+	rt, err := c.Targets(ctx, d.String(), true)
+	if err != nil || len(rt) != 3 {
+		t.Fatalf("registry targets: %d (%v), want 3", len(rt), err)
+	}
+	if _, err := c.AttachBundle(ctx, rt[2], []byte(`{"arm64":"bundle"}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	registrytest.CopyToLayout(t, dir, d, registrytest.LayoutCopy{Tag: "multi"})
+	registrytest.CopyToLayout(t, dir, rt[2].Digest, registrytest.LayoutCopy{})
+	ts, err := c.Targets(ctx, "oci-layout:"+dir+":multi", true)
+	if err != nil || len(ts) != 3 {
+		t.Fatalf("layout targets: %d (%v), want the index and 2 platforms", len(ts), err)
+	}
+	for i, tg := range ts {
+		if tg.Layout() == nil || !strings.HasPrefix(tg.Reference(), "oci-layout:"+dir+"@") || tg.Digest.DigestStr() != rt[i].Digest.DigestStr() {
+			t.Fatalf("target %d: %s (layout %v), want %s in the layout", i, tg.Reference(), tg.Layout(), rt[i].Digest.DigestStr())
+		}
+	}
+	arts, err := c.Discover(ctx, ts[2])
+	if err != nil || len(arts) != 1 || string(arts[0].Content) != `{"arm64":"bundle"}` {
+		t.Fatalf("arm64 platform: %+v (%v), want its one bundle", arts, err)
+	}
+}

@@ -33,7 +33,7 @@ func (l *LayoutDir) Referrers(ctx context.Context, d name.Digest) (*v1.IndexMani
 		if ctx.Err() != nil {
 			return nil, "", ctx.Err()
 		}
-		if desc.Digest.String() == d.DigestStr() || !(desc.MediaType.IsImage() || desc.MediaType.IsIndex()) {
+		if desc.Digest.String() == d.DigestStr() || !(desc.MediaType.IsImage() || desc.MediaType.IsIndex() || desc.MediaType == "") {
 			continue
 		}
 		m, err := l.manifest(desc)
