@@ -84,6 +84,33 @@ func OpenLayout(dir, repo string, maxBytes int64) (*LayoutDir, error) {
 	return &LayoutDir{dir: dir, repo: r, maxBytes: maxBytes}, nil
 }
 
+// CreateLayout makes dir an empty OCI image layout (creating the directory
+// if needed) and opens it; a directory that already is a layout is opened
+// as it is. Anything else in the way is an error.
+func CreateLayout(dir, repo string, maxBytes int64) (*LayoutDir, error) {
+	if checkLayoutDir(dir) == nil {
+		return OpenLayout(dir, repo, maxBytes)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the layout %s: %w", dir, err)
+	}
+	for _, f := range []string{"oci-layout", "index.json"} {
+		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
+			return nil, fmt.Errorf("creating the layout %s: it has a %s but is not a layout: %w", dir, f, checkLayoutDir(dir))
+		}
+	}
+	files := []struct{ name, content string }{
+		{"index.json", `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`},
+		{"oci-layout", `{"imageLayoutVersion":"1.0.0"}`}, // last: it marks the directory a layout
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.content), 0o644); err != nil {
+			return nil, fmt.Errorf("creating the layout %s: %w", dir, err)
+		}
+	}
+	return OpenLayout(dir, repo, maxBytes)
+}
+
 // layoutRepository is repo parsed, or the pseudo-repository for dir.
 func layoutRepository(dir, repo string) (name.Repository, error) {
 	if repo != "" {

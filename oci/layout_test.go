@@ -297,3 +297,39 @@ func TestLayoutIndexTargets(t *testing.T) {
 		t.Fatalf("arm64 platform: %+v (%v), want its one bundle", arts, err)
 	}
 }
+
+// TestCreateLayout: a new layout is readable by go-containerregistry, and
+// what Signet writes into it is too; an existing layout is kept.
+func TestCreateLayout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "new")
+	l, err := oci.CreateLayout(dir, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`)
+	if err := l.PutManifest(ctx, l.Repository().Tag("v1"), raw, "application/vnd.oci.image.index.v1+json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oci.CreateLayout(dir, "", 0); err != nil {
+		t.Fatalf("re-creating an existing layout: %v", err)
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ii, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := ii.IndexManifest()
+	if err != nil || len(im.Manifests) != 1 || im.Manifests[0].Annotations[oci.AnnotationRefName] != "v1" {
+		t.Fatalf("go-containerregistry reads %+v (%v), want the one manifest tagged v1", im, err)
+	}
+	notLayout := t.TempDir()
+	os.WriteFile(filepath.Join(notLayout, "index.json"), []byte("{}"), 0o644)
+	if _, err := oci.CreateLayout(notLayout, "", 0); !errors.Is(err, oci.ErrNotLayout) {
+		t.Fatalf("over a stray index.json: got %v, want %v", err, oci.ErrNotLayout)
+	}
+}
