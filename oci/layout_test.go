@@ -3,6 +3,7 @@ package oci_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -331,5 +332,45 @@ func TestCreateLayout(t *testing.T) {
 	os.WriteFile(filepath.Join(notLayout, "index.json"), []byte("{}"), 0o644)
 	if _, err := oci.CreateLayout(notLayout, "", 0); !errors.Is(err, oci.ErrNotLayout) {
 		t.Fatalf("over a stray index.json: got %v, want %v", err, oci.ErrNotLayout)
+	}
+}
+
+// BenchmarkLayoutReferrers measures finding an image's referrers in a
+// layout whose index.json lists n other manifests: each is read and its
+// subject checked, so the cost grows with the layout.
+func BenchmarkLayoutReferrers(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("manifests=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			l, err := oci.CreateLayout(b.TempDir(), "", 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			repo := l.Repository()
+			put := func(m string) v1.Hash {
+				h, _, _ := v1.SHA256(strings.NewReader(m))
+				if err := l.PutManifest(ctx, repo.Digest(h.String()), []byte(m), "application/vnd.oci.image.manifest.v1+json"); err != nil {
+					b.Fatal(err)
+				}
+				return h
+			}
+			cfg := `"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]`
+			var subject v1.Hash
+			for i := 0; i < n; i++ {
+				h := put(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",%s,"annotations":{"i":"%d"}}`, cfg, i))
+				if i == 0 {
+					subject = h
+				}
+			}
+			put(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json",%s,"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":1}}`, cfg, subject))
+			d := repo.Digest(subject.String())
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				im, _, err := l.Referrers(ctx, d)
+				if err != nil || len(im.Manifests) != 1 {
+					b.Fatalf("%d referrers (%v), want 1", len(im.Manifests), err)
+				}
+			}
+		})
 	}
 }
