@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/signet-dev/signet/oci"
 )
@@ -174,9 +174,18 @@ func entryKind(body []byte) string {
 
 // verifyLegacyEntry checks the signed entry timestamp with the trusted
 // log's key (valid at the entry's integrated time), then that the entry
-// records signed.
+// records signed. It accepts what sigstore-go's tlog.VerifySET accepts for
+// a bundle's Rekor v1 entry, no more: an ECDSA log key (SHA-256) with a
+// start of validity.
 func (v *Verifier) verifyLegacyEntry(lb *legacyLogBundle, signed legacySigned) error {
 	l := v.root.RekorLogs()[lb.Payload.LogID]
+	pub, ok := l.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return errors.New("the trusted log's key is not an ECDSA key, and only a Rekor v1 log's ECDSA key signs entry timestamps (an Ed25519 log key is a Rekor v2 log's, which signs checkpoints only): list the Rekor v1 log's own key in the trusted root")
+	}
+	if l.ValidityPeriodStart.IsZero() {
+		return errors.New("the trusted root gives the log's key no start of validity, so no entry time can be checked against it: give the log a validFor.start in the trusted root")
+	}
 	at := time.Unix(lb.Payload.IntegratedTime, 0)
 	if at.Before(l.ValidityPeriodStart) || (!l.ValidityPeriodEnd.IsZero() && at.After(l.ValidityPeriodEnd)) {
 		return fmt.Errorf("the entry's integrated time %s is outside the trusted log key's validity", at.UTC().Format(time.RFC3339))
@@ -193,11 +202,8 @@ func (v *Verifier) verifyLegacyEntry(lb *legacyLogBundle, signed legacySigned) e
 	if err != nil {
 		return fmt.Errorf("canonicalizing the entry: %w", err)
 	}
-	ver, err := signature.LoadVerifier(l.PublicKey, crypto.SHA256)
-	if err != nil {
-		return fmt.Errorf("the trusted log's key: %w", err)
-	}
-	if err := ver.VerifySignature(bytes.NewReader(lb.SignedEntryTimestamp), bytes.NewReader(set)); err != nil {
+	sum := sha256.Sum256(set)
+	if !ecdsa.VerifyASN1(pub, sum[:], lb.SignedEntryTimestamp) {
 		return errors.New("the signed entry timestamp does not verify with the trusted log's key (the entry was altered, or another log signed it)")
 	}
 	return matchLegacyEntry(lb.Payload.Body, signed)
