@@ -326,3 +326,32 @@ func TestRekorV1LegacyLayout(t *testing.T) {
 		t.Fatalf("after the refusal: got %v, want no signatures", err)
 	}
 }
+
+// TestRekorV1LegacyLayoutEd25519 signs in the legacy layout with an Ed25519
+// key and a Rekor v1 log: the hashedrekord entry needs a signed digest, so
+// signing refuses, saying why, before anything is logged or attached.
+func TestRekorV1LegacyLayoutEd25519(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rekor := rekorv1test.Start(t)
+	reg := registrytest.New(t, false)
+	client := oci.New()
+	priv, _ := keys.Generate(keys.ED25519)
+	sv, _ := keys.SignerVerifier(priv)
+	w, _ := tlog.Service{URL: rekor.URL, APIVersion: 1}.Writer(0)
+	s, err := sign.New(sv, client, sign.WithTransparencyLog(w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := reg.PushImage(t, "team/app:v1")
+	if _, err := s.SignImage(ctx, d.String(), sign.Request{Layout: sign.LayoutLegacy}); !errors.Is(err, sign.ErrLegacyLogNeedsDigest) {
+		t.Fatalf("got %v, want ErrLegacyLogNeedsDigest", err)
+	}
+	if n := rekor.Entries.Load(); n != 0 {
+		t.Fatalf("%d entries logged, want none", n)
+	}
+	ver, _ := verify.New(client, []verify.Key{{Name: "k", PublicKey: priv.Public()}})
+	if _, err := ver.Verify(ctx, d.String(), verify.Request{}); !errors.Is(err, verify.ErrNoSignatures) {
+		t.Fatalf("after the refusal: got %v, want no signatures", err)
+	}
+}
