@@ -11,6 +11,8 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
+
+	"github.com/signet-dev/signet/oci"
 )
 
 // ErrLegacyNeedsRekorV1 means a legacy-layout signature was to be logged to
@@ -23,18 +25,6 @@ var ErrLegacyNeedsRekorV1 = errors.New("the legacy layout (.sig tag) can carry o
 // hashedrekord entry cosign v2's layout carries records a signed SHA-256
 // digest.
 var ErrLegacyLogNeedsDigest = errors.New("a logged legacy-layout signature is a Rekor v1 hashedrekord entry, a SHA-256 digest signed by the key, and an Ed25519 key signs whole messages, not digests: sign with an ECDSA or RSA key, or with --registry-layout referrers")
-
-// legacyLogBundle is cosign v2's dev.sigstore.cosign/bundle annotation: a
-// Rekor v1 entry and the log's signed entry timestamp over it.
-type legacyLogBundle struct {
-	SignedEntryTimestamp []byte `json:"SignedEntryTimestamp"`
-	Payload              struct {
-		Body           []byte `json:"body"`
-		IntegratedTime int64  `json:"integratedTime"`
-		LogIndex       int64  `json:"logIndex"`
-		LogID          string `json:"logID"`
-	} `json:"Payload"`
-}
 
 // legacySignature signs a simple-signing payload and returns the base64
 // signature. With a transparency log the signature is logged (a
@@ -63,7 +53,7 @@ func (s *Signer) legacySignature(ctx context.Context, payload []byte) (sigB64, l
 	if len(e.GetInclusionPromise().GetSignedEntryTimestamp()) == 0 {
 		return "", "", nil, ErrLegacyNeedsRekorV1
 	}
-	var lb legacyLogBundle
+	var lb oci.LegacyLogBundle
 	lb.SignedEntryTimestamp = e.GetInclusionPromise().GetSignedEntryTimestamp()
 	lb.Payload.Body = e.GetCanonicalizedBody()
 	lb.Payload.IntegratedTime = e.GetIntegratedTime()

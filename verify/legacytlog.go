@@ -20,19 +20,6 @@ import (
 	"github.com/signet-dev/signet/oci"
 )
 
-// legacyLogBundle is what cosign v2 writes in a legacy layer's
-// dev.sigstore.cosign/bundle annotation: a Rekor v1 entry and the log's
-// signed entry timestamp (SET) over it. It carries no inclusion proof.
-type legacyLogBundle struct {
-	SignedEntryTimestamp []byte `json:"SignedEntryTimestamp"`
-	Payload              struct {
-		Body           []byte `json:"body"`
-		IntegratedTime int64  `json:"integratedTime"`
-		LogIndex       int64  `json:"logIndex"`
-		LogID          string `json:"logID"`
-	} `json:"Payload"`
-}
-
 // rekorV1Body is the part of a Rekor v1 entry body a legacy signature or
 // attestation is matched against.
 type rekorV1Body struct {
@@ -118,9 +105,9 @@ func (v *Verifier) checkLegacyTlog(sig *Signature, a *oci.Artifact, mode TlogMod
 		return true
 	}
 	raw := a.Annotations[oci.AnnotationLegacyBundle]
-	var lb *legacyLogBundle
+	var lb *oci.LegacyLogBundle
 	if raw != "" {
-		lb = &legacyLogBundle{}
+		lb = &oci.LegacyLogBundle{}
 		if err := json.Unmarshal([]byte(raw), lb); err != nil || len(lb.Payload.Body) == 0 || len(lb.SignedEntryTimestamp) == 0 {
 			sig.fail("tlog", fmt.Errorf("%w: the layer's log annotation (%s) is not a Rekor entry with a signed entry timestamp", ErrMalformed, oci.AnnotationLegacyBundle))
 			return false
@@ -177,7 +164,7 @@ func entryKind(body []byte) string {
 // records signed. It accepts what sigstore-go's tlog.VerifySET accepts for
 // a bundle's Rekor v1 entry, no more: an ECDSA log key (SHA-256) with a
 // start of validity.
-func (v *Verifier) verifyLegacyEntry(lb *legacyLogBundle, signed legacySigned) error {
+func (v *Verifier) verifyLegacyEntry(lb *oci.LegacyLogBundle, signed legacySigned) error {
 	l := v.root.RekorLogs()[lb.Payload.LogID]
 	pub, ok := l.PublicKey.(*ecdsa.PublicKey)
 	if !ok {
