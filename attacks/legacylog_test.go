@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/signet-dev/signet/internal/rekorv1test"
 	"github.com/signet-dev/signet/keys"
@@ -86,7 +87,40 @@ func init() {
 				return w.verifyLegacyLogged(d, rk, time.Now().Add(time.Hour))
 			},
 			want: refused(verify.ClassInvalid, "outside the trusted log key's validity")},
+		row{name: "control: policy requiring the log, legacy .sig signature logged in the trusted Rekor v1 log", entry: entryPolicy,
+			run: func(w *world) verdict {
+				rk := rekorv1test.Start(w.t)
+				d := w.image("team/app:v1")
+				w.signLegacy(d, rk)
+				return w.decide(replaceAll(releasePolicy, "    signers:", "    transparencyLog: required\n    signers:"), d.String(),
+					verify.WithEngineTrustedRoot(w.legacyLogRoot(rk)))
+			},
+			want: allowed()},
+		row{name: "policy requiring the log: legacy .sig signature carries the log entry of another signature by the same key", entry: entryPolicy,
+			run: func(w *world) verdict {
+				rk := rekorv1test.Start(w.t)
+				d := w.image("team/app:v1")
+				w.signLegacy(d, rk)
+				w.signLegacy(d, nil)
+				w.rewriteLegacy(d, func(layers []legacyLayer) []legacyLayer {
+					layers[1].ann[oci.AnnotationLegacyBundle] = layers[0].ann[oci.AnnotationLegacyBundle]
+					return layers[1:]
+				})
+				return w.decide(replaceAll(releasePolicy, "    signers:", "    transparencyLog: required\n    signers:"), d.String(),
+					verify.WithEngineTrustedRoot(w.legacyLogRoot(rk)))
+			},
+			want: refused(verify.ClassInvalid, "records another signature")},
 	)
+}
+
+// legacyLogRoot is a trusted root listing rk from the epoch.
+func (w *world) legacyLogRoot(rk *rekorv1test.Log) *root.TrustedRoot {
+	w.t.Helper()
+	tr, err := tlog.TrustedRoot(tlog.LogInfo{URL: rk.URL, PublicKey: rk.Key.Public(), APIVersion: 1})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return tr
 }
 
 // signLegacy signs d with release's key in cosign v2's legacy layout,
