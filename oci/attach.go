@@ -62,8 +62,8 @@ func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v
 	repo := subject.Digest.Context()
 	cfg := static.NewLayer(emptyJSON, EmptyMediaType)
 	var w Writer = c
-	if subject.layout != nil {
-		w = subject.layout
+	if subject.store != nil {
+		w = subject.store
 	}
 	for _, l := range []v1.Layer{cfg, layer} {
 		if err := w.PutBlob(ctx, repo, l); err != nil {
@@ -97,11 +97,14 @@ func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v
 		return nil, err
 	}
 	dst := repo.Digest(h.String())
-	if subject.layout != nil {
-		if err := subject.layout.PutManifest(ctx, dst, raw, types.OCIManifestSchema1); err != nil {
+	if subject.store != nil {
+		if err := subject.store.PutManifest(ctx, dst, raw, types.OCIManifestSchema1); err != nil {
 			return nil, err
 		}
-		return &Attached{Digest: h, Layout: LayoutOCI, Ref: LayoutScheme + subject.layout.dir + "@" + h.String()}, nil
+		if l := subject.Layout(); l != nil {
+			return &Attached{Digest: h, Layout: LayoutOCI, Ref: LayoutScheme + l.dir + "@" + h.String()}, nil
+		}
+		return &Attached{Digest: h, Layout: LayoutReferrersAPI, Ref: dst.String()}, nil
 	}
 	probe := &referrersProbe{}
 	// Putting the same manifest again is harmless, so a read inside the put
@@ -213,8 +216,8 @@ func (c *Client) AttachLegacySignature(ctx context.Context, subject *Target, pay
 // log entry: logBundle, cosign v2's dev.sigstore.cosign/bundle JSON (none
 // when empty).
 func (c *Client) AttachLegacyLogged(ctx context.Context, subject *Target, payload []byte, sigB64, logBundle string) (*Attached, error) {
-	if subject.layout != nil {
-		return nil, fmt.Errorf("writing cosign's legacy .sig tag into the layout %s: not supported; sign without the legacy layout (the bundle is written as a referrer)", subject.layout.dir)
+	if subject.store != nil {
+		return nil, fmt.Errorf("writing cosign's legacy .sig tag for %s: supported in registries only, not in layouts or other stores; sign without the legacy layout (the bundle is written as a referrer)", subject.Reference())
 	}
 	tag := LegacySignatureTag(subject.Digest)
 	base, err := c.legacyImage(ctx, tag)

@@ -81,13 +81,27 @@ func (c *Client) resolveLayout(ctx context.Context, ref string) (*Target, error)
 	if err != nil {
 		return nil, err
 	}
-	m, err := l.Get(ctx, r)
+	t, err := resolveIn(ctx, l, r)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s: %w", ref, err)
 	}
-	t := &Target{Ref: r, Descriptor: m.Descriptor, Digest: l.repo.Digest(m.Descriptor.Digest.String()), Tag: lr.Tag, layout: l}
-	if lr.Digest != "" && lr.Digest != m.Descriptor.Digest.String() {
-		return nil, fmt.Errorf("resolving %s: %w: the layout lists it as %s", ref, ErrCorrupt, m.Descriptor.Digest)
+	return t, nil
+}
+
+// resolveIn reads the manifest r names from s.
+func resolveIn(ctx context.Context, s Store, r name.Reference) (*Target, error) {
+	m, err := s.Get(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{Ref: r, Descriptor: m.Descriptor, Digest: r.Context().Digest(m.Descriptor.Digest.String()), store: s}
+	switch r := r.(type) {
+	case name.Tag:
+		t.Tag = r.TagStr()
+	case name.Digest:
+		if r.DigestStr() != m.Descriptor.Digest.String() {
+			return nil, fmt.Errorf("%w: %s came back as %s", ErrCorrupt, r.DigestStr(), m.Descriptor.Digest)
+		}
 	}
 	return t, nil
 }
@@ -129,15 +143,15 @@ func hasSubject(raw []byte) bool {
 	return json.Unmarshal(raw, &m) == nil && m.Subject != nil
 }
 
-// layoutChildren lists the manifests of an index in a layout.
-func layoutChildren(ctx context.Context, t *Target) ([]v1.Descriptor, error) {
-	m, err := t.layout.Get(ctx, t.Digest)
+// storeChildren lists the manifests of an index in t's store.
+func storeChildren(ctx context.Context, t *Target) ([]v1.Descriptor, error) {
+	m, err := t.store.Get(ctx, t.Digest)
 	if err != nil {
 		return nil, fmt.Errorf("reading index %s: %w", t.Digest.DigestStr(), err)
 	}
 	var im v1.IndexManifest
 	if err := json.Unmarshal(m.Raw, &im); err != nil {
-		return nil, fmt.Errorf("parsing index %s in %s: %w", t.Digest.DigestStr(), t.layout.dir, err)
+		return nil, fmt.Errorf("parsing index %s: %w", t.Digest.DigestStr(), err)
 	}
 	return im.Manifests, nil
 }

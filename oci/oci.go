@@ -73,6 +73,7 @@ type Client struct {
 	pullerOnce        sync.Once
 	puller            *remote.Puller
 	attempts, perHost int
+	store             Store // nil: the registries themselves
 	layouts           bool
 	layoutRepo        string
 	layoutDirs        sync.Map // cleaned dir -> *LayoutDir, one per directory (its write lock)
@@ -112,6 +113,11 @@ func WithHostConcurrency(n int) Option { return func(c *Client) { c.perHost = n 
 // WithMaxArtifactBytes caps the size of a signature payload or bundle the
 // client reads. Default 8 MiB.
 func WithMaxArtifactBytes(n int64) Option { return func(c *Client) { c.maxBytes = n } }
+
+// WithStore makes the client read and write every registry reference
+// (REGISTRY/REPOSITORY[:TAG|@DIGEST]) through s instead of the registry it
+// names: a fake in tests, or another backend. Default: the registries.
+func WithStore(s Store) Option { return func(c *Client) { c.store = s } }
 
 // WithLayoutDirs lets oci-layout:DIR references read (and attach to)
 // images in OCI layout directories on this machine. Default false: such a
@@ -203,17 +209,20 @@ type Target struct {
 	// Platform is set for a platform manifest reached through an index.
 	Platform string
 
-	lazy   bool       // made by Target for a digest reference: not asked of the registry
-	layout *LayoutDir // the layout it is in; nil for a registry image
+	lazy  bool  // made by Target for a digest reference: not asked of the registry
+	store Store // where it is, when not in its registry (a layout, WithStore)
 }
 
-// Layout is the OCI layout directory t is in, nil for a registry image.
-func (t *Target) Layout() *LayoutDir { return t.layout }
+// Layout is the OCI layout directory t is in, nil for any other image.
+func (t *Target) Layout() *LayoutDir {
+	l, _ := t.store.(*LayoutDir)
+	return l
+}
 
 // reader is where what is attached to t is read from.
 func (c *Client) reader(t *Target) Reader {
-	if t.layout != nil {
-		return t.layout
+	if t.store != nil {
+		return t.store
 	}
 	return c
 }
@@ -256,7 +265,7 @@ func (c *Client) Targets(ctx context.Context, image string, recursive bool) ([]*
 // the same place (repository or layout).
 func (t *Target) Child(desc v1.Descriptor) *Target {
 	d := t.Digest.Context().Digest(desc.Digest.String())
-	ct := &Target{Ref: d, Digest: d, Descriptor: desc, layout: t.layout}
+	ct := &Target{Ref: d, Digest: d, Descriptor: desc, store: t.store}
 	if desc.Platform != nil {
 		ct.Platform = desc.Platform.String()
 	}
@@ -266,8 +275,8 @@ func (t *Target) Child(desc v1.Descriptor) *Target {
 // Reference is a reference to t's manifest by digest that Resolve reads
 // from where t is: REGISTRY/REPOSITORY@DIGEST, or oci-layout:DIR@DIGEST.
 func (t *Target) Reference() string {
-	if t.layout != nil {
-		return LayoutScheme + t.layout.dir + "@" + t.Digest.DigestStr()
+	if l := t.Layout(); l != nil {
+		return LayoutScheme + l.dir + "@" + t.Digest.DigestStr()
 	}
 	return t.Digest.String()
 }
@@ -280,6 +289,9 @@ func (c *Client) Resolve(ctx context.Context, ref string) (*Target, error) {
 	r, err := c.ParseReference(ref)
 	if err != nil {
 		return nil, err
+	}
+	if c.store != nil {
+		return resolveIn(ctx, c.store, r)
 	}
 	desc, err := remote.Head(r, c.remoteOpts(ctx, nil)...)
 	if err != nil {
@@ -307,6 +319,9 @@ func (c *Client) Target(ctx context.Context, ref string) (*Target, error) {
 	if IsLayoutReference(ref) {
 		return c.resolveLayout(ctx, ref) // on disk: reading it costs no round trip
 	}
+	if c.store != nil {
+		return c.Resolve(ctx, ref)
+	}
 	r, err := c.ParseReference(ref)
 	if err != nil {
 		return nil, err
@@ -331,8 +346,8 @@ func (c *Client) Children(ctx context.Context, t *Target) ([]v1.Descriptor, erro
 	if !t.Descriptor.MediaType.IsIndex() {
 		return nil, nil
 	}
-	if t.layout != nil {
-		return layoutChildren(ctx, t)
+	if t.store != nil {
+		return storeChildren(ctx, t)
 	}
 	idx, err := remote.Index(t.Digest, c.remoteOpts(ctx, nil)...)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/signet-dev/signet/internal/registrytest"
 	"github.com/signet-dev/signet/keys"
@@ -251,7 +252,7 @@ func TestSignAndAttestIntoLayout(t *testing.T) {
 	}
 	// The legacy layout is refused rather than half-written.
 	_, err = w.signers["alice"].SignImage(ctx, ref, sign.Request{Layout: sign.LayoutLegacy})
-	if err == nil || !strings.Contains(err.Error(), "not supported") {
+	if err == nil || !strings.Contains(err.Error(), "registries only") {
 		t.Fatalf("legacy signature into a layout: got %v, want refused", err)
 	}
 }
@@ -263,4 +264,54 @@ func mustHash(t *testing.T, s string) v1.Hash {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// TestVerifyThroughAStore: signing, attesting and judging by policy read
+// and write through oci.Store alone — an in-memory store, no registry (the
+// registry named does not exist), no layout.
+func TestVerifyThroughAStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := registrytest.NewMemStore()
+	repo, _ := name.NewRepository("registry.invalid/team/app")
+	img, _ := random.Image(128, 1)
+	d := store.PutImage(t, repo, "v1", img)
+	w := newWorld(t)
+	w2 := *w
+	w2.client = oci.New(oci.WithStore(store))
+	w2.signers = map[string]*sign.Signer{}
+	for n := range w.signers {
+		priv, _ := keys.Generate(keys.ECDSAP256)
+		pub, _ := keys.PublicKeyPEM(priv.Public())
+		os.WriteFile(filepath.Join(w.dir, n+".pub"), pub, 0o644)
+		sv, _ := keys.SignerVerifier(priv)
+		s, err := sign.New(sv, w2.client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w2.signers[n] = s
+	}
+	ref := repo.Name() + ":v1"
+	w2.sign(t, "alice", ref)
+	w2.attest(t, "alice", ref, "cyclonedx", "sbom.cdx.json")
+	pol := strings.ReplaceAll(layoutPolicy, "REG/team/**", "registry.invalid/team/**")
+	dec := w2.engine(t, pol).Decide(ctx, ref)
+	if !dec.Allowed || dec.Digest != d.String() {
+		t.Fatalf("got allowed=%v digest=%s reason=%q, want allowed at %s", dec.Allowed, dec.Digest, dec.Reason, d)
+	}
+	refs, _, err := store.Referrers(ctx, repo.Digest(d.String()))
+	if err != nil || len(refs.Manifests) != 2 {
+		t.Fatalf("the store holds %d referrers (%v), want the signature and the attestation", len(refs.Manifests), err)
+	}
+	// A changed bundle in the store is refused as corrupt.
+	for _, r := range refs.Manifests {
+		m, _ := store.Get(ctx, repo.Digest(r.Digest.String()))
+		var man v1.Manifest
+		json.Unmarshal(m.Raw, &man)
+		store.Tamper(man.Layers[0].Digest)
+	}
+	dec = w2.engine(t, pol).Decide(ctx, ref)
+	if dec.Allowed || !strings.Contains(dec.Reason, "does not match its digest") {
+		t.Fatalf("after tampering: allowed=%v reason=%q, want refused as corrupt", dec.Allowed, dec.Reason)
+	}
 }
