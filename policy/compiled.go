@@ -26,6 +26,8 @@ type Compiled struct {
 	Source *Policy
 	// Receipts, when set, are the gate verdicts that stand in for verification.
 	Receipts *CompiledReceipts
+	// Recalls is the recall list the policy names (nil when none).
+	Recalls *Recalls
 }
 
 // CompiledReceipts are the receipts section, ready to apply.
@@ -70,6 +72,9 @@ type CompiledSigner struct {
 	Name      string
 	PublicKey crypto.PublicKey // nil for keyless
 	Keyless   *Keyless
+	// ValidFrom and ValidUntil bound when the key's signatures count
+	// (zero: unbounded on that side), judged by a trusted time.
+	ValidFrom, ValidUntil time.Time
 }
 
 // CompiledAttestation is an attestation requirement.

@@ -72,6 +72,7 @@ func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Ta
 		case oci.KindDSSE:
 			sig = v.checkLegacyAttestation(ctx, a, res.Digest, req.PredicateType, req.TransparencyLog)
 		}
+		v.checkKeyTime(sig)
 		if sig != nil && sig.err == nil && sig.statement != nil {
 			sig.Statement = json.RawMessage(sig.statement.raw)
 			v.checkStatement(sig, req)

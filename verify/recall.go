@@ -1,0 +1,71 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// recalled refuses the decision when a recall list names digest, and says
+// whether it did. It runs before any cache, receipt or registry read.
+func (e *Engine) recalled(d *Decision, digest string) bool {
+	for _, l := range e.recalls {
+		if reason, ok := l.Recalled(digest); ok {
+			d.add("recall", Fail, ClassRevoked, fmt.Sprintf("%s is recalled (recall list version %d): %s", digest, l.Version, reason), nil)
+			return true
+		}
+	}
+	return false
+}
+
+// recallsDigests says whether any recall list recalls a digest.
+func (e *Engine) recallsDigests() bool {
+	for _, l := range e.recalls {
+		if l.HasDigests() {
+			return true
+		}
+	}
+	return false
+}
+
+// recalledTag applies the recall lists to a tag reference that no rule
+// covers and defaultAction allows: it is resolved, so a recalled digest
+// cannot run under a tag; when the registry cannot say, it is refused
+// (class transient), as nothing else can tell whether it is recalled.
+func (e *Engine) recalledTag(ctx context.Context, d *Decision, ref name.Reference) *Decision {
+	tag, isTag := ref.(name.Tag)
+	if !isTag || !d.Allowed || !e.recallsDigests() {
+		return d
+	}
+	t, err := e.client.Resolve(ctx, tag.String())
+	if err != nil {
+		d.add("recall", Errored, registryClass(err), "a recall list is in force and "+tag.String()+" could not be resolved to check it: "+err.Error(), nil)
+		return d.finish()
+	}
+	d.Digest, d.Tag = t.Digest.DigestStr(), t.Tag
+	e.recalled(d, d.Digest)
+	return d.finish()
+}
+
+// timeClass is the class of a refusal whose signatures verified but whose
+// keys did not count at their trusted time: revoked for a revoked key,
+// policy-denied for a key outside its window; otherwise class unchanged.
+func timeClass(res *Result, class Class) Class {
+	if res == nil {
+		return class
+	}
+	window := false
+	for i := range res.Signatures {
+		err := res.Signatures[i].Err()
+		if errors.Is(err, ErrKeyRevoked) {
+			return ClassRevoked
+		}
+		window = window || errors.Is(err, ErrKeyWindow)
+	}
+	if window {
+		return ClassPolicyDenied
+	}
+	return class
+}
