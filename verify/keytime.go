@@ -117,4 +117,3 @@ func window(k trustedKey) string {
 	}
 	return "from " + stamp(k.from) + " until " + stamp(k.until)
 }
-
