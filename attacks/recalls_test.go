@@ -31,7 +31,9 @@ func (w *world) loadRecalls() *policy.Recalls {
 }
 
 // withRecalls adds the world's recalls.yaml to a policy document.
-func withRecalls(doc string) string { return strings.TrimRight(doc, "\n") + "\nrecalls: recalls.yaml\n" }
+func withRecalls(doc string) string {
+	return strings.TrimRight(doc, "\n") + "\nrecalls: recalls.yaml\n"
+}
 
 // windowPolicy trusts the time kit's scanner key within WINDOW.
 const windowPolicy = `apiVersion: signet.dev/v1alpha1
