@@ -63,6 +63,9 @@ func (v *Verifier) VerifyAttestations(ctx context.Context, image string, req Att
 // already discovered for t.
 func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Target, arts []oci.Artifact, req AttestationRequest) (*Result, error) {
 	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag}
+	if err := v.recalledDigest(res); err != nil {
+		return res, err
+	}
 	for i := range arts {
 		a := &arts[i]
 		var sig *Signature

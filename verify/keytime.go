@@ -15,7 +15,22 @@ var (
 	// ErrKeyRevoked means a signature's key is revoked by a recall list and
 	// no trusted time places the signature before the revocation.
 	ErrKeyRevoked = errors.New("signed by a revoked key")
+	// ErrRecalled means a recall list names the image's digest: nothing
+	// attached to it counts.
+	ErrRecalled = errors.New("image recalled")
 )
+
+// recalledDigest refuses the result's digest when a recall list names it,
+// recording why on res.
+func (v *Verifier) recalledDigest(res *Result) error {
+	for _, l := range v.recalls {
+		if reason, ok := l.Recalled(res.Digest); ok {
+			res.Recalled = fmt.Sprintf("recall list version %d: %s", l.Version, reason)
+			return fmt.Errorf("%s (%s): %w by %s", res.Image, res.Digest, ErrRecalled, res.Recalled)
+		}
+	}
+	return nil
+}
 
 // noTimeHelp says where a trusted time comes from, and what does not count.
 const noTimeHelp = "a trusted time is a transparency-log entry's integrated time whose inclusion proof or signed entry timestamp verifies " +

@@ -63,9 +63,10 @@ type Option func(*Verifier)
 // Request that requires a log entry fails.
 func WithTrustedRoot(tr root.TrustedMaterial) Option { return func(v *Verifier) { v.root = tr } }
 
-// WithRecalls applies a recall list's revoked keys: a signature by one
-// counts only when a trusted time places it before the revocation. (Its
-// recalled digests are the policy engine's to refuse.) Default: none.
+// WithRecalls applies recall lists: an image whose digest one recalls is
+// refused (an error matching ErrRecalled, with the recall's reason), and a
+// signature by a revoked key counts only when a trusted time places it
+// before the revocation. Default: none.
 // Several lists all apply.
 func WithRecalls(lists ...*policy.Recalls) Option {
 	return func(v *Verifier) {
@@ -212,6 +213,9 @@ func (v *Verifier) discover(ctx context.Context, image string, sigs, atts bool) 
 // discovered for t.
 func (v *Verifier) evalSignatures(ctx context.Context, image string, t *oci.Target, arts []oci.Artifact, req Request) (*Result, error) {
 	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag}
+	if err := v.recalledDigest(res); err != nil {
+		return res, err
+	}
 	for i := range arts {
 		a := &arts[i]
 		var sig *Signature

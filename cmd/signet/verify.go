@@ -202,6 +202,8 @@ func printVerify(s *streams, rep verifyReport, what candidates) {
 // notVerifiedReason is the headline of a result that did not verify.
 func notVerifiedReason(res *verify.Result, what candidates) string {
 	switch {
+	case res.Recalled != "":
+		return "the image is recalled [revoked] (" + res.Recalled + ")"
 	case len(res.Signatures) == 0 && what.attestations():
 		return fmt.Sprintf("no attestations of type %s found", what.kind())
 	case len(res.Signatures) == 0:
@@ -330,5 +332,9 @@ func policyEngine(s *streams, client *oci.Client, trust *trustOptions, file stri
 	if trust.root != nil {
 		opts = append(opts, verify.WithEngineTrustedRoot(trust.root))
 	}
-	return verify.NewEngine(client, c, opts...)
+	r, err := trust.recallList()
+	if err != nil {
+		return nil, err
+	}
+	return verify.NewEngine(client, c, append(opts, verify.WithEngineRecalls(r))...)
 }
