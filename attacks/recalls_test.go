@@ -1,6 +1,7 @@
 package attacks
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/signet-dev/signet/admission"
+	"github.com/signet-dev/signet/inspect"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
@@ -161,6 +163,31 @@ func init() {
 				return w.decide(releasePolicy, d.String(), verify.WithEngineRecalls(r))
 			},
 			want: refused(verify.ClassRevoked, reason)},
+		row{name: "recalled digest shown by inspect, with and without a policy", entry: entryInspect,
+			run: func(w *world) verdict {
+				d := w.image("team/app:v1")
+				w.sign("release", d.String())
+				w.recallList(d.DigestStr(), reason)
+				plain, err := inspect.Inspect(w.ctx, w.client, d.String(), inspect.Options{Recalls: []*policy.Recalls{w.loadRecalls()}})
+				if err != nil {
+					w.t.Fatal(err)
+				}
+				var text bytes.Buffer
+				inspect.WriteText(&text, plain, inspect.TextOptions{})
+				if !strings.Contains(text.String(), "recalled") || !strings.Contains(plain.Subject.Recalled, reason) {
+					return verdict{allowed: true, reason: "inspect does not show the recall: " + text.String()}
+				}
+				judged, err := inspect.Inspect(w.ctx, w.client, d.String(), inspect.Options{Engine: w.engine(withRecalls(releasePolicy))})
+				if err != nil {
+					w.t.Fatal(err)
+				}
+				v := judged.Subject.Verdict
+				if v == nil || v.Outcome == "allowed" {
+					return verdict{allowed: true, reason: "inspect --policy shows the recalled image allowed"}
+				}
+				return verdict{class: string(verify.ClassRevoked), reason: v.Check + " | " + judged.Subject.Recalled}
+			},
+			want: refused(verify.ClassRevoked, "recall [revoked]")},
 		row{name: "control: a recall list naming another digest", entry: entryPolicy,
 			run: func(w *world) verdict {
 				d, other := w.image("team/app:v1"), w.image("team/other:v1")

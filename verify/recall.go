@@ -20,6 +20,18 @@ func (e *Engine) recalled(d *Decision, digest string) bool {
 	return false
 }
 
+// Recalled says whether a recall list the engine applies (the policy's,
+// or WithEngineRecalls') recalls digest, and why: the list's version and
+// the recall's reason.
+func (e *Engine) Recalled(digest string) (string, bool) {
+	for _, l := range e.recalls {
+		if reason, ok := l.Recalled(digest); ok {
+			return fmt.Sprintf("recall list version %d: %s", l.Version, reason), true
+		}
+	}
+	return "", false
+}
+
 // recallsDigests says whether any recall list recalls a digest.
 func (e *Engine) recallsDigests() bool {
 	for _, l := range e.recalls {
