@@ -186,3 +186,44 @@ func TestKeyWindowsAndRevocations(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestBlobKeyRevocation: verify-blob applies a recall list's revocation by
+// the bundle's trusted time, as image verification does.
+func TestBlobKeyRevocation(t *testing.T) {
+	t.Parallel()
+	w := newKeyTimeWorld(t)
+	now := time.Now()
+	data := []byte("a release tarball\n")
+	pub, _ := keys.ParsePublicKey(w.pub)
+	id, _ := keys.ID(pub)
+	list := func(from time.Time) *policy.Recalls {
+		return w.recalls(t, "apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: 1\nkeys:\n  - {keyId: \""+id+"\", revokedFrom: "+
+			from.UTC().Format(time.RFC3339)+", reason: build key leaked}\n")
+	}
+	cases := []struct {
+		name string
+		how  string
+		from time.Time
+		want error
+	}{
+		{"logged before the revocation", "rekor v1", now.Add(time.Hour), nil},
+		{"logged after the revocation", "rekor v1", now.Add(-time.Hour), verify.ErrKeyRevoked},
+		{"no trusted time", "none", now.Add(time.Hour), verify.ErrKeyRevoked},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, _, err := w.signers[tc.how].SignBlob(context.Background(), data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := verify.New(w.client, []verify.Key{{Name: "build", PublicKey: pub}}, verify.WithTrustedRoot(w.trust), verify.WithRecalls(list(tc.from)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.VerifyBlob(b, verify.Blob{Content: strings.NewReader(string(data))})
+			if tc.want == nil && err != nil || tc.want != nil && (!errors.Is(err, tc.want) || !strings.Contains(err.Error(), "build key leaked")) {
+				t.Fatalf("got %v, want %v with the recall's reason", err, tc.want)
+			}
+		})
+	}
+}
