@@ -11,6 +11,7 @@ import (
 
 	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/inspect"
+	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
@@ -130,6 +131,20 @@ func init() {
 				return onReceipt(w, e, d.String(), false)
 			},
 			want: refused(verify.ClassRevoked, reason)},
+		row{name: "revoked key's signature via a gate receipt (recall list given to admission only)", entry: entryReceipt,
+			run: func(w *world) verdict {
+				d := w.image("prod/app:v1")
+				w.sign("release", d.String())
+				pub, _ := keys.ParsePublicKey(w.pubs["release"])
+				id, _ := keys.ID(pub)
+				w.write("recalls.yaml", []byte("apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: 1\nkeys:\n  - {keyId: \""+id+
+					"\", revokedFrom: "+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+", reason: release key exposed}\n"))
+				e := w.engine(receiptsDoc(""), verify.WithEngineRecalls(w.loadRecalls()))
+				// The gate ran this very policy, without the recall list.
+				w.receipt("gate", d, e.PolicyHash(), vsa{})
+				return onReceipt(w, e, d.String(), false)
+			},
+			want: refused(verify.ClassRevoked, "release key exposed")},
 		row{name: "recalled digest via the admission cache (recall loaded after a cached allow)", entry: entryReview,
 			run: func(w *world) verdict {
 				d := w.image("team/app:v1")

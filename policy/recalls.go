@@ -100,6 +100,9 @@ func (r *Recalls) Revoked(keyID string) (Revocation, bool) {
 // Empty reports whether the list recalls nothing.
 func (r *Recalls) Empty() bool { return r == nil || len(r.digests)+len(r.keys) == 0 }
 
+// HasKeys reports whether the list revokes any key.
+func (r *Recalls) HasKeys() bool { return r != nil && len(r.keys) > 0 }
+
 // HasDigests reports whether the list recalls any digest.
 func (r *Recalls) HasDigests() bool { return r != nil && len(r.digests) > 0 }
 

@@ -119,6 +119,9 @@ type Engine struct {
 	// recallKey is what of the recall lists a cached verdict was made
 	// under beyond the policy digest (which covers the policy's own list).
 	recallKey string
+	// extraRevocations: a list given besides the policy's revokes keys,
+	// which no gate's receipt (made under the policy digest) accounts for.
+	extraRevocations bool
 }
 
 // tagMemo is the digest a tag reference was last judged at, recorded only
@@ -202,6 +205,7 @@ func WithEngineRecalls(lists ...*policy.Recalls) EngineOption {
 			if l != nil {
 				e.recalls = append(e.recalls, l)
 				e.recallKey += "|recalls:" + l.Digest
+				e.extraRevocations = e.extraRevocations || l.HasKeys()
 			}
 		}
 	}
@@ -712,7 +716,7 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 		d.add("discover", Errored, registryClass(err), err.Error(), nil)
 		return d.Checks
 	}
-	if e.gates != nil && e.receiptCheck(ctx, &d, image, t, arts, rule) {
+	if e.gates != nil && e.receiptsCount(&d) && e.receiptCheck(ctx, &d, image, t, arts, rule) {
 		return d.Checks
 	}
 	rv := e.rules[rule]

@@ -32,6 +32,18 @@ func (e *Engine) Recalled(digest string) (string, bool) {
 	return "", false
 }
 
+// receiptsCount says whether a gate's receipt may stand in for verifying:
+// not when a recall list given besides the policy revokes keys, as the
+// gate's verdict (made under the policy digest alone) may rest on a
+// signature by one of them. The image is then verified in full.
+func (e *Engine) receiptsCount(d *Decision) bool {
+	if !e.extraRevocations {
+		return true
+	}
+	d.add("receipt", Skip, "", "receipts not used: a recall list given besides the policy revokes keys the gates' verdicts do not account for; verifying in full", nil)
+	return false
+}
+
 // recallsDigests says whether any recall list recalls a digest.
 func (e *Engine) recallsDigests() bool {
 	for _, l := range e.recalls {
