@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -208,9 +209,12 @@ func (c *Client) AttachLegacyLogged(ctx context.Context, subject *Target, payloa
 		return nil, err
 	}
 	layer := static.NewLayer(payload, SimpleSigningMediaType)
-	if present, err := hasLegacyLayer(base, layer, sigB64); err != nil {
+	at, err := legacyLayerIndex(base, layer, sigB64)
+	if err != nil {
 		return nil, err
-	} else if !present {
+	}
+	switch {
+	case at < 0:
 		ann := map[string]string{AnnotationLegacySignature: sigB64}
 		if logBundle != "" {
 			ann[AnnotationLegacyBundle] = logBundle
@@ -218,6 +222,13 @@ func (c *Client) AttachLegacyLogged(ctx context.Context, subject *Target, payloa
 		base, err = mutate.Append(base, mutate.Addendum{Layer: layer, Annotations: ann})
 		if err != nil {
 			return nil, fmt.Errorf("adding signature layer: %w", err)
+		}
+	case logBundle != "":
+		// The same signature is there (a key that signs deterministically,
+		// signed before without a log): it gets the entry just made, or
+		// the signer would report a log entry the layer does not carry.
+		if base, err = withLegacyBundle(base, at, logBundle); err != nil {
+			return nil, err
 		}
 	}
 	if err := remote.Write(tag, base, c.remoteOpts(ctx, nil)...); err != nil {
@@ -241,19 +252,52 @@ func (c *Client) legacyImage(ctx context.Context, tag name.Tag) (v1.Image, error
 	return img, nil
 }
 
-func hasLegacyLayer(img v1.Image, layer v1.Layer, sigB64 string) (bool, error) {
+// legacyLayerIndex returns the index of layer with signature sigB64 in img,
+// or -1.
+func legacyLayerIndex(img v1.Image, layer v1.Layer, sigB64 string) (int, error) {
 	m, err := img.Manifest()
 	if err != nil {
-		return false, fmt.Errorf("reading legacy signature manifest: %w", err)
+		return -1, fmt.Errorf("reading legacy signature manifest: %w", err)
 	}
 	want, err := layer.Digest()
 	if err != nil {
-		return false, err
+		return -1, err
 	}
-	for _, l := range m.Layers {
+	for i, l := range m.Layers {
 		if l.Digest == want && l.Annotations[AnnotationLegacySignature] == sigB64 {
-			return true, nil
+			return i, nil
 		}
 	}
-	return false, nil
+	return -1, nil
+}
+
+// withLegacyBundle returns img with layer at annotated with logBundle (the
+// dev.sigstore.cosign/bundle annotation), replacing any it had; the other
+// layers and their annotations are kept, in order.
+func withLegacyBundle(img v1.Image, at int, logBundle string) (v1.Image, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading legacy signature manifest: %w", err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("reading legacy signature layers: %w", err)
+	}
+	out := mutate.ConfigMediaType(mutate.MediaType(empty.Image, m.MediaType), m.Config.MediaType)
+	for i, l := range layers {
+		ann := maps.Clone(m.Layers[i].Annotations)
+		if i == at {
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[AnnotationLegacyBundle] = logBundle
+		}
+		if out, err = mutate.Append(out, mutate.Addendum{Layer: l, Annotations: ann, MediaType: m.Layers[i].MediaType}); err != nil {
+			return nil, fmt.Errorf("rewriting signature layer %d: %w", i, err)
+		}
+	}
+	if len(m.Annotations) > 0 {
+		out = mutate.Annotations(out, m.Annotations).(v1.Image)
+	}
+	return out, nil
 }

@@ -120,7 +120,9 @@ const (
 	// trusted root, and accepts a bundle without any. The default.
 	TlogOptional TlogMode = "optional"
 	// TlogRequired accepts only bundles with an entry from a trusted log whose
-	// inclusion proof and checkpoint verify offline.
+	// inclusion proof and checkpoint verify offline, and cosign v2 legacy
+	// layers whose Rekor v1 entry's signed entry timestamp verifies with a
+	// trusted log's key (such a layer carries no inclusion proof).
 	TlogRequired TlogMode = "required"
 	// TlogSkip ignores log entries.
 	TlogSkip TlogMode = "skip"
