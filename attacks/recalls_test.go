@@ -11,9 +11,11 @@ import (
 
 	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/inspect"
+	"github.com/signet-dev/signet/internal/rekorv1test"
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/tlog"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -227,4 +229,33 @@ func review(w *world, wh *admission.Webhook, d name.Digest) verdict {
 		v.reason, v.class = resp.Result.Message, "denied"
 	}
 	return v
+}
+
+// Key windows on cosign v2's legacy .sig layers: the entry's integrated
+// time counts once its signed entry timestamp verifies with the trusted log.
+func init() {
+	legacyWindow := func(until time.Duration) func(w *world) verdict {
+		return func(w *world) verdict {
+			rk := rekorv1test.Start(w.t)
+			d := w.image("team/app:v1")
+			w.signLegacy(d, rk)
+			tr, err := tlog.TrustedRoot(tlog.LogInfo{URL: rk.URL, PublicKey: rk.Key.Public(), APIVersion: 1})
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			pub, _ := keys.ParsePublicKey(w.pubs["release"])
+			v, err := verify.New(w.client, []verify.Key{{Name: "release.pub", PublicKey: pub, ValidUntil: time.Now().Add(until)}}, verify.WithTrustedRoot(tr))
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			_, err = v.Verify(w.ctx, d.String(), verify.Request{})
+			return verifyVerdict(err)
+		}
+	}
+	register(
+		row{name: "retired key's new legacy .sig signature, logged in Rekor v1", entry: entryVerify,
+			run: legacyWindow(-time.Hour), want: refused(verify.ClassInvalid, "a retired key's new signatures do not count")},
+		row{name: "control: legacy .sig signature logged before the key was retired", entry: entryVerify,
+			run: legacyWindow(time.Hour), want: allowed()},
+	)
 }
