@@ -40,11 +40,14 @@ are verified with --certificate-identity/--certificate-oidc-issuer (or their
 certificate authorities and timestamp authorities of --trusted-root. Transparency-log entries in a bundle are
 verified offline (inclusion proof, checkpoint signature, logged body) against
 the logs of --trusted-root (default $SIGNET_HOME/trusted_root.json); --tlog
-required refuses a signature without such an entry.
+required refuses a signature without such an entry. --recalls names a recall
+list (docs/policy.md): a recalled digest is refused, and a revoked key's
+signatures count only with a trusted time before the revocation (exit 7).
 
 ` + exitCodesHelp,
 		Example: `  signet verify --key release.pub registry.example.com/team/app@sha256:...
-  signet verify --key release.pub -a env=prod -o json registry.example.com/team/app:v1`,
+  signet verify --key release.pub -a env=prod -o json registry.example.com/team/app:v1
+  signet verify --policy policy.yaml --recalls recalls.yaml registry.example.com/team/app:v1   # exit 7 when recalled`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
 			if polFile != "" {
