@@ -123,6 +123,15 @@ func init() {
 				return w.decide(withRecalls(lenientPolicy), w.ref("other/app:v1"))
 			},
 			want: refused(verify.ClassRevoked, reason)},
+		row{name: "recalled platform manifest under its index", entry: entryPolicy,
+			run: func(w *world) verdict {
+				amd, arm := w.pushImg("team/app", "amd64", w.randomImage()), w.pushImg("team/app", "arm64", w.randomImage())
+				idx := w.rawIndex("team/app", "v1", w.descriptorOf(amd.String()), w.descriptorOf(arm.String()))
+				w.sign("release", idx.String())
+				w.recallList(arm.DigestStr(), reason)
+				return w.decide(withRecalls(releasePolicy), w.ref("team/app:v1"))
+			},
+			want: refused(verify.ClassRevoked, reason)},
 		row{name: "recalled digest via a gate receipt", entry: entryReceipt,
 			run: func(w *world) verdict {
 				d := w.image("prod/app:v1")

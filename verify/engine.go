@@ -716,6 +716,9 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 		d.add("discover", Errored, registryClass(err), err.Error(), nil)
 		return d.Checks
 	}
+	if !e.platformsRecalled(ctx, &d, t) {
+		return d.Checks
+	}
 	if e.gates != nil && e.receiptsCount(&d) && e.receiptCheck(ctx, &d, image, t, arts, rule) {
 		return d.Checks
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/signet-dev/signet/oci"
 )
 
 // recalled refuses the decision when a recall list names digest, and says
@@ -42,6 +44,32 @@ func (e *Engine) receiptsCount(d *Decision) bool {
 	}
 	d.add("receipt", Skip, "", "receipts not used: a recall list given besides the policy revokes keys the gates' verdicts do not account for; verifying in full", nil)
 	return false
+}
+
+// platformsRecalled applies the recall lists to the manifests an index
+// lists (a recall names one manifest; the node pulls a platform's): it
+// reports whether the decision may go on. An index whose manifests cannot
+// be read while a list recalls digests is not judged (fail closed).
+func (e *Engine) platformsRecalled(ctx context.Context, d *Decision, t *oci.Target) bool {
+	if !e.recallsDigests() || !t.Descriptor.MediaType.IsIndex() {
+		return true
+	}
+	children, err := e.client.Children(ctx, t)
+	if err != nil {
+		d.add("recall", Errored, registryClass(err), "a recall list is in force and the manifests the index lists could not be read to check them: "+err.Error(), nil)
+		return false
+	}
+	for _, c := range children {
+		dg := c.Digest.String()
+		for _, l := range e.recalls {
+			if reason, ok := l.Recalled(dg); ok {
+				d.add("recall", Fail, ClassRevoked, fmt.Sprintf("the index lists %s, which is recalled (recall list version %d): %s", dg, l.Version, reason), nil)
+				return false
+			}
+		}
+	}
+	d.add("recall", Pass, "", fmt.Sprintf("none of the %d manifests the index lists is recalled", len(children)), nil)
+	return true
 }
 
 // recallsDigests says whether any recall list recalls a digest.
