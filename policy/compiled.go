@@ -15,7 +15,8 @@ import (
 type Compiled struct {
 	// Hash identifies the policy for caches and receipts: SHA-256 over the
 	// document's bytes and the key material it names (keys loaded from
-	// files, env or KMS; lock files; signed-heads roots), so a replaced key
+	// files, env or KMS; lock files; signed-heads roots; the recall list),
+	// so a replaced key
 	// file next to an unchanged document changes it.
 	Hash string
 	// DefaultAllow is true when images no rule matches are allowed.

@@ -43,7 +43,8 @@ type Policy struct {
 // policy's digest and the rule that applies here, is no older than MaxAge
 // and not dated in the future. The policy digest covers the document and
 // the key material it names (key files, env and KMS keys, keyless
-// identities, gate keys, lock files, signed-heads roots): the gate must
+// identities, gate keys, lock files, signed-heads roots, the recall
+// list): the gate must
 // run the same policy with the same keys, or be listed in PolicyDigests.
 // A rule whose attestations have a MaxAge takes no receipt: a summary says
 // when the gate verified, not when the attestations grow too old.
