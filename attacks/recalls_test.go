@@ -200,7 +200,11 @@ func init() {
 				}
 				var text bytes.Buffer
 				inspect.WriteText(&text, plain, inspect.TextOptions{})
-				if !strings.Contains(text.String(), "recalled") || !strings.Contains(plain.Subject.Recalled, reason) {
+				var html bytes.Buffer
+				if err := inspect.WriteHTML(&html, plain); err != nil {
+					w.t.Fatal(err)
+				}
+				if !strings.Contains(text.String(), "recalled") || !strings.Contains(plain.Subject.Recalled, reason) || !strings.Contains(html.String(), reason) {
 					return verdict{allowed: true, reason: "inspect does not show the recall: " + text.String()}
 				}
 				judged, err := inspect.Inspect(w.ctx, w.client, d.String(), inspect.Options{Engine: w.engine(withRecalls(releasePolicy))})
