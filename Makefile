@@ -93,6 +93,7 @@ fuzz:
 	$(GO) test ./gate -run '^$$' -fuzz '^FuzzParseEnvelope$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzCompileConditionFor$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./policy -run '^$$' -fuzz '^FuzzParseRecalls$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./admission -run '^$$' -fuzz '^FuzzParseManifests$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./fleet -run '^$$' -fuzz '^FuzzFold$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./gate -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)

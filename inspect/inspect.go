@@ -11,6 +11,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/taghead"
 	"github.com/signet-dev/signet/verify"
 )
@@ -26,6 +27,9 @@ type Options struct {
 	Trust root.TrustedMaterial
 	// Now is the clock for ages (default time.Now).
 	Now func() time.Time
+	// Recalls are recall lists whose recalled digests the report marks
+	// (besides the Engine's, whose verdicts also deny them).
+	Recalls []*policy.Recalls
 }
 
 // Inspect lists what is attached to image (and, for an index, to each of
@@ -40,7 +44,7 @@ func Inspect(ctx context.Context, client *oci.Client, image string, o Options) (
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{trust: o.Trust, now: now()}
+	r := &reader{trust: o.Trust, now: now(), recalls: o.Recalls}
 	rep := &Report{Image: image, Tag: t.Tag}
 	if o.Engine != nil {
 		rep.Policy = &PolicyRef{Hash: o.Engine.PolicyHash(), Name: o.Engine.PolicyName()}
@@ -88,6 +92,12 @@ func (r *reader) subject(ctx context.Context, client *oci.Client, t *oci.Target,
 	sortArtifacts(s.Artifacts)
 	if eng != nil {
 		judge(s, eng.Decide(ctx, ref))
+		s.Recalled, _ = eng.Recalled(s.Digest)
+	}
+	for _, l := range r.recalls {
+		if reason, ok := l.Recalled(s.Digest); ok && s.Recalled == "" {
+			s.Recalled = fmt.Sprintf("recall list version %d: %s", l.Version, reason)
+		}
 	}
 	return s
 }

@@ -146,6 +146,10 @@ func (v *Verifier) checkLegacyTlog(sig *Signature, a *oci.Artifact, mode TlogMod
 	}
 	e := &sig.Log[len(sig.Log)-1]
 	e.Verified, e.SETOnly = true, true
+	// The signed entry timestamp verified with a trusted log's key over an
+	// entry recording this very signature: its integrated time is trusted.
+	logged := trustedTime{at: time.Unix(lb.Payload.IntegratedTime, 0), by: byLog}
+	sig.signedAt = func() (trustedTime, bool) { return logged, true }
 	sig.check("tlog", Pass, fmt.Sprintf("entry %d in %s (%s): signed entry timestamp verified offline", e.Index, e.URL, e.Kind))
 	return true
 }

@@ -58,6 +58,13 @@ SBOM's components (sortable) and the vulnerabilities by severity.`,
 			if trust.root != nil {
 				o.Trust = trust.root
 			}
+			recalls, err := trust.recallList()
+			if err != nil {
+				return err
+			}
+			if recalls != nil {
+				o.Recalls = append(o.Recalls, recalls)
+			}
 			if polFile != "" {
 				eng, err := policyEngine(s, client, &trust, polFile)
 				if err != nil {
