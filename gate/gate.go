@@ -149,6 +149,10 @@ type Gate struct {
 	owner string
 	// wake tells the dispatcher a job was queued here.
 	wake chan struct{}
+	// own verifies with the key the summaries are signed with, so a run of
+	// a job adopts only a summary the gate itself attached (nil when the
+	// attester signs keyless: then none is adopted).
+	own *verify.Verifier
 
 	mu       sync.Mutex
 	inflight map[string]bool // repository@digest being verified here
@@ -196,11 +200,19 @@ func New(cfg Config) (*Gate, error) {
 	if cfg.Keep < 0 {
 		return nil, errors.New("gate: the retention (Keep) must not be negative")
 	}
+	var own *verify.Verifier
+	if pub := cfg.Attester.PublicKey(); pub != nil {
+		v, err := verify.New(cfg.Client, []verify.Key{{Name: "gate", PublicKey: pub}})
+		if err != nil {
+			return nil, fmt.Errorf("gate: the summaries' signing key: %w", err)
+		}
+		own = v
+	}
 	st, err := openStore(context.Background(), cfg.State)
 	if err != nil {
 		return nil, err
 	}
-	g := &Gate{cfg: cfg, store: st, owner: replicaName(), wake: make(chan struct{}, 1),
+	g := &Gate{cfg: cfg, store: st, owner: replicaName(), wake: make(chan struct{}, 1), own: own,
 		inflight: map[string]bool{}, held: map[int64]bool{}}
 	cfg.Metrics.queue(func() int {
 		n, _ := g.store.queueDepth(context.Background())

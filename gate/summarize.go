@@ -39,8 +39,8 @@ func (r *Record) claimSummary(id, result string, now time.Time) (mine, resumed b
 
 // summarize signs and attaches the verification summary j claimed for rec
 // and records it. A resumed claim first looks for the summary a run of the
-// same job attached before it died (same result, same time verified), so
-// it is not attached twice. A summary that cannot be attached is released
+// same job attached before it died (signed with the gate's key, same
+// result, same time verified), so it is not attached twice. A summary that cannot be attached is released
 // for the next verification to claim; one attached but not recorded is an
 // error (the job is then run again).
 func (g *Gate) summarize(ctx context.Context, j *job, rec Record, d *verify.Decision, resumed bool) error {
@@ -75,13 +75,23 @@ func (g *Gate) summarize(ctx context.Context, j *job, rec Record, d *verify.Deci
 
 // attachedSummary is the digest of the summary of c attached to rec's
 // image, or "" when there is none (or the registry cannot say: then it is
-// attached again).
+// attached again). Only a summary signed with the gate's own key counts:
+// anyone who can push to the image can attach one that looks like it, and
+// recording that would leave the image without the gate's summary (a
+// FAILED one that revokes an earlier PASSED, say).
 func (g *Gate) attachedSummary(ctx context.Context, rec Record, c summaryClaim) string {
-	found, err := attest.Statements(ctx, g.cfg.Client, g.ref(rec.Repository, rec.Digest), policy.VSAPredicateType)
-	if err != nil {
+	if g.own == nil {
 		return ""
 	}
-	for _, f := range found {
+	res, _ := g.own.VerifyAttestations(ctx, g.ref(rec.Repository, rec.Digest), verify.AttestationRequest{
+		PredicateType: policy.VSAPredicateType, TransparencyLog: verify.TlogSkip})
+	if res == nil {
+		return ""
+	}
+	for _, s := range res.Signatures {
+		if !s.Verified {
+			continue
+		}
 		var st struct {
 			Predicate struct {
 				Verifier           struct{ ID string } `json:"verifier"`
@@ -89,12 +99,12 @@ func (g *Gate) attachedSummary(ctx context.Context, rec Record, c summaryClaim) 
 				VerificationResult string              `json:"verificationResult"`
 			} `json:"predicate"`
 		}
-		if json.Unmarshal(f.Statement, &st) != nil {
+		if json.Unmarshal(s.Statement, &st) != nil {
 			continue
 		}
 		p := st.Predicate
 		if p.Verifier.ID == g.cfg.VerifierID && p.VerificationResult == c.result && p.TimeVerified.Equal(c.at) {
-			return f.Manifest
+			return s.Manifest
 		}
 	}
 	return ""
