@@ -434,6 +434,16 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 		g.mu.Unlock()
 	}()
 
+	// The verdict recorded as this decision begins: when another replica
+	// records one while this decision runs, that one may rest on newer
+	// registry contents (a signature removed since), so this decision is
+	// made again rather than recorded over it. Every verdict sets Updated.
+	before, _, err := g.store.get(ctx, repo, digest)
+	if err != nil {
+		g.cfg.Log.Error("reading the verdict before deciding", "image", key, "error", err.Error())
+		g.retry(ctx, j, g.cfg.Now().Add(backoff(j.Attempts)))
+		return
+	}
 	start := g.cfg.Now()
 	d := g.cfg.Decider.Decide(ctx, g.ref(repo, digest))
 	g.cfg.Metrics.latency(time.Since(start))
@@ -447,8 +457,11 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 	}
 	passed, why := passes(d)
 	now := g.cfg.Now()
-	var mine, resumed bool
+	var mine, resumed, stale bool
 	rec, err := g.store.updateHeld(ctx, j, g.hold(now), repo, digest, func(r *Record) bool {
+		if stale = !r.Updated.Equal(before.Updated); stale {
+			return false
+		}
 		if r.Pushed.IsZero() {
 			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
 		}
@@ -474,6 +487,12 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 	})
 	if err != nil {
 		g.leave(ctx, j, key, err)
+		return
+	}
+	if stale {
+		g.cfg.Log.Info("another verdict was recorded while deciding: deciding again", "image", key, "id", j.ID)
+		g.retry(ctx, j, g.cfg.Now())
+		g.kick()
 		return
 	}
 	g.cfg.Metrics.verdict(rec.State)
