@@ -498,7 +498,12 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 	g.cfg.Metrics.verdict(rec.State)
 	g.cfg.Log.Info("verdict", "image", key, "tags", rec.Tags, "state", rec.State, "reason", rec.Reason, "verifications", rec.Checks)
 	if mine {
-		if err := g.summarize(ctx, j, rec, d, resumed); err != nil {
+		err := g.summarize(ctx, j, rec, d, resumed)
+		switch {
+		case errors.Is(err, errNotAttached):
+			g.retrySummary(ctx, j, key)
+			return
+		case err != nil:
 			// Not recorded: the job stays queued, claimed again when its
 			// lease ends, and its re-run finds the summary attached.
 			g.cfg.Log.Error("recording a verification summary", "image", key, "error", err.Error())
@@ -506,6 +511,25 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 		}
 		g.finish(ctx, j)
 	}
+}
+
+// retrySummary runs j again, with backoff, after the registry refused the
+// summary of its verdict: the summary is not dropped, since a FAILED one is
+// what revokes the gate's earlier PASSED summary, on which admission would
+// otherwise go on admitting the image. After maxAttempts the job is given
+// up, loudly: the image's record then shows a verdict without its summary.
+func (g *Gate) retrySummary(ctx context.Context, j *job, key string) {
+	if ctx.Err() != nil {
+		return // shutting down: the job stays queued
+	}
+	j.Attempts++
+	if j.Attempts < maxAttempts {
+		g.retry(ctx, j, g.cfg.Now().Add(backoff(j.Attempts)))
+		return
+	}
+	g.cfg.Log.Error("giving up attaching a verification summary: the verdict has none until the image is verified again (see the registry's errors above)",
+		"image", key, "attempts", j.Attempts)
+	g.finish(ctx, j)
 }
 
 // leave logs why a job's verdict was not recorded. The job stays queued:

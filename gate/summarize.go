@@ -3,6 +3,8 @@ package gate
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/signet-dev/signet/attest"
@@ -37,12 +39,17 @@ func (r *Record) claimSummary(id, result string, now time.Time) (mine, resumed b
 	return true, false
 }
 
+// errNotAttached means a summary could not be attached (the registry
+// refused it); its claim is released, for the job's next run to claim.
+var errNotAttached = errors.New("the verification summary could not be attached")
+
 // summarize signs and attaches the verification summary j claimed for rec
 // and records it. A resumed claim first looks for the summary a run of the
 // same job attached before it died (signed with the gate's key, same
-// result, same time verified), so it is not attached twice. A summary that cannot be attached is released
-// for the next verification to claim; one attached but not recorded is an
-// error (the job is then run again).
+// result, same time verified), so it is not attached twice. A summary that
+// cannot be attached is released and the error is errNotAttached; one
+// attached but not recorded is another error (the job is then run again
+// once its lease ends).
 func (g *Gate) summarize(ctx context.Context, j *job, rec Record, d *verify.Decision, resumed bool) error {
 	c := rec.summary
 	digest := ""
@@ -62,7 +69,7 @@ func (g *Gate) summarize(ctx context.Context, j *job, rec Record, d *verify.Deci
 			if rerr := g.store.releaseSummary(ctx, j.ID); rerr != nil {
 				g.cfg.Log.Error("releasing a summary's claim", "image", rec.key(), "error", rerr.Error())
 			}
-			return nil
+			return fmt.Errorf("%w: %w", errNotAttached, err)
 		}
 	}
 	_, err := g.store.update(ctx, rec.Repository, rec.Digest, func(r *Record) {
