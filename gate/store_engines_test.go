@@ -32,6 +32,7 @@ var storeTests = []struct {
 	{"SummaryClaimedOnce", testSummaryClaimedOnce},
 	{"RecheckQueuedOnce", testRecheckQueuedOnce},
 	{"ConcurrentOpen", testConcurrentOpen},
+	{"FiltersAreData", testFiltersAreData},
 }
 
 func TestStoreSQLite(t *testing.T) {
@@ -318,5 +319,38 @@ func testConcurrentOpen(t *testing.T, newState func(*testing.T) string) {
 	}
 	if rows != len(st.d.migrations) || v != len(st.d.migrations) {
 		t.Fatalf("schema_version has %d rows up to %d, want each of the %d migrations once", rows, v, len(st.d.migrations))
+	}
+}
+
+// testFiltersAreData: /status's filters are values bound to the query,
+// never SQL: a filter written as SQL selects nothing (not every record),
+// and the records stay.
+func testFiltersAreData(t *testing.T, newState func(*testing.T) string) {
+	ctx := context.Background()
+	st := testStore(t, newState(t))
+	for i, repo := range []string{"team/app", "team/other"} {
+		if _, err := st.update(ctx, repo, digestN(i), func(r *Record) {
+			r.State, r.Pushed, r.Updated = StatePassed, time.Now(), time.Now()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []Query{
+		{Repository: "x' OR '1'='1"},
+		{Repository: "team/app' --"},
+		{State: "passed' OR 'a'='a"},
+		{State: "passed'; DELETE FROM records; --"},
+		{Repository: `team/app" OR "1"="1`},
+		{Repository: "team/%"},
+		{Repository: "team/_pp"},
+	} {
+		q.Limit = 10
+		got, err := st.list(ctx, q)
+		if err != nil || len(got) != 0 {
+			t.Errorf("list(%+v): %d records (%v), want none", q, len(got), err)
+		}
+	}
+	if n, err := st.counts(ctx); err != nil || n[StatePassed] != 2 {
+		t.Fatalf("after the filters: %v (%v), want 2 passed records", n, err)
 	}
 }
