@@ -3,12 +3,14 @@ package gate_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/signet-dev/signet/gate"
 	"github.com/signet-dev/signet/internal/dbtest"
+	"github.com/signet-dev/signet/internal/registrytest"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -80,5 +82,69 @@ func TestStaleVerdictLoses(t *testing.T) {
 	}
 	if n := e.summaries(t, d); n != 1 {
 		t.Errorf("%d summaries on the image, want 1 (the FAILED one)", n)
+	}
+}
+
+// TestSummaryOfNewerVerdict: a replica records PASSED for an image whose
+// summary says FAILED and begins attaching a PASSED summary (slowly);
+// meanwhile another replica, deciding later, records FAILED again. The
+// newer FAILED verdict needs a summary dated after the PASSED one being
+// attached — the FAILED summary already there is older than it — or the
+// PASSED summary becomes the newest and admission admits the image on it.
+func TestSummaryOfNewerVerdict(t *testing.T) {
+	t.Parallel()
+	var armed atomic.Bool
+	blocked, unblock := make(chan struct{}, 1), make(chan struct{})
+	reg := registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && armed.CompareAndSwap(true, false) {
+				blocked <- struct{}{}
+				select {
+				case <-unblock:
+				case <-r.Context().Done():
+				}
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	srv := dbtest.Postgres(t)
+	e := newEnvOnWith(t, reg, time.Millisecond, releasePolicy, func(e *env) { e.state = srv.NewDatabase(t, "newer") })
+	e.stop()
+	pass := &verify.Decision{Allowed: true, Mode: "enforce", Rule: "**", RuleIndex: 0}
+	fail := &verify.Decision{Allowed: false, Mode: "enforce", Rule: "**", RuleIndex: 0, Class: verify.ClassInvalid, Reason: "no signature verifies"}
+	e.startWith(&scriptedDecider{d: pass})
+	failing := e.replicaWith(&scriptedDecider{d: fail})
+	d := e.reg.PushImage(t, "newer/app:v1") // not signed: its full verification fails
+	send := func(url, tag string) {
+		t.Helper()
+		if code := postTo(t, url, envelope(ev{"newer/app", d.DigestStr(), tag, ""}), "Bearer "+secret); code != http.StatusOK {
+			t.Fatalf("notifying (%s): %d", tag, code)
+		}
+	}
+	send(failing, "v1")
+	e.waitState(d, gate.StateFailed)
+	e.drained()
+
+	armed.Store(true)
+	send(e.srv.URL, "v2") // PASSED, its summary held at the registry
+	select {
+	case <-blocked:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the PASSED summary was never attached")
+	}
+	send(failing, "v3") // FAILED again, decided after the PASSED verdict was recorded
+	deadline := time.Now().Add(20 * time.Second)
+	for r, _ := e.record(d); (r.State != gate.StateFailed || r.Checks != 3) && time.Now().Before(deadline); r, _ = e.record(d) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(unblock)
+	e.drained()
+	r, _ := e.record(d)
+	if r.State != gate.StateFailed || r.VSAResult != "FAILED" || r.Checks != 3 {
+		t.Errorf("record: %s verified %d times, summary %s; want failed, 3, FAILED", r.State, r.Checks, r.VSAResult)
+	}
+	admission := e.receiptEngine(e.gatePub, 0, "  policyDigests: ["+e.policy.Hash+"]\n")
+	if dec := admission.Decide(context.Background(), d.String()); dec.Allowed {
+		t.Fatalf("admission admits an unsigned image on the PASSED summary of a verdict a newer FAILED one replaced: %s", receiptMsg(dec))
 	}
 }

@@ -25,15 +25,20 @@ func vsaResult(state string) string {
 // claimSummary decides, in the transaction that records r's verdict, whether
 // job id writes the summary of result: when result has none yet and no
 // other job claimed it, the claim is id's (mine); resumed says id claimed it
-// before (a run of the same job that did not finish).
+// before (a run of the same job that did not finish). A summary of another
+// result still being written (claimed) will be newer than the one recorded,
+// so a verdict of the recorded result then needs a summary again, dated
+// after it: the claim passes to id, and the other job records nothing.
 func (r *Record) claimSummary(id, result string, now time.Time) (mine, resumed bool) {
 	switch {
-	case result == "" || result == r.VSAResult:
+	case result == "":
 		return false, false
 	case r.summary.result == result && r.summary.job == id:
 		return true, true
 	case r.summary.result == result && r.summary.job != "":
 		return false, false // another job's: it writes it
+	case result == r.VSAResult && r.summary.job == "":
+		return false, false // recorded, and no other result's summary on its way
 	}
 	r.summary = summaryClaim{result: result, job: id, at: now}
 	return true, false
