@@ -265,9 +265,9 @@ func (s *sqlStore) release(ctx context.Context, owner string) error {
 	return nil
 }
 
-func (s *sqlStore) retry(ctx context.Context, j *job, notBefore time.Time) error {
-	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE jobs SET attempts = ?, not_before = ?, claimed_by = '', claimed_until = 0 WHERE seq = ?`),
-		j.Attempts, nanos(notBefore), j.seq); err != nil {
+func (s *sqlStore) retry(ctx context.Context, j *job, owner string, notBefore time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE jobs SET attempts = ?, not_before = ?, claimed_by = '', claimed_until = 0 WHERE seq = ? AND claimed_by = ?`),
+		j.Attempts, nanos(notBefore), j.seq, owner); err != nil {
 		return s.stateErr(fmt.Sprintf("scheduling job %q again", j.ID), err)
 	}
 	return nil

@@ -93,7 +93,7 @@ func testClaimAndLease(t *testing.T, newState func(*testing.T) string) {
 	}
 	// b puts ev-2 back for later; b dies holding ev-3 and ev-4.
 	js, _ := st.pending(ctx)
-	if err := st.retry(ctx, js[2], t0.Add(2*time.Minute)); err != nil {
+	if err := st.retry(ctx, js[2], "b", t0.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	got, err = st.claim(ctx, hold{"a", t0.Add(10 * time.Minute)}, 10, t0.Add(time.Minute))
@@ -130,7 +130,7 @@ func testClaimAndLease(t *testing.T, newState func(*testing.T) string) {
 }
 
 // testLeaseLost: a replica whose lease ended and whose job another replica
-// claimed records nothing for it.
+// claimed records nothing for it, and cannot put it back for a retry.
 func testLeaseLost(t *testing.T, newState func(*testing.T) string) {
 	ctx := context.Background()
 	st := testStore(t, newState(t))
@@ -142,6 +142,13 @@ func testLeaseLost(t *testing.T, newState func(*testing.T) string) {
 	again, _ := st.claim(ctx, fast, 1, t0.Add(2*time.Minute))
 	if len(js) != 1 || len(again) != 1 {
 		t.Fatalf("claims %v then %v, want ev-1 twice (the lease ended)", ids(js), ids(again))
+	}
+	// The slow replica putting the job back for a retry leaves it to fast.
+	if err := st.retry(ctx, js[0], slow.Owner, t0); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.claim(ctx, hold{"third", t0.Add(time.Hour)}, 1, t0.Add(2*time.Minute)); len(got) != 0 {
+		t.Fatalf("a third replica claimed %v: the slow replica's retry released the job fast holds", ids(got))
 	}
 	_, err := st.updateHeld(ctx, js[0], slow, "team/app", digestN(1), func(r *Record) bool { r.State = StateFailed; return false })
 	if !errors.Is(err, errLeaseLost) {
