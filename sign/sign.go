@@ -76,7 +76,7 @@ type Signer struct {
 // PublicKey is the key the signer signs with, to verify what it signed;
 // nil for a keyless signer (its key is a new one each run).
 func (s *Signer) PublicKey() crypto.PublicKey {
-	if s.kp == nil {
+	if s == nil || s.kp == nil {
 		return nil
 	}
 	return s.kp.GetPublicKey()
