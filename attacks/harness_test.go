@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore/pkg/signature"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/signet-dev/signet/admission"
@@ -160,6 +161,7 @@ type world struct {
 	client  *oci.Client
 	dir     string
 	signers map[string]*sign.Signer
+	svs     map[string]signature.SignerVerifier // the signers' keys
 	pubs    map[string][]byte
 	ctx     context.Context
 	// outage, when set, makes the registry answer 503 to everything.
@@ -173,7 +175,7 @@ var keyNames = []string{"release", "second", "attacker", "gate"}
 func newWorld(t *testing.T, referrers bool) *world {
 	t.Helper()
 	w := &world{t: t, client: oci.New(oci.WithRetries(1)), dir: t.TempDir(),
-		signers: map[string]*sign.Signer{}, pubs: map[string][]byte{}, ctx: context.Background()}
+		signers: map[string]*sign.Signer{}, svs: map[string]signature.SignerVerifier{}, pubs: map[string][]byte{}, ctx: context.Background()}
 	w.reg = registrytest.NewWrapped(t, referrers, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 			if w.outage.Load() {
@@ -198,6 +200,7 @@ func newWorld(t *testing.T, referrers bool) *world {
 		if err != nil {
 			t.Fatal(err)
 		}
+		w.svs[n] = sv
 		if w.signers[n], err = sign.New(sv, w.client); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package attest
 
 import (
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,6 +85,10 @@ type Attester struct {
 	now    func() time.Time
 	large  int64
 }
+
+// PublicKey is the key the attester signs with (see sign.Signer.PublicKey);
+// nil when it signs keyless.
+func (a *Attester) PublicKey() crypto.PublicKey { return a.signer.PublicKey() }
 
 // Option configures an Attester.
 type Option func(*Attester)

@@ -26,6 +26,7 @@ tools=(
   "trillian_log_server v1.8.0 github.com/google/trillian/cmd/trillian_log_server"
   "trillian_log_signer v1.8.0 github.com/google/trillian/cmd/trillian_log_signer"
   "createtree v1.8.0 github.com/google/trillian/cmd/createtree"
+  "local-kms v0.0.0-20260228092603-2a5e92d09ab6 github.com/nsmithuk/local-kms"
 )
 
 # With arguments (NAME-VERSION ...), only those are built (make bench needs two).

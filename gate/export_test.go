@@ -12,6 +12,13 @@ import (
 // summary of PASSED claimed by its job — the summary itself attached to the
 // image or not, as the test chooses.
 func CrashBeforeRecording(state, id, repo, digest, tag string, at, until time.Time) error {
+	return CrashBeforeSummary(state, id, repo, digest, tag, StatePassed, at, until)
+}
+
+// CrashBeforeSummary is CrashBeforeRecording with the verdict recorded as
+// settled in state (passed, or failed or unverified: the grace period over
+// at at), and the summary of its result claimed.
+func CrashBeforeSummary(state, id, repo, digest, tag, settled string, at, until time.Time) error {
 	ctx := context.Background()
 	st, err := openStore(ctx, state)
 	if err != nil {
@@ -28,8 +35,11 @@ func CrashBeforeRecording(state, id, repo, digest, tag string, at, until time.Ti
 		return fmt.Errorf("claiming %s: %v %w", id, js, err)
 	}
 	_, err = st.updateHeld(ctx, js[0], dead, repo, digest, func(r *Record) bool {
-		r.Pushed, r.Deadline, r.Updated, r.State, r.Checks, r.Tags = at, at.Add(time.Minute), at, StatePassed, 1, []string{tag}
-		r.claimSummary(id, "PASSED", at)
+		r.Pushed, r.Deadline, r.Updated, r.State, r.Checks, r.Tags = at, at.Add(time.Minute), at, settled, 1, []string{tag}
+		if settled != StatePassed {
+			r.Deadline = at
+		}
+		r.claimSummary(id, vsaResult(settled), at)
 		return false
 	})
 	return err

@@ -149,6 +149,10 @@ type Gate struct {
 	owner string
 	// wake tells the dispatcher a job was queued here.
 	wake chan struct{}
+	// own verifies with the key the summaries are signed with, so a run of
+	// a job adopts only a summary the gate itself attached (nil when the
+	// attester signs keyless: then none is adopted).
+	own *verify.Verifier
 
 	mu       sync.Mutex
 	inflight map[string]bool // repository@digest being verified here
@@ -196,11 +200,19 @@ func New(cfg Config) (*Gate, error) {
 	if cfg.Keep < 0 {
 		return nil, errors.New("gate: the retention (Keep) must not be negative")
 	}
+	var own *verify.Verifier
+	if pub := cfg.Attester.PublicKey(); pub != nil {
+		v, err := verify.New(cfg.Client, []verify.Key{{Name: "gate", PublicKey: pub}})
+		if err != nil {
+			return nil, fmt.Errorf("gate: the summaries' signing key: %w", err)
+		}
+		own = v
+	}
 	st, err := openStore(context.Background(), cfg.State)
 	if err != nil {
 		return nil, err
 	}
-	g := &Gate{cfg: cfg, store: st, owner: replicaName(), wake: make(chan struct{}, 1),
+	g := &Gate{cfg: cfg, store: st, owner: replicaName(), wake: make(chan struct{}, 1), own: own,
 		inflight: map[string]bool{}, held: map[int64]bool{}}
 	cfg.Metrics.queue(func() int {
 		n, _ := g.store.queueDepth(context.Background())
@@ -422,6 +434,16 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 		g.mu.Unlock()
 	}()
 
+	// The verdict recorded as this decision begins: when another replica
+	// records one while this decision runs, that one may rest on newer
+	// registry contents (a signature removed since), so this decision is
+	// made again rather than recorded over it. Every verdict sets Updated.
+	before, _, err := g.store.get(ctx, repo, digest)
+	if err != nil {
+		g.cfg.Log.Error("reading the verdict before deciding", "image", key, "error", err.Error())
+		g.retry(ctx, j, g.cfg.Now().Add(backoff(j.Attempts)))
+		return
+	}
 	start := g.cfg.Now()
 	d := g.cfg.Decider.Decide(ctx, g.ref(repo, digest))
 	g.cfg.Metrics.latency(time.Since(start))
@@ -435,8 +457,11 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 	}
 	passed, why := passes(d)
 	now := g.cfg.Now()
-	var mine, resumed bool
+	var mine, resumed, stale bool
 	rec, err := g.store.updateHeld(ctx, j, g.hold(now), repo, digest, func(r *Record) bool {
+		if stale = !r.Updated.Equal(before.Updated); stale {
+			return false
+		}
 		if r.Pushed.IsZero() {
 			r.Pushed, r.Deadline = j.Received, j.Received.Add(g.cfg.Grace)
 		}
@@ -464,10 +489,21 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 		g.leave(ctx, j, key, err)
 		return
 	}
+	if stale {
+		g.cfg.Log.Info("another verdict was recorded while deciding: deciding again", "image", key, "id", j.ID)
+		g.retry(ctx, j, g.cfg.Now())
+		g.kick()
+		return
+	}
 	g.cfg.Metrics.verdict(rec.State)
 	g.cfg.Log.Info("verdict", "image", key, "tags", rec.Tags, "state", rec.State, "reason", rec.Reason, "verifications", rec.Checks)
 	if mine {
-		if err := g.summarize(ctx, j, rec, d, resumed); err != nil {
+		err := g.summarize(ctx, j, rec, d, resumed)
+		switch {
+		case errors.Is(err, errNotAttached):
+			g.retrySummary(ctx, j, key)
+			return
+		case err != nil:
 			// Not recorded: the job stays queued, claimed again when its
 			// lease ends, and its re-run finds the summary attached.
 			g.cfg.Log.Error("recording a verification summary", "image", key, "error", err.Error())
@@ -475,6 +511,25 @@ func (g *Gate) verify(ctx context.Context, j *job, repo, digest string) {
 		}
 		g.finish(ctx, j)
 	}
+}
+
+// retrySummary runs j again, with backoff, after the registry refused the
+// summary of its verdict: the summary is not dropped, since a FAILED one is
+// what revokes the gate's earlier PASSED summary, on which admission would
+// otherwise go on admitting the image. After maxAttempts the job is given
+// up, loudly: the image's record then shows a verdict without its summary.
+func (g *Gate) retrySummary(ctx context.Context, j *job, key string) {
+	if ctx.Err() != nil {
+		return // shutting down: the job stays queued
+	}
+	j.Attempts++
+	if j.Attempts < maxAttempts {
+		g.retry(ctx, j, g.cfg.Now().Add(backoff(j.Attempts)))
+		return
+	}
+	g.cfg.Log.Error("giving up attaching a verification summary: the verdict has none until the image is verified again (see the registry's errors above)",
+		"image", key, "attempts", j.Attempts)
+	g.finish(ctx, j)
 }
 
 // leave logs why a job's verdict was not recorded. The job stays queued:

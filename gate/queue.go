@@ -107,7 +107,7 @@ func (g *Gate) releaseAll() {
 
 // retry puts j back in the queue to be claimed no earlier than notBefore.
 func (g *Gate) retry(ctx context.Context, j *job, notBefore time.Time) {
-	if err := g.store.retry(ctx, j, notBefore); err != nil {
+	if err := g.store.retry(ctx, j, g.owner, notBefore); err != nil {
 		g.cfg.Log.Error("scheduling a job again (it is claimed again when its lease ends)", "id", j.ID, "error", err.Error())
 	}
 }

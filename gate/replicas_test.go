@@ -23,7 +23,13 @@ import (
 // returns its address; it stops when the test ends.
 func (e *env) replica() string {
 	e.t.Helper()
-	cfg := e.config(e.eng)
+	return e.replicaWith(e.eng)
+}
+
+// replicaWith is replica deciding with dec.
+func (e *env) replicaWith(dec gate.Decider) string {
+	e.t.Helper()
+	cfg := e.config(dec)
 	cfg.Log = slog.New(slog.NewTextHandler(&e.logs, nil))
 	g, err := gate.New(cfg)
 	if err != nil {

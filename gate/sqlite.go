@@ -3,11 +3,14 @@ package gate
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, "sqlite"
+	sqlitedrv "modernc.org/sqlite" // the pure-Go SQLite driver, "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // dbFile is the gate's database in its state directory.
@@ -46,7 +49,7 @@ func openSQLite(ctx context.Context, dir string) (*sqlStore, error) {
 		return nil, fmt.Errorf("%w: opening %s: %w", ErrState, path, err)
 	}
 	s := &sqlStore{db: db, d: sqlite, where: path}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateBusy(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%w: opening %s (if the file is damaged, move it away: the gate starts with an empty state and the registry's next notifications refill it): %w", ErrState, path, err)
 	}
@@ -55,4 +58,28 @@ func openSQLite(ctx context.Context, dir string) (*sqlStore, error) {
 		return nil, fmt.Errorf("%w: importing the file-based state in %s into %s: %w", ErrState, dir, path, err)
 	}
 	return s, nil
+}
+
+// openAttempts bounds the tries at bringing up a database another process
+// is creating or migrating at the same moment (a gate and a backfill
+// starting together): SQLite answers some of those collisions — switching
+// a new file to WAL — with SQLITE_BUSY at once, without waiting out the
+// busy timeout, and the next try finds the work done.
+const openAttempts = 5
+
+// migrateBusy is migrate, tried again (a little later each time) while
+// SQLite answers SQLITE_BUSY.
+func (s *sqlStore) migrateBusy(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		err := s.migrate(ctx)
+		var se *sqlitedrv.Error
+		if err == nil || attempt == openAttempts || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+		}
+	}
 }

@@ -1,11 +1,13 @@
 package gate
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -236,17 +238,9 @@ func (s *sqlStore) claim(ctx context.Context, h hold, n int, now time.Time) ([]*
 	if err != nil {
 		return nil, s.stateErr("claiming queued jobs", err)
 	}
-	sortJobs(out)
+	// In their place in the queue (RETURNING keeps no order).
+	slices.SortFunc(out, func(a, b *job) int { return cmp.Compare(a.seq, b.seq) })
 	return out, nil
-}
-
-// sortJobs orders jobs by their place in the queue (RETURNING keeps none).
-func sortJobs(js []*job) {
-	for i := 1; i < len(js); i++ {
-		for k := i; k > 0 && js[k].seq < js[k-1].seq; k-- {
-			js[k], js[k-1] = js[k-1], js[k]
-		}
-	}
 }
 
 func (s *sqlStore) renew(ctx context.Context, h hold, seqs []int64) error {
@@ -271,9 +265,9 @@ func (s *sqlStore) release(ctx context.Context, owner string) error {
 	return nil
 }
 
-func (s *sqlStore) retry(ctx context.Context, j *job, notBefore time.Time) error {
-	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE jobs SET attempts = ?, not_before = ?, claimed_by = '', claimed_until = 0 WHERE seq = ?`),
-		j.Attempts, nanos(notBefore), j.seq); err != nil {
+func (s *sqlStore) retry(ctx context.Context, j *job, owner string, notBefore time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE jobs SET attempts = ?, not_before = ?, claimed_by = '', claimed_until = 0 WHERE seq = ? AND claimed_by = ?`),
+		j.Attempts, nanos(notBefore), j.seq, owner); err != nil {
 		return s.stateErr(fmt.Sprintf("scheduling job %q again", j.ID), err)
 	}
 	return nil

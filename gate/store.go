@@ -68,9 +68,10 @@ type store interface {
 	renew(ctx context.Context, h hold, seqs []int64) error
 	// release gives up every job h.Owner holds, for others to claim now.
 	release(ctx context.Context, owner string) error
-	// retry puts a held job back, with its attempts, to be claimed again no
-	// earlier than notBefore.
-	retry(ctx context.Context, j *job, notBefore time.Time) error
+	// retry puts a job owner holds back, with its attempts, to be claimed
+	// again no earlier than notBefore; when owner no longer holds it (its
+	// lease ended and another replica claimed it) nothing changes.
+	retry(ctx context.Context, j *job, owner string, notBefore time.Time) error
 	// done removes a processed job from the queue (a re-check's event id
 	// too, so a later sweep may queue it again); a job not in it (one
 	// already done) is no error.

@@ -32,6 +32,7 @@ var storeTests = []struct {
 	{"SummaryClaimedOnce", testSummaryClaimedOnce},
 	{"RecheckQueuedOnce", testRecheckQueuedOnce},
 	{"ConcurrentOpen", testConcurrentOpen},
+	{"FiltersAreData", testFiltersAreData},
 }
 
 func TestStoreSQLite(t *testing.T) {
@@ -92,7 +93,7 @@ func testClaimAndLease(t *testing.T, newState func(*testing.T) string) {
 	}
 	// b puts ev-2 back for later; b dies holding ev-3 and ev-4.
 	js, _ := st.pending(ctx)
-	if err := st.retry(ctx, js[2], t0.Add(2*time.Minute)); err != nil {
+	if err := st.retry(ctx, js[2], "b", t0.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	got, err = st.claim(ctx, hold{"a", t0.Add(10 * time.Minute)}, 10, t0.Add(time.Minute))
@@ -129,7 +130,7 @@ func testClaimAndLease(t *testing.T, newState func(*testing.T) string) {
 }
 
 // testLeaseLost: a replica whose lease ended and whose job another replica
-// claimed records nothing for it.
+// claimed records nothing for it, and cannot put it back for a retry.
 func testLeaseLost(t *testing.T, newState func(*testing.T) string) {
 	ctx := context.Background()
 	st := testStore(t, newState(t))
@@ -141,6 +142,13 @@ func testLeaseLost(t *testing.T, newState func(*testing.T) string) {
 	again, _ := st.claim(ctx, fast, 1, t0.Add(2*time.Minute))
 	if len(js) != 1 || len(again) != 1 {
 		t.Fatalf("claims %v then %v, want ev-1 twice (the lease ended)", ids(js), ids(again))
+	}
+	// The slow replica putting the job back for a retry leaves it to fast.
+	if err := st.retry(ctx, js[0], slow.Owner, t0); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.claim(ctx, hold{"third", t0.Add(time.Hour)}, 1, t0.Add(2*time.Minute)); len(got) != 0 {
+		t.Fatalf("a third replica claimed %v: the slow replica's retry released the job fast holds", ids(got))
 	}
 	_, err := st.updateHeld(ctx, js[0], slow, "team/app", digestN(1), func(r *Record) bool { r.State = StateFailed; return false })
 	if !errors.Is(err, errLeaseLost) {
@@ -318,5 +326,38 @@ func testConcurrentOpen(t *testing.T, newState func(*testing.T) string) {
 	}
 	if rows != len(st.d.migrations) || v != len(st.d.migrations) {
 		t.Fatalf("schema_version has %d rows up to %d, want each of the %d migrations once", rows, v, len(st.d.migrations))
+	}
+}
+
+// testFiltersAreData: /status's filters are values bound to the query,
+// never SQL: a filter written as SQL selects nothing (not every record),
+// and the records stay.
+func testFiltersAreData(t *testing.T, newState func(*testing.T) string) {
+	ctx := context.Background()
+	st := testStore(t, newState(t))
+	for i, repo := range []string{"team/app", "team/other"} {
+		if _, err := st.update(ctx, repo, digestN(i), func(r *Record) {
+			r.State, r.Pushed, r.Updated = StatePassed, time.Now(), time.Now()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []Query{
+		{Repository: "x' OR '1'='1"},
+		{Repository: "team/app' --"},
+		{State: "passed' OR 'a'='a"},
+		{State: "passed'; DELETE FROM records; --"},
+		{Repository: `team/app" OR "1"="1`},
+		{Repository: "team/%"},
+		{Repository: "team/_pp"},
+	} {
+		q.Limit = 10
+		got, err := st.list(ctx, q)
+		if err != nil || len(got) != 0 {
+			t.Errorf("list(%+v): %d records (%v), want none", q, len(got), err)
+		}
+	}
+	if n, err := st.counts(ctx); err != nil || n[StatePassed] != 2 {
+		t.Fatalf("after the filters: %v (%v), want 2 passed records", n, err)
 	}
 }

@@ -3,6 +3,8 @@ package gate
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/signet-dev/signet/attest"
@@ -23,26 +25,36 @@ func vsaResult(state string) string {
 // claimSummary decides, in the transaction that records r's verdict, whether
 // job id writes the summary of result: when result has none yet and no
 // other job claimed it, the claim is id's (mine); resumed says id claimed it
-// before (a run of the same job that did not finish).
+// before (a run of the same job that did not finish). A summary of another
+// result still being written (claimed) will be newer than the one recorded,
+// so a verdict of the recorded result then needs a summary again, dated
+// after it: the claim passes to id, and the other job records nothing.
 func (r *Record) claimSummary(id, result string, now time.Time) (mine, resumed bool) {
 	switch {
-	case result == "" || result == r.VSAResult:
+	case result == "":
 		return false, false
 	case r.summary.result == result && r.summary.job == id:
 		return true, true
 	case r.summary.result == result && r.summary.job != "":
 		return false, false // another job's: it writes it
+	case result == r.VSAResult && r.summary.job == "":
+		return false, false // recorded, and no other result's summary on its way
 	}
 	r.summary = summaryClaim{result: result, job: id, at: now}
 	return true, false
 }
 
+// errNotAttached means a summary could not be attached (the registry
+// refused it); its claim is released, for the job's next run to claim.
+var errNotAttached = errors.New("the verification summary could not be attached")
+
 // summarize signs and attaches the verification summary j claimed for rec
 // and records it. A resumed claim first looks for the summary a run of the
-// same job attached before it died (same result, same time verified), so
-// it is not attached twice. A summary that cannot be attached is released
-// for the next verification to claim; one attached but not recorded is an
-// error (the job is then run again).
+// same job attached before it died (signed with the gate's key, same
+// result, same time verified), so it is not attached twice. A summary that
+// cannot be attached is released and the error is errNotAttached; one
+// attached but not recorded is another error (the job is then run again
+// once its lease ends).
 func (g *Gate) summarize(ctx context.Context, j *job, rec Record, d *verify.Decision, resumed bool) error {
 	c := rec.summary
 	digest := ""
@@ -62,7 +74,7 @@ func (g *Gate) summarize(ctx context.Context, j *job, rec Record, d *verify.Deci
 			if rerr := g.store.releaseSummary(ctx, j.ID); rerr != nil {
 				g.cfg.Log.Error("releasing a summary's claim", "image", rec.key(), "error", rerr.Error())
 			}
-			return nil
+			return fmt.Errorf("%w: %w", errNotAttached, err)
 		}
 	}
 	_, err := g.store.update(ctx, rec.Repository, rec.Digest, func(r *Record) {
@@ -75,13 +87,23 @@ func (g *Gate) summarize(ctx context.Context, j *job, rec Record, d *verify.Deci
 
 // attachedSummary is the digest of the summary of c attached to rec's
 // image, or "" when there is none (or the registry cannot say: then it is
-// attached again).
+// attached again). Only a summary signed with the gate's own key counts:
+// anyone who can push to the image can attach one that looks like it, and
+// recording that would leave the image without the gate's summary (a
+// FAILED one that revokes an earlier PASSED, say).
 func (g *Gate) attachedSummary(ctx context.Context, rec Record, c summaryClaim) string {
-	found, err := attest.Statements(ctx, g.cfg.Client, g.ref(rec.Repository, rec.Digest), policy.VSAPredicateType)
-	if err != nil {
+	if g.own == nil {
 		return ""
 	}
-	for _, f := range found {
+	res, _ := g.own.VerifyAttestations(ctx, g.ref(rec.Repository, rec.Digest), verify.AttestationRequest{
+		PredicateType: policy.VSAPredicateType, TransparencyLog: verify.TlogSkip})
+	if res == nil {
+		return ""
+	}
+	for _, s := range res.Signatures {
+		if !s.Verified {
+			continue
+		}
 		var st struct {
 			Predicate struct {
 				Verifier           struct{ ID string } `json:"verifier"`
@@ -89,12 +111,12 @@ func (g *Gate) attachedSummary(ctx context.Context, rec Record, c summaryClaim) 
 				VerificationResult string              `json:"verificationResult"`
 			} `json:"predicate"`
 		}
-		if json.Unmarshal(f.Statement, &st) != nil {
+		if json.Unmarshal(s.Statement, &st) != nil {
 			continue
 		}
 		p := st.Predicate
 		if p.Verifier.ID == g.cfg.VerifierID && p.VerificationResult == c.result && p.TimeVerified.Equal(c.at) {
-			return f.Manifest
+			return s.Manifest
 		}
 	}
 	return ""

@@ -11,6 +11,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/taghead"
 	"github.com/signet-dev/signet/verify"
 )
@@ -26,6 +27,9 @@ type Options struct {
 	Trust root.TrustedMaterial
 	// Now is the clock for ages (default time.Now).
 	Now func() time.Time
+	// Recalls are recall lists whose recalled digests the report marks
+	// (besides the Engine's, whose verdicts also deny them).
+	Recalls []*policy.Recalls
 }
 
 // Inspect lists what is attached to image (and, for an index, to each of
@@ -40,13 +44,14 @@ func Inspect(ctx context.Context, client *oci.Client, image string, o Options) (
 	if err != nil {
 		return nil, err
 	}
-	r := &reader{trust: o.Trust, now: now()}
+	r := &reader{trust: o.Trust, now: now(), recalls: o.Recalls}
 	rep := &Report{Image: image, Tag: t.Tag}
 	if o.Engine != nil {
 		rep.Policy = &PolicyRef{Hash: o.Engine.PolicyHash(), Name: o.Engine.PolicyName()}
 	}
 	rep.Subject = r.subject(ctx, client, t, image, o.Engine)
-	if t.Tag != "" {
+	if t.Tag != "" && t.Layout() == nil {
+		// A layout's tags are not the registry's: its signed heads do not apply.
 		rep.SignedHead = signedHead(ctx, client, t)
 	}
 	children, err := client.Children(ctx, t)
@@ -62,16 +67,12 @@ func Inspect(ctx context.Context, client *oci.Client, image string, o Options) (
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
 	for i, ch := range children {
-		d := t.Digest.Context().Digest(ch.Digest.String())
-		ct := &oci.Target{Ref: d, Digest: d, Descriptor: ch}
-		if ch.Platform != nil {
-			ct.Platform = ch.Platform.String()
-		}
+		ct := t.Child(ch)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			rep.Subject.Platforms[i] = r.subject(ctx, client, ct, d.String(), o.Engine)
+			rep.Subject.Platforms[i] = r.subject(ctx, client, ct, ct.Reference(), o.Engine)
 		}()
 	}
 	wg.Wait()
@@ -91,6 +92,12 @@ func (r *reader) subject(ctx context.Context, client *oci.Client, t *oci.Target,
 	sortArtifacts(s.Artifacts)
 	if eng != nil {
 		judge(s, eng.Decide(ctx, ref))
+		s.Recalled, _ = eng.Recalled(s.Digest)
+	}
+	for _, l := range r.recalls {
+		if reason, ok := l.Recalled(s.Digest); ok && s.Recalled == "" {
+			s.Recalled = fmt.Sprintf("recall list version %d: %s", l.Version, reason)
+		}
 	}
 	return s
 }

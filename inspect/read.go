@@ -17,6 +17,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -26,8 +27,9 @@ const annotationLegacyTimestamp = "dev.sigstore.cosign/rfc3161timestamp"
 
 // reader turns discovered artifacts into report nodes.
 type reader struct {
-	trust root.TrustedMaterial // names logs by key id; may be nil
-	now   time.Time
+	trust   root.TrustedMaterial // names logs by key id; may be nil
+	now     time.Time
+	recalls []*policy.Recalls
 }
 
 func (r *reader) artifact(a oci.Artifact) *Artifact {

@@ -54,6 +54,9 @@ type Subject struct {
 	Platform string `json:"platform,omitempty"`
 	// Verdict is the policy's decision for this manifest (with --policy).
 	Verdict *Verdict `json:"verdict,omitempty"`
+	// Recalled says why a recall list recalls this manifest (the list's
+	// version and the recall's reason); empty when none does.
+	Recalled string `json:"recalled,omitempty"`
 	// Artifacts are the signatures, attestations and other referrers.
 	Artifacts []*Artifact `json:"artifacts"`
 	// Platforms are an index's image manifests.

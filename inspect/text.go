@@ -80,6 +80,9 @@ func writeSubject(b *strings.Builder, p painter, s *Subject, prefix string, last
 	if s.Verdict != nil && s.Verdict.Outcome != "allowed" {
 		b.WriteString(below + "│ " + p.dim("why        ") + s.Verdict.Check + "\n")
 	}
+	if s.Recalled != "" {
+		b.WriteString(below + "│ " + p.red("recalled   ") + s.Recalled + "\n")
+	}
 	if s.Error != "" {
 		b.WriteString(below + "│ " + p.red("error      ") + s.Error + "\n")
 	}

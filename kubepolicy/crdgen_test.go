@@ -271,6 +271,8 @@ func (e *editor) signers(list map[string]any, k crdKind) {
 	}
 	e.set(s, "name", "minLength", 1)
 	e.set(s, "publicKey", "maxLength", 16384)
+	e.rules(s, rule{"!has(self.keyless) || (!has(self.validFrom) && !has(self.validUntil))",
+		"validFrom and validUntil bound a key; a keyless identity's certificate carries its own validity"})
 	keyDoc := "A key reference: k8s://NAMESPACE/SECRET, the PEM public key a Secret holds under cosign.pub (k8s://SECRET: in the webhook's namespace)"
 	keyRule := rule{"self.startsWith('k8s://') || self.startsWith('awskms://') || self.startsWith('gcpkms://') || self.startsWith('azurekms://') || self.startsWith('hashivault://')",
 		"a policy resource cannot read key files or environment variables of the webhook: put the PEM public key inline as publicKey, or in a Secret under cosign.pub and write key: k8s://NAMESPACE/SECRET"}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -60,9 +61,13 @@ func (c *Client) AttachBundleFile(ctx context.Context, subject *Target, path str
 func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v1.Layer, annotations map[string]string) (*Attached, error) {
 	repo := subject.Digest.Context()
 	cfg := static.NewLayer(emptyJSON, EmptyMediaType)
+	var w Writer = c
+	if subject.store != nil {
+		w = subject.store
+	}
 	for _, l := range []v1.Layer{cfg, layer} {
-		if err := remote.WriteLayer(repo, l, c.remoteOpts(ctx, nil)...); err != nil {
-			return nil, registryErr(fmt.Sprintf("uploading blob to %s", repo), err)
+		if err := w.PutBlob(ctx, repo, l); err != nil {
+			return nil, err
 		}
 	}
 	cfgDesc, err := descriptorOf(cfg, EmptyMediaType)
@@ -92,6 +97,15 @@ func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v
 		return nil, err
 	}
 	dst := repo.Digest(h.String())
+	if subject.store != nil {
+		if err := subject.store.PutManifest(ctx, dst, raw, types.OCIManifestSchema1); err != nil {
+			return nil, err
+		}
+		if l := subject.Layout(); l != nil {
+			return &Attached{Digest: h, Layout: LayoutOCI, Ref: LayoutScheme + l.dir + "@" + h.String()}, nil
+		}
+		return &Attached{Digest: h, Layout: LayoutReferrersAPI, Ref: dst.String()}, nil
+	}
 	probe := &referrersProbe{}
 	// Putting the same manifest again is harmless, so a read inside the put
 	// (go-containerregistry reads the fallback tag) that came back broken
@@ -202,15 +216,21 @@ func (c *Client) AttachLegacySignature(ctx context.Context, subject *Target, pay
 // log entry: logBundle, cosign v2's dev.sigstore.cosign/bundle JSON (none
 // when empty).
 func (c *Client) AttachLegacyLogged(ctx context.Context, subject *Target, payload []byte, sigB64, logBundle string) (*Attached, error) {
+	if subject.store != nil {
+		return nil, fmt.Errorf("writing cosign's legacy .sig tag for %s: supported in registries only, not in layouts or other stores; sign without the legacy layout (the bundle is written as a referrer)", subject.Reference())
+	}
 	tag := LegacySignatureTag(subject.Digest)
 	base, err := c.legacyImage(ctx, tag)
 	if err != nil {
 		return nil, err
 	}
 	layer := static.NewLayer(payload, SimpleSigningMediaType)
-	if present, err := hasLegacyLayer(base, layer, sigB64); err != nil {
+	at, err := legacyLayerIndex(base, layer, sigB64)
+	if err != nil {
 		return nil, err
-	} else if !present {
+	}
+	switch {
+	case at < 0:
 		ann := map[string]string{AnnotationLegacySignature: sigB64}
 		if logBundle != "" {
 			ann[AnnotationLegacyBundle] = logBundle
@@ -218,6 +238,13 @@ func (c *Client) AttachLegacyLogged(ctx context.Context, subject *Target, payloa
 		base, err = mutate.Append(base, mutate.Addendum{Layer: layer, Annotations: ann})
 		if err != nil {
 			return nil, fmt.Errorf("adding signature layer: %w", err)
+		}
+	case logBundle != "":
+		// The same signature is there (a key that signs deterministically,
+		// signed before without a log): it gets the entry just made, or
+		// the signer would report a log entry the layer does not carry.
+		if base, err = withLegacyBundle(base, at, logBundle); err != nil {
+			return nil, err
 		}
 	}
 	if err := remote.Write(tag, base, c.remoteOpts(ctx, nil)...); err != nil {
@@ -241,19 +268,52 @@ func (c *Client) legacyImage(ctx context.Context, tag name.Tag) (v1.Image, error
 	return img, nil
 }
 
-func hasLegacyLayer(img v1.Image, layer v1.Layer, sigB64 string) (bool, error) {
+// legacyLayerIndex returns the index of layer with signature sigB64 in img,
+// or -1.
+func legacyLayerIndex(img v1.Image, layer v1.Layer, sigB64 string) (int, error) {
 	m, err := img.Manifest()
 	if err != nil {
-		return false, fmt.Errorf("reading legacy signature manifest: %w", err)
+		return -1, fmt.Errorf("reading legacy signature manifest: %w", err)
 	}
 	want, err := layer.Digest()
 	if err != nil {
-		return false, err
+		return -1, err
 	}
-	for _, l := range m.Layers {
+	for i, l := range m.Layers {
 		if l.Digest == want && l.Annotations[AnnotationLegacySignature] == sigB64 {
-			return true, nil
+			return i, nil
 		}
 	}
-	return false, nil
+	return -1, nil
+}
+
+// withLegacyBundle returns img with layer at annotated with logBundle (the
+// dev.sigstore.cosign/bundle annotation), replacing any it had; the other
+// layers and their annotations are kept, in order.
+func withLegacyBundle(img v1.Image, at int, logBundle string) (v1.Image, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading legacy signature manifest: %w", err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("reading legacy signature layers: %w", err)
+	}
+	out := mutate.ConfigMediaType(mutate.MediaType(empty.Image, m.MediaType), m.Config.MediaType)
+	for i, l := range layers {
+		ann := maps.Clone(m.Layers[i].Annotations)
+		if i == at {
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[AnnotationLegacyBundle] = logBundle
+		}
+		if out, err = mutate.Append(out, mutate.Addendum{Layer: l, Annotations: ann, MediaType: m.Layers[i].MediaType}); err != nil {
+			return nil, fmt.Errorf("rewriting signature layer %d: %w", i, err)
+		}
+	}
+	if len(m.Annotations) > 0 {
+		out = mutate.Annotations(out, m.Annotations).(v1.Image)
+	}
+	return out, nil
 }

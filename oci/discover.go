@@ -3,6 +3,7 @@ package oci
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -71,7 +72,7 @@ func (c *Client) Discover(ctx context.Context, t *Target) ([]Artifact, error) {
 // is true and its .att tag only when att is true: a caller that wants only
 // signatures saves a registry round trip per image.
 func (c *Client) DiscoverLegacy(ctx context.Context, t *Target, sig, att bool) ([]Artifact, error) {
-	out, err := c.referrers(ctx, t.Digest)
+	out, err := c.referrers(ctx, c.reader(t), t.Digest)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +91,7 @@ func (c *Client) Legacy(ctx context.Context, t *Target, sig, att bool) ([]Artifa
 		if (suffix == ".sig" && !sig) || (suffix == ".att" && !att) {
 			continue
 		}
-		legacy, err := c.legacyLayers(ctx, t.Digest, suffix)
+		legacy, err := c.legacyLayers(ctx, c.reader(t), t.Digest, suffix)
 		if err != nil {
 			return nil, err
 		}
@@ -99,8 +100,8 @@ func (c *Client) Legacy(ctx context.Context, t *Target, sig, att bool) ([]Artifa
 	return out, nil
 }
 
-func (c *Client) referrers(ctx context.Context, d name.Digest) ([]Artifact, error) {
-	im, layout, err := c.referrersIndex(ctx, d)
+func (c *Client) referrers(ctx context.Context, s Reader, d name.Digest) ([]Artifact, error) {
+	im, layout, err := s.Referrers(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +110,7 @@ func (c *Client) referrers(ctx context.Context, d name.Digest) ([]Artifact, erro
 	}
 	out := make([]Artifact, 0, len(im.Manifests))
 	for _, desc := range im.Manifests {
-		out = append(out, c.readReferrer(ctx, d.Context(), desc, layout))
+		out = append(out, readReferrer(ctx, s, d.Context(), desc, layout))
 	}
 	return out, nil
 }
@@ -146,18 +147,18 @@ func (c *Client) referrersIndex(ctx context.Context, d name.Digest) (*v1.IndexMa
 }
 
 // readReferrer fetches one referrer manifest and, if it holds a bundle, the bundle.
-func (c *Client) readReferrer(ctx context.Context, repo name.Repository, desc v1.Descriptor, layout Layout) Artifact {
+func readReferrer(ctx context.Context, s Reader, repo name.Repository, desc v1.Descriptor, layout Layout) Artifact {
 	a := Artifact{Layout: layout, Manifest: desc.Digest, ArtifactType: desc.ArtifactType, Kind: KindOther, Annotations: desc.Annotations}
 	if !desc.MediaType.IsImage() {
 		return a
 	}
-	got, err := c.get(ctx, repo.Digest(desc.Digest.String()))
+	got, err := s.Get(ctx, repo.Digest(desc.Digest.String()))
 	if err != nil {
-		a.Err = registryErr(fmt.Sprintf("reading referrer %s", desc.Digest), err)
+		a.Err = fmt.Errorf("reading referrer %s: %w", desc.Digest, err)
 		return a
 	}
 	var m v1.Manifest
-	if err := json.Unmarshal(got.Manifest, &m); err != nil {
+	if err := json.Unmarshal(got.Raw, &m); err != nil {
 		a.Err = fmt.Errorf("parsing referrer manifest %s: %w", desc.Digest, err)
 		return a
 	}
@@ -181,7 +182,7 @@ func (c *Client) readReferrer(ctx context.Context, repo name.Repository, desc v1
 		a.Err = fmt.Errorf("referrer %s claims a Sigstore bundle but its layer is of type %q, not a bundle", desc.Digest, m.Layers[0].MediaType)
 		return a
 	}
-	a.Content, a.Err = c.readBlob(ctx, repo, m.Layers[0])
+	a.Content, a.Err = s.Blob(ctx, repo, m.Layers[0])
 	return a
 }
 
@@ -235,35 +236,35 @@ func (c *Client) fetchBlob(ctx context.Context, repo name.Repository, desc v1.De
 
 // legacyLayers reads cosign's legacy sha256-<hex>.sig (simple-signing) or
 // .att (DSSE) tag, one Artifact per layer.
-func (c *Client) legacyLayers(ctx context.Context, d name.Digest, suffix string) ([]Artifact, error) {
+func (c *Client) legacyLayers(ctx context.Context, s Reader, d name.Digest, suffix string) ([]Artifact, error) {
 	tag := d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + suffix)
-	got, err := c.get(ctx, tag)
-	if isNotFound(err) {
+	got, err := s.Get(ctx, tag)
+	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, registryErr(fmt.Sprintf("reading %s", tag), err)
+		return nil, fmt.Errorf("reading %s: %w", tag, err)
 	}
 	var m v1.Manifest
-	if err := json.Unmarshal(got.Manifest, &m); err != nil || !got.MediaType.IsImage() {
+	if err := json.Unmarshal(got.Raw, &m); err != nil || !got.Descriptor.MediaType.IsImage() {
 		kind := KindSimpleSigning
 		if suffix == ".att" {
 			kind = KindDSSE
 		}
-		return []Artifact{{Layout: LayoutLegacyTag, Manifest: got.Digest, Kind: kind,
-			Err: fmt.Errorf("%s is not an image manifest (%s)", tag, got.MediaType)}}, nil
+		return []Artifact{{Layout: LayoutLegacyTag, Manifest: got.Descriptor.Digest, Kind: kind,
+			Err: fmt.Errorf("%s is not an image manifest (%s)", tag, got.Descriptor.MediaType)}}, nil
 	}
 	var out []Artifact
 	for _, l := range m.Layers {
-		a := Artifact{Layout: LayoutLegacyTag, Manifest: got.Digest, ArtifactType: string(l.MediaType), Kind: KindOther, Annotations: l.Annotations}
+		a := Artifact{Layout: LayoutLegacyTag, Manifest: got.Descriptor.Digest, ArtifactType: string(l.MediaType), Kind: KindOther, Annotations: l.Annotations}
 		switch {
 		case suffix == ".sig" && l.MediaType == SimpleSigningMediaType:
 			a.Kind = KindSimpleSigning
 			a.Signature = l.Annotations[AnnotationLegacySignature]
-			a.Content, a.Err = c.readBlob(ctx, d.Context(), l)
+			a.Content, a.Err = s.Blob(ctx, d.Context(), l)
 		case suffix == ".att" && l.MediaType == DSSEMediaType:
 			a.Kind = KindDSSE
-			a.Content, a.Err = c.readBlob(ctx, d.Context(), l)
+			a.Content, a.Err = s.Blob(ctx, d.Context(), l)
 		}
 		out = append(out, a)
 	}

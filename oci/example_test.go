@@ -18,3 +18,15 @@ func ExampleFallbackTag() {
 	// sha256-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 	// sha256-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.sig
 }
+
+// How an image in an OCI layout directory is named.
+func ExampleParseLayoutReference() {
+	for _, s := range []string{"oci-layout:./app:v1", "oci-layout:/mnt/a:b/app", "oci-layout:app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"} {
+		r, _ := oci.ParseLayoutReference(s)
+		fmt.Printf("dir=%s tag=%q digest=%q\n", r.Dir, r.Tag, r.Digest)
+	}
+	// Output:
+	// dir=./app tag="v1" digest=""
+	// dir=/mnt/a:b/app tag="" digest=""
+	// dir=app tag="" digest="sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+}

@@ -73,6 +73,10 @@ type Client struct {
 	pullerOnce        sync.Once
 	puller            *remote.Puller
 	attempts, perHost int
+	store             Store // nil: the registries themselves
+	layouts           bool
+	layoutRepo        string
+	layoutDirs        sync.Map // cleaned dir -> *LayoutDir, one per directory (its write lock)
 	// noReferrersAPI remembers registries that answered the referrers API
 	// with 404 (registry name -> true).
 	noReferrersAPI sync.Map
@@ -110,6 +114,23 @@ func WithHostConcurrency(n int) Option { return func(c *Client) { c.perHost = n 
 // client reads. Default 8 MiB.
 func WithMaxArtifactBytes(n int64) Option { return func(c *Client) { c.maxBytes = n } }
 
+// WithStore makes the client read and write every registry reference
+// (REGISTRY/REPOSITORY[:TAG|@DIGEST]) through s instead of the registry it
+// names: a fake in tests, or another backend. Default: the registries.
+func WithStore(s Store) Option { return func(c *Client) { c.store = s } }
+
+// WithLayoutDirs lets oci-layout:DIR references read (and attach to)
+// images in OCI layout directories on this machine. Default false: such a
+// reference is refused as invalid, so a server judging references from
+// elsewhere (an admission review, a registry event) never reads local paths.
+func WithLayoutDirs(allow bool) Option { return func(c *Client) { c.layouts = allow } }
+
+// WithLayoutRepository names the repository (REGISTRY/REPOSITORY) images in
+// OCI layout directories (oci-layout:DIR references) are named in: what
+// policies match them by and signatures record. Default: none, a
+// pseudo-repository of LayoutRegistry, which no policy rule matches.
+func WithLayoutRepository(repo string) Option { return func(c *Client) { c.layoutRepo = repo } }
+
 // New returns a Client.
 func New(opts ...Option) *Client {
 	c := &Client{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, maxBytes: defaultMaxArtifactBytes, attempts: 4, perHost: 16}
@@ -121,8 +142,14 @@ func New(opts ...Option) *Client {
 }
 
 // ParseReference parses an image reference with the client's name options.
-// An error is a *ReferenceError that says what is wrong.
+// An error is a *ReferenceError that says what is wrong. An oci-layout:
+// reference becomes its tag or digest in the layout's repository (see
+// WithLayoutRepository); a bare oci-layout:DIR is resolved on disk to the
+// one image the layout holds.
 func (c *Client) ParseReference(ref string) (name.Reference, error) {
+	if IsLayoutReference(ref) {
+		return c.parseLayoutReference(ref)
+	}
 	return ParseReference(ref, c.nameOpts...)
 }
 
@@ -182,7 +209,22 @@ type Target struct {
 	// Platform is set for a platform manifest reached through an index.
 	Platform string
 
-	lazy bool // made by Target for a digest reference: not asked of the registry
+	lazy  bool  // made by Target for a digest reference: not asked of the registry
+	store Store // where it is, when not in its registry (a layout, WithStore)
+}
+
+// Layout is the OCI layout directory t is in, nil for any other image.
+func (t *Target) Layout() *LayoutDir {
+	l, _ := t.store.(*LayoutDir)
+	return l
+}
+
+// reader is where what is attached to t is read from.
+func (c *Client) reader(t *Target) Reader {
+	if t.store != nil {
+		return t.store
+	}
+	return c
 }
 
 // Resolved reports whether the registry was asked about t (by Resolve):
@@ -214,21 +256,42 @@ func (c *Client) Targets(ctx context.Context, image string, recursive bool) ([]*
 		return nil, err
 	}
 	for _, ch := range children {
-		d := t.Digest.Context().Digest(ch.Digest.String())
-		ct := &Target{Ref: d, Digest: d, Descriptor: ch}
-		if ch.Platform != nil {
-			ct.Platform = ch.Platform.String()
-		}
-		out = append(out, ct)
+		out = append(out, t.Child(ch))
 	}
 	return out, nil
 }
 
+// Child is the manifest desc, one that the index t lists, as a Target in
+// the same place (repository or layout).
+func (t *Target) Child(desc v1.Descriptor) *Target {
+	d := t.Digest.Context().Digest(desc.Digest.String())
+	ct := &Target{Ref: d, Digest: d, Descriptor: desc, store: t.store}
+	if desc.Platform != nil {
+		ct.Platform = desc.Platform.String()
+	}
+	return ct
+}
+
+// Reference is a reference to t's manifest by digest that Resolve reads
+// from where t is: REGISTRY/REPOSITORY@DIGEST, or oci-layout:DIR@DIGEST.
+func (t *Target) Reference() string {
+	if l := t.Layout(); l != nil {
+		return LayoutScheme + l.dir + "@" + t.Digest.DigestStr()
+	}
+	return t.Digest.String()
+}
+
 // Resolve finds the digest an image reference names.
 func (c *Client) Resolve(ctx context.Context, ref string) (*Target, error) {
+	if IsLayoutReference(ref) {
+		return c.resolveLayout(ctx, ref)
+	}
 	r, err := c.ParseReference(ref)
 	if err != nil {
 		return nil, err
+	}
+	if c.store != nil {
+		return resolveIn(ctx, c.store, r)
 	}
 	desc, err := remote.Head(r, c.remoteOpts(ctx, nil)...)
 	if err != nil {
@@ -253,6 +316,12 @@ func (c *Client) Resolve(ctx context.Context, ref string) (*Target, error) {
 // false). Callers that need the media type, or to know the manifest exists,
 // use Resolve.
 func (c *Client) Target(ctx context.Context, ref string) (*Target, error) {
+	if IsLayoutReference(ref) {
+		return c.resolveLayout(ctx, ref) // on disk: reading it costs no round trip
+	}
+	if c.store != nil {
+		return c.Resolve(ctx, ref)
+	}
 	r, err := c.ParseReference(ref)
 	if err != nil {
 		return nil, err
@@ -276,6 +345,9 @@ func (c *Client) Target(ctx context.Context, ref string) (*Target, error) {
 func (c *Client) Children(ctx context.Context, t *Target) ([]v1.Descriptor, error) {
 	if !t.Descriptor.MediaType.IsIndex() {
 		return nil, nil
+	}
+	if t.store != nil {
+		return storeChildren(ctx, t)
 	}
 	idx, err := remote.Index(t.Digest, c.remoteOpts(ctx, nil)...)
 	if err != nil {

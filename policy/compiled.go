@@ -15,7 +15,8 @@ import (
 type Compiled struct {
 	// Hash identifies the policy for caches and receipts: SHA-256 over the
 	// document's bytes and the key material it names (keys loaded from
-	// files, env or KMS; lock files; signed-heads roots), so a replaced key
+	// files, env or KMS; lock files; signed-heads roots; the recall list),
+	// so a replaced key
 	// file next to an unchanged document changes it.
 	Hash string
 	// DefaultAllow is true when images no rule matches are allowed.
@@ -26,6 +27,8 @@ type Compiled struct {
 	Source *Policy
 	// Receipts, when set, are the gate verdicts that stand in for verification.
 	Receipts *CompiledReceipts
+	// Recalls is the recall list the policy names (nil when none).
+	Recalls *Recalls
 }
 
 // CompiledReceipts are the receipts section, ready to apply.
@@ -70,6 +73,9 @@ type CompiledSigner struct {
 	Name      string
 	PublicKey crypto.PublicKey // nil for keyless
 	Keyless   *Keyless
+	// ValidFrom and ValidUntil bound when the key's signatures count
+	// (zero: unbounded on that side), judged by a trusted time.
+	ValidFrom, ValidUntil time.Time
 }
 
 // CompiledAttestation is an attestation requirement.

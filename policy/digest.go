@@ -11,7 +11,7 @@ import (
 // digest identifies a compiled policy: SHA-256 over the document's bytes
 // and every piece of key material the document names without containing
 // it — public keys loaded from key files, env:// and KMS, keyless
-// identities, gate keys, lock files, signed-heads roots. Replacing
+// identities, gate keys, lock files, signed-heads roots, the recall list. Replacing
 // keys/release.pub next to an unchanged policy file so changes the digest,
 // and with it the cache keys and which gate receipts count. Each part is
 // framed with its place in the document and its length, so no two
@@ -56,6 +56,9 @@ func digest(data []byte, c *Compiled) (string, error) {
 		if err := signers("receipts.gates", c.Receipts.Gates); err != nil {
 			return "", err
 		}
+	}
+	if c.Recalls != nil {
+		part("recalls", c.Recalls.Raw)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -180,7 +180,23 @@ func (c *compiler) compile(p *Policy) *Compiled {
 	if p.Receipts != nil {
 		out.Receipts = c.receipts(p.Receipts)
 	}
+	if p.Recalls != "" {
+		out.Recalls = c.recalls(p.Recalls)
+	}
 	return out
+}
+
+// recalls reads the recall list the policy names.
+func (c *compiler) recalls(file string) *Recalls {
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(c.baseDir, file)
+	}
+	r, err := LoadRecalls(file)
+	if err != nil {
+		c.fail([]any{"recalls"}, "%v", err)
+		return nil
+	}
+	return r
 }
 
 func (c *compiler) receipts(r *Receipts) *CompiledReceipts {
@@ -314,6 +330,7 @@ func (c *compiler) signer(path []any, s *Signer) *CompiledSigner {
 		return nil
 	}
 	out := &CompiledSigner{Name: s.Name}
+	c.window(path, s, out)
 	switch {
 	case s.Keyless != nil:
 		out.Keyless = s.Keyless
@@ -345,6 +362,28 @@ func (c *compiler) signer(path []any, s *Signer) *CompiledSigner {
 		out.PublicKey = pub
 	}
 	return out
+}
+
+// window reads a signer's validFrom and validUntil.
+func (c *compiler) window(path []any, s *Signer, out *CompiledSigner) {
+	at := func(rest ...any) []any { return append(append([]any{}, path...), rest...) }
+	parse := func(field, v string) time.Time {
+		if v == "" {
+			return time.Time{}
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			c.fail(at(field), "%q is not an RFC 3339 time like 2026-01-31T00:00:00Z", v)
+		}
+		return t
+	}
+	out.ValidFrom, out.ValidUntil = parse("validFrom", s.ValidFrom), parse("validUntil", s.ValidUntil)
+	if s.Keyless != nil && (s.ValidFrom != "" || s.ValidUntil != "") {
+		c.fail(path, "validFrom and validUntil bound a key; a keyless identity's certificate carries its own validity (pin the identity more narrowly instead)")
+	}
+	if !out.ValidFrom.IsZero() && !out.ValidUntil.IsZero() && !out.ValidFrom.Before(out.ValidUntil) {
+		c.fail(at("validUntil"), "%s is not after validFrom %s: no signature could ever count", s.ValidUntil, s.ValidFrom)
+	}
 }
 
 func (c *compiler) attestation(path []any, a *AttestationRule, signers map[string]bool) *CompiledAttestation {

@@ -29,6 +29,11 @@ type Policy struct {
 	// (same digest, same rule) for this repository and digest, the newest
 	// summary from that gate, and recent enough.
 	Receipts *Receipts `json:"receipts,omitempty" yaml:"receipts,omitempty"`
+	// Recalls is a recall list file (relative to the policy): recalled
+	// digests are refused with class revoked, and signatures by keys it
+	// revokes count only when a trusted time places them before the
+	// revocation. Its content is part of the policy digest.
+	Recalls string `json:"recalls,omitempty" yaml:"recalls,omitempty"`
 }
 
 // Receipts says whose verification summaries count, and for how long. A
@@ -38,7 +43,8 @@ type Policy struct {
 // policy's digest and the rule that applies here, is no older than MaxAge
 // and not dated in the future. The policy digest covers the document and
 // the key material it names (key files, env and KMS keys, keyless
-// identities, gate keys, lock files, signed-heads roots): the gate must
+// identities, gate keys, lock files, signed-heads roots, the recall
+// list): the gate must
 // run the same policy with the same keys, or be listed in PolicyDigests.
 // A rule whose attestations have a MaxAge takes no receipt: a summary says
 // when the gate verified, not when the attestations grow too old.
@@ -98,6 +104,16 @@ type Signer struct {
 	// Keyless is a certificate identity (Fulcio), checked against the
 	// certificate authorities of the verifier's trusted root.
 	Keyless *Keyless `json:"keyless,omitempty" yaml:"keyless,omitempty"`
+	// ValidFrom (RFC 3339) is when the key starts to count: a signature
+	// counts only when a trusted time (a verified transparency-log
+	// integrated time, or an RFC 3161 timestamp from a trusted authority)
+	// places it at or after this. Keys only, not keyless identities.
+	ValidFrom string `json:"validFrom,omitempty" yaml:"validFrom,omitempty" jsonschema:"format=date-time"`
+	// ValidUntil (RFC 3339) is when the key stops counting (retired): a
+	// signature counts only when a trusted time places it before this, so
+	// signatures made earlier stay valid and new ones are refused. A
+	// signature without a trusted time never counts for a key with a window.
+	ValidUntil string `json:"validUntil,omitempty" yaml:"validUntil,omitempty" jsonschema:"format=date-time"`
 }
 
 // Keyless is an OIDC identity in a Fulcio certificate.

@@ -29,6 +29,9 @@ func TestKeylessSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s.PublicKey() != nil {
+		t.Fatal("a keyless signer gave a public key: its key is ephemeral, nothing it signed can be checked against it later")
+	}
 	d := reg.PushImage(t, "team/app:v1")
 	if _, err := s.SignImage(ctx, d.String(), sign.Request{}); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
+
+	"github.com/signet-dev/signet/oci"
 )
 
 // ErrLegacyNeedsRekorV1 means a legacy-layout signature was to be logged to
@@ -18,17 +20,11 @@ import (
 // legacy layer can carry only a Rekor v1 entry.
 var ErrLegacyNeedsRekorV1 = errors.New("the legacy layout (.sig tag) can carry only a Rekor v1 log entry; this log gave no signed entry timestamp (a Rekor v2 log): sign with --registry-layout referrers, or log to a Rekor v1")
 
-// legacyLogBundle is cosign v2's dev.sigstore.cosign/bundle annotation: a
-// Rekor v1 entry and the log's signed entry timestamp over it.
-type legacyLogBundle struct {
-	SignedEntryTimestamp []byte `json:"SignedEntryTimestamp"`
-	Payload              struct {
-		Body           []byte `json:"body"`
-		IntegratedTime int64  `json:"integratedTime"`
-		LogIndex       int64  `json:"logIndex"`
-		LogID          string `json:"logID"`
-	} `json:"Payload"`
-}
+// ErrLegacyLogNeedsDigest means a legacy-layout signature was to be logged
+// with a key that signs whole messages (pure Ed25519): the Rekor v1
+// hashedrekord entry cosign v2's layout carries records a signed SHA-256
+// digest.
+var ErrLegacyLogNeedsDigest = errors.New("a logged legacy-layout signature is a Rekor v1 hashedrekord entry, a SHA-256 digest signed by the key, and an Ed25519 key signs whole messages, not digests: sign with an ECDSA or RSA key, or with --registry-layout referrers")
 
 // legacySignature signs a simple-signing payload and returns the base64
 // signature. With a transparency log the signature is logged (a
@@ -42,6 +38,9 @@ func (s *Signer) legacySignature(ctx context.Context, payload []byte) (sigB64, l
 		}
 		return base64.StdEncoding.EncodeToString(sig), "", nil, nil
 	}
+	if s.kp.GetKeyAlgorithm() == "ED25519" {
+		return "", "", nil, ErrLegacyLogNeedsDigest
+	}
 	pb, err := sign.Bundle(&sign.PlainData{Data: payload}, s.kp, sign.BundleOptions{Context: ctx, TransparencyLogs: s.tlogs})
 	if err != nil {
 		return "", "", nil, fmt.Errorf("%w: %w", ErrTransparencyLog, err)
@@ -54,7 +53,7 @@ func (s *Signer) legacySignature(ctx context.Context, payload []byte) (sigB64, l
 	if len(e.GetInclusionPromise().GetSignedEntryTimestamp()) == 0 {
 		return "", "", nil, ErrLegacyNeedsRekorV1
 	}
-	var lb legacyLogBundle
+	var lb oci.LegacyLogBundle
 	lb.SignedEntryTimestamp = e.GetInclusionPromise().GetSignedEntryTimestamp()
 	lb.Payload.Body = e.GetCanonicalizedBody()
 	lb.Payload.IntegratedTime = e.GetIntegratedTime()

@@ -11,6 +11,7 @@ package sign
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"strings"
@@ -70,6 +71,15 @@ type Signer struct {
 	tlogs  []sign.Transparency
 
 	digestLogs []DigestLog
+}
+
+// PublicKey is the key the signer signs with, to verify what it signed;
+// nil for a keyless signer (its key is a new one each run).
+func (s *Signer) PublicKey() crypto.PublicKey {
+	if s == nil || s.kp == nil {
+		return nil
+	}
+	return s.kp.GetPublicKey()
 }
 
 // Option configures a Signer.

@@ -63,6 +63,9 @@ func (v *Verifier) VerifyAttestations(ctx context.Context, image string, req Att
 // already discovered for t.
 func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Target, arts []oci.Artifact, req AttestationRequest) (*Result, error) {
 	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag}
+	if err := v.recalledDigest(res); err != nil {
+		return res, err
+	}
 	for i := range arts {
 		a := &arts[i]
 		var sig *Signature
@@ -72,6 +75,7 @@ func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Ta
 		case oci.KindDSSE:
 			sig = v.checkLegacyAttestation(ctx, a, res.Digest, req.PredicateType, req.TransparencyLog)
 		}
+		v.checkKeyTime(sig)
 		if sig != nil && sig.err == nil && sig.statement != nil {
 			sig.Statement = json.RawMessage(sig.statement.raw)
 			v.checkStatement(sig, req)

@@ -103,6 +103,14 @@ func (v *Verifier) VerifyBlob(bundleJSON []byte, blob Blob) (string, error) {
 			return "", err
 		}
 		if _, err = sv.Verify(&b, sgverify.NewPolicy(a, sgverify.WithKey())); err == nil {
+			// The key's window and revocations, by the bundle's trusted time.
+			sig := &Signature{Key: k.name, KeyID: k.id}
+			if v.root != nil {
+				sig.signedAt = timeSource(&b, tm)
+			}
+			if v.checkKeyTime(sig); sig.err != nil {
+				return "", fmt.Errorf("%w: %w", ErrNoValidSignature, sig.err)
+			}
 			return "verified with key " + k.name, nil
 		}
 		last = err

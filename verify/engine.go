@@ -35,6 +35,9 @@ const (
 	ClassInvalid Class = "invalid"
 	// ClassPolicyDenied means the policy refuses what was found (a tag rule, a condition).
 	ClassPolicyDenied Class = "policy-denied"
+	// ClassRevoked means a recall list refuses the image: its digest is
+	// recalled, or the signatures it needs are by a revoked key.
+	ClassRevoked Class = "revoked"
 )
 
 // Errored is the outcome of a check that could not be evaluated.
@@ -111,6 +114,14 @@ type Engine struct {
 	tags    *expirable.LRU[string, tagMemo] // tag name -> the digest last judged for it
 	flight  singleflight.Group
 	stats   *EngineStats
+	// recalls are the policy's recall list and WithEngineRecalls'.
+	recalls []*policy.Recalls
+	// recallKey is what of the recall lists a cached verdict was made
+	// under beyond the policy digest (which covers the policy's own list).
+	recallKey string
+	// extraRevocations: a list given besides the policy's revokes keys,
+	// which no gate's receipt (made under the policy digest) accounts for.
+	extraRevocations bool
 }
 
 // tagMemo is the digest a tag reference was last judged at, recorded only
@@ -182,6 +193,24 @@ func WithStats(s *EngineStats) EngineOption {
 // Default: receipts count when the policy has a receipts section.
 func WithoutReceipts() EngineOption { return func(e *Engine) { e.noGates = true } }
 
+// WithEngineRecalls applies recall lists besides the one the policy names:
+// a recalled digest is refused (class revoked) before any cache, receipt or
+// registry is consulted, and signatures by a revoked key count only when a
+// trusted time places them before the revocation. Verdicts are cached
+// under the lists' digests, so a new list never meets a verdict made
+// under an older one. Default: only the policy's.
+func WithEngineRecalls(lists ...*policy.Recalls) EngineOption {
+	return func(e *Engine) {
+		for _, l := range lists {
+			if l != nil {
+				e.recalls = append(e.recalls, l)
+				e.recallKey += "|recalls:" + l.Digest
+				e.extraRevocations = e.extraRevocations || l.HasKeys()
+			}
+		}
+	}
+}
+
 // WithWorkers sets how many images DecideAll verifies at once. Default 8.
 func WithWorkers(n int) EngineOption { return func(e *Engine) { e.workers = max(1, n) } }
 
@@ -194,7 +223,10 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 	for _, o := range opts {
 		o(e)
 	}
-	var vopts []Option
+	if p.Recalls != nil {
+		e.recalls = append([]*policy.Recalls{p.Recalls}, e.recalls...)
+	}
+	vopts := []Option{WithRecalls(e.recalls...)}
 	if e.trust != nil {
 		vopts = append(vopts, WithTrustedRoot(e.trust))
 	}
@@ -233,7 +265,7 @@ func signersVerifier(client *oci.Client, signers []*policy.CompiledSigner, vopts
 		}
 		switch {
 		case s.PublicKey != nil:
-			ks = append(ks, Key{Name: s.Name, PublicKey: s.PublicKey})
+			ks = append(ks, Key{Name: s.Name, PublicKey: s.PublicKey, ValidFrom: s.ValidFrom, ValidUntil: s.ValidUntil})
 		case s.Keyless != nil:
 			k := s.Keyless
 			id := Identity{Name: s.Name, Issuer: k.Issuer, IssuerRegExp: k.IssuerRegExp, Subject: k.Subject, SubjectRegExp: k.SubjectRegExp}
@@ -303,6 +335,15 @@ func (e *Engine) start(image string) (*Decision, name.Reference, *policy.Rule) {
 		d.add("reference", Fail, ClassInvalid, err.Error(), nil)
 		return d.finish(), nil, nil
 	}
+	if why := layoutUnmatchable(image, ref); why != "" {
+		d.add("reference", Fail, ClassInvalid, why, nil)
+		return d.finish(), nil, nil
+	}
+	if dg, ok := ref.(name.Digest); ok && e.recalled(d, dg.DigestStr()) {
+		// Before any rule, cache or receipt: a recall stops the digest
+		// whatever else would admit it.
+		return d.finish(), nil, nil
+	}
 	// Rules see the one canonical spelling of the reference, so every
 	// spelling of a registry meets its rule; the registry is asked with ref.
 	canon, err := policy.NormalizeReference(ref.Name())
@@ -320,7 +361,7 @@ func (e *Engine) start(image string) (*Decision, name.Reference, *policy.Rule) {
 		} else {
 			d.add("match", Fail, ClassPolicyDenied, "no rule matches "+canon+"; defaultAction deny", nil)
 		}
-		return d.finish(), nil, nil
+		return d.finish(), ref, nil
 	}
 	d.Rule, d.RuleIndex, d.Mode = rule.Pattern, rule.Index, rule.Mode
 	d.add("match", Pass, "", fmt.Sprintf("rule images[%d] %q matches %s", rule.Index, rule.Pattern, canon), nil)
@@ -334,11 +375,11 @@ func (e *Engine) start(image string) (*Decision, name.Reference, *policy.Rule) {
 func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decision {
 	d, ref, rule := e.start(image)
 	if rule == nil {
-		return d
+		return e.recalledTag(ctx, d, ref)
 	}
 	if dg, ok := ref.(name.Digest); ok {
 		// A digest reference needs no resolving when its verdict is cached.
-		if checks, ok := e.cached(e.cacheKey(rule, dg)); ok {
+		if checks, ok := e.cached(layoutKey(image) + e.cacheKey(rule, dg)); ok {
 			d.Digest, d.Cached = dg.DigestStr(), true
 			d.Checks = append(d.Checks, checks...)
 			return d.finish()
@@ -355,6 +396,11 @@ func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decisi
 		d.notEvaluated(ref, rule)
 		return d.finish()
 	}
+	if _, isTag := ref.(name.Tag); isTag && oci.IsLayoutReference(image) && rule.Tags != nil && rule.Tags.SignedHeads != nil {
+		d.add("signed-head", Fail, ClassInvalid, fmt.Sprintf("rule images[%d] requires signed tag heads, which are read from the registry, not from a layout; verify the image at the registry, or reference the layout image by digest", rule.Index), nil)
+		d.notEvaluated(ref, rule)
+		return d.finish()
+	}
 	pinned, head, ok := e.signedHeadRule(ctx, d, ref, rule)
 	if !ok {
 		d.notEvaluated(ref, rule)
@@ -363,7 +409,13 @@ func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decisi
 	if pinned != nil {
 		t = pinned
 	}
-	e.rememberTag(ref, d.Digest, head)
+	if e.recalled(d, d.Digest) {
+		return d.finish()
+	}
+	if !oci.IsLayoutReference(image) {
+		// A layout's tag is not the registry's: receipts never use it.
+		e.rememberTag(ref, d.Digest, head)
+	}
 	checks, cached := e.digestChecks(ctx, image, t, rule, run)
 	d.Cached = cached
 	d.Checks = append(d.Checks, checks...)
@@ -512,7 +564,7 @@ func (e *Engine) headVerifier(ctx context.Context, rule *policy.Rule, repo name.
 // digestChecks runs (or recalls) the checks that depend only on the digest
 // and the policy: signatures and attestations.
 func (e *Engine) digestChecks(ctx context.Context, image string, t *oci.Target, rule *policy.Rule, run *runMemo) ([]PolicyCheck, bool) {
-	key := e.cacheKey(rule, t.Digest)
+	key := layoutKey(image) + e.cacheKey(rule, t.Digest)
 	if c, ok := e.cached(key); ok {
 		return c, true
 	}
@@ -555,7 +607,7 @@ func (e *Engine) digestChecks(ctx context.Context, image string, t *oci.Target, 
 // that depend on how the image was referenced (tags, locks) are not part of
 // a verdict and never cached.
 func (e *Engine) cacheKey(rule *policy.Rule, d name.Digest) string {
-	return e.policy.Hash + "|" + fmt.Sprint(rule.Index) + "|" + d.String()
+	return e.policy.Hash + e.recallKey + "|" + fmt.Sprint(rule.Index) + "|" + d.String()
 }
 
 func (e *Engine) cached(key string) ([]PolicyCheck, bool) {
@@ -597,6 +649,11 @@ func expired(checks []PolicyCheck, now time.Time) bool {
 func (e *Engine) Fallback(image, reason string, receipts, pinTags bool) *Decision {
 	d, ref, rule := e.start(image)
 	if rule == nil {
+		if _, isTag := ref.(name.Tag); isTag && d.Allowed && e.recallsDigests() {
+			d.add("recall", Errored, ClassTransient, reason+"; a recall list is in force and what "+image+
+				" names cannot be known without the registry (reference the image by digest)", nil)
+			return d.finish()
+		}
 		return d
 	}
 	if !receipts {
@@ -625,7 +682,7 @@ func (e *Engine) Fallback(image, reason string, receipts, pinTags bool) *Decisio
 		dg = r.Context().Digest(m.digest)
 	}
 	d.Digest = dg.DigestStr()
-	if !e.lockRule(d, ref, rule) || !e.rememberedHead(d, ref, rule, m, reason) {
+	if e.recalled(d, d.Digest) || !e.lockRule(d, ref, rule) || !e.rememberedHead(d, ref, rule, m, reason) {
 		return d.finish()
 	}
 	checks, ok := e.cached(e.cacheKey(rule, dg))
@@ -671,7 +728,10 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 		d.add("discover", Errored, registryClass(err), err.Error(), nil)
 		return d.Checks
 	}
-	if e.gates != nil && e.receiptCheck(ctx, &d, image, t, arts, rule) {
+	if !e.platformsRecalled(ctx, &d, t) {
+		return d.Checks
+	}
+	if e.gates != nil && e.receiptsCount(&d) && e.receiptCheck(ctx, &d, image, t, arts, rule) {
 		return d.Checks
 	}
 	rv := e.rules[rule]
@@ -717,6 +777,7 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 			msg += "; refused: " + r
 		}
 	default:
+		class = timeClass(res, class)
 		msg += "; refused: " + refusals(res)
 	}
 	d.add("signatures", Fail, class, msg, ev)
@@ -755,6 +816,8 @@ func (e *Engine) attestationCheck(ctx context.Context, d *Decision, image string
 		class = ClassNotFound
 	case errors.Is(err, ErrConditionFalse), errors.Is(err, ErrTooOld), errors.Is(err, ErrFutureTime):
 		class = ClassPolicyDenied
+	default:
+		class = timeClass(res, class)
 	}
 	msg := "no valid attestation: " + refusals(res)
 	if class == ClassNotFound {
@@ -812,8 +875,12 @@ func listOrNone(s []string) string {
 }
 
 func registryClass(err error) Class {
-	if errors.Is(err, oci.ErrNotFound) {
+	switch {
+	case errors.Is(err, oci.ErrNotFound):
 		return ClassNotFound
+	case errors.Is(err, oci.ErrCorrupt), errors.Is(err, oci.ErrNotLayout), errors.Is(err, oci.ErrInvalidReference):
+		// A layout on disk: reading it again gives the same answer.
+		return ClassInvalid
 	}
 	return ClassTransient
 }
@@ -868,7 +935,8 @@ func (d *Decision) finish() *Decision {
 		if c.Outcome == Fail || c.Outcome == Errored {
 			d.Class = c.Class
 			d.Reason = c.Name + " [" + string(c.Class) + "]: " + c.Message
-			d.Allowed = d.Mode == "warn" || d.Mode == "audit"
+			// A recalled digest is refused in every mode: a recall is a stop.
+			d.Allowed = (d.Mode == "warn" || d.Mode == "audit") && c.Name != "recall"
 			break
 		}
 	}
@@ -884,4 +952,26 @@ func (e *Engine) PolicyName() string {
 		return ""
 	}
 	return e.policy.Source.Metadata.Name
+}
+
+// layoutUnmatchable says why an image in an OCI layout cannot be matched
+// against the policy's rules: it was given no repository (the layout's
+// pseudo-repository in LayoutRegistry), so any rule it matched — a
+// catch-all, say — could be laxer than the one its registry image meets.
+func layoutUnmatchable(image string, ref name.Reference) string {
+	if !oci.IsLayoutReference(image) || ref.Context().RegistryStr() != oci.LayoutRegistry {
+		return ""
+	}
+	return "an image in an OCI layout has no registry or repository for the policy's images: patterns; " +
+		"name the repository it is a copy of with --layout-repository REGISTRY/REPOSITORY, and the rule for that repository judges it"
+}
+
+// layoutKey keeps the verdicts of layout images apart from those of the
+// registry images they copy, and of other layouts.
+func layoutKey(image string) string {
+	lr, err := oci.ParseLayoutReference(image)
+	if err != nil {
+		return ""
+	}
+	return "layout:" + lr.Dir + "|"
 }

@@ -35,7 +35,7 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	w := &world{reg: registrytest.New(t, true), client: oci.New(), dir: t.TempDir(), signers: map[string]*sign.Signer{}}
+	w := &world{reg: registrytest.New(t, true), client: oci.New(oci.WithLayoutDirs(true)), dir: t.TempDir(), signers: map[string]*sign.Signer{}}
 	for _, n := range []string{"alice", "bob", "carol", "mallory"} {
 		priv, err := keys.Generate(keys.ECDSAP256)
 		if err != nil {

@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -15,23 +16,9 @@ import (
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/signet-dev/signet/oci"
 )
-
-// legacyLogBundle is what cosign v2 writes in a legacy layer's
-// dev.sigstore.cosign/bundle annotation: a Rekor v1 entry and the log's
-// signed entry timestamp (SET) over it. It carries no inclusion proof.
-type legacyLogBundle struct {
-	SignedEntryTimestamp []byte `json:"SignedEntryTimestamp"`
-	Payload              struct {
-		Body           []byte `json:"body"`
-		IntegratedTime int64  `json:"integratedTime"`
-		LogIndex       int64  `json:"logIndex"`
-		LogID          string `json:"logID"`
-	} `json:"Payload"`
-}
 
 // rekorV1Body is the part of a Rekor v1 entry body a legacy signature or
 // attestation is matched against.
@@ -118,9 +105,9 @@ func (v *Verifier) checkLegacyTlog(sig *Signature, a *oci.Artifact, mode TlogMod
 		return true
 	}
 	raw := a.Annotations[oci.AnnotationLegacyBundle]
-	var lb *legacyLogBundle
+	var lb *oci.LegacyLogBundle
 	if raw != "" {
-		lb = &legacyLogBundle{}
+		lb = &oci.LegacyLogBundle{}
 		if err := json.Unmarshal([]byte(raw), lb); err != nil || len(lb.Payload.Body) == 0 || len(lb.SignedEntryTimestamp) == 0 {
 			sig.fail("tlog", fmt.Errorf("%w: the layer's log annotation (%s) is not a Rekor entry with a signed entry timestamp", ErrMalformed, oci.AnnotationLegacyBundle))
 			return false
@@ -159,6 +146,10 @@ func (v *Verifier) checkLegacyTlog(sig *Signature, a *oci.Artifact, mode TlogMod
 	}
 	e := &sig.Log[len(sig.Log)-1]
 	e.Verified, e.SETOnly = true, true
+	// The signed entry timestamp verified with a trusted log's key over an
+	// entry recording this very signature: its integrated time is trusted.
+	logged := trustedTime{at: time.Unix(lb.Payload.IntegratedTime, 0), by: byLog}
+	sig.signedAt = func() (trustedTime, bool) { return logged, true }
 	sig.check("tlog", Pass, fmt.Sprintf("entry %d in %s (%s): signed entry timestamp verified offline", e.Index, e.URL, e.Kind))
 	return true
 }
@@ -174,9 +165,18 @@ func entryKind(body []byte) string {
 
 // verifyLegacyEntry checks the signed entry timestamp with the trusted
 // log's key (valid at the entry's integrated time), then that the entry
-// records signed.
-func (v *Verifier) verifyLegacyEntry(lb *legacyLogBundle, signed legacySigned) error {
+// records signed. It accepts what sigstore-go's tlog.VerifySET accepts for
+// a bundle's Rekor v1 entry, no more: an ECDSA log key (SHA-256) with a
+// start of validity.
+func (v *Verifier) verifyLegacyEntry(lb *oci.LegacyLogBundle, signed legacySigned) error {
 	l := v.root.RekorLogs()[lb.Payload.LogID]
+	pub, ok := l.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return errors.New("the trusted log's key is not an ECDSA key, and only a Rekor v1 log's ECDSA key signs entry timestamps (an Ed25519 log key is a Rekor v2 log's, which signs checkpoints only): list the Rekor v1 log's own key in the trusted root")
+	}
+	if l.ValidityPeriodStart.IsZero() {
+		return errors.New("the trusted root gives the log's key no start of validity, so no entry time can be checked against it: give the log a validFor.start in the trusted root")
+	}
 	at := time.Unix(lb.Payload.IntegratedTime, 0)
 	if at.Before(l.ValidityPeriodStart) || (!l.ValidityPeriodEnd.IsZero() && at.After(l.ValidityPeriodEnd)) {
 		return fmt.Errorf("the entry's integrated time %s is outside the trusted log key's validity", at.UTC().Format(time.RFC3339))
@@ -193,11 +193,8 @@ func (v *Verifier) verifyLegacyEntry(lb *legacyLogBundle, signed legacySigned) e
 	if err != nil {
 		return fmt.Errorf("canonicalizing the entry: %w", err)
 	}
-	ver, err := signature.LoadVerifier(l.PublicKey, crypto.SHA256)
-	if err != nil {
-		return fmt.Errorf("the trusted log's key: %w", err)
-	}
-	if err := ver.VerifySignature(bytes.NewReader(lb.SignedEntryTimestamp), bytes.NewReader(set)); err != nil {
+	sum := sha256.Sum256(set)
+	if !ecdsa.VerifyASN1(pub, sum[:], lb.SignedEntryTimestamp) {
 		return errors.New("the signed entry timestamp does not verify with the trusted log's key (the entry was altered, or another log signed it)")
 	}
 	return matchLegacyEntry(lb.Payload.Body, signed)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
@@ -276,4 +277,68 @@ func FuzzLegacyLogAnnotation(f *testing.F) {
 		}
 		matchLegacyEntry([]byte(ann), legacySigned{content: payload, payload: payload, key: signer.Public()})
 	})
+}
+
+// TestLegacyLogSETKeyChecks holds the SET check of a legacy layer to what
+// Sigstore's clients accept for a bundle's Rekor v1 entry (sigstore-go's
+// tlog.VerifySET): the log key must be ECDSA — an Ed25519 key in a trusted
+// root is a Rekor v2 log's, which signs checkpoints, never entry timestamps
+// — and must have a start of validity.
+func TestLegacyLogSETKeyChecks(t *testing.T) {
+	t.Parallel()
+	signer, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	const digest = "sha256:4444444444444444444444444444444444444444444444444444444444444444"
+	payload, err := sign.SimpleSigningPayload("registry.example.com/app", digest, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(payload)
+	sig, _ := ecdsa.SignASN1(rand.Reader, signer, sum[:])
+	body := hashedRekord(t, payload, sig, signer.Public())
+	now := time.Now().Unix()
+
+	edPub, edPriv, _ := ed25519.GenerateKey(rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(edPub)
+	idSum := sha256.Sum256(der)
+	edID := hex.EncodeToString(idSum[:])
+	fields := map[string]any{"body": base64.StdEncoding.EncodeToString(body), "integratedTime": now, "logIndex": 7, "logID": edID}
+	b, _ := json.Marshal(fields)
+	canon, _ := jsoncanonicalizer.Transform(b)
+	edAnn, _ := json.Marshal(map[string]any{"SignedEntryTimestamp": ed25519.Sign(edPriv, canon), "Payload": fields})
+	edRoot, err := root.NewTrustedRoot(root.TrustedRootMediaType01, nil, nil, nil, map[string]*root.TransparencyLog{edID: {
+		BaseURL: "https://log2.test", ID: idSum[:], ValidityPeriodStart: time.Unix(0, 0), HashFunc: crypto.SHA256,
+		PublicKey: edPub, SignatureHashFunc: crypto.SHA256,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := newLegacyLog(t)
+
+	cases := []struct {
+		name   string
+		ann    string
+		root   root.TrustedMaterial
+		reason string
+	}{
+		{"SET signed with a trusted Ed25519 (Rekor v2) log key", string(edAnn), edRoot, "not an ECDSA key"},
+		{"trusted log key without a start of validity", log.annotation(t, body, now), log.root(t, time.Time{}), "no start of validity"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v, err := New(oci.New(), []Key{{Name: "release.pub", PublicKey: signer.Public()}}, WithTrustedRoot(tc.root))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := &oci.Artifact{Layout: oci.LayoutLegacyTag, Kind: oci.KindSimpleSigning, Content: payload,
+				Signature: base64.StdEncoding.EncodeToString(sig), Annotations: map[string]string{oci.AnnotationLegacyBundle: tc.ann}}
+			s := v.checkSimpleSigning(a, digest, Request{TransparencyLog: TlogRequired})
+			if !errors.Is(s.err, ErrTransparencyLog) || !strings.Contains(s.err.Error(), tc.reason) {
+				t.Fatalf("error %v, want a log refusal saying %q", s.err, tc.reason)
+			}
+			if len(s.Log) != 1 || s.Log[0].Verified {
+				t.Fatalf("log %+v, want one unverified entry", s.Log)
+			}
+		})
+	}
 }

@@ -41,6 +41,9 @@ type Result struct {
 	// Ignored counts attached artifacts that are not image signatures
 	// (attestations, SBOMs pushed by other tools).
 	Ignored int `json:"ignored"`
+	// Recalled says why a recall list recalls the digest (then nothing
+	// attached to it was looked at); empty when it is not recalled.
+	Recalled string `json:"recalled,omitempty"`
 }
 
 // Signature reports on one candidate signature.

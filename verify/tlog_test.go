@@ -326,3 +326,73 @@ func TestRekorV1LegacyLayout(t *testing.T) {
 		t.Fatalf("after the refusal: got %v, want no signatures", err)
 	}
 }
+
+// TestRekorV1LegacyLayoutEd25519 signs in the legacy layout with an Ed25519
+// key and a Rekor v1 log: the hashedrekord entry needs a signed digest, so
+// signing refuses, saying why, before anything is logged or attached.
+func TestRekorV1LegacyLayoutEd25519(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rekor := rekorv1test.Start(t)
+	reg := registrytest.New(t, false)
+	client := oci.New()
+	priv, _ := keys.Generate(keys.ED25519)
+	sv, _ := keys.SignerVerifier(priv)
+	w, _ := tlog.Service{URL: rekor.URL, APIVersion: 1}.Writer(0)
+	s, err := sign.New(sv, client, sign.WithTransparencyLog(w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := reg.PushImage(t, "team/app:v1")
+	if _, err := s.SignImage(ctx, d.String(), sign.Request{Layout: sign.LayoutLegacy}); !errors.Is(err, sign.ErrLegacyLogNeedsDigest) {
+		t.Fatalf("got %v, want ErrLegacyLogNeedsDigest", err)
+	}
+	if n := rekor.Entries.Load(); n != 0 {
+		t.Fatalf("%d entries logged, want none", n)
+	}
+	ver, _ := verify.New(client, []verify.Key{{Name: "k", PublicKey: priv.Public()}})
+	if _, err := ver.Verify(ctx, d.String(), verify.Request{}); !errors.Is(err, verify.ErrNoSignatures) {
+		t.Fatalf("after the refusal: got %v, want no signatures", err)
+	}
+}
+
+// TestRekorV1LegacyLayoutResignLogged signs in the legacy layout with a key
+// whose signatures are deterministic (RSA PKCS#1 v1.5), first unlogged, then
+// with a Rekor v1 log: the second signing reports an entry, so the layer it
+// found already there must now carry it, or a required log check refuses a
+// signature the signer was told is logged.
+func TestRekorV1LegacyLayoutResignLogged(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rekor := rekorv1test.Start(t)
+	reg := registrytest.New(t, false)
+	client := oci.New()
+	priv, err := keys.Generate(keys.RSA4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, _ := keys.SignerVerifier(priv)
+	plain, _ := sign.New(sv, client)
+	w, _ := tlog.Service{URL: rekor.URL, APIVersion: 1}.Writer(0)
+	logged, _ := sign.New(sv, client, sign.WithTransparencyLog(w))
+	d := reg.PushImage(t, "team/app:v1")
+	if _, err := plain.SignImage(ctx, d.String(), sign.Request{Layout: sign.LayoutLegacy}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := logged.SignImage(ctx, d.String(), sign.Request{Layout: sign.LayoutLegacy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := res.Signed[0].Log; len(l) != 1 {
+		t.Fatalf("signing reported log entries %+v, want one", l)
+	}
+	tr, _ := tlog.TrustedRoot(tlog.LogInfo{URL: rekor.URL, PublicKey: rekor.Key.Public(), APIVersion: 1})
+	ver, _ := verify.New(client, []verify.Key{{Name: "k", PublicKey: priv.Public()}}, verify.WithTrustedRoot(tr))
+	vres, err := ver.Verify(ctx, d.String(), verify.Request{TransparencyLog: verify.TlogRequired})
+	if err != nil {
+		t.Fatalf("the signature signing reported logged: %v", err)
+	}
+	if n := len(vres.Signatures); n != 1 {
+		t.Fatalf("%d legacy signatures, want the one layer", n)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -30,12 +31,19 @@ type Key struct {
 	Name string
 	// PublicKey is the key itself.
 	PublicKey crypto.PublicKey
+	// ValidFrom and ValidUntil, when set, bound when the key's signatures
+	// count: a signature counts only when a trusted time (a verified log
+	// entry's integrated time, an RFC 3161 timestamp from a trusted
+	// authority) falls in [ValidFrom, ValidUntil).
+	ValidFrom, ValidUntil time.Time
 }
 
 type trustedKey struct {
 	name     string
 	id       string
 	verifier signature.Verifier
+	from     time.Time // ValidFrom
+	until    time.Time // ValidUntil
 }
 
 // Verifier verifies image signatures against a fixed set of trusted keys.
@@ -44,6 +52,7 @@ type Verifier struct {
 	keys       []trustedKey
 	identities []Identity
 	root       root.TrustedMaterial
+	recalls    []*policy.Recalls
 }
 
 // Option configures a Verifier.
@@ -53,6 +62,21 @@ type Option func(*Verifier)
 // timestamp authorities) of a Sigstore trusted root. Default: none, so a
 // Request that requires a log entry fails.
 func WithTrustedRoot(tr root.TrustedMaterial) Option { return func(v *Verifier) { v.root = tr } }
+
+// WithRecalls applies recall lists: an image whose digest one recalls is
+// refused (an error matching ErrRecalled, with the recall's reason), and a
+// signature by a revoked key counts only when a trusted time places it
+// before the revocation. Default: none.
+// Several lists all apply.
+func WithRecalls(lists ...*policy.Recalls) Option {
+	return func(v *Verifier) {
+		for _, l := range lists {
+			if l != nil {
+				v.recalls = append(v.recalls, l)
+			}
+		}
+	}
+}
 
 // New returns a Verifier that trusts the given keys (and the identities of
 // WithIdentities) and reads registries through client. At least one key or
@@ -82,7 +106,7 @@ func New(client *oci.Client, trusted []Key, opts ...Option) (*Verifier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("trusting key %s: %w", k.Name, err)
 		}
-		v.keys = append(v.keys, trustedKey{name: k.Name, id: id, verifier: sv})
+		v.keys = append(v.keys, trustedKey{name: k.Name, id: id, verifier: sv, from: k.ValidFrom, until: k.ValidUntil})
 	}
 	return v, nil
 }
@@ -96,7 +120,9 @@ const (
 	// trusted root, and accepts a bundle without any. The default.
 	TlogOptional TlogMode = "optional"
 	// TlogRequired accepts only bundles with an entry from a trusted log whose
-	// inclusion proof and checkpoint verify offline.
+	// inclusion proof and checkpoint verify offline, and cosign v2 legacy
+	// layers whose Rekor v1 entry's signed entry timestamp verifies with a
+	// trusted log's key (such a layer carries no inclusion proof).
 	TlogRequired TlogMode = "required"
 	// TlogSkip ignores log entries.
 	TlogSkip TlogMode = "skip"
@@ -189,6 +215,9 @@ func (v *Verifier) discover(ctx context.Context, image string, sigs, atts bool) 
 // discovered for t.
 func (v *Verifier) evalSignatures(ctx context.Context, image string, t *oci.Target, arts []oci.Artifact, req Request) (*Result, error) {
 	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag}
+	if err := v.recalledDigest(res); err != nil {
+		return res, err
+	}
 	for i := range arts {
 		a := &arts[i]
 		var sig *Signature
@@ -198,6 +227,7 @@ func (v *Verifier) evalSignatures(ctx context.Context, image string, t *oci.Targ
 		case oci.KindSimpleSigning:
 			sig = v.checkSimpleSigning(a, res.Digest, req)
 		}
+		v.checkKeyTime(sig)
 		res.add(sig)
 	}
 	return res, res.err(nil)

@@ -30,7 +30,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, referrers bool, typ keys.Type) *fixture {
 	t.Helper()
-	f := &fixture{reg: registrytest.New(t, referrers), client: oci.New()}
+	f := &fixture{reg: registrytest.New(t, referrers), client: oci.New(oci.WithLayoutDirs(true))}
 	priv, err := keys.Generate(typ)
 	if err != nil {
 		t.Fatal(err)

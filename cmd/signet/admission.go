@@ -53,6 +53,16 @@ func (o *admissionOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.headDir, "tag-head-state", "", "directory keeping what signed-tag-head checks trusted, across restarts (default: for the process's lifetime only)")
 }
 
+// watched are the files whose change reloads the policy: the policy, the
+// files next to it (keys, lock files, its recall list) and --recalls.
+func (o *admissionOptions) watched() []string {
+	w := []string{filepath.Dir(o.polFile), o.polFile}
+	if o.trust.recalls != "" {
+		w = append(w, o.trust.recalls)
+	}
+	return w
+}
+
 // engine compiles the policy into a fresh engine (and so a fresh cache).
 func (o *admissionOptions) engine(s *streams, client *oci.Client, stats *verify.EngineStats) (*verify.Engine, error) {
 	return policyEngine(s, client, &o.trust, o.polFile, verify.WithCache(10_000, o.cacheTTL, o.negTTL), verify.WithStats(stats),
@@ -176,7 +186,7 @@ cronjobs in every namespace (docs/fleet.md).`,
 			defer stopAudit()
 			return admission.Serve(cmd.Context(), admission.ServerConfig{
 				Addr: addr, CertFile: cert, KeyFile: key, Webhook: w, Log: log,
-				Load: load, Watch: []string{filepath.Dir(o.polFile), o.polFile}, WatchEvery: every,
+				Load: load, Watch: o.watched(), WatchEvery: every,
 				Listening: func(a net.Addr) {
 					fmt.Fprintf(s.err, "Admission webhook on https://%s (/validate, /mutate, /healthz, /readyz, /metrics)\n", a)
 				},

@@ -111,5 +111,9 @@ func (o *admissionOptions) compiledEngine(client *oci.Client, c *policy.Compiled
 	if o.trust.root != nil {
 		opts = append(opts, verify.WithEngineTrustedRoot(o.trust.root))
 	}
-	return verify.NewEngine(client, c, opts...)
+	r, err := o.trust.recallList()
+	if err != nil {
+		return nil, err
+	}
+	return verify.NewEngine(client, c, append(opts, verify.WithEngineRecalls(r))...)
 }

@@ -105,6 +105,7 @@ one as empty. The inputs are checked before the key is unlocked.`,
 		},
 	}
 	reg.addFlags(cmd)
+	reg.addLayoutFlag(cmd)
 	signing.addFlags(cmd)
 	cmd.Flags().StringVar(&typ, "type", "", "predicate type: "+strings.Join(attest.TypeNames(), ", ")+", or a URI")
 	cmd.Flags().StringVar(&predFile, "predicate", "", "predicate file (SBOM, scan report, provenance, ...)")

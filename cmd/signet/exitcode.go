@@ -22,6 +22,7 @@ const (
 	exitInvalid      = 4 // --key/identity verification: signatures found, none valid; a log that rewrote its history
 	exitRegistry     = 5 // a registry, transparency log or other service could not be reached, refused, or lacks the image
 	exitPolicyDenied = 6 // the policy denies the image (--policy, admission review), whichever check failed
+	exitRevoked      = 7 // a recall list refuses the image: its digest is recalled, or its signatures are by a revoked key
 )
 
 const exitCodesHelp = `Exit codes (the same for every command):
@@ -44,13 +45,20 @@ const exitCodesHelp = `Exit codes (the same for every command):
      an attestation condition or age, no rule matching under defaultAction
      deny. The failed check and its class (not-found, invalid,
      policy-denied) are printed, and are in -o json.
+  7  revoked: a recall list (--recalls, or the policy's recalls) recalls
+     the image's digest, or the only signatures that would count are by a
+     key it revokes, made after the revocation or with no trusted time
+     (class revoked; the recall's reason is printed)
 3 and 4 are the verdicts of --key and keyless-identity verification; with
---policy the policy gives the verdict, so any denial is 6 (5 when the
-registry could not answer). With several images the worst result decides:
-5, then 1, then 6, 4, 3.`
+--policy the policy gives the verdict, so any denial is 6 (7 when a recall
+decided it, 5 when the registry could not answer). With several images the
+worst result decides: 5, then 1, then 7, 6, 4, 3.`
 
 // errPolicyDenied marks a refusal by the policy.
 var errPolicyDenied = errors.New("denied by the policy")
+
+// errRevoked marks a refusal by a recall list (a policy decision of class revoked).
+var errRevoked = fmt.Errorf("%w: revoked", errPolicyDenied)
 
 // usageError marks errors in how the command was called.
 type usageError struct{ error }
@@ -96,6 +104,8 @@ func exitCode(err error) int {
 		return exitUsage
 	case unavailable(err):
 		return exitRegistry
+	case errors.Is(err, errRevoked), errors.Is(err, verify.ErrRecalled), errors.Is(err, verify.ErrKeyRevoked):
+		return exitRevoked
 	case errors.Is(err, errPolicyDenied):
 		return exitPolicyDenied
 	case errors.Is(err, verify.ErrNoValidSignature), errors.Is(err, tlog.ErrInconsistent):
@@ -139,6 +149,9 @@ func decisionError(d *verify.Decision) error {
 			}
 			break
 		}
+	}
+	if d.Class == verify.ClassRevoked {
+		return fmt.Errorf("%w: %s", errRevoked, d.Reason)
 	}
 	return fmt.Errorf("%w: %s", errPolicyDenied, d.Reason)
 }

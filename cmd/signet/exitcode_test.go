@@ -37,6 +37,7 @@ const (
 	classNoSignatures = "no signatures"
 	classBadSignature = "bad signature"
 	classDenied       = "policy denied"
+	classRevoked      = "recalled"
 	classControl      = "control (succeeds)"
 )
 
@@ -57,6 +58,7 @@ type exitFixture struct {
 	downImg                                  string
 	release, other, missing                  string // key prefixes; missing names no file
 	pol, badPol, blob, forgedBundle, stmt    string
+	recalls                                  string // a recall list recalling signed
 	grype, trivy                             string // predicates
 }
 
@@ -109,6 +111,9 @@ images:
 	write(t, f.blob, "a file to sign\n")
 	write(t, f.stmt, fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"blob.txt","digest":{"sha256":"%x"}}],"predicateType":"https://example.com/review/v1","predicate":{}}`,
 		sha256.Sum256([]byte("a file to sign\n"))))
+	f.recalls = f.path("recalls.yaml")
+	_, signedDigest, _ := strings.Cut(f.signed, "@")
+	write(t, f.recalls, "apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: 1\ndigests:\n  - {digest: "+signedDigest+", reason: recalled for the exit code test}\n")
 	f.forgedBundle = f.path("forged.sigstore.json")
 	must("sign-blob", "--no-tlog", "--key", f.other+".key", "--bundle", f.forgedBundle, f.blob)
 	return f
@@ -166,6 +171,7 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 			{classBadInput, []string{"admission", "review", "--policy", f.pol, garbage}, exitError, "garbage"},
 			{classBadFlagValue, []string{"admission", "review", "--policy", f.pol, "--failure-mode", "open", pod(t, f, "signed", f.signed)}, exitUsage, "open"},
 			{classNoSignatures, []string{"admission", "review", "--policy", f.pol, pod(t, f, "unsigned", f.unsigned)}, exitPolicyDenied, "[not-found]"},
+			{classRevoked, []string{"admission", "review", "--policy", f.pol, "--recalls", f.recalls, pod(t, f, "recalled", f.signed)}, exitPolicyDenied, "[revoked]: " + f.signed[strings.Index(f.signed, "@")+1:] + " is recalled"},
 			{classBadSignature, []string{"admission", "review", "--policy", f.pol, pod(t, f, "forged", f.forged)}, exitPolicyDenied, "[invalid]"},
 			{classDenied, []string{"admission", "review", "--policy", f.pol, pod(t, f, "elsewhere", f.elsewhere)}, exitPolicyDenied, "denied by signet's default action: match [policy-denied]: no rule matches"},
 			// The webhook denies what it cannot verify (failure mode closed): the review says so.
@@ -365,6 +371,9 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 			{classBadSignature, []string{"verify", "--key", pub, f.forged}, exitInvalid, "NOT verified"},
 			{classBadSignature, []string{"verify", "--policy", f.pol, f.forged}, exitPolicyDenied, "signatures [invalid]"},
 			{classDenied, []string{"verify", "--policy", f.pol, f.elsewhere}, exitPolicyDenied, "no rule matches"},
+			{classRevoked, []string{"verify", "--key", pub, "--recalls", f.recalls, f.signed}, exitRevoked, "recalled for the exit code test"},
+			{classRevoked, []string{"verify", "--policy", f.pol, "--recalls", f.recalls, f.signed}, exitRevoked, "recall [revoked]"},
+			{classBadInput, []string{"verify", "--key", pub, "--recalls", f.pol, f.signed}, exitError, "invalid recall list"},
 			{classControl, []string{"verify", "--key", pub, f.signed}, exitOK, "verified"},
 			{classControl, []string{"verify", "--policy", f.pol, f.signed}, exitOK, "ALLOWED"},
 		},
@@ -375,6 +384,7 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 			{classRegistryDown, []string{"verify-attestation", "--key", pub, "--type", "vuln", f.downImg}, exitRegistry, f.down},
 			{classNoSignatures, []string{"verify-attestation", "--key", pub, "--type", "vuln", f.signed}, exitNoSignatures, ""},
 			{classBadSignature, []string{"verify-attestation", "--key", pub, "--type", "vuln", f.forged}, exitInvalid, "NOT verified"},
+			{classRevoked, []string{"verify-attestation", "--key", pub, "--type", "vuln", "--recalls", f.recalls, f.signed}, exitRevoked, "recalled for the exit code test"},
 			{classControl, []string{"verify-attestation", "--key", opub, "--type", "vuln", f.forged}, exitOK, "verified"},
 		},
 		"signet verify-blob": {

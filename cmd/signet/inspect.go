@@ -58,6 +58,13 @@ SBOM's components (sortable) and the vulnerabilities by severity.`,
 			if trust.root != nil {
 				o.Trust = trust.root
 			}
+			recalls, err := trust.recallList()
+			if err != nil {
+				return err
+			}
+			if recalls != nil {
+				o.Recalls = append(o.Recalls, recalls)
+			}
 			if polFile != "" {
 				eng, err := policyEngine(s, client, &trust, polFile)
 				if err != nil {
@@ -83,6 +90,7 @@ SBOM's components (sortable) and the vulnerabilities by severity.`,
 	}
 	reg.addFlags(cmd)
 	reg.addSizeFlag(cmd, 64<<20)
+	reg.addLayoutFlag(cmd)
 	trust.addFlags(cmd)
 	cmd.Flags().StringVar(&polFile, "policy", "", "judge the image, its platforms and its artifacts by this policy")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text (a tree) or json")
@@ -148,5 +156,6 @@ shape 'cosign download signature' prints. Nothing is verified.`,
 	}
 	reg.addFlags(cmd)
 	reg.addSizeFlag(cmd, 8<<20)
+	reg.addLayoutFlag(cmd)
 	return cmd
 }

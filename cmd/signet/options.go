@@ -17,8 +17,10 @@ import (
 
 // registryOptions is the flag group every command that talks to a registry shares.
 type registryOptions struct {
-	insecure bool
-	maxBytes int64
+	insecure   bool
+	maxBytes   int64
+	layouts    bool // the command reads oci-layout:DIR images
+	layoutRepo string
 }
 
 func (o *registryOptions) addFlags(cmd *cobra.Command) {
@@ -31,8 +33,16 @@ func (o *registryOptions) addSizeFlag(cmd *cobra.Command, def int64) {
 	cmd.Flags().Int64Var(&o.maxBytes, "max-artifact-size", def, "largest signature/attestation blob to read, in bytes (larger ones are refused unread)")
 }
 
+// addLayoutFlag lets a command that reads oci-layout:DIR images name the
+// repository they are copies of.
+func (o *registryOptions) addLayoutFlag(cmd *cobra.Command) {
+	o.layouts = true
+	cmd.Flags().StringVar(&o.layoutRepo, "layout-repository", "",
+		"REGISTRY/REPOSITORY that oci-layout:DIR images are copies of: the name policies match them by and signatures record (default: none; a policy then refuses them)")
+}
+
 func (o *registryOptions) client(extra ...oci.Option) *oci.Client {
-	opts := append([]oci.Option{oci.WithInsecure(o.insecure)}, extra...)
+	opts := append([]oci.Option{oci.WithInsecure(o.insecure), oci.WithLayoutDirs(o.layouts), oci.WithLayoutRepository(o.layoutRepo)}, extra...)
 	if o.maxBytes > 0 {
 		opts = append(opts, oci.WithMaxArtifactBytes(o.maxBytes))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/signet-dev/signet/oci"
@@ -27,6 +28,9 @@ func checkPolicyReferences(c *oci.Client, images ...string) error {
 		ref, err := c.ParseReference(img)
 		if err == nil {
 			_, err = policy.NormalizeReference(ref.Name())
+		}
+		if err == nil && oci.IsLayoutReference(img) && ref.Context().RegistryStr() == oci.LayoutRegistry {
+			err = errors.New("an image in an OCI layout has no repository for the policy's rules to match; name the repository it is a copy of with --layout-repository REGISTRY/REPOSITORY")
 		}
 		if err != nil {
 			return usageError{fmt.Errorf("%s: %w", img, err)}

@@ -87,6 +87,7 @@ RFC 3161 timestamp, which keyless signatures logged in Rekor v2 need.`,
 		},
 	}
 	reg.addFlags(cmd)
+	reg.addLayoutFlag(cmd)
 	signing.addFlags(cmd)
 	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "sign an extra key=value annotation (repeatable)")
 	cmd.Flags().StringVar(&layout, "registry-layout", "referrers", "where to store signatures: referrers (cosign v3), legacy (cosign v2 .sig tag) or both")

@@ -10,6 +10,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/tlog"
 	"github.com/signet-dev/signet/verify"
@@ -104,12 +105,24 @@ func (o *logUploadOptions) config() (*root.SigningConfig, error) {
 type trustOptions struct {
 	trustedRoot string
 	mode        string
+	recalls     string            // --recalls: a recall list file
 	root        *root.TrustedRoot // set by verifierOptions
 }
 
 func (o *trustOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json listing trusted transparency logs (default $SIGNET_HOME/trusted_root.json if present)")
 	cmd.Flags().StringVar(&o.mode, "tlog", "optional", "transparency log entries: required (a verified entry must be present), optional (verify entries from trusted logs), skip")
+	cmd.Flags().StringVar(&o.recalls, "recalls", "", "recall list (signet.dev/v1alpha1 RecallList): recalled digests are refused (class revoked, exit 7); "+
+		"signatures by revoked keys count only when a trusted time places them before the revocation")
+}
+
+// recallList reads --recalls afresh (nil without it), so a reloaded
+// policy engine sees the list as it is now.
+func (o *trustOptions) recallList() (*policy.Recalls, error) {
+	if o.recalls == "" {
+		return nil, nil
+	}
+	return policy.LoadRecalls(o.recalls)
 }
 
 func (o *trustOptions) verifierOptions() ([]verify.Option, verify.TlogMode, error) {
@@ -118,6 +131,11 @@ func (o *trustOptions) verifierOptions() ([]verify.Option, verify.TlogMode, erro
 	if err != nil {
 		return nil, "", usageError{err}
 	}
+	recalls, err := o.recallList()
+	if err != nil {
+		return nil, "", err
+	}
+	opts := []verify.Option{verify.WithRecalls(recalls)}
 	path := o.trustedRoot
 	if path == "" {
 		if err := refreshTrust(); err != nil {
@@ -126,12 +144,12 @@ func (o *trustOptions) verifierOptions() ([]verify.Option, verify.TlogMode, erro
 		path = homeFile(trustedRootFile)
 	}
 	if path == "" {
-		return nil, mode, nil
+		return opts, mode, nil
 	}
 	tr, err := root.NewTrustedRootFromPath(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("reading trusted root %s: %w", path, err)
 	}
 	o.root = tr
-	return []verify.Option{verify.WithTrustedRoot(tr)}, mode, nil
+	return append(opts, verify.WithTrustedRoot(tr)), mode, nil
 }

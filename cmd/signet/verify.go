@@ -40,11 +40,24 @@ are verified with --certificate-identity/--certificate-oidc-issuer (or their
 certificate authorities and timestamp authorities of --trusted-root. Transparency-log entries in a bundle are
 verified offline (inclusion proof, checkpoint signature, logged body) against
 the logs of --trusted-root (default $SIGNET_HOME/trusted_root.json); --tlog
-required refuses a signature without such an entry.
+required refuses a signature without such an entry. --recalls names a recall
+list (docs/policy.md): a recalled digest is refused, and a revoked key's
+signatures count only with a trusted time before the revocation (exit 7).
+
+An IMAGE may be in an OCI image layout directory (crane pull --format oci,
+skopeo copy ... oci:DIR:TAG): oci-layout:DIR[:TAG|@sha256:DIGEST]. Its
+signatures and attestations are read from the layout (manifests listed in
+index.json whose subject is the image, the fallback tag, cosign's legacy
+tags); nothing is fetched. With --policy, name the repository the layout
+is a copy of with --layout-repository: its rule judges the image (without
+it, a policy refuses layout images rather than guess a rule).
 
 ` + exitCodesHelp,
 		Example: `  signet verify --key release.pub registry.example.com/team/app@sha256:...
-  signet verify --key release.pub -a env=prod -o json registry.example.com/team/app:v1`,
+  signet verify --key release.pub -a env=prod -o json registry.example.com/team/app:v1
+  signet verify --key release.pub oci-layout:./app-layout:v1
+  signet verify --policy policy.yaml --layout-repository registry.example.com/team/app oci-layout:./app-layout@sha256:...
+  signet verify --policy policy.yaml --recalls recalls.yaml registry.example.com/team/app:v1   # exit 7 when recalled`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
 			if polFile != "" {
@@ -81,6 +94,7 @@ required refuses a signature without such an entry.
 	}
 	reg.addFlags(cmd)
 	reg.addSizeFlag(cmd, 8<<20)
+	reg.addLayoutFlag(cmd)
 	trust.addFlags(cmd)
 	ids.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key: a PEM file, env://VAR, or a KMS URI (repeatable: any one may verify)")
@@ -202,6 +216,8 @@ func printVerify(s *streams, rep verifyReport, what candidates) {
 // notVerifiedReason is the headline of a result that did not verify.
 func notVerifiedReason(res *verify.Result, what candidates) string {
 	switch {
+	case res.Recalled != "":
+		return "the image is recalled [revoked] (" + res.Recalled + ")"
 	case len(res.Signatures) == 0 && what.attestations():
 		return fmt.Sprintf("no attestations of type %s found", what.kind())
 	case len(res.Signatures) == 0:
@@ -330,5 +346,9 @@ func policyEngine(s *streams, client *oci.Client, trust *trustOptions, file stri
 	if trust.root != nil {
 		opts = append(opts, verify.WithEngineTrustedRoot(trust.root))
 	}
-	return verify.NewEngine(client, c, opts...)
+	r, err := trust.recallList()
+	if err != nil {
+		return nil, err
+	}
+	return verify.NewEngine(client, c, append(opts, verify.WithEngineRecalls(r))...)
 }

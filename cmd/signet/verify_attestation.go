@@ -72,6 +72,7 @@ statement with the variables predicate, predicateType, subject and statement.
 	}
 	reg.addFlags(cmd)
 	reg.addSizeFlag(cmd, 256<<20)
+	reg.addLayoutFlag(cmd)
 	trust.addFlags(cmd)
 	ids.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key (repeatable)")
@@ -157,6 +158,7 @@ func newDownloadCmd(s *streams) *cobra.Command {
 	}
 	reg.addFlags(att)
 	reg.addSizeFlag(att, 256<<20)
+	reg.addLayoutFlag(att)
 	att.Flags().StringVar(&typ, "type", "", "only statements of this predicate type")
 	cmd.AddCommand(att, newDownloadSignatureCmd(s))
 	return cmd

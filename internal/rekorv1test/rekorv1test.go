@@ -40,6 +40,9 @@ type Log struct {
 	URL     string
 	Key     *ecdsa.PrivateKey
 	Entries atomic.Int64
+	// Shift moves the log's clock (nanoseconds, may be negative): entries
+	// are integrated at now+Shift, so a test can lay out a timeline.
+	Shift atomic.Int64
 }
 
 // Start serves the stand-in on 127.0.0.1 until the test ends.
@@ -87,7 +90,7 @@ func (l *Log) serveAdd(w http.ResponseWriter, r *http.Request) {
 	sum := sha256.Sum256(der)
 	logID := hex.EncodeToString(sum[:])
 	leaf := rfc6962.DefaultHasher.HashLeaf(body)
-	integrated, index, size := time.Now().Unix(), int64(0), int64(1)
+	integrated, index, size := time.Now().Add(time.Duration(l.Shift.Load())).Unix(), int64(0), int64(1)
 	// The signed entry timestamp signs the canonical JSON of these four fields.
 	set, err := json.Marshal(map[string]any{"body": base64.StdEncoding.EncodeToString(body), "integratedTime": integrated, "logIndex": index, "logID": logID})
 	if err == nil {

@@ -1,0 +1,123 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/signet-dev/signet/oci"
+)
+
+// recalled refuses the decision when a recall list names digest, and says
+// whether it did. It runs before any cache, receipt or registry read.
+func (e *Engine) recalled(d *Decision, digest string) bool {
+	for _, l := range e.recalls {
+		if reason, ok := l.Recalled(digest); ok {
+			d.add("recall", Fail, ClassRevoked, fmt.Sprintf("%s is recalled (recall list version %d): %s", digest, l.Version, reason), nil)
+			return true
+		}
+	}
+	return false
+}
+
+// Recalled says whether a recall list the engine applies (the policy's,
+// or WithEngineRecalls') recalls digest, and why: the list's version and
+// the recall's reason.
+func (e *Engine) Recalled(digest string) (string, bool) {
+	for _, l := range e.recalls {
+		if reason, ok := l.Recalled(digest); ok {
+			return fmt.Sprintf("recall list version %d: %s", l.Version, reason), true
+		}
+	}
+	return "", false
+}
+
+// receiptsCount says whether a gate's receipt may stand in for verifying:
+// not when a recall list given besides the policy revokes keys, as the
+// gate's verdict (made under the policy digest alone) may rest on a
+// signature by one of them. The image is then verified in full.
+func (e *Engine) receiptsCount(d *Decision) bool {
+	if !e.extraRevocations {
+		return true
+	}
+	d.add("receipt", Skip, "", "receipts not used: a recall list given besides the policy revokes keys the gates' verdicts do not account for; verifying in full", nil)
+	return false
+}
+
+// platformsRecalled applies the recall lists to the manifests an index
+// lists (a recall names one manifest; the node pulls a platform's): it
+// reports whether the decision may go on. An index whose manifests cannot
+// be read while a list recalls digests is not judged (fail closed).
+func (e *Engine) platformsRecalled(ctx context.Context, d *Decision, t *oci.Target) bool {
+	if !e.recallsDigests() || !t.Descriptor.MediaType.IsIndex() {
+		return true
+	}
+	children, err := e.client.Children(ctx, t)
+	if err != nil {
+		d.add("recall", Errored, registryClass(err), "a recall list is in force and the manifests the index lists could not be read to check them: "+err.Error(), nil)
+		return false
+	}
+	for _, c := range children {
+		dg := c.Digest.String()
+		for _, l := range e.recalls {
+			if reason, ok := l.Recalled(dg); ok {
+				d.add("recall", Fail, ClassRevoked, fmt.Sprintf("the index lists %s, which is recalled (recall list version %d): %s", dg, l.Version, reason), nil)
+				return false
+			}
+		}
+	}
+	d.add("recall", Pass, "", fmt.Sprintf("none of the %d manifests the index lists is recalled", len(children)), nil)
+	return true
+}
+
+// recallsDigests says whether any recall list recalls a digest.
+func (e *Engine) recallsDigests() bool {
+	for _, l := range e.recalls {
+		if l.HasDigests() {
+			return true
+		}
+	}
+	return false
+}
+
+// recalledTag applies the recall lists to a tag reference that no rule
+// covers and defaultAction allows: it is resolved, so a recalled digest
+// cannot run under a tag; when the registry cannot say, it is refused
+// (class transient), as nothing else can tell whether it is recalled.
+func (e *Engine) recalledTag(ctx context.Context, d *Decision, ref name.Reference) *Decision {
+	tag, isTag := ref.(name.Tag)
+	if !isTag || !d.Allowed || !e.recallsDigests() {
+		return d
+	}
+	t, err := e.client.Resolve(ctx, tag.String())
+	if err != nil {
+		d.add("recall", Errored, registryClass(err), "a recall list is in force and "+tag.String()+" could not be resolved to check it: "+err.Error(), nil)
+		return d.finish()
+	}
+	d.Digest, d.Tag = t.Digest.DigestStr(), t.Tag
+	e.recalled(d, d.Digest)
+	return d.finish()
+}
+
+// timeClass is the class of a refusal whose signatures verified but whose
+// keys did not count at their trusted time: revoked for a revoked key,
+// policy-denied for a key outside its window; otherwise class unchanged.
+func timeClass(res *Result, class Class) Class {
+	if res == nil {
+		return class
+	}
+	window := false
+	for i := range res.Signatures {
+		err := res.Signatures[i].Err()
+		if errors.Is(err, ErrKeyRevoked) {
+			return ClassRevoked
+		}
+		window = window || errors.Is(err, ErrKeyWindow)
+	}
+	if window {
+		return ClassPolicyDenied
+	}
+	return class
+}
