@@ -114,6 +114,8 @@ type Request struct {
 	Only []Kind
 	// Progress, when set, is called for every item copied or skipped.
 	Progress func(Item)
+
+	wantDigest string // Endpoints: the destination was named by this digest
 }
 
 // Item is one manifest (with its blobs) the copy wrote or found there.
@@ -164,6 +166,9 @@ func Copy(ctx context.Context, req Request) (*Result, error) {
 		return nil, fmt.Errorf("reading %s: %w", req.SrcRef, err)
 	}
 	c.res.Digest, c.res.MediaType = m.Descriptor.Digest.String(), m.Descriptor.MediaType
+	if err := req.checkDigest(c.res.Digest); err != nil {
+		return nil, err
+	}
 	if c.only[KindImage] {
 		if err := c.copyManifest(ctx, m, KindImage, req.DstTag, ""); err != nil {
 			return c.res, err
