@@ -169,6 +169,9 @@ func Copy(ctx context.Context, req Request) (*Result, error) {
 	if err := req.checkDigest(c.res.Digest); err != nil {
 		return nil, err
 	}
+	if err := req.checkDigest(c.res.Digest); err != nil {
+		return nil, err
+	}
 	if c.only[KindImage] {
 		if err := c.copyManifest(ctx, m, KindImage, req.DstTag, ""); err != nil {
 			return c.res, err
@@ -413,6 +416,7 @@ func referrerKind(raw []byte) Kind {
 		ArtifactType string            `json:"artifactType"`
 		Config       v1.Descriptor     `json:"config"`
 		Annotations  map[string]string `json:"annotations"`
+		Layers       []v1.Descriptor   `json:"layers"`
 	}
 	if json.Unmarshal(raw, &m) != nil {
 		return KindReferrer
@@ -420,6 +424,9 @@ func referrerKind(raw []byte) Kind {
 	at := m.ArtifactType
 	if at == "" {
 		at = string(m.Config.MediaType)
+	}
+	if at == oci.EmptyMediaType && len(m.Layers) == 1 {
+		at = string(m.Layers[0].MediaType) // an artifact pushed without its type: its one layer's
 	}
 	lower := strings.ToLower(at)
 	switch {
