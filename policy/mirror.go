@@ -86,7 +86,9 @@ func under(s, prefix string) bool {
 // ok is false when no mapping covers it.
 func (c *Compiled) Origin(repo string) (origin string, ok bool) {
 	for _, m := range c.Mirrors {
-		if under(repo, m.Mirror) {
+		// A repository is REGISTRY/PATH: one equal to a registry-only
+		// prefix is not one.
+		if strings.HasPrefix(repo, m.Mirror+"/") || repo == m.Mirror && strings.Contains(m.Mirror, "/") {
 			return m.Origin + strings.TrimPrefix(repo, m.Mirror), true
 		}
 	}

@@ -63,3 +63,37 @@ func TestMirrorOrigin(t *testing.T) {
 		}
 	}
 }
+
+// FuzzOriginReference: a mapped reference keeps everything after the
+// mirror prefix, lands in the origin, and is never under a mirror again.
+func FuzzOriginReference(f *testing.F) {
+	f.Add("mirror.internal/acme/app:v1")
+	f.Add("mirror.internal/acme-evil/app@sha256:" + strings.Repeat("a", 64))
+	f.Add("mirror.internal:5000/x:y")
+	f.Fuzz(func(t *testing.T, ref string) {
+		c, err := compile(t, mirrorDoc(`  - {mirror: mirror.internal, origin: registry.example.com}
+  - {mirror: mirror.internal/acme, origin: other.example.com/acme-prod}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := c.OriginReference(ref)
+		if !ok {
+			return
+		}
+		if _, again := c.OriginReference(got); again {
+			t.Fatalf("%q maps to %q, which is under a mirror too", ref, got)
+		}
+		var prefix, origin string
+		switch {
+		case strings.HasPrefix(ref, "mirror.internal/acme/"), strings.HasPrefix(ref, "mirror.internal/acme:"), strings.HasPrefix(ref, "mirror.internal/acme@"):
+			prefix, origin = "mirror.internal/acme", "other.example.com/acme-prod"
+		case strings.HasPrefix(ref, "mirror.internal/"):
+			prefix, origin = "mirror.internal", "registry.example.com"
+		default:
+			t.Fatalf("%q mapped (to %q) but is under no mirror prefix", ref, got)
+		}
+		if got != origin+strings.TrimPrefix(ref, prefix) {
+			t.Fatalf("%q mapped to %q, want the origin %s with the rest kept", ref, got, origin)
+		}
+	})
+}
