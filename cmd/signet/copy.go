@@ -69,7 +69,7 @@ origin when the policy maps one to the other (mirrors:, see docs/copy.md).
 			if output == "json" {
 				return printJSON(s, res)
 			}
-			_, err = fmt.Fprintf(s.out, "Copied %s: %d copied, %d already there\n", res.Digest, res.Copied, res.Skipped)
+			_, err = fmt.Fprintf(s.out, "%s -> %s (%s): %d copied, %d already there\n", a[0], a[1], res.Digest, res.Copied, res.Skipped)
 			return err
 		},
 	}
