@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -384,4 +388,41 @@ func mustRef(t *testing.T, s string) name.Reference {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestFallbackTagRepaired: on a registry without the referrers API, a
+// fallback-tag update that is lost (another writer replaced the index
+// between go-containerregistry's read and write) is noticed and repaired:
+// every copied referrer ends up listed, with its artifactType.
+func TestFallbackTagRepaired(t *testing.T) {
+	ctx := context.Background()
+	c := oci.New(oci.WithLayoutDirs(true))
+	src := registrytest.New(t, true)
+	f := signedImage(t, ctx, c, src, "team/app")
+	var mu sync.Mutex
+	dropped := 0
+	dst := registrytest.NewWrapped(t, false, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			drop := r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256-") && !strings.Contains(r.URL.Path, ".") && dropped%2 == 0
+			if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256-") && !strings.Contains(r.URL.Path, ".") {
+				dropped++
+			}
+			mu.Unlock()
+			if drop {
+				io.Copy(io.Discard, r.Body)
+				w.WriteHeader(http.StatusCreated) // accepted, and lost
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	copyRefs(t, ctx, c, src.Host+"/team/app:v1", dst.Host+"/mirror/app", nil)
+	mu.Lock()
+	n := dropped
+	mu.Unlock()
+	if n == 0 {
+		t.Fatal("no fallback-tag update was made: the test did not test the repair")
+	}
+	checkArrived(t, ctx, c, mustRef(t, dst.Host+"/mirror/app:v1"), f, true)
 }
