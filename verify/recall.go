@@ -47,29 +47,69 @@ func (e *Engine) receiptsCount(d *Decision) bool {
 }
 
 // platformsRecalled applies the recall lists to the manifests an index
-// lists (a recall names one manifest; the node pulls a platform's): it
+// lists (a recall names one manifest; the node pulls a platform's), and to
+// those of the indexes it lists in turn, at most maxRecallDepth deep: it
 // reports whether the decision may go on. An index whose manifests cannot
-// be read while a list recalls digests is not judged (fail closed).
+// be read, or that nests deeper, while a list recalls digests is not
+// judged (fail closed).
 func (e *Engine) platformsRecalled(ctx context.Context, d *Decision, t *oci.Target) bool {
 	if !e.recallsDigests() || !t.Descriptor.MediaType.IsIndex() {
 		return true
 	}
-	children, err := e.client.Children(ctx, t)
-	if err != nil {
+	indexes := 0
+	n, err := e.recalledUnder(ctx, d, t, 1, &indexes)
+	switch {
+	case err != nil:
 		d.add("recall", Errored, registryClass(err), "a recall list is in force and the manifests the index lists could not be read to check them: "+err.Error(), nil)
 		return false
+	case n < 0:
+		return false
 	}
+	d.add("recall", Pass, "", fmt.Sprintf("none of the %d manifests the index lists is recalled", n), nil)
+	return true
+}
+
+// maxRecallDepth is how deep indexes may nest under the one judged, and
+// maxRecallIndexes how many indexes are read in all.
+const (
+	maxRecallDepth   = 4
+	maxRecallIndexes = 64
+)
+
+// recalledUnder checks the manifests index t lists, and theirs: it returns
+// how many it checked, or -1 when it refused d.
+func (e *Engine) recalledUnder(ctx context.Context, d *Decision, t *oci.Target, depth int, indexes *int) (int, error) {
+	*indexes++
+	switch {
+	case depth > maxRecallDepth:
+		return 0, fmt.Errorf("indexes nest more than %d deep under %s", maxRecallDepth, t.Digest.DigestStr())
+	case *indexes > maxRecallIndexes:
+		return 0, fmt.Errorf("the index lists more than %d indexes", maxRecallIndexes)
+	}
+	children, err := e.client.Children(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
 	for _, c := range children {
+		n++
 		dg := c.Digest.String()
 		for _, l := range e.recalls {
 			if reason, ok := l.Recalled(dg); ok {
 				d.add("recall", Fail, ClassRevoked, fmt.Sprintf("the index lists %s, which is recalled (recall list version %d): %s", dg, l.Version, reason), nil)
-				return false
+				return -1, nil
 			}
 		}
+		if !c.MediaType.IsIndex() {
+			continue
+		}
+		m, err := e.recalledUnder(ctx, d, t.Child(c), depth+1, indexes)
+		if err != nil || m < 0 {
+			return m, err
+		}
+		n += m
 	}
-	d.add("recall", Pass, "", fmt.Sprintf("none of the %d manifests the index lists is recalled", len(children)), nil)
-	return true
+	return n, nil
 }
 
 // recallsDigests says whether any recall list recalls a digest.
