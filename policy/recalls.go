@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -165,12 +166,23 @@ func ParseRecalls(data []byte) (*Recalls, error) {
 	return out, nil
 }
 
+// isKeyID reports whether id is written as keys.ID writes one: standard
+// base64, with padding, of 32 bytes.
+func isKeyID(id string) bool {
+	b, err := base64.StdEncoding.Strict().DecodeString(id)
+	return err == nil && len(b) == sha256.Size && base64.StdEncoding.EncodeToString(b) == id
+}
+
 // addKey validates one revoked key and records it.
 func (r *Recalls) addKey(k RevokedKey) error {
 	id := k.KeyID
 	switch {
 	case (k.KeyID == "") == (k.PublicKey == ""):
 		return errors.New("give exactly one of keyId or publicKey")
+	case k.KeyID != "" && !isKeyID(k.KeyID):
+		// An ID in another form would match no signature: the key would
+		// look revoked and still count.
+		return fmt.Errorf("keyId %q is not a key ID as signet prints it (keyId in -o json: base64 of the SHA-256 of the public key, 44 characters ending in '='); copy it from there, or give the key itself as publicKey", k.KeyID)
 	case k.PublicKey != "":
 		pub, err := keys.ParsePublicKey([]byte(k.PublicKey))
 		if err != nil {

@@ -1,0 +1,43 @@
+package attacks
+
+import (
+	"strings"
+	"time"
+
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/verify"
+)
+
+// Recalls reviewed (issue 22 part 4): a recall must not be dodged by
+// wrapping the recalled manifest, nor by a key written in another form.
+func init() {
+	const reason = "CVE-2026-0002 in the runtime"
+	register(
+		row{name: "recalled platform manifest under a nested index", entry: entryPolicy,
+			run: func(w *world) verdict {
+				amd, arm := w.pushImg("team/app", "amd64", w.randomImage()), w.pushImg("team/app", "arm64", w.randomImage())
+				inner := w.rawIndex("team/app", "inner", w.descriptorOf(arm.String()))
+				outer := w.rawIndex("team/app", "v1", w.descriptorOf(amd.String()), w.descriptorOf(inner.String()))
+				w.sign("release", outer.String())
+				w.recallList(arm.DigestStr(), reason)
+				return w.decide(withRecalls(releasePolicy), w.ref("team/app:v1"))
+			},
+			want: refused(verify.ClassRevoked, reason)},
+		row{name: "revoked key written as an ID in another form (hex, unpadded, cosign's SHA256:)", entry: entryKeys,
+			run: func(w *world) verdict {
+				for _, id := range []string{
+					strings.Repeat("ab", 32),                      // hex of a SHA-256
+					"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s", // base64 without padding
+					"SHA256:q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s",
+				} {
+					doc := "apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: 1\nkeys:\n  - {keyId: \"" + id +
+						"\", revokedFrom: " + time.Now().UTC().Format(time.RFC3339) + ", reason: leaked}\n"
+					if _, err := policy.ParseRecalls([]byte(doc)); err == nil {
+						return verdict{allowed: true, reason: "a recall list revoking key " + id + " loads, and matches no key signet computes"}
+					}
+				}
+				return verdict{class: "invalid", reason: "every malformed keyId refused"}
+			},
+			want: refusedAs("invalid", "every malformed keyId refused")},
+	)
+}
