@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
@@ -23,6 +24,22 @@ func init() {
 				return w.decide(withRecalls(releasePolicy), w.ref("team/app:v1"))
 			},
 			want: refused(verify.ClassRevoked, reason)},
+		row{name: "revoked key's signature via a receipt made under another policy listed in policyDigests", entry: entryReceipt,
+			run: func(w *world) verdict {
+				d := w.image("prod/app:v1")
+				w.sign("release", d.String())
+				pub, _ := keys.ParsePublicKey(w.pubs["release"])
+				id, _ := keys.ID(pub)
+				w.write("recalls.yaml", []byte("apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: 1\nkeys:\n  - {keyId: \""+id+
+					"\", revokedFrom: "+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+", reason: release key exposed}\n"))
+				// The admission policy names the list; the gate ran an older
+				// policy (listed in policyDigests) that did not revoke the key.
+				older := strings.Repeat("0", 64)
+				e := w.engine(withRecalls(receiptsDoc("  policyDigests: [" + older + "]\n")))
+				w.receipt("gate", d, older, vsa{uri: "signet-policy:gate#/images/0"})
+				return onReceipt(w, e, d.String(), false)
+			},
+			want: refused(verify.ClassRevoked, "release key exposed")},
 		row{name: "revoked key written as an ID in another form (hex, unpadded, cosign's SHA256:)", entry: entryKeys,
 			run: func(w *world) verdict {
 				for _, id := range []string{
