@@ -324,21 +324,30 @@ func (l *LayoutDir) tagsHint(im *v1.IndexManifest) string {
 }
 
 // manifest reads the manifest desc names, checking its digest (and its
-// size, when desc gives one). The media type is desc's, or else the one the
-// manifest declares.
+// size, when desc gives one). The media type is the one the manifest
+// declares, which desc's must not contradict, or else desc's.
 func (l *LayoutDir) manifest(desc v1.Descriptor) (*Manifest, error) {
 	raw, err := l.read(desc.Digest, desc.Size)
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest %s: %w", desc.Digest, err)
 	}
-	if desc.MediaType == "" {
-		var probe struct {
-			MediaType types.MediaType `json:"mediaType"`
-		}
-		if err := json.Unmarshal(raw, &probe); err != nil {
-			return nil, fmt.Errorf("reading manifest %s from %s: %w", desc.Digest, l.dir, err)
-		}
+	var probe struct {
+		MediaType types.MediaType   `json:"mediaType"`
+		Manifests []json.RawMessage `json:"manifests"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("reading manifest %s from %s: %w", desc.Digest, l.dir, err)
+	}
+	switch {
+	case desc.MediaType == "" && probe.MediaType == "" && probe.Manifests != nil:
+		// Neither says: it lists manifests, so it is judged as an index.
+		desc.MediaType = types.OCIImageIndex
+	case desc.MediaType == "":
 		desc.MediaType = probe.MediaType
+	case probe.MediaType != "" && probe.MediaType != desc.MediaType:
+		// An index listed as an image would escape the checks of its
+		// platform manifests (recalls), and the reverse.
+		return nil, fmt.Errorf("%w: index.json in %s lists manifest %s as %s, and the manifest says it is %s", ErrCorrupt, l.dir, desc.Digest, desc.MediaType, probe.MediaType)
 	}
 	desc.Size = int64(len(raw))
 	return &Manifest{Raw: raw, Descriptor: desc}, nil

@@ -2,6 +2,7 @@ package oci_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/signet-dev/signet/oci"
 )
@@ -136,5 +138,59 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLayoutMediaTypeLie: index.json's descriptor may not call an image
+// index an image manifest (or the reverse): what is judged as an index —
+// its platform manifests checked against recall lists — is what the
+// manifest itself says it is.
+func TestLayoutMediaTypeLie(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, v1h, _ := newLayout(t)
+	l, err := oci.OpenLayout(dir, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := l.Get(ctx, l.Repository().Digest(v1h.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex,
+		Manifests: []v1.Descriptor{{MediaType: m.Descriptor.MediaType, Digest: v1h, Size: m.Descriptor.Size}}})
+	// Listed under tag "multi" as an image manifest.
+	if err := l.PutManifest(ctx, l.Repository().Tag("multi"), idx, types.OCIManifestSchema1); err != nil {
+		t.Fatal(err)
+	}
+	c := oci.New(oci.WithLayoutDirs(true))
+	got, err := c.Resolve(ctx, "oci-layout:"+dir+":multi")
+	if !errors.Is(err, oci.ErrCorrupt) || !strings.Contains(err.Error(), "says it is") {
+		t.Fatalf("got %v, %v; want %v: index.json calls an index an image manifest", got, err, oci.ErrCorrupt)
+	}
+}
+
+// TestLayoutUntypedIndex: an index that neither index.json nor the index
+// itself gives a media type is still judged as an index.
+func TestLayoutUntypedIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, v1h, _ := newLayout(t)
+	l, err := oci.OpenLayout(dir, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := []byte(`{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"` + v1h.String() + `","size":1}]}`)
+	if err := l.PutManifest(ctx, l.Repository().Tag("multi"), idx, ""); err != nil {
+		t.Fatal(err)
+	}
+	c := oci.New(oci.WithLayoutDirs(true))
+	got, err := c.Resolve(ctx, "oci-layout:"+dir+":multi")
+	if err != nil || !got.Descriptor.MediaType.IsIndex() {
+		t.Fatalf("got %v, %v; want it judged as an index", got, err)
+	}
+	children, err := c.Children(ctx, got)
+	if err != nil || len(children) != 1 || children[0].Digest != v1h {
+		t.Fatalf("children %v, %v; want %s", children, err, v1h)
 	}
 }
