@@ -1,11 +1,14 @@
 package attacks
 
 import (
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -56,5 +59,44 @@ func init() {
 				return verdict{class: "invalid", reason: "every malformed keyId refused"}
 			},
 			want: refusedAs("invalid", "every malformed keyId refused")},
+	)
+}
+
+// Layouts reviewed (issue 22 part 2): a pod cannot name an image in a
+// directory on the webhook's host.
+func init() {
+	register(
+		row{name: "pod image names an OCI layout directory on the webhook's host", entry: entryReview,
+			run: func(w *world) verdict {
+				dir := filepath.Join(w.dir, "layout")
+				if _, err := oci.CreateLayout(dir, "", 0); err != nil {
+					w.t.Fatal(err)
+				}
+				return w.review(lenientPolicy, podWith("oci-layout:"+dir+":v1"), false)
+			},
+			want: refusedAs("denied", "not read here")},
+	)
+}
+
+// Key windows reviewed: a time from a log or TSA the verifier does not
+// trust is the signer's word; the window boundary is exclusive.
+func init() {
+	untrusted := func(how string) func(w *world) verdict {
+		return func(w *world) verdict {
+			other := w.timeKit() // another log and TSA, trusted instead
+			k := w.timeKit()
+			d := w.image("team/app:v1")
+			if _, err := k.signers[how].SignImage(w.ctx, d.String(), sign.Request{}); err != nil {
+				w.t.Fatal(err)
+			}
+			doc := strings.ReplaceAll(windowPolicy, "WINDOW", "validUntil: "+time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+			return w.decide(doc, d.String(), verify.WithEngineTrustedRoot(other.root))
+		}
+	}
+	register(
+		row{name: "key with a window, signature logged in a Rekor v1 log not trusted", entry: entryPolicy,
+			run: untrusted("rekor v1"), want: refused(verify.ClassPolicyDenied, "carries no trusted time")},
+		row{name: "key with a window, signature timestamped by a TSA not trusted", entry: entryPolicy,
+			run: untrusted("tsa"), want: refused(verify.ClassPolicyDenied, "carries no trusted time")},
 	)
 }
