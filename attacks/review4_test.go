@@ -1,9 +1,14 @@
 package attacks
 
 import (
+	"crypto/sha512"
+	"encoding/hex"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/oci"
@@ -99,4 +104,37 @@ func init() {
 		row{name: "key with a window, signature timestamped by a TSA not trusted", entry: entryPolicy,
 			run: untrusted("tsa"), want: refused(verify.ClassPolicyDenied, "carries no trusted time")},
 	)
+}
+
+// Recalls reviewed: the recalled manifest named by another digest algorithm.
+func init() {
+	register(
+		row{name: "recalled manifest referenced by its sha512 digest, defaultAction allow", entry: entryPolicy,
+			run: func(w *world) verdict {
+				d := w.image("other/app:v1")
+				m := w.descriptorOf(d.String())
+				raw := w.rawManifestOf(d)
+				sum := sha512.Sum512(raw)
+				alt := d.Context().Digest("sha512:" + hex.EncodeToString(sum[:]))
+				if err := remote.Put(alt, rawManifest{raw, m.MediaType}); err != nil {
+					w.t.Skipf("the test registry does not take a sha512 manifest: %v", err)
+				}
+				if _, err := remote.Get(alt); err != nil {
+					w.t.Skipf("the test registry does not serve a sha512 manifest: %v", err)
+				}
+				w.recallList(d.DigestStr(), "CVE-2026-0003")
+				return w.decide(withRecalls(lenientPolicy), alt.String())
+			},
+			want: refused(verify.ClassPolicyDenied, "names manifests by sha256 only")},
+	)
+}
+
+// rawManifestOf reads d's manifest as stored.
+func (w *world) rawManifestOf(d name.Digest) []byte {
+	w.t.Helper()
+	got, err := remote.Get(d)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return got.Manifest
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -13,6 +14,10 @@ import (
 // recalled refuses the decision when a recall list names digest, and says
 // whether it did. It runs before any cache, receipt or registry read.
 func (e *Engine) recalled(d *Decision, digest string) bool {
+	if e.recallsDigests() && !isSHA256(digest) {
+		d.add("recall", Fail, ClassPolicyDenied, notSHA256(digest), nil)
+		return true
+	}
 	for _, l := range e.recalls {
 		if reason, ok := l.Recalled(digest); ok {
 			d.add("recall", Fail, ClassRevoked, fmt.Sprintf("%s is recalled (recall list version %d): %s", digest, l.Version, reason), nil)
@@ -94,6 +99,10 @@ func (e *Engine) recalledUnder(ctx context.Context, d *Decision, t *oci.Target, 
 	for _, c := range children {
 		n++
 		dg := c.Digest.String()
+		if !isSHA256(dg) {
+			d.add("recall", Fail, ClassPolicyDenied, "the index lists "+notSHA256(dg), nil)
+			return -1, nil
+		}
 		for _, l := range e.recalls {
 			if reason, ok := l.Recalled(dg); ok {
 				d.add("recall", Fail, ClassRevoked, fmt.Sprintf("the index lists %s, which is recalled (recall list version %d): %s", dg, l.Version, reason), nil)
@@ -160,4 +169,16 @@ func timeClass(res *Result, class Class) Class {
 		return ClassPolicyDenied
 	}
 	return class
+}
+
+// isSHA256 says whether digest is a sha256 one, the only algorithm a recall
+// list names manifests by.
+func isSHA256(digest string) bool { return strings.HasPrefix(strings.ToLower(digest), "sha256:") }
+
+// notSHA256 says why a manifest named by another algorithm is refused while
+// a recall list is in force: the same bytes may be the recalled manifest,
+// which the list names by its sha256 digest.
+func notSHA256(digest string) string {
+	return fmt.Sprintf("%s is not a sha256 digest, and a recall list in force names manifests by sha256 only: the same manifest under "+
+		"another algorithm could be a recalled one; reference the image by its sha256 digest", digest)
 }
