@@ -3,6 +3,7 @@ package attacks
 import (
 	"crypto/sha512"
 	"encoding/hex"
+	"errors"
 	"path/filepath"
 	"strings"
 	"time"
@@ -137,4 +138,55 @@ func (w *world) rawManifestOf(d name.Digest) []byte {
 		w.t.Fatal(err)
 	}
 	return got.Manifest
+}
+
+// signet verify --key --recalls: an index is checked with its platform
+// manifests, as under a policy.
+func init() {
+	const reason = "CVE-2026-0004 in the arm64 build"
+	run := func(attestation bool) func(w *world) verdict {
+		return func(w *world) verdict {
+			amd, arm := w.pushImg("team/app", "amd64", w.randomImage()), w.pushImg("team/app", "arm64", w.randomImage())
+			idx := w.rawIndex("team/app", "v1", w.descriptorOf(amd.String()), w.descriptorOf(arm.String()))
+			w.sign("release", idx.String())
+			w.attest("release", idx.String(), "https://example.com/qa/v1", []byte(`{"ok":true}`))
+			w.recallList(arm.DigestStr(), reason)
+			pub, _ := keys.ParsePublicKey(w.pubs["release"])
+			v, err := verify.New(w.client, []verify.Key{{Name: "release.pub", PublicKey: pub}}, verify.WithRecalls(w.loadRecalls()))
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			if attestation {
+				_, err = v.VerifyAttestations(w.ctx, w.ref("team/app:v1"), verify.AttestationRequest{PredicateType: "https://example.com/qa/v1"})
+			} else {
+				_, err = v.Verify(w.ctx, w.ref("team/app:v1"), verify.Request{})
+			}
+			if errors.Is(err, verify.ErrRecalled) {
+				return verdict{class: string(verify.ClassRevoked), reason: err.Error()}
+			}
+			return verifyVerdict(err)
+		}
+	}
+	register(
+		row{name: "recalled platform manifest under its index no rule covers, defaultAction allow, by tag", entry: entryPolicy,
+			run: func(w *world) verdict {
+				amd, arm := w.pushImg("other/app", "amd64", w.randomImage()), w.pushImg("other/app", "arm64", w.randomImage())
+				w.rawIndex("other/app", "v1", w.descriptorOf(amd.String()), w.descriptorOf(arm.String()))
+				w.recallList(arm.DigestStr(), reason)
+				return w.decide(withRecalls(lenientPolicy), w.ref("other/app:v1"))
+			},
+			want: refused(verify.ClassRevoked, reason)},
+		row{name: "recalled platform manifest under its index no rule covers, defaultAction allow, by digest", entry: entryPolicy,
+			run: func(w *world) verdict {
+				amd, arm := w.pushImg("other/app", "amd64", w.randomImage()), w.pushImg("other/app", "arm64", w.randomImage())
+				idx := w.rawIndex("other/app", "v1", w.descriptorOf(amd.String()), w.descriptorOf(arm.String()))
+				w.recallList(arm.DigestStr(), reason)
+				return w.decide(withRecalls(lenientPolicy), idx.String())
+			},
+			want: refused(verify.ClassRevoked, reason)},
+		row{name: "recalled platform manifest under its index, verify --key --recalls", entry: entryVerify,
+			run: run(false), want: refused(verify.ClassRevoked, reason)},
+		row{name: "recalled platform manifest under its index, verify-attestation --key --recalls", entry: entryAttestation,
+			run: run(true), want: refused(verify.ClassRevoked, reason)},
+	)
 }
