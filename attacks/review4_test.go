@@ -11,10 +11,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/signet-dev/signet/internal/rekorv1test"
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/tlog"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -188,5 +190,30 @@ func init() {
 			run: run(false), want: refused(verify.ClassRevoked, reason)},
 		row{name: "recalled platform manifest under its index, verify-attestation --key --recalls", entry: entryAttestation,
 			run: run(true), want: refused(verify.ClassRevoked, reason)},
+	)
+}
+
+// Key windows on a legacy .sig layer whose entry is from a log the verifier
+// does not trust: its integrated time is the signer's word.
+func init() {
+	register(
+		row{name: "key with a window, legacy .sig signature logged in a Rekor v1 log not trusted", entry: entryVerify,
+			run: func(w *world) verdict {
+				rk, other := rekorv1test.Start(w.t), rekorv1test.Start(w.t)
+				d := w.image("team/app:v1")
+				w.signLegacy(d, rk)
+				tr, err := tlog.TrustedRoot(tlog.LogInfo{URL: other.URL, PublicKey: other.Key.Public(), APIVersion: 1})
+				if err != nil {
+					w.t.Fatal(err)
+				}
+				pub, _ := keys.ParsePublicKey(w.pubs["release"])
+				v, err := verify.New(w.client, []verify.Key{{Name: "release.pub", PublicKey: pub, ValidUntil: time.Now().Add(time.Hour)}}, verify.WithTrustedRoot(tr))
+				if err != nil {
+					w.t.Fatal(err)
+				}
+				_, err = v.Verify(w.ctx, d.String(), verify.Request{})
+				return verifyVerdict(err)
+			},
+			want: refused(verify.ClassInvalid, "carries no trusted time")},
 	)
 }
