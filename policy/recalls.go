@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -132,6 +133,10 @@ func ParseRecalls(data []byte) (*Recalls, error) {
 		// The cause is yaml's own wording, which names the line.
 		return nil, fmt.Errorf("%w: %v", ErrInvalidRecalls, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	if !onlyDocument(dec) {
+		// A second document (two lists concatenated) would be ignored.
+		return nil, fmt.Errorf("%w: the file holds more than one document (a '---' line between them); merge them into one list", ErrInvalidRecalls)
+	}
 	sum := sha256.Sum256(data)
 	out := &Recalls{Version: l.Version, Digest: hex.EncodeToString(sum[:]), Raw: data,
 		digests: map[string]string{}, keys: map[string]Revocation{}}
@@ -171,6 +176,25 @@ func ParseRecalls(data []byte) (*Recalls, error) {
 func isKeyID(id string) bool {
 	b, err := base64.StdEncoding.Strict().DecodeString(id)
 	return err == nil && len(b) == sha256.Size && base64.StdEncoding.EncodeToString(b) == id
+}
+
+// onlyDocument reports whether dec holds nothing more than empty documents.
+func onlyDocument(dec *yaml.Decoder) bool {
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		switch {
+		case errors.Is(err, io.EOF):
+			return true
+		case err != nil:
+			return false
+		}
+		for _, c := range next.Content {
+			if c.Kind != yaml.ScalarNode || c.Tag != "!!null" {
+				return false
+			}
+		}
+	}
 }
 
 // addKey validates one revoked key and records it.
