@@ -104,6 +104,8 @@ fuzz:
 	$(GO) test ./oci -run '^$$' -fuzz '^FuzzParseLayoutReference$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./oci -run '^$$' -fuzz '^FuzzParseLayoutIndex$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./kubepolicy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./mirror -run '^$$' -fuzz '^FuzzCopy$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./policy -run '^$$' -fuzz '^FuzzOriginReference$$' -fuzztime $(FUZZTIME)
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)

@@ -29,6 +29,8 @@ type Compiled struct {
 	Receipts *CompiledReceipts
 	// Recalls is the recall list the policy names (nil when none).
 	Recalls *Recalls
+	// Mirrors are the mirror prefixes, normalised, longest first.
+	Mirrors []Mirror
 }
 
 // CompiledReceipts are the receipts section, ready to apply.

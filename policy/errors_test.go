@@ -73,7 +73,7 @@ images:
 images:
   - <<: *b
     signers: [{name: a, key: release.pub}]
-`, []string{"line 3: unknown field base (the fields here are apiVersion, defaultAction, images, kind, metadata, recalls, receipts)", "line 3: images[0]: unknown field mod; did you mean mode?"}},
+`, []string{"line 3: unknown field base (the fields here are apiVersion, defaultAction, images, kind, metadata, mirrors, recalls, receipts)", "line 3: images[0]: unknown field mod; did you mean mode?"}},
 		{"a value of the wrong kind", header + `images:
   - pattern: a/**
     threshold: two

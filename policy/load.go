@@ -183,6 +183,7 @@ func (c *compiler) compile(p *Policy) *Compiled {
 	if p.Recalls != "" {
 		out.Recalls = c.recalls(p.Recalls)
 	}
+	out.Mirrors = c.mirrors(p.Mirrors)
 	return out
 }
 

@@ -34,6 +34,24 @@ type Policy struct {
 	// revokes count only when a trusted time places them before the
 	// revocation. Its content is part of the policy digest.
 	Recalls string `json:"recalls,omitempty" yaml:"recalls,omitempty"`
+	// Mirrors map a mirror's registry or repository prefix to the origin it
+	// copies (signet copy): an image at the mirror is judged as its origin
+	// image — by the origin's rule, never by a rule written for the mirror's
+	// name — and its signatures and attestations must name the origin
+	// repository where they name one.
+	Mirrors []Mirror `json:"mirrors,omitempty" yaml:"mirrors,omitempty"`
+}
+
+// Mirror maps a mirror prefix to its origin prefix: with mirror
+// mirror.internal/acme and origin registry.example.com/acme, the image
+// mirror.internal/acme/app:v1 is judged as registry.example.com/acme/app:v1.
+// Prefixes end at a path boundary (mirror.internal/acme does not cover
+// mirror.internal/acme-evil).
+type Mirror struct {
+	// Mirror is a registry (mirror.internal) or registry/repository prefix.
+	Mirror string `json:"mirror" yaml:"mirror"`
+	// Origin is the registry or registry/repository prefix it copies.
+	Origin string `json:"origin" yaml:"origin"`
 }
 
 // Receipts says whose verification summaries count, and for how long. A

@@ -32,6 +32,9 @@ type AttestationRequest struct {
 	MaxAge time.Duration
 	// Clock gives the time for MaxAge; default time.Now.
 	Clock func() time.Time
+	// SignedRepository as in Request: the statement's subject must not
+	// name an image in another repository.
+	SignedRepository string
 }
 
 // Now returns the request's clock reading.
@@ -79,6 +82,7 @@ func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Ta
 			sig = v.checkLegacyAttestation(ctx, a, res.Digest, req.PredicateType, req.TransparencyLog)
 		}
 		v.checkKeyTime(sig)
+		checkSignedRepository(sig, req.SignedRepository)
 		if sig != nil && sig.err == nil && sig.statement != nil {
 			sig.Statement = json.RawMessage(sig.statement.raw)
 			v.checkStatement(sig, req)

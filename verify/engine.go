@@ -349,6 +349,12 @@ func (e *Engine) start(image string) (*Decision, name.Reference, *policy.Rule) {
 	canon, err := policy.NormalizeReference(ref.Name())
 	var rule *policy.Rule
 	if err == nil {
+		if origin, ok := e.policy.OriginReference(canon); ok {
+			// A mirror's image is judged as its origin's, by the origin's
+			// rule only: a rule written for the mirror's name never applies.
+			d.add("mirror", Pass, "", fmt.Sprintf("%s is a mirror of %s (policy mirrors): judged by the origin's rule", canon, origin), nil)
+			canon = origin
+		}
 		rule, err = e.policy.Match(canon)
 	}
 	if err != nil {
@@ -741,14 +747,26 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 	}
 	rv := e.rules[rule]
 	mode := TlogMode(rule.TransparencyLog)
-	e.signatureCheck(ctx, &d, image, t, arts, rule, rv, mode)
+	origin := e.originRepository(t)
+	e.signatureCheck(ctx, &d, image, t, arts, rule, rv, Request{TransparencyLog: mode, SignedRepository: origin})
 	for i, a := range rule.Attestations {
-		e.attestationCheck(ctx, &d, image, t, arts, a, rv.attest[i], mode)
+		e.attestationCheck(ctx, &d, image, t, arts, a, rv.attest[i], mode, origin)
 	}
 	return d.Checks
 }
 
-func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, rule *policy.Rule, rv *ruleVerifiers, mode TlogMode) {
+// originRepository is the origin repository (normalised) of an image at a
+// mirror the policy maps, or "" for any other image.
+func (e *Engine) originRepository(t *oci.Target) string {
+	repo, err := policy.NormalizeRepository(t.Digest.Context().Name())
+	if err != nil {
+		return ""
+	}
+	origin, _ := e.policy.Origin(repo)
+	return origin
+}
+
+func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, rule *policy.Rule, rv *ruleVerifiers, req Request) {
 	if len(rule.Signers) == 0 {
 		d.add("signatures", Skip, "", "the rule requires no signatures", nil)
 		return
@@ -757,7 +775,7 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 	var ev []Evidence
 	var res *Result
 	if rv.signatures != nil {
-		res, _ = rv.signatures.evalSignatures(ctx, image, t, arts, Request{TransparencyLog: mode})
+		res, _ = rv.signatures.evalSignatures(ctx, image, t, arts, req)
 		for _, s := range res.Signatures {
 			ev = append(ev, evidenceOf(s, ""))
 			if s.Verified && !slices.Contains(verified, s.Key) {
@@ -788,14 +806,14 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 	d.add("signatures", Fail, class, msg, ev)
 }
 
-func (e *Engine) attestationCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, a *policy.CompiledAttestation, v *Verifier, mode TlogMode) {
+func (e *Engine) attestationCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, a *policy.CompiledAttestation, v *Verifier, mode TlogMode, origin string) {
 	name := "attestation " + a.Name
 	if v == nil {
 		d.add(name, Errored, ClassInvalid, "the requirement names no signer of this rule", nil)
 		return
 	}
 	res, err := v.evalAttestations(ctx, image, t, arts, AttestationRequest{PredicateType: a.PredicateType, Condition: a.Cond,
-		TransparencyLog: mode, MaxAge: a.MaxAge, Clock: e.now})
+		TransparencyLog: mode, MaxAge: a.MaxAge, Clock: e.now, SignedRepository: origin})
 	var ev []Evidence
 	for _, s := range res.Signatures {
 		ev = append(ev, evidenceOf(s, a.PredicateType))

@@ -21,6 +21,9 @@ var (
 	// ErrDigestMismatch means a valid signature signs another image digest:
 	// it was copied onto this image.
 	ErrDigestMismatch = errors.New("signature is for another image digest")
+	// ErrRepositoryMismatch means a valid signature of a mirrored image
+	// names another repository than the mirror's origin.
+	ErrRepositoryMismatch = errors.New("signature names another repository")
 	// ErrMalformed means the signature artifact could not be parsed.
 	ErrMalformed = errors.New("malformed signature artifact")
 	// ErrAnnotationMismatch means a required annotation is missing or differs.

@@ -164,6 +164,11 @@ type Request struct {
 	Annotations map[string]string
 	// TransparencyLog says whether a log entry is required; empty means optional.
 	TransparencyLog TlogMode
+	// SignedRepository, when set (a mirrored image judged as its origin:
+	// the origin repository, normalised), refuses a signature whose signed
+	// payload names an image in another repository. A payload naming no
+	// image is not refused for it.
+	SignedRepository string
 }
 
 // Verify resolves image, finds its signatures and verifies them. It returns
@@ -237,6 +242,7 @@ func (v *Verifier) evalSignatures(ctx context.Context, image string, t *oci.Targ
 			sig = v.checkSimpleSigning(a, res.Digest, req)
 		}
 		v.checkKeyTime(sig)
+		checkSignedRepository(sig, req.SignedRepository)
 		res.add(sig)
 	}
 	return res, res.err(nil)

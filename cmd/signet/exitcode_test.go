@@ -205,7 +205,14 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 		"signet completion fish":       nil,
 		"signet completion powershell": nil,
 		"signet completion zsh":        nil,
-		"signet download":              {{classWrongArgs, []string{"download", "nope"}, exitUsage, "unknown command"}},
+		"signet copy": {
+			{classWrongArgs, []string{"copy", f.signed}, exitUsage, "accepts 2 arg(s)"},
+			{classMalformedRef, []string{"copy", f.bad, "oci-layout:" + f.path("copy")}, exitUsage, "repository names must be lower case: Team/App"},
+			{classBadFlagValue, []string{"copy", "--only", "layers", f.signed, "oci-layout:" + f.path("copy")}, exitUsage, "layers"},
+			{classRegistryDown, []string{"copy", f.downImg, "oci-layout:" + f.path("copy")}, exitRegistry, f.down},
+			{classControl, []string{"copy", f.signed, "oci-layout:" + f.path("copy")}, exitOK, "copied"},
+		},
+		"signet download": {{classWrongArgs, []string{"download", "nope"}, exitUsage, "unknown command"}},
 		"signet download attestation": {
 			{classMalformedRef, []string{"download", "attestation", f.bad}, exitUsage, "repository names must be lower case: Team/App"},
 			{classRegistryDown, []string{"download", "attestation", f.downImg}, exitRegistry, f.down},

@@ -71,6 +71,7 @@ Start with 'signet quickstart' to see the whole flow offline.
 		newSignBlobCmd(s),
 		newAttestBlobCmd(s),
 		newDownloadCmd(s),
+		newCopyCmd(s),
 		newInspectCmd(s),
 		newGateCmd(s),
 		newTagCmd(s),
