@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,5 +193,55 @@ func TestLayoutUntypedIndex(t *testing.T) {
 	children, err := c.Children(ctx, got)
 	if err != nil || len(children) != 1 || children[0].Digest != v1h {
 		t.Fatalf("children %v, %v; want %s", children, err, v1h)
+	}
+}
+
+// TestLayoutLayerSwapped: a blob checked by Layer, then swapped for a FIFO
+// or grown before it is read (signet copy streams it later), is refused
+// as corrupt: the read neither blocks nor runs past the descriptor's size.
+func TestLayoutLayerSwapped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, swap := range []struct {
+		name string
+		do   func(t *testing.T, p string)
+	}{
+		{"FIFO", func(t *testing.T, p string) { must(t, os.Remove(p)); fifo(t, p) }},
+		{"grown", func(t *testing.T, p string) {
+			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			must(t, err)
+			_, err = f.Write(make([]byte, 1<<20))
+			must(t, err)
+			must(t, f.Close())
+		}},
+	} {
+		t.Run(swap.name, func(t *testing.T) {
+			t.Parallel()
+			dir, v1h, _ := newLayout(t)
+			l, err := oci.OpenLayout(dir, "", 0)
+			must(t, err)
+			m, err := l.Get(ctx, l.Repository().Digest(v1h.String()))
+			must(t, err)
+			var im v1.Manifest
+			must(t, json.Unmarshal(m.Raw, &im))
+			desc := im.Layers[0]
+			layer, err := l.Layer(ctx, l.Repository(), desc)
+			must(t, err)
+			p := filepath.Join(dir, "blobs", desc.Digest.Algorithm, desc.Digest.Hex)
+			must(t, os.Chmod(p, 0o644))
+			swap.do(t, p)
+			err = within(t, func() error {
+				rc, err := layer.Compressed()
+				if err != nil {
+					return err
+				}
+				defer rc.Close()
+				_, err = io.Copy(io.Discard, rc)
+				return err
+			})
+			if !errors.Is(err, oci.ErrCorrupt) {
+				t.Fatalf("got %v, want %v", err, oci.ErrCorrupt)
+			}
+		})
 	}
 }

@@ -19,6 +19,24 @@ var errNotRegular = errors.New("not a regular file")
 // swapped after a check is still refused; with noFollow a symbolic link is
 // refused too.
 func readLayoutFile(p string, max int64, noFollow bool) ([]byte, error) {
+	f, err := openRegular(p, noFollow)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is over the %d-byte cap", p, max)
+	}
+	return b, nil
+}
+
+// openRegular opens p without blocking (a FIFO) and checks that what it
+// opened is a regular file; with noFollow a symbolic link is refused too.
+func openRegular(p string, noFollow bool) (*os.File, error) {
 	flags := os.O_RDONLY | openNonblock
 	if noFollow {
 		flags |= openNoFollow
@@ -30,22 +48,16 @@ func readLayoutFile(p string, max int64, noFollow bool) ([]byte, error) {
 		}
 		return nil, err
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
+		f.Close()
 		return nil, fmt.Errorf("%s is %s: %w", p, kindOf(st.Mode()), errNotRegular)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s is over the %d-byte cap", p, max)
-	}
-	return b, nil
+	return f, nil
 }
 
 func isLink(p string) bool {
