@@ -217,3 +217,20 @@ func init() {
 			want: refused(verify.ClassInvalid, "carries no trusted time")},
 	)
 }
+
+// A gate's receipt for an index does not stand in for the recall check of
+// its platform manifests.
+func init() {
+	register(
+		row{name: "recalled platform manifest under an index with a gate receipt", entry: entryReceipt,
+			run: func(w *world) verdict {
+				amd, arm := w.pushImg("prod/app", "amd64", w.randomImage()), w.pushImg("prod/app", "arm64", w.randomImage())
+				idx := w.rawIndex("prod/app", "v1", w.descriptorOf(amd.String()), w.descriptorOf(arm.String()))
+				w.recallList(arm.DigestStr(), "CVE-2026-0005")
+				e := w.engine(withRecalls(receiptsDoc("")))
+				w.receipt("gate", idx, e.PolicyHash(), vsa{})
+				return onReceipt(w, e, idx.String(), false)
+			},
+			want: refused(verify.ClassRevoked, "CVE-2026-0005")},
+	)
+}
