@@ -32,6 +32,11 @@ type ControllerConfig struct {
 	Engine func(*policy.Compiled) (admission.Decider, error)
 	// Apply receives each new Set (the webhook's SetDecider).
 	Apply func(*Set)
+	// EngineKey names what Engine builds from besides the policy (the
+	// digest of a recall list given to the webhook): an engine is reused
+	// only while the policy digest and this key are unchanged, so a new
+	// recall list is in effect after the next resync. Nil: the policy alone.
+	EngineKey func() string
 	// Resync is how often every policy is compiled again, reading its key
 	// Secrets again (default 1m): a rotated key is in effect within it.
 	Resync time.Duration
@@ -60,7 +65,8 @@ type Controller struct {
 }
 
 type engineEntry struct {
-	hash string
+	hash string // the policy digest
+	key  string // the policy digest and EngineKey's
 	dec  admission.Decider
 }
 
@@ -204,12 +210,16 @@ func (c *Controller) objects() []*unstructured.Unstructured {
 // that did not compile gets a decider that refuses everything.
 func (c *Controller) engine(uid types.UID, res *Compiled, err error) (admission.Decider, error) {
 	if err == nil {
-		if e, ok := c.engines[uid]; ok && e.hash == res.Policy.Hash {
+		key := res.Policy.Hash
+		if c.cfg.EngineKey != nil {
+			key += "|" + c.cfg.EngineKey()
+		}
+		if e, ok := c.engines[uid]; ok && e.key == key {
 			return e.dec, nil
 		}
 		var dec admission.Decider
 		if dec, err = c.cfg.Engine(res.Policy); err == nil {
-			c.engines[uid] = engineEntry{hash: res.Policy.Hash, dec: dec}
+			c.engines[uid] = engineEntry{hash: res.Policy.Hash, key: key, dec: dec}
 			return dec, nil
 		}
 	}

@@ -64,9 +64,15 @@ type harness struct {
 
 func start(t *testing.T, resync time.Duration, objs ...runtime.Object) *harness {
 	t.Helper()
+	return startKeyed(t, resync, nil, objs...)
+}
+
+// startKeyed is start with an EngineKey.
+func startKeyed(t *testing.T, resync time.Duration, key func() string, objs ...runtime.Object) *harness {
+	t.Helper()
 	h := &harness{client: fakeClient(objs...)}
 	ctrl, err := kubepolicy.NewController(kubepolicy.ControllerConfig{
-		Client: h.client, Namespace: "signet-system", Resync: resync,
+		Client: h.client, Namespace: "signet-system", Resync: resync, EngineKey: key,
 		Engine: func(*policy.Compiled) (admission.Decider, error) {
 			h.builds.Add(1)
 			return admitted(d1), nil
@@ -226,6 +232,30 @@ func TestControllerKeyRotation(t *testing.T) {
 		_, st := h.readyOf(t, kubepolicy.ClusterResource, "", "base")
 		return st["policyDigest"] != first && h.builds.Load() == 2
 	})
+}
+
+// TestControllerEngineKey: a new recall list given to the webhook (its
+// digest is the EngineKey) rebuilds the engines at the next resync, though
+// no policy changed; an unchanged one rebuilds nothing.
+func TestControllerEngineKey(t *testing.T) {
+	var recalls atomic.Value
+	recalls.Store("list-v1")
+	h := startKeyed(t, 20*time.Millisecond, func() string { return recalls.Load().(string) },
+		unstructuredPolicy(t, kubepolicy.ClusterKind, "", "base", validSpec, 1),
+		secret("signet-system", "release", newKey(t)))
+	h.mu.Lock()
+	sets := h.sets
+	h.mu.Unlock()
+	eventually(t, "several resyncs", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.sets > sets+3
+	})
+	if n := h.builds.Load(); n != 1 {
+		t.Fatalf("%d engines built for one unchanged policy and recall list", n)
+	}
+	recalls.Store("list-v2")
+	eventually(t, "an engine built with the new recall list", func() bool { return h.builds.Load() == 2 })
 }
 
 // TestControllerNeedsTheCRDs: without the CRDs, or the right to list

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -44,9 +43,10 @@ func (layoutNotFound) Is(target error) bool { return target == ErrNotFound }
 var ErrNotLayout = errors.New("not an OCI image layout")
 
 const (
-	maxLayoutIndexBytes = 64 << 20
-	maxLayoutEntries    = 100_000
-	maxTagsShown        = 20
+	maxLayoutIndexBytes  = 64 << 20
+	maxLayoutMarkerBytes = 4 << 10
+	maxLayoutEntries     = 100_000
+	maxTagsShown         = 20
 )
 
 // LayoutDir is an OCI image layout directory (image-layout spec v1: an
@@ -143,7 +143,7 @@ func checkLayoutDir(dir string) error {
 	case !st.IsDir():
 		return fmt.Errorf("%w: %s is a file, not a directory", ErrNotLayout, dir)
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "oci-layout"))
+	raw, err := readLayoutFile(filepath.Join(dir, "oci-layout"), maxLayoutMarkerBytes, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %s has no oci-layout file (crane pull --format oci and skopeo copy to oci:DIR write one)", ErrNotLayout, dir)
 	}
@@ -170,17 +170,9 @@ func (l *LayoutDir) Repository() name.Repository { return l.repo }
 
 // Index reads and checks index.json.
 func (l *LayoutDir) Index() (*v1.IndexManifest, error) {
-	f, err := os.Open(filepath.Join(l.dir, "index.json"))
+	raw, err := readLayoutFile(filepath.Join(l.dir, "index.json"), maxLayoutIndexBytes, false)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotLayout, err)
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxLayoutIndexBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s/index.json: %w", l.dir, err)
-	}
-	if len(raw) > maxLayoutIndexBytes {
-		return nil, fmt.Errorf("%s/index.json is over %d bytes; Signet will not read it", l.dir, maxLayoutIndexBytes)
+		return nil, fmt.Errorf("%w: reading %s/index.json: %w", ErrNotLayout, l.dir, err)
 	}
 	im, err := ParseLayoutIndex(raw)
 	if err != nil {
@@ -332,21 +324,30 @@ func (l *LayoutDir) tagsHint(im *v1.IndexManifest) string {
 }
 
 // manifest reads the manifest desc names, checking its digest (and its
-// size, when desc gives one). The media type is desc's, or else the one the
-// manifest declares.
+// size, when desc gives one). The media type is the one the manifest
+// declares, which desc's must not contradict, or else desc's.
 func (l *LayoutDir) manifest(desc v1.Descriptor) (*Manifest, error) {
 	raw, err := l.read(desc.Digest, desc.Size)
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest %s: %w", desc.Digest, err)
 	}
-	if desc.MediaType == "" {
-		var probe struct {
-			MediaType types.MediaType `json:"mediaType"`
-		}
-		if err := json.Unmarshal(raw, &probe); err != nil {
-			return nil, fmt.Errorf("reading manifest %s from %s: %w", desc.Digest, l.dir, err)
-		}
+	var probe struct {
+		MediaType types.MediaType   `json:"mediaType"`
+		Manifests []json.RawMessage `json:"manifests"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("reading manifest %s from %s: %w", desc.Digest, l.dir, err)
+	}
+	switch {
+	case desc.MediaType == "" && probe.MediaType == "" && probe.Manifests != nil:
+		// Neither says: it lists manifests, so it is judged as an index.
+		desc.MediaType = types.OCIImageIndex
+	case desc.MediaType == "":
 		desc.MediaType = probe.MediaType
+	case probe.MediaType != "" && probe.MediaType != desc.MediaType:
+		// An index listed as an image would escape the checks of its
+		// platform manifests (recalls), and the reverse.
+		return nil, fmt.Errorf("%w: index.json in %s lists manifest %s as %s, and the manifest says it is %s", ErrCorrupt, l.dir, desc.Digest, desc.MediaType, probe.MediaType)
 	}
 	desc.Size = int64(len(raw))
 	return &Manifest{Raw: raw, Descriptor: desc}, nil
@@ -384,18 +385,14 @@ func (l *LayoutDir) read(h v1.Hash, size int64) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w: %s is not a regular file", ErrCorrupt, p)
 	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
+	b, err := readLayoutFile(p, l.maxBytes, true)
+	if errors.Is(err, errNotRegular) {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err) // swapped since it was checked
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, l.maxBytes+1))
 	if err != nil {
 		return nil, err
 	}
 	switch n := int64(len(b)); {
-	case n > l.maxBytes:
-		return nil, fmt.Errorf("it is over the %d-byte cap", l.maxBytes)
 	case size >= 0 && n != size:
 		return nil, fmt.Errorf("%w: %s is %d bytes, its descriptor says %d (the layout was changed after it was written)", ErrCorrupt, p, n, size)
 	}

@@ -104,8 +104,8 @@ func (l *LayoutDir) PutBlob(_ context.Context, _ name.Repository, layer v1.Layer
 }
 
 func (l *LayoutDir) writeBlob(h v1.Hash, r io.Reader) error {
-	dir := filepath.Join(l.dir, "blobs", h.Algorithm)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := l.layoutSubdir("blobs", h.Algorithm)
+	if err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(dir, ".tmp-"+h.Hex[:12]+"-")

@@ -77,11 +77,14 @@ func (l *layoutLayer) Uncompressed() (io.ReadCloser, error) {
 
 // Compressed opens the file, checking its digest as it is read to the end.
 func (l *layoutLayer) Compressed() (io.ReadCloser, error) {
-	f, err := os.Open(l.path)
+	f, err := openRegular(l.path, true) // a file swapped since Layer checked it is refused
+	if errors.Is(err, errNotRegular) {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &checkedReader{f: f, h: newHasher(l.desc.Digest.Algorithm), want: l.desc.Digest}, nil
+	return &checkedReader{f: f, h: newHasher(l.desc.Digest.Algorithm), want: l.desc.Digest, left: l.desc.Size}, nil
 }
 
 // checkedReader fails the read that reaches the end of content whose
@@ -90,11 +93,15 @@ type checkedReader struct {
 	f    *os.File
 	h    hasher
 	want v1.Hash
+	left int64 // bytes the descriptor still allows
 }
 
 func (r *checkedReader) Read(p []byte) (int, error) {
 	n, err := r.f.Read(p)
 	r.h.Write(p[:n])
+	if r.left -= int64(n); r.left < 0 {
+		return n, fmt.Errorf("blob %s is longer than its descriptor says (it grew since it was checked): %w", r.want, ErrCorrupt)
+	}
 	if errors.Is(err, io.EOF) {
 		if got := fmt.Sprintf("%x", r.h.Sum(nil)); got != r.want.Hex {
 			return n, fmt.Errorf("blob %s hashes to %s:%s: %w", r.want, r.want.Algorithm, got, ErrCorrupt)

@@ -3,9 +3,11 @@ package policy
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -131,6 +133,10 @@ func ParseRecalls(data []byte) (*Recalls, error) {
 		// The cause is yaml's own wording, which names the line.
 		return nil, fmt.Errorf("%w: %v", ErrInvalidRecalls, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	if !onlyDocument(dec) {
+		// A second document (two lists concatenated) would be ignored.
+		return nil, fmt.Errorf("%w: the file holds more than one document (a '---' line between them); merge them into one list", ErrInvalidRecalls)
+	}
 	sum := sha256.Sum256(data)
 	out := &Recalls{Version: l.Version, Digest: hex.EncodeToString(sum[:]), Raw: data,
 		digests: map[string]string{}, keys: map[string]Revocation{}}
@@ -165,12 +171,42 @@ func ParseRecalls(data []byte) (*Recalls, error) {
 	return out, nil
 }
 
+// isKeyID reports whether id is written as keys.ID writes one: standard
+// base64, with padding, of 32 bytes.
+func isKeyID(id string) bool {
+	b, err := base64.StdEncoding.Strict().DecodeString(id)
+	return err == nil && len(b) == sha256.Size && base64.StdEncoding.EncodeToString(b) == id
+}
+
+// onlyDocument reports whether dec holds nothing more than empty documents.
+func onlyDocument(dec *yaml.Decoder) bool {
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		switch {
+		case errors.Is(err, io.EOF):
+			return true
+		case err != nil:
+			return false
+		}
+		for _, c := range next.Content {
+			if c.Kind != yaml.ScalarNode || c.Tag != "!!null" {
+				return false
+			}
+		}
+	}
+}
+
 // addKey validates one revoked key and records it.
 func (r *Recalls) addKey(k RevokedKey) error {
 	id := k.KeyID
 	switch {
 	case (k.KeyID == "") == (k.PublicKey == ""):
 		return errors.New("give exactly one of keyId or publicKey")
+	case k.KeyID != "" && !isKeyID(k.KeyID):
+		// An ID in another form would match no signature: the key would
+		// look revoked and still count.
+		return fmt.Errorf("keyId %q is not a key ID as signet prints it (keyId in -o json: base64 of the SHA-256 of the public key, 44 characters ending in '='); copy it from there, or give the key itself as publicKey", k.KeyID)
 	case k.PublicKey != "":
 		pub, err := keys.ParsePublicKey([]byte(k.PublicKey))
 		if err != nil {

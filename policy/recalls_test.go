@@ -85,6 +85,7 @@ func TestParseRecalls(t *testing.T) {
 		{"key by both", recallHeader + "version: 1\nkeys: [{keyId: " + id + ", publicKey: x, revokedFrom: 2026-03-01T00:00:00Z, reason: x}]\n", "exactly one of keyId or publicKey"},
 		{"key time", recallHeader + "version: 1\nkeys: [{keyId: " + id + ", revokedFrom: yesterday, reason: x}]\n", "revokedFrom \"yesterday\" is not an RFC 3339 time"},
 		{"key reason", recallHeader + "version: 1\nkeys: [{keyId: " + id + ", revokedFrom: 2026-03-01T00:00:00Z}]\n", "keys[0]: a reason is required"},
+		{"key id in another form", recallHeader + "version: 1\nkeys: [{keyId: \"SHA256:q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s\", revokedFrom: 2026-03-01T00:00:00Z, reason: x}]\n", "is not a key ID as signet prints it"},
 		{"not YAML", "{", "invalid recall list"},
 	}
 	for _, tc := range cases {

@@ -69,6 +69,9 @@ func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Ta
 	if err := v.recalledDigest(res); err != nil {
 		return res, err
 	}
+	if err := v.platformsRecalled(ctx, res, t); err != nil {
+		return res, err
+	}
 	for i := range arts {
 		a := &arts[i]
 		var sig *Signature

@@ -226,7 +226,7 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 	if p.Recalls != nil {
 		e.recalls = append([]*policy.Recalls{p.Recalls}, e.recalls...)
 	}
-	vopts := []Option{WithRecalls(e.recalls...)}
+	vopts := []Option{WithRecalls(e.recalls...), withPlatformsChecked()}
 	if e.trust != nil {
 		vopts = append(vopts, WithTrustedRoot(e.trust))
 	}
@@ -658,6 +658,11 @@ func (e *Engine) Fallback(image, reason string, receipts, pinTags bool) *Decisio
 		if _, isTag := ref.(name.Tag); isTag && d.Allowed && e.recallsDigests() {
 			d.add("recall", Errored, ClassTransient, reason+"; a recall list is in force and what "+image+
 				" names cannot be known without the registry (reference the image by digest)", nil)
+			return d.finish()
+		}
+		if ref != nil && d.Allowed && e.recallsDigests() {
+			d.add("recall", Errored, ClassTransient, reason+"; a recall list is in force and whether "+image+
+				" is an index listing a recalled manifest cannot be known without the registry", nil)
 			return d.finish()
 		}
 		return d

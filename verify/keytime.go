@@ -24,6 +24,11 @@ var (
 // recording why on res.
 func (v *Verifier) recalledDigest(res *Result) error {
 	for _, l := range v.recalls {
+		if l.HasDigests() && !isSHA256(res.Digest) {
+			return fmt.Errorf("%s (%s): %w: %s", res.Image, res.Digest, ErrNoValidSignature, notSHA256(res.Digest))
+		}
+	}
+	for _, l := range v.recalls {
 		if reason, ok := l.Recalled(res.Digest); ok {
 			res.Recalled = fmt.Sprintf("recall list version %d: %s", l.Version, reason)
 			return fmt.Errorf("%s (%s): %w by %s", res.Image, res.Digest, ErrRecalled, res.Recalled)

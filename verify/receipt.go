@@ -159,6 +159,10 @@ func (e *Engine) refuseReceipt(r *receipt, rule *policy.Rule) string {
 	case !slices.Contains(cfg.PolicyDigests, r.policy):
 		return fmt.Sprintf("it was decided under policy %s, not this policy %s (run the gate with this policy and its keys, or list that digest in receipts.policyDigests to trust it)",
 			short12(r.policy), short12(e.policy.Hash))
+	case e.policy.Recalls.HasKeys():
+		// That policy's digest does not say it revokes these keys too.
+		return fmt.Sprintf("it was decided under policy %s, and this policy's recall list revokes keys that policy may not revoke "+
+			"(run the gate with this policy, recall list and all, for its receipts to count)", short12(r.policy))
 	}
 	return ""
 }

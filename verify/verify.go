@@ -53,7 +53,13 @@ type Verifier struct {
 	identities []Identity
 	root       root.TrustedMaterial
 	recalls    []*policy.Recalls
+	// platformsChecked: the engine applies the recall lists to an
+	// index's manifests itself, once per decision (withPlatformsChecked).
+	platformsChecked bool
 }
+
+// withPlatformsChecked is for the engine's verifiers.
+func withPlatformsChecked() Option { return func(v *Verifier) { v.platformsChecked = true } }
 
 // Option configures a Verifier.
 type Option func(*Verifier)
@@ -221,6 +227,9 @@ func (v *Verifier) discover(ctx context.Context, image string, sigs, atts bool) 
 func (v *Verifier) evalSignatures(ctx context.Context, image string, t *oci.Target, arts []oci.Artifact, req Request) (*Result, error) {
 	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag}
 	if err := v.recalledDigest(res); err != nil {
+		return res, err
+	}
+	if err := v.platformsRecalled(ctx, res, t); err != nil {
 		return res, err
 	}
 	for i := range arts {

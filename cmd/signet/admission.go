@@ -18,6 +18,7 @@ import (
 
 	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -54,13 +55,34 @@ func (o *admissionOptions) addFlags(cmd *cobra.Command) {
 }
 
 // watched are the files whose change reloads the policy: the policy, the
-// files next to it (keys, lock files, its recall list) and --recalls.
+// files next to it (keys, lock files), the recall list it names (wherever
+// it is) and --recalls.
 func (o *admissionOptions) watched() []string {
 	w := []string{filepath.Dir(o.polFile), o.polFile}
+	if r := policyRecalls(o.polFile); r != "" {
+		w = append(w, r)
+	}
 	if o.trust.recalls != "" {
 		w = append(w, o.trust.recalls)
 	}
 	return w
+}
+
+// policyRecalls is the recall list file the policy names ("" when none, or
+// when the policy does not parse: it is then refused when loaded).
+func policyRecalls(polFile string) string {
+	data, err := os.ReadFile(polFile)
+	if err != nil {
+		return ""
+	}
+	p, _, err := policy.Parse(data)
+	if err != nil || p.Recalls == "" {
+		return ""
+	}
+	if filepath.IsAbs(p.Recalls) {
+		return p.Recalls
+	}
+	return filepath.Join(filepath.Dir(polFile), p.Recalls)
 }
 
 // engine compiles the policy into a fresh engine (and so a fresh cache).

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -80,8 +82,9 @@ func (o *admissionOptions) serveKubernetes(ctx context.Context, s *streams, src 
 	w := o.newWebhook(kubepolicy.Unloaded(), mode, log, m)
 	ctrl, err := kubepolicy.NewController(kubepolicy.ControllerConfig{
 		Client: dyn, Namespace: ns, Log: log, Reloaded: m.Reload,
-		Engine: func(c *policy.Compiled) (admission.Decider, error) { return o.compiledEngine(client, c, stats) },
-		Apply:  func(set *kubepolicy.Set) { w.SetDecider(set) },
+		Engine:    func(c *policy.Compiled) (admission.Decider, error) { return o.compiledEngine(client, c, stats) },
+		EngineKey: o.recallsKey,
+		Apply:     func(set *kubepolicy.Set) { w.SetDecider(set) },
 	})
 	if err != nil {
 		return err
@@ -102,6 +105,23 @@ func (o *admissionOptions) serveKubernetes(ctx context.Context, s *streams, src 
 			fmt.Fprintf(s.err, "Admission webhook on https://%s (/validate, /mutate, /validate-policy, /healthz, /readyz, /metrics)\n", a)
 		},
 	})
+}
+
+// recallsKey is the digest of the --recalls file as it is now ("" without
+// one): the policy controller rebuilds the engines when it changes, so a
+// new recall list is in effect after the next resync. A file that cannot be
+// read gets a key of its own; building the engine then fails, and the
+// policies refuse (fail closed).
+func (o *admissionOptions) recallsKey() string {
+	if o.trust.recalls == "" {
+		return ""
+	}
+	b, err := os.ReadFile(o.trust.recalls)
+	if err != nil {
+		return "unreadable: " + err.Error()
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // compiledEngine is the engine of one policy resource, configured as the
