@@ -130,6 +130,9 @@ func TestTagHistoryLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Closed before its TempDir is removed: a running log keeps writing
+	// its state there.
+	t.Cleanup(func() { l.Close(context.Background()) })
 	logSrv := httptest.NewServer(l.Handler())
 	defer logSrv.Close()
 	reg := registrytest.New(t, true)
