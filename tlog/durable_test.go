@@ -28,6 +28,7 @@ import (
 // log (same key directory, same storage).
 type backend struct {
 	name string
+	url  string // the database's mysql:// URL, if on MySQL
 	open func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error)
 	// clients is how many append at once in a burst: an append waits for a
 	// checkpoint, 100ms apart on POSIX but 1s on MySQL.

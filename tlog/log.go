@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/storage/posix"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -62,6 +64,11 @@ type Log struct {
 
 	prover prover
 }
+
+// ErrNotThisLog means the storage holds a tree this log may not sign: its
+// checkpoint is signed by another key or names another origin, or the log's
+// key is missing.
+var ErrNotThisLog = errors.New("the storage holds a tree this key and origin may not sign")
 
 // ErrClosed means the log is shutting down; the entry was not taken.
 var ErrClosed = errors.New("the log is shutting down")
@@ -114,31 +121,41 @@ func Open(openCtx context.Context, dir, origin string, opts ...LogOption) (*Log,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating log directory: %w", err)
 	}
-	priv, err := loadOrCreateKey(filepath.Join(dir, keyFile))
-	if err != nil {
-		return nil, err
-	}
-	signer, err := signature.LoadED25519Signer(priv)
-	if err != nil {
-		return nil, err
-	}
-	noteSigner, err := rnote.NewNoteSigner(ctx, origin, signer)
-	if err != nil {
-		return nil, fmt.Errorf("making checkpoint signer: %w", err)
-	}
-	pub := priv.Public()
-	_, logID, err := rnote.KeyHash(origin, pub)
-	if err != nil {
-		return nil, err
-	}
 	algs, err := signature.NewAlgorithmRegistryConfig(defaultAlgorithms)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	driver, dedup, err := openStorage(ctx, dir, &cfg)
+	driver, dedup, lastCP, err := openStorage(ctx, dir, &cfg)
 	if err != nil {
 		cancel()
+		return nil, err
+	}
+	// The key is made only for a new tree, and only this log's key and
+	// origin may sign a tree that has a checkpoint.
+	priv, err := ownKey(ctx, filepath.Join(dir, keyFile), origin, lastCP)
+	if err != nil {
+		cancel()
+		dedup.close()
+		return nil, err
+	}
+	signer, err := signature.LoadED25519Signer(priv)
+	if err != nil {
+		cancel()
+		dedup.close()
+		return nil, err
+	}
+	noteSigner, err := rnote.NewNoteSigner(ctx, origin, signer)
+	if err != nil {
+		cancel()
+		dedup.close()
+		return nil, fmt.Errorf("making checkpoint signer: %w", err)
+	}
+	pub := priv.Public()
+	_, logID, err := rnote.KeyHash(origin, pub)
+	if err != nil {
+		cancel()
+		dedup.close()
 		return nil, err
 	}
 	aopts := tessera.NewAppendOptions().
@@ -171,28 +188,70 @@ func awaitPoll(checkpoint time.Duration) time.Duration {
 	return min(checkpoint/20, 20*time.Millisecond)
 }
 
-// openStorage opens the configured Tessera driver and its de-duplication index.
-func openStorage(ctx context.Context, dir string, cfg *logConfig) (tessera.Driver, *antispam, error) {
+// openStorage opens the configured Tessera driver and its de-duplication
+// index, and reads the checkpoint the storage holds (nil for a new tree).
+func openStorage(ctx context.Context, dir string, cfg *logConfig) (tessera.Driver, *antispam, []byte, error) {
 	if cfg.mysql != nil {
 		if !cfg.checkpointSet {
 			cfg.checkpoint = mysqlMinCheckpoint
 		}
 		driver, store, err := openMySQL(ctx, *cfg.mysql)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return driver, newAntispam(store, cfg.followEvery), nil
+		cp, err := store.checkpoint(ctx)
+		if err != nil {
+			store.close()
+			return nil, nil, nil, fmt.Errorf("reading the checkpoint in %s: %w", cfg.mysql, err)
+		}
+		return driver, newAntispam(store, cfg.followEvery), cp, nil
+	}
+	tiles := filepath.Join(dir, "tiles")
+	cp, err := os.ReadFile(filepath.Join(tiles, layout.CheckpointPath))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, nil, fmt.Errorf("reading the log's checkpoint: %w", err)
 	}
 	store, err := openBadgerStore(filepath.Join(dir, dedupDir))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	driver, err := posix.New(ctx, posix.Config{Path: filepath.Join(dir, "tiles")})
+	driver, err := posix.New(ctx, posix.Config{Path: tiles})
 	if err != nil {
 		store.close()
-		return nil, nil, fmt.Errorf("opening log storage: %w", err)
+		return nil, nil, nil, fmt.Errorf("opening log storage: %w", err)
 	}
-	return driver, newAntispam(store, cfg.followEvery), nil
+	return driver, newAntispam(store, cfg.followEvery), cp, nil
+}
+
+// ownKey returns the log's key, making one only for a tree without a
+// checkpoint. A checkpoint must verify under the key and origin: signing
+// another log's tree (or this tree under a new key or origin) would give
+// one history two identities, and the old one's clients would see
+// checkpoints they cannot verify.
+func ownKey(ctx context.Context, path, origin string, lastCP []byte) (ed25519.PrivateKey, error) {
+	if lastCP == nil {
+		return loadOrCreateKey(path)
+	}
+	priv, err := loadKey(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: the log's key %s does not exist; restore the log's key from a backup (or copy it from another front-end) rather than starting with a new one", ErrNotThisLog, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v, err := signature.LoadED25519Verifier(priv.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	nv, err := rnote.NewNoteVerifier(origin, v)
+	if err != nil {
+		return nil, fmt.Errorf("making checkpoint verifier: %w", err)
+	}
+	if _, _, _, err := log.ParseCheckpoint(lastCP, origin, nv); err != nil {
+		found, _, _ := strings.Cut(string(lastCP), "\n")
+		return nil, fmt.Errorf("%w: its checkpoint (origin %q) does not verify with the key in %s for origin %q; start with the key and origin (--origin, or the host of --url) the log was created with: %w", ErrNotThisLog, found, path, origin, err)
+	}
+	return priv, nil
 }
 
 // defaultAlgorithms are the signature algorithms the log accepts, Rekor v2's defaults.

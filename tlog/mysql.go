@@ -181,4 +181,14 @@ func (s *mysqlStore) reset(ctx context.Context) error {
 	return tx.Commit()
 }
 
+// checkpoint returns the checkpoint in the database, nil if there is none.
+func (s *mysqlStore) checkpoint(ctx context.Context) ([]byte, error) {
+	var note []byte
+	err := s.db.QueryRowContext(ctx, "SELECT `note` FROM `Checkpoint` WHERE `id` = 0").Scan(&note)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return note, err
+}
+
 func (s *mysqlStore) close() error { return s.db.Close() }

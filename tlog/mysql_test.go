@@ -28,7 +28,7 @@ func mysqlOn(t testing.TB, srv *dbtest.Server, dir string) backend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return backend{name: "mysql", clients: 256, open: func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error) {
+	return backend{name: "mysql", url: url, clients: 256, open: func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error) {
 		return tlog.Open(context.Background(), dir, "log.example", append(opts, tlog.WithMySQL(target))...)
 	}}
 }
