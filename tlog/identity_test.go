@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 
 	"github.com/signet-dev/signet/internal/dbtest"
 	"github.com/signet-dev/signet/tlog"
@@ -84,4 +87,76 @@ func TestFrontEndWithAnotherKey(t *testing.T) {
 	if _, err := verifierFor(t, first).Parse(cp); err != nil {
 		t.Fatalf("the first front-end's checkpoint after the refused start: %v", err)
 	}
+}
+
+// TestDamagedDedupIndex edits the de-duplication index, as an insider with
+// write access to --dir/dedup or the database could: one entry recorded at
+// another entry's index, one at an index beyond the tree. The log must not
+// answer either with that index; it refuses, saying why, and promptly.
+func TestDamagedDedupIndex(t *testing.T) {
+	for _, mk := range backends(t) {
+		b := mk(t)
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			l := mustOpen(t, b)
+			a, bReq := request(t, "a"), request(t, "b")
+			var bodies [][]byte
+			for i, req := range []*pb.CreateEntryRequest{a, bReq} {
+				e, err := l.Add(ctx, req)
+				if err != nil || e.LogIndex != int64(i) {
+					t.Fatalf("append %d: index %v, %v", i, e.GetLogIndex(), err)
+				}
+				bodies = append(bodies, e.CanonicalizedBody)
+			}
+			if err := tlog.CaughtUp(ctx, l); err != nil {
+				t.Fatal(err)
+			}
+			if err := tlog.DamageDedup(ctx, l, bodies[1], 0); err != nil {
+				t.Fatal(err)
+			}
+			// An entry never logged, recorded far beyond the tree.
+			c := request(t, "c")
+			cBody := canonicalBody(t, c)
+			if err := tlog.DamageDedup(ctx, l, cBody, 1<<40); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			l = mustOpen(t, b) // no in-memory cache: answers come from the index
+			wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			for name, req := range map[string]*pb.CreateEntryRequest{"b recorded at a's index": bReq, "c recorded beyond the tree": c} {
+				e, err := l.Add(wait, req)
+				if !errors.Is(err, tlog.ErrDedupMismatch) {
+					t.Errorf("%s: index %v, %v; want ErrDedupMismatch", name, e.GetLogIndex(), err)
+				}
+			}
+			if n := treeSize(t, l); n != 2 {
+				t.Fatalf("tree size %d, want 2", n)
+			}
+			// The remedy the error names: drop the index, start again.
+			if err := l.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			b.dropDedup(t)
+			l = mustOpen(t, b)
+			if e, err := l.Add(wait, bReq); err != nil || e.LogIndex != 1 {
+				t.Fatalf("b after rebuilding the index: index %v, %v; want 1", e.GetLogIndex(), err)
+			}
+			if e, err := l.Add(wait, c); err != nil || e.LogIndex != 2 {
+				t.Fatalf("c after rebuilding the index: index %v, %v; want 2", e.GetLogIndex(), err)
+			}
+		})
+	}
+}
+
+// canonicalBody is the body a log makes of req, from a log of its own.
+func canonicalBody(t *testing.T, req *pb.CreateEntryRequest) []byte {
+	t.Helper()
+	e, err := openLog(t, t.TempDir()).Add(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.CanonicalizedBody
 }

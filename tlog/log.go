@@ -174,6 +174,7 @@ func Open(openCtx context.Context, dir, origin string, opts ...LogOption) (*Log,
 		appender: appender, reader: reader, shutdown: shutdown, algs: algs, cancel: cancel, dedup: dedup,
 		awaiter: tessera.NewPublicationAwaiter(ctx, reader.ReadCheckpoint, awaitPoll(cfg.checkpoint)),
 	}
+	dedup.reader = reader
 	// A restarted log must know every entry it holds before it takes one.
 	if err := dedup.sync(openCtx, reader); err != nil {
 		l.Close(context.WithoutCancel(openCtx))

@@ -23,12 +23,14 @@ func mysqlBackend(t testing.TB) backend {
 
 // mysqlOn is a log in a new database on srv whose key is in dir.
 func mysqlOn(t testing.TB, srv *dbtest.Server, dir string) backend {
-	url := srv.NewDatabase(t, fmt.Sprintf("log%d", mysqlDBs.Add(1)))
+	name := fmt.Sprintf("log%d", mysqlDBs.Add(1))
+	url := srv.NewDatabase(t, name)
+	dropDedup := func(t testing.TB) { srv.Exec(t, name, "DELETE FROM SignetDedup; DELETE FROM SignetDedupFollowed") }
 	target, err := tlog.ParseMySQL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return backend{name: "mysql", url: url, clients: 256, open: func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error) {
+	return backend{name: "mysql", url: url, clients: 256, dropDedup: dropDedup, open: func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error) {
 		return tlog.Open(context.Background(), dir, "log.example", append(opts, tlog.WithMySQL(target))...)
 	}}
 }
