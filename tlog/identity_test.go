@@ -3,8 +3,10 @@ package tlog_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,4 +161,37 @@ func canonicalBody(t *testing.T, req *pb.CreateEntryRequest) []byte {
 		t.Fatal(err)
 	}
 	return e.CanonicalizedBody
+}
+
+// TestMySQLErrorsHidePassword opens a log on a real MariaDB with a wrong
+// password and with a user lacking rights: the errors, which carry the
+// driver's own messages, never show the password given.
+func TestMySQLErrorsHidePassword(t *testing.T) {
+	srv := dbtest.MariaDB(t)
+	srv.NewDatabase(t, "pwlog")
+	srv.Exec(t, "", "CREATE USER 'reader'@'127.0.0.1' IDENTIFIED BY 'r3ader-pw'; GRANT SELECT ON pwlog.* TO 'reader'@'127.0.0.1';")
+	ctx := context.Background()
+	for name, url := range map[string]string{
+		"wrong password": fmt.Sprintf("mysql://reader:wr0ng-pw@127.0.0.1:%d/pwlog", srv.Port),
+		"no rights":      fmt.Sprintf("mysql://reader:r3ader-pw@127.0.0.1:%d/pwlog", srv.Port),
+	} {
+		t.Run(name, func(t *testing.T) {
+			target, err := tlog.ParseMySQL(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := tlog.Open(ctx, t.TempDir(), "log.example", tlog.WithMySQL(target))
+			if err == nil {
+				l.Close(ctx)
+				t.Fatal("opened")
+			}
+			if strings.Contains(err.Error(), "-pw") {
+				t.Fatalf("error shows the password: %v", err)
+			}
+			if !strings.Contains(err.Error(), "reader@127.0.0.1") {
+				t.Fatalf("error does not name the database: %v", err)
+			}
+			t.Log(err)
+		})
+	}
 }
