@@ -195,3 +195,24 @@ func TestMySQLErrorsHidePassword(t *testing.T) {
 		})
 	}
 }
+
+// TestMySQLTLSNoFallback asks for TLS from a MariaDB that offers none: the
+// log refuses to start rather than talk to it in plain text.
+func TestMySQLTLSNoFallback(t *testing.T) {
+	srv := dbtest.MariaDB(t)
+	url := srv.NewDatabase(t, "tlslog") + "?tls=true"
+	target, err := tlog.ParseMySQL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	l, err := tlog.Open(ctx, t.TempDir(), "log.example", tlog.WithMySQL(target))
+	if err == nil {
+		l.Close(ctx)
+		t.Fatal("opened a log over a connection without TLS")
+	}
+	if !strings.Contains(err.Error(), "TLS") {
+		t.Fatalf("got %v, want a refusal naming TLS", err)
+	}
+	t.Log(err)
+}

@@ -38,8 +38,9 @@ func mysqlOn(t testing.TB, srv *dbtest.Server, dir string) backend {
 func TestParseMySQL(t *testing.T) {
 	t.Parallel()
 	good := map[string]string{
-		"mysql://log:s3cret@127.0.0.1:3306/tlog": "log@127.0.0.1:3306/tlog",
-		"mysql://root@[::1]:3306/tlog":           "root@[::1]:3306/tlog",
+		"mysql://log:s3cret@127.0.0.1:3306/tlog":            "log@127.0.0.1:3306/tlog",
+		"mysql://root@[::1]:3306/tlog":                      "root@[::1]:3306/tlog",
+		"mysql://log:s3cret@db.internal:3306/tlog?tls=true": "log@db.internal:3306/tlog (TLS)",
 	}
 	for in, want := range good {
 		got, err := tlog.ParseMySQL(in)
@@ -54,6 +55,10 @@ func TestParseMySQL(t *testing.T) {
 		"mysql://log:s3cret@127.0.0.1:3306/",
 		"mysql://log:s3cret@127.0.0.1:3306/a/b",
 		"mysql://log:s3cret@127.0.0.1:3306/tlog?tls=skip-verify",
+		"mysql://log:s3cret@127.0.0.1:3306/tlog?tls=preferred",
+		"mysql://log:s3cret@127.0.0.1:3306/tlog?tls=true&allowAllFiles=true",
+		"mysql://log:s3cret@127.0.0.1:3306/tlog?allowCleartextPasswords=true",
+		"mysql://log:s3cret@127.0.0.1:3306/tlog?allowFallbackToPlaintext=true&tls=true",
 		"mysql://log:s3cret@127.0.0.1:3306/tlog\x7f",
 	} {
 		_, err := tlog.ParseMySQL(in)
