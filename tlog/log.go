@@ -317,6 +317,9 @@ func (l *Log) Add(ctx context.Context, req *pb.CreateEntryRequest) (*rekorpb.Tra
 	if err != nil {
 		return nil, fmt.Errorf("canonicalizing entry: %w", err)
 	}
+	if len(body) > tessera.DefaultEntrySizeLimit {
+		return nil, fmt.Errorf("%w: the entry is %d bytes, over the %d a log entry can hold (C2SP tlog-tiles); sign with a smaller certificate", ErrInvalidEntry, len(body), tessera.DefaultEntrySizeLimit)
+	}
 	te := tessera.NewEntry(body)
 	idx, cpRaw, err := l.append(ctx, te)
 	if err != nil {
