@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
+	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api/layout"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -57,6 +58,11 @@ func (l *Log) serveAdd(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrInvalidEntry):
 		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	case errors.Is(err, ErrClosed), errors.Is(err, tessera.ErrPushback):
+		// Not taken: the client may send it again (to another front-end).
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	case err != nil:
 		httpError(w, http.StatusInternalServerError, err.Error())

@@ -2,6 +2,7 @@ package tlog_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -71,5 +72,26 @@ func TestOversizeEntryIsRefused(t *testing.T) {
 	t.Log(rec.Body)
 	if n := treeSize(t, l); n != 1 {
 		t.Fatalf("tree size %d, want 1", n)
+	}
+}
+
+// TestClosingLogAnswers503 posts an entry to a log that is shutting down:
+// the entry is not taken, and the client is told to try again (503), as
+// a front-end behind a load balancer going away should answer.
+func TestClosingLogAnswers503(t *testing.T) {
+	t.Parallel()
+	l := openLog(t, t.TempDir())
+	h := l.Handler()
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	body, err := protojson.Marshal(request(t, "late"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v2/log/entries", bytes.NewReader(body)))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("append to a closed log: status %d, Retry-After %q (%s); want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
 }
