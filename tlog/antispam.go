@@ -142,6 +142,16 @@ func (a *antispam) sync(ctx context.Context, lr tessera.LogReader) error {
 			return fmt.Errorf("rebuilding the de-duplication index, which records %d entries of a tree of %d: %w", done, size, err)
 		}
 	}
+	// Catch up here rather than wait for the follower, which retries for
+	// ever: a tree that cannot be read must fail the start, saying why.
+	a.mu.Lock()
+	fs := a.followers
+	a.mu.Unlock()
+	for _, f := range fs {
+		if err := f.catchUp(ctx, lr); err != nil {
+			return fmt.Errorf("indexing the log's %d entries for de-duplication: %w", size, err)
+		}
+	}
 	return a.caughtUp(ctx, lr)
 }
 
@@ -217,7 +227,7 @@ func (f *follower) Follow(ctx context.Context, lr tessera.LogReader) {
 }
 
 func (f *follower) catchUp(ctx context.Context, lr tessera.LogReader) error {
-	size, err := lr.IntegratedSize(ctx)
+	size, err := integratedSize(ctx, lr)
 	if err != nil {
 		return err
 	}

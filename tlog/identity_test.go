@@ -216,3 +216,43 @@ func TestMySQLTLSNoFallback(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestOpenReportsUnreadableTree opens a log whose de-duplication index must
+// be rebuilt from a tree with a damaged entry bundle: Open fails and says
+// what it could not read, instead of waiting for ever for an index that
+// cannot catch up (log serve would hang silently).
+func TestOpenReportsUnreadableTree(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, err := tlog.Open(ctx, dir, "log.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, "damaged", 3)
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bundles, err := filepath.Glob(filepath.Join(dir, "tiles", "tile", "entries", "000.p", "*"))
+	if err != nil || len(bundles) == 0 {
+		t.Fatalf("no partial entry bundles (%v)", err)
+	}
+	for _, b := range bundles {
+		if err := os.WriteFile(b, []byte{0xff}, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "dedup")); err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	l, err = tlog.Open(wait, dir, "log.example")
+	if err == nil {
+		l.Close(ctx)
+		t.Fatal("opened a log whose index cannot be rebuilt")
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Open waited for an index that cannot catch up: %v", err)
+	}
+	t.Log(err)
+}
