@@ -87,6 +87,9 @@ func httpError(w http.ResponseWriter, code int, msg string) {
 // serveCheckpoint serves the latest checkpoint from the log's storage.
 func (l *Log) serveCheckpoint(w http.ResponseWriter, r *http.Request) {
 	cp, err := l.reader.ReadCheckpoint(r.Context())
+	if err == nil {
+		_, err = l.ownCheckpoint(cp)
+	}
 	w.Header().Set("Cache-Control", "no-cache")
 	serveResource(w, cp, err, "text/plain; charset=utf-8")
 }

@@ -2,8 +2,12 @@ package tlog_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +15,9 @@ import (
 	"time"
 
 	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
+	rnote "github.com/sigstore/rekor-tiles/v2/pkg/note"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/signet-dev/signet/internal/dbtest"
 	"github.com/signet-dev/signet/tlog"
@@ -255,4 +262,51 @@ func TestOpenReportsUnreadableTree(t *testing.T) {
 		t.Fatalf("Open waited for an index that cannot catch up: %v", err)
 	}
 	t.Log(err)
+}
+
+// TestForeignCheckpointNotServed puts in the log's storage a checkpoint for
+// the same tree signed by another key, as an insider (or a front-end with
+// another key) could: the log must neither answer an append with it nor
+// serve it as its own.
+func TestForeignCheckpointNotServed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	req := request(t, "foreign")
+	e, err := l.Add(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _, _ := strings.Cut(e.InclusionProof.Checkpoint.Envelope, "\n\n")
+	_, other, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := signature.LoadED25519Signer(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := rnote.NewNoteSigner(ctx, l.Origin(), signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := note.Sign(&note.Note{Text: body + "\n"}, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tiles", "checkpoint"), forged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A resubmission does not grow the tree. (Tessera's awaiter keeps the
+	// checkpoint it last saw for this size, so this holds without the
+	// check too; the check in Add matters when the tree grows under a
+	// checkpoint another key signed.)
+	if got, err := l.Add(ctx, req); err == nil && got.InclusionProof.Checkpoint.Envelope == string(forged) {
+		t.Fatalf("answered with a checkpoint another key signed:\n%s", got.InclusionProof.Checkpoint.Envelope)
+	}
+	rec := httptest.NewRecorder()
+	l.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/checkpoint", nil))
+	if rec.Code == http.StatusOK {
+		t.Fatalf("served a checkpoint another key signed:\n%s", rec.Body)
+	}
 }

@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ed25519"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
@@ -28,6 +30,7 @@ import (
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/storage/posix"
+	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -63,6 +66,9 @@ type Log struct {
 	inflight sync.WaitGroup
 
 	prover prover
+
+	cpVerifier note.Verifier
+	lastCP     atomic.Pointer[verifiedCheckpoint]
 }
 
 // ErrNotThisLog means the storage holds a tree this log may not sign: its
@@ -169,8 +175,14 @@ func Open(openCtx context.Context, dir, origin string, opts ...LogOption) (*Log,
 		dedup.close()
 		return nil, fmt.Errorf("starting log appender: %w", err)
 	}
+	nv, err := checkpointVerifier(origin, pub.(ed25519.PublicKey))
+	if err != nil {
+		cancel()
+		dedup.close()
+		return nil, err
+	}
 	l := &Log{
-		origin: origin, dir: dir, pub: pub, logID: logID,
+		origin: origin, dir: dir, pub: pub, logID: logID, cpVerifier: nv,
 		appender: appender, reader: reader, shutdown: shutdown, algs: algs, cancel: cancel, dedup: dedup,
 		awaiter: tessera.NewPublicationAwaiter(ctx, reader.ReadCheckpoint, awaitPoll(cfg.checkpoint)),
 	}
@@ -240,13 +252,9 @@ func ownKey(ctx context.Context, path, origin string, lastCP []byte) (ed25519.Pr
 	if err != nil {
 		return nil, err
 	}
-	v, err := signature.LoadED25519Verifier(priv.Public().(ed25519.PublicKey))
+	nv, err := checkpointVerifier(origin, priv.Public().(ed25519.PublicKey))
 	if err != nil {
 		return nil, err
-	}
-	nv, err := rnote.NewNoteVerifier(origin, v)
-	if err != nil {
-		return nil, fmt.Errorf("making checkpoint verifier: %w", err)
 	}
 	if _, _, _, err := log.ParseCheckpoint(lastCP, origin, nv); err != nil {
 		found, _, _ := strings.Cut(string(lastCP), "\n")
@@ -358,9 +366,9 @@ func (l *Log) append(ctx context.Context, te *tessera.Entry) (tessera.Index, []b
 
 // inclusionProof builds and checks the proof of index against the checkpoint.
 func (l *Log) inclusionProof(ctx context.Context, index uint64, cpRaw, leafHash []byte) (*rekorpb.InclusionProof, error) {
-	var cp log.Checkpoint
-	if _, err := cp.Unmarshal(cpRaw); err != nil {
-		return nil, fmt.Errorf("parsing checkpoint: %w", err)
+	cp, err := l.ownCheckpoint(cpRaw)
+	if err != nil {
+		return nil, err
 	}
 	hashes, err := l.prover.inclusionProof(ctx, cp.Size, index, l.reader.ReadTile)
 	if err != nil {
@@ -376,6 +384,43 @@ func (l *Log) inclusionProof(ctx context.Context, index uint64, cpRaw, leafHash 
 		Hashes:     hashes,
 		Checkpoint: &rekorpb.Checkpoint{Envelope: string(cpRaw)},
 	}, nil
+}
+
+// checkpointVerifier checks checkpoints signed by pub for origin.
+func checkpointVerifier(origin string, pub ed25519.PublicKey) (note.Verifier, error) {
+	v, err := signature.LoadED25519Verifier(pub)
+	if err != nil {
+		return nil, err
+	}
+	nv, err := rnote.NewNoteVerifier(origin, v)
+	if err != nil {
+		return nil, fmt.Errorf("making checkpoint verifier: %w", err)
+	}
+	return nv, nil
+}
+
+// verifiedCheckpoint is a checkpoint whose signature was checked.
+type verifiedCheckpoint struct {
+	raw []byte
+	cp  log.Checkpoint
+}
+
+// ownCheckpoint parses a checkpoint read from storage, which must be signed
+// by this log's key for its origin: the log never answers with, or serves,
+// one it did not sign (an edited checkpoint, or a front-end with another
+// key on the same database). The last one verified is remembered, so each
+// checkpoint's signature is checked once, not once per append.
+func (l *Log) ownCheckpoint(raw []byte) (*log.Checkpoint, error) {
+	if last := l.lastCP.Load(); last != nil && bytes.Equal(last.raw, raw) {
+		cp := last.cp
+		return &cp, nil
+	}
+	cp, _, _, err := log.ParseCheckpoint(raw, l.origin, l.cpVerifier)
+	if err != nil {
+		return nil, fmt.Errorf("the log's storage holds a checkpoint this log's key did not sign for %q (edited, or written by a front-end with another key): %w", l.origin, err)
+	}
+	l.lastCP.Store(&verifiedCheckpoint{raw: bytes.Clone(raw), cp: *cp})
+	return cp, nil
 }
 
 // loadOrCreateKey reads the log's Ed25519 key, or makes one (0600).
