@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,12 +10,18 @@ import (
 	"time"
 
 	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/api"
+	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 )
 
 // errOutOfSync means another follower recorded entries first; the caller
 // reads the store's position again.
 var errOutOfSync = errors.New("de-duplication index moved on")
+
+// errDedupMismatch means the de-duplication index gives an entry an index
+// where the tree holds another entry, or none: the index is damaged.
+var errDedupMismatch = errors.New("the de-duplication index does not match the tree")
 
 // dedupStore is where the log remembers, across restarts, the index of every
 // entry it holds, keyed by the entry's identity hash (SHA-256 of its body).
@@ -40,6 +47,7 @@ type dedupStore interface {
 // restarted log answers a resubmitted entry with its original index.
 type antispam struct {
 	store     dedupStore
+	reader    tessera.LogReader // set by Open before the first append
 	every     time.Duration
 	batch     int
 	mu        sync.Mutex
@@ -68,12 +76,44 @@ func (a *antispam) Decorator() func(tessera.AddFn) tessera.AddFn {
 					return tessera.Index{}, fmt.Errorf("looking up entry in the de-duplication index: %w", err)
 				}
 			case ok:
+				if err := a.check(ctx, idx, e.LeafHash()); err != nil {
+					return func() (tessera.Index, error) { return tessera.Index{}, err }
+				}
 				return func() (tessera.Index, error) { return tessera.Index{Index: idx, IsDup: true}, nil }
 			}
 			return next(ctx, e)
 		}
 	}
 }
+
+// check makes sure the tree holds the entry whose leaf hash is leaf at idx,
+// as the index says: an index damaged or edited must not answer with
+// another entry's index, or wait for one the tree never reaches.
+func (a *antispam) check(ctx context.Context, idx uint64, leaf []byte) error {
+	size, err := a.reader.IntegratedSize(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the log's size: %w", err)
+	}
+	if idx >= size {
+		return fmt.Errorf("%w: it records this entry at %d, beyond the tree of %d entries; %s", errDedupMismatch, idx, size, rebuildDedup)
+	}
+	tileIndex := idx / layout.TileWidth
+	raw, err := a.reader.ReadTile(ctx, 0, tileIndex, layout.PartialTileSize(0, tileIndex, size))
+	if err != nil {
+		return fmt.Errorf("reading the tile of entry %d: %w", idx, err)
+	}
+	var t api.HashTile
+	if err := t.UnmarshalText(raw); err != nil {
+		return fmt.Errorf("parsing the tile of entry %d: %w", idx, err)
+	}
+	if off := idx % layout.TileWidth; off >= uint64(len(t.Nodes)) || !bytes.Equal(t.Nodes[off], leaf) {
+		return fmt.Errorf("%w: it records this entry at %d, where the tree holds another entry; %s", errDedupMismatch, idx, rebuildDedup)
+	}
+	return nil
+}
+
+// rebuildDedup tells an operator how to rebuild a damaged index.
+const rebuildDedup = "stop the log, delete the index (--dir/dedup on POSIX; the rows of SignetDedup and SignetDedupFollowed on MySQL) and start it again to rebuild it from the tree"
 
 // Follower returns the task that records integrated entries.
 func (a *antispam) Follower(hash func([]byte) ([][]byte, error)) tessera.Follower {
@@ -100,6 +140,16 @@ func (a *antispam) sync(ctx context.Context, lr tessera.LogReader) error {
 	if done > size {
 		if err := a.store.reset(ctx); err != nil {
 			return fmt.Errorf("rebuilding the de-duplication index, which records %d entries of a tree of %d: %w", done, size, err)
+		}
+	}
+	// Catch up here rather than wait for the follower, which retries for
+	// ever: a tree that cannot be read must fail the start, saying why.
+	a.mu.Lock()
+	fs := a.followers
+	a.mu.Unlock()
+	for _, f := range fs {
+		if err := f.catchUp(ctx, lr); err != nil {
+			return fmt.Errorf("indexing the log's %d entries for de-duplication: %w", size, err)
 		}
 	}
 	return a.caughtUp(ctx, lr)
@@ -177,7 +227,7 @@ func (f *follower) Follow(ctx context.Context, lr tessera.LogReader) {
 }
 
 func (f *follower) catchUp(ctx context.Context, lr tessera.LogReader) error {
-	size, err := lr.IntegratedSize(ctx)
+	size, err := integratedSize(ctx, lr)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,11 @@ import (
 // log (same key directory, same storage).
 type backend struct {
 	name string
-	open func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error)
+	url  string // the database's mysql:// URL, if on MySQL
+	// dropDedup deletes the de-duplication index as docs/log.md tells an
+	// operator to, with the log stopped.
+	dropDedup func(t testing.TB)
+	open      func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error)
 	// clients is how many append at once in a burst: an append waits for a
 	// checkpoint, 100ms apart on POSIX but 1s on MySQL.
 	clients int
@@ -36,7 +40,12 @@ type backend struct {
 
 func posixBackend(t testing.TB) backend {
 	dir := t.TempDir()
-	return backend{name: "posix", clients: 32, open: func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error) {
+	dropDedup := func(t testing.TB) {
+		if err := os.RemoveAll(filepath.Join(dir, "dedup")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return backend{name: "posix", clients: 32, dropDedup: dropDedup, open: func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error) {
 		return tlog.Open(context.Background(), dir, "log.example", opts...)
 	}}
 }

@@ -2,6 +2,7 @@ package tlog_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/transparency-dev/tessera/api/layout"
 
 	"github.com/signet-dev/signet/tlog"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -56,12 +58,13 @@ func FuzzParseCheckpoint(f *testing.F) {
 }
 
 // FuzzReadPath requests arbitrary paths of the read API: none is answered
-// 5xx, or crashes the log.
+// 5xx, or crashes the log, and a tile or entry bundle served has exactly
+// the width asked for (a full one when none is), never more of the tree.
 func FuzzReadPath(f *testing.F) {
 	l := openLog(f, f.TempDir())
 	appendN(f, l, "seed", 3)
 	h := l.Handler()
-	for _, p := range []string{"/checkpoint", "/tile/0/000.p/3", "/tile/entries/000.p/2", "/tile/0/x001/000", "/tile/entries/000.p/0", "/api/v2/tile/1/000.p/300"} {
+	for _, p := range []string{"/checkpoint", "/tile/0/000.p/3", "/tile/0/000.p/1", "/tile/entries/000.p/1", "/tile/0/000.p/003", "/tile/entries/000.p/2", "/tile/0/x001/000", "/tile/entries/000.p/0", "/api/v2/tile/1/000.p/300"} {
 		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
@@ -75,7 +78,38 @@ func FuzzReadPath(f *testing.F) {
 		if rec.Code >= 500 {
 			t.Fatalf("status %d for %q: %s", rec.Code, p, rec.Body)
 		}
+		if rec.Code == http.StatusOK {
+			checkWidth(t, req.URL.Path, rec.Body.Bytes())
+		}
 	})
+}
+
+// checkWidth fails if body, served at a tile or entry bundle path, is not
+// as wide as the path asks.
+func checkWidth(t *testing.T, path string, body []byte) {
+	t.Helper()
+	rest, ok := strings.CutPrefix(strings.TrimPrefix(path, "/api/v2"), "/tile/")
+	if !ok {
+		return
+	}
+	level, index, _ := strings.Cut(rest, "/")
+	if level == "entries" {
+		_, w, err := layout.ParseTileIndexPartial(index)
+		if err != nil {
+			t.Fatalf("%q served, but it is not an entry bundle path: %v", path, err)
+		}
+		if want := int(cmp.Or(uint(w), layout.EntryBundleWidth)); bundleLen(body) != want {
+			t.Fatalf("%q: %d entries served, want %d", path, bundleLen(body), want)
+		}
+		return
+	}
+	_, _, w, err := layout.ParseTileLevelIndexPartial(level, index)
+	if err != nil {
+		t.Fatalf("%q served, but it is not a tile path: %v", path, err)
+	}
+	if want := 32 * int(cmp.Or(uint(w), layout.TileWidth)); len(body) != want {
+		t.Fatalf("%q: %d bytes served, want %d", path, len(body), want)
+	}
 }
 
 // FuzzParseMySQL parses arbitrary --storage values: neither the parsed

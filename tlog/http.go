@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
+	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api/layout"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -58,6 +59,11 @@ func (l *Log) serveAdd(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrInvalidEntry):
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
+	case errors.Is(err, ErrClosed), errors.Is(err, tessera.ErrPushback):
+		// Not taken: the client may send it again (to another front-end).
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+		return
 	case err != nil:
 		httpError(w, http.StatusInternalServerError, err.Error())
 		return
@@ -81,6 +87,9 @@ func httpError(w http.ResponseWriter, code int, msg string) {
 // serveCheckpoint serves the latest checkpoint from the log's storage.
 func (l *Log) serveCheckpoint(w http.ResponseWriter, r *http.Request) {
 	cp, err := l.reader.ReadCheckpoint(r.Context())
+	if err == nil {
+		_, err = l.ownCheckpoint(cp)
+	}
 	w.Header().Set("Cache-Control", "no-cache")
 	serveResource(w, cp, err, "text/plain; charset=utf-8")
 }

@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ed25519"
@@ -11,7 +12,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
@@ -25,7 +28,9 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera"
+	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/storage/posix"
+	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -61,7 +66,15 @@ type Log struct {
 	inflight sync.WaitGroup
 
 	prover prover
+
+	cpVerifier note.Verifier
+	lastCP     atomic.Pointer[verifiedCheckpoint]
 }
+
+// ErrNotThisLog means the storage holds a tree this log may not sign: its
+// checkpoint is signed by another key or names another origin, or the log's
+// key is missing.
+var ErrNotThisLog = errors.New("the storage holds a tree this key and origin may not sign")
 
 // ErrClosed means the log is shutting down; the entry was not taken.
 var ErrClosed = errors.New("the log is shutting down")
@@ -114,31 +127,41 @@ func Open(openCtx context.Context, dir, origin string, opts ...LogOption) (*Log,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating log directory: %w", err)
 	}
-	priv, err := loadOrCreateKey(filepath.Join(dir, keyFile))
-	if err != nil {
-		return nil, err
-	}
-	signer, err := signature.LoadED25519Signer(priv)
-	if err != nil {
-		return nil, err
-	}
-	noteSigner, err := rnote.NewNoteSigner(ctx, origin, signer)
-	if err != nil {
-		return nil, fmt.Errorf("making checkpoint signer: %w", err)
-	}
-	pub := priv.Public()
-	_, logID, err := rnote.KeyHash(origin, pub)
-	if err != nil {
-		return nil, err
-	}
 	algs, err := signature.NewAlgorithmRegistryConfig(defaultAlgorithms)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	driver, dedup, err := openStorage(ctx, dir, &cfg)
+	driver, dedup, lastCP, err := openStorage(ctx, dir, &cfg)
 	if err != nil {
 		cancel()
+		return nil, err
+	}
+	// The key is made only for a new tree, and only this log's key and
+	// origin may sign a tree that has a checkpoint.
+	priv, err := ownKey(ctx, filepath.Join(dir, keyFile), origin, lastCP)
+	if err != nil {
+		cancel()
+		dedup.close()
+		return nil, err
+	}
+	signer, err := signature.LoadED25519Signer(priv)
+	if err != nil {
+		cancel()
+		dedup.close()
+		return nil, err
+	}
+	noteSigner, err := rnote.NewNoteSigner(ctx, origin, signer)
+	if err != nil {
+		cancel()
+		dedup.close()
+		return nil, fmt.Errorf("making checkpoint signer: %w", err)
+	}
+	pub := priv.Public()
+	_, logID, err := rnote.KeyHash(origin, pub)
+	if err != nil {
+		cancel()
+		dedup.close()
 		return nil, err
 	}
 	aopts := tessera.NewAppendOptions().
@@ -152,11 +175,18 @@ func Open(openCtx context.Context, dir, origin string, opts ...LogOption) (*Log,
 		dedup.close()
 		return nil, fmt.Errorf("starting log appender: %w", err)
 	}
+	nv, err := checkpointVerifier(origin, pub.(ed25519.PublicKey))
+	if err != nil {
+		cancel()
+		dedup.close()
+		return nil, err
+	}
 	l := &Log{
-		origin: origin, dir: dir, pub: pub, logID: logID,
+		origin: origin, dir: dir, pub: pub, logID: logID, cpVerifier: nv,
 		appender: appender, reader: reader, shutdown: shutdown, algs: algs, cancel: cancel, dedup: dedup,
 		awaiter: tessera.NewPublicationAwaiter(ctx, reader.ReadCheckpoint, awaitPoll(cfg.checkpoint)),
 	}
+	dedup.reader = reader
 	// A restarted log must know every entry it holds before it takes one.
 	if err := dedup.sync(openCtx, reader); err != nil {
 		l.Close(context.WithoutCancel(openCtx))
@@ -171,28 +201,66 @@ func awaitPoll(checkpoint time.Duration) time.Duration {
 	return min(checkpoint/20, 20*time.Millisecond)
 }
 
-// openStorage opens the configured Tessera driver and its de-duplication index.
-func openStorage(ctx context.Context, dir string, cfg *logConfig) (tessera.Driver, *antispam, error) {
+// openStorage opens the configured Tessera driver and its de-duplication
+// index, and reads the checkpoint the storage holds (nil for a new tree).
+func openStorage(ctx context.Context, dir string, cfg *logConfig) (tessera.Driver, *antispam, []byte, error) {
 	if cfg.mysql != nil {
 		if !cfg.checkpointSet {
 			cfg.checkpoint = mysqlMinCheckpoint
 		}
 		driver, store, err := openMySQL(ctx, *cfg.mysql)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return driver, newAntispam(store, cfg.followEvery), nil
+		cp, err := store.checkpoint(ctx)
+		if err != nil {
+			store.close()
+			return nil, nil, nil, fmt.Errorf("reading the checkpoint in %s: %w", cfg.mysql, err)
+		}
+		return driver, newAntispam(store, cfg.followEvery), cp, nil
+	}
+	tiles := filepath.Join(dir, "tiles")
+	cp, err := os.ReadFile(filepath.Join(tiles, layout.CheckpointPath))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, nil, fmt.Errorf("reading the log's checkpoint: %w", err)
 	}
 	store, err := openBadgerStore(filepath.Join(dir, dedupDir))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	driver, err := posix.New(ctx, posix.Config{Path: filepath.Join(dir, "tiles")})
+	driver, err := posix.New(ctx, posix.Config{Path: tiles})
 	if err != nil {
 		store.close()
-		return nil, nil, fmt.Errorf("opening log storage: %w", err)
+		return nil, nil, nil, fmt.Errorf("opening log storage: %w", err)
 	}
-	return driver, newAntispam(store, cfg.followEvery), nil
+	return driver, newAntispam(store, cfg.followEvery), cp, nil
+}
+
+// ownKey returns the log's key, making one only for a tree without a
+// checkpoint. A checkpoint must verify under the key and origin: signing
+// another log's tree (or this tree under a new key or origin) would give
+// one history two identities, and the old one's clients would see
+// checkpoints they cannot verify.
+func ownKey(ctx context.Context, path, origin string, lastCP []byte) (ed25519.PrivateKey, error) {
+	if lastCP == nil {
+		return loadOrCreateKey(path)
+	}
+	priv, err := loadKey(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: the log's key %s does not exist; restore the log's key from a backup (or copy it from another front-end) rather than starting with a new one", ErrNotThisLog, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	nv, err := checkpointVerifier(origin, priv.Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	if _, _, _, err := log.ParseCheckpoint(lastCP, origin, nv); err != nil {
+		found, _, _ := strings.Cut(string(lastCP), "\n")
+		return nil, fmt.Errorf("%w: its checkpoint (origin %q) does not verify with the key in %s for origin %q; start with the key and origin (--origin, or the host of --url) the log was created with: %w", ErrNotThisLog, found, path, origin, err)
+	}
+	return priv, nil
 }
 
 // defaultAlgorithms are the signature algorithms the log accepts, Rekor v2's defaults.
@@ -257,6 +325,9 @@ func (l *Log) Add(ctx context.Context, req *pb.CreateEntryRequest) (*rekorpb.Tra
 	if err != nil {
 		return nil, fmt.Errorf("canonicalizing entry: %w", err)
 	}
+	if len(body) > tessera.DefaultEntrySizeLimit {
+		return nil, fmt.Errorf("%w: the entry is %d bytes, over the %d a log entry can hold (C2SP tlog-tiles); sign with a smaller certificate", ErrInvalidEntry, len(body), tessera.DefaultEntrySizeLimit)
+	}
 	te := tessera.NewEntry(body)
 	idx, cpRaw, err := l.append(ctx, te)
 	if err != nil {
@@ -295,9 +366,9 @@ func (l *Log) append(ctx context.Context, te *tessera.Entry) (tessera.Index, []b
 
 // inclusionProof builds and checks the proof of index against the checkpoint.
 func (l *Log) inclusionProof(ctx context.Context, index uint64, cpRaw, leafHash []byte) (*rekorpb.InclusionProof, error) {
-	var cp log.Checkpoint
-	if _, err := cp.Unmarshal(cpRaw); err != nil {
-		return nil, fmt.Errorf("parsing checkpoint: %w", err)
+	cp, err := l.ownCheckpoint(cpRaw)
+	if err != nil {
+		return nil, err
 	}
 	hashes, err := l.prover.inclusionProof(ctx, cp.Size, index, l.reader.ReadTile)
 	if err != nil {
@@ -313,6 +384,43 @@ func (l *Log) inclusionProof(ctx context.Context, index uint64, cpRaw, leafHash 
 		Hashes:     hashes,
 		Checkpoint: &rekorpb.Checkpoint{Envelope: string(cpRaw)},
 	}, nil
+}
+
+// checkpointVerifier checks checkpoints signed by pub for origin.
+func checkpointVerifier(origin string, pub ed25519.PublicKey) (note.Verifier, error) {
+	v, err := signature.LoadED25519Verifier(pub)
+	if err != nil {
+		return nil, err
+	}
+	nv, err := rnote.NewNoteVerifier(origin, v)
+	if err != nil {
+		return nil, fmt.Errorf("making checkpoint verifier: %w", err)
+	}
+	return nv, nil
+}
+
+// verifiedCheckpoint is a checkpoint whose signature was checked.
+type verifiedCheckpoint struct {
+	raw []byte
+	cp  log.Checkpoint
+}
+
+// ownCheckpoint parses a checkpoint read from storage, which must be signed
+// by this log's key for its origin: the log never answers with, or serves,
+// one it did not sign (an edited checkpoint, or a front-end with another
+// key on the same database). The last one verified is remembered, so each
+// checkpoint's signature is checked once, not once per append.
+func (l *Log) ownCheckpoint(raw []byte) (*log.Checkpoint, error) {
+	if last := l.lastCP.Load(); last != nil && bytes.Equal(last.raw, raw) {
+		cp := last.cp
+		return &cp, nil
+	}
+	cp, _, _, err := log.ParseCheckpoint(raw, l.origin, l.cpVerifier)
+	if err != nil {
+		return nil, fmt.Errorf("the log's storage holds a checkpoint this log's key did not sign for %q (edited, or written by a front-end with another key): %w", l.origin, err)
+	}
+	l.lastCP.Store(&verifiedCheckpoint{raw: bytes.Clone(raw), cp: *cp})
+	return cp, nil
 }
 
 // loadOrCreateKey reads the log's Ed25519 key, or makes one (0600).

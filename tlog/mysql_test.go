@@ -23,12 +23,14 @@ func mysqlBackend(t testing.TB) backend {
 
 // mysqlOn is a log in a new database on srv whose key is in dir.
 func mysqlOn(t testing.TB, srv *dbtest.Server, dir string) backend {
-	url := srv.NewDatabase(t, fmt.Sprintf("log%d", mysqlDBs.Add(1)))
+	name := fmt.Sprintf("log%d", mysqlDBs.Add(1))
+	url := srv.NewDatabase(t, name)
+	dropDedup := func(t testing.TB) { srv.Exec(t, name, "DELETE FROM SignetDedup; DELETE FROM SignetDedupFollowed") }
 	target, err := tlog.ParseMySQL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return backend{name: "mysql", clients: 256, open: func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error) {
+	return backend{name: "mysql", url: url, clients: 256, dropDedup: dropDedup, open: func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error) {
 		return tlog.Open(context.Background(), dir, "log.example", append(opts, tlog.WithMySQL(target))...)
 	}}
 }
@@ -36,8 +38,9 @@ func mysqlOn(t testing.TB, srv *dbtest.Server, dir string) backend {
 func TestParseMySQL(t *testing.T) {
 	t.Parallel()
 	good := map[string]string{
-		"mysql://log:s3cret@127.0.0.1:3306/tlog": "log@127.0.0.1:3306/tlog",
-		"mysql://root@[::1]:3306/tlog":           "root@[::1]:3306/tlog",
+		"mysql://log:s3cret@127.0.0.1:3306/tlog":            "log@127.0.0.1:3306/tlog",
+		"mysql://root@[::1]:3306/tlog":                      "root@[::1]:3306/tlog",
+		"mysql://log:s3cret@db.internal:3306/tlog?tls=true": "log@db.internal:3306/tlog (TLS)",
 	}
 	for in, want := range good {
 		got, err := tlog.ParseMySQL(in)
@@ -52,6 +55,10 @@ func TestParseMySQL(t *testing.T) {
 		"mysql://log:s3cret@127.0.0.1:3306/",
 		"mysql://log:s3cret@127.0.0.1:3306/a/b",
 		"mysql://log:s3cret@127.0.0.1:3306/tlog?tls=skip-verify",
+		"mysql://log:s3cret@127.0.0.1:3306/tlog?tls=preferred",
+		"mysql://log:s3cret@127.0.0.1:3306/tlog?tls=true&allowAllFiles=true",
+		"mysql://log:s3cret@127.0.0.1:3306/tlog?allowCleartextPasswords=true",
+		"mysql://log:s3cret@127.0.0.1:3306/tlog?allowFallbackToPlaintext=true&tls=true",
 		"mysql://log:s3cret@127.0.0.1:3306/tlog\x7f",
 	} {
 		_, err := tlog.ParseMySQL(in)

@@ -40,7 +40,8 @@ func newLogServeCmd(s *streams) *cobra.Command {
 		Short: "Serve an embedded Rekor-v2-compatible transparency log",
 		Long: `Serve a transparency log on Tessera with POSIX storage in --dir, or with
 --storage mysql://USER[:PASSWORD]@HOST:PORT/DATABASE in a MySQL or MariaDB
-database (the database must exist; its tables are made on first start). Several
+database (the database must exist; its tables are made on first start; add
+?tls=true to encrypt the connection and verify the server's certificate). Several
 'log serve' processes with the same key (--dir/log.key) on one database are
 front-ends of one log. $SIGNET_LOG_STORAGE is read when --storage is not given,
 to keep a password off the command line.
@@ -68,7 +69,7 @@ or 'signet config unset signing-config trusted-root' removes them.
   SIGNET_LOG_STORAGE=mysql://tlog:PASSWORD@127.0.0.1:3306/tlog signet log serve --dir /srv/log-key
 
   # Front-ends on several machines behind https://log.example.com (same key, same database)
-  SIGNET_LOG_STORAGE=mysql://tlog:PASSWORD@db.internal:3306/tlog signet log serve --dir /srv/log-key --addr 10.0.0.5:3003 --url https://log.example.com`,
+  SIGNET_LOG_STORAGE='mysql://tlog:PASSWORD@db.internal:3306/tlog?tls=true' signet log serve --dir /srv/log-key --addr 10.0.0.5:3003 --url https://log.example.com`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if storage == "" {
@@ -127,7 +128,7 @@ or 'signet config unset signing-config trusted-root' removes them.
 	cmd.Flags().StringVar(&dir, "dir", defaultLogDir(), "log state directory (key, tiles, checkpoint)")
 	cmd.Flags().StringVar(&origin, "origin", "", "checkpoint origin (default: the listen host; verifiers expect the host of the log URL)")
 	cmd.Flags().StringVar(&publicURL, "url", "", "the URL clients reach the log at, if not http://ADDR (e.g. a load balancer before several front-ends); the origin defaults to its host")
-	cmd.Flags().StringVar(&storage, "storage", "", "where the tree is kept: mysql://USER[:PASSWORD]@HOST:PORT/DATABASE (default: POSIX files in --dir; also $SIGNET_LOG_STORAGE)")
+	cmd.Flags().StringVar(&storage, "storage", "", "where the tree is kept: mysql://USER[:PASSWORD]@HOST:PORT/DATABASE[?tls=true] (default: POSIX files in --dir; also $SIGNET_LOG_STORAGE)")
 	return cmd
 }
 
