@@ -76,6 +76,8 @@ type Pulled struct {
 	*Bundle
 	Digest string
 	Size   int64
+	// Manifest is the artifact's manifest as stored.
+	Manifest []byte
 }
 
 // Pull reads the bundle ref names (a tag or a digest) and checks it: the
@@ -87,13 +89,6 @@ func Pull(ctx context.Context, client *oci.Client, ref string) (*Pulled, error) 
 	if err != nil {
 		return nil, err
 	}
-	var m v1.Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("%w: %s: reading its manifest: %w", ErrInvalid, ref, err)
-	}
-	if m.ArtifactType != ArtifactType {
-		return nil, fmt.Errorf("%w: %s is not a trust bundle (artifactType %q, want %s)", ErrInvalid, ref, m.ArtifactType, ArtifactType)
-	}
 	r, err := client.ParseReference(ref)
 	if err != nil {
 		return nil, err
@@ -104,32 +99,64 @@ func Pull(ctx context.Context, client *oci.Client, ref string) (*Pulled, error) 
 		return nil, err
 	}
 	cd, ok := files[ContentsFile]
-	if !ok || cd.MediaType != ContentsType {
-		return nil, fmt.Errorf("%w: %s has no %s layer of type %s", ErrInvalid, ref, ContentsFile, ContentsType)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s has no %s layer", ErrInvalid, ref, ContentsFile)
 	}
 	cb, err := fetch(cd)
 	if err != nil {
 		return nil, err
 	}
-	c, err := ParseContents(cb)
+	c, layers, err := checkManifest(raw, cb)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	b, err := assemble(c, func(e Entry) ([]byte, error) { return fetch(layers[e.Name]) })
 	if err != nil {
 		return nil, err
 	}
-	if len(files) != len(c.Files)+1 || len(m.Layers) != len(files) {
-		return nil, fmt.Errorf("%w: %s has %d layers, contents.json lists %d files (and itself)", ErrInvalid, ref, len(m.Layers), len(c.Files))
+	return &Pulled{Bundle: b, Digest: digest, Size: int64(len(raw)), Manifest: raw}, nil
+}
+
+// checkManifest checks a bundle manifest against contents.json (as
+// fetched): its artifactType, the contents layer's digest, one layer per
+// listed file with the listed media type and digest, nothing else. It
+// returns the parsed contents and the layers by file name.
+func checkManifest(raw, contents []byte) (*Contents, map[string]v1.Descriptor, error) {
+	var m v1.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, nil, fmt.Errorf("%w: reading its manifest: %w", ErrInvalid, err)
 	}
-	b, err := assemble(c, func(e Entry) ([]byte, error) {
-		d, ok := files[e.Name]
+	if m.ArtifactType != ArtifactType {
+		return nil, nil, fmt.Errorf("%w: not a trust bundle (artifactType %q, want %s)", ErrInvalid, m.ArtifactType, ArtifactType)
+	}
+	layers := map[string]v1.Descriptor{}
+	for _, l := range m.Layers {
+		n := l.Annotations[oci.AnnotationTitle]
+		if _, dup := layers[n]; dup || n == "" {
+			return nil, nil, fmt.Errorf("%w: layer %s has no file name, or one given twice (%q)", ErrInvalid, l.Digest, n)
+		}
+		layers[n] = l
+	}
+	cd, ok := layers[ContentsFile]
+	if !ok || cd.MediaType != ContentsType || cd.Digest.String() != digestOf(contents) {
+		return nil, nil, fmt.Errorf("%w: no %s layer of type %s matching the contents read", ErrInvalid, ContentsFile, ContentsType)
+	}
+	c, err := ParseContents(contents)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(layers) != len(c.Files)+1 {
+		return nil, nil, fmt.Errorf("%w: %d layers, contents.json lists %d files (and itself)", ErrInvalid, len(layers), len(c.Files))
+	}
+	for _, e := range c.Files {
+		d, ok := layers[e.Name]
 		if !ok {
-			return nil, fmt.Errorf("%w: contents.json lists %s, which the artifact has no layer for", ErrInvalid, e.Name)
+			return nil, nil, fmt.Errorf("%w: contents.json lists %s, which the artifact has no layer for", ErrInvalid, e.Name)
 		}
-		if string(d.MediaType) != e.MediaType || d.Digest.String() != e.Digest {
-			return nil, fmt.Errorf("%w: layer %s is %s of type %s, contents.json says %s of type %s", ErrInvalid, e.Name, d.Digest, d.MediaType, e.Digest, e.MediaType)
+		if string(d.MediaType) != e.MediaType || d.Digest.String() != e.Digest || d.Size != e.Size {
+			return nil, nil, fmt.Errorf("%w: layer %s is %s of type %s, contents.json says %s of type %s: the bundle was altered",
+				ErrInvalid, e.Name, d.Digest, d.MediaType, e.Digest, e.MediaType)
 		}
-		return fetch(d)
-	})
-	if err != nil {
-		return nil, err
 	}
-	return &Pulled{Bundle: b, Digest: digest, Size: int64(len(raw))}, nil
+	return c, layers, nil
 }
