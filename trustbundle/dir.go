@@ -83,7 +83,7 @@ func (v *Verifier) VerifyDir(ctx context.Context, dir string) (*Verified, error)
 	if err != nil {
 		return nil, err
 	}
-	vb.Reference = dir + " (" + tag.String() + ")"
+	vb.Dir = dir
 	vb.manifest = manifest
 	return vb, nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -342,4 +343,68 @@ func TestFreeze(t *testing.T) {
 	v := w.verifier("").WithClock(func() time.Time { return w.now.Add(2 * taghead.DefaultExpiry.Timestamp) })
 	_, err := v.VerifyDir(context.Background(), dir)
 	wantClass(t, err, ClassFreeze)
+}
+
+func TestRefreshKeepsLastGood(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	reg := registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				http.Error(rw, "down", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(rw, r)
+		})
+	})
+	w := newWorld(t, reg)
+	w.publish(1, "v1")
+	cache, state := t.TempDir(), t.TempDir()
+	v := w.verifier(state)
+	got, dir, stale, err := v.Refresh(context.Background(), "oci://"+w.tag.String(), cache)
+	if err != nil || stale != nil || got.Version != 1 {
+		t.Fatalf("%+v %v %v", got, stale, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "recalls.yaml")); err != nil || string(b) != "v1" {
+		t.Fatalf("%q %v", b, err)
+	}
+	down.Store(true)
+	got, _, stale, err = v.Refresh(context.Background(), w.tag.String(), cache)
+	if err != nil || stale == nil || got.Version != 1 {
+		t.Fatalf("registry down: want the last good bundle and the reason it is stale, got %+v %v %v", got, stale, err)
+	}
+	// Stale stops counting when its metadata expires.
+	frozen := w.verifier(state).WithClock(func() time.Time { return w.now.Add(2 * taghead.DefaultExpiry.Timestamp) })
+	_, _, _, err = frozen.Refresh(context.Background(), w.tag.String(), cache)
+	wantClass(t, err, ClassUnavailable)
+	if !strings.Contains(err.Error(), "last good bundle cannot be used") {
+		t.Fatalf("message: %v", err)
+	}
+	// A refusal is not answered with the last good bundle.
+	down.Store(false)
+	w.publish(2, "v2")
+	if _, _, _, err := v.Refresh(context.Background(), w.tag.String(), cache); err != nil {
+		t.Fatal(err)
+	}
+	resign(t, w, &Published{Digest: mustDigest(t, w, 1)}, 1)
+	_, _, _, err = v.Refresh(context.Background(), w.tag.String(), cache)
+	wantClass(t, err, ClassRollback)
+	// Another tag's cache is not this tag's last good bundle.
+	down.Store(true)
+	other := *w
+	other.tag = w.tag.Context().Tag("staging")
+	if _, _, _, err := v.Refresh(context.Background(), other.tag.String(), cache); err == nil {
+		t.Fatal("another tag's bundle served from the cache")
+	}
+}
+
+// mustDigest is the digest of the bundle version with recalls "v<version>".
+func mustDigest(t *testing.T, w *world, version int64) string {
+	t.Helper()
+	b, _ := New(version, w.now, sampleInputs("v"+strconv.FormatInt(version, 10)))
+	d, err := Push(context.Background(), w.client, w.tag.Context().Tag("scratch"), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
 }

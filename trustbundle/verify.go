@@ -74,9 +74,10 @@ func refusal(err error) error {
 // Verified is a bundle after verification.
 type Verified struct {
 	*Bundle
-	// Reference is where the bundle was read from (REPO:TAG), or the
-	// directory with the reference it was pulled from.
+	// Reference is the bundle's REPO:TAG.
 	Reference string `json:"reference"`
+	// Dir is the directory it was read from ("" for the registry).
+	Dir string `json:"dir,omitempty"`
 	Digest    string `json:"digest"`
 	Version   int64  `json:"version"`
 	// Expires is when the signed metadata expires: the bundle must be
