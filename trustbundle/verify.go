@@ -77,9 +77,9 @@ type Verified struct {
 	// Reference is the bundle's REPO:TAG.
 	Reference string `json:"reference"`
 	// Dir is the directory it was read from ("" for the registry).
-	Dir string `json:"dir,omitempty"`
-	Digest    string `json:"digest"`
-	Version   int64  `json:"version"`
+	Dir     string `json:"dir,omitempty"`
+	Digest  string `json:"digest"`
+	Version int64  `json:"version"`
 	// Expires is when the signed metadata expires: the bundle must be
 	// verified again before.
 	Expires time.Time `json:"expires"`
