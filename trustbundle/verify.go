@@ -51,7 +51,19 @@ type Error struct {
 	Err   error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("trust bundle [%s]: %v", e.Class, e.Err) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("trust bundle [%s]: %s%v", e.Class, explain[e.Class], e.Err)
+}
+
+// explain says what each refusal means to a person.
+var explain = map[Class]string{
+	ClassRollback:      "older than what this verifier already trusted (replayed, or an old bundle re-signed?): ",
+	ClassFreeze:        "the signed metadata has expired (no longer refreshed, or an old copy is served; refresh it: signet tag refresh): ",
+	ClassMixAndMatch:   "the metadata roles come from different versions: ",
+	ClassUntrustedRoot: "not signed by the keys the trusted root names: ",
+	ClassUnavailable:   "cannot read the bundle: ",
+	ClassAltered:       "the bundle is not the one signed: ",
+}
 
 func (e *Error) Unwrap() error { return e.Err }
 
@@ -64,9 +76,11 @@ func ClassOf(err error) Class {
 	return ""
 }
 
+// refusal turns taghead's refusal into the bundle's, with its cause.
 func refusal(err error) error {
-	if c := taghead.ClassOf(err); c != "" {
-		return &Error{Class: Class(c), Err: err}
+	var te *taghead.Error
+	if errors.As(err, &te) {
+		return &Error{Class: Class(te.Class), Err: te.Err}
 	}
 	return err
 }
