@@ -451,7 +451,8 @@ var exempt = map[string]map[string]string{
 	"signet gate serve": {classRegistryDown: "it serves: a registry outage is recorded per push",
 		classLogDown: "it serves: a log outage is recorded per push", classDenied: "it serves: denials are recorded per push"},
 	"signet tag refresh": {classLogDown: "it re-signs the timestamp only; what is logged, a new targets version, is made by tag init and tag sign"},
-	"signet trust bundle create": {classDenied: "it packs policies into a bundle: it judges no image"},
+	"signet trust bundle create": {
+		classDenied: "it packs policies into a bundle: it judges no image"},
 	"signet verify-blob": {classNoSignatures: "the bundle is given: an unreadable one is a bad input file, one that does not verify a bad signature"},
 }
 
