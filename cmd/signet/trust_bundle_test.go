@@ -1,13 +1,25 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/taghead"
+	"github.com/signet-dev/signet/trustbundle"
 )
 
 // bundleFixture: keys, a recall list and a registry for trust bundle commands.
@@ -113,4 +125,110 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestVerifyWithTrustBundle: verify takes its key and recall list from a
+// bundle in another registry, with no TUF refresh, keeps the last good
+// bundle when that registry is down, and refuses a rolled-back or frozen one.
+func TestVerifyWithTrustBundle(t *testing.T) {
+	f := newBundleFixture(t)
+	// A TUF mirror that cannot be reached: any refresh of Sigstore's root fails.
+	if err := os.MkdirAll(filepath.Join(os.Getenv("SIGNET_HOME"), "tuf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(os.Getenv("SIGNET_HOME"), "tuf", "config.json"), `{"mirror":"http://`+closedAddr(t)+`","root":"e30="}`)
+	var down atomic.Bool
+	breg := registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				http.Error(rw, "down", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(rw, r)
+		})
+	})
+	f.ref = "oci://" + breg.Host + "/trust/bundle:prod"
+	img := registrytest.New(t, true).PushImage(t, "team/app:v1")
+	mustRun(t, "sign", "--no-tlog", "--key", f.path("release.key"), img.String())
+	if _, stderr, code := signet(t, "verify", "--key", f.path("release.pub"), img.String()); code == exitOK || !strings.Contains(stderr, "TUF") {
+		t.Fatalf("without the bundle, verify refreshes the TUF root (and fails here): exit %d %s", code, stderr)
+	}
+	push := func(version, recalled string, extra ...string) string {
+		t.Helper()
+		dir := f.path("b" + version)
+		f.create(t, version, recalled, dir)
+		out := mustRun(t, append([]string{"trust", "bundle", "push", dir, f.ref, "--root-key", f.path("root.key"), "--key", f.path("online.key"), "--root-out", f.root}, extra...)...)
+		return out[strings.Index(out, "@sha256:")+1 : strings.Index(out, ", signed")]
+	}
+	verifyArgs := []string{"verify", "--trust-bundle", f.ref, "--trust-bundle-root", f.root, img.String()}
+	other := "sha256:" + strings.Repeat("2", 64)
+	v1 := push("1", other)
+	if out, stderr, code := signet(t, verifyArgs...); code != exitOK {
+		t.Fatalf("v1: exit %d\n%s%s", code, out, stderr)
+	}
+
+	down.Store(true)
+	if out, stderr, code := signet(t, verifyArgs...); code != exitOK || !strings.Contains(stderr, "using the last good trust bundle (version 1") {
+		t.Fatalf("bundle registry down: exit %d\n%s%s", code, out, stderr)
+	}
+	down.Store(false)
+
+	push("2", img.DigestStr())
+	if out, stderr, code := signet(t, verifyArgs...); code != exitRevoked || !strings.Contains(out+stderr, "recalled") {
+		t.Fatalf("v2 recalls the image: exit %d\n%s%s", code, out, stderr)
+	}
+	pulled := f.path("pulled")
+	mustRun(t, "trust", "bundle", "pull", f.ref, pulled, "--root", f.root)
+	if out, stderr, code := signet(t, "verify", "--trust-bundle", pulled, "--trust-bundle-root", f.root, img.String()); code != exitRevoked {
+		t.Fatalf("v2 from a directory: exit %d\n%s%s", code, out, stderr)
+	}
+
+	// Version 1 signed again after version 2: refused, and not answered with the last good bundle.
+	resignBundle(t, f, v1, 1)
+	if out, stderr, code := signet(t, verifyArgs...); code != exitInvalid || !strings.Contains(stderr, "trust bundle [rollback]") {
+		t.Fatalf("rollback: exit %d\n%s%s", code, out, stderr)
+	}
+	// A timestamp that has expired: frozen.
+	push("3", other, "--timestamp-expiry", "1ns")
+	if out, stderr, code := signet(t, verifyArgs...); code != exitInvalid || !strings.Contains(stderr, "trust bundle [freeze]") {
+		t.Fatalf("freeze: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, stderr, code := signet(t, "verify", "--trust-bundle", f.ref, "--trust-bundle-root", f.root, "--key", f.path("release.pub"), img.String()); code != exitUsage || !strings.Contains(stderr, "do not also give --key") {
+		t.Fatalf("--key with --trust-bundle: exit %d %s", code, stderr)
+	}
+}
+
+// resignBundle signs the pushed bundle digest as version again, with the root key.
+func resignBundle(t *testing.T, f *bundleFixture, digest string, version int) {
+	t.Helper()
+	ctx := context.Background()
+	priv, err := keys.ParsePrivateKey(must(os.ReadFile(f.path("root.key"))), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := must(keys.SignerVerifier(priv))
+	priv, err = keys.ParsePrivateKey(must(os.ReadFile(f.path("online.key"))), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	online := must(keys.SignerVerifier(priv))
+	client := oci.New()
+	tag := must(name.NewTag(strings.TrimPrefix(f.ref, "oci://")))
+	md := must(taghead.Read(ctx, client, tag.Context()))
+	raw, _ := must2(client.Manifest(ctx, tag.Context().Digest(digest).String()))
+	custom := fmt.Sprintf(`{"repository":%q,"tag":"prod","version":%d}`, tag.Context().Name(), version)
+	tk := taghead.Keys{Root: []signature.Signer{root}, Targets: root, Snapshot: online, Timestamp: online}
+	if err := md.SetTarget(tk, taghead.DefaultExpiry, time.Now(), trustbundle.TargetPath("prod"), digest, int64(len(raw)), []byte(custom)); err != nil {
+		t.Fatal(err)
+	}
+	if err := taghead.Publish(ctx, client, tag.Context(), md); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func must2[T, U any](v T, u U, err error) (T, U) {
+	if err != nil {
+		panic(err)
+	}
+	return v, u
 }
