@@ -190,6 +190,8 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 			{classBadFlagValue, []string{"admission", "serve", "--policy", f.pol}, exitUsage, "--tls-cert and --tls-key are required"},
 			{classBadFlagValue, []string{"admission", "serve", "--policy-source", "configmap", "--tls-cert", "c", "--tls-key", "k"}, exitUsage, `unknown --policy-source "configmap"`},
 			{classBadFlagValue, []string{"admission", "serve", "--policy-source", "kubernetes", "--policy", f.pol, "--tls-cert", "c", "--tls-key", "k"}, exitUsage, "--policy is for --policy-source file"},
+			{classBadFlagValue, []string{"admission", "serve", "--policy-source", "kubernetes", "--trust-bundle", "oci://" + f.host + "/trust/bundle:v1", "--tls-cert", "c", "--tls-key", "k"}, exitUsage, "--trust-bundle is for --policy-source file"},
+			{classBadFlagValue, []string{"admission", "serve", "--trust-bundle", "oci://" + f.host + "/trust/bundle:v1", "--tls-cert", "c", "--tls-key", "k"}, exitUsage, "--trust-bundle-root is required"},
 			{classServiceDown, []string{"admission", "serve", "--policy-source", "kubernetes", "--kubeconfig", kubeconfig(t, f.dir, "http://"+f.down),
 				"--tls-cert", "c", "--tls-key", "k"}, exitRegistry, f.down},
 			{classBadFlagValue, []string{"admission", "serve", "--policy", f.pol, "--tls-cert", "c", "--tls-key", "k", "--background-audit", "-1s"}, exitUsage, "--background-audit must not be negative"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,11 +16,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/signature"
 
+	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/internal/registrytest"
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/taghead"
 	"github.com/signet-dev/signet/trustbundle"
+	"github.com/signet-dev/signet/verify"
 )
 
 // bundleFixture: keys, a recall list and a registry for trust bundle commands.
@@ -231,4 +234,58 @@ func must2[T, U any](v T, u U, err error) (T, U) {
 		panic(err)
 	}
 	return v, u
+}
+
+// TestAdmissionTrustBundle: the webhook decides under the bundle's policy
+// and recall list; a new bundle is a new decider with an empty verdict
+// cache (a recall takes effect at once, no cached "allowed" survives it);
+// a rolled-back bundle is refused and the running one kept.
+func TestAdmissionTrustBundle(t *testing.T) {
+	f := newBundleFixture(t)
+	reg := registrytest.New(t, true)
+	img := reg.PushImage(t, "team/app:v1")
+	mustRun(t, "sign", "--no-tlog", "--key", f.path("release.key"), img.String())
+	pol := f.path("policy.yaml")
+	write(t, pol, fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"%s/team/**\"\n    signers: [{name: release, key: release.pub}]\n", reg.Host))
+	push := func(version, recalled string) string {
+		t.Helper()
+		dir := f.path("b" + version)
+		write(t, f.path("recalls.yaml"), "apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: "+version+"\ndigests:\n  - {digest: "+recalled+", reason: bad build "+version+"}\n")
+		mustRun(t, "trust", "bundle", "create", "--version", version, "--key", f.path("release.pub"), "--policy", pol, "--recalls", f.path("recalls.yaml"), "-o", dir)
+		out := mustRun(t, "trust", "bundle", "push", dir, f.ref, "--root-key", f.path("root.key"), "--key", f.path("online.key"), "--root-out", f.root)
+		return out[strings.Index(out, "@sha256:")+1 : strings.Index(out, ", signed")]
+	}
+	v1 := push("1", "sha256:"+strings.Repeat("3", 64))
+	o := &admissionOptions{bundle: bundleTrust{ref: f.ref, root: f.root}, cacheTTL: time.Hour, negTTL: time.Hour, failMode: "closed", budget: 10 * time.Second, trust: trustOptions{mode: "optional"}}
+	s := &streams{out: &strings.Builder{}, err: &strings.Builder{}}
+	ctx := context.Background()
+	w, load, err := o.webhook(ctx, s, slog.New(slog.DiscardHandler), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decide := func(d admission.Decider) *verify.Decision { return d.DecideAll(ctx, []string{img.String()})[0] }
+	d1 := w.Decider()
+	if got := decide(d1); !got.Allowed {
+		t.Fatalf("v1: %+v", got)
+	}
+	if got := decide(d1); !got.Allowed || !got.Cached {
+		t.Fatalf("v1 again, from the cache: %+v", got)
+	}
+	if same, err := load(); err != nil || same != d1 {
+		t.Fatalf("an unchanged bundle keeps its decider and cache: %v", err)
+	}
+
+	push("2", img.DigestStr())
+	d2, err := load()
+	if err != nil || d2 == d1 {
+		t.Fatalf("v2: a new decider, got the old one or %v", err)
+	}
+	if got := decide(d2); got.Allowed || got.Cached || got.Class != verify.ClassRevoked {
+		t.Fatalf("v2 recalls the image: %+v", got)
+	}
+
+	resignBundle(t, f, v1, 1)
+	if _, err := load(); trustbundle.ClassOf(err) != trustbundle.ClassRollback {
+		t.Fatalf("rollback: got %v", err)
+	}
 }

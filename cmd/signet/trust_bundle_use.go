@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -53,41 +55,47 @@ func (u *usedBundle) paths(role trustbundle.Role) []string {
 
 // load verifies the bundle: a directory as it is; a registry's through a
 // cache of the last good one in $SIGNET_HOME/trust-bundles/cache, used
-// (with a warning) when the registry cannot be read, never when the bundle
-// is refused.
-func (b *bundleTrust) load(cmd *cobra.Command, s *streams, client *oci.Client) (*usedBundle, error) {
+// when the registry cannot be read (stale says why), never when the
+// bundle is refused.
+func (b *bundleTrust) load(ctx context.Context, client *oci.Client) (u *usedBundle, stale error, err error) {
 	if b.root == "" {
-		return nil, usageError{errors.New("--trust-bundle-root is required with --trust-bundle: the TUF root.json the bundle's first push wrote")}
+		return nil, nil, usageError{errors.New("--trust-bundle-root is required with --trust-bundle: the TUF root.json the bundle's first push wrote")}
 	}
 	root, err := os.ReadFile(b.root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v, err := trustbundle.NewVerifier(client, root, bundleStateDir())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if isBundleDir(b.ref) {
-		vb, err := v.VerifyDir(cmd.Context(), b.ref)
+		vb, err := v.VerifyDir(ctx, b.ref)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return &usedBundle{vb, b.ref}, nil
+		return &usedBundle{vb, b.ref}, nil, nil
 	}
 	tag, err := bundleRef(client, b.ref)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sum := sha256.Sum256([]byte(tag.String()))
 	cache := filepath.Join(bundleStateDir(), "cache", hex.EncodeToString(sum[:12]))
-	vb, dir, stale, err := v.Refresh(cmd.Context(), tag.String(), cache)
+	vb, dir, stale, err := v.Refresh(ctx, tag.String(), cache)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return &usedBundle{vb, dir}, stale, nil
+}
+
+// loadWarn is load, printing a warning when the last good bundle is used.
+func (b *bundleTrust) loadWarn(ctx context.Context, s *streams, client *oci.Client) (*usedBundle, error) {
+	u, stale, err := b.load(ctx, client)
 	if stale != nil {
-		fmt.Fprintf(s.err, "Warning: using the last good trust bundle (version %d, valid until %s): %v\n", vb.Version, vb.Expires.Format("2006-01-02T15:04:05Z07:00"), stale)
+		fmt.Fprintf(s.err, "Warning: using the last good trust bundle (version %d, valid until %s): %v\n", u.Version, u.Expires.Format(time.RFC3339), stale)
 	}
-	return &usedBundle{vb, dir}, nil
+	return u, err
 }
 
 // useBundle takes the trusted root and recall list from the bundle, and
@@ -141,7 +149,7 @@ func verifyFromBundle(cmd *cobra.Command, s *streams, reg registryOptions, trust
 	if len(keyRefs) > 0 {
 		return "", nil, usageError{errors.New("--trust-bundle supplies the trusted keys: do not also give --key")}
 	}
-	u, err := tb.load(cmd, s, reg.client())
+	u, err := tb.loadWarn(cmd.Context(), s, reg.client())
 	if err != nil {
 		return "", nil, err
 	}

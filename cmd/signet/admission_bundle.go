@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/signet-dev/signet/admission"
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/trustbundle"
+	"github.com/signet-dev/signet/verify"
+)
+
+// bundleEngines builds the webhook's decider from a trust bundle: a new
+// engine — and so a new, empty verdict cache — for each new bundle, so no
+// verdict made under older trust is ever served; the running one, its
+// expiry moved, when the bundle is unchanged (a refreshed timestamp).
+type bundleEngines struct {
+	o      *admissionOptions
+	s      *streams
+	client *oci.Client
+	stats  *verify.EngineStats
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	digest string
+	cur    *admission.Expiring
+}
+
+// load refreshes the bundle and returns the decider for it. A bundle that
+// cannot be verified (refused, or unreadable with no usable last good one)
+// is an error: the caller keeps the running decider, which denies
+// everything once its bundle's metadata expires.
+func (b *bundleEngines) load(ctx context.Context) (admission.Decider, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	u, stale, err := b.o.bundle.load(ctx, b.client)
+	if err != nil {
+		return nil, err
+	}
+	if stale != nil {
+		b.log.Warn("the trust bundle's registry cannot be read: using the last good bundle until it expires",
+			"version", u.Version, "expires", u.Expires, "error", stale.Error())
+	}
+	if b.cur != nil && u.Digest == b.digest {
+		b.cur.Extend(u.Expires)
+		return b.cur, nil
+	}
+	t := trustOptions{mode: b.o.trust.mode}
+	if err := t.useBundle(u); err != nil {
+		return nil, err
+	}
+	if _, _, err := t.verifierOptions(); err != nil {
+		return nil, err
+	}
+	pol, err := u.bundlePolicy(b.o.polFile)
+	if err != nil {
+		return nil, err
+	}
+	if pol == "" {
+		return nil, fmt.Errorf("the trust bundle %s (version %d) has no policy: the webhook decides by one (add it: signet trust bundle create --policy)", u.Reference, u.Version)
+	}
+	eng, err := policyEngine(b.s, b.client, &t, pol, verify.WithCache(10_000, b.o.cacheTTL, b.o.negTTL), verify.WithStats(b.stats),
+		verify.WithTagHeadState(b.o.headDir))
+	if err != nil {
+		return nil, err
+	}
+	b.cur = admission.NewExpiring(eng, u.Expires, fmt.Sprintf("trust bundle %s version %d", u.Reference, u.Version))
+	b.digest = u.Digest
+	b.log.Info("trust bundle in effect; verdict cache cleared", "reference", u.Reference, "version", u.Version, "digest", u.Digest, "expires", u.Expires)
+	return b.cur, nil
+}
+
+// bundleWebhook is webhook for --trust-bundle.
+func (o *admissionOptions) bundleWebhook(ctx context.Context, s *streams, log *slog.Logger, m *admission.Metrics, stats *verify.EngineStats) (*admission.Webhook, func() (admission.Decider, error), error) {
+	if o.trust.trustedRoot != "" || o.trust.recalls != "" {
+		return nil, nil, usageError{errors.New("--trust-bundle supplies the trusted root and the recall list: do not also give --trusted-root or --recalls")}
+	}
+	mode, client, err := o.prepare(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &bundleEngines{o: o, s: s, client: client, stats: stats, log: log}
+	d, err := b.load(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o.newWebhook(d, mode, log, m), func() (admission.Decider, error) { return b.load(ctx) }, nil
+}
+
+// refreshBundle reloads the bundle every interval until ctx ends, putting
+// a new bundle's decider in effect at once; a failed refresh is logged
+// (with the refusal's class) and the running bundle kept until it expires.
+func refreshBundle(ctx context.Context, every time.Duration, w *admission.Webhook, load func() (admission.Decider, error), log *slog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			d, err := load()
+			if err != nil {
+				log.Error("trust bundle refresh failed; keeping the running bundle until it expires", "class", string(trustbundle.ClassOf(err)), "error", err.Error())
+				continue
+			}
+			if d != w.Decider() {
+				w.SetDecider(d)
+			}
+		}
+	}
+}
