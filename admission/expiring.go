@@ -81,3 +81,8 @@ func (e *Expiring) PolicyHash() string {
 	}
 	return ""
 }
+
+// Decide decides one image (DecideAll's rules), as a push gate asks.
+func (e *Expiring) Decide(ctx context.Context, image string) *verify.Decision {
+	return e.DecideAll(ctx, []string{image})[0]
+}

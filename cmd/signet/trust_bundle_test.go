@@ -289,3 +289,51 @@ func TestAdmissionTrustBundle(t *testing.T) {
 		t.Fatalf("rollback: got %v", err)
 	}
 }
+
+// TestGateTrustBundle: the gate's decider follows the bundle: a recall in a
+// new bundle decides the next push; with no refresh past the bundle's
+// expiry, every decision is transient (the gate retries, accepts nothing).
+func TestGateTrustBundle(t *testing.T) {
+	f := newBundleFixture(t)
+	reg := registrytest.New(t, true)
+	img := reg.PushImage(t, "team/app:v1")
+	mustRun(t, "sign", "--no-tlog", "--key", f.path("release.key"), img.String())
+	pol := f.path("gate-policy.yaml")
+	write(t, pol, fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"%s/team/**\"\n    signers: [{name: release, key: release.pub}]\n", reg.Host))
+	push := func(version, recalled string, extra ...string) {
+		t.Helper()
+		dir := f.path("g" + version)
+		write(t, f.path("recalls.yaml"), "apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: "+version+"\ndigests:\n  - {digest: "+recalled+", reason: bad build "+version+"}\n")
+		mustRun(t, "trust", "bundle", "create", "--version", version, "--key", f.path("release.pub"), "--policy", pol, "--recalls", f.path("recalls.yaml"), "-o", dir)
+		mustRun(t, append([]string{"trust", "bundle", "push", dir, f.ref, "--root-key", f.path("root.key"), "--key", f.path("online.key"), "--root-out", f.root}, extra...)...)
+	}
+	push("1", "sha256:"+strings.Repeat("4", 64))
+	ctx := context.Background()
+	s := &streams{out: &strings.Builder{}, err: &strings.Builder{}}
+	b, err := gateBundle(ctx, s, oci.New(), slog.New(slog.DiscardHandler), &trustOptions{mode: "optional"}, &bundleTrust{ref: f.ref, root: f.root}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := b.swap.Decide(ctx, img.String()); !d.Allowed {
+		t.Fatalf("v1: %+v", d)
+	}
+	push("2", img.DigestStr())
+	d, err := b.load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.swap.SetDecider(d)
+	if d := b.swap.Decide(ctx, img.String()); d.Allowed || d.Class != verify.ClassRevoked {
+		t.Fatalf("v2 recalls the image: %+v", d)
+	}
+	// Version 3, whose timestamp has expired: refused as frozen; the
+	// running v2 decides on until its own expiry, then nothing passes.
+	push("3", "sha256:"+strings.Repeat("4", 64), "--timestamp-expiry", "1ns")
+	if _, err := b.load(ctx); trustbundle.ClassOf(err) != trustbundle.ClassFreeze {
+		t.Fatalf("frozen bundle: got %v", err)
+	}
+	b.cur.WithClock(func() time.Time { return time.Now().Add(2 * taghead.DefaultExpiry.Timestamp) })
+	if d := b.swap.Decide(ctx, img.String()); d.Allowed || d.Class != verify.ClassTransient || !strings.Contains(d.Reason, "expired") {
+		t.Fatalf("after the running bundle's expiry: %+v", d)
+	}
+}
