@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/taghead"
 )
 
@@ -17,26 +18,47 @@ import (
 const sigDir = ".signet"
 
 // PullDir verifies the bundle at ref and writes it to dir with what
-// verifies it again without the registry (VerifyDir).
+// verifies it again without the registry (VerifyDir). The metadata is
+// copied first and the bundle verified against that copy, so what is kept
+// is exactly what was verified.
 func (v *Verifier) PullDir(ctx context.Context, ref, dir string) (*Verified, error) {
-	vb, err := v.Verify(ctx, ref)
+	tag, err := bundleTag(v.client, ref)
 	if err != nil {
 		return nil, err
 	}
-	tag, _ := bundleTag(v.client, ref)
 	sd := filepath.Join(dir, sigDir)
-	if err := os.RemoveAll(filepath.Join(sd, "tuf")); err != nil {
+	tufDir := filepath.Join(sd, "tuf")
+	if err := os.RemoveAll(tufDir); err != nil {
 		return nil, err
 	}
-	if err := taghead.CopyMetadata(ctx, v.client, tag.Context(), filepath.Join(sd, "tuf")); err != nil {
+	if err := taghead.CopyMetadata(ctx, v.client, tag.Context(), tufDir); err != nil {
+		if errors.Is(err, oci.ErrNotFound) {
+			return nil, &Error{Class: ClassNotSigned, Err: err}
+		}
 		return nil, &Error{Class: ClassUnavailable, Err: err}
 	}
-	if err := os.WriteFile(filepath.Join(sd, "manifest.json"), vb.manifest, 0o644); err != nil {
+	t, sb, err := v.target(ctx, tag, taghead.DirSource(tufDir))
+	if err != nil {
+		return nil, err
+	}
+	p, err := Pull(ctx, v.client, tag.Context().Digest(t.Digest).String())
+	if errors.Is(err, ErrInvalid) {
+		return nil, &Error{Class: ClassAltered, Err: err}
+	}
+	if err != nil {
+		return nil, &Error{Class: ClassUnavailable, Err: err}
+	}
+	vb, err := v.accept(tag, t, sb, p.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(sd, "manifest.json"), p.Manifest, 0o644); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(sd, "reference"), []byte(tag.String()+"\n"), 0o644); err != nil {
 		return nil, err
 	}
+	vb.manifest = p.Manifest
 	return vb, vb.WriteDir(dir)
 }
 
