@@ -106,6 +106,7 @@ fuzz:
 	$(GO) test ./kubepolicy -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./mirror -run '^$$' -fuzz '^FuzzCopy$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzOriginReference$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./trustbundle -run '^$$' -fuzz '^FuzzParseContents$$' -fuzztime $(FUZZTIME)
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)

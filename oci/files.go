@@ -17,6 +17,9 @@ import (
 type File struct {
 	Name string
 	Data []byte
+	// MediaType is the file's layer media type ("" uses PutFiles'
+	// layerType).
+	MediaType string
 }
 
 // AnnotationTitle names a layer's file, as OCI artifacts do.
@@ -36,12 +39,16 @@ func (c *Client) PutFiles(ctx context.Context, tag name.Tag, artifactType, layer
 	}
 	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: artifactType, Config: cfgDesc}
 	for _, f := range files {
-		l := static.NewLayer(f.Data, types.MediaType(layerType))
+		mt := types.MediaType(layerType)
+		if f.MediaType != "" {
+			mt = types.MediaType(f.MediaType)
+		}
+		l := static.NewLayer(f.Data, mt)
 		if err := remote.WriteLayer(tag.Context(), l, c.remoteOpts(ctx, nil)...); err != nil {
 			return v1.Hash{}, registryErr(fmt.Sprintf("pushing %s to %s", f.Name, tag.Context()), err)
 		}
 		d, _ := l.Digest()
-		m.Layers = append(m.Layers, v1.Descriptor{MediaType: types.MediaType(layerType), Size: int64(len(f.Data)), Digest: d,
+		m.Layers = append(m.Layers, v1.Descriptor{MediaType: mt, Size: int64(len(f.Data)), Digest: d,
 			Annotations: map[string]string{AnnotationTitle: f.Name}})
 	}
 	raw, err := json.Marshal(m)

@@ -221,11 +221,35 @@ func (r *Repo) SetHead(keys Keys, exp Expiry, now time.Time, h Head) error {
 	if err != nil {
 		return err
 	}
+	return r.setTarget(keys, exp, now, targetPrefix+h.Tag, sum, h.Size, custom)
+}
+
+// SetTarget records path -> digest (sha256:<64 hex>, of size bytes) with
+// custom metadata in targets (version + 1) and re-signs targets, snapshot
+// and timestamp, for artifacts other than tag heads (trust bundles). path
+// is <kind>/<name>, kind not "tags" (SetHead's).
+func (r *Repo) SetTarget(keys Keys, exp Expiry, now time.Time, path, digest string, size int64, custom json.RawMessage) error {
+	alg, hexDigest, ok := strings.Cut(digest, ":")
+	sum, err := hex.DecodeString(hexDigest)
+	if !ok || alg != "sha256" || err != nil || len(sum) != sha256.Size {
+		return fmt.Errorf("digest %q is not sha256:<64 hex>", digest)
+	}
+	if !validTargetPath.MatchString(path) || strings.HasPrefix(path, targetPrefix) {
+		return fmt.Errorf("%q is not a target path (<kind>/<name>, kind not tags)", path)
+	}
+	return r.setTarget(keys, exp, now, path, sum, size, custom)
+}
+
+var validTargetPath = regexp.MustCompile(`^[a-z][a-z-]{0,31}/[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+func (r *Repo) setTarget(keys Keys, exp Expiry, now time.Time, path string, sum []byte, size int64, custom json.RawMessage) error {
 	tf := metadata.TargetFile()
-	tf.Length = h.Size
+	tf.Length = size
 	tf.Hashes = metadata.Hashes{"sha256": sum}
-	tf.Custom = (*json.RawMessage)(&custom)
-	r.Targets.Signed.Targets[targetPrefix+h.Tag] = tf
+	if custom != nil {
+		tf.Custom = &custom
+	}
+	r.Targets.Signed.Targets[path] = tf
 	r.Targets.Signed.Version++
 	r.Targets.Signed.Expires = now.Add(exp.Targets)
 	return r.finish(keys, exp, now)

@@ -447,3 +447,35 @@ func TestStateIsPerConfiguredRoot(t *testing.T) {
 	_, err = cluster.Check(context.Background(), w.repo, "1.4", bad.DigestStr())
 	wantClass(t, err, ClassUntrustedRoot)
 }
+
+func TestSetTarget(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	d := "sha256:" + strings.Repeat("ab", 32)
+	for _, tc := range []struct {
+		path string
+		ok   bool
+	}{
+		{"trust-bundles/prod", true},
+		{"tags/prod", false}, // SetHead's, bound to a repository
+		{"../prod", false},
+		{"prod", false},
+	} {
+		err := w.repoMD.SetTarget(w.keys, DefaultExpiry, w.now, tc.path, d, 10, []byte(`{"version":3}`))
+		if (err == nil) != tc.ok {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+	}
+	if err := Publish(context.Background(), w.client, w.repo, w.repoMD); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.verifier(t.TempDir()).Target(context.Background(), w.repo, nil, "trust-bundles/prod")
+	if err != nil || got.Digest != d || got.Size != 10 || string(got.Custom) != `{"version":3}` || got.TargetsVersion != 2 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	_, err = w.verifier("").Target(context.Background(), w.repo, nil, "trust-bundles/staging")
+	wantClass(t, err, ClassNotSigned)
+	// The tag-head namespace holds nothing it did not sign as a head.
+	_, err = w.verifier("").Head(context.Background(), w.repo, "prod")
+	wantClass(t, err, ClassNotSigned)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -108,6 +109,130 @@ func (v *Verifier) WithClock(now func() time.Time) *Verifier { v.now = now; retu
 
 // Head returns the signed head of repo:tag after the full TUF workflow.
 func (v *Verifier) Head(ctx context.Context, repo name.Repository, tag string) (*Head, error) {
+	tf, exp, err := v.target(ctx, repo, registrySource{v.client, repo}, targetPrefix+tag)
+	if errors.Is(err, errNoTarget) {
+		return nil, &Error{Class: ClassNotSigned, Err: fmt.Errorf("%s:%s has no signed head", repo, tag)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	bound, err := checkBinding(tf, repo, tag)
+	if err != nil {
+		return nil, err
+	}
+	return &Head{Tag: tag, Digest: "sha256:" + hex.EncodeToString(tf.Hashes["sha256"]), Size: tf.Length,
+		Repository: bound, Expires: exp.Expires}, nil
+}
+
+// Target is one signed target (SetTarget) after the TUF workflow.
+type Target struct {
+	Path   string          `json:"path"`
+	Digest string          `json:"digest"`
+	Size   int64           `json:"size"`
+	Custom json.RawMessage `json:"custom,omitempty"`
+	// Expires is when the verified metadata naming the target expires.
+	Expires time.Time `json:"expires"`
+	// TargetsVersion is the version of the targets metadata naming it.
+	TargetsVersion int64 `json:"targetsVersion"`
+}
+
+// Source serves the files of a metadata artifact by name: the registry's
+// (repo:signet-tuf), or a copy of them elsewhere (DirSource).
+type Source interface {
+	Files(ctx context.Context) (map[string]v1.Descriptor, func(v1.Descriptor) ([]byte, error), error)
+}
+
+type registrySource struct {
+	client *oci.Client
+	repo   name.Repository
+}
+
+func (s registrySource) Files(ctx context.Context) (map[string]v1.Descriptor, func(v1.Descriptor) ([]byte, error), error) {
+	files, fetch, err := s.client.Files(ctx, metadataTag(s.repo).String())
+	if errors.Is(err, oci.ErrNotFound) {
+		err = fmt.Errorf("%s has no signed tag heads or trust bundles (no %s; publish them with signet tag init and signet tag sign, or signet trust bundle push): %w",
+			s.repo, metadataTag(s.repo), err)
+	}
+	return files, fetch, err
+}
+
+// DirSource serves the metadata files copied into dir (CopyMetadata).
+type DirSource string
+
+// Files lists dir's regular files by name; fetch reads one.
+func (d DirSource) Files(context.Context) (map[string]v1.Descriptor, func(v1.Descriptor) ([]byte, error), error) {
+	entries, err := os.ReadDir(string(d))
+	if err != nil {
+		return nil, nil, err
+	}
+	out := map[string]v1.Descriptor{}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		out[e.Name()] = v1.Descriptor{Size: info.Size(), Annotations: map[string]string{oci.AnnotationTitle: e.Name()}}
+	}
+	return out, func(desc v1.Descriptor) ([]byte, error) {
+		return os.ReadFile(filepath.Join(string(d), desc.Annotations[oci.AnnotationTitle]))
+	}, nil
+}
+
+// CopyMetadata copies repo's metadata artifact, as stored, into dir, for a
+// verifier without the registry (DirSource).
+func CopyMetadata(ctx context.Context, client *oci.Client, repo name.Repository, dir string) error {
+	files, fetch, err := registrySource{client, repo}.Files(ctx)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for n, d := range files {
+		if filepath.Base(n) != n || strings.HasPrefix(n, ".") {
+			return fmt.Errorf("%s: the metadata artifact has a file named %q", repo, n)
+		}
+		b, err := fetch(d)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Target returns the signed target path of repo's metadata after the
+// full TUF workflow, reading the metadata from src (nil: the registry).
+// The state kept is repo's, wherever the metadata is read from.
+func (v *Verifier) Target(ctx context.Context, repo name.Repository, src Source, path string) (*Target, error) {
+	if src == nil {
+		src = registrySource{v.client, repo}
+	}
+	tf, exp, err := v.target(ctx, repo, src, path)
+	if errors.Is(err, errNoTarget) {
+		return nil, &Error{Class: ClassNotSigned, Err: fmt.Errorf("the metadata of %s signs no %s", repo, path)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{Path: path, Digest: "sha256:" + hex.EncodeToString(tf.Hashes["sha256"]), Size: tf.Length, Expires: exp.Expires, TargetsVersion: exp.version}
+	if tf.Custom != nil {
+		t.Custom = *tf.Custom
+	}
+	return t, nil
+}
+
+var errNoTarget = errors.New("no such target")
+
+// trusted is what the workflow trusted besides the target.
+type trusted struct {
+	Expires time.Time
+	version int64
+}
+
+func (v *Verifier) target(ctx context.Context, repo name.Repository, src Source, path string) (*metadata.TargetFiles, trusted, error) {
 	key := repo.Name()
 	v.mu.Lock()
 	l, ok := v.locks[key]
@@ -121,7 +246,7 @@ func (v *Verifier) Head(ctx context.Context, repo name.Repository, tag string) (
 
 	dir, cleanup, err := v.dir(key)
 	if err != nil {
-		return nil, err
+		return nil, trusted{}, err
 	}
 	defer cleanup()
 	// The newest root this verifier trusted, else the configured one.
@@ -129,32 +254,28 @@ func (v *Verifier) Head(ctx context.Context, repo name.Repository, tag string) (
 	if b, err := os.ReadFile(filepath.Join(dir, "root.json")); err == nil {
 		rootJSON = b
 	}
-	f := &fetcher{ctx: ctx, client: v.client, repo: repo}
+	f := &fetcher{ctx: ctx, src: src}
 	cfg, err := config.New("oci://"+repo.Name(), rootJSON)
 	if err != nil {
-		return nil, err
+		return nil, trusted{}, err
 	}
 	cfg.LocalMetadataDir = dir
 	cfg.LocalTargetsDir = filepath.Join(dir, "targets")
 	cfg.Fetcher = f
 	up, err := updater.New(cfg)
 	if err != nil {
-		return nil, &Error{Class: ClassUntrustedRoot, Err: err}
+		return nil, trusted{}, &Error{Class: ClassUntrustedRoot, Err: err}
 	}
 	up.UnsafeSetRefTime(v.now())
 	if err := up.Refresh(); err != nil {
-		return nil, classify(err, f)
+		return nil, trusted{}, classify(err, f)
 	}
-	tf, err := up.GetTargetInfo(targetPrefix + tag)
+	tf, err := up.GetTargetInfo(path)
 	if err != nil {
-		return nil, &Error{Class: ClassNotSigned, Err: fmt.Errorf("%s:%s has no signed head", repo, tag)}
+		return nil, trusted{}, errNoTarget
 	}
-	bound, err := checkBinding(tf, repo, tag)
-	if err != nil {
-		return nil, err
-	}
-	return &Head{Tag: tag, Digest: "sha256:" + hex.EncodeToString(tf.Hashes["sha256"]), Size: tf.Length,
-		Repository: bound, Expires: expires(up.GetTrustedMetadataSet())}, nil
+	tm := up.GetTrustedMetadataSet()
+	return tf, trusted{Expires: expires(tm), version: tm.Targets[metadata.TARGETS].Signed.Version}, nil
 }
 
 // checkBinding refuses a head signed for another repository than repo, or
@@ -268,9 +389,8 @@ func classify(err error, f *fetcher) error {
 // fetcher serves the metadata artifact's files to go-tuf's updater, which
 // asks for URLs under oci://<repo>/.
 type fetcher struct {
-	ctx    context.Context
-	client *oci.Client
-	repo   name.Repository
+	ctx context.Context
+	src Source
 
 	once  sync.Once
 	files map[string]v1.Descriptor
@@ -280,11 +400,7 @@ type fetcher struct {
 
 func (f *fetcher) DownloadFile(urlPath string, maxLength int64, _ time.Duration) ([]byte, error) {
 	f.once.Do(func() {
-		f.files, f.fetch, f.err = f.client.Files(f.ctx, metadataTag(f.repo).String())
-		if errors.Is(f.err, oci.ErrNotFound) {
-			f.err = fmt.Errorf("%s has no signed tag heads (no %s; publish them with signet tag init and signet tag sign): %w",
-				f.repo, metadataTag(f.repo), f.err)
-		}
+		f.files, f.fetch, f.err = f.src.Files(f.ctx)
 	})
 	if f.err != nil {
 		return nil, &metadata.ErrDownload{Msg: f.err.Error()}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,12 +40,14 @@ type admissionOptions struct {
 	negTTL   time.Duration
 	headDir  string
 	inFlight int
+	bundle   bundleTrust
 }
 
 func (o *admissionOptions) addFlags(cmd *cobra.Command) {
 	o.reg.addFlags(cmd)
 	o.trust.addFlags(cmd)
-	cmd.Flags().StringVar(&o.polFile, "policy", "", "policy document (required; serve --policy-source kubernetes reads policy resources instead)")
+	o.bundle.addFlags(cmd)
+	cmd.Flags().StringVar(&o.polFile, "policy", "", "policy document (required; serve --policy-source kubernetes reads policy resources instead; with --trust-bundle, the name of one of its policies)")
 	cmd.Flags().DurationVar(&o.budget, "budget", 8*time.Second, "time a review may take before the failure mode answers (keep it under the webhook's timeoutSeconds)")
 	cmd.Flags().StringVar(&o.failMode, "failure-mode", "closed",
 		"answer for an image not verified within the budget, or whose registry failed: closed (deny) or receipt (admit a digest that passed within --cache-ttl, deny the rest)")
@@ -92,7 +95,10 @@ func (o *admissionOptions) engine(s *streams, client *oci.Client, stats *verify.
 }
 
 // webhook builds the webhook; it also returns how to rebuild its decider.
-func (o *admissionOptions) webhook(s *streams, log *slog.Logger, m *admission.Metrics, stats *verify.EngineStats) (*admission.Webhook, func() (admission.Decider, error), error) {
+func (o *admissionOptions) webhook(ctx context.Context, s *streams, log *slog.Logger, m *admission.Metrics, stats *verify.EngineStats) (*admission.Webhook, func() (admission.Decider, error), error) {
+	if o.bundle.ref != "" {
+		return o.bundleWebhook(ctx, s, log, m, stats)
+	}
 	if o.polFile == "" {
 		return nil, nil, usageError{errors.New("--policy is required")}
 	}
@@ -115,8 +121,11 @@ func (o *admissionOptions) prepare(m *admission.Metrics) (admission.FailureMode,
 	if err != nil {
 		return "", nil, usageError{err}
 	}
-	if _, _, err := o.trust.verifierOptions(); err != nil {
-		return "", nil, err
+	if o.bundle.ref == "" {
+		// With a trust bundle, its trust is read when it is loaded.
+		if _, _, err := o.trust.verifierOptions(); err != nil {
+			return "", nil, err
+		}
 	}
 	if o.headDir == "" {
 		// One directory for the process, shared by reloaded engines, so a
@@ -140,7 +149,7 @@ func newAdmissionServeCmd(s *streams) *cobra.Command {
 	var o admissionOptions
 	var src policySourceOptions
 	var addr, cert, key string
-	var every time.Duration
+	var every, bundleEvery time.Duration
 	var audit auditOptions
 	cmd := &cobra.Command{
 		Use:   "serve --policy P --tls-cert C --tls-key K [--addr :8443]",
@@ -155,7 +164,16 @@ are not for everyone. One JSON log line per decision goes to stderr.
 
 The policy is reloaded, and the verdict cache cleared, when any file in the
 policy's directory changes (checked every --watch-interval) or on SIGHUP; a
-policy that no longer loads is logged and the running one kept. The TLS
+policy that no longer loads is logged and the running one kept.
+
+--trust-bundle oci://REGISTRY/REPO:TAG (with --trust-bundle-root) takes the
+policy, keys, trusted root and recall list from a signed trust bundle
+instead (docs/trust-bundle.md), refreshed every --trust-bundle-refresh: a
+new bundle takes effect at once with an empty verdict cache (no verdict
+made under older trust is served); a refresh that fails, or a bundle that
+is refused (rollback, freeze, altered), is logged and the running bundle
+kept — until its signed metadata expires, after which every image is
+denied until a bundle can be verified again. The TLS
 certificate and key are re-read when they change (cert-manager renewals).
 
 With --policy-source kubernetes the policies are SignetClusterPolicy and
@@ -178,6 +196,11 @@ cronjobs in every namespace (docs/fleet.md).`,
   signet admission serve --policy /etc/signet/policy/policy.yaml \
     --tls-cert /etc/signet/tls/tls.crt --tls-key /etc/signet/tls/tls.key
 
+  # Policy, keys and recall list from a signed trust bundle
+  signet admission serve --trust-bundle oci://registry.example.com/trust/bundle:prod \
+    --trust-bundle-root /etc/signet/bundle.root.json \
+    --tls-cert /etc/signet/tls/tls.crt --tls-key /etc/signet/tls/tls.key
+
   # Policies as SignetClusterPolicy and SignetPolicy resources
   signet admission serve --policy-source kubernetes \
     --tls-cert /etc/signet/tls/tls.crt --tls-key /etc/signet/tls/tls.key`,
@@ -192,14 +215,25 @@ cronjobs in every namespace (docs/fleet.md).`,
 			switch src.source {
 			case "file":
 			case "kubernetes":
+				if o.bundle.ref != "" {
+					return usageError{errors.New("--trust-bundle is for --policy-source file: its policy is the bundle's")}
+				}
 				return o.serveKubernetes(cmd.Context(), s, &src, serveAddr{addr, cert, key}, log, m, stats,
 					func(w *admission.Webhook) (func(), error) { return audit.start(cmd, w, log, m) })
 			default:
 				return usageError{fmt.Errorf("unknown --policy-source %q (want file or kubernetes)", src.source)}
 			}
-			w, load, err := o.webhook(s, log, m, stats)
+			if o.bundle.ref != "" && bundleEvery <= 0 {
+				return usageError{errors.New("--trust-bundle-refresh must be positive")}
+			}
+			w, load, err := o.webhook(cmd.Context(), s, log, m, stats)
 			if err != nil {
 				return err
+			}
+			watch := o.watched()
+			if o.bundle.ref != "" {
+				watch = nil // the bundle is refreshed every --trust-bundle-refresh instead
+				go refreshBundle(cmd.Context(), bundleEvery, w, load, log)
 			}
 			stopAudit, err := audit.start(cmd, w, log, m)
 			if err != nil {
@@ -208,7 +242,7 @@ cronjobs in every namespace (docs/fleet.md).`,
 			defer stopAudit()
 			return admission.Serve(cmd.Context(), admission.ServerConfig{
 				Addr: addr, CertFile: cert, KeyFile: key, Webhook: w, Log: log,
-				Load: load, Watch: o.watched(), WatchEvery: every,
+				Load: load, Watch: watch, WatchEvery: every,
 				Listening: func(a net.Addr) {
 					fmt.Fprintf(s.err, "Admission webhook on https://%s (/validate, /mutate, /healthz, /readyz, /metrics)\n", a)
 				},
@@ -221,6 +255,7 @@ cronjobs in every namespace (docs/fleet.md).`,
 	cmd.Flags().StringVar(&cert, "tls-cert", "", "TLS certificate (PEM); re-read when it changes")
 	cmd.Flags().StringVar(&key, "tls-key", "", "TLS private key (PEM); re-read when it changes")
 	cmd.Flags().DurationVar(&every, "watch-interval", 5*time.Second, "how often to check the policy files for changes")
+	cmd.Flags().DurationVar(&bundleEvery, "trust-bundle-refresh", time.Minute, "with --trust-bundle: how often to refresh it (a new bundle takes effect at once, with an empty verdict cache)")
 	audit.addFlags(cmd) // last: it adds --kubeconfig and --context only if not there yet
 	return cmd
 }
@@ -247,7 +282,7 @@ with one DENIED line per denied object on stderr, when the webhook would
 deny anything.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			w, _, err := o.webhook(s, slog.New(slog.DiscardHandler), nil, nil)
+			w, _, err := o.webhook(cmd.Context(), s, slog.New(slog.DiscardHandler), nil, nil)
 			if err != nil {
 				return err
 			}

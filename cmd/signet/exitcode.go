@@ -7,6 +7,7 @@ import (
 
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/trustbundle"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -36,7 +37,8 @@ const exitCodesHelp = `Exit codes (the same for every command):
   4  signatures found, but none is valid for the trusted keys or identities
      (wrong key, tampered payload, signature copied from another digest,
      missing annotation, failed transparency-log check, attestation
-     condition false); also a log that rewrote its history (log verify)
+     condition false); also a log that rewrote its history (log verify),
+     and a trust bundle refused (rollback, freeze, altered, untrusted root)
   5  a registry, transparency log or other service could not be reached,
      refused the request, or lacks the image: retrying may help
   6  denied by the policy (--policy, admission review), whichever check
@@ -108,12 +110,19 @@ func exitCode(err error) int {
 		return exitRevoked
 	case errors.Is(err, errPolicyDenied):
 		return exitPolicyDenied
-	case errors.Is(err, verify.ErrNoValidSignature), errors.Is(err, tlog.ErrInconsistent):
+	case errors.Is(err, verify.ErrNoValidSignature), errors.Is(err, tlog.ErrInconsistent), bundleRefused(err):
 		return exitInvalid
 	case errors.Is(err, verify.ErrNoSignatures):
 		return exitNoSignatures
 	}
 	return exitError
+}
+
+// bundleRefused says whether err is a trust bundle's refusal (rollback,
+// freeze, altered...), not a failure to read it.
+func bundleRefused(err error) bool {
+	c := trustbundle.ClassOf(err)
+	return c != "" && c != trustbundle.ClassUnavailable
 }
 
 // unavailable says whether err comes from a registry, log or other service

@@ -162,6 +162,13 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 	garbage := f.path("garbage")
 	write(t, garbage, "{not yaml or json: [")
 	cip := f.path("cip.yaml")
+	tb, tbRoot := f.path("tb"), f.path("tb.root.json")
+	if out, stderr, code := signet(t, "trust", "bundle", "create", "--version", "1", "--key", pub, "-o", tb); code != exitOK {
+		t.Fatalf("trust bundle create: %s%s", out, stderr)
+	}
+	if out, stderr, code := signet(t, "trust", "bundle", "push", tb, "oci://"+f.host+"/trust/bundle:v1", "--root-key", key, "--root-out", tbRoot); code != exitOK {
+		t.Fatalf("trust bundle push: %s%s", out, stderr)
+	}
 	write(t, cip, "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: team}\nspec:\n  images: [{glob: \"registry.example.com/team/**\"}]\n  authorities: [{key: {kms: \"awskms:///alias/release\"}}]\n")
 	return map[string][]exitRow{
 		"signet":           {{classWrongArgs, []string{"verfy"}, exitUsage, `unknown command "verfy" for "signet" (did you mean verify?)`}},
@@ -183,6 +190,8 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 			{classBadFlagValue, []string{"admission", "serve", "--policy", f.pol}, exitUsage, "--tls-cert and --tls-key are required"},
 			{classBadFlagValue, []string{"admission", "serve", "--policy-source", "configmap", "--tls-cert", "c", "--tls-key", "k"}, exitUsage, `unknown --policy-source "configmap"`},
 			{classBadFlagValue, []string{"admission", "serve", "--policy-source", "kubernetes", "--policy", f.pol, "--tls-cert", "c", "--tls-key", "k"}, exitUsage, "--policy is for --policy-source file"},
+			{classBadFlagValue, []string{"admission", "serve", "--policy-source", "kubernetes", "--trust-bundle", "oci://" + f.host + "/trust/bundle:v1", "--tls-cert", "c", "--tls-key", "k"}, exitUsage, "--trust-bundle is for --policy-source file"},
+			{classBadFlagValue, []string{"admission", "serve", "--trust-bundle", "oci://" + f.host + "/trust/bundle:v1", "--tls-cert", "c", "--tls-key", "k"}, exitUsage, "--trust-bundle-root is required"},
 			{classServiceDown, []string{"admission", "serve", "--policy-source", "kubernetes", "--kubeconfig", kubeconfig(t, f.dir, "http://"+f.down),
 				"--tls-cert", "c", "--tls-key", "k"}, exitRegistry, f.down},
 			{classBadFlagValue, []string{"admission", "serve", "--policy", f.pol, "--tls-cert", "c", "--tls-key", "k", "--background-audit", "-1s"}, exitUsage, "--background-audit must not be negative"},
@@ -361,6 +370,38 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 			{classBadFlagValue, []string{"trust", "create", "--rekor", "url", "--out", f.path("tr.json")}, exitUsage, "not key=value"},
 			{classKeyFile, []string{"trust", "create", "--rekor", "url=http://log.example,public-key=" + f.missing + ".pub", "--out", f.path("tr.json")}, exitError, "missing.pub"},
 		},
+		"signet trust bundle": nil,
+		"signet trust bundle create": {
+			{classKeyFile, []string{"trust", "bundle", "create", "--version", "1", "--key", nokey, "-o", f.path("tb-x")}, exitError, nokey},
+			{classBadPolicy, []string{"trust", "bundle", "create", "--version", "1", "--policy", f.badPol, "-o", f.path("tb-x")}, exitError, "bad.yaml"},
+			{classBadFlagValue, []string{"trust", "bundle", "create", "--key", pub, "-o", f.path("tb-x")}, exitUsage, "--version N"},
+			{classControl, []string{"trust", "bundle", "create", "--version", "2", "--key", pub, "-o", f.path("tb-2")}, exitOK, "Wrote trust bundle version 2"},
+		},
+		"signet trust bundle push": {
+			{classMalformedRef, []string{"trust", "bundle", "push", tb, "oci://" + f.host + "/Trust/Bundle:v1", "--root-key", key}, exitUsage, "Trust/Bundle"},
+			{classBadFlagValue, []string{"trust", "bundle", "push", tb, "oci://" + f.host + "/trust/bundle", "--root-key", key}, exitUsage, "with its tag"},
+			{classKeyFile, []string{"trust", "bundle", "push", tb, "oci://" + f.host + "/trust/bundle:v2", "--root-key", nokey}, exitError, nokey},
+			{classBadInput, []string{"trust", "bundle", "push", f.dir, "oci://" + f.host + "/trust/bundle:v2", "--root-key", key}, exitError, "not a trust bundle directory"},
+			{classRegistryDown, []string{"trust", "bundle", "push", tb, "oci://" + f.down + "/trust/bundle:v1", "--root-key", key}, exitRegistry, f.down},
+		},
+		"signet trust bundle pull": {
+			{classMalformedRef, []string{"trust", "bundle", "pull", "oci://" + f.host + "/Trust/Bundle:v1", f.path("tb-pulled"), "--root", tbRoot}, exitUsage, "Trust/Bundle"},
+			{classRegistryDown, []string{"trust", "bundle", "pull", "oci://" + f.down + "/trust/bundle:v1", f.path("tb-pulled"), "--root", tbRoot}, exitRegistry, f.down},
+			{classBadSignature, []string{"trust", "bundle", "pull", "oci://" + f.host + "/team/app:v1", f.path("tb-pulled"), "--root", tbRoot}, exitInvalid, "trust bundle [not-signed]: the metadata of " + f.host + "/team/app signs no trust-bundles/v1"},
+		},
+		"signet trust bundle verify": {
+			{classMalformedRef, []string{"trust", "bundle", "verify", "oci://" + f.host + "/Trust/Bundle:v1", "--root", tbRoot}, exitUsage, "Trust/Bundle"},
+			{classBadFlagValue, []string{"trust", "bundle", "verify", "oci://" + f.host + "/trust/bundle:v1"}, exitUsage, "--root is required"},
+			{classRegistryDown, []string{"trust", "bundle", "verify", "oci://" + f.down + "/trust/bundle:v1", "--root", tbRoot}, exitRegistry, f.down},
+			{classBadSignature, []string{"trust", "bundle", "verify", "oci://" + f.host + "/team/app:v1", "--root", tbRoot}, exitInvalid, "trust bundle [not-signed]"},
+			{classControl, []string{"trust", "bundle", "verify", "oci://" + f.host + "/trust/bundle:v1", "--root", tbRoot}, exitOK, "version 1"},
+		},
+		"signet trust bundle ls": {
+			{classMalformedRef, []string{"trust", "bundle", "ls", "oci://" + f.host + "/Trust/Bundle:v1"}, exitUsage, "Trust/Bundle"},
+			{classRegistryDown, []string{"trust", "bundle", "ls", "oci://" + f.down + "/trust/bundle:v1"}, exitRegistry, f.down},
+			{classBadInput, []string{"trust", "bundle", "ls", f.dir}, exitError, "not a trust bundle directory"},
+			{classControl, []string{"trust", "bundle", "ls", tb}, exitOK, "release.pub"},
+		},
 		"signet trust init": {
 			{classBadFlagValue, []string{"trust", "init", "--mirror", "http://" + f.down}, exitUsage, "give both --mirror and --root"},
 			{classBadInput, []string{"trust", "init", "--mirror", "http://" + f.down, "--root", f.path("root.json")}, exitError, "root.json"},
@@ -412,6 +453,8 @@ var exempt = map[string]map[string]string{
 	"signet gate serve": {classRegistryDown: "it serves: a registry outage is recorded per push",
 		classLogDown: "it serves: a log outage is recorded per push", classDenied: "it serves: denials are recorded per push"},
 	"signet tag refresh": {classLogDown: "it re-signs the timestamp only; what is logged, a new targets version, is made by tag init and tag sign"},
+	"signet trust bundle create": {
+		classDenied: "it packs policies into a bundle: it judges no image"},
 	"signet verify-blob": {classNoSignatures: "the bundle is given: an unreadable one is a bad input file, one that does not verify a bad signature"},
 }
 

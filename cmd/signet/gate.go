@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/gate"
 	"github.com/signet-dev/signet/verify"
@@ -49,6 +50,8 @@ func newGateServeCmd(s *streams) *cobra.Command {
 		keep      days
 		bf        backfillOptions
 		backfill  bool
+		tb        bundleTrust
+		tbEvery   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve --policy P --registry HOST[:PORT] --key K [--addr 127.0.0.1:8089]",
@@ -98,7 +101,14 @@ it to operators and Prometheus), otherwise the shared secret. /healthz is
 open. With --backfill the gate also queues every image already in the
 registry that it has neither queued nor judged (as "signet gate backfill"
 does; --repository and --max-workers narrow and bound it) and logs a
-summary when done. See examples/registry-gate/.`,
+summary when done. See examples/registry-gate/.
+
+--trust-bundle oci://REGISTRY/REPO:TAG (with --trust-bundle-root) takes the
+policy, keys, trusted root and recall list from a signed trust bundle
+(docs/trust-bundle.md), refreshed every --trust-bundle-refresh: a new bundle
+decides the next push; a refused or unreadable one is logged and the
+running bundle kept until its signed metadata expires, after which every
+push is retried (transient), never accepted, until a bundle verifies again.`,
 		Example: `  # one gate, its state in SQLite
   SIGNET_GATE_SECRET=… signet gate serve --policy policy.yaml --registry registry.example.com:5000 --key gate.key --state /var/lib/signet-gate
 
@@ -107,8 +117,11 @@ summary when done. See examples/registry-gate/.`,
     --addr 0.0.0.0:8089 --state postgres://gate@db.example.com:5432/gate --lease 1m`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if polFile == "" || registry == "" || signing.keyRef == "" {
-				return usageError{errors.New("--policy, --registry and --key are required")}
+			if (polFile == "" && tb.ref == "") || registry == "" || signing.keyRef == "" {
+				return usageError{errors.New("--policy, --registry and --key are required (with --trust-bundle, --policy is optional: the bundle has it)")}
+			}
+			if tb.ref != "" && tbEvery <= 0 {
+				return usageError{errors.New("--trust-bundle-refresh must be positive")}
 			}
 			if lease < time.Second {
 				return usageError{fmt.Errorf("--lease %s: want at least 1s (a live replica renews its leases every third of it)", lease)}
@@ -121,13 +134,24 @@ summary when done. See examples/registry-gate/.`,
 			if err != nil {
 				return err
 			}
-			if _, _, err := trust.verifierOptions(); err != nil {
-				return err
-			}
 			client := reg.client()
-			eng, err := policyEngine(s, client, &trust, polFile, verify.WithoutReceipts())
-			if err != nil {
-				return err
+			log := slog.New(slog.NewJSONHandler(s.err, nil))
+			var dec gate.Decider
+			var eng *verify.Engine
+			var bundle *bundleEngines
+			if tb.ref != "" {
+				if bundle, err = gateBundle(cmd.Context(), s, client, log, &trust, &tb, polFile); err != nil {
+					return err
+				}
+				dec, eng = bundle.swap, bundle.eng
+			} else {
+				if _, _, err := trust.verifierOptions(); err != nil {
+					return err
+				}
+				if eng, err = policyEngine(s, client, &trust, polFile, verify.WithoutReceipts()); err != nil {
+					return err
+				}
+				dec = eng
 			}
 			signer, err := signing.signer(cmd.Context(), s, client)
 			if err != nil {
@@ -136,9 +160,8 @@ summary when done. See examples/registry-gate/.`,
 			if stateDir == "" {
 				stateDir = filepath.Join(signetHome(), "gate")
 			}
-			log := slog.New(slog.NewJSONHandler(s.err, nil))
 			g, err := gate.New(gate.Config{Registry: gateRegistry(registry),
-				Client: client, Decider: eng, Attester: attest.New(signer, client), Secret: secret, StatusToken: os.Getenv(tokenEnv), State: stateDir,
+				Client: client, Decider: dec, Attester: attest.New(signer, client), Secret: secret, StatusToken: os.Getenv(tokenEnv), State: stateDir,
 				Grace: grace, Recheck: recheck, Lease: lease, Workers: workers, MaxQueue: maxQueue, VerifierID: verifier,
 				Keep: time.Duration(keep), PolicyName: eng.PolicyName(), PolicyHash: eng.PolicyHash(), Log: log, Metrics: gate.NewMetrics()})
 			if err != nil {
@@ -153,6 +176,9 @@ summary when done. See examples/registry-gate/.`,
 			defer cancel()
 			done := make(chan error, 1)
 			go func() { done <- g.Run(ctx) }()
+			if bundle != nil {
+				go refreshBundle(ctx, tbEvery, bundle.swap, func() (admission.Decider, error) { return bundle.load(ctx) }, log)
+			}
 			if backfill {
 				go serveBackfill(ctx, g, bcfg, log)
 			}
@@ -180,7 +206,9 @@ summary when done. See examples/registry-gate/.`,
 	bf.addFlags(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&backfill, "backfill", false, "also queue every image already in the registry that the gate has not judged (see gate backfill)")
-	f.StringVar(&polFile, "policy", "", "policy every push is verified against (required)")
+	f.StringVar(&polFile, "policy", "", "policy every push is verified against (required; with --trust-bundle, the name of one of its policies)")
+	tb.addFlags(cmd)
+	f.DurationVar(&tbEvery, "trust-bundle-refresh", time.Minute, "with --trust-bundle: how often to refresh it (a new bundle decides the next push)")
 	f.StringVar(&registry, "registry", "", "the registry, host[:port] as its images are named (required)")
 	f.StringVar(&addr, "addr", "127.0.0.1:8089", "address to listen on")
 	f.StringVar(&stateDir, "state", "", "the gate's database: a directory (SQLite, DIR/gate.db) or postgres://USER@HOST:PORT/DATABASE (default $SIGNET_HOME/gate)")

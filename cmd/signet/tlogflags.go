@@ -107,6 +107,9 @@ type trustOptions struct {
 	mode        string
 	recalls     string            // --recalls: a recall list file
 	root        *root.TrustedRoot // set by verifierOptions
+	// fromBundle: the trust is a trust bundle's (useBundle): no default
+	// from $SIGNET_HOME, no TUF refresh.
+	fromBundle bool
 }
 
 func (o *trustOptions) addFlags(cmd *cobra.Command) {
@@ -137,7 +140,7 @@ func (o *trustOptions) verifierOptions() ([]verify.Option, verify.TlogMode, erro
 	}
 	opts := []verify.Option{verify.WithRecalls(recalls)}
 	path := o.trustedRoot
-	if path == "" {
+	if path == "" && !o.fromBundle {
 		if err := refreshTrust(); err != nil {
 			return nil, "", err
 		}

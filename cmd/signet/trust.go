@@ -95,7 +95,7 @@ For Rekor v2 (and Signet's log) the origin must be the host name of the URL.
 	create.Flags().StringArrayVar(&tsas, "tsa", nil, "a timestamp authority: url=URL,certificate-chain=PEM (signing cert, intermediates, root)[,start-time=]")
 	create.Flags().StringVar(&out, "out", "", "trusted root file to write")
 	create.Flags().StringVar(&scOut, "signing-config-out", "", "also write a signing config naming the logs")
-	cmd.AddCommand(create, newTrustInitCmd(s))
+	cmd.AddCommand(create, newTrustInitCmd(s), newTrustBundleCmd(s))
 	return cmd
 }
 

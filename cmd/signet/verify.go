@@ -18,6 +18,7 @@ func newVerifyCmd(s *streams) *cobra.Command {
 		reg     registryOptions
 		trust   trustOptions
 		ids     identityOptions
+		tb      bundleTrust
 		keyRefs []string
 		annots  []string
 		output  string
@@ -52,14 +53,29 @@ tags); nothing is fetched. With --policy, name the repository the layout
 is a copy of with --layout-repository: its rule judges the image (without
 it, a policy refuses layout images rather than guess a rule).
 
+--trust-bundle takes all trust from a signed trust bundle
+(docs/trust-bundle.md), verified against --trust-bundle-root: its trusted
+root and recall list, its policy (--policy NAME picks one of several by file
+name) or else its keys. Nothing else is read: no $SIGNET_HOME trusted root,
+no TUF refresh. A bundle refused (rollback, freeze, altered) stops the
+verification (exit 4); when its registry cannot be read, the last good
+bundle is used while its signed metadata is still valid, with a warning.
+
 ` + exitCodesHelp,
 		Example: `  signet verify --key release.pub registry.example.com/team/app@sha256:...
   signet verify --key release.pub -a env=prod -o json registry.example.com/team/app:v1
   signet verify --key release.pub oci-layout:./app-layout:v1
   signet verify --policy policy.yaml --layout-repository registry.example.com/team/app oci-layout:./app-layout@sha256:...
-  signet verify --policy policy.yaml --recalls recalls.yaml registry.example.com/team/app:v1   # exit 7 when recalled`,
+  signet verify --policy policy.yaml --recalls recalls.yaml registry.example.com/team/app:v1   # exit 7 when recalled
+  signet verify --trust-bundle oci://registry.example.com/trust/bundle:prod --trust-bundle-root bundle.root.json registry.example.com/team/app:v1`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
+			if tb.ref != "" {
+				var err error
+				if polFile, keyRefs, err = verifyFromBundle(cmd, s, reg, &trust, &tb, polFile, keyRefs, ids.id.Subject+ids.id.SubjectRegExp != ""); err != nil {
+					return err
+				}
+			}
 			if polFile != "" {
 				if len(keyRefs) > 0 || len(annots) > 0 {
 					return usageError{fmt.Errorf("--policy names the trusted signers: do not also give --key or -a")}
@@ -96,6 +112,7 @@ it, a policy refuses layout images rather than guess a rule).
 	reg.addSizeFlag(cmd, 8<<20)
 	reg.addLayoutFlag(cmd)
 	trust.addFlags(cmd)
+	tb.addFlags(cmd)
 	ids.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key: a PEM file, env://VAR, or a KMS URI (repeatable: any one may verify)")
 	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "require a signed key=value annotation (repeatable)")

@@ -1,0 +1,111 @@
+package trustbundle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/taghead"
+)
+
+// sigDir holds, in a pulled bundle's directory, what verifies it: the
+// manifest, the reference it was pulled from and the TUF metadata. Bundle
+// file names cannot start with a dot, so it never clashes with one.
+const sigDir = ".signet"
+
+// PullDir verifies the bundle at ref and writes it to dir with what
+// verifies it again without the registry (VerifyDir). The metadata is
+// copied first and the bundle verified against that copy, so what is kept
+// is exactly what was verified.
+func (v *Verifier) PullDir(ctx context.Context, ref, dir string) (*Verified, error) {
+	tag, err := bundleTag(v.client, ref)
+	if err != nil {
+		return nil, err
+	}
+	sd := filepath.Join(dir, sigDir)
+	tufDir := filepath.Join(sd, "tuf")
+	if err := os.RemoveAll(tufDir); err != nil {
+		return nil, err
+	}
+	if err := taghead.CopyMetadata(ctx, v.client, tag.Context(), tufDir); err != nil {
+		if errors.Is(err, oci.ErrNotFound) {
+			return nil, &Error{Class: ClassNotSigned, Err: err}
+		}
+		return nil, &Error{Class: ClassUnavailable, Err: err}
+	}
+	t, sb, err := v.target(ctx, tag, taghead.DirSource(tufDir))
+	if err != nil {
+		return nil, err
+	}
+	p, err := Pull(ctx, v.client, tag.Context().Digest(t.Digest).String())
+	if errors.Is(err, ErrInvalid) {
+		return nil, &Error{Class: ClassAltered, Err: err}
+	}
+	if err != nil {
+		return nil, &Error{Class: ClassUnavailable, Err: err}
+	}
+	vb, err := v.accept(tag, t, sb, p.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(sd, "manifest.json"), p.Manifest, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(sd, "reference"), []byte(tag.String()+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	vb.manifest = p.Manifest
+	return vb, vb.WriteDir(dir)
+}
+
+// VerifyDir verifies a bundle directory written by PullDir, reading
+// nothing from the network: the TUF metadata it holds (against this
+// verifier's root and state) names the manifest's digest, the manifest
+// names contents.json, and contents.json names every file.
+func (v *Verifier) VerifyDir(ctx context.Context, dir string) (*Verified, error) {
+	sd := filepath.Join(dir, sigDir)
+	refB, err := os.ReadFile(filepath.Join(sd, "reference"))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s is not a pulled trust bundle (no %s/reference: pull it with signet trust bundle pull): %w", dir, sigDir, err)
+		}
+		return nil, err
+	}
+	tag, err := bundleTag(v.client, strings.TrimSpace(string(refB)))
+	if err != nil {
+		return nil, err
+	}
+	t, sb, err := v.target(ctx, tag, taghead.DirSource(filepath.Join(sd, "tuf")))
+	if err != nil {
+		return nil, err
+	}
+	manifest, err := os.ReadFile(filepath.Join(sd, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	if got := digestOf(manifest); got != t.Digest {
+		return nil, &Error{Class: ClassAltered, Err: fmt.Errorf("%s/manifest.json is %s, the signed bundle %s", sd, got, t.Digest)}
+	}
+	contents, err := os.ReadFile(filepath.Join(dir, ContentsFile))
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := checkManifest(manifest, contents); err != nil {
+		return nil, &Error{Class: ClassAltered, Err: err}
+	}
+	b, err := ReadDir(dir)
+	if err != nil {
+		return nil, &Error{Class: ClassAltered, Err: err}
+	}
+	vb, err := v.accept(tag, t, sb, b)
+	if err != nil {
+		return nil, err
+	}
+	vb.Dir = dir
+	vb.manifest = manifest
+	return vb, nil
+}
