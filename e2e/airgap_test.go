@@ -64,6 +64,15 @@ func TestAirGap(t *testing.T) {
 	}
 	step("sign", "2 images signed with a key, no transparency log")
 
+	// Control: `trust init` fetches Sigstore's public TUF root; the proxy
+	// trap must see that attempt, or it could not see any.
+	control := runCLI(t, ag.env(t.TempDir()), tool("signet", ""), "trust", "init")
+	if control.code == exitOK || ag.trap.count.Load() == 0 {
+		t.Fatalf("control: signet trust init should try to reach Sigstore's TUF repository through the proxy trap: trap got %d connections\n%s", ag.trap.count.Load(), control)
+	}
+	step("control", fmt.Sprintf("trust init (public TUF root) tried to leave: the trap saw %q; exit %d", ag.trap.first(), control.code))
+	ag.trap.reset()
+
 	// The bundle: a trusted root naming no service at all, the release
 	// key, a policy requiring it for the registry's team/ images, and a
 	// recall list (empty in version 1).
@@ -149,6 +158,9 @@ func TestAirGap(t *testing.T) {
 		step("layout "+c.tag, fmt.Sprintf("verified with the pulled bundle v2: exit %d", c.code))
 	}
 
+	if _, err := os.Stat(filepath.Join(ag.home, "tuf")); err == nil {
+		t.Errorf("SIGNET_HOME has a tuf directory: a TUF root was fetched or cached")
+	}
 	ag.assertNoOutbound(t)
 	step("outbound", fmt.Sprintf("none: %d signet processes traced, %d loopback connects, 0 elsewhere; proxy trap got 0 connections", ag.traced.Load(), ag.loopback.Load()))
 }
@@ -336,6 +348,14 @@ func startProxyTrap(t *testing.T) *proxyTrap {
 		}
 	}()
 	return p
+}
+
+// reset forgets the connections so far (after the control step).
+func (p *proxyTrap) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.count.Store(0)
+	p.asked = ""
 }
 
 func (p *proxyTrap) first() string {
