@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/signet-dev/signet/trust"
 )
 
 // exitRevoked: a recall list refuses the image (cmd/signet/exitcode.go).
@@ -71,14 +73,28 @@ func TestAirGap(t *testing.T) {
 		t.Fatalf("control: signet trust init should try to reach Sigstore's TUF repository through the proxy trap: trap got %d connections\n%s", ag.trap.count.Load(), control)
 	}
 	step("control", fmt.Sprintf("trust init (public TUF root) tried to leave: the trap saw %q; exit %d", ag.trap.first(), control.code))
+	if ag.strace != "" {
+		// Control: a mirror at a documentation address, exempt from the
+		// proxy: strace must see the connect the namespace refuses.
+		trace := ag.path("strace-control.txt")
+		env := append(ag.env(t.TempDir()), "NO_PROXY=192.0.2.1", "no_proxy=192.0.2.1")
+		writeTestFile(t, ag.path("tuf-root.json"), string(trust.DefaultRoot()))
+		r := runCLI(t, env, ag.strace, "-f", "-qq", "-e", "trace=connect", "-o", trace, tool("signet", ""),
+			"trust", "init", "--mirror", "http://192.0.2.1/", "--root", ag.path("tuf-root.json"))
+		if _, outbound := scanTrace(t, trace); r.code == exitOK || len(outbound) == 0 {
+			t.Fatalf("control: strace saw no connect to 192.0.2.1 from signet trust init --mirror http://192.0.2.1/\n%s", r)
+		} else {
+			step("control strace", fmt.Sprintf("a connect outside loopback is seen: %s", outbound[0]))
+		}
+	}
 	ag.trap.reset()
 
 	// The bundle: a trusted root naming no service at all, the release
 	// key, a policy requiring it for the registry's team/ images, and a
 	// recall list (empty in version 1).
 	trustedRoot := ag.path("trusted_root.json")
-	write(t, trustedRoot, `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`)
-	write(t, ag.path("policy.yaml"), fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"%s/team/**\"\n    signers: [{name: release, key: release.pub}]\n", reg.host))
+	writeTestFile(t, trustedRoot, `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`)
+	writeTestFile(t, ag.path("policy.yaml"), fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"%s/team/**\"\n    signers: [{name: release, key: release.pub}]\n", reg.host))
 	bundleRef := "oci://" + reg.host + "/trust/bundle:prod"
 	root := ag.path("bundle.root.json")
 	push := func(version string, recalled ...string) {
@@ -90,7 +106,7 @@ func TestAirGap(t *testing.T) {
 				recalls += "  - {digest: " + d + ", reason: airgap recall " + version + "}\n"
 			}
 		}
-		write(t, ag.path("recalls.yaml"), recalls)
+		writeTestFile(t, ag.path("recalls.yaml"), recalls)
 		dir := ag.path("bundle-v" + version)
 		expect(t, "signet trust bundle create v"+version, ag.signet(t, "trust", "bundle", "create", "--version", version,
 			"--trusted-root", trustedRoot, "--policy", ag.path("policy.yaml"), "--key", ag.path("release.pub"),
@@ -255,20 +271,31 @@ func (ag *airGap) check(t *testing.T, what, trace, stderr string) {
 	if ag.strace == "" {
 		return
 	}
+	loopback, outbound := scanTrace(t, trace)
+	ag.loopback.Add(int64(loopback))
+	for _, o := range outbound {
+		ag.outbound = append(ag.outbound, what+": "+o)
+	}
+}
+
+// scanTrace counts the connects to loopback in strace's output and
+// returns the others.
+func scanTrace(t *testing.T, trace string) (loopback int, outbound []string) {
+	t.Helper()
 	b, err := os.ReadFile(trace)
 	if err != nil {
-		t.Fatalf("%s: strace's output: %v", what, err)
+		t.Fatalf("strace's output: %v", err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		for _, m := range connectRE.FindAllStringSubmatch(line, -1) {
-			addr := m[1] + m[2]
-			if ip := net.ParseIP(addr); ip != nil && ip.IsLoopback() {
-				ag.loopback.Add(1)
+			if ip := net.ParseIP(m[1] + m[2]); ip != nil && ip.IsLoopback() {
+				loopback++
 				continue
 			}
-			ag.outbound = append(ag.outbound, fmt.Sprintf("%s: %s", what, strings.TrimSpace(line)))
+			outbound = append(outbound, strings.TrimSpace(line))
 		}
 	}
+	return loopback, outbound
 }
 
 // assertNoOutbound fails the test if any signet process tried to reach
@@ -442,7 +469,7 @@ func (w *airGapWebhook) stop(t *testing.T) {
 	w.ag.check(t, "signet admission serve", w.trace, string(log))
 }
 
-func write(t *testing.T, path, content string) {
+func writeTestFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
