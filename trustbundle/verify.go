@@ -63,6 +63,7 @@ var explain = map[Class]string{
 	ClassUntrustedRoot: "not signed by the keys the trusted root names: ",
 	ClassUnavailable:   "cannot read the bundle: ",
 	ClassAltered:       "the bundle is not the one signed: ",
+	ClassExternal:      "its policy draws trust from outside the bundle: ",
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -197,6 +198,9 @@ func (v *Verifier) target(ctx context.Context, tag name.Tag, src taghead.Source)
 func (v *Verifier) accept(tag name.Tag, t *taghead.Target, sb signedBundle, b *Bundle) (*Verified, error) {
 	if b.Contents.Version != sb.Version {
 		return nil, &Error{Class: ClassAltered, Err: fmt.Errorf("contents.json says version %d, the signed target %d", b.Contents.Version, sb.Version)}
+	}
+	if err := b.checkPolicies(); err != nil {
+		return nil, &Error{Class: ClassExternal, Err: err}
 	}
 	if err := v.checkState(tag, t.Digest, sb.Version); err != nil {
 		return nil, err
