@@ -27,6 +27,9 @@ func (v *Verifier) PullDir(ctx context.Context, ref, dir string) (*Verified, err
 		return nil, err
 	}
 	sd := filepath.Join(dir, sigDir)
+	if err := plainDir(sd); err != nil {
+		return nil, err
+	}
 	tufDir := filepath.Join(sd, "tuf")
 	if err := os.RemoveAll(tufDir); err != nil {
 		return nil, err
@@ -52,14 +55,29 @@ func (v *Verifier) PullDir(ctx context.Context, ref, dir string) (*Verified, err
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(sd, "manifest.json"), p.Manifest, 0o644); err != nil {
+	if err := replaceFile(filepath.Join(sd, "manifest.json"), p.Manifest); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(sd, "reference"), []byte(tag.String()+"\n"), 0o644); err != nil {
+	if err := replaceFile(filepath.Join(sd, "reference"), []byte(tag.String()+"\n")); err != nil {
 		return nil, err
 	}
 	vb.manifest = p.Manifest
 	return vb, vb.WriteDir(dir)
+}
+
+// plainDir refuses a symbolic link (or anything but a directory) at p, so
+// that pulling never removes or writes through one; nothing there is fine.
+func plainDir(p string) error {
+	info, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !info.IsDir():
+		return fmt.Errorf("%s is not a directory (a symbolic link?): pull into a new directory", p)
+	}
+	return nil
 }
 
 // VerifyDir verifies a bundle directory written by PullDir, reading

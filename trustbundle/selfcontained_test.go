@@ -57,3 +57,4 @@ func TestPolicySelfContained(t *testing.T) {
 		})
 	}
 }
+

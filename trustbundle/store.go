@@ -25,12 +25,30 @@ func (b *Bundle) WriteDir(dir string) error {
 		return err
 	}
 	for _, f := range b.Files {
-		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+		if err := replaceFile(filepath.Join(dir, f.Name), f.Data); err != nil {
 			return fmt.Errorf("writing the bundle: %w", err)
 		}
 	}
 	// contents.json last: a directory with it is complete.
-	return os.WriteFile(filepath.Join(dir, ContentsFile), contents, 0o644)
+	return replaceFile(filepath.Join(dir, ContentsFile), contents)
+}
+
+// replaceFile writes a new file at p, removing what was there first: a
+// symbolic link planted at p is removed, never followed (O_EXCL), so a
+// pull into a directory someone else can write to writes only inside it.
+func replaceFile(p string, data []byte) error {
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // ReadDir reads a bundle written by WriteDir (or pulled), checking every
