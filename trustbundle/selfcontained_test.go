@@ -57,4 +57,3 @@ func TestPolicySelfContained(t *testing.T) {
 		})
 	}
 }
-
