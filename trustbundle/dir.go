@@ -127,3 +127,34 @@ func (v *Verifier) VerifyDir(ctx context.Context, dir string) (*Verified, error)
 	vb.manifest = manifest
 	return vb, nil
 }
+
+// Keep writes the verified bundle's files, as verified, to a directory of
+// their own under parent (named by the bundle's digest, written once) and
+// returns it. A verifier that reads the files by path afterwards (a
+// policy, its keys) reads these, not the directory it verified, which its
+// owner may change after the verification; only the listed files are
+// there.
+func (vb *Verified) Keep(parent string) (string, error) {
+	dir := filepath.Join(parent, strings.TrimPrefix(vb.Digest, "sha256:"))
+	if _, err := os.Stat(filepath.Join(dir, ContentsFile)); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(parent, ".keep-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	if err := vb.WriteDir(tmp); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, ContentsFile)); serr == nil {
+			return dir, nil // kept by another process meanwhile
+		}
+		return "", err
+	}
+	return dir, nil
+}

@@ -55,3 +55,45 @@ func TestPullDirSymlinks(t *testing.T) {
 		}
 	})
 }
+
+// Keep writes what was verified, not what the directory holds after the
+// verification (its owner can change it), and only the listed files.
+func TestKeep(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	w.publish(1, "v1")
+	dir := t.TempDir()
+	v := w.verifier(t.TempDir())
+	if _, err := v.PullDir(context.Background(), w.tag.String(), dir); err != nil {
+		t.Fatal(err)
+	}
+	vb, err := v.VerifyDir(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Swapped after the verification, and a file planted.
+	if err := os.WriteFile(filepath.Join(dir, "recalls.yaml"), []byte("swapped"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "extra.pub"), []byte("planted"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	parent := t.TempDir()
+	kept, err := vb.Keep(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(kept, "recalls.yaml")); string(b) != "v1" {
+		t.Fatalf("kept recalls.yaml is %q, want the verified v1", b)
+	}
+	if _, err := os.Stat(filepath.Join(kept, "extra.pub")); !os.IsNotExist(err) {
+		t.Fatalf("an unlisted file was kept: %v", err)
+	}
+	again, err := vb.Keep(parent)
+	if err != nil || again != kept {
+		t.Fatalf("kept again at %s (%v), want %s", again, err, kept)
+	}
+	if _, err := ReadDir(kept); err != nil {
+		t.Fatalf("the kept directory does not read as the bundle: %v", err)
+	}
+}

@@ -74,7 +74,13 @@ func (b *bundleTrust) load(ctx context.Context, client *oci.Client) (u *usedBund
 		if err != nil {
 			return nil, nil, err
 		}
-		return &usedBundle{vb, b.ref}, nil, nil
+		// Use the files as verified, not the directory, which can change
+		// after the verification.
+		kept, err := vb.Keep(filepath.Join(bundleStateDir(), "kept"))
+		if err != nil {
+			return nil, nil, err
+		}
+		return &usedBundle{vb, kept}, nil, nil
 	}
 	tag, err := bundleRef(client, b.ref)
 	if err != nil {
