@@ -86,7 +86,7 @@ func plainDir(p string) error {
 // names contents.json, and contents.json names every file.
 func (v *Verifier) VerifyDir(ctx context.Context, dir string) (*Verified, error) {
 	sd := filepath.Join(dir, sigDir)
-	refB, err := os.ReadFile(filepath.Join(sd, "reference"))
+	refB, err := readFileMax(filepath.Join(sd, "reference"), maxSmallFile)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s is not a pulled trust bundle (no %s/reference: pull it with signet trust bundle pull): %w", dir, sigDir, err)
@@ -101,16 +101,16 @@ func (v *Verifier) VerifyDir(ctx context.Context, dir string) (*Verified, error)
 	if err != nil {
 		return nil, err
 	}
-	manifest, err := os.ReadFile(filepath.Join(sd, "manifest.json"))
+	manifest, err := readFileMax(filepath.Join(sd, "manifest.json"), maxSmallFile)
 	if err != nil {
-		return nil, err
+		return nil, &Error{Class: ClassAltered, Err: err}
 	}
 	if got := digestOf(manifest); got != t.Digest {
 		return nil, &Error{Class: ClassAltered, Err: fmt.Errorf("%s/manifest.json is %s, the signed bundle %s", sd, got, t.Digest)}
 	}
-	contents, err := os.ReadFile(filepath.Join(dir, ContentsFile))
+	contents, err := readFileMax(filepath.Join(dir, ContentsFile), maxSmallFile)
 	if err != nil {
-		return nil, err
+		return nil, &Error{Class: ClassAltered, Err: err}
 	}
 	if _, _, err := checkManifest(manifest, contents); err != nil {
 		return nil, &Error{Class: ClassAltered, Err: err}

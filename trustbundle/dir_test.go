@@ -97,3 +97,42 @@ func TestKeep(t *testing.T) {
 		t.Fatalf("the kept directory does not read as the bundle: %v", err)
 	}
 }
+
+// A directory's files are read only as regular files, no more than their
+// listed size: a link (to /dev/zero, or to a copy elsewhere) is refused.
+func TestVerifyDirReadsRegularFiles(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	w.publish(1, "v1")
+	for _, n := range []string{"recalls.yaml", ContentsFile, ".signet/manifest.json"} {
+		t.Run(n, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			v := w.verifier(t.TempDir())
+			if _, err := v.PullDir(context.Background(), w.tag.String(), dir); err != nil {
+				t.Fatal(err)
+			}
+			// The same bytes, through a link to a copy outside the directory.
+			p := filepath.Join(dir, n)
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp := filepath.Join(t.TempDir(), "copy")
+			if err := os.WriteFile(cp, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(cp, p); err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.VerifyDir(context.Background(), dir)
+			wantClass(t, err, ClassAltered)
+			if !strings.Contains(err.Error(), "not a regular file") {
+				t.Fatalf("got %v, want a refusal of the link", err)
+			}
+		})
+	}
+}
