@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/signet-dev/signet/taghead"
 )
@@ -56,4 +59,30 @@ func TestPolicySelfContained(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzSelfContained(f *testing.F) {
+	f.Add([]byte("images:\n- pattern: '**'\n  signers: [{name: a, key: release.pub}]\n"))
+	f.Add([]byte("recalls: /etc/x\nreceipts: {gates: [{key: ../k}]}\nimages: [{tags: {lock: l, signedHeads: {root: r}}}]\n"))
+	b, err := New(1, time.Unix(0, 0), sampleInputs("v1"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if b.selfContained(File{Entry: Entry{Name: "policy.yaml", Role: RolePolicy}, Data: data}) != nil {
+			return
+		}
+		// Accepted: every key it names is a key file of the bundle.
+		var p policyRefs
+		if yaml.Unmarshal(data, &p) != nil {
+			t.Fatal("accepted a policy that does not parse")
+		}
+		for _, r := range p.Images {
+			for _, s := range r.Signers {
+				if s.Key != "" && s.Key != "release.pub" {
+					t.Fatalf("accepted key %q", s.Key)
+				}
+			}
+		}
+	})
 }
