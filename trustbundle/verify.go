@@ -182,6 +182,10 @@ func (v *Verifier) target(ctx context.Context, tag name.Tag, src taghead.Source)
 	if err != nil {
 		return nil, signedBundle{}, refusal(err)
 	}
+	if !t.TargetsByRootKeys {
+		return nil, signedBundle{}, &Error{Class: ClassUntrustedRoot, Err: fmt.Errorf("the metadata of %s lets a key that is not a root key sign targets (an online key, as signet tag init sets up for tag heads): "+
+			"a trust bundle must be named by the offline root keys; publish bundles in a repository of their own (signet trust bundle push creates its metadata)", tag.Context())}
+	}
 	var sb signedBundle
 	if err := json.Unmarshal(t.Custom, &sb); err != nil || sb.Version < 1 {
 		return nil, signedBundle{}, &Error{Class: ClassAltered, Err: fmt.Errorf("the signed target for %s does not name a bundle version", tag)}
