@@ -97,6 +97,15 @@ func (v *Verifier) VerifyDir(ctx context.Context, dir string) (*Verified, error)
 	if err != nil {
 		return nil, err
 	}
+	if v.expect != "" {
+		want, err := bundleTag(v.client, v.expect)
+		if err != nil {
+			return nil, err
+		}
+		if tag.String() != want.String() {
+			return nil, &Error{Class: ClassWrongRepository, Err: fmt.Errorf("%s holds the bundle of %s, not %s (another tag or repository signed by the same keys?)", dir, tag, want)}
+		}
+	}
 	t, sb, err := v.target(ctx, tag, taghead.DirSource(filepath.Join(sd, "tuf")))
 	if err != nil {
 		return nil, err

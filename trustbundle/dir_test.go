@@ -136,3 +136,27 @@ func TestVerifyDirReadsRegularFiles(t *testing.T) {
 		})
 	}
 }
+
+// A directory names its own reference: with ExpectReference, a directory
+// holding another tag's bundle (signed by the same keys) is refused.
+func TestVerifyDirExpectReference(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	w.publish(1, "prod")
+	staging := *w
+	staging.tag = w.tag.Context().Tag("staging")
+	staging.publish(1, "staging")
+	dir := t.TempDir()
+	if _, err := w.verifier("").PullDir(context.Background(), staging.tag.String(), dir); err != nil {
+		t.Fatal(err)
+	}
+	// Without an expected reference, the staging bundle passes.
+	if got, err := w.verifier("").VerifyDir(context.Background(), dir); err != nil || got.Reference != staging.tag.String() {
+		t.Fatalf("%+v %v", got, err)
+	}
+	_, err := w.verifier("").ExpectReference("oci://" + w.tag.String()).VerifyDir(context.Background(), dir)
+	wantClass(t, err, ClassWrongRepository)
+	if got, err := w.verifier("").ExpectReference(staging.tag.String()).VerifyDir(context.Background(), dir); err != nil || got.Version != 1 {
+		t.Fatalf("the expected reference: %+v %v", got, err)
+	}
+}

@@ -111,6 +111,16 @@ type Verifier struct {
 	root   []byte
 	state  string
 	now    func() time.Time
+	expect string // VerifyDir: the reference the directory must hold
+}
+
+// ExpectReference makes VerifyDir refuse a directory holding the bundle of
+// another reference than ref (REPO:TAG): a directory names its own
+// reference, and every bundle signed by the root's keys — another tag,
+// another repository created with the same keys — verifies against it.
+func (v *Verifier) ExpectReference(ref string) *Verifier {
+	v.expect = ref
+	return v
 }
 
 // NewVerifier trusts rootJSON (the bundle repository's TUF root, as

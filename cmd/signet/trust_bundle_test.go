@@ -185,6 +185,13 @@ func TestVerifyWithTrustBundle(t *testing.T) {
 	if out, stderr, code := signet(t, "verify", "--trust-bundle", pulled, "--trust-bundle-root", f.root, img.String()); code != exitRevoked {
 		t.Fatalf("v2 from a directory: exit %d\n%s%s", code, out, stderr)
 	}
+	if out, stderr, code := signet(t, "verify", "--trust-bundle", pulled, "--trust-bundle-root", f.root, "--trust-bundle-ref", f.ref, img.String()); code != exitRevoked {
+		t.Fatalf("v2 from a directory, its reference expected: exit %d\n%s%s", code, out, stderr)
+	}
+	staging := strings.TrimSuffix(f.ref, ":prod") + ":staging"
+	if out, stderr, code := signet(t, "verify", "--trust-bundle", pulled, "--trust-bundle-root", f.root, "--trust-bundle-ref", staging, img.String()); code != exitInvalid || !strings.Contains(stderr, "trust bundle [wrong-repository]") {
+		t.Fatalf("a directory of another reference: exit %d\n%s%s", code, out, stderr)
+	}
 
 	// Version 1 signed again after version 2: refused, and not answered with the last good bundle.
 	resignBundle(t, f, v1, 1)

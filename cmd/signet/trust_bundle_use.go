@@ -20,14 +20,17 @@ import (
 // bundleTrust is the flag group of commands that take their trust from a
 // trust bundle (--trust-bundle, --trust-bundle-root).
 type bundleTrust struct {
-	ref  string
-	root string
+	ref    string
+	root   string
+	expect string
 }
 
 func (b *bundleTrust) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&b.ref, "trust-bundle", "", "take the trusted root, keys, policy and recall list from a signed trust bundle: "+
 		"oci://REGISTRY/REPO:TAG or a directory from 'signet trust bundle pull' (no other trust material is fetched)")
 	cmd.Flags().StringVar(&b.root, "trust-bundle-root", "", "with --trust-bundle: the bundle repository's TUF root.json (written by its first push)")
+	cmd.Flags().StringVar(&b.expect, "trust-bundle-ref", "", "with --trust-bundle DIR: the REPO:TAG the directory's bundle must have been pulled from "+
+		"(a directory names its own, and a bundle of any tag signed by the same keys verifies)")
 }
 
 // usedBundle is a verified bundle and the directory holding its files.
@@ -70,6 +73,9 @@ func (b *bundleTrust) load(ctx context.Context, client *oci.Client) (u *usedBund
 		return nil, nil, err
 	}
 	if isBundleDir(b.ref) {
+		if b.expect != "" {
+			v.ExpectReference(b.expect)
+		}
 		vb, err := v.VerifyDir(ctx, b.ref)
 		if err != nil {
 			return nil, nil, err
