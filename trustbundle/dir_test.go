@@ -154,7 +154,7 @@ func TestVerifyDirExpectReference(t *testing.T) {
 	if got, err := w.verifier("").VerifyDir(context.Background(), dir); err != nil || got.Reference != staging.tag.String() {
 		t.Fatalf("%+v %v", got, err)
 	}
-	_, err := w.verifier("").ExpectReference("oci://" + w.tag.String()).VerifyDir(context.Background(), dir)
+	_, err := w.verifier("").ExpectReference("oci://"+w.tag.String()).VerifyDir(context.Background(), dir)
 	wantClass(t, err, ClassWrongRepository)
 	if got, err := w.verifier("").ExpectReference(staging.tag.String()).VerifyDir(context.Background(), dir); err != nil || got.Version != 1 {
 		t.Fatalf("the expected reference: %+v %v", got, err)
