@@ -80,8 +80,8 @@ func (b *bundleTrust) load(ctx context.Context, client *oci.Client) (u *usedBund
 		if err != nil {
 			return nil, nil, err
 		}
-		// Use the files as verified, not the directory, which can change
-		// after the verification.
+		// Use the files as verified, not the directory, which its owner
+		// can change after the verification.
 		kept, err := vb.Keep(filepath.Join(bundleStateDir(), "kept"))
 		if err != nil {
 			return nil, nil, err
@@ -94,11 +94,18 @@ func (b *bundleTrust) load(ctx context.Context, client *oci.Client) (u *usedBund
 	}
 	sum := sha256.Sum256([]byte(tag.String()))
 	cache := filepath.Join(bundleStateDir(), "cache", hex.EncodeToString(sum[:12]))
-	vb, dir, stale, err := v.Refresh(ctx, tag.String(), cache)
+	vb, _, stale, err := v.Refresh(ctx, tag.String(), cache)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &usedBundle{vb, dir}, stale, nil
+	// Not the cache's directory, which another process's refresh can
+	// replace while this one reads it (a policy from one version, a
+	// trusted root from another): the verified files, kept by digest.
+	kept, err := vb.Keep(filepath.Join(bundleStateDir(), "kept"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &usedBundle{vb, kept}, stale, nil
 }
 
 // loadWarn is load, printing a warning when the last good bundle is used.
