@@ -36,3 +36,22 @@ func TestStateUnwritable(t *testing.T) {
 		})
 	}
 }
+
+// A directory holding an older pulled bundle (its metadata with it) is
+// refused by a verifier that has trusted a newer one.
+func TestVerifyDirOlderThanTrusted(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil)
+	w.publish(1, "v1")
+	old := t.TempDir()
+	if _, err := w.verifier("").PullDir(context.Background(), w.tag.String(), old); err != nil {
+		t.Fatal(err)
+	}
+	w.publish(2, "v2")
+	v := w.verifier(t.TempDir())
+	if got, err := v.Verify(context.Background(), w.tag.String()); err != nil || got.Version != 2 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	_, err := v.VerifyDir(context.Background(), old)
+	wantClass(t, err, ClassRollback)
+}
