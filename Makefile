@@ -107,6 +107,7 @@ fuzz:
 	$(GO) test ./mirror -run '^$$' -fuzz '^FuzzCopy$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./policy -run '^$$' -fuzz '^FuzzOriginReference$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./trustbundle -run '^$$' -fuzz '^FuzzParseContents$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./trustbundle -run '^$$' -fuzz '^FuzzSelfContained$$' -fuzztime $(FUZZTIME)
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)

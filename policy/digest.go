@@ -79,3 +79,20 @@ func signerMaterial(s *CompiledSigner) ([]byte, error) {
 	}
 	return append([]byte("keyless "), b...), nil
 }
+
+// BindTrustedRoot folds into the digest the trusted root (CAs, logs,
+// TSAs) the policy is used with, when that root is versioned with the
+// policy — a trust bundle's. The digest names the decision's trust, so a
+// gate receipt made under one trusted root does not stand in under
+// another (a bundle that drops a compromised CA voids the receipts made
+// while it was trusted), and cached verdicts are keyed by it too.
+func (c *Compiled) BindTrustedRoot(trustedRoot []byte) {
+	h := sha256.New()
+	part := func(label string, b []byte) {
+		fmt.Fprintf(h, "%s %d\n", label, len(b))
+		h.Write(b)
+	}
+	part("signet policy digest v1 with trusted root: policy", []byte(c.Hash))
+	part("trusted root", trustedRoot)
+	c.Hash = hex.EncodeToString(h.Sum(nil))
+}

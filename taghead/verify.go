@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -134,6 +135,11 @@ type Target struct {
 	Expires time.Time `json:"expires"`
 	// TargetsVersion is the version of the targets metadata naming it.
 	TargetsVersion int64 `json:"targetsVersion"`
+	// TargetsByRootKeys: every key the trusted root names for targets is
+	// one of its root keys (kept offline), so no online key (snapshot,
+	// timestamp) alone can sign a target. Tag heads are signed with the
+	// online key; trust bundles need this.
+	TargetsByRootKeys bool `json:"targetsByRootKeys"`
 }
 
 // Source serves the files of a metadata artifact by name: the registry's
@@ -217,7 +223,8 @@ func (v *Verifier) Target(ctx context.Context, repo name.Repository, src Source,
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{Path: path, Digest: "sha256:" + hex.EncodeToString(tf.Hashes["sha256"]), Size: tf.Length, Expires: exp.Expires, TargetsVersion: exp.version}
+	t := &Target{Path: path, Digest: "sha256:" + hex.EncodeToString(tf.Hashes["sha256"]), Size: tf.Length, Expires: exp.Expires, TargetsVersion: exp.version,
+		TargetsByRootKeys: exp.targetsByRoot}
 	if tf.Custom != nil {
 		t.Custom = *tf.Custom
 	}
@@ -228,8 +235,9 @@ var errNoTarget = errors.New("no such target")
 
 // trusted is what the workflow trusted besides the target.
 type trusted struct {
-	Expires time.Time
-	version int64
+	Expires       time.Time
+	version       int64
+	targetsByRoot bool
 }
 
 func (v *Verifier) target(ctx context.Context, repo name.Repository, src Source, path string) (*metadata.TargetFiles, trusted, error) {
@@ -275,7 +283,21 @@ func (v *Verifier) target(ctx context.Context, repo name.Repository, src Source,
 		return nil, trusted{}, errNoTarget
 	}
 	tm := up.GetTrustedMetadataSet()
-	return tf, trusted{Expires: expires(tm), version: tm.Targets[metadata.TARGETS].Signed.Version}, nil
+	return tf, trusted{Expires: expires(tm), version: tm.Targets[metadata.TARGETS].Signed.Version, targetsByRoot: targetsByRoot(tm.Root)}, nil
+}
+
+// targetsByRoot says whether every key root trusts for targets is a root key.
+func targetsByRoot(root *metadata.Metadata[metadata.RootType]) bool {
+	roles := root.Signed.Roles
+	if roles[metadata.TARGETS] == nil || roles[metadata.ROOT] == nil || len(roles[metadata.TARGETS].KeyIDs) == 0 {
+		return false
+	}
+	for _, id := range roles[metadata.TARGETS].KeyIDs {
+		if !slices.Contains(roles[metadata.ROOT].KeyIDs, id) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkBinding refuses a head signed for another repository than repo, or

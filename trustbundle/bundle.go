@@ -24,6 +24,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -157,20 +158,22 @@ func (c *Contents) validate() error {
 		if err := e.validate(); err != nil {
 			return fmt.Errorf("file %d: %w", i+1, err)
 		}
-		if names[e.Name] {
-			return fmt.Errorf("file %q is listed twice", e.Name)
+		// Names equal but for case are one file where a bundle is pulled to
+		// a case-insensitive file system (macOS, Windows).
+		if names[strings.ToLower(e.Name)] {
+			return fmt.Errorf("file %q is listed twice (names differing only in case count as one)", e.Name)
 		}
 		if single[e.Role] && roles[e.Role] {
 			return fmt.Errorf("file %q: a bundle holds one %s, this is the second", e.Name, e.Role)
 		}
-		names[e.Name], roles[e.Role] = true, true
+		names[strings.ToLower(e.Name)], roles[e.Role] = true, true
 	}
 	return nil
 }
 
 func (e Entry) validate() error {
 	switch {
-	case !validName.MatchString(e.Name) || e.Name == ContentsFile || path.Base(e.Name) != e.Name:
+	case !validName.MatchString(e.Name) || strings.EqualFold(e.Name, ContentsFile) || path.Base(e.Name) != e.Name:
 		return fmt.Errorf("%q is not a plain file name (letters, digits, . _ -; not %s)", e.Name, ContentsFile)
 	case mediaTypes[e.Role] == "":
 		return fmt.Errorf("%q: unknown role %q (want trusted-root, signing-config, policy, key or recalls)", e.Name, e.Role)

@@ -128,6 +128,8 @@ func TestParseContents(t *testing.T) {
 		{"unknown role", doc("1", entry("a", "secret", KeyType)), "unknown role"},
 		{"media type", doc("1", entry("a", "key", PolicyType)), "media type"},
 		{"twice", doc("1", entry("a", "key", KeyType), entry("a", "key", KeyType)), "listed twice"},
+		{"twice but for case", doc("1", entry("a.pub", "key", KeyType), entry("A.pub", "key", KeyType)), "listed twice"},
+		{"contents name in capitals", doc("1", entry("Contents.json", "key", KeyType)), "not a plain file name"},
 		{"two roots", doc("1", entry("a", "trusted-root", TrustedRootType), entry("b", "trusted-root", TrustedRootType)), "the second"},
 		{"trailing", doc("1") + "{}", "after its JSON"},
 	} {

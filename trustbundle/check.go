@@ -18,6 +18,9 @@ func (b *Bundle) Check() error {
 			return fmt.Errorf("%w: %s (%s): %w", ErrInvalid, f.Name, f.Role, err)
 		}
 	}
+	if err := b.checkPolicies(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	return nil
 }
 

@@ -27,6 +27,9 @@ func (v *Verifier) PullDir(ctx context.Context, ref, dir string) (*Verified, err
 		return nil, err
 	}
 	sd := filepath.Join(dir, sigDir)
+	if err := plainDir(sd); err != nil {
+		return nil, err
+	}
 	tufDir := filepath.Join(sd, "tuf")
 	if err := os.RemoveAll(tufDir); err != nil {
 		return nil, err
@@ -52,14 +55,29 @@ func (v *Verifier) PullDir(ctx context.Context, ref, dir string) (*Verified, err
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(sd, "manifest.json"), p.Manifest, 0o644); err != nil {
+	if err := replaceFile(filepath.Join(sd, "manifest.json"), p.Manifest); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(sd, "reference"), []byte(tag.String()+"\n"), 0o644); err != nil {
+	if err := replaceFile(filepath.Join(sd, "reference"), []byte(tag.String()+"\n")); err != nil {
 		return nil, err
 	}
 	vb.manifest = p.Manifest
 	return vb, vb.WriteDir(dir)
+}
+
+// plainDir refuses a symbolic link (or anything but a directory) at p, so
+// that pulling never removes or writes through one; nothing there is fine.
+func plainDir(p string) error {
+	info, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !info.IsDir():
+		return fmt.Errorf("%s is not a directory (a symbolic link?): pull into a new directory", p)
+	}
+	return nil
 }
 
 // VerifyDir verifies a bundle directory written by PullDir, reading
@@ -68,7 +86,7 @@ func (v *Verifier) PullDir(ctx context.Context, ref, dir string) (*Verified, err
 // names contents.json, and contents.json names every file.
 func (v *Verifier) VerifyDir(ctx context.Context, dir string) (*Verified, error) {
 	sd := filepath.Join(dir, sigDir)
-	refB, err := os.ReadFile(filepath.Join(sd, "reference"))
+	refB, err := readFileMax(filepath.Join(sd, "reference"), maxSmallFile)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s is not a pulled trust bundle (no %s/reference: pull it with signet trust bundle pull): %w", dir, sigDir, err)
@@ -79,20 +97,29 @@ func (v *Verifier) VerifyDir(ctx context.Context, dir string) (*Verified, error)
 	if err != nil {
 		return nil, err
 	}
+	if v.expect != "" {
+		want, err := bundleTag(v.client, v.expect)
+		if err != nil {
+			return nil, err
+		}
+		if tag.String() != want.String() {
+			return nil, &Error{Class: ClassWrongRepository, Err: fmt.Errorf("%s holds the bundle of %s, not %s (another tag or repository signed by the same keys?)", dir, tag, want)}
+		}
+	}
 	t, sb, err := v.target(ctx, tag, taghead.DirSource(filepath.Join(sd, "tuf")))
 	if err != nil {
 		return nil, err
 	}
-	manifest, err := os.ReadFile(filepath.Join(sd, "manifest.json"))
+	manifest, err := readFileMax(filepath.Join(sd, "manifest.json"), maxSmallFile)
 	if err != nil {
-		return nil, err
+		return nil, &Error{Class: ClassAltered, Err: err}
 	}
 	if got := digestOf(manifest); got != t.Digest {
 		return nil, &Error{Class: ClassAltered, Err: fmt.Errorf("%s/manifest.json is %s, the signed bundle %s", sd, got, t.Digest)}
 	}
-	contents, err := os.ReadFile(filepath.Join(dir, ContentsFile))
+	contents, err := readFileMax(filepath.Join(dir, ContentsFile), maxSmallFile)
 	if err != nil {
-		return nil, err
+		return nil, &Error{Class: ClassAltered, Err: err}
 	}
 	if _, _, err := checkManifest(manifest, contents); err != nil {
 		return nil, &Error{Class: ClassAltered, Err: err}
@@ -108,4 +135,35 @@ func (v *Verifier) VerifyDir(ctx context.Context, dir string) (*Verified, error)
 	vb.Dir = dir
 	vb.manifest = manifest
 	return vb, nil
+}
+
+// Keep writes the verified bundle's files, as verified, to a directory of
+// their own under parent (named by the bundle's digest, written once) and
+// returns it. A verifier that reads the files by path afterwards (a
+// policy, its keys) reads these, not the directory it verified, which its
+// owner may change after the verification; only the listed files are
+// there.
+func (vb *Verified) Keep(parent string) (string, error) {
+	dir := filepath.Join(parent, strings.TrimPrefix(vb.Digest, "sha256:"))
+	if _, err := os.Stat(filepath.Join(dir, ContentsFile)); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(parent, ".keep-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	if err := vb.WriteDir(tmp); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, ContentsFile)); serr == nil {
+			return dir, nil // kept by another process meanwhile
+		}
+		return "", err
+	}
+	return dir, nil
 }

@@ -126,6 +126,13 @@ func Publish(ctx context.Context, client *oci.Client, tag name.Tag, b *Bundle, k
 // targets (another root key) or timestamp (another online key): the
 // verifiers would refuse what they sign.
 func checkSigners(md *taghead.Repo, k taghead.Keys) error {
+	roles := md.Root().Signed.Roles
+	for _, id := range roles[metadata.TARGETS].KeyIDs {
+		if !slices.Contains(roles[metadata.ROOT].KeyIDs, id) {
+			return fmt.Errorf("the signed metadata of %s lets key %s, not a root key, sign targets (an online key, as signet tag init sets up for tag heads): verifiers refuse a bundle named so; push bundles to a repository of their own",
+				md.Repository, id)
+		}
+	}
 	for role, s := range map[string]signature.Signer{metadata.TARGETS: k.Targets, metadata.TIMESTAMP: k.Timestamp, metadata.SNAPSHOT: k.Snapshot} {
 		pub, err := s.PublicKey()
 		if err != nil {

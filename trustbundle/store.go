@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -25,18 +26,36 @@ func (b *Bundle) WriteDir(dir string) error {
 		return err
 	}
 	for _, f := range b.Files {
-		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+		if err := replaceFile(filepath.Join(dir, f.Name), f.Data); err != nil {
 			return fmt.Errorf("writing the bundle: %w", err)
 		}
 	}
 	// contents.json last: a directory with it is complete.
-	return os.WriteFile(filepath.Join(dir, ContentsFile), contents, 0o644)
+	return replaceFile(filepath.Join(dir, ContentsFile), contents)
+}
+
+// replaceFile writes a new file at p, removing what was there first: a
+// symbolic link planted at p is removed, never followed (O_EXCL), so a
+// pull into a directory someone else can write to writes only inside it.
+func replaceFile(p string, data []byte) error {
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // ReadDir reads a bundle written by WriteDir (or pulled), checking every
 // file against contents.json.
 func ReadDir(dir string) (*Bundle, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, ContentsFile))
+	raw, err := readFileMax(filepath.Join(dir, ContentsFile), maxSmallFile)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s is not a trust bundle directory (no %s): %w", dir, ContentsFile, err)
@@ -48,12 +67,51 @@ func ReadDir(dir string) (*Bundle, error) {
 		return nil, err
 	}
 	return assemble(c, func(e Entry) ([]byte, error) {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name))
+		// No more than the size listed: assemble refuses a file of another size.
+		b, err := readFileMax(filepath.Join(dir, e.Name), e.Size)
+		if errors.Is(err, errTooLarge) {
+			return nil, fmt.Errorf("%w: %s: %w, contents.json says %d: the bundle was altered", ErrInvalid, e.Name, err, e.Size)
+		}
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w: contents.json lists %s, which is not in %s", ErrInvalid, e.Name, dir)
 		}
 		return b, err
 	})
+}
+
+// maxSmallFile bounds what is read from a directory before it is checked
+// (contents.json, a manifest, a reference).
+const maxSmallFile = 4 << 20
+
+var errTooLarge = errors.New("file too large")
+
+// readFileMax reads the regular file p (a symbolic link, device or pipe
+// is refused: a directory's owner could make reading it endless) if it
+// holds no more than max bytes.
+func readFileMax(p string, max int64) ([]byte, error) {
+	info, err := os.Lstat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file (%s)", ErrInvalid, p, info.Mode().Type())
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrInvalid, p)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is over %d bytes: %w", p, max, errTooLarge)
+	}
+	return b, nil
 }
 
 // Push writes the bundle to tag as one artifact (contents.json first, then

@@ -63,6 +63,7 @@ var explain = map[Class]string{
 	ClassUntrustedRoot: "not signed by the keys the trusted root names: ",
 	ClassUnavailable:   "cannot read the bundle: ",
 	ClassAltered:       "the bundle is not the one signed: ",
+	ClassExternal:      "its policy draws trust from outside the bundle: ",
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -110,6 +111,16 @@ type Verifier struct {
 	root   []byte
 	state  string
 	now    func() time.Time
+	expect string // VerifyDir: the reference the directory must hold
+}
+
+// ExpectReference makes VerifyDir refuse a directory holding the bundle of
+// another reference than ref (REPO:TAG): a directory names its own
+// reference, and every bundle signed by the root's keys — another tag,
+// another repository created with the same keys — verifies against it.
+func (v *Verifier) ExpectReference(ref string) *Verifier {
+	v.expect = ref
+	return v
 }
 
 // NewVerifier trusts rootJSON (the bundle repository's TUF root, as
@@ -181,6 +192,10 @@ func (v *Verifier) target(ctx context.Context, tag name.Tag, src taghead.Source)
 	if err != nil {
 		return nil, signedBundle{}, refusal(err)
 	}
+	if !t.TargetsByRootKeys {
+		return nil, signedBundle{}, &Error{Class: ClassUntrustedRoot, Err: fmt.Errorf("the metadata of %s lets a key that is not a root key sign targets (an online key, as signet tag init sets up for tag heads): "+
+			"a trust bundle must be named by the offline root keys; publish bundles in a repository of their own (signet trust bundle push creates its metadata)", tag.Context())}
+	}
 	var sb signedBundle
 	if err := json.Unmarshal(t.Custom, &sb); err != nil || sb.Version < 1 {
 		return nil, signedBundle{}, &Error{Class: ClassAltered, Err: fmt.Errorf("the signed target for %s does not name a bundle version", tag)}
@@ -197,6 +212,9 @@ func (v *Verifier) target(ctx context.Context, tag name.Tag, src taghead.Source)
 func (v *Verifier) accept(tag name.Tag, t *taghead.Target, sb signedBundle, b *Bundle) (*Verified, error) {
 	if b.Contents.Version != sb.Version {
 		return nil, &Error{Class: ClassAltered, Err: fmt.Errorf("contents.json says version %d, the signed target %d", b.Contents.Version, sb.Version)}
+	}
+	if err := b.checkPolicies(); err != nil {
+		return nil, &Error{Class: ClassExternal, Err: err}
 	}
 	if err := v.checkState(tag, t.Digest, sb.Version); err != nil {
 		return nil, err

@@ -185,6 +185,13 @@ func TestVerifyWithTrustBundle(t *testing.T) {
 	if out, stderr, code := signet(t, "verify", "--trust-bundle", pulled, "--trust-bundle-root", f.root, img.String()); code != exitRevoked {
 		t.Fatalf("v2 from a directory: exit %d\n%s%s", code, out, stderr)
 	}
+	if out, stderr, code := signet(t, "verify", "--trust-bundle", pulled, "--trust-bundle-root", f.root, "--trust-bundle-ref", f.ref, img.String()); code != exitRevoked {
+		t.Fatalf("v2 from a directory, its reference expected: exit %d\n%s%s", code, out, stderr)
+	}
+	staging := strings.TrimSuffix(f.ref, ":prod") + ":staging"
+	if out, stderr, code := signet(t, "verify", "--trust-bundle", pulled, "--trust-bundle-root", f.root, "--trust-bundle-ref", staging, img.String()); code != exitInvalid || !strings.Contains(stderr, "trust bundle [wrong-repository]") {
+		t.Fatalf("a directory of another reference: exit %d\n%s%s", code, out, stderr)
+	}
 
 	// Version 1 signed again after version 2: refused, and not answered with the last good bundle.
 	resignBundle(t, f, v1, 1)
@@ -335,5 +342,42 @@ func TestGateTrustBundle(t *testing.T) {
 	b.cur.WithClock(func() time.Time { return time.Now().Add(2 * taghead.DefaultExpiry.Timestamp) })
 	if d := b.swap.Decide(ctx, img.String()); d.Allowed || d.Class != verify.ClassTransient || !strings.Contains(d.Reason, "expired") {
 		t.Fatalf("after the running bundle's expiry: %+v", d)
+	}
+}
+
+// TestBundleTrustedRootInPolicyDigest: a decision's policy digest names the
+// bundle's trusted root, so a gate receipt (signed with that digest) made
+// under one trusted root does not count under a bundle with another — a
+// CA dropped from the bundle voids the receipts made while it was trusted
+// — while a bundle changing only its recall list keeps the digest.
+func TestBundleTrustedRootInPolicyDigest(t *testing.T) {
+	f := newBundleFixture(t)
+	pol := f.path("policy.yaml")
+	write(t, pol, "apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"example.com/team/**\"\n    signers: [{name: release, key: release.pub}]\n")
+	push := func(version, trustedRoot string) string {
+		t.Helper()
+		dir := f.path("b" + version)
+		write(t, f.path("recalls.yaml"), "apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: "+version+"\n")
+		write(t, f.path("trusted_root.json"), trustedRoot)
+		mustRun(t, "trust", "bundle", "create", "--version", version, "--key", f.path("release.pub"), "--policy", pol,
+			"--recalls", f.path("recalls.yaml"), "--trusted-root", f.path("trusted_root.json"), "-o", dir)
+		mustRun(t, "trust", "bundle", "push", dir, f.ref, "--root-key", f.path("root.key"), "--key", f.path("online.key"), "--root-out", f.root)
+		o := &admissionOptions{bundle: bundleTrust{ref: f.ref, root: f.root}, cacheTTL: time.Hour, negTTL: time.Hour, failMode: "closed", budget: 10 * time.Second, trust: trustOptions{mode: "optional"}}
+		w, _, err := o.webhook(context.Background(), &streams{out: &strings.Builder{}, err: &strings.Builder{}}, slog.New(slog.DiscardHandler), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.Decider().(*admission.Expiring).PolicyHash()
+	}
+	const rootA = `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`
+	const rootB = `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1","tlogs":[]}`
+	h1 := push("1", rootA)
+	h2 := push("2", rootA)
+	h3 := push("3", rootB)
+	if h1 == "" || h1 != h2 {
+		t.Fatalf("a new recall list alone changed the policy digest: %q, %q", h1, h2)
+	}
+	if h3 == h2 {
+		t.Fatalf("another trusted root, the same policy digest %s: receipts made under the old root would count", h3)
 	}
 }

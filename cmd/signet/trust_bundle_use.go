@@ -20,14 +20,17 @@ import (
 // bundleTrust is the flag group of commands that take their trust from a
 // trust bundle (--trust-bundle, --trust-bundle-root).
 type bundleTrust struct {
-	ref  string
-	root string
+	ref    string
+	root   string
+	expect string
 }
 
 func (b *bundleTrust) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&b.ref, "trust-bundle", "", "take the trusted root, keys, policy and recall list from a signed trust bundle: "+
 		"oci://REGISTRY/REPO:TAG or a directory from 'signet trust bundle pull' (no other trust material is fetched)")
 	cmd.Flags().StringVar(&b.root, "trust-bundle-root", "", "with --trust-bundle: the bundle repository's TUF root.json (written by its first push)")
+	cmd.Flags().StringVar(&b.expect, "trust-bundle-ref", "", "with --trust-bundle DIR: the REPO:TAG the directory's bundle must have been pulled from "+
+		"(a directory names its own, and a bundle of any tag signed by the same keys verifies)")
 }
 
 // usedBundle is a verified bundle and the directory holding its files.
@@ -70,11 +73,20 @@ func (b *bundleTrust) load(ctx context.Context, client *oci.Client) (u *usedBund
 		return nil, nil, err
 	}
 	if isBundleDir(b.ref) {
+		if b.expect != "" {
+			v.ExpectReference(b.expect)
+		}
 		vb, err := v.VerifyDir(ctx, b.ref)
 		if err != nil {
 			return nil, nil, err
 		}
-		return &usedBundle{vb, b.ref}, nil, nil
+		// Use the files as verified, not the directory, which its owner
+		// can change after the verification.
+		kept, err := vb.Keep(filepath.Join(bundleStateDir(), "kept"))
+		if err != nil {
+			return nil, nil, err
+		}
+		return &usedBundle{vb, kept}, nil, nil
 	}
 	tag, err := bundleRef(client, b.ref)
 	if err != nil {
@@ -82,11 +94,18 @@ func (b *bundleTrust) load(ctx context.Context, client *oci.Client) (u *usedBund
 	}
 	sum := sha256.Sum256([]byte(tag.String()))
 	cache := filepath.Join(bundleStateDir(), "cache", hex.EncodeToString(sum[:12]))
-	vb, dir, stale, err := v.Refresh(ctx, tag.String(), cache)
+	vb, _, stale, err := v.Refresh(ctx, tag.String(), cache)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &usedBundle{vb, dir}, stale, nil
+	// Not the cache's directory, which another process's refresh can
+	// replace while this one reads it (a policy from one version, a
+	// trusted root from another): the verified files, kept by digest.
+	kept, err := vb.Keep(filepath.Join(bundleStateDir(), "kept"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &usedBundle{vb, kept}, stale, nil
 }
 
 // loadWarn is load, printing a warning when the last good bundle is used.

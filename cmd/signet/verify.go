@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -359,6 +360,15 @@ func policyEngine(s *streams, client *oci.Client, trust *trustOptions, file stri
 	c, err := policy.Load(file, keyLoader(s))
 	if err != nil {
 		return nil, err
+	}
+	if trust.fromBundle && trust.trustedRoot != "" {
+		// The bundle's trusted root is part of the decision's trust: a
+		// receipt made under another one does not count.
+		tr, err := os.ReadFile(trust.trustedRoot)
+		if err != nil {
+			return nil, err
+		}
+		c.BindTrustedRoot(tr)
 	}
 	if trust.root != nil {
 		opts = append(opts, verify.WithEngineTrustedRoot(trust.root))
