@@ -41,6 +41,11 @@ func (s *scriptedDecider) Decide(ctx context.Context, _ string) *verify.Decision
 	return &d
 }
 
+// phasedDecider decides by calling f.
+type phasedDecider func() *verify.Decision
+
+func (f phasedDecider) Decide(context.Context, string) *verify.Decision { return f() }
+
 // TestStaleVerdictLoses: two replicas judge one image at once. The first
 // begins (the image then passes) and is slow; the second begins later (the
 // image's signature removed by then: it fails) and records FAILED first.
@@ -56,7 +61,6 @@ func TestStaleVerdictLoses(t *testing.T) {
 	fail := &verify.Decision{Allowed: false, Mode: "enforce", Rule: "**", RuleIndex: 0, Class: verify.ClassInvalid, Reason: "no signature verifies"}
 	slow := &scriptedDecider{d: pass, then: fail, started: make(chan struct{}, 1), release: make(chan struct{})}
 	e.startWith(slow)
-	other := e.replicaWith(&scriptedDecider{d: fail})
 
 	d := e.reg.PushImage(t, "stale/app:v1")
 	if code := e.post(envelope(ev{"stale/app", d.DigestStr(), "v1", ""}), "Bearer "+secret); code != http.StatusOK {
@@ -67,6 +71,11 @@ func TestStaleVerdictLoses(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the first replica never began its verification")
 	}
+	// The second replica starts once the first holds the job: the queue is
+	// shared, and started earlier it could claim the first event itself.
+	// Whichever replica takes the second event decides FAILED (the slow
+	// decider's later calls fail too).
+	other := e.replicaWith(&scriptedDecider{d: fail})
 	if code := postTo(t, other, envelope(ev{"stale/app", d.DigestStr(), "latest", ""}), "Bearer "+secret); code != http.StatusOK {
 		t.Fatalf("notifying the second replica: %d", code)
 	}
@@ -112,8 +121,19 @@ func TestSummaryOfNewerVerdict(t *testing.T) {
 	e.stop()
 	pass := &verify.Decision{Allowed: true, Mode: "enforce", Rule: "**", RuleIndex: 0}
 	fail := &verify.Decision{Allowed: false, Mode: "enforce", Rule: "**", RuleIndex: 0, Class: verify.ClassInvalid, Reason: "no signature verifies"}
-	e.startWith(&scriptedDecider{d: pass})
-	failing := e.replicaWith(&scriptedDecider{d: fail})
+	// The replicas share one queue, so either may take any event: both
+	// decide by the phase the test sets, not by which one was notified.
+	var passing atomic.Bool
+	phased := phasedDecider(func() *verify.Decision {
+		if passing.Load() {
+			d := *pass
+			return &d
+		}
+		d := *fail
+		return &d
+	})
+	e.startWith(phased)
+	failing := e.replicaWith(phased)
 	d := e.reg.PushImage(t, "newer/app:v1") // not signed: its full verification fails
 	send := func(url, tag string) {
 		t.Helper()
@@ -126,12 +146,14 @@ func TestSummaryOfNewerVerdict(t *testing.T) {
 	e.drained()
 
 	armed.Store(true)
+	passing.Store(true)
 	send(e.srv.URL, "v2") // PASSED, its summary held at the registry
 	select {
 	case <-blocked:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the PASSED summary was never attached")
 	}
+	passing.Store(false)
 	send(failing, "v3") // FAILED again, decided after the PASSED verdict was recorded
 	deadline := time.Now().Add(20 * time.Second)
 	for r, _ := e.record(d); (r.State != gate.StateFailed || r.Checks != 3) && time.Now().Before(deadline); r, _ = e.record(d) {
