@@ -59,7 +59,10 @@ type PolicyCheck struct {
 
 // Evidence is what a check relied on.
 type Evidence struct {
-	Signer        string `json:"signer,omitempty"`
+	Signer string `json:"signer,omitempty"`
+	// Format is the signature's format: sigstore-bundle, simple-signing,
+	// dsse-envelope or notation.
+	Format        string `json:"format,omitempty"`
 	KeyID         string `json:"keyId,omitempty"`
 	Layout        string `json:"layout,omitempty"`
 	Manifest      string `json:"manifest,omitempty"`
@@ -776,12 +779,17 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 	var res *Result
 	if rv.signatures != nil {
 		res, _ = rv.signatures.evalSignatures(ctx, image, t, arts, req)
-		for _, s := range res.Signatures {
-			ev = append(ev, evidenceOf(s, ""))
-			if s.Verified && !slices.Contains(verified, s.Key) {
-				verified = append(verified, s.Key)
+		// Distinct principals, whatever format each signed in: one
+		// signature counts for one of the signers it verifies for.
+		m := matchPrincipals(res.Signatures)
+		for i, s := range res.Signatures {
+			e := evidenceOf(s, "")
+			if p, ok := m[i]; ok {
+				e.Signer = p
 			}
+			ev = append(ev, e)
 		}
+		verified = countedPrincipals(res.Signatures, m)
 	}
 	msg := fmt.Sprintf("%d of %d required signers: %s", len(verified), rule.Threshold, listOrNone(verified))
 	if len(verified) >= rule.Threshold {
@@ -850,7 +858,7 @@ func (e *Engine) attestationCheck(ctx context.Context, d *Decision, image string
 }
 
 func evidenceOf(s Signature, pt string) Evidence {
-	ev := Evidence{Signer: s.Key, KeyID: s.KeyID, Layout: string(s.Layout), Manifest: s.Manifest, PredicateType: pt}
+	ev := Evidence{Signer: s.Key, Format: string(s.Format), KeyID: s.KeyID, Layout: string(s.Layout), Manifest: s.Manifest, PredicateType: pt}
 	for _, l := range s.Log {
 		if l.Verified {
 			idx := l.Index

@@ -140,18 +140,23 @@ func (v *Verifier) matchIdentity(b *bundle.Bundle, sig *Signature, found, alg st
 	if err != nil {
 		return "", err
 	}
-	var expected []string
+	var expected, names []string
 	for _, id := range v.identities {
 		ci, err := id.policy()
 		if err != nil {
 			return "", err
 		}
 		if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithCertificateIdentity(ci))); err == nil {
-			sig.Key = id.Name
-			sig.signedAt = timeSource(b, v.root)
-			return fmt.Sprintf("verified as %s (%s)", id.Name, found), nil
+			// Every identity it matches: a threshold counts it for one.
+			names = append(names, id.Name)
+			continue
 		}
 		expected = append(expected, id.String())
+	}
+	if len(names) > 0 {
+		sig.Key, sig.Principals = names[0], names
+		sig.signedAt = timeSource(b, v.root)
+		return fmt.Sprintf("verified as %s (%s)", strings.Join(names, " and as "), found), nil
 	}
 	if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithoutIdentitiesUnsafe())); err != nil {
 		if withLog {
