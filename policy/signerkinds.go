@@ -10,8 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/signet-dev/signet/keys"
 )
 
 // GitHubActionsIssuer is the OIDC issuer of GitHub Actions on github.com.
@@ -380,4 +383,99 @@ func (c *compiler) distinct(path func(i int) []any, ss []*CompiledSigner, idx []
 		}
 		first[p] = n
 	}
+}
+
+// Describe says in a line what the signer trusts, for people (signet
+// policy explain).
+func (s *CompiledSigner) Describe() string {
+	var d string
+	switch {
+	case s.PublicKey != nil:
+		id, err := keys.ID(s.PublicKey)
+		if err != nil {
+			id = "(unreadable)"
+		}
+		d = "key " + id
+	case s.Notation != nil:
+		d = s.Notation.describe()
+	case s.GitHub != nil && s.Keyless != nil:
+		g, k := s.GitHub, s.Keyless
+		d = "GitHub workflow " + g.Workflow
+		if !strings.Contains(g.Workflow, "@") {
+			d += " (any ref)"
+		}
+		if host := g.Host; host != "" && host != "github.com" {
+			d += " on " + host
+		}
+		if gh := k.GitHub; gh != nil {
+			switch {
+			case gh.SourceRepositoryOwnerURI != "":
+				d += ", built from any repository of " + gh.SourceRepositoryOwnerURI
+			case gh.SourceRepositoryURI != "":
+				d += ", built from " + gh.SourceRepositoryURI
+			}
+			if gh.SourceRepositoryRef != "" {
+				d += " at " + gh.SourceRepositoryRef
+			}
+			if gh.RunnerEnvironment != "" {
+				d += " on a " + gh.RunnerEnvironment + " runner"
+			}
+		}
+		d += ", issuer " + k.Issuer
+	case s.Keyless != nil:
+		k := s.Keyless
+		d = "keyless identity: subject " + orRegExp(k.Subject, k.SubjectRegExp) + ", issuer " + orRegExp(k.Issuer, k.IssuerRegExp)
+		if gh := k.GitHub; gh != nil {
+			j, _ := json.Marshal(gh)
+			if string(j) != "{}" {
+				d += ", GitHub claims " + string(j)
+			}
+		}
+	default:
+		return "nothing"
+	}
+	if s.TrustedRoot != nil {
+		d += ", certificates from its own trusted root only"
+	}
+	if !s.ValidFrom.IsZero() || !s.ValidUntil.IsZero() {
+		d += fmt.Sprintf(", counting signatures timed from %s until %s", timeOr(s.ValidFrom, "any time"), timeOr(s.ValidUntil, "any time"))
+	}
+	return d
+}
+
+func orRegExp(exact, re string) string {
+	if exact != "" {
+		return exact
+	}
+	return "matching " + re
+}
+
+func timeOr(t time.Time, zero string) string {
+	if t.IsZero() {
+		return zero
+	}
+	return t.Format(time.RFC3339)
+}
+
+func (n *CompiledNotation) describe() string {
+	scheme := "notary.x509"
+	if n.SigningAuthority {
+		scheme = "notary.x509.signingAuthority"
+	}
+	var names []string
+	for _, c := range n.Certificates {
+		names = append(names, c.Subject.String())
+	}
+	d := fmt.Sprintf("Notation principal: %s, trust store [%s]", scheme, strings.Join(names, "; "))
+	if n.Subject != "" {
+		d += ", signing certificate subject " + n.Subject
+	} else {
+		d += ", any signing certificate it certifies"
+	}
+	if len(n.TSA) > 0 {
+		d += fmt.Sprintf(", %d timestamp root(s), verifyTimestamp %s", len(n.TSA), n.VerifyTimestamp)
+	} else {
+		d += ", no timestamp roots"
+	}
+	return d + ", revocation " + n.Revocation
 }

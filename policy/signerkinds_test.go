@@ -443,3 +443,30 @@ func TestDigestCoversCertificatesAndTrustedRoots(t *testing.T) {
 		})
 	}
 }
+
+// TestDescribeSigners: each kind of signer is described by what it trusts.
+func TestDescribeSigners(t *testing.T) {
+	t.Parallel()
+	caPEM, _ := newCert(t, "Acme CA", true)
+	files := map[string]string{"ca.pem": caPEM, "root.json": newTrustedRoot(t, "r")}
+	doc := header + `images:
+  - pattern: "r.example/**"
+    signers:
+      - {name: a, notation: {trustStore: ca.pem, signingAuthority: true, subject: "CN=S,O=Acme,ST=WA,C=US"}}
+      - {name: b, github: {workflow: acme/shared/.github/workflows/b.yml, owner: acme, ref: refs/tags/v1, trustedRoot: root.json}}
+      - {name: c, keyless: {issuer: https://i, subjectRegExp: '^x$', github: {runnerEnvironment: self-hosted}}}
+`
+	c, err := compileWith(t, t.TempDir(), files, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{
+		"Notation principal: notary.x509.signingAuthority, trust store [CN=Acme CA,O=Acme,ST=WA,C=US], signing certificate subject CN=S,O=Acme,ST=WA,C=US, no timestamp roots, revocation enforce",
+		"GitHub workflow acme/shared/.github/workflows/b.yml (any ref), built from any repository of https://github.com/acme at refs/tags/v1, issuer https://token.actions.githubusercontent.com, certificates from its own trusted root only",
+		`keyless identity: subject matching ^x$, issuer https://i, GitHub claims {"runnerEnvironment":"self-hosted"}`,
+	} {
+		if got := c.Rules[0].Signers[i].Describe(); got != want {
+			t.Errorf("signer %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
