@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -343,12 +344,15 @@ func principal(s *CompiledSigner) string {
 		}
 		return "key " + string(der)
 	case s.Notation != nil:
-		var b strings.Builder
-		fmt.Fprintf(&b, "notation %t %q", s.Notation.SigningAuthority, s.Notation.Subject)
+		// The same certificates in another order, or listed twice, are
+		// the same trust store.
+		var raw []string
 		for _, cert := range s.Notation.Certificates {
-			fmt.Fprintf(&b, " %d:%s", len(cert.Raw), cert.Raw)
+			raw = append(raw, fmt.Sprintf("%d:%s", len(cert.Raw), cert.Raw))
 		}
-		return b.String()
+		slices.Sort(raw)
+		raw = slices.Compact(raw)
+		return fmt.Sprintf("notation %t %q %s", s.Notation.SigningAuthority, s.Notation.Subject, strings.Join(raw, " "))
 	case s.Keyless != nil:
 		k := *s.Keyless
 		k.TrustedRoot = ""

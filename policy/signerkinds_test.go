@@ -342,7 +342,8 @@ func TestOnePrincipalTwice(t *testing.T) {
 	t.Parallel()
 	caPEM, _ := newCert(t, "Acme CA", true)
 	otherPEM, _ := newCert(t, "Other CA", true)
-	files := map[string]string{"ca.pem": caPEM, "ca-copy.pem": caPEM, "other.pem": otherPEM, "root.json": newTrustedRoot(t, "r")}
+	files := map[string]string{"ca.pem": caPEM, "ca-copy.pem": caPEM, "other.pem": otherPEM, "root.json": newTrustedRoot(t, "r"),
+		"both.pem": caPEM + otherPEM, "both-reversed.pem": otherPEM + caPEM + otherPEM}
 	inline := "\n          certificates: |\n" + indent(caPEM, "            ")
 	pub := "\n        publicKey: |\n" + indent(pubPEM, "          ")
 	cases := []struct {
@@ -351,6 +352,7 @@ func TestOnePrincipalTwice(t *testing.T) {
 	}{
 		{"key file and inline key", "key: release.pub", strings.TrimPrefix(pub, "\n        "), true},
 		{"same trust store in two files", "notation: {trustStore: ca.pem}", "notation: {trustStore: ca-copy.pem}", true},
+		{"same trust store in another order", "notation: {trustStore: both.pem}", "notation: {trustStore: both-reversed.pem}", true},
 		{"file and inline", "notation: {trustStore: ca.pem, subject: \"O=A,ST=WA,C=US\"}", "notation:\n          subject: \"O=A,ST=WA,C=US\"" + inline, true},
 		{"same workflow twice", "github: {workflow: a/b/.github/workflows/c.yml}", "github: {workflow: a/b/.github/workflows/c.yml, host: github.com}", true},
 		{"github as keyless", "github: {workflow: a/b/.github/workflows/c.yml@refs/heads/main}",
