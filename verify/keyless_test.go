@@ -181,6 +181,9 @@ func TestOverlappingIdentitiesCountOnce(t *testing.T) {
 		}
 	}
 	sign1(one.String(), "release@example.com")
+	twice := w.reg.PushImage(t, "team/app:twice")
+	sign1(twice.String(), "release@example.com")
+	sign1(twice.String(), "release@example.com")
 	sign1(two.String(), "release@example.com")
 	sign1(two.String(), "ci@example.com")
 	e := w.engine(t, `apiVersion: signet.dev/v1alpha1
@@ -197,6 +200,11 @@ images:
 	d := e.Decide(ctx, one.String())
 	if d.Allowed || d.Class != verify.ClassPolicyDenied || !strings.Contains(d.Reason, "1 of 2 required signers") {
 		t.Fatalf("one signature, two overlapping identities: allowed=%v %s", d.Allowed, d.Reason)
+	}
+	// One signer signing twice is one signer, though the two principals
+	// it matches could each take one of its signatures.
+	if d := e.Decide(ctx, twice.String()); d.Allowed || !strings.Contains(d.Reason, "1 of 2 required signers") {
+		t.Fatalf("one identity signing twice: allowed=%v %s", d.Allowed, d.Reason)
 	}
 	// Two signatures: release's counts for release, ci's for anyone-at-example
 	// (a greedy count giving release's to anyone-at-example would find one).

@@ -1,17 +1,23 @@
 package verify
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
 
 func TestMatchPrincipals(t *testing.T) {
+	n := 0
 	sig := func(verified bool, ps ...string) Signature {
-		s := Signature{Verified: verified, Principals: ps}
+		n++
+		s := Signature{Verified: verified, Principals: ps, signerID: fmt.Sprint("signer ", n)}
 		if len(ps) > 0 {
 			s.Key = ps[0]
 		}
 		return s
+	}
+	by := func(id string, ps ...string) Signature {
+		return Signature{Verified: true, Key: ps[0], Principals: ps, signerID: id}
 	}
 	cases := []struct {
 		name string
@@ -26,6 +32,11 @@ func TestMatchPrincipals(t *testing.T) {
 		{"a matching greedy misses", []Signature{sig(true, "p1", "p2"), sig(true, "p1")}, 2},
 		{"three ways", []Signature{sig(true, "a", "b"), sig(true, "a", "c"), sig(true, "a")}, 3},
 		{"key name without principals", []Signature{{Verified: true, Key: "k"}, sig(true, "k")}, 1},
+		// One signer whom two overlapping principals accept, signing twice
+		// (two formats, two envelopes), is one signer.
+		{"one signer signing twice counts once", []Signature{by("x", "p1", "p2"), by("x", "p1", "p2")}, 1},
+		{"one signer, two formats, other principals", []Signature{by("x", "p1"), by("x", "p2"), by("y", "p1")}, 2},
+		{"unknown signers count apart", []Signature{by("", "p1", "p2"), by("", "p1", "p2")}, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
