@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/notaryproject/notation-core-go/revocation"
+	"github.com/notaryproject/notation-core-go/revocation/result"
 	"github.com/notaryproject/notation-core-go/signature"
 	nx509 "github.com/notaryproject/notation-core-go/x509"
 	"github.com/notaryproject/notation-go"
@@ -123,8 +125,9 @@ func oneLine(s string) string {
 // verifiedTimestamp returns the upper bound of the envelope's RFC 3161 time
 // when its countersignature verifies against p's TSA roots and falls within
 // the signing chain's validity, else zero. It checks even when notation-go
-// did not (afterCertExpiry with an unexpired chain).
-func verifiedTimestamp(ctx context.Context, p Principal, content *signature.EnvelopeContent) time.Time {
+// did not (afterCertExpiry with an unexpired chain), revocation of the TSA's
+// chain included, as notation-go does.
+func verifiedTimestamp(ctx context.Context, p Principal, rv revocation.Validator, content *signature.EnvelopeContent) time.Time {
 	si := content.SignerInfo
 	if len(p.TSA) == 0 || len(si.UnsignedAttributes.TimestampSignature) == 0 || si.SignedAttributes.SigningScheme != signature.SigningSchemeX509 {
 		return time.Time{}
@@ -154,5 +157,23 @@ func verifiedTimestamp(ctx context.Context, p Principal, content *signature.Enve
 			return time.Time{}
 		}
 	}
+	if !notRevoked(ctx, rv, chain) {
+		return time.Time{}
+	}
 	return ts.Value.Add(ts.Accuracy)
+}
+
+// notRevoked reports whether every certificate of chain is known good (or
+// has no revocation service to ask).
+func notRevoked(ctx context.Context, rv revocation.Validator, chain []*x509.Certificate) bool {
+	results, err := rv.ValidateContext(ctx, revocation.ValidateContextOptions{CertChain: chain})
+	if err != nil || len(results) != len(chain) {
+		return false
+	}
+	for _, r := range results {
+		if r.Result != result.ResultOK && r.Result != result.ResultNonRevokable {
+			return false
+		}
+	}
+	return true
 }

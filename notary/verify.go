@@ -42,37 +42,46 @@ type Principal struct {
 
 // Verifier verifies Notation signatures for a set of principals.
 type Verifier struct {
-	principals []Principal
-	verifiers  []notation.Verifier
+	principals    []Principal
+	verifiers     []notation.Verifier
+	tsaRevocation []revocation.Validator // per principal, for the timestamps Verify checks itself
 }
 
 // NewVerifier builds one notation-go verifier per principal, each with its
 // own trust policy and in-memory trust store, and no plugins.
 func NewVerifier(ps []Principal) (*Verifier, error) {
+	return newVerifier(ps, nil)
+}
+
+// revocationValidators makes the code-signing and timestamping revocation
+// validators of a principal (tests give fakes; nil: OCSP and CRL over HTTP).
+type revocationValidators func() (codeSigning, timestamping revocation.Validator, err error)
+
+func newVerifier(ps []Principal, rv revocationValidators) (*Verifier, error) {
+	if rv == nil {
+		rv = httpRevocation
+	}
 	v := &Verifier{principals: ps}
 	for _, p := range ps {
-		nv, err := newPrincipalVerifier(p)
+		codeSigning, timestamping, err := rv()
+		if err != nil {
+			return nil, fmt.Errorf("notation principal %s: %w", p.Name, err)
+		}
+		nv, err := newPrincipalVerifier(p, codeSigning, timestamping)
 		if err != nil {
 			return nil, fmt.Errorf("notation principal %s: %w", p.Name, err)
 		}
 		v.verifiers = append(v.verifiers, nv)
+		v.tsaRevocation = append(v.tsaRevocation, timestamping)
 	}
 	return v, nil
 }
 
-func newPrincipalVerifier(p Principal) (notation.Verifier, error) {
+func newPrincipalVerifier(p Principal, codeSigning, timestamping revocation.Validator) (notation.Verifier, error) {
 	if len(p.Certificates) == 0 {
 		return nil, errors.New("no trust store certificates")
 	}
 	doc, err := trustPolicy(p)
-	if err != nil {
-		return nil, err
-	}
-	codeSigning, err := revocationValidator(purpose.CodeSigning)
-	if err != nil {
-		return nil, err
-	}
-	timestamping, err := revocationValidator(purpose.Timestamping)
 	if err != nil {
 		return nil, err
 	}
@@ -86,11 +95,22 @@ func newPrincipalVerifier(p Principal) (notation.Verifier, error) {
 	return nv, nil
 }
 
-func revocationValidator(p purpose.Purpose) (revocation.Validator, error) {
-	return revocation.NewWithOptions(revocation.Options{
-		OCSPHTTPClient:   &http.Client{Timeout: revocationTimeout},
-		CertChainPurpose: p,
-	})
+// httpRevocation makes notation-go's OCSP (falling back to CRL) validators
+// with bounded HTTP timeouts.
+func httpRevocation() (codeSigning, timestamping revocation.Validator, err error) {
+	newValidator := func(p purpose.Purpose) (revocation.Validator, error) {
+		return revocation.NewWithOptions(revocation.Options{
+			OCSPHTTPClient:   &http.Client{Timeout: revocationTimeout},
+			CertChainPurpose: p,
+		})
+	}
+	if codeSigning, err = newValidator(purpose.CodeSigning); err != nil {
+		return nil, nil, err
+	}
+	if timestamping, err = newValidator(purpose.Timestamping); err != nil {
+		return nil, nil, err
+	}
+	return codeSigning, timestamping, nil
 }
 
 // trustPolicy is the Notation trust policy document of one principal.
@@ -212,7 +232,7 @@ func (v *Verifier) Verify(ctx context.Context, target ocispec.Descriptor, artifa
 		}
 		out.Principals = append(out.Principals, p.Name)
 		if out.Timestamp.IsZero() {
-			out.Timestamp = verifiedTimestamp(ctx, p, content)
+			out.Timestamp = verifiedTimestamp(ctx, p, v.tsaRevocation[i], content)
 		}
 	}
 	if len(out.Principals) == 0 {
