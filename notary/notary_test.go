@@ -24,6 +24,8 @@ import (
 	"github.com/notaryproject/notation-go/verifier/truststore"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-dev/signet/internal/sigstoretest"
 )
 
 type pki struct {
@@ -302,4 +304,43 @@ func signWith(t *testing.T, p *pki, edit func(*signature.SignRequest)) []byte {
 		t.Fatal(err)
 	}
 	return sig
+}
+
+// TestSignTimestamped: Sign asks a TSA (the test one) for an RFC 3161
+// timestamp; Verify trusts its time only with that TSA's root, and refuses
+// the signature when the principal's TSA roots are another's.
+func TestSignTimestamped(t *testing.T) {
+	ctx := context.Background()
+	p := newPKI(t, "Acme CA", "Security")
+	tsa, other := sigstoretest.Start(t), sigstoretest.Start(t)
+	roots := x509.NewCertPool()
+	roots.AddCert(tsa.TSARoot())
+	for _, env := range []string{"jws", "cose"} {
+		t.Run(env, func(t *testing.T) {
+			sig, mt, err := Sign(ctx, p.key, p.chain, target, SignOptions{Envelope: env, TSAURL: tsa.TSAURL, TSARoots: roots})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info, err := Describe(sig, mt); err != nil || !info.HasTimestamp {
+				t.Fatalf("no timestamp: %+v %v", info, err)
+			}
+			ca := []*x509.Certificate{p.ca}
+			v := mustVerifier(t, Principal{Name: "p", Certificates: ca, TSA: []*x509.Certificate{tsa.TSARoot()}, Revocation: "skip"})
+			out, err := v.Verify(ctx, target, "", sig, mt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Timestamp.IsZero() || out.Timestamp.Before(out.SigningTime.Add(-time.Minute)) {
+				t.Errorf("timestamp %v, signing time %v", out.Timestamp, out.SigningTime)
+			}
+			v = mustVerifier(t, Principal{Name: "p", Certificates: ca, TSA: []*x509.Certificate{other.TSARoot()}, Revocation: "skip"})
+			if _, err := v.Verify(ctx, target, "", sig, mt); err == nil || !strings.Contains(err.Error(), "\np: timestamp: the RFC 3161 timestamp does not verify against the principal's TSA roots") {
+				t.Fatalf("untrusted TSA: got %v", err)
+			}
+			v = mustVerifier(t, Principal{Name: "p", Certificates: ca, TSA: []*x509.Certificate{other.TSARoot()}, VerifyTimestamp: "afterCertExpiry", Revocation: "skip"})
+			if out, err := v.Verify(ctx, target, "", sig, mt); err != nil || !out.Timestamp.IsZero() {
+				t.Fatalf("afterCertExpiry, untrusted TSA: want accepted without a trusted time, got %+v %v", out, err)
+			}
+		})
+	}
 }
