@@ -2,16 +2,13 @@ package notary
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +22,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/signet-dev/signet/internal/notarytest"
 	"github.com/signet-dev/signet/internal/sigstoretest"
 )
 
@@ -35,38 +33,10 @@ type pki struct {
 	chain []*x509.Certificate
 }
 
-func certificate(t *testing.T, tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer) *x509.Certificate {
-	t.Helper()
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // newPKI makes a CA and a code-signing leaf with the given subject CN.
 func newPKI(t *testing.T, caName, leafName string) *pki {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: caName, Organization: []string{"Acme"}},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	ca := certificate(t, caTmpl, caTmpl, caKey.Public(), caKey)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: leafName, Organization: []string{"Acme"}, Country: []string{"US"}, Province: []string{"WA"}},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(12 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-	}
-	leaf := certificate(t, leafTmpl, ca, key.Public(), caKey)
-	return &pki{ca: ca, leaf: leaf, key: key, chain: []*x509.Certificate{leaf, ca}}
+	p := notarytest.New(t, caName, leafName)
+	return &pki{ca: p.CA, leaf: p.Leaf, key: p.Key, chain: p.Chain}
 }
 
 var target = ocispec.Descriptor{

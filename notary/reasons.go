@@ -48,7 +48,7 @@ func reason(p Principal, info *Info, target ocispec.Descriptor, res *notation.Ve
 	msg := oneLine(failed.Error.Error())
 	switch failed.Type {
 	case trustpolicy.TypeIntegrity:
-		return "integrity: the envelope's signature does not match its content (tampered or corrupt): " + msg
+		return "integrity: the envelope's signature does not match its content (tampered or corrupt)"
 	case trustpolicy.TypeAuthenticity:
 		return authenticityReason(p, info, res)
 	case trustpolicy.TypeExpiry:

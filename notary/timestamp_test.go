@@ -139,3 +139,63 @@ func TestTimestamp(t *testing.T) {
 		})
 	}
 }
+
+// unknown finds every certificate's revocation status unknown (no answer).
+type unknown struct{ calls *int }
+
+func (u unknown) ValidateContext(_ context.Context, o revocation.ValidateContextOptions) ([]*result.CertRevocationResult, error) {
+	*u.calls++
+	var rs []*result.CertRevocationResult
+	for range o.CertChain {
+		rs = append(rs, &result.CertRevocationResult{Result: result.ResultUnknown})
+	}
+	return rs, nil
+}
+
+// TestRevocation: under enforce a chain whose status cannot be learned is
+// refused; log accepts it; skip does not ask.
+func TestRevocation(t *testing.T) {
+	p := newPKI(t, "Acme CA", "Security")
+	sig, mt, err := Sign(context.Background(), p.key, p.chain, target, SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		mode      string
+		want      string
+		wantCalls bool
+	}{
+		{"", "revocation:", true},
+		{"enforce", "revocation:", true},
+		{"log", "", true},
+		{"skip", "", false},
+	} {
+		t.Run(firstNonEmpty(tt.mode, "default"), func(t *testing.T) {
+			calls := 0
+			v, err := newVerifier([]Principal{{Name: "p", Certificates: []*x509.Certificate{p.ca}, Revocation: tt.mode}},
+				func() (revocation.Validator, revocation.Validator, error) {
+					return unknown{&calls}, unknown{&calls}, nil
+				})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.Verify(context.Background(), target, "", sig, mt)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), "\np: "+tt.want)):
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+			if (calls > 0) != tt.wantCalls {
+				t.Errorf("revocation asked %d times", calls)
+			}
+		})
+	}
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
