@@ -314,3 +314,26 @@ func TestSignTimestamped(t *testing.T) {
 		})
 	}
 }
+
+// TestSigningAuthority: a signature under scheme notary.x509.signingAuthority
+// verifies for a signingAuthority store holding the signing certificate, and
+// not for a ca store (Notation ties the scheme to the store type).
+func TestSigningAuthority(t *testing.T) {
+	p := newPKI(t, "Acme CA", "Security")
+	sig := signWith(t, p, func(r *signature.SignRequest) { r.SigningScheme = signature.SigningSchemeX509SigningAuthority })
+	v := mustVerifier(t,
+		Principal{Name: "authority", Certificates: []*x509.Certificate{p.leaf}, SigningAuthority: true},
+		Principal{Name: "ca", Certificates: []*x509.Certificate{p.ca}},
+	)
+	out, err := v.Verify(context.Background(), target, "", sig, MediaTypeJWS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(out.Principals, ",") != "authority" || out.SigningScheme != "notary.x509.signingAuthority" {
+		t.Errorf("outcome %+v", out)
+	}
+	v = mustVerifier(t, Principal{Name: "ca", Certificates: []*x509.Certificate{p.ca}})
+	if _, err := v.Verify(context.Background(), target, "", sig, MediaTypeJWS); err == nil || !strings.Contains(err.Error(), "ca: authenticity: the signature uses signing scheme notary.x509.signingAuthority, but the principal's trust store is a certificate authority (ca) store") {
+		t.Fatalf("got %v", err)
+	}
+}
