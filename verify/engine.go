@@ -16,6 +16,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/signet-dev/signet/notary"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/taghead"
@@ -262,11 +263,16 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 func signersVerifier(client *oci.Client, signers []*policy.CompiledSigner, vopts []Option, only []string) (*Verifier, error) {
 	var ks []Key
 	var ids []Identity
+	var nps []notary.Principal
 	for _, s := range signers {
 		if len(only) > 0 && !slices.Contains(only, s.Name) {
 			continue
 		}
 		switch {
+		case s.Notation != nil:
+			n := s.Notation
+			nps = append(nps, notary.Principal{Name: s.Name, Certificates: n.Certificates, SigningAuthority: n.SigningAuthority,
+				Subject: n.Subject, TSA: n.TSA, VerifyTimestamp: n.VerifyTimestamp, Revocation: n.Revocation})
 		case s.PublicKey != nil:
 			ks = append(ks, Key{Name: s.Name, PublicKey: s.PublicKey, ValidFrom: s.ValidFrom, ValidUntil: s.ValidUntil})
 		case s.Keyless != nil:
@@ -279,10 +285,10 @@ func signersVerifier(client *oci.Client, signers []*policy.CompiledSigner, vopts
 			ids = append(ids, id)
 		}
 	}
-	if len(ks) == 0 && len(ids) == 0 {
+	if len(ks) == 0 && len(ids) == 0 && len(nps) == 0 {
 		return nil, nil
 	}
-	return New(client, ks, append(vopts, WithIdentities(ids...))...)
+	return New(client, ks, append(vopts, WithIdentities(ids...), WithNotation(nps...))...)
 }
 
 // DecideAll decides for every image, verifying several at once; the result
