@@ -119,6 +119,8 @@ type Engine struct {
 	// recallKey is what of the recall lists a cached verdict was made
 	// under beyond the policy digest (which covers the policy's own list).
 	recallKey string
+	// extra: artifacts given besides the attached ones (WithEngineArtifacts).
+	extra []oci.Artifact
 	// extraRevocations: a list given besides the policy's revokes keys,
 	// which no gate's receipt (made under the policy digest) accounts for.
 	extraRevocations bool
@@ -211,6 +213,15 @@ func WithEngineRecalls(lists ...*policy.Recalls) EngineOption {
 	}
 }
 
+// WithEngineArtifacts considers artifacts besides those attached to each
+// image (see WithExtraArtifacts): bundles read from files given with the
+// engine. They are fixed for the engine's lifetime, so the verdicts it
+// caches per digest stay right; an engine given other files must be a new
+// engine. Receipts are not looked for among them. Default: none.
+func WithEngineArtifacts(arts ...oci.Artifact) EngineOption {
+	return func(e *Engine) { e.extra = append(e.extra, arts...) }
+}
+
 // WithWorkers sets how many images DecideAll verifies at once. Default 8.
 func WithWorkers(n int) EngineOption { return func(e *Engine) { e.workers = max(1, n) } }
 
@@ -230,14 +241,15 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 	if e.trust != nil {
 		vopts = append(vopts, WithTrustedRoot(e.trust))
 	}
+	ropts := append(slices.Clip(vopts), WithExtraArtifacts(e.extra...))
 	for _, r := range p.Rules {
 		rv := &ruleVerifiers{}
 		var err error
-		if rv.signatures, err = signersVerifier(client, r.Signers, vopts, nil); err != nil {
+		if rv.signatures, err = signersVerifier(client, r.Signers, ropts, nil); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", r.Pattern, err)
 		}
 		for _, a := range r.Attestations {
-			v, err := signersVerifier(client, r.Signers, vopts, a.Signers)
+			v, err := signersVerifier(client, r.Signers, ropts, a.Signers)
 			if err != nil {
 				return nil, fmt.Errorf("rule %s: %w", r.Pattern, err)
 			}
