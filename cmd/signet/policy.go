@@ -79,6 +79,9 @@ func newPolicyCmd(s *streams) *cobra.Command {
 				names = append(names, sg.Name)
 			}
 			fmt.Fprintf(s.out, "requires: %d of signers [%s]; transparency log %s\n", r.Threshold, strings.Join(names, ", "), r.TransparencyLog)
+			for _, sg := range r.Signers {
+				fmt.Fprintf(s.out, "  signer %s: %s\n", sg.Name, sg.Describe())
+			}
 			for _, at := range r.Attestations {
 				fmt.Fprintf(s.out, "requires: attestation %s (%s)", at.Name, at.PredicateType)
 				if at.Condition != "" {
