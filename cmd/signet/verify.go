@@ -302,9 +302,11 @@ func printCandidate(s *streams, sig verify.Signature, what candidates) {
 	}
 }
 
+// short shortens a digest to its algorithm and 12 hex digits; anything
+// else (a bundle file's name and line) is shown whole.
 func short(digest string) string {
-	if i := strings.Index(digest, ":"); i >= 0 && len(digest) > i+13 {
-		return digest[:i+13]
+	if alg, hex, ok := strings.Cut(digest, ":"); ok && (alg == "sha256" || alg == "sha512") && len(hex) > 12 {
+		return alg + ":" + hex[:12]
 	}
 	return digest
 }
