@@ -284,6 +284,13 @@ func signersVerifier(client *oci.Client, signers []*policy.CompiledSigner, vopts
 			if gh := k.GitHub; gh != nil {
 				id.GitHubWorkflowRepository, id.GitHubWorkflowRef, id.GitHubWorkflowTrigger = gh.WorkflowRepository, gh.WorkflowRef, gh.WorkflowTrigger
 				id.GitHubWorkflowSHA, id.GitHubWorkflowName = gh.WorkflowSHA, gh.WorkflowName
+				id.SourceRepositoryURI, id.SourceRepositoryOwnerURI = gh.SourceRepositoryURI, gh.SourceRepositoryOwnerURI
+				id.SourceRepositoryRef, id.RunnerEnvironment = gh.SourceRepositoryRef, gh.RunnerEnvironment
+			}
+			if s.TrustedRoot != nil {
+				// A pinned root (github or keyless trustedRoot): this
+				// signer's certificates chain to it and nothing else.
+				id.Root = s.TrustedRoot
 			}
 			ids = append(ids, id)
 		}
@@ -895,9 +902,11 @@ func refusals(res *Result) string {
 	return strings.Join(parts, "; ")
 }
 
+// short12 is a digest's first 12 hex digits; anything else (a bundle
+// file's name and line) is returned whole.
 func short12(d string) string {
-	if i := strings.IndexByte(d, ':'); i >= 0 && len(d) > i+13 {
-		return d[i+1 : i+13]
+	if alg, hex, ok := strings.Cut(d, ":"); ok && (alg == "sha256" || alg == "sha512") && len(hex) > 12 {
+		return hex[:12]
 	}
 	return d
 }
