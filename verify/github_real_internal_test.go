@@ -5,13 +5,16 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
 )
 
 // realRoots reads testdata/github/trusted_root.jsonl, what
@@ -104,6 +107,71 @@ func TestRealGitHubAttestations(t *testing.T) {
 				}
 				if s := res.Signatures[0]; s.Key != tc.id.Name || !strings.Contains(s.Identity, "runner github-hosted") {
 					t.Fatalf("signature %+v", s)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("got %v, want %v saying %q", err, tc.want, tc.text)
+			}
+		})
+	}
+}
+
+// TestRealGitHubRule verifies the real bundle GitHub's instance made with
+// a policy's one-line github: signer pinned to GitHub's trusted root: the
+// rule's claims are the certificate's, as GitHub's extensions state them.
+func TestRealGitHubRule(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("testdata/github/trusted_root.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	dir := t.TempDir()
+	for i, f := range []string{"public-good.json", "github.json"} {
+		if err := os.WriteFile(filepath.Join(dir, f), lines[i], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arts, err := oci.ReadBundleFile("testdata/github/attest-build-provenance-13531551.sigstore.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const digest = "sha256:b03d18ed0a16864ef2d2e559c660159a2170b9d086a1f42f570b1679326b90e6"
+	cases := []struct {
+		name, signer string
+		want         error
+		text         string
+	}{
+		{"the prober workflow", "workflow: actions/attest-build-provenance/.github/workflows/prober.yml@refs/heads/main, runnerEnvironment: github-hosted, ref: refs/heads/main, trustedRoot: github.json", nil, ""},
+		{"any ref, owner", "workflow: actions/attest-build-provenance/.github/workflows/prober.yml, owner: actions, trustedRoot: github.json", nil, ""},
+		{"self-hosted required", "workflow: actions/attest-build-provenance/.github/workflows/prober.yml, runnerEnvironment: self-hosted, trustedRoot: github.json",
+			ErrIdentityMismatch, "runner self-hosted; found"},
+		{"another source repository", "workflow: actions/attest-build-provenance/.github/workflows/prober.yml, repository: actions/other, trustedRoot: github.json",
+			ErrIdentityMismatch, "source repository https://github.com/actions/other"},
+		{"another workflow", "workflow: actions/attest-build-provenance/.github/workflows/release.yml, trustedRoot: github.json", ErrIdentityMismatch, "found subject https://github.com/actions/attest-build-provenance/.github/workflows/prober.yml@refs/heads/main"},
+		{"the public-good root", "workflow: actions/attest-build-provenance/.github/workflows/prober.yml, trustedRoot: public-good.json", ErrBadSignature, "the identity trusted here"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			doc := "apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"registry.invalid/**\"\n    signers:\n" +
+				"      - name: prober\n        github: {" + tc.signer + "}\n" +
+				"    attestations:\n      - {name: provenance, predicateType: https://slsa.dev/provenance/v1, signers: [prober]}\n"
+			c, err := policy.Compile([]byte(doc), dir, keys.Loader{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := signersVerifier(oci.New(), c.Rules[0].Signers, []Option{WithExtraArtifacts(arts...)}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, _ := name.NewDigest("registry.invalid/artifact@" + digest)
+			_, err = v.evalAttestations(context.Background(), d.String(), &oci.Target{Ref: d, Digest: d}, nil,
+				AttestationRequest{PredicateType: "https://slsa.dev/provenance/v1"})
+			if tc.want == nil {
+				if err != nil {
+					t.Fatal(err)
 				}
 				return
 			}

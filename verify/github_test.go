@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
@@ -139,6 +142,63 @@ func TestGitHubIdentity(t *testing.T) {
 				if !strings.Contains(err.Error(), text) {
 					t.Errorf("%v\ndoes not say %q", err, text)
 				}
+			}
+		})
+	}
+}
+
+// TestEngineGitHubSigner: a policy's one-line github: signer, pinned to
+// GitHub's trusted root, decides over the signature and provenance a
+// workflow made the way GitHub's private-repository flow does.
+func TestEngineGitHubSigner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t)
+	github, publicGood := sigstoretest.Start(t), sigstoretest.Start(t)
+	for f, ss := range map[string]*sigstoretest.Sigstore{"github.json": github, "public-good.json": publicGood} {
+		b, err := trustedRoot(t, ss).MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(w.dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := w.reg.PushImage(t, "team/app:v1")
+	fulcio := sgsign.NewFulcio(&sgsign.FulcioOptions{BaseURL: github.URL})
+	tsa := sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{URL: github.TSAURL})
+	s, err := sign.NewKeyless(w.client, fulcio, sigstoretest.GitHubToken(ghWorkflow, ghClaims()), sign.WithTimestampAuthority(tsa))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SignImage(ctx, d.String(), sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	target, _ := w.client.Resolve(ctx, d.String())
+	if _, err := w.client.AttachBundle(ctx, target, githubBundle(t, github, ghWorkflow, ghClaims(), d.DigestStr()), sign.BundleAnnotations(slsaV1, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	const release = "workflow: acme/app/.github/workflows/release.yml@refs/heads/main"
+	cases := []struct {
+		name, signer, tlog string
+		allowed            bool
+		text               string
+	}{
+		{"the release workflow", release + ", runnerEnvironment: github-hosted, ref: refs/heads/main, trustedRoot: github.json", "optional", true, ""},
+		{"self-hosted required", release + ", runnerEnvironment: self-hosted, trustedRoot: github.json", "optional", false, "runner self-hosted; found"},
+		{"another ref", release + ", ref: refs/heads/dev, trustedRoot: github.json", "optional", false, "source ref refs/heads/dev"},
+		{"another workflow", "workflow: acme/app/.github/workflows/deploy.yml, trustedRoot: github.json", "optional", false, "found subject " + ghWorkflow},
+		{"the public-good root", release + ", trustedRoot: public-good.json", "optional", false, "the identity trusted here"},
+		{"log required", release + ", trustedRoot: github.json", "required", false, "only an RFC 3161 timestamp"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := "apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"REG/team/**\"\n    transparencyLog: " + tc.tlog + "\n" +
+				"    signers:\n      - name: release-build\n        github: {" + tc.signer + "}\n" +
+				"    attestations:\n      - {name: provenance, predicateType: " + slsaV1 + ", signers: [release-build]}\n"
+			dec := w.engine(t, doc).Decide(ctx, d.String())
+			if dec.Allowed != tc.allowed || !strings.Contains(dec.Reason, tc.text) {
+				t.Fatalf("allowed %v (%s: %s), want %v saying %q", dec.Allowed, dec.Class, dec.Reason, tc.allowed, tc.text)
 			}
 		})
 	}
