@@ -213,7 +213,8 @@ func keylessVerifier(tm root.TrustedMaterial, timeOpt sgverify.VerifierOption, w
 // (ErrBadSignature, or ErrTransparencyLog when the log entry that gives the
 // time fails) from a good one by someone else (ErrIdentityMismatch).
 func (v *Verifier) matchIdentity(b *bundle.Bundle, sig *Signature, found, alg string, digest []byte, timeOpt sgverify.VerifierOption, withLog bool) (string, root.TrustedMaterial, error) {
-	var expected, wrongRoot []string
+	var expected, wrongRoot, names []string
+	var matched root.TrustedMaterial
 	var firstErr error
 	chained := false
 	summary, _ := certificateSummary(b)
@@ -232,11 +233,17 @@ func (v *Verifier) matchIdentity(b *bundle.Bundle, sig *Signature, found, alg st
 			return "", nil, err
 		}
 		if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithCertificateIdentity(ci))); err == nil {
-			sig.Key = id.Name
-			sig.signedAt = timeSource(b, tm)
-			return fmt.Sprintf("verified as %s (%s)", id.Name, found), tm, nil
+			// Every identity it matches; the first one's root vouches.
+			names = append(names, id.Name)
+			if matched == nil {
+				matched = tm
+			}
+			continue
 		}
 		expected = append(expected, id.String())
+		if len(names) > 0 {
+			continue // it verified: why others refuse it does not matter
+		}
 		_, uerr := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithoutIdentitiesUnsafe()))
 		switch {
 		case uerr == nil:
@@ -248,6 +255,11 @@ func (v *Verifier) matchIdentity(b *bundle.Bundle, sig *Signature, found, alg st
 		case firstErr == nil:
 			firstErr = uerr
 		}
+	}
+	if len(names) > 0 {
+		sig.Key = names[0]
+		sig.signedAt = timeSource(b, matched)
+		return fmt.Sprintf("verified as %s (%s)", strings.Join(names, " and as "), found), matched, nil
 	}
 	switch {
 	case len(wrongRoot) > 0:
