@@ -799,6 +799,10 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 		d.add("signatures", Skip, "", "the rule requires no signatures", nil)
 		return
 	}
+	if rule.Threshold == 0 {
+		d.add("signatures", Skip, "", "threshold 0: the rule requires no image signature; its attestations decide", nil)
+		return
+	}
 	var verified []string
 	var ev []Evidence
 	var res *Result
