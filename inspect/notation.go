@@ -24,6 +24,10 @@ type Notation struct {
 	Expiry *time.Time `json:"expiry,omitempty"`
 	// Timestamped says an RFC 3161 countersignature is present (not checked here).
 	Timestamped bool `json:"timestamped"`
+	// Timestamp and TimestampAuthority are what the countersignature says
+	// (its time, the TSA certificate's subject); not checked here.
+	Timestamp          *time.Time `json:"timestamp,omitempty"`
+	TimestampAuthority string     `json:"timestampAuthority,omitempty"`
 }
 
 // notation reads a Notation signature envelope.
@@ -36,6 +40,10 @@ func (r *reader) notation(out *Artifact, a oci.Artifact) {
 	}
 	n := &Notation{Envelope: info.Envelope, SigningScheme: info.SigningScheme, Subject: info.Subject, Issuer: info.Issuer,
 		SigningTime: info.SigningTime.UTC(), Timestamped: info.HasTimestamp}
+	if !info.Timestamp.IsZero() {
+		ts := info.Timestamp
+		n.Timestamp, n.TimestampAuthority = &ts, info.TimestampAuthority
+	}
 	if !info.Expiry.IsZero() {
 		e := info.Expiry.UTC()
 		n.Expiry = &e
@@ -52,9 +60,14 @@ func (r *reader) notation(out *Artifact, a oci.Artifact) {
 // notationText is the one-line description of a Notation signature.
 func notationText(n *Notation) string {
 	s := n.Envelope + " envelope, " + n.SigningScheme + ", signed " + n.SigningTime.Format(time.RFC3339) + " (claimed)"
-	if n.Timestamped {
-		s += ", RFC 3161 timestamp present"
-	} else {
+	switch {
+	case n.Timestamp != nil && n.TimestampAuthority != "":
+		s += ", RFC 3161 timestamp " + n.Timestamp.Format(time.RFC3339) + " by " + n.TimestampAuthority + " (verify with a policy to trust it)"
+	case n.Timestamp != nil:
+		s += ", RFC 3161 timestamp " + n.Timestamp.Format(time.RFC3339) + " (verify with a policy to trust it)"
+	case n.Timestamped:
+		s += ", RFC 3161 timestamp present (unreadable)"
+	default:
 		s += ", no timestamp"
 	}
 	if n.Expiry != nil {

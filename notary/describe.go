@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/notaryproject/tspclient-go"
 	"time"
 
 	"github.com/notaryproject/notation-core-go/signature"
@@ -27,7 +28,12 @@ type Info struct {
 	SigningTime   time.Time
 	Expiry        time.Time // zero when the signature does not expire
 	HasTimestamp  bool      // an RFC 3161 countersignature is present (not verified)
-	Target        ocispec.Descriptor
+	// Timestamp and TimestampAuthority are what the countersignature
+	// says (its time and the TSA certificate's subject), unverified; zero
+	// and "" when there is none or it does not parse.
+	Timestamp          time.Time
+	TimestampAuthority string
+	Target             ocispec.Descriptor
 }
 
 // payload is the signed Notation payload.
@@ -83,14 +89,43 @@ func describeContent(content *signature.EnvelopeContent, mediaType string) (*Inf
 	}
 	si := content.SignerInfo
 	leaf := si.CertificateChain[0]
+	ts, tsa := claimedTimestamp(si.UnsignedAttributes.TimestampSignature)
 	return &Info{
-		Envelope:      envelopeName(mediaType),
-		SigningScheme: string(si.SignedAttributes.SigningScheme),
-		Subject:       leaf.Subject.String(),
-		Issuer:        leaf.Issuer.String(),
-		SigningTime:   si.SignedAttributes.SigningTime,
-		Expiry:        si.SignedAttributes.Expiry,
-		HasTimestamp:  len(si.UnsignedAttributes.TimestampSignature) > 0,
-		Target:        p.TargetArtifact,
+		Timestamp:          ts,
+		TimestampAuthority: tsa,
+		Envelope:           envelopeName(mediaType),
+		SigningScheme:      string(si.SignedAttributes.SigningScheme),
+		Subject:            leaf.Subject.String(),
+		Issuer:             leaf.Issuer.String(),
+		SigningTime:        si.SignedAttributes.SigningTime,
+		Expiry:             si.SignedAttributes.Expiry,
+		HasTimestamp:       len(si.UnsignedAttributes.TimestampSignature) > 0,
+		Target:             p.TargetArtifact,
 	}, nil
+}
+
+// claimedTimestamp reads an RFC 3161 countersignature's time and the
+// subject of the TSA certificate it carries, without verifying either.
+func claimedTimestamp(token []byte) (time.Time, string) {
+	if len(token) == 0 {
+		return time.Time{}, ""
+	}
+	st, err := tspclient.ParseSignedToken(token)
+	if err != nil {
+		return time.Time{}, ""
+	}
+	info, err := st.Info()
+	if err != nil {
+		return time.Time{}, ""
+	}
+	tsa := ""
+	if len(st.SignerInfos) > 0 {
+		if c, err := st.SigningCertificate(&st.SignerInfos[0]); err == nil {
+			tsa = c.Subject.String()
+			if tsa == "" {
+				tsa = "a certificate issued by " + c.Issuer.String()
+			}
+		}
+	}
+	return info.GenTime.UTC(), tsa
 }

@@ -291,8 +291,12 @@ func TestSignTimestamped(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if info, err := Describe(sig, mt); err != nil || !info.HasTimestamp {
+			info, err := Describe(sig, mt)
+			if err != nil || !info.HasTimestamp || info.Timestamp.IsZero() || info.TimestampAuthority == "" {
 				t.Fatalf("no timestamp: %+v %v", info, err)
+			}
+			if d := info.Timestamp.Sub(info.SigningTime); d < -time.Minute || d > time.Minute {
+				t.Fatalf("described timestamp %v, signing time %v", info.Timestamp, info.SigningTime)
 			}
 			ca := []*x509.Certificate{p.ca}
 			v := mustVerifier(t, Principal{Name: "p", Certificates: ca, TSA: []*x509.Certificate{tsa.TSARoot()}, Revocation: "skip"})

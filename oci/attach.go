@@ -85,7 +85,10 @@ func (c *Client) AttachNotation(ctx context.Context, subject *Target, envelope [
 	}
 	mt := types.MediaType(mediaType)
 	return c.attachReferrer(ctx, subject, referrerSpec{
-		artifactType: NotationArtifactType, layer: static.NewLayer(envelope, mt), layerMediaType: mt, annotations: ann,
+		// The Notary Project's signature specification: the config's media
+		// type is the signature artifact type (its content the empty {}).
+		artifactType: NotationArtifactType, configMediaType: NotationArtifactType,
+		layer: static.NewLayer(envelope, mt), layerMediaType: mt, annotations: ann,
 	})
 }
 
@@ -93,6 +96,7 @@ func (c *Client) AttachNotation(ctx context.Context, subject *Target, envelope [
 // the config's, when set), its single layer, and its annotations.
 type referrerSpec struct {
 	artifactType       string
+	configMediaType    types.MediaType // default: the OCI empty descriptor's
 	configArtifactType string
 	layer              v1.Layer
 	layerMediaType     types.MediaType
@@ -151,7 +155,11 @@ func (c *Client) attachReferrer(ctx context.Context, subject *Target, spec refer
 // referrer manifest naming them.
 func (c *Client) putReferrerBlobs(ctx context.Context, subject *Target, spec referrerSpec) ([]byte, error) {
 	repo := subject.Digest.Context()
-	cfg := static.NewLayer(emptyJSON, EmptyMediaType)
+	cfgType := spec.configMediaType
+	if cfgType == "" {
+		cfgType = EmptyMediaType
+	}
+	cfg := static.NewLayer(emptyJSON, cfgType)
 	var w Writer = c
 	if subject.store != nil {
 		w = subject.store
@@ -161,7 +169,7 @@ func (c *Client) putReferrerBlobs(ctx context.Context, subject *Target, spec ref
 			return nil, err
 		}
 	}
-	cfgDesc, err := descriptorOf(cfg, EmptyMediaType)
+	cfgDesc, err := descriptorOf(cfg, cfgType)
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func TestAttachNotation(t *testing.T) {
 				t.Fatalf("layout %s, want %s", att.Layout, want)
 			}
 			m := readManifest(t, d.Context().Digest(att.Digest.String()))
-			if m.ArtifactType != oci.NotationArtifactType || m.Config.MediaType != oci.EmptyMediaType || len(m.Layers) != 1 || m.Subject == nil || m.Subject.Digest != target.Descriptor.Digest {
+			if m.ArtifactType != oci.NotationArtifactType || m.Config.MediaType != oci.NotationArtifactType || len(m.Layers) != 1 || m.Subject == nil || m.Subject.Digest != target.Descriptor.Digest {
 				t.Fatalf("manifest %+v", m)
 			}
 			arts, err := c.Discover(ctx, target)

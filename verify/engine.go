@@ -832,7 +832,13 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 	case len(verified) > 0:
 		// Valid signatures, too few signers: the policy's threshold refuses
 		// the image, not the cryptography.
-		class, msg = ClassPolicyDenied, fmt.Sprintf("%s; the rule needs %d different signers", msg, rule.Threshold)
+		var missing []string
+		for _, s := range rule.Signers {
+			if !slices.Contains(verified, s.Name) {
+				missing = append(missing, s.Name)
+			}
+		}
+		class, msg = ClassPolicyDenied, fmt.Sprintf("%s; the rule needs %d different signers; no valid signature by %s", msg, rule.Threshold, strings.Join(missing, " or "))
 		if r := refusals(res); r != "" {
 			msg += "; refused: " + r
 		}

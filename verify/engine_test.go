@@ -136,13 +136,13 @@ func TestThresholds(t *testing.T) {
 	// A valid signature, too few signers: the policy denies (exit 6), the
 	// signatures are not all invalid (exit 4).
 	d := e.Decide(ctx, twoBad.String())
-	if d.Allowed || d.Class != verify.ClassPolicyDenied || !strings.Contains(d.Reason, "1 of 2 required signers: alice; the rule needs 2 different signers; refused: ") {
+	if d.Allowed || d.Class != verify.ClassPolicyDenied || !strings.Contains(d.Reason, "1 of 2 required signers: alice; the rule needs 2 different signers; no valid signature by bob or carol; refused: ") {
 		t.Fatalf("2 of 3 with two bad signatures: want policy-denied, got %s: %s", d.Class, d.Reason)
 	}
 	one := w.reg.PushImage(t, "team/app:one")
 	w.sign(t, "alice", one.String())
 	if d := e.Decide(ctx, one.String()); d.Allowed || d.Class != verify.ClassPolicyDenied ||
-		d.Reason != "signatures [policy-denied]: 1 of 2 required signers: alice; the rule needs 2 different signers" {
+		d.Reason != "signatures [policy-denied]: 1 of 2 required signers: alice; the rule needs 2 different signers; no valid signature by bob or carol" {
 		t.Fatalf("1 of 2 signers: want policy-denied, got %s: %s", d.Class, d.Reason)
 	}
 

@@ -153,7 +153,7 @@ images:
 		reason  string
 	}{
 		{"one of two signers", []string{"release"}, exitPolicyDenied, "signatures [policy-denied]: 1 of 2 required signers: release; the rule needs 2 different signers"},
-		{"one of two signers and a stranger", []string{"release", "stranger"}, exitPolicyDenied, "1 of 2 required signers: release; the rule needs 2 different signers; refused: "},
+		{"one of two signers and a stranger", []string{"release", "stranger"}, exitPolicyDenied, "1 of 2 required signers: release; the rule needs 2 different signers; no valid signature by qa; refused: "},
 		{"both signers", []string{"release", "qa"}, exitOK, ""},
 		{"a stranger only", []string{"stranger"}, exitPolicyDenied, "signatures [invalid]: 0 of 2 required signers: none; refused: "},
 		{"nobody", nil, exitPolicyDenied, "signatures [not-found]: 0 of 2 required signers: none; no signatures found"},
