@@ -121,9 +121,9 @@ func newNotationPKI(t *testing.T, dir, org, cn string) *notationPKI {
 func (p *notationPKI) chain() []*x509.Certificate { return []*x509.Certificate{p.leaf, p.ca} }
 
 // orasRepo is oras-go's client for the repository of ref, over plain HTTP
-// (every registry of the suite is on 127.0.0.1). oras finds out itself
-// whether the registry has the referrers API and otherwise keeps the
-// referrers fallback tag, as the Notation CLI does.
+// (every registry of the suite is on 127.0.0.1). Reading, oras finds out
+// itself whether the registry has the referrers API (a GET of it for the
+// subject) and otherwise reads the referrers fallback tag.
 func orasRepo(t *testing.T, ref name.Digest) *remote.Repository {
 	t.Helper()
 	repo, err := remote.NewRepository(ref.Context().Name())
@@ -134,15 +134,32 @@ func orasRepo(t *testing.T, ref name.Digest) *remote.Repository {
 	return repo
 }
 
+// orasPushRepo is orasRepo for pushing a signature in the layout of r.
+// Pushing, oras v2.5.0 decides by the OCI-Subject header of the manifest
+// PUT alone: go-containerregistry's registry serves the referrers API but
+// sends no such header, so left to itself oras would maintain the fallback
+// tag there too (the signature then shows in both layouts). The capability
+// is set as the registry has it, so each cell writes one layout, checked
+// afterwards by notationSignatures.
+func orasPushRepo(t *testing.T, r *registryUnderTest, ref name.Digest) *remote.Repository {
+	t.Helper()
+	repo := orasRepo(t, ref)
+	if err := repo.SetReferrersCapability(r.referrers); err != nil {
+		t.Fatal(err)
+	}
+	return repo
+}
+
 // tsaRef is a timestamp authority notation-go asks for a countersignature.
 type tsaRef struct {
 	url  string
 	root *x509.Certificate
 }
 
-// notationGoSign signs ref with notation-go's generic signer in the given
-// envelope and pushes the signature with notation-go's repository client.
-func notationGoSign(t *testing.T, p *notationPKI, ref name.Digest, mediaType string, tsa *tsaRef) {
+// notationGoSign signs ref (in registry r) with notation-go's generic
+// signer in the given envelope and pushes the signature with notation-go's
+// repository client, in the layout r calls for.
+func notationGoSign(t *testing.T, r *registryUnderTest, p *notationPKI, ref name.Digest, mediaType string, tsa *tsaRef) {
 	t.Helper()
 	s, err := signer.NewGenericSigner(p.leafKey, p.chain())
 	if err != nil {
@@ -161,7 +178,7 @@ func notationGoSign(t *testing.T, p *notationPKI, ref name.Digest, mediaType str
 		pool.AddCert(tsa.root)
 		opts.Timestamper, opts.TSARootCAs = ts, pool
 	}
-	desc, err := notation.Sign(context.Background(), s, notationreg.NewRepository(orasRepo(t, ref)), opts)
+	desc, err := notation.Sign(context.Background(), s, notationreg.NewRepository(orasPushRepo(t, r, ref)), opts)
 	if err != nil {
 		t.Fatalf("notation-go sign %s (%s): %v", ref, envelopeName(mediaType), err)
 	}

@@ -99,7 +99,7 @@ func TestNotation(t *testing.T) {
 		E := envelopeName(env.mediaType)
 		cell(t, "notation-go sign ("+E+") -> signet verify --policy notation:", regs, func(t *testing.T, r *registryUnderTest, repo string) {
 			d := pushImage(t, r.host, repo+":v1")
-			notationGoSign(t, p.acme, d, env.mediaType, nil)
+			notationGoSign(t, r, p.acme, d, env.mediaType, nil)
 			expectNotationLayout(t, r, d, env.mediaType)
 			if got, err := notationGoVerify(t, d, p.acme.ca, nil); err != nil || got != env.mediaType {
 				t.Fatalf("notation-go verify of its own signature: %s, %v", got, err)
@@ -140,13 +140,13 @@ func TestNotation(t *testing.T) {
 		pol := writeNotationPolicy(t, r.host, 2, keySigner("release", k.cosignPub), notationSigner("security", p.acme.caPEM))
 		both := pushImage(t, r.host, repo+":both")
 		expect(t, "cosign v3 sign", cosignV3Sign(t, k.cosignKey, both.String()), 0)
-		notationGoSign(t, p.acme, both, notationJWS, nil)
+		notationGoSign(t, r, p.acme, both, notationJWS, nil)
 		res := signet(t, "verify", "--policy", pol, "--explain", both.String())
 		expect(t, "signet verify --policy --explain (both signed)", res, exitOK, "ALLOWED", "2 of 2 required signers", "release", "security")
 		saveArtifact(t, "notation-cross-format-explain-"+r.name+".txt", fmt.Sprintf("$ signet verify --policy policy.yaml --explain %s\n%s%s", both, res.out, res.err))
 
 		notaryOnly := pushImage(t, r.host, repo+":notation-only")
-		notationGoSign(t, p.acme, notaryOnly, notationJWS, nil)
+		notationGoSign(t, r, p.acme, notaryOnly, notationJWS, nil)
 		res = signet(t, "verify", "--policy", pol, notaryOnly.String())
 		expect(t, "signet verify --policy (no cosign signature)", res, exitPolicyDenied, "1 of 2 required signers", "release")
 		t.Logf("without the cosign signature: exit %d\n%s%s", res.code, res.out, res.err)
@@ -161,21 +161,21 @@ func TestNotation(t *testing.T) {
 
 	cell(t, "negative: one Notation principal signing twice (JWS + COSE) -> not 2 of 2 principals", regs, func(t *testing.T, r *registryUnderTest, repo string) {
 		d := pushImage(t, r.host, repo+":v1")
-		notationGoSign(t, p.acme, d, notationJWS, nil)
-		notationGoSign(t, p.acme, d, notationCOSE, nil)
+		notationGoSign(t, r, p.acme, d, notationJWS, nil)
+		notationGoSign(t, r, p.acme, d, notationCOSE, nil)
 		expectNotationLayout(t, r, d, notationJWS, notationCOSE)
 		pol := writeNotationPolicy(t, r.host, 2, notationSigner("security", p.acme.caPEM), notationSigner("release-ca", p.beta.caPEM))
 		res := signet(t, "verify", "--policy", pol, d.String())
 		expect(t, "signet verify --policy (two signatures, one principal)", res, exitPolicyDenied, "1 of 2 required signers")
 		// The same two signatures and a second principal's: now two principals.
-		notationGoSign(t, p.beta, d, notationCOSE, nil)
+		notationGoSign(t, r, p.beta, d, notationCOSE, nil)
 		expect(t, "signet verify --policy (second principal signs too)", signet(t, "verify", "--policy", pol, d.String()), exitOK, "2 of 2 required signers")
 		t.Logf("notation-go JWS+COSE by one principal %s → threshold 2 of 2 principals: denied (1 of 2); the second principal's signature added: pass", registryLayout(r))
 	})
 
 	cell(t, "negative: notation-go signature from an untrusted CA -> refused", regs, func(t *testing.T, r *registryUnderTest, repo string) {
 		d := pushImage(t, r.host, repo+":v1")
-		notationGoSign(t, p.rogue, d, notationJWS, nil)
+		notationGoSign(t, r, p.rogue, d, notationJWS, nil)
 		pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM))
 		res := signet(t, "verify", "--policy", pol, d.String())
 		expect(t, "signet verify --policy (untrusted CA)", res, exitInvalid, "security")
@@ -205,7 +205,7 @@ func TestNotationTimestamp(t *testing.T) {
 		E := envelopeName(env.mediaType)
 		cell(t, "notation-go sign ("+E+", RFC 3161 timestamp) -> signet verify --policy notation: tsa:", regs, func(t *testing.T, r *registryUnderTest, repo string) {
 			d := pushImage(t, r.host, repo+":v1")
-			notationGoSign(t, p.acme, d, env.mediaType, tsa)
+			notationGoSign(t, r, p.acme, d, env.mediaType, tsa)
 			if _, err := notationGoVerify(t, d, p.acme.ca, root); err != nil {
 				t.Fatalf("notation-go verify with the TSA's root: %v", err)
 			}
@@ -221,7 +221,7 @@ func TestNotationTimestamp(t *testing.T) {
 			// With TSA roots and verifyTimestamp always (the default), a
 			// signature without a timestamp is refused (Notation semantics).
 			untimed := pushImage(t, r.host, repo+":untimed")
-			notationGoSign(t, p.acme, untimed, env.mediaType, nil)
+			notationGoSign(t, r, p.acme, untimed, env.mediaType, nil)
 			expect(t, "signet verify --policy (tsa:, no timestamp)", signet(t, "verify", "--policy", pol, untimed.String()), exitInvalid, "security")
 			if _, err := notationGoVerify(t, untimed, p.acme.ca, root); err == nil {
 				t.Fatal("notation-go accepted a signature without a timestamp under a trust policy with a tsa trust store")
