@@ -176,12 +176,12 @@ func TestNotation(t *testing.T) {
 	cell(t, "negative: notation-go signature from an untrusted CA -> refused", regs, func(t *testing.T, r *registryUnderTest, repo string) {
 		d := pushImage(t, r.host, repo+":v1")
 		notationGoSign(t, r, p.rogue, d, notationJWS, nil)
-		pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM))
-		res := signet(t, "verify", "--policy", pol, d.String())
-		expect(t, "signet verify --policy (untrusted CA)", res, exitInvalid, "security")
 		if _, err := notationGoVerify(t, d, p.acme.ca, nil); err == nil {
 			t.Fatal("notation-go accepted a signature from a CA its trust store does not hold")
 		}
+		pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM))
+		res := signet(t, "verify", "--policy", pol, d.String())
+		expect(t, "signet verify --policy (untrusted CA)", res, exitInvalid, "security")
 		t.Logf("notation-go JWS from an untrusted CA %s → signet verify: refused (exit %d)\n%s%s", registryLayout(r), res.code, res.out, res.err)
 	})
 }
@@ -193,7 +193,10 @@ func TestNotationTimestamp(t *testing.T) {
 	if !inPrivateNetwork(t, "TestNotationTimestamp") {
 		return
 	}
-	tsaURL, chain := startTSA(t)
+	// Notation verifies a timestamp with the TSA roots of its trust store
+	// and the certificates the token carries: the TSA must send the whole
+	// chain (its intermediate too), not the default leaf alone.
+	tsaURL, chain := startTSA(t, "--include-chain-in-response")
 	root := tsaRoot(t, chain)
 	regs := matrixRegistries(t)
 	p := notationPKIs(t)
@@ -206,26 +209,25 @@ func TestNotationTimestamp(t *testing.T) {
 		cell(t, "notation-go sign ("+E+", RFC 3161 timestamp) -> signet verify --policy notation: tsa:", regs, func(t *testing.T, r *registryUnderTest, repo string) {
 			d := pushImage(t, r.host, repo+":v1")
 			notationGoSign(t, r, p.acme, d, env.mediaType, tsa)
+			untimed := pushImage(t, r.host, repo+":untimed")
+			notationGoSign(t, r, p.acme, untimed, env.mediaType, nil)
+			// The reference first: notation-go accepts the timestamp under the
+			// TSA's root, refuses it under another root, and (a tsa trust store
+			// with verifyTimestamp always) refuses a signature without one.
 			if _, err := notationGoVerify(t, d, p.acme.ca, root); err != nil {
 				t.Fatalf("notation-go verify with the TSA's root: %v", err)
 			}
-			pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM, fmt.Sprintf("tsa: %q", tsaPEM)))
-			expect(t, "signet verify --policy (tsa: the TSA's root)", signet(t, "verify", "--policy", pol, d.String()), exitOK, "ALLOWED")
-			// A timestamp from a TSA the principal does not trust is refused,
-			// as notation-go refuses it.
-			wrong := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM, fmt.Sprintf("tsa: %q", p.rogue.caPEM)))
-			expect(t, "signet verify --policy (tsa: another root)", signet(t, "verify", "--policy", wrong, d.String()), exitInvalid, "security")
 			if _, err := notationGoVerify(t, d, p.acme.ca, p.rogue.ca); err == nil {
 				t.Fatal("notation-go accepted a timestamp from an untrusted TSA")
 			}
-			// With TSA roots and verifyTimestamp always (the default), a
-			// signature without a timestamp is refused (Notation semantics).
-			untimed := pushImage(t, r.host, repo+":untimed")
-			notationGoSign(t, r, p.acme, untimed, env.mediaType, nil)
-			expect(t, "signet verify --policy (tsa:, no timestamp)", signet(t, "verify", "--policy", pol, untimed.String()), exitInvalid, "security")
 			if _, err := notationGoVerify(t, untimed, p.acme.ca, root); err == nil {
 				t.Fatal("notation-go accepted a signature without a timestamp under a trust policy with a tsa trust store")
 			}
+			pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM, fmt.Sprintf("tsa: %q", tsaPEM)))
+			expect(t, "signet verify --policy (tsa: the TSA's root)", signet(t, "verify", "--policy", pol, d.String()), exitOK, "ALLOWED")
+			wrong := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM, fmt.Sprintf("tsa: %q", p.rogue.caPEM)))
+			expect(t, "signet verify --policy (tsa: another root)", signet(t, "verify", "--policy", wrong, d.String()), exitInvalid, "security")
+			expect(t, "signet verify --policy (tsa:, no timestamp)", signet(t, "verify", "--policy", pol, untimed.String()), exitInvalid, "security")
 			t.Logf("notation-go %s timestamped %s → signet verify (tsa: real TSA root): pass; other TSA root: refused; untimestamped: refused", E, registryLayout(r))
 		})
 	}
