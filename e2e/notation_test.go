@@ -181,7 +181,7 @@ func TestNotation(t *testing.T) {
 		}
 		pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM))
 		res := signet(t, "verify", "--policy", pol, d.String())
-		expect(t, "signet verify --policy (untrusted CA)", res, exitInvalid, "security")
+		expect(t, "signet verify --policy (untrusted CA)", res, exitInvalid, "security", "does not lead to a certificate in its trust store")
 		t.Logf("notation-go JWS from an untrusted CA %s → signet verify: refused (exit %d)\n%s%s", registryLayout(r), res.code, res.out, res.err)
 	})
 }
@@ -226,8 +226,8 @@ func TestNotationTimestamp(t *testing.T) {
 			pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM, fmt.Sprintf("tsa: %q", tsaPEM)))
 			expect(t, "signet verify --policy (tsa: the TSA's root)", signet(t, "verify", "--policy", pol, d.String()), exitOK, "ALLOWED")
 			wrong := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM, fmt.Sprintf("tsa: %q", p.rogue.caPEM)))
-			expect(t, "signet verify --policy (tsa: another root)", signet(t, "verify", "--policy", wrong, d.String()), exitInvalid, "security")
-			expect(t, "signet verify --policy (tsa:, no timestamp)", signet(t, "verify", "--policy", pol, untimed.String()), exitInvalid, "security")
+			expect(t, "signet verify --policy (tsa: another root)", signet(t, "verify", "--policy", wrong, d.String()), exitInvalid, "security", "timestamp")
+			expect(t, "signet verify --policy (tsa:, no timestamp)", signet(t, "verify", "--policy", pol, untimed.String()), exitInvalid, "security", "the signature has none")
 			t.Logf("notation-go %s timestamped %s → signet verify (tsa: real TSA root): pass; other TSA root: refused; untimestamped: refused", E, registryLayout(r))
 		})
 	}
