@@ -142,7 +142,8 @@ func TestNotation(t *testing.T) {
 		expect(t, "cosign v3 sign", cosignV3Sign(t, k.cosignKey, both.String()), 0)
 		notationGoSign(t, r, p.acme, both, notationJWS, nil)
 		res := signet(t, "verify", "--policy", pol, "--explain", both.String())
-		expect(t, "signet verify --policy --explain (both signed)", res, exitOK, "ALLOWED", "2 of 2 required signers", "release", "security")
+		expect(t, "signet verify --policy --explain (both signed)", res, exitOK, "ALLOWED", "2 of 2 required signers",
+			"release: Sigstore bundle", "security: Notation signature")
 		saveArtifact(t, "notation-cross-format-explain-"+r.name+".txt", fmt.Sprintf("$ signet verify --policy policy.yaml --explain %s\n%s%s", both, res.out, res.err))
 
 		notaryOnly := pushImage(t, r.host, repo+":notation-only")
