@@ -98,6 +98,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./policy FuzzParseRecalls $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./admission FuzzParseManifests $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./fleet FuzzFold $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./notary FuzzDescribe $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./gate FuzzClassify $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./policy FuzzNormalizeReference $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./migrate FuzzImport $(FUZZTIME)

@@ -19,10 +19,11 @@ func FuzzArtifact(f *testing.F) {
 		f.Add(byte(1), []byte(s))
 		f.Add(byte(2), []byte(s))
 	}
-	kinds := []oci.Kind{oci.KindBundle, oci.KindSimpleSigning, oci.KindDSSE}
+	kinds := []oci.Kind{oci.KindBundle, oci.KindSimpleSigning, oci.KindDSSE, oci.KindNotation}
 	f.Fuzz(func(t *testing.T, k byte, content []byte) {
 		r := &reader{now: time.Unix(0, 0)}
-		a := r.artifact(oci.Artifact{Kind: kinds[int(k)%len(kinds)], Content: content, Layout: oci.LayoutReferrersAPI,
+		mt := []string{"application/jose+json", "application/cose"}[int(k)/len(kinds)%2]
+		a := r.artifact(oci.Artifact{Kind: kinds[int(k)%len(kinds)], MediaType: mt, Content: content, Layout: oci.LayoutReferrersAPI,
 			Annotations: map[string]string{oci.AnnotationLegacyBundle: string(content), annotationLegacyTimestamp: string(content)}})
 		if a.Kind == "" || a.Layout == "" {
 			t.Fatalf("incomplete node %+v", a)

@@ -13,9 +13,10 @@ import (
 var reportTemplate string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"short":  shortDigest,
-	"hash12": func(s string) string { return short(s, 12) },
-	"layout": layoutName,
+	"short":        shortDigest,
+	"hash12":       func(s string) string { return short(s, 12) },
+	"layout":       layoutName,
+	"notationText": notationText,
 	"time": func(t *time.Time) string {
 		if t == nil {
 			return ""

@@ -43,6 +43,8 @@ func (r *reader) artifact(a oci.Artifact) *Artifact {
 	switch a.Kind {
 	case oci.KindBundle:
 		r.bundle(out, a)
+	case oci.KindNotation:
+		r.notation(out, a)
 	case oci.KindSimpleSigning:
 		out.Kind = KindSignature
 		r.legacy(out, a)
@@ -82,7 +84,7 @@ func (r *reader) artifact(a oci.Artifact) *Artifact {
 // annotations are all there is to go on.
 func claimedKind(a oci.Artifact) string {
 	switch {
-	case a.Kind == oci.KindSimpleSigning, a.PredicateType() == predicateCosignSig:
+	case a.Kind == oci.KindSimpleSigning, a.Kind == oci.KindNotation, a.PredicateType() == predicateCosignSig:
 		return KindSignature
 	case a.Kind == oci.KindDSSE, a.Kind == oci.KindBundle && a.PredicateType() != "":
 		return KindAttestation

@@ -80,7 +80,7 @@ type Artifact struct {
 	Layout string `json:"layout"`
 	// Manifest is the digest of the referrer (or legacy tag) manifest.
 	Manifest string `json:"manifest"`
-	// Format is sigstore-bundle, simple-signing, dsse-envelope or other.
+	// Format is sigstore-bundle, simple-signing, dsse-envelope, notation or other.
 	Format string `json:"format"`
 	// ArtifactType is the referrer's artifact type.
 	ArtifactType string `json:"artifactType,omitempty"`
@@ -95,6 +95,8 @@ type Artifact struct {
 	Log []LogEntry `json:"log,omitempty"`
 	// Timestamps are RFC 3161 timestamps it carries.
 	Timestamps []Timestamp `json:"timestamps,omitempty"`
+	// Notation describes a Notation signature (format notation).
+	Notation *Notation `json:"notation,omitempty"`
 	// Summary is one line about the content (a predicate's gist).
 	Summary string `json:"summary,omitempty"`
 	// SBOM, Vulnerabilities and Provenance are the predicate's summary.

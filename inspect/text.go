@@ -125,6 +125,9 @@ func writeArtifact(b *strings.Builder, p painter, a *Artifact, prefix string, la
 	if a.Created != nil {
 		field("created", a.Created.Format(time.RFC3339))
 	}
+	if a.Notation != nil {
+		field("notation", notationText(a.Notation))
+	}
 	for _, e := range a.Log {
 		s := fmt.Sprintf("#%d", e.Index)
 		if e.Origin != "" {

@@ -43,6 +43,32 @@ func (l Loader) LoadSigner(ctx context.Context, ref string) (signature.SignerVer
 		}
 		return sv, nil
 	}
+	priv, err := l.loadPrivate(ref)
+	if err != nil {
+		return nil, err
+	}
+	return SignerVerifier(priv)
+}
+
+// LoadCryptoSigner returns the private key named by ref as a crypto.Signer,
+// for signature formats that choose their own scheme (Notation: ECDSA, or
+// RSASSA-PSS, which an RSA key in a KMS must allow).
+func (l Loader) LoadCryptoSigner(ctx context.Context, ref string) (crypto.Signer, error) {
+	if !isKMS(ref) {
+		return l.loadPrivate(ref)
+	}
+	sv, err := kms.Get(ctx, ref, crypto.SHA256)
+	if err != nil {
+		return nil, kmsError(ref, err)
+	}
+	cs, _, err := sv.CryptoSigner(ctx, func(error) {})
+	if err != nil {
+		return nil, kmsError(ref, err)
+	}
+	return cs, nil
+}
+
+func (l Loader) loadPrivate(ref string) (crypto.Signer, error) {
 	data, err := l.read(ref)
 	if err != nil {
 		return nil, err
@@ -57,7 +83,7 @@ func (l Loader) LoadSigner(ctx context.Context, ref string) (signature.SignerVer
 	if err != nil {
 		return nil, fmt.Errorf("loading private key %s: %w", ref, err)
 	}
-	return SignerVerifier(priv)
+	return priv, nil
 }
 
 // LoadVerifier returns a Verifier for the public key named by ref. A private

@@ -15,8 +15,10 @@ import (
 
 // Compiler compiles policy resources. A resource cannot name the
 // webhook's files: keys are inline (publicKey), in Secrets (k8s://), KMS
-// URIs (cluster policies only) or keyless identities; lock files and
-// signed-heads root files are refused (pin a root by its sha256: digest).
+// URIs (cluster policies only) or keyless identities; Notation
+// certificates are inline; lock files, certificate files, trusted root
+// files and signed-heads root files are refused (pin a signed-heads root
+// by its sha256: digest).
 type Compiler struct {
 	// Secrets reads k8s:// keys; nil checks only their form, with a
 	// throwaway key standing in (the validating webhook).
@@ -158,13 +160,39 @@ func (c *Compiler) resolve(ctx context.Context, ref Ref, p *policy.Policy) polic
 	fail := func(path, format string, a ...any) {
 		errs = append(errs, &policy.FieldError{Path: path, Msg: fmt.Sprintf(format, a...)})
 	}
+	// files refuses the files a signer would read from the webhook's disk
+	// (certificates and trusted roots), clearing them so compiling
+	// reports every other problem.
+	files := func(path string, s *policy.Signer) {
+		if n := s.Notation; n != nil {
+			if n.TrustStore != "" {
+				fail(path+".notation.trustStore", "a policy resource cannot read certificate files of the webhook: put the PEM certificates inline as certificates")
+				s.Notation, s.PublicKey = nil, string(placeholderFor("invalid "+path))
+				return
+			}
+			if n.TSA != "" {
+				fail(path+".notation.tsa", "a policy resource cannot read certificate files of the webhook: put the PEM timestamp authority roots inline as tsaCertificates")
+				n.TSA = ""
+			}
+		}
+		const trustedRoot = "a policy resource cannot read a trusted root file of the webhook: leave trustedRoot out to use the webhook's trusted root, or write the policy as a file"
+		if k := s.Keyless; k != nil && k.TrustedRoot != "" {
+			fail(path+".keyless.trustedRoot", trustedRoot)
+			k.TrustedRoot = ""
+		}
+		if g := s.GitHub; g != nil && g.TrustedRoot != "" {
+			fail(path+".github.trustedRoot", trustedRoot)
+			g.TrustedRoot = ""
+		}
+	}
 	signer := func(path string, s *policy.Signer) {
-		if s.Key == "" || s.PublicKey != "" || s.Keyless != nil {
+		files(path, s)
+		if s.Key == "" || s.PublicKey != "" || s.Keyless != nil || s.Notation != nil || s.GitHub != nil {
 			return // none, or more than one: compiling says which
 		}
 		if pem, err := c.key(ctx, ref, s.Key); err != nil {
 			fail(path+".key", "%v", err)
-			s.Key, s.PublicKey, s.Keyless = "", string(placeholderKey()), nil
+			s.Key, s.PublicKey, s.Keyless = "", string(placeholderFor("invalid "+path)), nil
 		} else if pem != nil {
 			s.Key, s.PublicKey = "", string(pem)
 		}
@@ -213,7 +241,7 @@ func (c *Compiler) key(ctx context.Context, ref Ref, key string) ([]byte, error)
 	case err != nil:
 		return nil, err
 	case kmsKey && c.Secrets == nil:
-		return placeholderKey(), nil // checked for form only: no KMS call from an admission request
+		return placeholderFor("kms " + key), nil // checked for form only: no KMS call from an admission request
 	case kmsKey:
 		return nil, nil
 	}

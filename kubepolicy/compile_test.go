@@ -116,6 +116,16 @@ func TestCompile(t *testing.T) {
 		{"root file", kubepolicy.ClusterKind, "", "{images: [{pattern: p, tags: {signedHeads: {required: true, root: root.json}}}]}",
 			"spec.images[0].tags.signedHeads.root: a root.json file cannot be read", nil},
 		{"root digest", kubepolicy.ClusterKind, "", "{images: [{pattern: p, tags: {signedHeads: {required: true, root: 'sha256:" + strings.Repeat("ab", 32) + "'}}}]}", "", nil},
+		// Attack: a resource naming a file would read the webhook's disk.
+		{"notation trust store file", kubepolicy.ClusterKind, "", signer("notation: {trustStore: /etc/ssl/certs/ca-certificates.crt}"),
+			"spec.images[0].signers[0].notation.trustStore: a policy resource cannot read certificate files of the webhook: put the PEM certificates inline as certificates", nil},
+		{"notation TSA file", kubepolicy.NamespacedKind, "team-a", signer("notation: {certificates: x, tsa: /etc/ssl/certs/ca-certificates.crt}"),
+			"spec.images[0].signers[0].notation.tsa: a policy resource cannot read certificate files", nil},
+		{"github trusted root file", kubepolicy.ClusterKind, "", signer("github: {workflow: a/b/.github/workflows/c.yml, trustedRoot: /etc/signet/root.json}"),
+			"spec.images[0].signers[0].github.trustedRoot: a policy resource cannot read a trusted root file of the webhook", nil},
+		{"keyless trusted root file", kubepolicy.ClusterKind, "", signer("keyless: {issuer: i, subject: s, trustedRoot: root.json}"),
+			"spec.images[0].signers[0].keyless.trustedRoot: a policy resource cannot read a trusted root file", nil},
+		{"github", kubepolicy.NamespacedKind, "team-a", signer("github: {workflow: a/b/.github/workflows/c.yml@refs/heads/main}"), "", nil},
 		{"gate key file", kubepolicy.ClusterKind, "", "{images: [{pattern: p}], receipts: {gates: [{name: g, key: gate.pub}]}}", "spec.receipts.gates[0].key: a policy resource cannot read key files", nil},
 		// Attack: glob matching backtracks; *a*a*a… against a long name of
 		// a's takes seconds at 24 stars and hours at 40, so one Pod in the

@@ -271,8 +271,18 @@ func (e *editor) signers(list map[string]any, k crdKind) {
 	}
 	e.set(s, "name", "minLength", 1)
 	e.set(s, "publicKey", "maxLength", 16384)
-	e.rules(s, rule{"!has(self.keyless) || (!has(self.validFrom) && !has(self.validUntil))",
-		"validFrom and validUntil bound a key; a keyless identity's certificate carries its own validity"})
+	e.rules(s, rule{"(!has(self.keyless) && !has(self.notation) && !has(self.github)) || (!has(self.validFrom) && !has(self.validUntil))",
+		"validFrom and validUntil bound a key; a keyless, notation or github signer's certificates carry their own validity"})
+	e.set(s, "notation", "description", "A Notation principal. In a policy resource the certificates are inline (certificates, tsaCertificates): trustStore and tsa files are not available.")
+	e.rules(e.prop(s, "notation"),
+		rule{"!has(self.trustStore) || self.trustStore == ''", "a policy resource cannot read certificate files of the webhook: put the PEM certificates inline as certificates"},
+		rule{"!has(self.tsa) || self.tsa == ''", "a policy resource cannot read certificate files of the webhook: put the PEM timestamp authority roots inline as tsaCertificates"},
+		rule{"has(self.certificates) && self.certificates != ''", "give the trust store's PEM certificates inline as certificates"})
+	e.set(e.prop(s, "notation"), "certificates", "maxLength", 65536)
+	e.set(e.prop(s, "notation"), "tsaCertificates", "maxLength", 65536)
+	const noRoot = "a policy resource cannot read a trusted root file of the webhook: leave trustedRoot out to use the webhook's trusted root"
+	e.rules(e.prop(s, "github"), rule{"!has(self.trustedRoot) || self.trustedRoot == ''", noRoot})
+	e.rules(e.prop(s, "keyless"), rule{"!has(self.trustedRoot) || self.trustedRoot == ''", noRoot})
 	keyDoc := "A key reference: k8s://NAMESPACE/SECRET, the PEM public key a Secret holds under cosign.pub (k8s://SECRET: in the webhook's namespace)"
 	keyRule := rule{"self.startsWith('k8s://') || self.startsWith('awskms://') || self.startsWith('gcpkms://') || self.startsWith('azurekms://') || self.startsWith('hashivault://')",
 		"a policy resource cannot read key files or environment variables of the webhook: put the PEM public key inline as publicKey, or in a Secret under cosign.pub and write key: k8s://NAMESPACE/SECRET"}
@@ -285,8 +295,8 @@ func (e *editor) signers(list map[string]any, k crdKind) {
 	}
 	e.set(s, "key", "description", keyDoc)
 	e.rules(e.prop(s, "key"), keyRule)
-	e.rules(s, rule{"(has(self.key) ? 1 : 0) + (has(self.publicKey) ? 1 : 0) + (has(self.keyless) ? 1 : 0) == 1",
-		"give exactly one of key, publicKey or keyless"})
+	e.rules(s, rule{"(has(self.key) ? 1 : 0) + (has(self.publicKey) ? 1 : 0) + (has(self.keyless) ? 1 : 0) + (has(self.notation) ? 1 : 0) + (has(self.github) ? 1 : 0) == 1",
+		"give exactly one of key, publicKey, keyless, notation or github"})
 	e.rules(e.prop(s, "keyless"), rule{"has(self.subject) != has(self.subjectRegExp) && has(self.issuer) != has(self.issuerRegExp)",
 		"give one of subject or subjectRegExp, and one of issuer or issuerRegExp"})
 }

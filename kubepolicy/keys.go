@@ -3,8 +3,11 @@ package kubepolicy
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -66,8 +69,34 @@ func (s APISecrets) PublicKey(ctx context.Context, namespace, name string) ([]by
 // which may not exist yet and which the request's author may not read.
 type placeholderSecrets struct{}
 
-func (placeholderSecrets) PublicKey(context.Context, string, string) ([]byte, error) {
-	return placeholderKey(), nil
+func (placeholderSecrets) PublicKey(_ context.Context, namespace, name string) ([]byte, error) {
+	return placeholderFor("secret " + namespace + "/" + name), nil
+}
+
+// placeholderSalt keeps placeholderFor's keys unpredictable.
+var placeholderSalt = sync.OnceValue(func() []byte {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return b
+})
+
+// placeholderFor is a throwaway public key standing in for the key
+// reference ref: the same for the same reference, different for
+// different ones, so two signers naming different Secrets or KMS keys are
+// not taken for one principal twice while the policy is checked for form.
+// Its private key is derived from a random secret of this process and
+// thrown away: it verifies nothing.
+func placeholderFor(ref string) []byte {
+	mac := hmac.New(sha256.New, placeholderSalt())
+	mac.Write([]byte(ref))
+	pub := ed25519.NewKeyFromSeed(mac.Sum(nil)).Public()
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		panic(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
 // placeholderKey is a public key whose private key is thrown away: it

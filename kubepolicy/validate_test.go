@@ -41,6 +41,13 @@ func TestValidator(t *testing.T) {
 			object(t, kubepolicy.ClusterKind, "", "p", "{images: [{pattern: 'r.example/**', signers: [{name: a, publicKey: "+quoted(pem)+"}]}]}")), ""},
 		{"a Secret that does not exist yet", policyReview(kubepolicy.NamespacedKind, "team-a", admissionv1.Create,
 			object(t, kubepolicy.NamespacedKind, "team-a", "p", "{images: [{pattern: 'r.example/**', signers: [{name: a, key: 'k8s://team-a/not-yet'}]}]}")), ""},
+		// Checked for form, each key reference stands for a key of its own:
+		// two Secrets are not one principal twice, the same Secret is.
+		{"two Secrets and two KMS keys", policyReview(kubepolicy.ClusterKind, "", admissionv1.Create,
+			object(t, kubepolicy.ClusterKind, "", "p", "{images: [{pattern: 'r.example/**', threshold: 4, signers: [{name: a, key: 'k8s://a'}, {name: b, key: 'k8s://b'}, {name: c, key: 'awskms:///arn1'}, {name: d, key: 'awskms:///arn2'}]}]}")), ""},
+		{"one Secret twice", policyReview(kubepolicy.NamespacedKind, "team-a", admissionv1.Create,
+			object(t, kubepolicy.NamespacedKind, "team-a", "p", "{images: [{pattern: 'r.example/**', threshold: 2, signers: [{name: a, key: 'k8s://team-a/k'}, {name: b, key: 'k8s://team-a/k'}]}]}")),
+			`spec.images[0].signers[1]: signers "a" and "b" have the same key: one principal under two names would count twice`},
 		{"KMS in a cluster policy (not called)", policyReview(kubepolicy.ClusterKind, "", admissionv1.Update,
 			object(t, kubepolicy.ClusterKind, "", "p", "{images: [{pattern: 'r.example/**', signers: [{name: a, key: 'awskms:///arn'}]}]}")), ""},
 		{"invalid", policyReview(kubepolicy.ClusterKind, "", admissionv1.Create,

@@ -115,22 +115,33 @@ func golden(t *testing.T, name string, got []byte) {
 var registerKMS sync.Once
 
 // fakeKMS registers KMS providers for the schemes the fixtures name (and
-// k8s://, which the admission webhook resolves), each answering with one
-// test key, so the imported policies compile without a cloud or cluster.
+// k8s://, which the admission webhook resolves), each answering with a
+// test key of its own per key reference (a policy refuses two signers with
+// one key), so the imported policies compile without a cloud or cluster.
 func fakeKMS(t testing.TB) {
 	t.Helper()
 	registerKMS.Do(func() {
-		priv, err := keys.Generate(keys.ECDSAP256)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sv, err := keys.SignerVerifier(priv)
-		if err != nil {
-			t.Fatal(err)
-		}
+		var (
+			mu   sync.Mutex
+			byID = map[string]fakeSV{}
+		)
 		for _, scheme := range []string{"awskms://", "gcpkms://", "azurekms://", "hashivault://", "k8s://"} {
-			kms.AddProvider(scheme, func(context.Context, string, crypto.Hash, ...signature.RPCOption) (kms.SignerVerifier, error) {
-				return fakeSV{sv}, nil
+			kms.AddProvider(scheme, func(_ context.Context, id string, _ crypto.Hash, _ ...signature.RPCOption) (kms.SignerVerifier, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if sv, ok := byID[id]; ok {
+					return sv, nil
+				}
+				priv, err := keys.Generate(keys.ECDSAP256)
+				if err != nil {
+					return nil, err
+				}
+				sv, err := keys.SignerVerifier(priv)
+				if err != nil {
+					return nil, err
+				}
+				byID[id] = fakeSV{sv}
+				return byID[id], nil
 			})
 		}
 	})

@@ -59,38 +59,54 @@ func (c *Client) AttachBundleFile(ctx context.Context, subject *Target, path str
 }
 
 func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v1.Layer, annotations map[string]string) (*Attached, error) {
+	return c.attachReferrer(ctx, subject, referrerSpec{
+		artifactType: BundleMediaType, configArtifactType: BundleMediaType,
+		layer: layer, layerMediaType: BundleMediaType, annotations: annotations,
+	})
+}
+
+// AttachNotation stores a Notation signature envelope (JWS or COSE, by
+// mediaType) as a referrer of subject, in the shape Notation writes:
+// artifactType application/vnd.cncf.notary.signature, the empty config, one
+// layer holding the envelope, the given annotations (the certificate chain's
+// thumbprints, see notary.ThumbprintAnnotation) and, unless given,
+// org.opencontainers.image.created. Where the registry has no referrers API
+// the fallback tag is updated, as for bundles.
+func (c *Client) AttachNotation(ctx context.Context, subject *Target, envelope []byte, mediaType string, annotations map[string]string) (*Attached, error) {
+	if mediaType != notationJWS && mediaType != notationCOSE {
+		return nil, fmt.Errorf("attaching a Notation signature: envelope media type %q is neither %s nor %s", mediaType, notationJWS, notationCOSE)
+	}
+	ann := maps.Clone(annotations)
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	if _, ok := ann[AnnotationCreated]; !ok {
+		ann[AnnotationCreated] = time.Now().UTC().Format(time.RFC3339)
+	}
+	mt := types.MediaType(mediaType)
+	return c.attachReferrer(ctx, subject, referrerSpec{
+		artifactType: NotationArtifactType, layer: static.NewLayer(envelope, mt), layerMediaType: mt, annotations: ann,
+	})
+}
+
+// referrerSpec is what one referrer manifest holds: its artifactType (and
+// the config's, when set), its single layer, and its annotations.
+type referrerSpec struct {
+	artifactType       string
+	configArtifactType string
+	layer              v1.Layer
+	layerMediaType     types.MediaType
+	annotations        map[string]string
+}
+
+// attachReferrer writes a one-layer referrer manifest of subject: to the
+// subject's store, or to the registry through the referrers API or, without
+// one, the fallback tag (read back to make sure the entry is listed).
+func (c *Client) attachReferrer(ctx context.Context, subject *Target, spec referrerSpec) (*Attached, error) {
 	repo := subject.Digest.Context()
-	cfg := static.NewLayer(emptyJSON, EmptyMediaType)
-	var w Writer = c
-	if subject.store != nil {
-		w = subject.store
-	}
-	for _, l := range []v1.Layer{cfg, layer} {
-		if err := w.PutBlob(ctx, repo, l); err != nil {
-			return nil, err
-		}
-	}
-	cfgDesc, err := descriptorOf(cfg, EmptyMediaType)
+	raw, err := c.putReferrerBlobs(ctx, subject, spec)
 	if err != nil {
 		return nil, err
-	}
-	cfgDesc.ArtifactType = BundleMediaType
-	layerDesc, err := descriptorOf(layer, BundleMediaType)
-	if err != nil {
-		return nil, err
-	}
-	m := v1.Manifest{
-		SchemaVersion: 2,
-		MediaType:     types.OCIManifestSchema1,
-		ArtifactType:  BundleMediaType,
-		Config:        cfgDesc,
-		Layers:        []v1.Descriptor{layerDesc},
-		Subject:       &v1.Descriptor{MediaType: subject.Descriptor.MediaType, Digest: subject.Descriptor.Digest, Size: subject.Descriptor.Size},
-		Annotations:   annotations,
-	}
-	raw, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("encoding referrer manifest: %w", err)
 	}
 	h, size, err := v1.SHA256(bytes.NewReader(raw))
 	if err != nil {
@@ -123,12 +139,51 @@ func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v
 	att := &Attached{Digest: h, Layout: LayoutReferrersAPI, Ref: dst.String()}
 	if probe.usedFallback() {
 		att.Layout = LayoutFallbackTag
-		entry := v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: size, ArtifactType: BundleMediaType, Annotations: annotations}
+		entry := v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: size, ArtifactType: spec.artifactType, Annotations: spec.annotations}
 		if err := c.ensureFallbackEntry(ctx, subject.Digest, entry); err != nil {
 			return nil, err
 		}
 	}
 	return att, nil
+}
+
+// putReferrerBlobs writes the empty config and the layer, and returns the
+// referrer manifest naming them.
+func (c *Client) putReferrerBlobs(ctx context.Context, subject *Target, spec referrerSpec) ([]byte, error) {
+	repo := subject.Digest.Context()
+	cfg := static.NewLayer(emptyJSON, EmptyMediaType)
+	var w Writer = c
+	if subject.store != nil {
+		w = subject.store
+	}
+	for _, l := range []v1.Layer{cfg, spec.layer} {
+		if err := w.PutBlob(ctx, repo, l); err != nil {
+			return nil, err
+		}
+	}
+	cfgDesc, err := descriptorOf(cfg, EmptyMediaType)
+	if err != nil {
+		return nil, err
+	}
+	cfgDesc.ArtifactType = spec.configArtifactType
+	layerDesc, err := descriptorOf(spec.layer, spec.layerMediaType)
+	if err != nil {
+		return nil, err
+	}
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		ArtifactType:  spec.artifactType,
+		Config:        cfgDesc,
+		Layers:        []v1.Descriptor{layerDesc},
+		Subject:       &v1.Descriptor{MediaType: subject.Descriptor.MediaType, Digest: subject.Descriptor.Digest, Size: subject.Descriptor.Size},
+		Annotations:   spec.annotations,
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encoding referrer manifest: %w", err)
+	}
+	return raw, nil
 }
 
 func descriptorOf(l v1.Layer, mt types.MediaType) (v1.Descriptor, error) {

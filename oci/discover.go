@@ -42,7 +42,9 @@ type Artifact struct {
 	Kind Kind `json:"kind"`
 	// Annotations are the manifest's (bundle) or the layer's (legacy) annotations.
 	Annotations map[string]string `json:"annotations,omitempty"`
-	// Content is the bundle JSON or the simple-signing payload.
+	// MediaType is the media type of the envelope layer (Notation: JWS or COSE).
+	MediaType string `json:"mediaType,omitempty"`
+	// Content is the bundle JSON, the simple-signing payload or the Notation envelope.
 	Content []byte `json:"-"`
 	// Signature is the legacy layer's base64 signature annotation.
 	Signature string `json:"-"`
@@ -146,7 +148,8 @@ func (c *Client) referrersIndex(ctx context.Context, d name.Digest) (*v1.IndexMa
 	return im, probe.layout(), nil
 }
 
-// readReferrer fetches one referrer manifest and, if it holds a bundle, the bundle.
+// readReferrer fetches one referrer manifest and, if it holds a bundle or a
+// Notation signature, its content.
 func readReferrer(ctx context.Context, s Reader, repo name.Repository, desc v1.Descriptor, layout Layout) Artifact {
 	a := Artifact{Layout: layout, Manifest: desc.Digest, ArtifactType: desc.ArtifactType, Kind: KindOther, Annotations: desc.Annotations}
 	if !desc.MediaType.IsImage() {
@@ -169,6 +172,9 @@ func readReferrer(ctx context.Context, s Reader, repo name.Repository, desc v1.D
 	}
 	if a.ArtifactType == "" {
 		a.ArtifactType = string(m.Config.MediaType)
+	}
+	if a.ArtifactType == NotationArtifactType {
+		return readNotation(ctx, s, repo, desc, &m, a)
 	}
 	if !strings.HasPrefix(a.ArtifactType, bundleMediaTypePrefix) {
 		return a

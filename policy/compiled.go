@@ -2,10 +2,12 @@ package policy
 
 import (
 	"crypto"
+	"crypto/x509"
 	"sort"
 	"time"
 
 	"github.com/gobwas/glob"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/signet-dev/signet/attest"
 )
@@ -73,11 +75,40 @@ func (r *Rule) Name() string { return r.Pattern }
 // CompiledSigner is a signer with its key loaded.
 type CompiledSigner struct {
 	Name      string
-	PublicKey crypto.PublicKey // nil for keyless
-	Keyless   *Keyless
+	PublicKey crypto.PublicKey // nil for keyless, notation and github
+	// Keyless is the certificate identity; a github signer compiles to one
+	// (issuer, anchored subject pattern and source claims from the workflow).
+	Keyless *Keyless
+	// Notation is a Notation principal, its certificates parsed.
+	Notation *CompiledNotation
+	// GitHub is the workflow as written, for display; Keyless is what is checked.
+	GitHub *GitHubWorkflow
+	// TrustedRoot, when set (keyless or github with trustedRoot), is the
+	// only root the identity's certificates may chain to; TrustedRootJSON
+	// is its file's bytes.
+	TrustedRoot     root.TrustedMaterial
+	TrustedRootJSON []byte
 	// ValidFrom and ValidUntil bound when the key's signatures count
 	// (zero: unbounded on that side), judged by a trusted time.
 	ValidFrom, ValidUntil time.Time
+}
+
+// CompiledNotation is a Notation principal ready to verify with.
+type CompiledNotation struct {
+	// Certificates is the trust store: CA certificates, or the signing
+	// certificate itself.
+	Certificates []*x509.Certificate
+	// TSA are the RFC 3161 timestamp authority roots (none: timestamps
+	// cannot be verified).
+	TSA []*x509.Certificate
+	// SigningAuthority selects trust store type signingAuthority.
+	SigningAuthority bool
+	// Subject is the trusted identity DN ("" any).
+	Subject string
+	// VerifyTimestamp is always or afterCertExpiry.
+	VerifyTimestamp string
+	// Revocation is enforce, log or skip.
+	Revocation string
 }
 
 // CompiledAttestation is an attestation requirement.

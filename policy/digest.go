@@ -11,7 +11,8 @@ import (
 // digest identifies a compiled policy: SHA-256 over the document's bytes
 // and every piece of key material the document names without containing
 // it — public keys loaded from key files, env:// and KMS, keyless
-// identities, gate keys, lock files, signed-heads roots, the recall list. Replacing
+// identities and the trusted roots they pin, Notation trust stores and
+// TSA roots, gate keys, lock files, signed-heads roots, the recall list. Replacing
 // keys/release.pub next to an unchanged policy file so changes the digest,
 // and with it the cache keys and which gate receipts count. Each part is
 // framed with its place in the document and its length, so no two
@@ -63,8 +64,9 @@ func digest(data []byte, c *Compiled) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// signerMaterial is what a signer trusts: its public key (DER), or its
-// keyless identity.
+// signerMaterial is what a signer trusts: its public key (DER), its
+// Notation trust store, TSA roots and trust policy, or its keyless
+// identity (a github signer's compiled one) with the trusted root it pins.
 func signerMaterial(s *CompiledSigner) ([]byte, error) {
 	if s.PublicKey != nil {
 		der, err := x509.MarshalPKIXPublicKey(s.PublicKey)
@@ -73,11 +75,33 @@ func signerMaterial(s *CompiledSigner) ([]byte, error) {
 		}
 		return append([]byte("key "), der...), nil
 	}
+	if n := s.Notation; n != nil {
+		raw := func(cs []*x509.Certificate) [][]byte {
+			out := make([][]byte, len(cs))
+			for i, c := range cs {
+				out[i] = c.Raw
+			}
+			return out
+		}
+		b, err := json.Marshal(struct {
+			Certificates, TSA                    [][]byte
+			SigningAuthority                     bool
+			Subject, VerifyTimestamp, Revocation string
+		}{raw(n.Certificates), raw(n.TSA), n.SigningAuthority, n.Subject, n.VerifyTimestamp, n.Revocation})
+		if err != nil {
+			return nil, err
+		}
+		return append([]byte("notation "), b...), nil
+	}
 	b, err := json.Marshal(s.Keyless)
 	if err != nil {
 		return nil, err
 	}
-	return append([]byte("keyless "), b...), nil
+	if s.TrustedRootJSON == nil {
+		return append([]byte("keyless "), b...), nil
+	}
+	tr := fmt.Sprintf("keyless %d\n%s\ntrusted root %d\n", len(b), b, len(s.TrustedRootJSON))
+	return append([]byte(tr), s.TrustedRootJSON...), nil
 }
 
 // BindTrustedRoot folds into the digest the trusted root (CAs, logs,

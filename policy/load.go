@@ -207,12 +207,15 @@ func (c *compiler) receipts(r *Receipts) *CompiledReceipts {
 		c.fail(at("gates"), "name at least one gate key whose receipts count")
 	}
 	names := map[string]bool{}
+	var idx []int
 	for i := range r.Gates {
 		c.name(at("gates", i, "name"), "gate", r.Gates[i].Name, names)
 		if s := c.signer(at("gates", i), &r.Gates[i]); s != nil {
 			out.Gates = append(out.Gates, s)
+			idx = append(idx, i)
 		}
 	}
+	c.distinct(func(i int) []any { return at("gates", i) }, out.Gates, idx)
 	if r.MaxAge != "" {
 		d, err := time.ParseDuration(r.MaxAge)
 		if err != nil || d <= 0 {
@@ -257,12 +260,15 @@ func (c *compiler) rule(i int, r *ImageRule) *Rule {
 		c.fail(at("transparencyLog"), "must be required, optional or skip, not %q", r.TransparencyLog)
 	}
 	names := map[string]bool{}
+	var idx []int
 	for j := range r.Signers {
 		c.name(at("signers", j, "name"), "signer", r.Signers[j].Name, names)
 		if s := c.signer(at("signers", j), &r.Signers[j]); s != nil {
 			out.Signers = append(out.Signers, s)
+			idx = append(idx, j)
 		}
 	}
+	c.distinct(func(j int) []any { return at("signers", j) }, out.Signers, idx)
 	if out.Threshold == 0 {
 		out.Threshold = 1
 	}
@@ -321,18 +327,28 @@ func (c *compiler) signer(path []any, s *Signer) *CompiledSigner {
 		c.fail(at("name"), "a signer needs a name")
 	}
 	set := 0
-	for _, v := range []bool{s.Key != "", s.PublicKey != "", s.Keyless != nil} {
+	for _, v := range []bool{s.Key != "", s.PublicKey != "", s.Keyless != nil, s.Notation != nil, s.GitHub != nil} {
 		if v {
 			set++
 		}
 	}
 	if set != 1 {
-		c.fail(path, "give exactly one of key, publicKey or keyless")
+		c.fail(path, "give exactly one of key, publicKey, keyless, notation or github")
 		return nil
 	}
 	out := &CompiledSigner{Name: s.Name}
 	c.window(path, s, out)
 	switch {
+	case s.Notation != nil:
+		if out.Notation = c.notation(at("notation"), s.Notation); out.Notation == nil {
+			return nil
+		}
+	case s.GitHub != nil:
+		if out.Keyless = c.github(at("github"), s.GitHub); out.Keyless == nil {
+			return nil
+		}
+		out.GitHub = s.GitHub
+		c.trustedRoot(at("github", "trustedRoot"), s.GitHub.TrustedRoot, out)
 	case s.Keyless != nil:
 		out.Keyless = s.Keyless
 		if (s.Keyless.Subject == "") == (s.Keyless.SubjectRegExp == "") || (s.Keyless.Issuer == "") == (s.Keyless.IssuerRegExp == "") {
@@ -343,6 +359,8 @@ func (c *compiler) signer(path []any, s *Signer) *CompiledSigner {
 				c.fail(at("keyless"), "bad regexp %q: %v", re, err)
 			}
 		}
+		c.checkGitHubClaims(at("keyless", "github"), s.Keyless.GitHub)
+		c.trustedRoot(at("keyless", "trustedRoot"), s.Keyless.TrustedRoot, out)
 	case s.PublicKey != "":
 		pub, err := keys.ParsePublicKey([]byte(s.PublicKey))
 		if err != nil {
@@ -381,6 +399,9 @@ func (c *compiler) window(path []any, s *Signer, out *CompiledSigner) {
 	out.ValidFrom, out.ValidUntil = parse("validFrom", s.ValidFrom), parse("validUntil", s.ValidUntil)
 	if s.Keyless != nil && (s.ValidFrom != "" || s.ValidUntil != "") {
 		c.fail(path, "validFrom and validUntil bound a key; a keyless identity's certificate carries its own validity (pin the identity more narrowly instead)")
+	}
+	if (s.Notation != nil || s.GitHub != nil) && (s.ValidFrom != "" || s.ValidUntil != "") {
+		c.fail(path, "validFrom and validUntil bound a key; a notation or github signer's certificates carry their own validity (pin the identity more narrowly instead)")
 	}
 	if !out.ValidFrom.IsZero() && !out.ValidUntil.IsZero() && !out.ValidFrom.Before(out.ValidUntil) {
 		c.fail(at("validUntil"), "%s is not after validFrom %s: no signature could ever count", s.ValidUntil, s.ValidFrom)

@@ -142,6 +142,8 @@ func FuzzCompile(f *testing.F) {
 	f.Add([]byte(header + "images:\n  - pattern: a/**\n    signers: [{name: a, publicKey: \"x\"}]\n"))
 	f.Add([]byte(header + "images:\n  - pattern: a/**\n    tags: {digestRequired: true, allowedTags: ['v*']}\n"))
 	f.Add([]byte(`{"apiVersion":"signet.dev/v1alpha1","kind":"Policy","images":[]}`))
+	f.Add([]byte(header + "images:\n  - pattern: a/**\n    signers: [{name: n, notation: {certificates: \"-----BEGIN CERTIFICATE-----\\nMAA=\\n-----END CERTIFICATE-----\\n\", subject: 'CN=a\\,b,O=\\\"q\\\",ST=s+x,C=US'}}]\n"))
+	f.Add([]byte(header + "images:\n  - pattern: a/**\n    signers: [{name: g, github: {workflow: a/b/.github/workflows/c.yml@refs/heads/main, owner: a, host: h.ghe.com}}]\n"))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		c, err := policy.Compile(doc, t.TempDir(), keys.Loader{})
 		if err != nil {

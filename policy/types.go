@@ -111,7 +111,8 @@ type ImageRule struct {
 	Tags *TagRules `json:"tags,omitempty" yaml:"tags,omitempty"`
 }
 
-// Signer is a named key or keyless identity.
+// Signer is a named key, keyless identity, Notation principal or GitHub
+// workflow: exactly one of Key, PublicKey, Keyless, Notation or GitHub.
 type Signer struct {
 	// Name identifies the signer in thresholds, attestation rules and verdicts.
 	Name string `json:"name" yaml:"name"`
@@ -122,10 +123,19 @@ type Signer struct {
 	// Keyless is a certificate identity (Fulcio), checked against the
 	// certificate authorities of the verifier's trusted root.
 	Keyless *Keyless `json:"keyless,omitempty" yaml:"keyless,omitempty"`
+	// Notation is a Notation (notaryproject.dev) principal: signatures in
+	// Notation's JWS or COSE envelopes whose certificate chain a trust
+	// store certifies, with Notation's trust policy semantics.
+	Notation *NotationSigner `json:"notation,omitempty" yaml:"notation,omitempty"`
+	// GitHub is a GitHub Actions workflow identity: GitHub artifact
+	// attestations and keyless signatures made in Actions by this
+	// workflow. It is a keyless identity written in GitHub's terms.
+	GitHub *GitHubWorkflow `json:"github,omitempty" yaml:"github,omitempty"`
 	// ValidFrom (RFC 3339) is when the key starts to count: a signature
 	// counts only when a trusted time (a verified transparency-log
 	// integrated time, or an RFC 3161 timestamp from a trusted authority)
-	// places it at or after this. Keys only, not keyless identities.
+	// places it at or after this. Keys only, not certificate identities
+	// (keyless, notation, github).
 	ValidFrom string `json:"validFrom,omitempty" yaml:"validFrom,omitempty" jsonschema:"format=date-time"`
 	// ValidUntil (RFC 3339) is when the key stops counting (retired): a
 	// signature counts only when a trusted time places it before this, so
@@ -136,21 +146,110 @@ type Signer struct {
 
 // Keyless is an OIDC identity in a Fulcio certificate.
 type Keyless struct {
-	Issuer        string `json:"issuer,omitempty" yaml:"issuer,omitempty"`
-	IssuerRegExp  string `json:"issuerRegExp,omitempty" yaml:"issuerRegExp,omitempty"`
-	Subject       string `json:"subject,omitempty" yaml:"subject,omitempty"`
+	// Issuer is the OIDC issuer the certificate must name, exactly.
+	Issuer string `json:"issuer,omitempty" yaml:"issuer,omitempty"`
+	// IssuerRegExp is a regular expression the issuer must match (anchor it).
+	IssuerRegExp string `json:"issuerRegExp,omitempty" yaml:"issuerRegExp,omitempty"`
+	// Subject is the certificate's identity (email or URI), exactly.
+	Subject string `json:"subject,omitempty" yaml:"subject,omitempty"`
+	// SubjectRegExp is a regular expression the identity must match (anchor it).
 	SubjectRegExp string `json:"subjectRegExp,omitempty" yaml:"subjectRegExp,omitempty"`
 	// GitHub pins the GitHub Actions claims Fulcio records in the certificate.
 	GitHub *GitHubClaims `json:"github,omitempty" yaml:"github,omitempty"`
+	// TrustedRoot is a Sigstore trusted root JSON file (relative to the
+	// policy): when set, this identity's certificates must chain to its
+	// certificate authorities (and its logs and timestamp authorities),
+	// not to the verifier's default trusted root. Its content is part of
+	// the policy digest.
+	TrustedRoot string `json:"trustedRoot,omitempty" yaml:"trustedRoot,omitempty"`
 }
 
-// GitHubClaims are Fulcio's GitHub workflow certificate extensions.
+// GitHubClaims are Fulcio's GitHub workflow certificate extensions. Each
+// set field must equal the certificate's claim exactly.
 type GitHubClaims struct {
+	// WorkflowRepository is the repository the workflow ran in (OWNER/REPO).
 	WorkflowRepository string `json:"workflowRepository,omitempty" yaml:"workflowRepository,omitempty"`
-	WorkflowRef        string `json:"workflowRef,omitempty" yaml:"workflowRef,omitempty"`
-	WorkflowTrigger    string `json:"workflowTrigger,omitempty" yaml:"workflowTrigger,omitempty"`
-	WorkflowSHA        string `json:"workflowSHA,omitempty" yaml:"workflowSHA,omitempty"`
-	WorkflowName       string `json:"workflowName,omitempty" yaml:"workflowName,omitempty"`
+	// WorkflowRef is the ref the workflow ran for (refs/heads/main).
+	WorkflowRef string `json:"workflowRef,omitempty" yaml:"workflowRef,omitempty"`
+	// WorkflowTrigger is the event that started the workflow (push, release, ...).
+	WorkflowTrigger string `json:"workflowTrigger,omitempty" yaml:"workflowTrigger,omitempty"`
+	// WorkflowSHA is the commit the workflow ran for.
+	WorkflowSHA string `json:"workflowSHA,omitempty" yaml:"workflowSHA,omitempty"`
+	// WorkflowName is the workflow's name.
+	WorkflowName string `json:"workflowName,omitempty" yaml:"workflowName,omitempty"`
+	// SourceRepositoryURI is the source repository the build ran from
+	// (https://github.com/OWNER/REPO).
+	SourceRepositoryURI string `json:"sourceRepositoryURI,omitempty" yaml:"sourceRepositoryURI,omitempty"`
+	// SourceRepositoryOwnerURI is the owner of that repository
+	// (https://github.com/OWNER).
+	SourceRepositoryOwnerURI string `json:"sourceRepositoryOwnerURI,omitempty" yaml:"sourceRepositoryOwnerURI,omitempty"`
+	// SourceRepositoryRef is the source ref the build ran for (refs/heads/main, refs/tags/v1).
+	SourceRepositoryRef string `json:"sourceRepositoryRef,omitempty" yaml:"sourceRepositoryRef,omitempty"`
+	// RunnerEnvironment is github-hosted or self-hosted.
+	RunnerEnvironment string `json:"runnerEnvironment,omitempty" yaml:"runnerEnvironment,omitempty" jsonschema:"enum=github-hosted,enum=self-hosted"`
+}
+
+// NotationSigner is a Notation principal: a trust store (CA certificates,
+// or the signing certificate itself) and the trust policy that applies.
+type NotationSigner struct {
+	// TrustStore is a PEM file of certificates (relative to the policy):
+	// the CA certificates a signature's chain must end in, or the signing
+	// (leaf) certificate itself. Give it or Certificates.
+	TrustStore string `json:"trustStore,omitempty" yaml:"trustStore,omitempty"`
+	// Certificates is the same as TrustStore, inline PEM.
+	Certificates string `json:"certificates,omitempty" yaml:"certificates,omitempty"`
+	// SigningAuthority makes the trust store of type signingAuthority
+	// (signing scheme notary.x509.signingAuthority); default type ca
+	// (notary.x509).
+	SigningAuthority bool `json:"signingAuthority,omitempty" yaml:"signingAuthority,omitempty"`
+	// Subject is the trusted identity: the signing certificate's subject
+	// DN must hold these attributes ("CN=Security,O=Acme,C=US"). Default:
+	// any certificate the trust store certifies.
+	Subject string `json:"subject,omitempty" yaml:"subject,omitempty"`
+	// TSA is a PEM file (relative to the policy) of RFC 3161 timestamp
+	// authority root certificates. Give it or TSACertificates.
+	TSA string `json:"tsa,omitempty" yaml:"tsa,omitempty"`
+	// TSACertificates is the same as TSA, inline PEM.
+	TSACertificates string `json:"tsaCertificates,omitempty" yaml:"tsaCertificates,omitempty"`
+	// VerifyTimestamp is always (default: a timestamp is verified whenever
+	// present) or afterCertExpiry (only once the signing certificate has
+	// expired), as in Notation's trust policy.
+	VerifyTimestamp string `json:"verifyTimestamp,omitempty" yaml:"verifyTimestamp,omitempty" jsonschema:"enum=always,enum=afterCertExpiry"`
+	// Revocation is enforce (default: a revoked certificate, or a status
+	// that cannot be learned, refuses the signature), log (refuse revoked,
+	// log an unknown status) or skip (no revocation check).
+	Revocation string `json:"revocation,omitempty" yaml:"revocation,omitempty" jsonschema:"enum=enforce,enum=log,enum=skip"`
+}
+
+// GitHubWorkflow is a GitHub Actions workflow identity. It compiles to a
+// keyless identity: the certificate's subject must be
+// https://HOST/OWNER/REPO/PATH@REF for this workflow, its issuer GitHub
+// Actions', and its claims must match the fields set here.
+type GitHubWorkflow struct {
+	// Workflow is OWNER/REPO/.github/workflows/FILE.yml, optionally with
+	// @REF (refs/heads/main, refs/tags/v1.2.3); without @REF any ref.
+	Workflow string `json:"workflow" yaml:"workflow"`
+	// Repository is the source repository (OWNER/REPO) the build must have
+	// run from; default the workflow's repository. Give it or Owner.
+	Repository string `json:"repository,omitempty" yaml:"repository,omitempty"`
+	// Owner accepts a build from any repository of this owner (a reusable
+	// workflow called from across an organisation).
+	Owner string `json:"owner,omitempty" yaml:"owner,omitempty"`
+	// Ref is the source ref the build must have run for (refs/heads/main).
+	Ref string `json:"ref,omitempty" yaml:"ref,omitempty"`
+	// RunnerEnvironment is github-hosted or self-hosted.
+	RunnerEnvironment string `json:"runnerEnvironment,omitempty" yaml:"runnerEnvironment,omitempty" jsonschema:"enum=github-hosted,enum=self-hosted"`
+	// Host is the GitHub host (default github.com; GitHub Enterprise
+	// Cloud with data residency: acme.ghe.com).
+	Host string `json:"host,omitempty" yaml:"host,omitempty"`
+	// Issuer is the OIDC issuer (default
+	// https://token.actions.githubusercontent.com).
+	Issuer string `json:"issuer,omitempty" yaml:"issuer,omitempty"`
+	// TrustedRoot is a Sigstore trusted root JSON file (relative to the
+	// policy) the certificate must chain to, e.g. GitHub's own for
+	// attestations of private repositories (gh attestation
+	// trusted-root). Default: the verifier's trusted root.
+	TrustedRoot string `json:"trustedRoot,omitempty" yaml:"trustedRoot,omitempty"`
 }
 
 // AttestationRule is an attestation an image must carry.

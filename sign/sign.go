@@ -328,6 +328,14 @@ func (s *Signer) SignBlob(ctx context.Context, data []byte) ([]byte, []LogEntry,
 // On failure it stops starting new images and returns the first error in
 // input order, with the results of the images signed before it.
 func (s *Signer) SignImages(ctx context.Context, images []string, req Request, workers int) ([]*Result, error) {
+	return signAll(ctx, images, workers, func(ctx context.Context, img string) (*Result, error) {
+		return s.SignImage(ctx, img, req)
+	})
+}
+
+// signAll runs signImage over images, workers at a time, as SignImages
+// describes.
+func signAll(ctx context.Context, images []string, workers int, signImage func(context.Context, string) (*Result, error)) ([]*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make([]*Result, len(images))
@@ -346,7 +354,7 @@ func (s *Signer) SignImages(ctx context.Context, images []string, req Request, w
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			results[i], errs[i] = s.SignImage(ctx, img, req)
+			results[i], errs[i] = signImage(ctx, img)
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("signing %s: %w", img, errs[i])
 				cancel()

@@ -137,7 +137,7 @@ func (v *Verifier) checkLegacyAttestation(ctx context.Context, a *oci.Artifact, 
 		}
 		if accepted, p, err := ev.VerifyAndDecode(ctx, &env); err == nil {
 			payload = p
-			sig.Key, sig.KeyID = k.name, k.id
+			sig.Key, sig.KeyID, sig.signerID = k.name, k.id, "key:"+k.id
 			logged = legacySigned{content: a.Content, payload: p, signature: acceptedSignature(accepted), key: k.publicKey()}
 			break
 		}

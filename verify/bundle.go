@@ -199,7 +199,7 @@ func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 		if key == nil {
 			return "", v.untrustedKey(sig.ClaimedKeyID)
 		}
-		sig.Key, sig.KeyID = key.name, key.id
+		sig.Key, sig.KeyID, sig.signerID = key.name, key.id, "key:"+key.id
 		if v.root != nil {
 			sig.signedAt = timeSource(b, root.TrustedMaterialCollection{v.root, keyMaterial(*key)})
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/signet-dev/signet/notary"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/taghead"
@@ -59,7 +60,10 @@ type PolicyCheck struct {
 
 // Evidence is what a check relied on.
 type Evidence struct {
-	Signer        string `json:"signer,omitempty"`
+	Signer string `json:"signer,omitempty"`
+	// Format is the signature's format: sigstore-bundle, simple-signing,
+	// dsse-envelope or notation.
+	Format        string `json:"format,omitempty"`
 	KeyID         string `json:"keyId,omitempty"`
 	Layout        string `json:"layout,omitempty"`
 	Manifest      string `json:"manifest,omitempty"`
@@ -259,11 +263,16 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 func signersVerifier(client *oci.Client, signers []*policy.CompiledSigner, vopts []Option, only []string) (*Verifier, error) {
 	var ks []Key
 	var ids []Identity
+	var nps []notary.Principal
 	for _, s := range signers {
 		if len(only) > 0 && !slices.Contains(only, s.Name) {
 			continue
 		}
 		switch {
+		case s.Notation != nil:
+			n := s.Notation
+			nps = append(nps, notary.Principal{Name: s.Name, Certificates: n.Certificates, SigningAuthority: n.SigningAuthority,
+				Subject: n.Subject, TSA: n.TSA, VerifyTimestamp: n.VerifyTimestamp, Revocation: n.Revocation})
 		case s.PublicKey != nil:
 			ks = append(ks, Key{Name: s.Name, PublicKey: s.PublicKey, ValidFrom: s.ValidFrom, ValidUntil: s.ValidUntil})
 		case s.Keyless != nil:
@@ -276,10 +285,10 @@ func signersVerifier(client *oci.Client, signers []*policy.CompiledSigner, vopts
 			ids = append(ids, id)
 		}
 	}
-	if len(ks) == 0 && len(ids) == 0 {
+	if len(ks) == 0 && len(ids) == 0 && len(nps) == 0 {
 		return nil, nil
 	}
-	return New(client, ks, append(vopts, WithIdentities(ids...))...)
+	return New(client, ks, append(vopts, WithIdentities(ids...), WithNotation(nps...))...)
 }
 
 // DecideAll decides for every image, verifying several at once; the result
@@ -776,12 +785,17 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 	var res *Result
 	if rv.signatures != nil {
 		res, _ = rv.signatures.evalSignatures(ctx, image, t, arts, req)
-		for _, s := range res.Signatures {
-			ev = append(ev, evidenceOf(s, ""))
-			if s.Verified && !slices.Contains(verified, s.Key) {
-				verified = append(verified, s.Key)
+		// Distinct principals, whatever format each signed in: one
+		// signature counts for one of the signers it verifies for.
+		m := matchPrincipals(res.Signatures)
+		for i, s := range res.Signatures {
+			e := evidenceOf(s, "")
+			if p, ok := m[i]; ok {
+				e.Signer = p
 			}
+			ev = append(ev, e)
 		}
+		verified = countedPrincipals(res.Signatures, m)
 	}
 	msg := fmt.Sprintf("%d of %d required signers: %s", len(verified), rule.Threshold, listOrNone(verified))
 	if len(verified) >= rule.Threshold {
@@ -850,7 +864,7 @@ func (e *Engine) attestationCheck(ctx context.Context, d *Decision, image string
 }
 
 func evidenceOf(s Signature, pt string) Evidence {
-	ev := Evidence{Signer: s.Key, KeyID: s.KeyID, Layout: string(s.Layout), Manifest: s.Manifest, PredicateType: pt}
+	ev := Evidence{Signer: s.Key, Format: string(s.Format), KeyID: s.KeyID, Layout: string(s.Layout), Manifest: s.Manifest, PredicateType: pt}
 	for _, l := range s.Log {
 		if l.Verified {
 			idx := l.Index

@@ -140,18 +140,23 @@ func (v *Verifier) matchIdentity(b *bundle.Bundle, sig *Signature, found, alg st
 	if err != nil {
 		return "", err
 	}
-	var expected []string
+	var expected, names []string
 	for _, id := range v.identities {
 		ci, err := id.policy()
 		if err != nil {
 			return "", err
 		}
 		if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithCertificateIdentity(ci))); err == nil {
-			sig.Key = id.Name
-			sig.signedAt = timeSource(b, v.root)
-			return fmt.Sprintf("verified as %s (%s)", id.Name, found), nil
+			// Every identity it matches: a threshold counts it for one.
+			names = append(names, id.Name)
+			continue
 		}
 		expected = append(expected, id.String())
+	}
+	if len(names) > 0 {
+		sig.Key, sig.Principals, sig.signerID = names[0], names, keylessSignerID(b)
+		sig.signedAt = timeSource(b, v.root)
+		return fmt.Sprintf("verified as %s (%s)", strings.Join(names, " and as "), found), nil
 	}
 	if _, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), sgverify.WithoutIdentitiesUnsafe())); err != nil {
 		if withLog {
@@ -162,6 +167,21 @@ func (v *Verifier) matchIdentity(b *bundle.Bundle, sig *Signature, found, alg st
 		return "", fmt.Errorf("%w: signed keylessly (%s), and %s", ErrBadSignature, found, certificateProblem(err))
 	}
 	return "", fmt.Errorf("%w: expected %s; found %s", ErrIdentityMismatch, strings.Join(expected, " or "), found)
+}
+
+// keylessSignerID names the identity a keyless certificate was issued to
+// (issuer and subject alternative name): two certificates for one identity
+// are one signer.
+func keylessSignerID(b *bundle.Bundle) string {
+	vc, err := b.VerificationContent()
+	if err != nil || vc.Certificate() == nil {
+		return ""
+	}
+	s, err := certificate.SummarizeCertificate(vc.Certificate())
+	if err != nil {
+		return ""
+	}
+	return "keyless:" + s.Extensions.Issuer + "|" + s.SubjectAlternativeName
 }
 
 // describeCertificate names the identity in a bundle's signing certificate.

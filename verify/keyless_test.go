@@ -162,3 +162,53 @@ images:
 		t.Fatalf("wrong identity: %+v", d.Reason)
 	}
 }
+
+// One certificate that two overlapping identities of the policy accept is
+// one signature: it counts for one of them, and a threshold of two
+// distinct signers refuses it.
+func TestOverlappingIdentitiesCountOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	vs, _ := ca.NewVirtualSigstore()
+	w := newWorld(t)
+	one := w.reg.PushImage(t, "team/app:one")
+	two := w.reg.PushImage(t, "team/app:two")
+	sign1 := func(d, who string) {
+		target, _ := w.client.Resolve(ctx, d)
+		if _, err := w.client.AttachBundle(ctx, target, keylessBundle(t, vs, who, "https://ci.example.com", target.Digest.DigestStr(), true),
+			sign.BundleAnnotations(oci.CosignSignPredicateType, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sign1(one.String(), "release@example.com")
+	twice := w.reg.PushImage(t, "team/app:twice")
+	sign1(twice.String(), "release@example.com")
+	sign1(twice.String(), "release@example.com")
+	sign1(two.String(), "release@example.com")
+	sign1(two.String(), "ci@example.com")
+	e := w.engine(t, `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    threshold: 2
+    signers:
+      - name: anyone-at-example
+        keyless: {issuer: "https://ci.example.com", subjectRegExp: "@example\\.com$"}
+      - name: release
+        keyless: {issuer: "https://ci.example.com", subject: "release@example.com"}
+`, verify.WithEngineTrustedRoot(noCT{vs}))
+	d := e.Decide(ctx, one.String())
+	if d.Allowed || d.Class != verify.ClassPolicyDenied || !strings.Contains(d.Reason, "1 of 2 required signers") {
+		t.Fatalf("one signature, two overlapping identities: allowed=%v %s", d.Allowed, d.Reason)
+	}
+	// One signer signing twice is one signer, though the two principals
+	// it matches could each take one of its signatures.
+	if d := e.Decide(ctx, twice.String()); d.Allowed || !strings.Contains(d.Reason, "1 of 2 required signers") {
+		t.Fatalf("one identity signing twice: allowed=%v %s", d.Allowed, d.Reason)
+	}
+	// Two signatures: release's counts for release, ci's for anyone-at-example
+	// (a greedy count giving release's to anyone-at-example would find one).
+	if d := e.Decide(ctx, two.String()); !d.Allowed {
+		t.Fatalf("two signers: %s", d.Reason)
+	}
+}

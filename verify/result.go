@@ -66,6 +66,10 @@ type Signature struct {
 	ClaimedKeyID string `json:"claimedKeyHint,omitempty"`
 	// Key is the trusted key's (or identity's) name, as given to New.
 	Key string `json:"key,omitempty"`
+	// Principals are every trusted signer the signature verified for (a
+	// certificate two overlapping identities accept names both); Key is
+	// the first. A threshold counts each signature for one of them only.
+	Principals []string `json:"principals,omitempty"`
 	// Identity describes a keyless signer's certificate (subject, issuer).
 	Identity string `json:"identity,omitempty"`
 	// SignedName is the image name the signer recorded (with the tag that was meant, if signed by tag).
@@ -85,6 +89,11 @@ type Signature struct {
 
 	err       error
 	statement *statement
+	// signerID names who made the signature, beyond the principals it
+	// counts for: a trusted key's ID, a keyless certificate's issuer and
+	// subject, a Notation certificate's issuer and subject. Signatures by
+	// one signer count once in a threshold. Empty: unknown, counted apart.
+	signerID string
 	// signedAt gives the earliest trusted time the signature existed by;
 	// set once the signature verified, nil when it cannot have one.
 	signedAt func() (trustedTime, bool)

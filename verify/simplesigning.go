@@ -49,7 +49,7 @@ func (v *Verifier) checkSimpleSigning(a *oci.Artifact, digest string, req Reques
 		sig.fail("signature", v.untrustedKey(""))
 		return sig
 	}
-	sig.Key, sig.KeyID = verified.name, verified.id
+	sig.Key, sig.KeyID, sig.signerID = verified.name, verified.id, "key:"+verified.id
 	sig.check("signature", Pass, "verified with key "+verified.name)
 	p, err := ParseSimpleSigning(a.Content)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/notary"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
 )
@@ -53,6 +54,10 @@ type Verifier struct {
 	identities []Identity
 	root       root.TrustedMaterial
 	recalls    []*policy.Recalls
+	// notationPrincipals are the Notation signers (WithNotation); notation
+	// verifies for them, nil without any.
+	notationPrincipals []notary.Principal
+	notation           *notary.Verifier
 	// platformsChecked: the engine applies the recall lists to an
 	// index's manifests itself, once per decision (withPlatformsChecked).
 	platformsChecked bool
@@ -95,8 +100,15 @@ func New(client *oci.Client, trusted []Key, opts ...Option) (*Verifier, error) {
 	for _, o := range opts {
 		o(v)
 	}
-	if len(trusted) == 0 && len(v.identities) == 0 {
-		return nil, errors.New("verify: at least one trusted key or identity is required")
+	if len(trusted) == 0 && len(v.identities) == 0 && len(v.notationPrincipals) == 0 {
+		return nil, errors.New("verify: at least one trusted key, identity or Notation signer is required")
+	}
+	if len(v.notationPrincipals) > 0 {
+		nv, err := notary.NewVerifier(v.notationPrincipals)
+		if err != nil {
+			return nil, fmt.Errorf("trusting Notation signers: %w", err)
+		}
+		v.notation = nv
 	}
 	for _, id := range v.identities {
 		if _, err := id.policy(); err != nil {
@@ -240,6 +252,8 @@ func (v *Verifier) evalSignatures(ctx context.Context, image string, t *oci.Targ
 			sig = v.checkBundle(ctx, a, res.Digest, req, oci.CosignSignPredicateType)
 		case oci.KindSimpleSigning:
 			sig = v.checkSimpleSigning(a, res.Digest, req)
+		case oci.KindNotation:
+			sig = v.checkNotation(ctx, a, t, req)
 		}
 		v.checkKeyTime(sig)
 		checkSignedRepository(sig, req.SignedRepository)

@@ -79,6 +79,9 @@ func newPolicyCmd(s *streams) *cobra.Command {
 				names = append(names, sg.Name)
 			}
 			fmt.Fprintf(s.out, "requires: %d of signers [%s]; transparency log %s\n", r.Threshold, strings.Join(names, ", "), r.TransparencyLog)
+			for _, sg := range r.Signers {
+				fmt.Fprintf(s.out, "  signer %s: %s\n", sg.Name, sg.Describe())
+			}
 			for _, at := range r.Attestations {
 				fmt.Fprintf(s.out, "requires: attestation %s (%s)", at.Name, at.PredicateType)
 				if at.Condition != "" {
@@ -171,7 +174,7 @@ func printDecision(s *streams, d *verify.Decision, explain bool) {
 		}
 		fmt.Fprintf(s.out, "  %s %s%s: %s\n", mark, c.Name, class, c.Message)
 		for _, e := range c.Evidence {
-			line := fmt.Sprintf("      %s in %s %s", orDash(e.Signer), e.Layout, shortDigest(e.Manifest))
+			line := fmt.Sprintf("      %s: %s in %s %s", orDash(e.Signer), formatName(e.Format), e.Layout, shortDigest(e.Manifest))
 			if e.LogIndex != nil {
 				line += fmt.Sprintf(", log index %d", *e.LogIndex)
 			}
@@ -184,6 +187,23 @@ func printDecision(s *streams, d *verify.Decision, explain bool) {
 	if d.Cached {
 		fmt.Fprintln(s.out, "  (signature and attestation checks from cache)")
 	}
+}
+
+// formatName says what a signature's format is to a person.
+func formatName(f string) string {
+	switch f {
+	case "sigstore-bundle":
+		return "Sigstore bundle"
+	case "simple-signing":
+		return "cosign simple signing"
+	case "dsse-envelope":
+		return "cosign DSSE attestation"
+	case "notation":
+		return "Notation signature"
+	case "":
+		return "signature"
+	}
+	return f
 }
 
 func orDash(s string) string {

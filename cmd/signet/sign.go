@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ func newSignCmd(s *streams) *cobra.Command {
 		annots    []string
 		recursive bool
 		workers   int
+		notation  notationOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "sign --key KEY IMAGE...",
@@ -42,10 +44,23 @@ Without --key the signature is keyless: an ephemeral key that never touches
 disk, a short-lived certificate from Fulcio (--fulcio-url, or the signing
 config) for the OIDC identity in --identity-token, SIGSTORE_ID_TOKEN, the
 GitHub Actions token endpoint, or a browser sign-in. --timestamp-url adds an
-RFC 3161 timestamp, which keyless signatures logged in Rekor v2 need.`,
+RFC 3161 timestamp, which keyless signatures logged in Rekor v2 need.
+
+--format notation makes a Notation signature instead (what the notation CLI
+writes, and notation verify accepts): a JWS (default) or COSE envelope over
+the manifest's descriptor (media type, digest, size), signed with --key and
+carrying --certificate-chain (the key's certificate first; Notation wants
+the code-signing extended key usage), stored as a referrer of artifact type
+application/vnd.cncf.notary.signature. -a annotations become Notation user
+metadata. --timestamp-url with --timestamp-root adds an RFC 3161 timestamp;
+--expiry makes the signature expire. Notation signatures are not logged and
+are stored as referrers only (the referrers API or its fallback tag).`,
 		Example: `  signet sign --key release.key registry.example.com/team/app@sha256:...
   signet sign --key awskms:///alias/release -a git_sha=$SHA registry.example.com/team/app:v1
-  signet sign --key release.key --recursive --registry-layout both registry.example.com/team/multiarch:v2`,
+  signet sign --key release.key --recursive --registry-layout both registry.example.com/team/multiarch:v2
+  signet sign --format notation --key release.key --certificate-chain release-chain.pem registry.example.com/team/app@sha256:...
+  signet sign --format notation --envelope cose --key awskms:///alias/release --certificate-chain chain.pem \
+      --timestamp-url http://timestamp.digicert.com --timestamp-root digicert-tsa-root.pem --expiry 8760h registry.example.com/team/app:v1`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
 			if err := outputFormat(output); err != nil {
@@ -54,6 +69,9 @@ RFC 3161 timestamp, which keyless signatures logged in Rekor v2 need.`,
 			l, err := sign.ParseLayout(layout)
 			if err != nil {
 				return usageError{err}
+			}
+			if err := notation.check(cmd, l); err != nil {
+				return err
 			}
 			ann, err := parseAnnotations(annots)
 			if err != nil {
@@ -64,7 +82,12 @@ RFC 3161 timestamp, which keyless signatures logged in Rekor v2 need.`,
 			if err := checkReferences(client, images...); err != nil {
 				return err
 			}
-			signer, err := signing.signer(cmd.Context(), s, client)
+			var signer imageSigner
+			if notation.format == "notation" {
+				signer, err = notation.signer(cmd.Context(), s, &signing, client)
+			} else {
+				signer, err = signing.signer(cmd.Context(), s, client)
+			}
 			if err != nil {
 				return err
 			}
@@ -89,12 +112,18 @@ RFC 3161 timestamp, which keyless signatures logged in Rekor v2 need.`,
 	reg.addFlags(cmd)
 	reg.addLayoutFlag(cmd)
 	signing.addFlags(cmd)
+	notation.addFlags(cmd)
 	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "sign an extra key=value annotation (repeatable)")
 	cmd.Flags().StringVar(&layout, "registry-layout", "referrers", "where to store signatures: referrers (cosign v3), legacy (cosign v2 .sig tag) or both")
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "for an image index, also sign each platform manifest")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().IntVar(&workers, "max-workers", 8, "images signed at once")
 	return cmd
+}
+
+// imageSigner signs images in one format.
+type imageSigner interface {
+	SignImages(ctx context.Context, images []string, req sign.Request, workers int) ([]*sign.Result, error)
 }
 
 func printSigned(s *streams, res *sign.Result) {

@@ -96,6 +96,9 @@ func (s *Sigstore) TrustedRoot() (*root.TrustedRoot, error) {
 		nil)
 }
 
+// TSARoot is the root certificate of the timestamp authority.
+func (s *Sigstore) TSARoot() *x509.Certificate { return s.tsaRoot }
+
 // Token returns a JWT-shaped token for email from issuer. Its signature is
 // random bytes: only this package's Fulcio accepts it.
 func Token(email, issuer string) string {
@@ -251,6 +254,12 @@ func (s *Sigstore) serveTimestamp(w http.ResponseWriter, r *http.Request) {
 	}
 	ts := timestamp.Timestamp{HashAlgorithm: req.HashAlgorithm, HashedMessage: req.HashedMessage, Time: time.Now(),
 		Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 2}, Nonce: req.Nonce, ExtraExtensions: req.Extensions}
+	if req.Certificates {
+		// As real TSAs do when asked (Notation asks): the signing
+		// certificate and the intermediate, for a chain to the root.
+		ts.AddTSACertificate = true
+		ts.Certificates = []*x509.Certificate{s.tsaInter}
+	}
 	resp, err := ts.CreateResponseWithOpts(s.tsaLeaf, s.tsaKey, crypto.SHA256)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -1,0 +1,85 @@
+package inspect_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/signet-dev/signet/inspect"
+	"github.com/signet-dev/signet/internal/notarytest"
+	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/notary"
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/sign"
+)
+
+// TestNotationListed: inspect lists a Notation signature with its envelope,
+// certificate subject and issuer, signing time and timestamp presence; a
+// Notation manifest that is not one envelope is a signature, unreadable.
+func TestNotationListed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reg := registrytest.New(t, true)
+	d := reg.PushImage(t, "team/app:v1")
+	client := oci.New()
+	pki := notarytest.New(t, "Acme CA", "Release")
+	s, err := sign.NewNotation(pki.Key, pki.Chain, client, notary.SignOptions{Envelope: "cose"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SignImage(ctx, d.String(), sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	target, err := client.Resolve(ctx, d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second "signature" whose envelope is garbage.
+	if _, err := client.AttachNotation(ctx, target, []byte("not an envelope"), notary.MediaTypeJWS, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := inspect.Inspect(ctx, client, d.String(), inspect.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var good, bad *inspect.Artifact
+	for _, a := range rep.Subject.Artifacts {
+		if a.Format != "notation" || a.Kind != inspect.KindSignature {
+			t.Fatalf("artifact %+v", a)
+		}
+		if a.Unreadable != "" {
+			bad = a
+		} else {
+			good = a
+		}
+	}
+	if good == nil || bad == nil {
+		t.Fatalf("artifacts %+v", rep.Subject.Artifacts)
+	}
+	n := good.Notation
+	if n == nil || n.Envelope != "cose" || n.Subject != "CN=Release,O=Acme,ST=WA,C=US" || n.Issuer != "CN=Acme CA,O=Acme" || n.Timestamped || n.SigningTime.IsZero() || n.SigningScheme != "notary.x509" {
+		t.Fatalf("notation %+v", n)
+	}
+	if !strings.Contains(good.Summary, target.Descriptor.Digest.String()) {
+		t.Errorf("summary %q", good.Summary)
+	}
+	if !strings.Contains(bad.Unreadable, "not a Notation signature envelope") {
+		t.Errorf("unreadable %q", bad.Unreadable)
+	}
+	var text, html bytes.Buffer
+	if err := inspect.WriteText(&text, rep, inspect.TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := inspect.WriteHTML(&html, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cose envelope, notary.x509, signed ", "no timestamp", `certificate "CN=Release,O=Acme,ST=WA,C=US" issued by "CN=Acme CA,O=Acme"`} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+	if !strings.Contains(html.String(), "cose envelope, notary.x509") {
+		t.Errorf("html lacks the notation line")
+	}
+}

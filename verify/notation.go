@@ -1,0 +1,101 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	godigest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/notary"
+	"github.com/signet-dev/signet/oci"
+)
+
+// errNotationNoLog means a rule requires a transparency-log entry and the
+// signature is a Notation signature, which never has one.
+var errNotationNoLog = errors.New("a Notation signature carries no transparency-log entry")
+
+// WithNotation trusts Notary Project signers: a Notation signature counts
+// for each principal whose trust store, identity and timestamp rules accept
+// it (Notation's strict verification level, with the principal's
+// revocation and verifyTimestamp settings).
+func WithNotation(ps ...notary.Principal) Option {
+	return func(v *Verifier) { v.notationPrincipals = append(v.notationPrincipals, ps...) }
+}
+
+// checkNotation verifies a Notation signature over t's manifest.
+func (v *Verifier) checkNotation(ctx context.Context, a *oci.Artifact, t *oci.Target, req Request) *Signature {
+	sig := &Signature{Layout: a.Layout, Manifest: a.Manifest.String(), Format: oci.KindNotation}
+	if a.Err != nil {
+		sig.fail("fetch", fmt.Errorf("%w: %w", ErrUnreadable, a.Err))
+		return sig
+	}
+	if info, err := notary.Describe(a.Content, a.MediaType); err == nil {
+		sig.Identity = fmt.Sprintf("certificate subject %q, issuer %q", info.Subject, info.Issuer)
+	}
+	if v.notation == nil {
+		sig.fail("signature", fmt.Errorf("%w: a Notation signature (%s), and no Notation signers are trusted here", ErrBadSignature, orUnknown(sig.Identity)))
+		return sig
+	}
+	desc, err := v.manifestDescriptor(ctx, t)
+	if err != nil {
+		sig.fail("fetch", fmt.Errorf("%w: %w", ErrUnreadable, err))
+		return sig
+	}
+	out, err := v.notation.Verify(ctx, desc, t.Digest.String(), a.Content, a.MediaType)
+	if err != nil {
+		// One line per principal from notary; a verdict's reason is one line.
+		why := strings.NewReplacer(":\n", ": ", "\n", "; ").Replace(err.Error())
+		sig.fail("signature", fmt.Errorf("%w: Notation signature (%s) refused: %s", ErrBadSignature, orUnknown(sig.Identity), why))
+		return sig
+	}
+	sig.Key, sig.Principals = out.Principals[0], out.Principals
+	// One certificate subject from one issuer is one signer, whichever
+	// of its keys and envelopes it signed with.
+	sig.signerID = "notation:" + out.Issuer + "|" + out.Subject
+	if id, err := keys.ID(out.LeafKey); err == nil {
+		sig.KeyID = id
+	}
+	sig.SignedDigest = t.Digest.DigestStr()
+	if !out.Timestamp.IsZero() {
+		at := trustedTime{at: out.Timestamp, by: byTSA}
+		sig.signedAt = func() (trustedTime, bool) { return at, true }
+	}
+	sig.check("signature", Pass, fmt.Sprintf("Notation %s envelope verified for %s", out.Envelope, strings.Join(out.Principals, " and ")))
+	if req.TransparencyLog == TlogRequired {
+		sig.fail("tlog", fmt.Errorf("%w: %w; the rule requires one (transparencyLog: required) — use transparencyLog: optional for rules with Notation signers", ErrTransparencyLog, errNotationNoLog))
+		return sig
+	}
+	if len(req.Annotations) > 0 {
+		sig.fail("annotations", fmt.Errorf("%w: required annotations are checked in Sigstore and simple-signing payloads; a Notation signature's are not", ErrAnnotationMismatch))
+		return sig
+	}
+	return sig
+}
+
+// manifestDescriptor is what a Notation signature names: the manifest's
+// media type, digest and size, as the registry serves it.
+func (v *Verifier) manifestDescriptor(ctx context.Context, t *oci.Target) (ocispec.Descriptor, error) {
+	d := t.Descriptor
+	if !t.Resolved() || d.Size == 0 || d.MediaType == "" {
+		rt, err := v.client.Resolve(ctx, t.Digest.String())
+		if err != nil {
+			return ocispec.Descriptor{}, err
+		}
+		d = rt.Descriptor
+	}
+	if d.Digest.String() != t.Digest.DigestStr() {
+		return ocispec.Descriptor{}, fmt.Errorf("the registry describes %s as %s", t.Digest.DigestStr(), d.Digest)
+	}
+	return ocispec.Descriptor{MediaType: string(d.MediaType), Digest: godigest.Digest(d.Digest.String()), Size: d.Size}, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unreadable certificate"
+	}
+	return s
+}

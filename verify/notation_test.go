@@ -1,0 +1,211 @@
+package verify_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/signet-dev/signet/internal/notarytest"
+	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/notary"
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/verify"
+)
+
+// notationWorld is the engine test world with Notation PKIs: "security"
+// (CA security-ca, leaf CN=security) and "rogue" (another CA, same leaf
+// subject), their CAs written as PEM files next to the policy.
+type notationWorld struct {
+	*world
+	pki map[string]*notarytest.PKI
+}
+
+func newNotationWorld(t *testing.T) *notationWorld {
+	t.Helper()
+	w := &notationWorld{world: newWorld(t), pki: map[string]*notarytest.PKI{}}
+	for _, n := range []string{"security", "rogue"} {
+		p := notarytest.New(t, n+"-ca", "security")
+		w.pki[n] = p
+		if err := os.WriteFile(filepath.Join(w.dir, n+"-ca.pem"), notarytest.PEM(p.CA), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+// notationSign signs image in Notation's format with pki's leaf.
+func (w *notationWorld) notationSign(t *testing.T, pki, envelope, image string) {
+	t.Helper()
+	p := w.pki[pki]
+	s, err := sign.NewNotation(p.Key, p.Chain, w.client, notary.SignOptions{Envelope: envelope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SignImage(context.Background(), image, sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const notationPolicy = `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    threshold: THRESHOLD
+    transparencyLog: TLOG
+    signers:
+      - name: release
+        key: alice.pub
+      - name: security
+        notation: {trustStore: security-ca.pem, subject: "CN=security,O=Acme,ST=WA,C=US"}
+`
+
+func (w *notationWorld) notationEngine(t *testing.T, threshold, tlog string) *verify.Engine {
+	doc := strings.NewReplacer("THRESHOLD", threshold, "TLOG", tlog).Replace(notationPolicy)
+	return w.engine(t, doc)
+}
+
+// TestNotationAcrossFormats: one policy over cosign and Notation
+// signatures — a threshold of two distinct principals across the formats
+// passes with both, fails naming what is missing without either, and the
+// evidence names format, principal and layout.
+func TestNotationAcrossFormats(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newNotationWorld(t)
+	both := w.reg.PushImage(t, "team/app:both").String()
+	w.sign(t, "alice", both)
+	w.notationSign(t, "security", "jws", both)
+	cosignOnly := w.reg.PushImage(t, "team/app:cosign").String()
+	w.sign(t, "alice", cosignOnly)
+	notationOnly := w.reg.PushImage(t, "team/app:notation").String()
+	w.notationSign(t, "security", "cose", notationOnly)
+	rogue := w.reg.PushImage(t, "team/app:rogue").String()
+	w.sign(t, "alice", rogue)
+	w.notationSign(t, "rogue", "jws", rogue)
+
+	e := w.notationEngine(t, "2", "optional")
+	d := e.Decide(ctx, both)
+	if !d.Allowed {
+		t.Fatalf("cosign + Notation, threshold 2: %s", d.Reason)
+	}
+	formats := map[string]string{}
+	for _, c := range d.Checks {
+		if c.Name == "signatures" {
+			for _, ev := range c.Evidence {
+				formats[ev.Signer] = ev.Format + " " + ev.Layout
+			}
+		}
+	}
+	if formats["release"] != "sigstore-bundle referrers-api" || formats["security"] != "notation referrers-api" {
+		t.Fatalf("evidence: %v", formats)
+	}
+	for img, want := range map[string]string{cosignOnly: "1 of 2 required signers: release", notationOnly: "1 of 2 required signers: security"} {
+		if d := e.Decide(ctx, img); d.Allowed || d.Class != verify.ClassPolicyDenied || !strings.Contains(d.Reason, want) {
+			t.Fatalf("%s: allowed=%v %s %s", img, d.Allowed, d.Class, d.Reason)
+		}
+	}
+	d = e.Decide(ctx, rogue)
+	t.Logf("another CA: %s", d.Reason)
+	if d.Allowed || !strings.Contains(d.Reason, "security: ") || !strings.Contains(d.Reason, "trust store") {
+		t.Fatalf("a certificate from another CA with the same subject: allowed=%v %s", d.Allowed, d.Reason)
+	}
+	// Threshold 1: the Notation signature alone is enough.
+	if d := w.notationEngine(t, "1", "optional").Decide(ctx, notationOnly); !d.Allowed {
+		t.Fatalf("Notation only, threshold 1: %s", d.Reason)
+	}
+	// transparencyLog required: a Notation signature never has an entry.
+	d = w.notationEngine(t, "1", "required").Decide(ctx, notationOnly)
+	if d.Allowed || !strings.Contains(d.Reason, "carries no transparency-log entry") {
+		t.Fatalf("Notation under transparencyLog required: allowed=%v %s", d.Allowed, d.Reason)
+	}
+}
+
+// TestNotationSignerCountsOnce: one Notation signer whom two principals
+// accept (any certificate of the CA, and its named subject) signing in both
+// envelopes is one signer, and does not meet a threshold of two.
+func TestNotationSignerCountsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newNotationWorld(t)
+	img := w.reg.PushImage(t, "team/app:twice").String()
+	w.notationSign(t, "security", "jws", img)
+	w.notationSign(t, "security", "cose", img)
+	e := w.engine(t, `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    threshold: 2
+    signers:
+      - name: anyone-certified
+        notation: {trustStore: security-ca.pem}
+      - name: security
+        notation: {trustStore: security-ca.pem, subject: "CN=security,O=Acme,ST=WA,C=US"}
+`)
+	d := e.Decide(ctx, img)
+	if d.Allowed || !strings.Contains(d.Reason, "1 of 2 required signers") {
+		t.Fatalf("one signer, two envelopes, two overlapping principals: allowed=%v %s", d.Allowed, d.Reason)
+	}
+}
+
+// TestNotationSignatureMovedToAnotherImage: a Notation signature copied
+// onto another image (its referrer manifest re-pointed) names the first
+// image's descriptor and is refused.
+func TestNotationSignatureMovedToAnotherImage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newNotationWorld(t)
+	signed := w.reg.PushImage(t, "team/app:signed")
+	other := w.reg.PushImage(t, "team/app:other")
+	w.notationSign(t, "security", "jws", signed.String())
+	arts, err := w.client.Discover(ctx, mustResolve(t, w, signed))
+	if err != nil || len(arts) != 1 {
+		t.Fatalf("discover: %v %d", err, len(arts))
+	}
+	if _, err := w.client.AttachNotation(ctx, mustResolve(t, w, other), arts[0].Content, arts[0].MediaType, nil); err != nil {
+		t.Fatal(err)
+	}
+	d := w.notationEngine(t, "1", "optional").Decide(ctx, other.String())
+	t.Logf("moved: %s", d.Reason)
+	if d.Allowed || d.Class != verify.ClassInvalid || !strings.Contains(d.Reason, "security: ") {
+		t.Fatalf("moved Notation signature: allowed=%v %s %s", d.Allowed, d.Class, d.Reason)
+	}
+}
+
+// TestNotationRevokedKey: a recall list revoking the Notation leaf's key
+// refuses its signature when no trusted time places it before the
+// revocation (these signatures carry no timestamp).
+func TestNotationRevokedKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newNotationWorld(t)
+	img := w.reg.PushImage(t, "team/app:revoked").String()
+	w.notationSign(t, "security", "jws", img)
+	id, err := keys.ID(w.pki["security"].Key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := policy.ParseRecalls([]byte("apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: 1\nkeys: [{keyId: \"" + id + "\", revokedFrom: 2020-01-01T00:00:00Z, reason: leaked}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.NewReplacer("THRESHOLD", "1", "TLOG", "optional").Replace(notationPolicy)
+	d := w.engine(t, doc, verify.WithEngineRecalls(r)).Decide(ctx, img)
+	if d.Allowed || d.Class != verify.ClassRevoked || !strings.Contains(d.Reason, "leaked") {
+		t.Fatalf("revoked Notation key: allowed=%v %s %s", d.Allowed, d.Class, d.Reason)
+	}
+}
+
+func mustResolve(t *testing.T, w *notationWorld, d name.Digest) *oci.Target {
+	t.Helper()
+	tg, err := w.client.Resolve(context.Background(), d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
