@@ -252,6 +252,10 @@ func registryLayout(r *registryUnderTest) string {
 // given layout: the referrers API's index or the fallback tag's index. It
 // returns the envelope media type of each, and fails the test when the
 // other layout holds one too (a signature written where it was not meant).
+// A manifest is a Notation signature by its own artifactType (or, as
+// notation-go writes it, its config's media type): go-containerregistry's
+// referrers API reports the config's media type as every entry's
+// artifactType, so the index's word alone is not enough.
 func notationSignatures(t *testing.T, ref name.Digest, layout string) []string {
 	t.Helper()
 	repo := ref.Context()
@@ -262,32 +266,48 @@ func notationSignatures(t *testing.T, ref name.Digest, layout string) []string {
 	if layout == layoutFallback {
 		idx, other, otherCode = tag, api, apiCode
 	}
-	if n := len(notationEntries(other)); n > 0 {
+	if n := len(notationManifests(t, base, ref, other)); n > 0 {
 		t.Fatalf("%s: %d Notation signature(s) outside the %s layout (HTTP %d)", ref, n, layout, otherCode)
 	}
 	var envelopes []string
-	for _, d := range notationEntries(idx) {
-		var m ocispec.Manifest
-		fetchJSON(t, base+"/manifests/"+d.Digest.String(), ocispec.MediaTypeImageManifest, &m)
-		if m.Subject == nil || m.Subject.Digest.String() != ref.DigestStr() || len(m.Layers) != 1 {
-			t.Fatalf("%s: signature manifest %s: subject %v, %d layers", ref, d.Digest, m.Subject, len(m.Layers))
-		}
+	for _, m := range notationManifests(t, base, ref, idx) {
 		envelopes = append(envelopes, m.Layers[0].MediaType)
 	}
 	return envelopes
 }
 
-// notationEntries are the index entries a Notation client recognises as
-// signatures: artifactType application/vnd.cncf.notary.signature.
-func notationEntries(idx *ocispec.Index) []ocispec.Descriptor {
+// notationManifests fetches the manifests an index lists and returns the
+// Notation signatures among them, checking each names ref as its subject and
+// has exactly one layer.
+func notationManifests(t *testing.T, base string, ref name.Digest, idx *ocispec.Index) []ocispec.Manifest {
+	t.Helper()
 	if idx == nil {
 		return nil
 	}
-	var out []ocispec.Descriptor
+	var out []ocispec.Manifest
 	for _, d := range idx.Manifests {
-		if d.ArtifactType == notationArtifactType {
-			out = append(out, d)
+		var m ocispec.Manifest
+		fetchJSON(t, base+"/manifests/"+d.Digest.String(), ocispec.MediaTypeImageManifest, &m)
+		at := m.ArtifactType
+		if at == "" {
+			at = m.Config.MediaType
 		}
+		if at != notationArtifactType {
+			continue
+		}
+		if m.Subject == nil || m.Subject.Digest.String() != ref.DigestStr() || len(m.Layers) != 1 {
+			t.Fatalf("%s: signature manifest %s: subject %v, %d layers", ref, d.Digest, m.Subject, len(m.Layers))
+		}
+		// The Notary Project signature specification (Storage): the
+		// config's mediaType MUST be application/vnd.cncf.notary.signature.
+		// Registries that derive a referrer's artifactType from its config
+		// (go-containerregistry's) list anything else under another type,
+		// and notation-go, filtering by type, does not see the signature.
+		if m.Config.MediaType != notationArtifactType {
+			t.Errorf("%s: signature manifest %s: config media type %q, but the Notary Project signature specification requires %q",
+				ref, d.Digest, m.Config.MediaType, notationArtifactType)
+		}
+		out = append(out, m)
 	}
 	return out
 }

@@ -105,7 +105,8 @@ func TestNotation(t *testing.T) {
 				t.Fatalf("notation-go verify of its own signature: %s, %v", got, err)
 			}
 			pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM))
-			expect(t, "signet verify --policy", signet(t, "verify", "--policy", pol, d.String()), exitOK, "ALLOWED", "security")
+			expect(t, "signet verify --policy", verifyExplain(t, pol, d), exitOK, "ALLOWED", "1 of 1 required signers: security",
+				"security: Notation signature in "+registryLayout(r))
 			expect(t, "signet inspect", signet(t, "inspect", d.String()), exitOK, p.acme.subjectCN)
 			t.Logf("notation-go %s %s → signet verify --policy (notation: security): pass; inspect shows %q", E, registryLayout(r), p.acme.subjectCN)
 		})
@@ -117,11 +118,12 @@ func TestNotation(t *testing.T) {
 			d := pushImage(t, r.host, repo+":v1")
 			expect(t, "signet sign --format notation", signet(t, "sign", "--format", "notation", "--envelope", env.flag,
 				"--key", p.acme.keyPEM, "--certificate-chain", p.acme.chainPEM, d.String()), exitOK)
-			expectNotationLayout(t, r, d, env.mediaType)
 			got, err := notationGoVerify(t, d, p.acme.ca, nil)
 			if err != nil {
+				expectNotationLayout(t, r, d, env.mediaType) // says why, when the manifest is the cause
 				t.Fatalf("notation-go verify (trust store: the signing CA): %v", err)
 			}
+			expectNotationLayout(t, r, d, env.mediaType)
 			if got != env.mediaType {
 				t.Fatalf("notation-go verified a %s envelope, want %s", got, env.mediaType)
 			}
@@ -131,7 +133,8 @@ func TestNotation(t *testing.T) {
 				t.Logf("notation-go under another CA: refused: %v", err)
 			}
 			pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM))
-			expect(t, "signet verify --policy (its own Notation signature)", signet(t, "verify", "--policy", pol, d.String()), exitOK, "ALLOWED")
+			expect(t, "signet verify --policy (its own Notation signature)", verifyExplain(t, pol, d), exitOK, "ALLOWED",
+				"1 of 1 required signers: security", "security: Notation signature in "+registryLayout(r))
 			t.Logf("signet sign --format notation %s %s → notation-go verify: pass (another CA: refused)", E, registryLayout(r))
 		})
 	}
@@ -141,21 +144,23 @@ func TestNotation(t *testing.T) {
 		both := pushImage(t, r.host, repo+":both")
 		expect(t, "cosign v3 sign", cosignV3Sign(t, k.cosignKey, both.String()), 0)
 		notationGoSign(t, r, p.acme, both, notationJWS, nil)
-		res := signet(t, "verify", "--policy", pol, "--explain", both.String())
-		expect(t, "signet verify --policy --explain (both signed)", res, exitOK, "ALLOWED", "2 of 2 required signers",
-			"release: Sigstore bundle", "security: Notation signature")
+		res := verifyExplain(t, pol, both)
+		expect(t, "signet verify --policy --explain (both signed)", res, exitOK, "ALLOWED", "2 of 2 required signers: release, security",
+			"release: Sigstore bundle in "+registryLayout(r), "security: Notation signature in "+registryLayout(r))
 		saveArtifact(t, "notation-cross-format-explain-"+r.name+".txt", fmt.Sprintf("$ signet verify --policy policy.yaml --explain %s\n%s%s", both, res.out, res.err))
 
 		notaryOnly := pushImage(t, r.host, repo+":notation-only")
 		notationGoSign(t, r, p.acme, notaryOnly, notationJWS, nil)
 		res = signet(t, "verify", "--policy", pol, notaryOnly.String())
-		expect(t, "signet verify --policy (no cosign signature)", res, exitPolicyDenied, "1 of 2 required signers", "release")
+		expect(t, "signet verify --policy (no cosign signature)", res, exitPolicyDenied, "1 of 2 required signers: security")
+		expect(t, "signet verify --policy (no cosign signature) names the missing signer", res, exitPolicyDenied, "release")
 		t.Logf("without the cosign signature: exit %d\n%s%s", res.code, res.out, res.err)
 
 		cosignOnly := pushImage(t, r.host, repo+":cosign-only")
 		expect(t, "cosign v3 sign", cosignV3Sign(t, k.cosignKey, cosignOnly.String()), 0)
 		res = signet(t, "verify", "--policy", pol, cosignOnly.String())
-		expect(t, "signet verify --policy (no Notation signature)", res, exitPolicyDenied, "1 of 2 required signers", "security")
+		expect(t, "signet verify --policy (no Notation signature)", res, exitPolicyDenied, "1 of 2 required signers: release")
+		expect(t, "signet verify --policy (no Notation signature) names the missing signer", res, exitPolicyDenied, "security")
 		t.Logf("without the Notation signature: exit %d\n%s%s", res.code, res.out, res.err)
 		t.Logf("cosign v3 key + notation-go JWS %s → 2-of-2 (release, security): pass; either removed: denied", registryLayout(r))
 	})
@@ -166,11 +171,17 @@ func TestNotation(t *testing.T) {
 		notationGoSign(t, r, p.acme, d, notationCOSE, nil)
 		expectNotationLayout(t, r, d, notationJWS, notationCOSE)
 		pol := writeNotationPolicy(t, r.host, 2, notationSigner("security", p.acme.caPEM), notationSigner("release-ca", p.beta.caPEM))
-		res := signet(t, "verify", "--policy", pol, d.String())
-		expect(t, "signet verify --policy (two signatures, one principal)", res, exitPolicyDenied, "1 of 2 required signers")
+		res := verifyExplain(t, pol, d)
+		expect(t, "signet verify --policy (two signatures, one principal)", res, exitPolicyDenied, "1 of 2 required signers: security",
+			"the rule needs 2 different signers")
+		// Both signatures verified, and counted once.
+		if n := strings.Count(res.out, "security: Notation signature in "+registryLayout(r)); n != 2 {
+			t.Fatalf("want both signatures as evidence for security, found %d\n%s", n, res)
+		}
 		// The same two signatures and a second principal's: now two principals.
 		notationGoSign(t, r, p.beta, d, notationCOSE, nil)
-		expect(t, "signet verify --policy (second principal signs too)", signet(t, "verify", "--policy", pol, d.String()), exitOK, "2 of 2 required signers")
+		expect(t, "signet verify --policy (second principal signs too)", verifyExplain(t, pol, d), exitOK, "2 of 2 required signers",
+			"release-ca: Notation signature in "+registryLayout(r))
 		t.Logf("notation-go JWS+COSE by one principal %s → threshold 2 of 2 principals: denied (1 of 2); the second principal's signature added: pass", registryLayout(r))
 	})
 
@@ -182,7 +193,8 @@ func TestNotation(t *testing.T) {
 		}
 		pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM))
 		res := signet(t, "verify", "--policy", pol, d.String())
-		expect(t, "signet verify --policy (untrusted CA)", res, exitInvalid, "security", "does not lead to a certificate in its trust store")
+		expect(t, "signet verify --policy (untrusted CA)", res, exitPolicyDenied, "0 of 1 required signers",
+			"security: authenticity: the certificate chain does not lead to a certificate in its trust store", p.rogue.subjectCN)
 		t.Logf("notation-go JWS from an untrusted CA %s → signet verify: refused (exit %d)\n%s%s", registryLayout(r), res.code, res.out, res.err)
 	})
 }
@@ -225,10 +237,12 @@ func TestNotationTimestamp(t *testing.T) {
 				t.Fatal("notation-go accepted a signature without a timestamp under a trust policy with a tsa trust store")
 			}
 			pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM, fmt.Sprintf("tsa: %q", tsaPEM)))
-			expect(t, "signet verify --policy (tsa: the TSA's root)", signet(t, "verify", "--policy", pol, d.String()), exitOK, "ALLOWED")
+			expect(t, "signet verify --policy (tsa: the TSA's root)", verifyExplain(t, pol, d), exitOK, "ALLOWED", "1 of 1 required signers: security")
 			wrong := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM, fmt.Sprintf("tsa: %q", p.rogue.caPEM)))
-			expect(t, "signet verify --policy (tsa: another root)", signet(t, "verify", "--policy", wrong, d.String()), exitInvalid, "security", "timestamp")
-			expect(t, "signet verify --policy (tsa:, no timestamp)", signet(t, "verify", "--policy", pol, untimed.String()), exitInvalid, "security", "the signature has none")
+			expect(t, "signet verify --policy (tsa: another root)", signet(t, "verify", "--policy", wrong, d.String()), exitPolicyDenied,
+				"0 of 1 required signers", "security: timestamp")
+			expect(t, "signet verify --policy (tsa:, no timestamp)", signet(t, "verify", "--policy", pol, untimed.String()), exitPolicyDenied,
+				"0 of 1 required signers", "security: timestamp", "the signature has none")
 			t.Logf("notation-go %s timestamped %s → signet verify (tsa: real TSA root): pass; other TSA root: refused; untimestamped: refused", E, registryLayout(r))
 		})
 	}
@@ -241,9 +255,15 @@ func TestNotationTimestamp(t *testing.T) {
 			t.Fatalf("notation-go verify with the TSA's root: %v", err)
 		}
 		pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM, fmt.Sprintf("tsa: %q", tsaPEM)))
-		expect(t, "signet verify --policy (tsa:)", signet(t, "verify", "--policy", pol, d.String()), exitOK, "ALLOWED")
+		expect(t, "signet verify --policy (tsa:)", verifyExplain(t, pol, d), exitOK, "ALLOWED", "1 of 1 required signers: security")
 		t.Logf("signet sign --format notation COSE + real TSA %s → notation-go verify (tsa trust store): pass", registryLayout(r))
 	})
+}
+
+// verifyExplain runs signet verify --policy pol --explain img.
+func verifyExplain(t *testing.T, pol string, img name.Digest) result {
+	t.Helper()
+	return signet(t, "verify", "--policy", pol, "--explain", img.String())
 }
 
 var artifactsMu sync.Mutex
