@@ -153,14 +153,14 @@ func TestNotation(t *testing.T) {
 		notationGoSign(t, r, p.acme, notaryOnly, notationJWS, nil)
 		res = signet(t, "verify", "--policy", pol, notaryOnly.String())
 		expect(t, "signet verify --policy (no cosign signature)", res, exitPolicyDenied, "1 of 2 required signers: security")
-		expect(t, "signet verify --policy (no cosign signature) names the missing signer", res, exitPolicyDenied, "release")
+		expectNamesMissing(t, "no cosign signature", res, "release")
 		t.Logf("without the cosign signature: exit %d\n%s%s", res.code, res.out, res.err)
 
 		cosignOnly := pushImage(t, r.host, repo+":cosign-only")
 		expect(t, "cosign v3 sign", cosignV3Sign(t, k.cosignKey, cosignOnly.String()), 0)
 		res = signet(t, "verify", "--policy", pol, cosignOnly.String())
 		expect(t, "signet verify --policy (no Notation signature)", res, exitPolicyDenied, "1 of 2 required signers: release")
-		expect(t, "signet verify --policy (no Notation signature) names the missing signer", res, exitPolicyDenied, "security")
+		expectNamesMissing(t, "no Notation signature", res, "security")
 		t.Logf("without the Notation signature: exit %d\n%s%s", res.code, res.out, res.err)
 		t.Logf("cosign v3 key + notation-go JWS %s → 2-of-2 (release, security): pass; either removed: denied", registryLayout(r))
 	})
@@ -263,6 +263,15 @@ func TestNotationTimestamp(t *testing.T) {
 		expect(t, "signet inspect", signet(t, "inspect", d.String()), exitOK, "cose envelope", "RFC 3161 timestamp present")
 		t.Logf("signet sign --format notation COSE + real TSA %s → notation-go verify (tsa trust store): pass", registryLayout(r))
 	})
+}
+
+// expectNamesMissing checks that a denial names the signer whose signature
+// is missing (not only the ones found). It does not stop the cell.
+func expectNamesMissing(t *testing.T, what string, r result, signer string) {
+	t.Helper()
+	if !strings.Contains(r.out+r.err, signer) {
+		t.Errorf("signet verify --policy (%s): the denial does not name the missing signer %q\n%s", what, signer, r)
+	}
 }
 
 // verifyExplain runs signet verify --policy pol --explain img.
