@@ -178,6 +178,11 @@ func TestNotation(t *testing.T) {
 		if n := strings.Count(res.out, "security: Notation signature in "+registryLayout(r)); n != 2 {
 			t.Fatalf("want both signatures as evidence for security, found %d\n%s", n, res)
 		}
+		// Nor does naming the one principal twice: the policy is refused.
+		twice := writeNotationPolicy(t, r.host, 2, notationSigner("security", p.acme.caPEM), notationSigner("security-again", p.acme.caPEM))
+		res = signet(t, "verify", "--policy", twice, d.String())
+		expect(t, "signet verify --policy (one trust store under two names)", res, 1, `signers "security" and "security-again" have the same Notation trust store`, "one principal under two names")
+		t.Logf("one trust store under two signer names: %s", strings.TrimSpace(res.err))
 		// The same two signatures and a second principal's: now two principals.
 		notationGoSign(t, r, p.beta, d, notationCOSE, nil)
 		expect(t, "signet verify --policy (second principal signs too)", verifyExplain(t, pol, d), exitOK, "2 of 2 required signers",
