@@ -252,13 +252,14 @@ func startFulcio(t *testing.T, issuers map[string]string) (string, []byte) {
 	return url, caPEM
 }
 
-// startTSA runs the timestamp authority with an in-memory signer and
-// returns its URL and certificate chain.
-func startTSA(t *testing.T) (string, []byte) {
+// startTSA runs the timestamp authority with an in-memory signer (and
+// extra flags) and returns its URL and certificate chain.
+func startTSA(t *testing.T, extra ...string) (string, []byte) {
 	t.Helper()
 	addr, _ := freeAddr()
-	if _, err := startProcess("timestamp-authority", tool("timestamp-authority", tsaVersion), "serve", "--host", "127.0.0.1",
-		"--port", splitPort(addr), "--scheme", "http", "--timestamp-signer", "memory", "--disable-ntp-monitoring"); err != nil {
+	args := append([]string{"serve", "--host", "127.0.0.1", "--port", splitPort(addr), "--scheme", "http",
+		"--timestamp-signer", "memory", "--disable-ntp-monitoring"}, extra...)
+	if _, err := startProcess("timestamp-authority", tool("timestamp-authority", tsaVersion), args...); err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + addr
