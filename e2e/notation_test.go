@@ -243,7 +243,7 @@ func TestNotationTimestamp(t *testing.T) {
 			}
 			pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM, fmt.Sprintf("tsa: %q", tsaPEM)))
 			expect(t, "signet verify --policy (tsa: the TSA's root)", verifyExplain(t, pol, d), exitOK, "ALLOWED", "1 of 1 required signers: security")
-			expect(t, "signet inspect (timestamped)", signet(t, "inspect", d.String()), exitOK, env.flag+" envelope", "RFC 3161 timestamp present")
+			expect(t, "signet inspect (timestamped)", signet(t, "inspect", d.String()), exitOK, env.flag+" envelope", "RFC 3161 timestamp 20", "by CN=Test TSA Timestamping")
 			expect(t, "signet inspect (untimestamped)", signet(t, "inspect", untimed.String()), exitOK, env.flag+" envelope", "no timestamp")
 			wrong := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM, fmt.Sprintf("tsa: %q", p.rogue.caPEM)))
 			expect(t, "signet verify --policy (tsa: another root)", signet(t, "verify", "--policy", wrong, d.String()), exitPolicyDenied,
@@ -265,7 +265,7 @@ func TestNotationTimestamp(t *testing.T) {
 		expectNotationLayout(t, r, d, notationCOSE)
 		pol := writeNotationPolicy(t, r.host, 0, notationSigner("security", p.acme.caPEM, fmt.Sprintf("tsa: %q", tsaPEM)))
 		expect(t, "signet verify --policy (tsa:)", verifyExplain(t, pol, d), exitOK, "ALLOWED", "1 of 1 required signers: security")
-		expect(t, "signet inspect", signet(t, "inspect", d.String()), exitOK, "cose envelope", "RFC 3161 timestamp present")
+		expect(t, "signet inspect", signet(t, "inspect", d.String()), exitOK, "cose envelope", "RFC 3161 timestamp 20", "by CN=Test TSA Timestamping")
 		t.Logf("signet sign --format notation COSE + real TSA %s → notation-go verify (tsa trust store): pass", registryLayout(r))
 	})
 }
