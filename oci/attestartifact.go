@@ -110,7 +110,9 @@ func readSignaturesOf(ctx context.Context, s Reader, d name.Digest, a *Artifact)
 	a.SignaturesRead = true
 	n := 0
 	for _, desc := range im.Manifests {
-		if desc.ArtifactType != NotationArtifactType {
+		// A registry may list a referrer by its config's media type (the
+		// empty one), or with none: those are read to see what they are.
+		if at := desc.ArtifactType; at != NotationArtifactType && at != "" && at != EmptyMediaType {
 			continue
 		}
 		if n == maxAttestationSignatures {
@@ -118,7 +120,9 @@ func readSignaturesOf(ctx context.Context, s Reader, d name.Digest, a *Artifact)
 			break
 		}
 		n++
-		a.Signatures = append(a.Signatures, readReferrer(ctx, s, d, desc, layout))
+		if sig := readReferrer(ctx, s, d, desc, layout); sig.Kind == KindNotation {
+			a.Signatures = append(a.Signatures, sig)
+		}
 	}
 	return nil
 }
