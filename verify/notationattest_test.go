@@ -26,8 +26,10 @@ import (
 	"github.com/signet-dev/signet/internal/notarytest"
 	"github.com/signet-dev/signet/internal/registrytest"
 	"github.com/signet-dev/signet/internal/sigstoretest"
+	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/notary"
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
 )
@@ -437,3 +439,31 @@ type rawIndex []byte
 
 func (r rawIndex) RawManifest() ([]byte, error)        { return r, nil }
 func (r rawIndex) MediaType() (types.MediaType, error) { return types.OCIImageIndex, nil }
+
+// TestNotationAttestationRevokedKey: a recall list revoking the Notation
+// leaf's key refuses its attestations too, when no trusted time places
+// them before the revocation.
+func TestNotationAttestationRevokedKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newNotationWorld(t)
+	img := w.reg.PushImage(t, "team/app:revoked")
+	w.sign(t, "alice", img.String())
+	w.notationAttest(t, "security", img.String(), "cyclonedx", "sbom.cdx.json", nil)
+	id, err := keys.ID(w.pki["security"].Key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := policy.ParseRecalls([]byte("apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: 1\nkeys: [{keyId: \"" + id + "\", revokedFrom: 2020-01-01T00:00:00Z, reason: leaked}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := attestPolicyFor("cyclonedx", "true", "", false)
+	if d := w.engine(t, doc).Decide(ctx, img.String()); !d.Allowed {
+		t.Fatalf("not revoked: %s", d.Reason)
+	}
+	d := w.engine(t, doc, verify.WithEngineRecalls(r)).Decide(ctx, img.String())
+	if d.Allowed || !strings.Contains(d.Reason, "attestation sbom") || !strings.Contains(d.Reason, "leaked") {
+		t.Fatalf("revoked Notation key: allowed=%v %s %s", d.Allowed, d.Class, d.Reason)
+	}
+}
