@@ -84,6 +84,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./oci FuzzParseBundleFile $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzParseSimpleSigning $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzLegacyLogAnnotation $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzAttestationStatement $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./tlog FuzzAddEntry $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./tlog FuzzParseCheckpoint $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./tlog FuzzReadPath $(FUZZTIME)

@@ -81,14 +81,21 @@ func (s *Statement) Names(digest string) bool {
 // Attester signs statements about images and attaches them.
 type Attester struct {
 	signer *sign.Signer
-	client *oci.Client
-	now    func() time.Time
-	large  int64
+	// notation, when set instead of signer, signs in Notation's format.
+	notation *sign.NotationSigner
+	client   *oci.Client
+	now      func() time.Time
+	large    int64
 }
 
 // PublicKey is the key the attester signs with (see sign.Signer.PublicKey);
 // nil when it signs keyless.
-func (a *Attester) PublicKey() crypto.PublicKey { return a.signer.PublicKey() }
+func (a *Attester) PublicKey() crypto.PublicKey {
+	if a.signer == nil {
+		return nil
+	}
+	return a.signer.PublicKey()
+}
 
 // Option configures an Attester.
 type Option func(*Attester)
@@ -103,6 +110,16 @@ func New(signer *sign.Signer, client *oci.Client, opts ...Option) *Attester {
 	for _, o := range opts {
 		o(a)
 	}
+	return a
+}
+
+// NewNotation returns an Attester that attaches each statement as an
+// attestation artifact (an OCI artifact of type application/vnd.in-toto+json
+// whose subject is the image) and signs the artifact's manifest with
+// Notation, as Notation users' verifiers (Kyverno, Ratify, Signet) expect.
+func NewNotation(signer *sign.NotationSigner, client *oci.Client, opts ...Option) *Attester {
+	a := New(nil, client, opts...)
+	a.notation = signer
 	return a
 }
 
@@ -129,6 +146,9 @@ type Attested struct {
 	PredicateType string          `json:"predicateType"`
 	Attached      oci.Attached    `json:"attached"`
 	Log           []sign.LogEntry `json:"log,omitempty"`
+	// Signature is the Notation signature of the attestation artifact
+	// (Attached), for an Attester made with NewNotation.
+	Signature *oci.Attached `json:"signature,omitempty"`
 }
 
 // AttestImage checks the predicate, builds the statement for the image (and
@@ -145,7 +165,7 @@ func (a *Attester) AttestImage(ctx context.Context, image string, req Request) (
 // the image (and its platforms when the request was Recursive), signs it
 // and attaches it as a referrer.
 func (a *Attester) AttestChecked(ctx context.Context, image string, c *Checked) ([]Attested, error) {
-	if c.path != "" && !a.signer.CanStream() {
+	if c.path != "" && (a.signer == nil || !a.signer.CanStream()) {
 		// The signer signs whole messages: read the large file after all,
 		// and check it again as it is now.
 		data, err := readFile(c.path)
@@ -192,6 +212,13 @@ func (a *Attester) attestTarget(ctx context.Context, t *oci.Target, c *Checked) 
 		if payload, err = json.Marshal(st); err != nil {
 			return nil, err
 		}
+	}
+	if a.notation != nil {
+		art, sig, err := a.notation.AttestStatement(ctx, t, payload)
+		if err != nil {
+			return nil, err
+		}
+		return &Attested{Digest: t.Digest.DigestStr(), Platform: t.Platform, PredicateType: c.predicateType, Attached: *art, Signature: sig}, nil
 	}
 	bundle, entries, err := a.signer.SignStatement(ctx, payload)
 	if err != nil {

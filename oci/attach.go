@@ -27,6 +27,9 @@ type Attached struct {
 	Layout Layout `json:"layout"`
 	// Ref is the manifest's full reference.
 	Ref string `json:"ref"`
+	// Descriptor describes the manifest written (media type, digest,
+	// size): what a signature of it names. Set for referrers.
+	Descriptor v1.Descriptor `json:"-"`
 }
 
 // rawManifest lets remote.Put push bytes we serialised ourselves.
@@ -67,7 +70,8 @@ func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v
 
 // AttachNotation stores a Notation signature envelope (JWS or COSE, by
 // mediaType) as a referrer of subject, in the shape Notation writes:
-// artifactType application/vnd.cncf.notary.signature, the empty config, one
+// artifactType application/vnd.cncf.notary.signature, the empty config {}
+// (of that media type too, as the Notary Project specifies), one
 // layer holding the envelope, the given annotations (the certificate chain's
 // thumbprints, see notary.ThumbprintAnnotation) and, unless given,
 // org.opencontainers.image.created. Where the registry has no referrers API
@@ -76,6 +80,35 @@ func (c *Client) AttachNotation(ctx context.Context, subject *Target, envelope [
 	if mediaType != notationJWS && mediaType != notationCOSE {
 		return nil, fmt.Errorf("attaching a Notation signature: envelope media type %q is neither %s nor %s", mediaType, notationJWS, notationCOSE)
 	}
+	mt := types.MediaType(mediaType)
+	return c.attachReferrer(ctx, subject, referrerSpec{
+		// The Notary Project's signature specification: the config's media
+		// type is the signature artifact type (its content the empty {}).
+		artifactType: NotationArtifactType, configMediaType: NotationArtifactType,
+		layer: static.NewLayer(envelope, mt), layerMediaType: mt, annotations: withCreated(annotations),
+	})
+}
+
+// AttachAttestation stores an attestation document as an attestation
+// artifact of subject, in the shape Notation users attach them (oras
+// attach): artifactType mediaType (InTotoMediaType, SPDXMediaType or
+// CycloneDXMediaType), the empty config, one layer of that type holding the
+// document, the given annotations and, unless given,
+// org.opencontainers.image.created. Such an artifact counts only once
+// signed: its Attached.Descriptor is what a Notation signature names.
+func (c *Client) AttachAttestation(ctx context.Context, subject *Target, doc []byte, mediaType string, annotations map[string]string) (*Attached, error) {
+	if !IsAttestationArtifactType(mediaType) {
+		return nil, fmt.Errorf("attaching an attestation artifact: document type %q is none of %s, %s, %s", mediaType, InTotoMediaType, SPDXMediaType, CycloneDXMediaType)
+	}
+	mt := types.MediaType(mediaType)
+	return c.attachReferrer(ctx, subject, referrerSpec{
+		artifactType: mediaType, layer: static.NewLayer(doc, mt), layerMediaType: mt, annotations: withCreated(annotations),
+	})
+}
+
+// withCreated is annotations with org.opencontainers.image.created (now)
+// unless they have it.
+func withCreated(annotations map[string]string) map[string]string {
 	ann := maps.Clone(annotations)
 	if ann == nil {
 		ann = map[string]string{}
@@ -83,13 +116,7 @@ func (c *Client) AttachNotation(ctx context.Context, subject *Target, envelope [
 	if _, ok := ann[AnnotationCreated]; !ok {
 		ann[AnnotationCreated] = time.Now().UTC().Format(time.RFC3339)
 	}
-	mt := types.MediaType(mediaType)
-	return c.attachReferrer(ctx, subject, referrerSpec{
-		// The Notary Project's signature specification: the config's media
-		// type is the signature artifact type (its content the empty {}).
-		artifactType: NotationArtifactType, configMediaType: NotationArtifactType,
-		layer: static.NewLayer(envelope, mt), layerMediaType: mt, annotations: ann,
-	})
+	return ann
 }
 
 // referrerSpec is what one referrer manifest holds: its artifactType (and
@@ -117,14 +144,15 @@ func (c *Client) attachReferrer(ctx context.Context, subject *Target, spec refer
 		return nil, err
 	}
 	dst := repo.Digest(h.String())
+	desc := v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: size}
 	if subject.store != nil {
 		if err := subject.store.PutManifest(ctx, dst, raw, types.OCIManifestSchema1); err != nil {
 			return nil, err
 		}
 		if l := subject.Layout(); l != nil {
-			return &Attached{Digest: h, Layout: LayoutOCI, Ref: LayoutScheme + l.dir + "@" + h.String()}, nil
+			return &Attached{Digest: h, Layout: LayoutOCI, Ref: LayoutScheme + l.dir + "@" + h.String(), Descriptor: desc}, nil
 		}
-		return &Attached{Digest: h, Layout: LayoutReferrersAPI, Ref: dst.String()}, nil
+		return &Attached{Digest: h, Layout: LayoutReferrersAPI, Ref: dst.String(), Descriptor: desc}, nil
 	}
 	probe := &referrersProbe{}
 	// Putting the same manifest again is harmless, so a read inside the put
@@ -140,7 +168,7 @@ func (c *Client) attachReferrer(ctx context.Context, subject *Target, spec refer
 		}
 		time.Sleep(backoff(attempt))
 	}
-	att := &Attached{Digest: h, Layout: LayoutReferrersAPI, Ref: dst.String()}
+	att := &Attached{Digest: h, Layout: LayoutReferrersAPI, Ref: dst.String(), Descriptor: desc}
 	if probe.usedFallback() {
 		att.Layout = LayoutFallbackTag
 		entry := v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: size, ArtifactType: spec.artifactType, Annotations: spec.annotations}

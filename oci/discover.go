@@ -50,6 +50,18 @@ type Artifact struct {
 	Signature string `json:"-"`
 	// Err says why the artifact could not be read; Content is then empty.
 	Err error `json:"-"`
+
+	// ManifestMediaType and ManifestSize describe the referrer manifest as
+	// read (an attestation artifact's: what a Notation signature of it
+	// names, with Manifest).
+	ManifestMediaType string `json:"-"`
+	ManifestSize      int64  `json:"-"`
+	// Signatures are the Notation signatures of an attestation artifact
+	// (referrers of its manifest), filled by ReadAttestationSignatures;
+	// SignaturesRead says it looked, Unread what it left unread (a cap).
+	Signatures     []Artifact `json:"-"`
+	SignaturesRead bool       `json:"-"`
+	Unread         string     `json:"-"`
 }
 
 // PredicateType returns the predicate type the annotations claim (a
@@ -112,7 +124,7 @@ func (c *Client) referrers(ctx context.Context, s Reader, d name.Digest) ([]Arti
 	}
 	out := make([]Artifact, 0, len(im.Manifests))
 	for _, desc := range im.Manifests {
-		out = append(out, readReferrer(ctx, s, d.Context(), desc, layout))
+		out = append(out, readReferrer(ctx, s, d, desc, layout))
 	}
 	return out, nil
 }
@@ -148,9 +160,10 @@ func (c *Client) referrersIndex(ctx context.Context, d name.Digest) (*v1.IndexMa
 	return im, probe.layout(), nil
 }
 
-// readReferrer fetches one referrer manifest and, if it holds a bundle or a
-// Notation signature, its content.
-func readReferrer(ctx context.Context, s Reader, repo name.Repository, desc v1.Descriptor, layout Layout) Artifact {
+// readReferrer fetches one referrer manifest of subject and, if it holds a
+// bundle, a Notation signature or an attestation document, its content.
+func readReferrer(ctx context.Context, s Reader, subject name.Digest, desc v1.Descriptor, layout Layout) Artifact {
+	repo := subject.Context()
 	a := Artifact{Layout: layout, Manifest: desc.Digest, ArtifactType: desc.ArtifactType, Kind: KindOther, Annotations: desc.Annotations}
 	if !desc.MediaType.IsImage() {
 		return a
@@ -175,6 +188,9 @@ func readReferrer(ctx context.Context, s Reader, repo name.Repository, desc v1.D
 	}
 	if a.ArtifactType == NotationArtifactType {
 		return readNotation(ctx, s, repo, desc, &m, a)
+	}
+	if IsAttestationArtifactType(a.ArtifactType) {
+		return readAttestationArtifact(ctx, s, subject, got, &m, a)
 	}
 	if !strings.HasPrefix(a.ArtifactType, bundleMediaTypePrefix) {
 		return a

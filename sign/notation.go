@@ -79,6 +79,23 @@ func (s *NotationSigner) signTarget(ctx context.Context, t *oci.Target, req Requ
 	return s.client.AttachNotation(ctx, t, env, mt, map[string]string{k: v})
 }
 
+// AttestStatement attaches an in-toto statement about t as an attestation
+// artifact (a referrer of t, artifactType application/vnd.in-toto+json)
+// and signs the artifact's manifest with Notation, the signature a
+// referrer of the artifact. The statement's subject is the caller's to
+// get right; verifiers check it names t's digest.
+func (s *NotationSigner) AttestStatement(ctx context.Context, t *oci.Target, statement []byte) (artifact, signature *oci.Attached, err error) {
+	artifact, err = s.client.AttachAttestation(ctx, t, statement, oci.InTotoMediaType, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	signature, err = s.signTarget(ctx, t.Child(artifact.Descriptor), Request{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing attestation artifact %s: %w", artifact.Digest, err)
+	}
+	return artifact, signature, nil
+}
+
 // ManifestDescriptor is the descriptor a Notation signature of t names: the
 // manifest's media type, digest and size.
 func ManifestDescriptor(t *oci.Target) ocispec.Descriptor {

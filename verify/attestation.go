@@ -59,6 +59,11 @@ func (v *Verifier) VerifyAttestations(ctx context.Context, image string, req Att
 	if err != nil {
 		return nil, err
 	}
+	if v.notation != nil {
+		if err := readNotationAttestations(ctx, v.client, t, arts, []string{req.PredicateType}); err != nil {
+			return nil, err
+		}
+	}
 	return v.evalAttestations(ctx, image, t, arts, req)
 }
 
@@ -81,6 +86,8 @@ func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Ta
 			sig = v.checkBundle(ctx, a, res.Digest, Request{TransparencyLog: req.TransparencyLog}, req.PredicateType)
 		case oci.KindDSSE:
 			sig = v.checkLegacyAttestation(ctx, a, res.Digest, req.PredicateType, req.TransparencyLog)
+		case oci.KindAttestationArtifact:
+			sig = v.checkNotationAttestation(ctx, a, t, res.Digest, req)
 		}
 		v.checkKeyTime(sig)
 		checkSignedRepository(sig, req.SignedRepository)

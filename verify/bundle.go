@@ -81,18 +81,28 @@ func ParseBundle(data []byte) (*bundle.Bundle, *statement, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: the DSSE payload is not base64: %w", ErrMalformed, err)
 	}
+	st, err := parseStatement(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &b, st, nil
+}
+
+// parseStatement parses a signed in-toto statement (v1 or v0.1) with at
+// least one subject.
+func parseStatement(raw []byte) (*statement, error) {
 	var st statement
 	if err := json.Unmarshal(raw, &st); err != nil {
-		return nil, nil, fmt.Errorf("%w: the signed payload is not an in-toto statement: %s", ErrMalformed, jsonProblem(err))
+		return nil, fmt.Errorf("%w: the signed payload is not an in-toto statement: %s", ErrMalformed, jsonProblem(err))
 	}
 	if st.Type != "https://in-toto.io/Statement/v1" && st.Type != "https://in-toto.io/Statement/v0.1" {
-		return nil, nil, fmt.Errorf("%w: statement _type %q is not in-toto", ErrMalformed, st.Type)
+		return nil, fmt.Errorf("%w: statement _type %q is not in-toto", ErrMalformed, st.Type)
 	}
 	if len(st.Subject) == 0 {
-		return nil, nil, fmt.Errorf("%w: in-toto statement has no subject", ErrMalformed)
+		return nil, fmt.Errorf("%w: in-toto statement has no subject", ErrMalformed)
 	}
 	st.raw = raw
-	return &b, &st, nil
+	return &st, nil
 }
 
 // checkBundle verifies a Sigstore bundle referrer. It returns nil for a

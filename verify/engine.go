@@ -767,6 +767,10 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 		d.add("discover", Errored, registryClass(err), err.Error(), nil)
 		return d.Checks
 	}
+	if err := readNotationAttestations(ctx, e.client, t, arts, notationAttestationTypes(rule, e.rules[rule])); err != nil {
+		d.add("discover", Errored, registryClass(err), err.Error(), nil)
+		return d.Checks
+	}
 	if !e.platformsRecalled(ctx, &d, t) {
 		return d.Checks
 	}
@@ -781,6 +785,19 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 		e.attestationCheck(ctx, &d, image, t, arts, a, rv.attest[i], mode, origin)
 	}
 	return d.Checks
+}
+
+// notationAttestationTypes are the predicate types of the rule's
+// attestation requirements that Notation signers may meet: the Notation
+// signatures of attestation artifacts are read for these only.
+func notationAttestationTypes(rule *policy.Rule, rv *ruleVerifiers) []string {
+	var out []string
+	for i, a := range rule.Attestations {
+		if v := rv.attest[i]; v != nil && v.notation != nil && !slices.Contains(out, a.PredicateType) {
+			out = append(out, a.PredicateType)
+		}
+	}
+	return out
 }
 
 // originRepository is the origin repository (normalised) of an image at a

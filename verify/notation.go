@@ -47,26 +47,13 @@ func (v *Verifier) checkNotation(ctx context.Context, a *oci.Artifact, t *oci.Ta
 	}
 	out, err := v.notation.Verify(ctx, desc, t.Digest.String(), a.Content, a.MediaType)
 	if err != nil {
-		// One line per principal from notary; a verdict's reason is one line.
-		why := strings.NewReplacer(":\n", ": ", "\n", "; ").Replace(err.Error())
-		sig.fail("signature", fmt.Errorf("%w: Notation signature (%s) refused: %s", ErrBadSignature, orUnknown(sig.Identity), why))
+		sig.fail("signature", fmt.Errorf("%w: Notation signature (%s) refused: %s", ErrBadSignature, orUnknown(sig.Identity), oneLine(err)))
 		return sig
 	}
-	sig.Key, sig.Principals = out.Principals[0], out.Principals
-	// One certificate subject from one issuer is one signer, whichever
-	// of its keys and envelopes it signed with.
-	sig.signerID = "notation:" + out.Issuer + "|" + out.Subject
-	if id, err := keys.ID(out.LeafKey); err == nil {
-		sig.KeyID = id
-	}
+	notationSigner(sig, out)
 	sig.SignedDigest = t.Digest.DigestStr()
-	if !out.Timestamp.IsZero() {
-		at := trustedTime{at: out.Timestamp, by: byTSA}
-		sig.signedAt = func() (trustedTime, bool) { return at, true }
-	}
 	sig.check("signature", Pass, fmt.Sprintf("Notation %s envelope verified for %s", out.Envelope, strings.Join(out.Principals, " and ")))
-	if req.TransparencyLog == TlogRequired {
-		sig.fail("tlog", fmt.Errorf("%w: %w; the rule requires one (transparencyLog: required) — use transparencyLog: optional for rules with Notation signers", ErrTransparencyLog, errNotationNoLog))
+	if !notationLogged(sig, req.TransparencyLog) {
 		return sig
 	}
 	if len(req.Annotations) > 0 {
@@ -74,6 +61,38 @@ func (v *Verifier) checkNotation(ctx context.Context, a *oci.Artifact, t *oci.Ta
 		return sig
 	}
 	return sig
+}
+
+// oneLine joins notary's one line per principal into one line: a
+// verdict's reason is one line.
+func oneLine(err error) string {
+	return strings.NewReplacer(":\n", ": ", "\n", "; ").Replace(err.Error())
+}
+
+// notationSigner records on sig who the verified Notation signature out
+// counts for: its principals, the signer (one certificate subject from one
+// issuer is one signer, whichever of its keys and envelopes it signed
+// with), the leaf key (for recall lists) and the verified RFC 3161 time.
+func notationSigner(sig *Signature, out *notary.Outcome) {
+	sig.Key, sig.Principals = out.Principals[0], out.Principals
+	sig.signerID = "notation:" + out.Issuer + "|" + out.Subject
+	if id, err := keys.ID(out.LeafKey); err == nil {
+		sig.KeyID = id
+	}
+	if !out.Timestamp.IsZero() {
+		at := trustedTime{at: out.Timestamp, by: byTSA}
+		sig.signedAt = func() (trustedTime, bool) { return at, true }
+	}
+}
+
+// notationLogged refuses a Notation signature where the rule requires a
+// transparency-log entry, and says whether it may count.
+func notationLogged(sig *Signature, mode TlogMode) bool {
+	if mode != TlogRequired {
+		return true
+	}
+	sig.fail("tlog", fmt.Errorf("%w: %w; the rule requires one (transparencyLog: required) — use transparencyLog: optional for rules with Notation signers", ErrTransparencyLog, errNotationNoLog))
+	return false
 }
 
 // manifestDescriptor is what a Notation signature names: the manifest's

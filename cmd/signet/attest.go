@@ -8,12 +8,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/sign"
 )
 
 func newAttestCmd(s *streams) *cobra.Command {
 	var (
 		reg       registryOptions
 		signing   signingOptions
+		notation  notationOptions
 		typ       string
 		predFile  string
 		stmtFile  string
@@ -40,7 +43,16 @@ does; 'cosign verify-attestation --key --type' accepts it.
   custom              any file, wrapped as cosign does ({"Data": ..., "Timestamp": ...})
   https://...         any JSON object, under that predicate type
 A file of the wrong kind is refused with what it looks like instead, an empty
-one as empty. The inputs are checked before the key is unlocked.`,
+one as empty. The inputs are checked before the key is unlocked.
+
+--format notation writes what Notation users' verifiers (Kyverno, Ratify,
+signet verify with a notation signer) read instead: the statement as an OCI
+artifact of type application/vnd.in-toto+json whose subject is the image, and
+a Notation signature (JWS, or COSE with --envelope cose) over that artifact's
+manifest, made with --key and --certificate-chain and stored as a referrer of
+the artifact. Such an attestation is not logged; --timestamp-url (with
+--timestamp-root) adds an RFC 3161 timestamp, which a policy's maxAge then
+measures from.`,
 		Example: `  signet attest --key release.key --type cyclonedx --predicate sbom.cdx.json registry.example.com/app@sha256:...
   signet attest --key release.key --type spdxjson  --predicate sbom.spdx.json registry.example.com/app@sha256:...
   trivy image -f json -o scan.json registry.example.com/app@sha256:...
@@ -50,7 +62,9 @@ one as empty. The inputs are checked before the key is unlocked.`,
   signet provenance generate > provenance.json
   signet attest --key release.key --type slsaprovenance1 --predicate provenance.json registry.example.com/app@sha256:...
   signet attest --key release.key --type https://example.com/review/v1 --predicate review.json registry.example.com/app@sha256:...
-  signet attest --key release.key --statement statement.json registry.example.com/app@sha256:...`,
+  signet attest --key release.key --statement statement.json registry.example.com/app@sha256:...
+  signet attest --format notation --key release.key --certificate-chain release-chain.pem \
+      --type cyclonedx --predicate sbom.cdx.json registry.example.com/app@sha256:...`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
 			if (predFile == "") == (stmtFile == "") {
@@ -60,6 +74,9 @@ one as empty. The inputs are checked before the key is unlocked.`,
 				return usageError{fmt.Errorf("--type is required with --predicate")}
 			}
 			if err := outputFormat(output); err != nil {
+				return err
+			}
+			if err := notation.check(cmd, sign.LayoutReferrers); err != nil {
 				return err
 			}
 			// Every input is checked before the key is unlocked: a bad
@@ -72,11 +89,10 @@ one as empty. The inputs are checked before the key is unlocked.`,
 			if err != nil {
 				return err
 			}
-			signer, err := signing.signer(cmd.Context(), s, client)
+			a, err := attester(cmd, s, &signing, &notation, client)
 			if err != nil {
 				return err
 			}
-			a := attest.New(signer, client)
 			var all []attest.Attested
 			for _, img := range images {
 				out, err := a.AttestChecked(cmd.Context(), img, checked)
@@ -95,6 +111,9 @@ one as empty. The inputs are checked before the key is unlocked.`,
 							fmt.Fprintf(s.out, "  logged at index %d (%s)\n", e.Index, e.Kind)
 						}
 						fmt.Fprintf(s.out, "  stored as %s: %s\n", o.Attached.Layout, o.Attached.Ref)
+						if o.Signature != nil {
+							fmt.Fprintf(s.out, "  signed with Notation, stored as %s: %s\n", o.Signature.Layout, o.Signature.Ref)
+						}
 					}
 				}
 			}
@@ -107,12 +126,29 @@ one as empty. The inputs are checked before the key is unlocked.`,
 	reg.addFlags(cmd)
 	reg.addLayoutFlag(cmd)
 	signing.addFlags(cmd)
+	notation.addFlags(cmd)
 	cmd.Flags().StringVar(&typ, "type", "", "predicate type: "+strings.Join(attest.TypeNames(), ", ")+", or a URI")
 	cmd.Flags().StringVar(&predFile, "predicate", "", "predicate file (SBOM, scan report, provenance, ...)")
 	cmd.Flags().StringVar(&stmtFile, "statement", "", "a complete in-toto statement built elsewhere (its subject must name the image digest)")
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "for an image index, also attest each platform manifest")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// attester signs in the format the flags ask for.
+func attester(cmd *cobra.Command, s *streams, signing *signingOptions, notation *notationOptions, client *oci.Client) (*attest.Attester, error) {
+	if notation.format == "notation" {
+		ns, err := notation.signer(cmd.Context(), s, signing, client)
+		if err != nil {
+			return nil, err
+		}
+		return attest.NewNotation(ns, client), nil
+	}
+	signer, err := signing.signer(cmd.Context(), s, client)
+	if err != nil {
+		return nil, err
+	}
+	return attest.New(signer, client), nil
 }
 
 // checkAttestInput reads and checks the predicate or statement file.
