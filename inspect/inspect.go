@@ -86,6 +86,11 @@ func (r *reader) subject(ctx context.Context, client *oci.Client, t *oci.Target,
 	if err != nil {
 		s.Error = err.Error()
 	}
+	// Who signed each attestation artifact (Notation signatures are its
+	// referrers, not the image's).
+	if err := client.ReadAttestationSignatures(ctx, t, arts, nil); err != nil && s.Error == "" {
+		s.Error = err.Error()
+	}
 	for _, a := range arts {
 		s.Artifacts = append(s.Artifacts, r.artifact(a))
 	}

@@ -2,10 +2,12 @@ package inspect
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/signet-dev/signet/notary"
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/verify"
 )
 
 // Notation is what a Notation signature says of itself. Nothing here is
@@ -74,4 +76,42 @@ func notationText(n *Notation) string {
 		s += ", expires " + n.Expiry.Format(time.RFC3339)
 	}
 	return s
+}
+
+// attestationArtifact reads an attestation document stored as an OCI
+// artifact (an in-toto statement, or a raw SPDX or CycloneDX document) and
+// names the Notation signatures found on it; none makes it count for no
+// policy.
+func (r *reader) attestationArtifact(out *Artifact, a oci.Artifact) {
+	out.Kind = KindAttestation
+	if pt, ok := verify.DocumentPredicateType(a.MediaType); ok {
+		out.PredicateType = pt
+		summarize(out, pt, a.Content, r.now)
+	} else {
+		r.statementPayload(out, a.Content)
+	}
+	out.Created = created(out, a.Annotations)
+	var who []string
+	for _, sig := range a.Signatures {
+		if sig.Err != nil {
+			who = append(who, "an unreadable signature ("+sig.Err.Error()+")")
+			continue
+		}
+		info, err := notary.Describe(sig.Content, sig.MediaType)
+		if err != nil {
+			who = append(who, "an unreadable signature ("+err.Error()+")")
+			continue
+		}
+		who = append(who, fmt.Sprintf("certificate %q issued by %q", info.Subject, info.Issuer))
+	}
+	switch {
+	case !a.SignaturesRead:
+	case len(who) == 0:
+		out.Signer = &Signer{Description: "no Notation signature: unsigned, it counts for no policy"}
+	default:
+		out.Signer = &Signer{Description: "Notation: " + strings.Join(who, "; ") + " (verify with a policy to attribute it)"}
+	}
+	if a.Unread != "" && out.Signer != nil {
+		out.Signer.Description += "; " + a.Unread
+	}
 }

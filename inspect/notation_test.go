@@ -3,9 +3,11 @@ package inspect_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/inspect"
 	"github.com/signet-dev/signet/internal/notarytest"
 	"github.com/signet-dev/signet/internal/registrytest"
@@ -81,5 +83,57 @@ func TestNotationListed(t *testing.T) {
 	}
 	if !strings.Contains(html.String(), "cose envelope, notary.x509") {
 		t.Errorf("html lacks the notation line")
+	}
+}
+
+// TestNotationAttestationListed: an attestation artifact (an in-toto
+// statement signed with Notation, and a raw SPDX document nobody signed)
+// is listed as an attestation with its predicate and who signed it.
+func TestNotationAttestationListed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reg := registrytest.New(t, true)
+	d := reg.PushImage(t, "team/app:v1")
+	client := oci.New()
+	pki := notarytest.New(t, "Acme CA", "Scanner")
+	s, err := sign.NewNotation(pki.Key, pki.Chain, client, notary.SignOptions{Envelope: "jws"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbom, err := os.ReadFile("../attest/testdata/sbom.cdx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := attest.NewNotation(s, client).AttestImage(ctx, d.String(), attest.Request{Type: "cyclonedx", Predicate: sbom}); err != nil {
+		t.Fatal(err)
+	}
+	target, err := client.Resolve(ctx, d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spdx, err := os.ReadFile("../attest/testdata/sbom.spdx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.AttachAttestation(ctx, target, spdx, oci.SPDXMediaType, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := inspect.Inspect(ctx, client, d.String(), inspect.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*inspect.Artifact{}
+	for _, a := range rep.Subject.Artifacts {
+		got[a.PredicateType] = a
+	}
+	cdx, raw := got["https://cyclonedx.org/bom"], got["https://spdx.dev/Document"]
+	if cdx == nil || raw == nil || cdx.Kind != inspect.KindAttestation || raw.Kind != inspect.KindAttestation {
+		t.Fatalf("artifacts %+v", rep.Subject.Artifacts)
+	}
+	if cdx.Signer == nil || !strings.Contains(cdx.Signer.Description, `Notation: certificate "CN=Scanner,O=Acme,ST=WA,C=US" issued by "CN=Acme CA,O=Acme"`) || cdx.SBOM == nil {
+		t.Fatalf("signed statement: signer %+v sbom %+v", cdx.Signer, cdx.SBOM)
+	}
+	if raw.Signer == nil || !strings.Contains(raw.Signer.Description, "no Notation signature") || raw.SBOM == nil {
+		t.Fatalf("unsigned SPDX document: signer %+v sbom %+v", raw.Signer, raw.SBOM)
 	}
 }

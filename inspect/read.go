@@ -45,6 +45,8 @@ func (r *reader) artifact(a oci.Artifact) *Artifact {
 		r.bundle(out, a)
 	case oci.KindNotation:
 		r.notation(out, a)
+	case oci.KindAttestationArtifact:
+		r.attestationArtifact(out, a)
 	case oci.KindSimpleSigning:
 		out.Kind = KindSignature
 		r.legacy(out, a)
@@ -134,6 +136,12 @@ func (r *reader) statement(out *Artifact, env *ssldsse.Envelope) {
 		out.Unreadable = "DSSE payload is not base64: " + err.Error()
 		return
 	}
+	r.statementPayload(out, payload)
+}
+
+// statementPayload reads an in-toto statement: its predicate type, its
+// time and the gist of its predicate.
+func (r *reader) statementPayload(out *Artifact, payload []byte) {
 	var st struct {
 		PredicateType string          `json:"predicateType"`
 		Predicate     json.RawMessage `json:"predicate"`

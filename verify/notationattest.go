@@ -25,6 +25,14 @@ var documentPredicateTypes = map[string]string{
 	oci.CycloneDXMediaType: attest.PredicateCycloneDX,
 }
 
+// DocumentPredicateType is the predicate type Signet reads a raw document
+// of an attestation artifact as (application/spdx+json: an SPDX document,
+// application/vnd.cyclonedx+json: a CycloneDX BOM); false for other types.
+func DocumentPredicateType(mediaType string) (string, bool) {
+	pt, ok := documentPredicateTypes[mediaType]
+	return pt, ok
+}
+
 // attestationPredicateType is the predicate type of an attestation
 // artifact's document ("" when it cannot be read): the statement's for an
 // in-toto statement, the document type's for a raw SPDX or CycloneDX
