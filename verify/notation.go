@@ -53,9 +53,11 @@ func (v *Verifier) checkNotation(ctx context.Context, a *oci.Artifact, t *oci.Ta
 		return sig
 	}
 	sig.Key, sig.Principals = out.Principals[0], out.Principals
-	// One certificate subject from one issuer is one signer, whichever
-	// of its keys and envelopes it signed with.
-	sig.signerID = "notation:" + out.Issuer + "|" + out.Subject
+	// One certificate subject is one signer, whichever of its keys,
+	// envelopes and CAs it signed with (the CA vouches for the subject as
+	// Fulcio does for a keyless identity; two CAs certifying one subject
+	// do not make two signers). matchPrincipals also merges by key.
+	sig.signerID = "notation:" + strings.ToLower(out.Subject)
 	if id, err := keys.ID(out.LeafKey); err == nil {
 		sig.KeyID = id
 	}
