@@ -199,3 +199,59 @@ func firstNonEmpty(a, b string) string {
 	}
 	return b
 }
+
+// TestTimestampTrustedByEveryPrincipal: attack — a signature two
+// principals accept, countersigned by a TSA only one of them trusts, must
+// not carry that TSA's time as trusted: it may count for the other
+// principal, and a recall check would then rest on a time that principal
+// never trusted (say, to place a revoked key's signature before its
+// revocation).
+func TestTimestampTrustedByEveryPrincipal(t *testing.T) {
+	dir := notationTestdata(t)
+	tsaRoot := []*x509.Certificate{loadCert(t, filepath.Join(dir, "truststore/x509/tsa/test-timestamp/globalsignRoot.cer"))}
+	untrustedTSA := []*x509.Certificate{loadCert(t, filepath.Join(dir, "truststore/x509/tsa/test-mismatch/DigiCertTSARootSHA384.cer"))}
+	env, err := os.ReadFile(filepath.Join(dir, "timestamp", "sigEnv", "jwsWithTimestamp.sig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, err := parse(env, MediaTypeJWS, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := describeContent(content, MediaTypeJWS)
+	root := content.SignerInfo.CertificateChain[len(content.SignerInfo.CertificateChain)-1:]
+	trusting := Principal{Name: "trusting", Certificates: root, TSA: tsaRoot}
+	other := Principal{Name: "other", Certificates: root, TSA: untrustedTSA, VerifyTimestamp: "afterCertExpiry"}
+	noTSA := Principal{Name: "no-tsa", Certificates: root, VerifyTimestamp: "afterCertExpiry"}
+	for _, tt := range []struct {
+		name        string
+		ps          []Principal
+		wantTrusted bool
+	}{
+		{"one principal trusting the TSA", []Principal{trusting}, true},
+		{"two principals trusting it", []Principal{trusting, {Name: "again", Certificates: root, TSA: tsaRoot}}, true},
+		{"trusting, then another TSA", []Principal{trusting, other}, false},
+		{"another TSA, then trusting", []Principal{other, trusting}, false},
+		{"trusting, then no TSA", []Principal{trusting, noTSA}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			v, err := newVerifier(tt.ps, func() (revocation.Validator, revocation.Validator, error) {
+				return knownGood{&calls}, knownGood{&calls}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := v.Verify(context.Background(), info.Target, "", env, MediaTypeJWS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Principals) != len(tt.ps) {
+				t.Fatalf("verified for %v, want all of %d", out.Principals, len(tt.ps))
+			}
+			if got := !out.Timestamp.IsZero(); got != tt.wantTrusted {
+				t.Fatalf("timestamp %v, want trusted %v", out.Timestamp, tt.wantTrusted)
+			}
+		})
+	}
+}

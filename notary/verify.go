@@ -192,8 +192,9 @@ type Outcome struct {
 	SigningTime   time.Time
 	// Timestamp is the latest time the RFC 3161 countersignature allows
 	// (its time plus its accuracy), set only when the countersignature
-	// verified against the TSA roots of a principal the signature verified
-	// for; zero otherwise.
+	// verified against the TSA roots of every principal the signature
+	// verified for (it may count for any of them, so the time must be
+	// one each of them trusts); zero otherwise.
 	Timestamp time.Time
 	LeafKey   crypto.PublicKey
 }
@@ -219,6 +220,7 @@ func (v *Verifier) Verify(ctx context.Context, target ocispec.Descriptor, artifa
 	// reference only has to be well formed.
 	ref := "signet.invalid/artifact@" + target.Digest.String()
 	var reasons []string
+	timed := true // every accepting principal so far trusts the same time
 	for i, nv := range v.verifiers {
 		p := v.principals[i]
 		if name := pluginRequired(content); name != "" {
@@ -231,9 +233,18 @@ func (v *Verifier) Verify(ctx context.Context, target ocispec.Descriptor, artifa
 			continue
 		}
 		out.Principals = append(out.Principals, p.Name)
-		if out.Timestamp.IsZero() {
-			out.Timestamp = verifiedTimestamp(ctx, p, v.tsaRevocation[i], content)
+		if !timed {
+			continue
 		}
+		// One principal's TSA roots vouch for a time only to that
+		// principal: a time another accepting principal does not trust
+		// is no trusted time for this signature.
+		ts := verifiedTimestamp(ctx, p, v.tsaRevocation[i], content)
+		if ts.IsZero() || (!out.Timestamp.IsZero() && !ts.Equal(out.Timestamp)) {
+			out.Timestamp, timed = time.Time{}, false
+			continue
+		}
+		out.Timestamp = ts
 	}
 	if len(out.Principals) == 0 {
 		if len(reasons) == 0 {
