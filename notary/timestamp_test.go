@@ -255,3 +255,27 @@ func TestTimestampTrustedByEveryPrincipal(t *testing.T) {
 		})
 	}
 }
+
+// TestExpires: a verification holds until the envelope expires and, with
+// no trusted timestamp, until the first certificate of the chain expires.
+func TestExpires(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2030, 1, 1, h, 0, 0, 0, time.UTC) }
+	chain := []*x509.Certificate{{NotAfter: at(5)}, {NotAfter: at(9)}}
+	for _, tt := range []struct {
+		name              string
+		expiry, timestamp time.Time
+		want              time.Time
+	}{
+		{"no expiry, no timestamp: the leaf's end", time.Time{}, time.Time{}, at(5)},
+		{"expiry before the chain's end", at(3), time.Time{}, at(3)},
+		{"expiry after the chain's end", at(7), time.Time{}, at(5)},
+		{"timestamped: the envelope's expiry alone", at(7), at(1), at(7)},
+		{"timestamped, no expiry: never", time.Time{}, at(1), time.Time{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := expires(tt.expiry, tt.timestamp, chain); !got.Equal(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

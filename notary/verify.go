@@ -196,7 +196,12 @@ type Outcome struct {
 	// verified for (it may count for any of them, so the time must be
 	// one each of them trusts); zero otherwise.
 	Timestamp time.Time
-	LeafKey   crypto.PublicKey
+	// Expires is when this verification stops holding and must be done
+	// again (notation-go checks against the clock): the envelope's
+	// expiry and, without a trusted Timestamp, the earliest end of the
+	// signing chain's validity. Zero: never.
+	Expires time.Time
+	LeafKey crypto.PublicKey
 }
 
 // Verify verifies envelope, a Notation signature of the given media type,
@@ -246,6 +251,7 @@ func (v *Verifier) Verify(ctx context.Context, target ocispec.Descriptor, artifa
 		}
 		out.Timestamp = ts
 	}
+	out.Expires = expires(info.Expiry, out.Timestamp, content.SignerInfo.CertificateChain)
 	if len(out.Principals) == 0 {
 		if len(reasons) == 0 {
 			return out, fmt.Errorf("%w: no Notation principals to verify it for", ErrNotVerified)
@@ -260,4 +266,20 @@ func describeRef(ref string, target ocispec.Descriptor) string {
 		return ref
 	}
 	return target.Digest.String()
+}
+
+// expires is when a verification made now stops holding: the envelope's
+// expiry, and, with no trusted timestamp to check the chain at, the first
+// certificate of the chain to expire.
+func expires(expiry, timestamp time.Time, chain []*x509.Certificate) time.Time {
+	out := expiry
+	if !timestamp.IsZero() {
+		return out
+	}
+	for _, c := range chain {
+		if out.IsZero() || c.NotAfter.Before(out) {
+			out = c.NotAfter
+		}
+	}
+	return out
 }

@@ -62,6 +62,9 @@ func (v *Verifier) checkNotation(ctx context.Context, a *oci.Artifact, t *oci.Ta
 		sig.KeyID = id
 	}
 	sig.SignedDigest = t.Digest.DigestStr()
+	// Notation judges expiry by the clock: a pass resting on this
+	// signature ends when the envelope or its chain expires.
+	sig.validUntil = out.Expires
 	if !out.Timestamp.IsZero() {
 		at := trustedTime{at: out.Timestamp, by: byTSA}
 		sig.signedAt = func() (trustedTime, bool) { return at, true }

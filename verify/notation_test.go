@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -279,5 +280,40 @@ images:
 `).Decide(ctx, img)
 	if d.Allowed || !strings.Contains(d.Reason, "1 of 2 required signers") {
 		t.Fatalf("one key in two formats met a threshold of two: allowed=%v %s", d.Allowed, d.Reason)
+	}
+}
+
+// TestNotationCachedPassEndsAtExpiry: attack — a Notation signature that
+// notation-go would refuse once its envelope expires (it judges expiry by
+// the clock) kept passing from the verdict cache, and from the cache a
+// failure mode falls back on, until the cache TTL ran out.
+func TestNotationCachedPassEndsAtExpiry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newNotationWorld(t)
+	img := w.reg.PushImage(t, "team/app:expiring").String()
+	p := w.pki["security"]
+	s, err := sign.NewNotation(p.Key, p.Chain, w.client, notary.SignOptions{Expiry: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SignImage(ctx, img, sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	doc := strings.NewReplacer("THRESHOLD", "1", "TLOG", "optional").Replace(notationPolicy)
+	e := w.engine(t, doc, verify.WithEngineClock(func() time.Time { return now }), verify.WithCache(10, 24*time.Hour, time.Minute))
+	if d := e.Decide(ctx, img); !d.Allowed {
+		t.Fatalf("fresh Notation signature: %s", d.Reason)
+	}
+	if d := e.Decide(ctx, img); !d.Allowed || !d.Cached {
+		t.Fatalf("again at once: want a cached pass, got allowed=%v cached=%v %s", d.Allowed, d.Cached, d.Reason)
+	}
+	now = now.Add(time.Hour + time.Minute) // past the envelope's expiry, well within the cache TTL
+	if d := e.Decide(ctx, img); d.Cached {
+		t.Fatalf("past the signature's expiry: want it verified again, got a cached pass (allowed=%v)", d.Allowed)
+	}
+	if d := e.Fallback(img, "outage", true, true); d.Allowed {
+		t.Fatalf("failure mode past the signature's expiry: want refused, got allowed (cached=%v)", d.Cached)
 	}
 }
