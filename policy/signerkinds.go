@@ -174,6 +174,27 @@ func checkDN(dn string) error {
 	return nil
 }
 
+// canonicalDN is a trusted identity as Notation matches it: its
+// attributes, whatever their order, spacing or type case (S is ST).
+// A DN that does not parse is returned as written.
+func canonicalDN(dn string) string {
+	rdns, err := splitDN(dn)
+	if err != nil || dn == "" {
+		return dn
+	}
+	var attrs []string
+	for _, rdn := range rdns {
+		typ, val, _ := strings.Cut(rdn, "=")
+		typ = strings.ToUpper(strings.TrimSpace(typ))
+		if typ == "S" {
+			typ = "ST"
+		}
+		attrs = append(attrs, typ+"="+strings.TrimSpace(val))
+	}
+	slices.Sort(attrs)
+	return strings.Join(attrs, ",")
+}
+
 // splitDN splits a DN at its unescaped commas (or semicolons), refusing
 // multi-valued RDNs (an unescaped +), unbalanced quotes and a dangling
 // escape.
@@ -352,7 +373,7 @@ func principal(s *CompiledSigner) string {
 		}
 		slices.Sort(raw)
 		raw = slices.Compact(raw)
-		return fmt.Sprintf("notation %t %q %s", s.Notation.SigningAuthority, s.Notation.Subject, strings.Join(raw, " "))
+		return fmt.Sprintf("notation %t %q %s", s.Notation.SigningAuthority, canonicalDN(s.Notation.Subject), strings.Join(raw, " "))
 	case s.Keyless != nil:
 		k := *s.Keyless
 		k.TrustedRoot = ""

@@ -357,6 +357,10 @@ func TestOnePrincipalTwice(t *testing.T) {
 		{"same workflow twice", "github: {workflow: a/b/.github/workflows/c.yml}", "github: {workflow: a/b/.github/workflows/c.yml, host: github.com}", true},
 		{"github as keyless", "github: {workflow: a/b/.github/workflows/c.yml@refs/heads/main}",
 			`keyless: {issuer: "https://token.actions.githubusercontent.com", subjectRegExp: '^https://github\.com/a/b/\.github/workflows/c\.yml@refs/heads/main$', github: {sourceRepositoryURI: "https://github.com/a/b"}}`, true},
+		// Notation matches a trusted identity's attributes, not its
+		// spelling: the same DN in another order, spacing or attribute
+		// case (S for ST) is the same identity.
+		{"same subject written differently", "notation: {trustStore: ca.pem, subject: \"CN=Sec,O=A,ST=WA,C=US\"}", "notation: {trustStore: ca.pem, subject: \"c=US, S=WA, o=A, cn=Sec\"}", true},
 		{"different subjects", "notation: {trustStore: ca.pem, subject: \"O=A,ST=WA,C=US\"}", "notation: {trustStore: ca.pem, subject: \"O=B,ST=WA,C=US\"}", false},
 		{"different schemes", "notation: {trustStore: ca.pem}", "notation: {trustStore: ca.pem, signingAuthority: true}", false},
 		{"different trust stores", "notation: {trustStore: ca.pem}", "notation: {trustStore: other.pem}", false},
