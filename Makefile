@@ -81,6 +81,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./keys FuzzParsePrivateKey $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./keys FuzzParsePublicKey $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzParseBundle $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./oci FuzzParseBundleFile $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzParseSimpleSigning $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzLegacyLogAnnotation $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./tlog FuzzAddEntry $(FUZZTIME)

@@ -146,9 +146,8 @@ func render(pattern string, reqs []*requirement) rendered {
 		sg.Name = names[s.id]
 		out.rule.Signers = append(out.rule.Signers, sg)
 	}
-	out.rule.Threshold = threshold(own, all)
-	if out.rule.Threshold == 1 {
-		out.rule.Threshold = 0 // the default
+	if n := threshold(own, all); n != 1 && len(out.rule.Signers) > 0 { // 1 is the default
+		out.rule.Threshold = &n
 	}
 	for _, a := range all.attestations {
 		ar := policy.AttestationRule{Name: a.name, PredicateType: a.predicateType, Condition: a.condition}
@@ -239,9 +238,10 @@ func threshold(own *requirement, all requirement) int {
 		}
 	}
 	switch {
-	case len(all.clauses) == 0 && len(all.refusals) == 0:
-		own.sc.stricter("", "the original checks attestations only, not the image's signature; Signet also requires the image to be signed by one of the attestations' signers (%s)", listIDs(all, attOnly))
-		return 1
+	case len(all.clauses) == 0 && len(all.refusals) == 0 && len(all.attestations) > 0:
+		// The original checks attestations only, not the image's
+		// signature: threshold 0 says the same.
+		return 0
 	case len(all.clauses) == 0:
 		return 1
 	case len(attOnly) > 0:

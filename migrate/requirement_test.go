@@ -35,7 +35,7 @@ func TestThreshold(t *testing.T) {
 		{"overlapping sets", []clause{{1, []string{"a", "b"}}, {1, []string{"b", "c"}}}, nil, 2, false},
 		{"the same signer twice", []clause{{1, []string{"a"}}, {1, []string{"a"}}}, nil, 1, true},
 		{"attestation signer added", []clause{{1, []string{"a", "b"}}}, []string{"c"}, 2, false},
-		{"attestations only", nil, []string{"a", "b"}, 1, false},
+		{"attestations only", nil, []string{"a", "b"}, 0, true},
 		// The same key in two attestors of a set: Kyverno counts both when
 		// it signed, so a alone passes "two of a, a, b" but b alone not.
 		{"a signer twice in a set", []clause{{2, []string{"a", "a", "b"}}}, nil, 2, false},
@@ -115,8 +115,8 @@ func TestRenderCarries(t *testing.T) {
 	b.refuse("something untranslated")
 	r := render("ghcr.io/**", []*requirement{a, b})
 	rule := r.rule
-	if len(rule.Signers) != 2 || rule.Threshold != 2 {
-		t.Errorf("signers %v threshold %d: want both signers, both required", rule.Signers, rule.Threshold)
+	if len(rule.Signers) != 2 || rule.Threshold == nil || *rule.Threshold != 2 {
+		t.Errorf("signers %v threshold %v: want both signers, both required", rule.Signers, rule.Threshold)
 	}
 	if rule.Mode != "" || rule.TransparencyLog != "required" || rule.Tags == nil || !rule.Tags.DigestRequired {
 		t.Errorf("mode %q tlog %q tags %+v: want enforce (the default), required, digest required", rule.Mode, rule.TransparencyLog, rule.Tags)

@@ -244,7 +244,10 @@ func oneOf(v string, allowed ...string) bool {
 
 func (c *compiler) rule(i int, r *ImageRule) *Rule {
 	at := func(rest ...any) []any { return append([]any{"images", i}, rest...) }
-	out := &Rule{Index: i, Pattern: r.Pattern, Mode: r.Mode, Threshold: r.Threshold, TransparencyLog: r.TransparencyLog}
+	out := &Rule{Index: i, Pattern: r.Pattern, Mode: r.Mode, Threshold: 1, TransparencyLog: r.TransparencyLog}
+	if r.Threshold != nil {
+		out.Threshold = *r.Threshold
+	}
 	out.Normalized, out.glob = c.pattern(at("pattern"), r.Pattern)
 	out.specificity = specificity(out.Normalized)
 	if out.Mode == "" {
@@ -269,14 +272,17 @@ func (c *compiler) rule(i int, r *ImageRule) *Rule {
 		}
 	}
 	c.distinct(func(j int) []any { return at("signers", j) }, out.Signers, idx)
-	if out.Threshold == 0 {
-		out.Threshold = 1
-	}
 	if len(r.Signers) == 0 && len(r.Attestations) > 0 {
 		c.fail(at("signers"), "attestations need signers to trust")
 	}
-	if len(r.Signers) > 0 && (out.Threshold < 1 || out.Threshold > len(r.Signers)) {
-		c.fail(at("threshold"), "must be between 1 and the %d signers", len(r.Signers))
+	switch {
+	case len(r.Signers) == 0 && r.Threshold != nil:
+		c.fail(at("threshold"), "the rule has no signers to count; give signers, or leave threshold out")
+	case len(r.Signers) > 0 && (out.Threshold < 0 || out.Threshold > len(r.Signers)):
+		c.fail(at("threshold"), "must be between 0 (attestations only) and the %d signers", len(r.Signers))
+	case len(r.Signers) > 0 && out.Threshold == 0 && len(r.Attestations) == 0:
+		c.fail(at("threshold"), "0 requires no image signature, and the rule requires no attestation either: it would admit any image; "+
+			"require an attestation, or a threshold of at least 1")
 	}
 	for j := range r.Attestations {
 		if a := c.attestation(at("attestations", j), &r.Attestations[j], names); a != nil {

@@ -85,11 +85,20 @@ func TestErrorsNameFieldAndLine(t *testing.T) {
     signers: [{name: a, key: release.pub}]
     attestations: [{predicateType: vuln, condition: "1 + 1"}]
 `, []string{"images[0].attestations[0].condition", "not a bool"}},
+		{"threshold 0 without attestations", header + `images:
+  - pattern: a/**
+    threshold: 0
+    signers: [{name: a, key: release.pub}]
+`, []string{"images[0].threshold", "would admit any image"}},
+		{"threshold without signers", header + `images:
+  - pattern: a/**
+    threshold: 0
+`, []string{"images[0].threshold", "no signers to count"}},
 		{"threshold too high", header + `images:
   - pattern: a/**
     threshold: 3
     signers: [{name: a, key: release.pub}]
-`, []string{"line 5", "images[0].threshold", "between 1 and the 1 signers"}},
+`, []string{"line 5", "images[0].threshold", "between 0 (attestations only) and the 1 signers"}},
 		{"unknown signer in attestation", header + `images:
   - pattern: a/**
     signers: [{name: a, key: release.pub}]

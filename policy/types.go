@@ -101,8 +101,11 @@ type ImageRule struct {
 	Mode string `json:"mode,omitempty" yaml:"mode,omitempty" jsonschema:"enum=enforce,enum=warn,enum=audit"`
 	// Signers are the trusted signers for this rule.
 	Signers []Signer `json:"signers,omitempty" yaml:"signers,omitempty"`
-	// Threshold is how many distinct signers must have signed (default 1).
-	Threshold int `json:"threshold,omitempty" yaml:"threshold,omitempty" jsonschema:"minimum=0"`
+	// Threshold is how many distinct signers must have signed the image
+	// (default 1). 0 requires no image signature: the rule's attestations,
+	// signed by its signers, decide alone (GitHub's attest action, say,
+	// makes an attestation and no image signature); it needs attestations.
+	Threshold *int `json:"threshold,omitempty" yaml:"threshold,omitempty" jsonschema:"minimum=0"`
 	// Attestations are the attestations the image must carry.
 	Attestations []AttestationRule `json:"attestations,omitempty" yaml:"attestations,omitempty"`
 	// TransparencyLog is required, optional (default) or skip.

@@ -72,6 +72,7 @@ func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Ta
 	if err := v.platformsRecalled(ctx, res, t); err != nil {
 		return res, err
 	}
+	arts = v.withExtra(arts)
 	for i := range arts {
 		a := &arts[i]
 		var sig *Signature
@@ -114,7 +115,7 @@ func (v *Verifier) checkLegacyAttestation(ctx context.Context, a *oci.Artifact, 
 	if pt := a.PredicateType(); pt != "" && pt != want {
 		return nil
 	}
-	sig := &Signature{Layout: a.Layout, Manifest: a.Manifest.String(), Format: oci.KindDSSE}
+	sig := &Signature{Layout: a.Layout, Manifest: artifactName(a), Format: oci.KindDSSE}
 	if a.Err != nil {
 		sig.fail("fetch", fmt.Errorf("%w: %w", ErrUnreadable, a.Err))
 		return sig

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,18 +57,23 @@ func (v *Verifier) VerifyBlob(bundleJSON []byte, blob Blob) (string, error) {
 		opts = append(opts, sgverify.WithNoObserverTimestamps())
 	}
 	if isCert {
-		if v.root == nil {
+		if !v.trustsCertificateAuthority() {
 			return "", fmt.Errorf("%w: a certificate-signed bundle needs a trusted root", ErrBadSignature)
-		}
-		if len(v.root.CTLogs()) > 0 {
-			opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
-		}
-		sv, err := sgverify.NewVerifier(v.root, opts...)
-		if err != nil {
-			return "", err
 		}
 		var last error
 		for _, id := range v.identities {
+			tm := v.rootFor(id)
+			if tm == nil {
+				continue
+			}
+			iopts := opts
+			if len(tm.CTLogs()) > 0 {
+				iopts = append(slices.Clip(opts), sgverify.WithSignedCertificateTimestamps(1))
+			}
+			sv, err := sgverify.NewVerifier(tm, iopts...)
+			if err != nil {
+				return "", err
+			}
 			ci, err := id.policy()
 			if err != nil {
 				return "", err

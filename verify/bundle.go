@@ -102,7 +102,7 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 	if claimed != "" && claimed != want {
 		return nil
 	}
-	sig := &Signature{Layout: a.Layout, Manifest: a.Manifest.String(), Format: oci.KindBundle}
+	sig := &Signature{Layout: a.Layout, Manifest: artifactName(a), Format: oci.KindBundle}
 	if a.Err != nil {
 		sig.fail("fetch", fmt.Errorf("%w: %w", ErrUnreadable, a.Err))
 		return sig
@@ -169,8 +169,11 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 		if other, err := hex.DecodeString(shex); err == nil {
 			if who, err := verifyWith(salg, other, useTlog); err == nil || who != "" {
 				sig.check("signature", Pass, who)
-				sig.fail("digest", fmt.Errorf("%w: signed payload names %s, not %s (the signature was made for another image and copied here)",
-					ErrDigestMismatch, sig.SignedDigest, digest))
+				how := "the signature was made for another image and copied here"
+				if a.Layout == oci.LayoutFile {
+					how = "the bundle file holds a signature made for another image"
+				}
+				sig.fail("digest", fmt.Errorf("%w: signed payload names %s, not %s (%s)", ErrDigestMismatch, sig.SignedDigest, digest, how))
 				return sig
 			}
 		}
@@ -181,6 +184,15 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 		sig.fail("signature", fmt.Errorf("%w: %w", ErrBadSignature, verr))
 	}
 	return sig
+}
+
+// artifactName is how a signature names where it came from: its manifest
+// digest, or for a bundle read from a file the file (and line).
+func artifactName(a *oci.Artifact) string {
+	if a.Layout == oci.LayoutFile {
+		return a.Annotations[oci.AnnotationBundleFile]
+	}
+	return a.Manifest.String()
 }
 
 // verifyFunc verifies a bundle against a digest and says who signed it. The

@@ -123,6 +123,8 @@ type Engine struct {
 	// recallKey is what of the recall lists a cached verdict was made
 	// under beyond the policy digest (which covers the policy's own list).
 	recallKey string
+	// extra: artifacts given besides the attached ones (WithEngineArtifacts).
+	extra []oci.Artifact
 	// extraRevocations: a list given besides the policy's revokes keys,
 	// which no gate's receipt (made under the policy digest) accounts for.
 	extraRevocations bool
@@ -215,6 +217,15 @@ func WithEngineRecalls(lists ...*policy.Recalls) EngineOption {
 	}
 }
 
+// WithEngineArtifacts considers artifacts besides those attached to each
+// image (see WithExtraArtifacts): bundles read from files given with the
+// engine. They are fixed for the engine's lifetime, so the verdicts it
+// caches per digest stay right; an engine given other files must be a new
+// engine. Receipts are not looked for among them. Default: none.
+func WithEngineArtifacts(arts ...oci.Artifact) EngineOption {
+	return func(e *Engine) { e.extra = append(e.extra, arts...) }
+}
+
 // WithWorkers sets how many images DecideAll verifies at once. Default 8.
 func WithWorkers(n int) EngineOption { return func(e *Engine) { e.workers = max(1, n) } }
 
@@ -234,14 +245,15 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 	if e.trust != nil {
 		vopts = append(vopts, WithTrustedRoot(e.trust))
 	}
+	ropts := append(slices.Clip(vopts), WithExtraArtifacts(e.extra...))
 	for _, r := range p.Rules {
 		rv := &ruleVerifiers{}
 		var err error
-		if rv.signatures, err = signersVerifier(client, r.Signers, vopts, nil); err != nil {
+		if rv.signatures, err = signersVerifier(client, r.Signers, ropts, nil); err != nil {
 			return nil, fmt.Errorf("rule %s: %w", r.Pattern, err)
 		}
 		for _, a := range r.Attestations {
-			v, err := signersVerifier(client, r.Signers, vopts, a.Signers)
+			v, err := signersVerifier(client, r.Signers, ropts, a.Signers)
 			if err != nil {
 				return nil, fmt.Errorf("rule %s: %w", r.Pattern, err)
 			}
@@ -281,6 +293,13 @@ func signersVerifier(client *oci.Client, signers []*policy.CompiledSigner, vopts
 			if gh := k.GitHub; gh != nil {
 				id.GitHubWorkflowRepository, id.GitHubWorkflowRef, id.GitHubWorkflowTrigger = gh.WorkflowRepository, gh.WorkflowRef, gh.WorkflowTrigger
 				id.GitHubWorkflowSHA, id.GitHubWorkflowName = gh.WorkflowSHA, gh.WorkflowName
+				id.SourceRepositoryURI, id.SourceRepositoryOwnerURI = gh.SourceRepositoryURI, gh.SourceRepositoryOwnerURI
+				id.SourceRepositoryRef, id.RunnerEnvironment = gh.SourceRepositoryRef, gh.RunnerEnvironment
+			}
+			if s.TrustedRoot != nil {
+				// A pinned root (github or keyless trustedRoot): this
+				// signer's certificates chain to it and nothing else.
+				id.Root = s.TrustedRoot
 			}
 			ids = append(ids, id)
 		}
@@ -780,6 +799,10 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 		d.add("signatures", Skip, "", "the rule requires no signatures", nil)
 		return
 	}
+	if rule.Threshold == 0 {
+		d.add("signatures", Skip, "", "threshold 0: the rule requires no image signature; its attestations decide", nil)
+		return
+	}
 	var verified []string
 	var ev []Evidence
 	var res *Result
@@ -912,9 +935,11 @@ func refusals(res *Result) string {
 	return strings.Join(parts, "; ")
 }
 
+// short12 is a digest's first 12 hex digits; anything else (a bundle
+// file's name and line) is returned whole.
 func short12(d string) string {
-	if i := strings.IndexByte(d, ':'); i >= 0 && len(d) > i+13 {
-		return d[i+1 : i+13]
+	if alg, hex, ok := strings.Cut(d, ":"); ok && (alg == "sha256" || alg == "sha512") && len(hex) > 12 {
+		return hex[:12]
 	}
 	return d
 }

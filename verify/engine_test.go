@@ -498,3 +498,39 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.fn(r)
 	return c.base.RoundTrip(r)
 }
+
+// TestAttestationOnlyRule: threshold 0 needs no image signature — the
+// rule's attestations, by its signers, decide alone; an image with an
+// image signature but no attestation, or an attestation by someone else,
+// is refused.
+func TestAttestationOnlyRule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t)
+	attested := w.reg.PushImage(t, "team/app:attested")
+	w.attest(t, "alice", attested.String(), "cyclonedx", "sbom.cdx.json")
+	signedOnly := w.reg.PushImage(t, "team/app:signed")
+	w.sign(t, "alice", signedOnly.String())
+	byOther := w.reg.PushImage(t, "team/app:other")
+	w.attest(t, "mallory", byOther.String(), "cyclonedx", "sbom.cdx.json")
+	e := w.engine(t, `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    threshold: 0
+    signers: [{name: build, key: alice.pub}]
+    attestations: [{predicateType: cyclonedx}]
+`)
+	d := e.Decide(ctx, attested.String())
+	if !d.Allowed {
+		t.Fatalf("attestation only: %s", d.Reason)
+	}
+	if c := d.Checks[len(d.Checks)-2]; c.Name != "signatures" || c.Outcome != verify.Skip {
+		t.Fatalf("signatures check %+v: want skipped", c)
+	}
+	for img, want := range map[string]string{signedOnly.String(): "no https://cyclonedx.org/bom attestation found", byOther.String(): "not among the trusted keys"} {
+		if d := e.Decide(ctx, img); d.Allowed || !strings.Contains(d.Reason, want) {
+			t.Fatalf("%s: allowed=%v, reason %q lacks %q", img, d.Allowed, d.Reason, want)
+		}
+	}
+}

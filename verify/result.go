@@ -50,7 +50,8 @@ type Result struct {
 type Signature struct {
 	// Layout is where it was found.
 	Layout oci.Layout `json:"layout"`
-	// Manifest is the referrer or .sig manifest digest.
+	// Manifest is the referrer or .sig manifest digest; for a bundle read
+	// from a file (layout file), the file's name and line.
 	Manifest string `json:"manifest"`
 	// Format is sigstore-bundle or simple-signing.
 	Format oci.Kind `json:"format"`

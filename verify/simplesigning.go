@@ -28,7 +28,7 @@ func ParseSimpleSigning(payload []byte) (*sign.SimpleSigning, error) {
 
 // checkSimpleSigning verifies one layer of a legacy .sig image.
 func (v *Verifier) checkSimpleSigning(a *oci.Artifact, digest string, req Request) *Signature {
-	sig := &Signature{Layout: a.Layout, Manifest: a.Manifest.String(), Format: oci.KindSimpleSigning}
+	sig := &Signature{Layout: a.Layout, Manifest: artifactName(a), Format: oci.KindSimpleSigning}
 	if a.Err != nil {
 		sig.fail("fetch", fmt.Errorf("%w: %w", ErrUnreadable, a.Err))
 		return sig

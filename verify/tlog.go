@@ -17,10 +17,11 @@ func (v *Verifier) tlogPlan(b *bundle.Bundle, mode TlogMode, sig *Signature) (bo
 	trusted := 0
 	for _, e := range b.GetVerificationMaterial().GetTlogEntries() {
 		le := LogEntry{Index: e.GetLogIndex(), Kind: e.GetKindVersion().GetKind() + "/" + e.GetKindVersion().GetVersion()}
-		if v.root != nil {
-			if l, ok := v.root.RekorLogs()[hex.EncodeToString(e.GetLogId().GetKeyId())]; ok {
+		for _, tm := range v.logRoots() {
+			if l, ok := tm.RekorLogs()[hex.EncodeToString(e.GetLogId().GetKeyId())]; ok {
 				le.URL = l.BaseURL
 				trusted++
+				break
 			}
 		}
 		sig.Log = append(sig.Log, le)
@@ -29,10 +30,14 @@ func (v *Verifier) tlogPlan(b *bundle.Bundle, mode TlogMode, sig *Signature) (bo
 	case mode == TlogSkip:
 		sig.check("tlog", Skip, "transparency log not checked (skip)")
 		return false, nil
-	case mode == TlogRequired && v.root == nil:
+	case mode == TlogRequired && len(v.logRoots()) == 0:
 		return false, fmt.Errorf("%w: a log entry is required but no trusted root lists any log", ErrTransparencyLog)
 	case mode == TlogRequired && len(sig.Log) == 0:
-		return false, fmt.Errorf("%w: a log entry is required and the bundle has none", ErrTransparencyLog)
+		detail := ""
+		if ts, _ := b.Timestamps(); len(ts) > 0 {
+			detail = " (it carries only an RFC 3161 timestamp, as GitHub's attestations for private repositories do; transparencyLog: optional accepts it)"
+		}
+		return false, fmt.Errorf("%w: a log entry is required and the bundle has none%s", ErrTransparencyLog, detail)
 	case mode == TlogRequired && trusted == 0:
 		return false, fmt.Errorf("%w: a log entry is required and none of the bundle's %d entries is from a trusted log", ErrTransparencyLog, len(sig.Log))
 	case trusted == 0:

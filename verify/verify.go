@@ -58,6 +58,8 @@ type Verifier struct {
 	// verifies for them, nil without any.
 	notationPrincipals []notary.Principal
 	notation           *notary.Verifier
+	// extra are artifacts given besides those attached (WithExtraArtifacts).
+	extra []oci.Artifact
 	// platformsChecked: the engine applies the recall lists to an
 	// index's manifests itself, once per decision (withPlatformsChecked).
 	platformsChecked bool
@@ -73,6 +75,23 @@ type Option func(*Verifier)
 // timestamp authorities) of a Sigstore trusted root. Default: none, so a
 // Request that requires a log entry fails.
 func WithTrustedRoot(tr root.TrustedMaterial) Option { return func(v *Verifier) { v.root = tr } }
+
+// WithExtraArtifacts considers artifacts besides those found attached to
+// each image, for signatures and attestations alike: Sigstore bundles read
+// from files (oci.ReadBundleFile), say, `gh attestation download` output.
+// They are checked exactly like attached ones, so a bundle whose statement
+// names another image's digest is refused for this one. Default: none.
+func WithExtraArtifacts(arts ...oci.Artifact) Option {
+	return func(v *Verifier) { v.extra = append(v.extra, arts...) }
+}
+
+// withExtra is the discovered artifacts and the extra ones.
+func (v *Verifier) withExtra(arts []oci.Artifact) []oci.Artifact {
+	if len(v.extra) == 0 {
+		return arts
+	}
+	return append(slices.Clip(arts), v.extra...)
+}
 
 // WithRecalls applies recall lists: an image whose digest one recalls is
 // refused (an error matching ErrRecalled, with the recall's reason), and a
@@ -244,6 +263,7 @@ func (v *Verifier) evalSignatures(ctx context.Context, image string, t *oci.Targ
 	if err := v.platformsRecalled(ctx, res, t); err != nil {
 		return res, err
 	}
+	arts = v.withExtra(arts)
 	for i := range arts {
 		a := &arts[i]
 		var sig *Signature

@@ -78,7 +78,11 @@ func newPolicyCmd(s *streams) *cobra.Command {
 			for _, sg := range r.Signers {
 				names = append(names, sg.Name)
 			}
-			fmt.Fprintf(s.out, "requires: %d of signers [%s]; transparency log %s\n", r.Threshold, strings.Join(names, ", "), r.TransparencyLog)
+			if r.Threshold == 0 && len(names) > 0 {
+				fmt.Fprintf(s.out, "requires: no image signature (threshold 0), attestations by signers [%s]; transparency log %s\n", strings.Join(names, ", "), r.TransparencyLog)
+			} else {
+				fmt.Fprintf(s.out, "requires: %d of signers [%s]; transparency log %s\n", r.Threshold, strings.Join(names, ", "), r.TransparencyLog)
+			}
 			for _, sg := range r.Signers {
 				fmt.Fprintf(s.out, "  signer %s: %s\n", sg.Name, sg.Describe())
 			}

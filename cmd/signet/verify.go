@@ -26,6 +26,7 @@ func newVerifyCmd(s *streams) *cobra.Command {
 		polFile string
 		explain bool
 		workers int
+		files   bundleFiles
 	)
 	cmd := &cobra.Command{
 		Use:   "verify --key KEY IMAGE...",
@@ -62,12 +63,20 @@ no TUF refresh. A bundle refused (rollback, freeze, altered) stops the
 verification (exit 4); when its registry cannot be read, the last good
 bundle is used while its signed metadata is still valid, with a warning.
 
+--bundle FILE adds Sigstore bundles kept beside the image, with --policy or
+with --key and identities: a bundle, JSON Lines of bundles (what
+gh attestation download writes), or GitHub's attestations API response.
+They are checked for every IMAGE exactly like attached ones, so a bundle
+made for another image is refused (docs/github-attestations.md).
+
 ` + exitCodesHelp,
 		Example: `  signet verify --key release.pub registry.example.com/team/app@sha256:...
   signet verify --key release.pub -a env=prod -o json registry.example.com/team/app:v1
   signet verify --key release.pub oci-layout:./app-layout:v1
   signet verify --policy policy.yaml --layout-repository registry.example.com/team/app oci-layout:./app-layout@sha256:...
   signet verify --policy policy.yaml --recalls recalls.yaml registry.example.com/team/app:v1   # exit 7 when recalled
+  gh attestation download oci://ghcr.io/acme/app:v1 --owner acme   # writes sha256:<digest>.jsonl
+  signet verify --policy policy.yaml --bundle sha256:<digest>.jsonl ghcr.io/acme/app:v1
   signet verify --trust-bundle oci://registry.example.com/trust/bundle:prod --trust-bundle-root bundle.root.json registry.example.com/team/app:v1`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
@@ -81,7 +90,7 @@ bundle is used while its signed metadata is still valid, with a warning.
 				if len(keyRefs) > 0 || len(annots) > 0 {
 					return usageError{fmt.Errorf("--policy names the trusted signers: do not also give --key or -a")}
 				}
-				return verifyPolicy(cmd, s, reg, trust, polFile, images, output, explain, workers)
+				return verifyPolicy(cmd, s, reg, trust, polFile, images, output, explain, workers, files)
 			}
 			if err := checkReferences(reg.client(), images...); err != nil {
 				return err
@@ -100,7 +109,11 @@ bundle is used while its signed metadata is still valid, with a warning.
 			if err != nil {
 				return err
 			}
-			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs, idents)
+			extra, err := files.read()
+			if err != nil {
+				return err
+			}
+			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs, idents, verify.WithExtraArtifacts(extra...))
 			if err != nil {
 				return err
 			}
@@ -115,6 +128,7 @@ bundle is used while its signed metadata is still valid, with a warning.
 	trust.addFlags(cmd)
 	tb.addFlags(cmd)
 	ids.addFlags(cmd)
+	files.addFlag(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key: a PEM file, env://VAR, or a KMS URI (repeatable: any one may verify)")
 	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "require a signed key=value annotation (repeatable)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -124,7 +138,7 @@ bundle is used while its signed metadata is still valid, with a warning.
 	return cmd
 }
 
-func verifyPolicy(cmd *cobra.Command, s *streams, reg registryOptions, trust trustOptions, file string, images []string, output string, explain bool, workers int) error {
+func verifyPolicy(cmd *cobra.Command, s *streams, reg registryOptions, trust trustOptions, file string, images []string, output string, explain bool, workers int, files bundleFiles) error {
 	if err := outputFormat(output); err != nil {
 		return err
 	}
@@ -134,8 +148,12 @@ func verifyPolicy(cmd *cobra.Command, s *streams, reg registryOptions, trust tru
 	if _, _, err := trust.verifierOptions(); err != nil {
 		return err
 	}
+	extra, err := files.read()
+	if err != nil {
+		return err
+	}
 	e, err := policyEngine(s, reg.client(), &trust, file, verify.WithWorkers(workers),
-		verify.WithTagHeadState(filepath.Join(signetHome(), "tag-heads")))
+		verify.WithTagHeadState(filepath.Join(signetHome(), "tag-heads")), verify.WithEngineArtifacts(extra...))
 	if err != nil {
 		return err
 	}
@@ -284,9 +302,11 @@ func printCandidate(s *streams, sig verify.Signature, what candidates) {
 	}
 }
 
+// short shortens a digest to its algorithm and 12 hex digits; anything
+// else (a bundle file's name and line) is shown whole.
 func short(digest string) string {
-	if i := strings.Index(digest, ":"); i >= 0 && len(digest) > i+13 {
-		return digest[:i+13]
+	if alg, hex, ok := strings.Cut(digest, ":"); ok && (alg == "sha256" || alg == "sha512") && len(hex) > 12 {
+		return alg + ":" + hex[:12]
 	}
 	return digest
 }
@@ -301,7 +321,7 @@ func formatAnnotations(m map[string]any) string {
 }
 
 // buildVerifier loads the trusted keys and trust root the verify commands share.
-func buildVerifier(cmd *cobra.Command, s *streams, reg registryOptions, trust trustOptions, keyRefs []string, idents []verify.Identity) (*verify.Verifier, verify.TlogMode, error) {
+func buildVerifier(cmd *cobra.Command, s *streams, reg registryOptions, trust trustOptions, keyRefs []string, idents []verify.Identity, extra ...verify.Option) (*verify.Verifier, verify.TlogMode, error) {
 	loader := keyLoader(s)
 	var trusted []verify.Key
 	for _, ref := range keyRefs {
@@ -318,7 +338,7 @@ func buildVerifier(cmd *cobra.Command, s *streams, reg registryOptions, trust tr
 	if len(idents) > 0 {
 		vopts = append(vopts, verify.WithIdentities(idents...))
 	}
-	v, err := verify.New(reg.client(), trusted, vopts...)
+	v, err := verify.New(reg.client(), trusted, append(vopts, extra...)...)
 	return v, mode, err
 }
 

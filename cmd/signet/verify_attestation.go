@@ -18,6 +18,7 @@ func newVerifyAttestationCmd(s *streams) *cobra.Command {
 		typ       string
 		condition string
 		output    string
+		files     bundleFiles
 	)
 	cmd := &cobra.Command{
 		Use:   "verify-attestation --key KEY --type TYPE [--condition CEL] IMAGE...",
@@ -28,12 +29,27 @@ subject digest equal to the image digest, predicate type, transparency-log
 entry (as for verify), and the --condition, a CEL expression over the
 statement with the variables predicate, predicateType, subject and statement.
 
+--bundle FILE adds attestations kept beside the image: a Sigstore bundle,
+JSON Lines of bundles (what gh attestation download writes), or GitHub's
+attestations API response. Each is checked for every IMAGE exactly like an
+attached one: a bundle whose subject names another digest is refused.
+GitHub's artifact attestations are signed keylessly by a workflow: trust it
+with --certificate-identity (the workflow's URI) and
+--certificate-oidc-issuer https://token.actions.githubusercontent.com, and
+give GitHub's own trusted root (gh attestation trusted-root) as
+--trusted-root for a private repository's attestations
+(docs/github-attestations.md).
+
 ` + exitCodesHelp,
 		Example: `  signet verify-attestation --key release.pub --type vuln \
       --condition 'predicate.scanner.result.summary.fixable.critical == 0' registry.example.com/app:v1
   signet verify-attestation --key release.pub --type cyclonedx --condition 'size(predicate.components) > 0' IMAGE
   signet verify-attestation --key release.pub --type slsaprovenance1 \
-      --condition 'predicate.runDetails.builder.id.startsWith("https://github.com/example/")' IMAGE`,
+      --condition 'predicate.runDetails.builder.id.startsWith("https://github.com/example/")' IMAGE
+  gh attestation download oci://ghcr.io/acme/app:v1 --owner acme   # writes sha256:<digest>.jsonl
+  signet verify-attestation --type slsaprovenance1 --bundle sha256:<digest>.jsonl \
+      --certificate-identity https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main \
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com ghcr.io/acme/app:v1`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
 			idents, err := ids.identities()
@@ -59,7 +75,11 @@ statement with the variables predicate, predicateType, subject and statement.
 					return usageError{err}
 				}
 			}
-			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs, idents)
+			extra, err := files.read()
+			if err != nil {
+				return err
+			}
+			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs, idents, verify.WithExtraArtifacts(extra...))
 			if err != nil {
 				return err
 			}
@@ -75,6 +95,7 @@ statement with the variables predicate, predicateType, subject and statement.
 	reg.addLayoutFlag(cmd)
 	trust.addFlags(cmd)
 	ids.addFlags(cmd)
+	files.addFlag(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key (repeatable)")
 	cmd.Flags().StringVar(&typ, "type", "", "predicate type: a cosign name (cyclonedx, spdxjson, vuln, slsaprovenance1, ...) or a URI")
 	cmd.Flags().StringVar(&condition, "condition", "", "CEL expression that must be true for the statement")

@@ -219,7 +219,29 @@ func gitHubExtensions(token string) []pkix.Extension {
 			out = append(out, pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, e.arc}, Value: []byte(v)})
 		}
 	}
+	// Fulcio's v2 build extensions (DER UTF8Strings): runner environment,
+	// source repository URI, source ref, source repository owner URI.
+	str := func(k string) string { v, _ := c[k].(string); return v }
+	for _, e := range []struct {
+		v   string
+		arc int
+	}{{str("runner_environment"), 11}, {prefixed("https://github.com/", str("repository")), 12}, {str("ref"), 14},
+		{prefixed("https://github.com/", str("repository_owner")), 16}} {
+		if e.v == "" {
+			continue
+		}
+		if der, err := asn1.MarshalWithParams(e.v, "utf8"); err == nil {
+			out = append(out, pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, e.arc}, Value: der})
+		}
+	}
 	return out
+}
+
+func prefixed(prefix, v string) string {
+	if v == "" {
+		return ""
+	}
+	return prefix + v
 }
 
 // GitHubToken returns a JWT-shaped token like the one GitHub Actions issues
@@ -227,7 +249,9 @@ func gitHubExtensions(token string) []pkix.Extension {
 // Its identity is subject (the URI Fulcio derives from job_workflow_ref,
 // https://github.com/OWNER/REPO/.github/workflows/F.yml@REF), and claims
 // may carry those Fulcio records as GitHub workflow extensions: repository,
-// ref, sha, event_name, workflow. Only this package's Fulcio accepts it.
+// ref, sha, event_name, workflow; and as Fulcio's v2 build extensions:
+// runner_environment, repository (source repository URI), ref (source
+// ref), repository_owner (source repository owner URI). Only this package's Fulcio accepts it.
 func GitHubToken(subject string, claims map[string]string) string {
 	c := map[string]any{"iss": "https://token.actions.githubusercontent.com", "sub": subject, "aud": "sigstore",
 		"exp": time.Now().Add(time.Hour).Unix()}
