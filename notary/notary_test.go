@@ -6,9 +6,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -335,5 +338,81 @@ func TestSigningAuthority(t *testing.T) {
 	v = mustVerifier(t, Principal{Name: "ca", Certificates: []*x509.Certificate{p.ca}})
 	if _, err := v.Verify(context.Background(), target, "", sig, MediaTypeJWS); err == nil || !strings.Contains(err.Error(), "ca: authenticity: the signature uses signing scheme notary.x509.signingAuthority, but the principal's trust store is a certificate authority (ca) store") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// longChain is a signing key and a valid chain of n certificates: leaf,
+// n-2 intermediates, root.
+func longChain(t *testing.T, n int) (*ecdsa.PrivateKey, []*x509.Certificate) {
+	t.Helper()
+	now := time.Now()
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	ca := func(i int) *x509.Certificate {
+		return &x509.Certificate{SerialNumber: big.NewInt(int64(i)), Subject: pkix.Name{CommonName: fmt.Sprint("ca ", i)},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	}
+	key := newKey()
+	parent := notarytest.Certificate(t, ca(1), ca(1), key.Public(), key)
+	chain := []*x509.Certificate{parent}
+	for i := 2; i < n; i++ {
+		k := newKey()
+		parent = notarytest.Certificate(t, ca(i), parent, k.Public(), key)
+		chain, key = append([]*x509.Certificate{parent}, chain...), k
+	}
+	leafKey := newKey()
+	leaf := notarytest.Certificate(t, &x509.Certificate{SerialNumber: big.NewInt(int64(n)),
+		Subject:   pkix.Name{CommonName: "leaf", Organization: []string{"Acme"}, Province: []string{"WA"}, Country: []string{"US"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}, parent, leafKey.Public(), key)
+	return leafKey, append([]*x509.Certificate{leaf}, chain...)
+}
+
+// TestLongChainRefused: attack — a registry writer's envelope with a
+// long, valid chain to a root nobody trusts made every decision check
+// each link once per parse and once per principal (seconds of CPU for a
+// few thousand certificates, per signature): chains over maxChain are
+// refused before their certificates are read, in both envelopes.
+func TestLongChainRefused(t *testing.T) {
+	other := newPKI(t, "Acme CA", "Security")
+	for _, tt := range []struct {
+		n       int
+		refused bool
+	}{{maxChain, false}, {maxChain + 1, true}} {
+		key, chain := longChain(t, tt.n)
+		for _, env := range []string{"jws", "cose"} {
+			t.Run(fmt.Sprint(env, " ", tt.n), func(t *testing.T) {
+				// notation-go's signer: Sign refuses to make what Signet refuses.
+				mt := map[string]string{"jws": MediaTypeJWS, "cose": MediaTypeCOSE}[env]
+				s, err := signer.NewGenericSigner(key, chain)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sig, _, err := s.Sign(context.Background(), target, notation.SignerSignOptions{SignatureMediaType: mt})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := chainLength(sig, mt); got != tt.n {
+					t.Fatalf("counted %d certificates, want %d", got, tt.n)
+				}
+				_, err = Describe(sig, mt)
+				want := fmt.Sprintf("its certificate chain has %d certificates, more than the %d Signet reads", tt.n, maxChain)
+				switch {
+				case tt.refused && (!errors.Is(err, ErrEnvelope) || !strings.Contains(err.Error(), want)):
+					t.Fatalf("describe: got %v, want %q", err, want)
+				case !tt.refused && err != nil:
+					t.Fatalf("describe: %v", err)
+				}
+				_, err = mustVerifier(t, Principal{Name: "p", Certificates: []*x509.Certificate{other.ca}}).Verify(context.Background(), target, "", sig, mt)
+				if !errors.Is(err, ErrNotVerified) || tt.refused != strings.Contains(err.Error(), want) {
+					t.Fatalf("verify: got %v", err)
+				}
+			})
+		}
 	}
 }
