@@ -1,6 +1,7 @@
 package notary
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -81,6 +82,9 @@ func newPrincipalVerifier(p Principal, codeSigning, timestamping revocation.Vali
 	if len(p.Certificates) == 0 {
 		return nil, errors.New("no trust store certificates")
 	}
+	if err := storeCertificates(p); err != nil {
+		return nil, err
+	}
 	doc, err := trustPolicy(p)
 	if err != nil {
 		return nil, err
@@ -158,6 +162,24 @@ func trustPolicy(p Principal) (*trustpolicy.Document, error) {
 			TrustedIdentities: identities,
 		}},
 	}, nil
+}
+
+// storeCertificates refuses what Notation's own trust store refuses to
+// load (the in-memory store stands in for it): a trust store certificate
+// that is neither a CA certificate nor a self-signed signing certificate,
+// and a TSA root that is not a root.
+func storeCertificates(p Principal) error {
+	for _, c := range p.Certificates {
+		if truststore.ValidateCertificates([]*x509.Certificate{c}) != nil {
+			return fmt.Errorf("trust store certificate %q is neither a CA certificate nor a self-signed signing certificate, which Notation's trust stores refuse: list the CA that issued it instead", c.Subject)
+		}
+	}
+	for _, c := range p.TSA {
+		if !bytes.Equal(c.RawSubject, c.RawIssuer) || c.CheckSignatureFrom(c) != nil {
+			return fmt.Errorf("TSA root %q is not a root (self-signed) certificate, which Notation's TSA trust stores require: list the root it chains to instead", c.Subject)
+		}
+	}
+	return nil
 }
 
 // memoryStore is a notation-go trust store holding one principal's
