@@ -169,12 +169,28 @@ func trustPolicy(p Principal) (*trustpolicy.Document, error) {
 // that is neither a CA certificate nor a self-signed signing certificate,
 // and a TSA root that is not a root.
 func storeCertificates(p Principal) error {
-	for _, c := range p.Certificates {
+	if err := CheckTrustStore(p.Certificates); err != nil {
+		return err
+	}
+	return CheckTSARoots(p.TSA)
+}
+
+// CheckTrustStore refuses a trust store certificate that is neither a CA
+// certificate nor a self-signed signing certificate, as Notation's trust
+// stores do.
+func CheckTrustStore(certs []*x509.Certificate) error {
+	for _, c := range certs {
 		if truststore.ValidateCertificates([]*x509.Certificate{c}) != nil {
 			return fmt.Errorf("trust store certificate %q is neither a CA certificate nor a self-signed signing certificate, which Notation's trust stores refuse: list the CA that issued it instead", c.Subject)
 		}
 	}
-	for _, c := range p.TSA {
+	return nil
+}
+
+// CheckTSARoots refuses a TSA root that is not a root (self-signed)
+// certificate, as Notation's TSA trust stores do.
+func CheckTSARoots(certs []*x509.Certificate) error {
+	for _, c := range certs {
 		if !bytes.Equal(c.RawSubject, c.RawIssuer) || c.CheckSignatureFrom(c) != nil {
 			return fmt.Errorf("TSA root %q is not a root (self-signed) certificate, which Notation's TSA trust stores require: list the root it chains to instead", c.Subject)
 		}
