@@ -143,7 +143,7 @@ func TestCombination(t *testing.T) {
 		{"... and its warnings come with what is admitted", []pol{cluster("elsewhere", elsewhere), namespaced("team-a", "audit", auditOnly)},
 			"team-a", w.unsigned, "", []string{"signet audit mode: image " + w.unsigned + " would be denied: signatures [not-found]", "(SignetPolicy team-a/audit)"}},
 		{"a namespaced policy narrows its namespace", []pol{cluster("base", signedByA), namespaced("team-a", "strict", bothKeys)},
-			"team-a", w.onlyA, "signatures [policy-denied]: 1 of 2 required signers: a; the rule needs 2 different signers (SignetPolicy team-a/strict)", nil},
+			"team-a", w.onlyA, "signatures [policy-denied]: 1 of 2 required signers: a; the rule needs 2 different signers; no valid signature by b (SignetPolicy team-a/strict)", nil},
 		{"... and admits what passes both", []pol{cluster("base", signedByA), namespaced("team-a", "strict", bothKeys)},
 			"team-a", w.both, "", nil},
 		{"... and not other namespaces", []pol{cluster("base", signedByA), namespaced("team-a", "strict", bothKeys)},

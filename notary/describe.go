@@ -11,6 +11,7 @@ import (
 	_ "github.com/notaryproject/notation-core-go/signature/cose" // registers the COSE envelope
 	_ "github.com/notaryproject/notation-core-go/signature/jws"  // registers the JWS envelope
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/veraison/go-cose"
 )
 
 // maxEnvelope caps the size of an envelope Signet parses.
@@ -59,6 +60,9 @@ func parse(envelope []byte, mediaType string, verify bool) (*signature.EnvelopeC
 	}
 	if len(envelope) > maxEnvelope {
 		return nil, fmt.Errorf("%w: %d bytes is over the %d-byte limit", ErrEnvelope, len(envelope), maxEnvelope)
+	}
+	if n := chainLength(envelope, mediaType); n > maxChain {
+		return nil, fmt.Errorf("%w: its certificate chain has %d certificates, more than the %d Signet reads (a Notation chain is the signing certificate, its intermediates and a root)", ErrEnvelope, n, maxChain)
 	}
 	env, err := signature.ParseEnvelope(mediaType, envelope)
 	if err != nil {
@@ -128,4 +132,36 @@ func claimedTimestamp(token []byte) (time.Time, string) {
 		}
 	}
 	return info.GenTime.UTC(), tsa
+}
+
+// maxChain caps the certificates of an envelope's chain. Parsing an
+// envelope checks every link of its chain, and each principal's
+// verification does again: a registry writer could otherwise make every
+// decision pay seconds of CPU per signature with a chain of thousands of
+// certificates that leads nowhere.
+const maxChain = 10
+
+// chainLength counts the certificates in an envelope's chain without
+// parsing them (the decoding notation-core-go does itself), 0 when it
+// cannot tell (parsing then says why).
+func chainLength(envelope []byte, mediaType string) int {
+	switch mediaType {
+	case MediaTypeJWS:
+		var e struct {
+			Header struct {
+				X5c []json.RawMessage `json:"x5c"`
+			} `json:"header"`
+		}
+		if json.Unmarshal(envelope, &e) == nil {
+			return len(e.Header.X5c)
+		}
+	case MediaTypeCOSE:
+		var m cose.Sign1Message
+		if m.UnmarshalCBOR(envelope) == nil {
+			if certs, ok := m.Headers.Unprotected[cose.HeaderLabelX5Chain].([]any); ok {
+				return len(certs)
+			}
+		}
+	}
+	return 0
 }

@@ -6,9 +6,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -165,7 +168,6 @@ func TestRefusals(t *testing.T) {
 		{"tampered payload", Principal{Name: "x", Certificates: ca}, target, tamper(t, good), "integrity: the envelope's signature does not match its content"},
 		{"plugin", Principal{Name: "x", Certificates: ca}, target, pluginSig, `the signature requires the Notation verification plugin "com.example.plugin", and Signet runs no plugins`},
 		{"signing authority store", Principal{Name: "x", Certificates: ca, SigningAuthority: true}, target, good, "authenticity: the signature uses signing scheme notary.x509, but the principal's trust store is a signing authority store"},
-		{"leaf as CA store", Principal{Name: "x", Certificates: []*x509.Certificate{other.leaf}}, target, good, "authenticity: the certificate chain does not lead"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,6 +225,49 @@ func TestNewVerifierRefuses(t *testing.T) {
 		if _, err := NewVerifier([]Principal{pr}); err == nil || !strings.Contains(err.Error(), "principal "+pr.Name) {
 			t.Errorf("%s: got %v", pr.Name, err)
 		}
+	}
+}
+
+// TestTrustStoreCertificatesAsNotation: the in-memory trust store stands
+// in for Notation's, so it takes only what Notation's takes: CA or
+// self-signed signing certificates, and root certificates as TSA roots.
+// A CA-issued leaf or an intermediate given as one would make Signet
+// trust what notation-go, given the same certificates, refuses.
+func TestTrustStoreCertificatesAsNotation(t *testing.T) {
+	p := newPKI(t, "Acme CA", "Security")
+	now := time.Now()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	selfSigned := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "pinned", Organization: []string{"Acme"}, Province: []string{"WA"}, Country: []string{"US"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
+	pinned := notarytest.Certificate(t, selfSigned, selfSigned, key.Public(), key)
+	_, chain := longChain(t, 3)
+	intermediate := chain[1]
+	for _, tt := range []struct {
+		name string
+		p    Principal
+		want string // empty: accepted
+	}{
+		{"CA", Principal{Certificates: []*x509.Certificate{p.ca}}, ""},
+		{"self-signed signing certificate", Principal{Certificates: []*x509.Certificate{pinned}}, ""},
+		{"intermediate CA", Principal{Certificates: []*x509.Certificate{intermediate}}, ""},
+		{"CA-issued leaf", Principal{Certificates: []*x509.Certificate{p.ca, p.leaf}}, `trust store certificate "CN=Security,O=Acme,ST=WA,C=US" is neither a CA certificate nor a self-signed signing certificate`},
+		{"CA-issued leaf, signing authority", Principal{Certificates: []*x509.Certificate{p.leaf}, SigningAuthority: true}, `is neither a CA certificate`},
+		{"root TSA", Principal{Certificates: []*x509.Certificate{p.ca}, TSA: []*x509.Certificate{p.ca}}, ""},
+		{"intermediate TSA", Principal{Certificates: []*x509.Certificate{p.ca}, TSA: []*x509.Certificate{intermediate}}, `TSA root "CN=ca 2" is not a root (self-signed) certificate`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.p.Name = "x"
+			_, err := NewVerifier([]Principal{tt.p})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
 
@@ -326,7 +371,7 @@ func TestSigningAuthority(t *testing.T) {
 	p := newPKI(t, "Acme CA", "Security")
 	sig := signWith(t, p, func(r *signature.SignRequest) { r.SigningScheme = signature.SigningSchemeX509SigningAuthority })
 	v := mustVerifier(t,
-		Principal{Name: "authority", Certificates: []*x509.Certificate{p.leaf}, SigningAuthority: true},
+		Principal{Name: "authority", Certificates: []*x509.Certificate{p.ca}, SigningAuthority: true},
 		Principal{Name: "ca", Certificates: []*x509.Certificate{p.ca}},
 	)
 	out, err := v.Verify(context.Background(), target, "", sig, MediaTypeJWS)
@@ -339,5 +384,81 @@ func TestSigningAuthority(t *testing.T) {
 	v = mustVerifier(t, Principal{Name: "ca", Certificates: []*x509.Certificate{p.ca}})
 	if _, err := v.Verify(context.Background(), target, "", sig, MediaTypeJWS); err == nil || !strings.Contains(err.Error(), "ca: authenticity: the signature uses signing scheme notary.x509.signingAuthority, but the principal's trust store is a certificate authority (ca) store") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// longChain is a signing key and a valid chain of n certificates: leaf,
+// n-2 intermediates, root.
+func longChain(t *testing.T, n int) (*ecdsa.PrivateKey, []*x509.Certificate) {
+	t.Helper()
+	now := time.Now()
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	ca := func(i int) *x509.Certificate {
+		return &x509.Certificate{SerialNumber: big.NewInt(int64(i)), Subject: pkix.Name{CommonName: fmt.Sprint("ca ", i)},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	}
+	key := newKey()
+	parent := notarytest.Certificate(t, ca(1), ca(1), key.Public(), key)
+	chain := []*x509.Certificate{parent}
+	for i := 2; i < n; i++ {
+		k := newKey()
+		parent = notarytest.Certificate(t, ca(i), parent, k.Public(), key)
+		chain, key = append([]*x509.Certificate{parent}, chain...), k
+	}
+	leafKey := newKey()
+	leaf := notarytest.Certificate(t, &x509.Certificate{SerialNumber: big.NewInt(int64(n)),
+		Subject:   pkix.Name{CommonName: "leaf", Organization: []string{"Acme"}, Province: []string{"WA"}, Country: []string{"US"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}, parent, leafKey.Public(), key)
+	return leafKey, append([]*x509.Certificate{leaf}, chain...)
+}
+
+// TestLongChainRefused: attack — a registry writer's envelope with a
+// long, valid chain to a root nobody trusts made every decision check
+// each link once per parse and once per principal (seconds of CPU for a
+// few thousand certificates, per signature): chains over maxChain are
+// refused before their certificates are read, in both envelopes.
+func TestLongChainRefused(t *testing.T) {
+	other := newPKI(t, "Acme CA", "Security")
+	for _, tt := range []struct {
+		n       int
+		refused bool
+	}{{maxChain, false}, {maxChain + 1, true}} {
+		key, chain := longChain(t, tt.n)
+		for _, env := range []string{"jws", "cose"} {
+			t.Run(fmt.Sprint(env, " ", tt.n), func(t *testing.T) {
+				// notation-go's signer: Sign refuses to make what Signet refuses.
+				mt := map[string]string{"jws": MediaTypeJWS, "cose": MediaTypeCOSE}[env]
+				s, err := signer.NewGenericSigner(key, chain)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sig, _, err := s.Sign(context.Background(), target, notation.SignerSignOptions{SignatureMediaType: mt})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := chainLength(sig, mt); got != tt.n {
+					t.Fatalf("counted %d certificates, want %d", got, tt.n)
+				}
+				_, err = Describe(sig, mt)
+				want := fmt.Sprintf("its certificate chain has %d certificates, more than the %d Signet reads", tt.n, maxChain)
+				switch {
+				case tt.refused && (!errors.Is(err, ErrEnvelope) || !strings.Contains(err.Error(), want)):
+					t.Fatalf("describe: got %v, want %q", err, want)
+				case !tt.refused && err != nil:
+					t.Fatalf("describe: %v", err)
+				}
+				_, err = mustVerifier(t, Principal{Name: "p", Certificates: []*x509.Certificate{other.ca}}).Verify(context.Background(), target, "", sig, mt)
+				if !errors.Is(err, ErrNotVerified) || tt.refused != strings.Contains(err.Error(), want) {
+					t.Fatalf("verify: got %v", err)
+				}
+			})
+		}
 	}
 }

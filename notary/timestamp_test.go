@@ -199,3 +199,83 @@ func firstNonEmpty(a, b string) string {
 	}
 	return b
 }
+
+// TestTimestampTrustedByEveryPrincipal: attack — a signature two
+// principals accept, countersigned by a TSA only one of them trusts, must
+// not carry that TSA's time as trusted: it may count for the other
+// principal, and a recall check would then rest on a time that principal
+// never trusted (say, to place a revoked key's signature before its
+// revocation).
+func TestTimestampTrustedByEveryPrincipal(t *testing.T) {
+	dir := notationTestdata(t)
+	tsaRoot := []*x509.Certificate{loadCert(t, filepath.Join(dir, "truststore/x509/tsa/test-timestamp/globalsignRoot.cer"))}
+	untrustedTSA := []*x509.Certificate{loadCert(t, filepath.Join(dir, "truststore/x509/tsa/test-mismatch/DigiCertTSARootSHA384.cer"))}
+	env, err := os.ReadFile(filepath.Join(dir, "timestamp", "sigEnv", "jwsWithTimestamp.sig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, err := parse(env, MediaTypeJWS, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := describeContent(content, MediaTypeJWS)
+	root := content.SignerInfo.CertificateChain[len(content.SignerInfo.CertificateChain)-1:]
+	trusting := Principal{Name: "trusting", Certificates: root, TSA: tsaRoot}
+	other := Principal{Name: "other", Certificates: root, TSA: untrustedTSA, VerifyTimestamp: "afterCertExpiry"}
+	noTSA := Principal{Name: "no-tsa", Certificates: root, VerifyTimestamp: "afterCertExpiry"}
+	for _, tt := range []struct {
+		name        string
+		ps          []Principal
+		wantTrusted bool
+	}{
+		{"one principal trusting the TSA", []Principal{trusting}, true},
+		{"two principals trusting it", []Principal{trusting, {Name: "again", Certificates: root, TSA: tsaRoot}}, true},
+		{"trusting, then another TSA", []Principal{trusting, other}, false},
+		{"another TSA, then trusting", []Principal{other, trusting}, false},
+		{"trusting, then no TSA", []Principal{trusting, noTSA}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			v, err := newVerifier(tt.ps, func() (revocation.Validator, revocation.Validator, error) {
+				return knownGood{&calls}, knownGood{&calls}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := v.Verify(context.Background(), info.Target, "", env, MediaTypeJWS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Principals) != len(tt.ps) {
+				t.Fatalf("verified for %v, want all of %d", out.Principals, len(tt.ps))
+			}
+			if got := !out.Timestamp.IsZero(); got != tt.wantTrusted {
+				t.Fatalf("timestamp %v, want trusted %v", out.Timestamp, tt.wantTrusted)
+			}
+		})
+	}
+}
+
+// TestExpires: a verification holds until the envelope expires and, with
+// no trusted timestamp, until the first certificate of the chain expires.
+func TestExpires(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2030, 1, 1, h, 0, 0, 0, time.UTC) }
+	chain := []*x509.Certificate{{NotAfter: at(5)}, {NotAfter: at(9)}}
+	for _, tt := range []struct {
+		name              string
+		expiry, timestamp time.Time
+		want              time.Time
+	}{
+		{"no expiry, no timestamp: the leaf's end", time.Time{}, time.Time{}, at(5)},
+		{"expiry before the chain's end", at(3), time.Time{}, at(3)},
+		{"expiry after the chain's end", at(7), time.Time{}, at(5)},
+		{"timestamped: the envelope's expiry alone", at(7), at(1), at(7)},
+		{"timestamped, no expiry: never", time.Time{}, at(1), time.Time{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := expires(tt.expiry, tt.timestamp, chain); !got.Equal(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package notary
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -81,6 +82,9 @@ func newPrincipalVerifier(p Principal, codeSigning, timestamping revocation.Vali
 	if len(p.Certificates) == 0 {
 		return nil, errors.New("no trust store certificates")
 	}
+	if err := storeCertificates(p); err != nil {
+		return nil, err
+	}
 	doc, err := trustPolicy(p)
 	if err != nil {
 		return nil, err
@@ -160,6 +164,40 @@ func trustPolicy(p Principal) (*trustpolicy.Document, error) {
 	}, nil
 }
 
+// storeCertificates refuses what Notation's own trust store refuses to
+// load (the in-memory store stands in for it): a trust store certificate
+// that is neither a CA certificate nor a self-signed signing certificate,
+// and a TSA root that is not a root.
+func storeCertificates(p Principal) error {
+	if err := CheckTrustStore(p.Certificates); err != nil {
+		return err
+	}
+	return CheckTSARoots(p.TSA)
+}
+
+// CheckTrustStore refuses a trust store certificate that is neither a CA
+// certificate nor a self-signed signing certificate, as Notation's trust
+// stores do.
+func CheckTrustStore(certs []*x509.Certificate) error {
+	for _, c := range certs {
+		if truststore.ValidateCertificates([]*x509.Certificate{c}) != nil {
+			return fmt.Errorf("trust store certificate %q is neither a CA certificate nor a self-signed signing certificate, which Notation's trust stores refuse: list the CA that issued it instead", c.Subject)
+		}
+	}
+	return nil
+}
+
+// CheckTSARoots refuses a TSA root that is not a root (self-signed)
+// certificate, as Notation's TSA trust stores do.
+func CheckTSARoots(certs []*x509.Certificate) error {
+	for _, c := range certs {
+		if !bytes.Equal(c.RawSubject, c.RawIssuer) || c.CheckSignatureFrom(c) != nil {
+			return fmt.Errorf("TSA root %q is not a root (self-signed) certificate, which Notation's TSA trust stores require: list the root it chains to instead", c.Subject)
+		}
+	}
+	return nil
+}
+
 // memoryStore is a notation-go trust store holding one principal's
 // certificates.
 type memoryStore map[truststore.Type][]*x509.Certificate
@@ -192,10 +230,16 @@ type Outcome struct {
 	SigningTime   time.Time
 	// Timestamp is the latest time the RFC 3161 countersignature allows
 	// (its time plus its accuracy), set only when the countersignature
-	// verified against the TSA roots of a principal the signature verified
-	// for; zero otherwise.
+	// verified against the TSA roots of every principal the signature
+	// verified for (it may count for any of them, so the time must be
+	// one each of them trusts); zero otherwise.
 	Timestamp time.Time
-	LeafKey   crypto.PublicKey
+	// Expires is when this verification stops holding and must be done
+	// again (notation-go checks against the clock): the envelope's
+	// expiry and, without a trusted Timestamp, the earliest end of the
+	// signing chain's validity. Zero: never.
+	Expires time.Time
+	LeafKey crypto.PublicKey
 }
 
 // Verify verifies envelope, a Notation signature of the given media type,
@@ -219,6 +263,7 @@ func (v *Verifier) Verify(ctx context.Context, target ocispec.Descriptor, artifa
 	// reference only has to be well formed.
 	ref := "signet.invalid/artifact@" + target.Digest.String()
 	var reasons []string
+	timed := true // every accepting principal so far trusts the same time
 	for i, nv := range v.verifiers {
 		p := v.principals[i]
 		if name := pluginRequired(content); name != "" {
@@ -231,10 +276,20 @@ func (v *Verifier) Verify(ctx context.Context, target ocispec.Descriptor, artifa
 			continue
 		}
 		out.Principals = append(out.Principals, p.Name)
-		if out.Timestamp.IsZero() {
-			out.Timestamp = verifiedTimestamp(ctx, p, v.tsaRevocation[i], content)
+		if !timed {
+			continue
 		}
+		// One principal's TSA roots vouch for a time only to that
+		// principal: a time another accepting principal does not trust
+		// is no trusted time for this signature.
+		ts := verifiedTimestamp(ctx, p, v.tsaRevocation[i], content)
+		if ts.IsZero() || (!out.Timestamp.IsZero() && !ts.Equal(out.Timestamp)) {
+			out.Timestamp, timed = time.Time{}, false
+			continue
+		}
+		out.Timestamp = ts
 	}
+	out.Expires = expires(info.Expiry, out.Timestamp, content.SignerInfo.CertificateChain)
 	if len(out.Principals) == 0 {
 		if len(reasons) == 0 {
 			return out, fmt.Errorf("%w: no Notation principals to verify it for", ErrNotVerified)
@@ -249,4 +304,20 @@ func describeRef(ref string, target ocispec.Descriptor) string {
 		return ref
 	}
 	return target.Digest.String()
+}
+
+// expires is when a verification made now stops holding: the envelope's
+// expiry, and, with no trusted timestamp to check the chain at, the first
+// certificate of the chain to expire.
+func expires(expiry, timestamp time.Time, chain []*x509.Certificate) time.Time {
+	out := expiry
+	if !timestamp.IsZero() {
+		return out
+	}
+	for _, c := range chain {
+		if out.IsZero() || c.NotAfter.Before(out) {
+			out = c.NotAfter
+		}
+	}
+	return out
 }

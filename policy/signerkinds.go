@@ -16,6 +16,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/notary"
 )
 
 // GitHubActionsIssuer is the OIDC issuer of GitHub Actions on github.com.
@@ -41,8 +42,10 @@ func (c *compiler) notation(path []any, n *NotationSigner) *CompiledNotation {
 		ok = false
 	case n.TrustStore != "":
 		out.Certificates, ok = c.certificates(at("trustStore"), n.TrustStore, true)
+		ok = ok && c.notationCheck(at("trustStore"), notary.CheckTrustStore(out.Certificates))
 	default:
 		out.Certificates, ok = c.certificates(at("certificates"), n.Certificates, false)
+		ok = ok && c.notationCheck(at("certificates"), notary.CheckTrustStore(out.Certificates))
 	}
 	switch {
 	case n.TSA != "" && n.TSACertificates != "":
@@ -51,11 +54,11 @@ func (c *compiler) notation(path []any, n *NotationSigner) *CompiledNotation {
 	case n.TSA != "":
 		var tok bool
 		out.TSA, tok = c.certificates(at("tsa"), n.TSA, true)
-		ok = ok && tok
+		ok = ok && tok && c.notationCheck(at("tsa"), notary.CheckTSARoots(out.TSA))
 	case n.TSACertificates != "":
 		var tok bool
 		out.TSA, tok = c.certificates(at("tsaCertificates"), n.TSACertificates, false)
-		ok = ok && tok
+		ok = ok && tok && c.notationCheck(at("tsaCertificates"), notary.CheckTSARoots(out.TSA))
 	}
 	if out.VerifyTimestamp == "" {
 		out.VerifyTimestamp = "always"
@@ -81,6 +84,16 @@ func (c *compiler) notation(path []any, n *NotationSigner) *CompiledNotation {
 		return nil
 	}
 	return out
+}
+
+// notationCheck records err, a certificate Notation's trust stores would
+// refuse, at path; it reports whether there was none.
+func (c *compiler) notationCheck(path []any, err error) bool {
+	if err != nil {
+		c.fail(path, "%v", err)
+		return false
+	}
+	return true
 }
 
 // certificates parses PEM certificates from a file (relative to the
@@ -172,6 +185,27 @@ func checkDN(dn string) error {
 		}
 	}
 	return nil
+}
+
+// canonicalDN is a trusted identity as Notation matches it: its
+// attributes, whatever their order, spacing or type case (S is ST).
+// A DN that does not parse is returned as written.
+func canonicalDN(dn string) string {
+	rdns, err := splitDN(dn)
+	if err != nil || dn == "" {
+		return dn
+	}
+	var attrs []string
+	for _, rdn := range rdns {
+		typ, val, _ := strings.Cut(rdn, "=")
+		typ = strings.ToUpper(strings.TrimSpace(typ))
+		if typ == "S" {
+			typ = "ST"
+		}
+		attrs = append(attrs, typ+"="+strings.TrimSpace(val))
+	}
+	slices.Sort(attrs)
+	return strings.Join(attrs, ",")
 }
 
 // splitDN splits a DN at its unescaped commas (or semicolons), refusing
@@ -352,7 +386,7 @@ func principal(s *CompiledSigner) string {
 		}
 		slices.Sort(raw)
 		raw = slices.Compact(raw)
-		return fmt.Sprintf("notation %t %q %s", s.Notation.SigningAuthority, s.Notation.Subject, strings.Join(raw, " "))
+		return fmt.Sprintf("notation %t %q %s", s.Notation.SigningAuthority, canonicalDN(s.Notation.Subject), strings.Join(raw, " "))
 	case s.Keyless != nil:
 		k := *s.Keyless
 		k.TrustedRoot = ""

@@ -47,6 +47,30 @@ func newCert(t *testing.T, cn string, ca bool) (string, *x509.Certificate) {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), cert
 }
 
+// issuedCert makes a signing certificate issued by a fresh CA (not
+// self-signed), PEM-encoded.
+func issuedCert(t *testing.T) string {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Issuing CA"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "Issued", Organization: []string{"Acme"}, Province: []string{"WA"}, Country: []string{"US"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &leafKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
 // newTrustedRoot makes a Sigstore trusted root JSON with one CA.
 func newTrustedRoot(t *testing.T, cn string) string {
 	t.Helper()
@@ -255,13 +279,14 @@ func TestSignerKindRefusals(t *testing.T) {
 	t.Parallel()
 	caPEM, _ := newCert(t, "Acme CA", true)
 	files := map[string]string{
-		"ca.pem":    caPEM,
-		"empty.pem": "",
-		"key.pem":   "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-		"bad.pem":   "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-		"junk.pem":  caPEM + "not pem\n",
-		"root.json": `{"mediaType": "nonsense"}`,
-		"noca.json": `{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`,
+		"ca.pem":     caPEM,
+		"empty.pem":  "",
+		"key.pem":    "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+		"bad.pem":    "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+		"junk.pem":   caPEM + "not pem\n",
+		"root.json":  `{"mediaType": "nonsense"}`,
+		"noca.json":  `{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`,
+		"issued.pem": issuedCert(t),
 	}
 	const at = "images[0].signers[0]"
 	cases := []struct{ name, signer, path, want string }{
@@ -275,6 +300,10 @@ func TestSignerKindRefusals(t *testing.T) {
 		{"unparsable certificate", "notation: {trustStore: bad.pem}", at + ".notation.trustStore", "PEM block 1 is not a valid X.509 certificate"},
 		{"text after the certificates", "notation: {trustStore: junk.pem}", at + ".notation.trustStore", "text after its last PEM certificate"},
 		{"inline not PEM", "notation: {certificates: hello}", at + ".notation.certificates", "the inline PEM: holds no PEM certificate"},
+		// What Notation's own trust stores refuse to load.
+		{"CA-issued signing certificate", "notation: {trustStore: issued.pem}", at + ".notation.trustStore", `trust store certificate "CN=Issued,O=Acme,ST=WA,C=US" is neither a CA certificate nor a self-signed signing certificate`},
+		{"CA-issued signing certificate, signing authority", "notation: {trustStore: issued.pem, signingAuthority: true}", at + ".notation.trustStore", "is neither a CA certificate"},
+		{"TSA root not a root", "notation: {trustStore: ca.pem, tsa: issued.pem}", at + ".notation.tsa", `TSA root "CN=Issued,O=Acme,ST=WA,C=US" is not a root (self-signed) certificate`},
 		{"empty TSA", "notation: {trustStore: ca.pem, tsa: empty.pem}", at + ".notation.tsa", "holds no PEM certificate"},
 		{"both TSAs", "notation: {trustStore: ca.pem, tsa: ca.pem, tsaCertificates: x}", at + ".notation", "one of tsa"},
 		{"verifyTimestamp", "notation: {trustStore: ca.pem, verifyTimestamp: never}", at + ".notation.verifyTimestamp", `must be always or afterCertExpiry, not "never"`},
@@ -357,6 +386,10 @@ func TestOnePrincipalTwice(t *testing.T) {
 		{"same workflow twice", "github: {workflow: a/b/.github/workflows/c.yml}", "github: {workflow: a/b/.github/workflows/c.yml, host: github.com}", true},
 		{"github as keyless", "github: {workflow: a/b/.github/workflows/c.yml@refs/heads/main}",
 			`keyless: {issuer: "https://token.actions.githubusercontent.com", subjectRegExp: '^https://github\.com/a/b/\.github/workflows/c\.yml@refs/heads/main$', github: {sourceRepositoryURI: "https://github.com/a/b"}}`, true},
+		// Notation matches a trusted identity's attributes, not its
+		// spelling: the same DN in another order, spacing or attribute
+		// case (S for ST) is the same identity.
+		{"same subject written differently", "notation: {trustStore: ca.pem, subject: \"CN=Sec,O=A,ST=WA,C=US\"}", "notation: {trustStore: ca.pem, subject: \"c=US, S=WA, o=A, cn=Sec\"}", true},
 		{"different subjects", "notation: {trustStore: ca.pem, subject: \"O=A,ST=WA,C=US\"}", "notation: {trustStore: ca.pem, subject: \"O=B,ST=WA,C=US\"}", false},
 		{"different schemes", "notation: {trustStore: ca.pem}", "notation: {trustStore: ca.pem, signingAuthority: true}", false},
 		{"different trust stores", "notation: {trustStore: ca.pem}", "notation: {trustStore: other.pem}", false},

@@ -823,11 +823,12 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 	var verified []string
 	var ev []Evidence
 	var res *Result
+	var m map[int]string
 	if rv.signatures != nil {
 		res, _ = rv.signatures.evalSignatures(ctx, image, t, arts, req)
 		// Distinct principals, whatever format each signed in: one
 		// signature counts for one of the signers it verifies for.
-		m := matchPrincipals(res.Signatures)
+		m = matchPrincipals(res.Signatures)
 		for i, s := range res.Signatures {
 			e := evidenceOf(s, "")
 			if p, ok := m[i]; ok {
@@ -840,6 +841,7 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 	msg := fmt.Sprintf("%d of %d required signers: %s", len(verified), rule.Threshold, listOrNone(verified))
 	if len(verified) >= rule.Threshold {
 		d.add("signatures", Pass, "", msg, ev)
+		d.Checks[len(d.Checks)-1].expires = countedUntil(res, m)
 		return
 	}
 	class := ClassInvalid
@@ -864,6 +866,19 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 		msg += "; refused: " + refusals(res)
 	}
 	d.add("signatures", Fail, class, msg, ev)
+}
+
+// countedUntil is when the earliest counted signature stops verifying by
+// the clock (a Notation envelope or chain expiring), zero when none does:
+// a cached pass ends then and is verified again.
+func countedUntil(res *Result, m map[int]string) time.Time {
+	var until time.Time
+	for i := range m {
+		if u := res.Signatures[i].validUntil; !u.IsZero() && (until.IsZero() || u.Before(until)) {
+			until = u
+		}
+	}
+	return until
 }
 
 func (e *Engine) attestationCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, a *policy.CompiledAttestation, v *Verifier, mode TlogMode, origin string) {

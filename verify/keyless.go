@@ -298,7 +298,11 @@ func keylessSignerID(b *bundle.Bundle) string {
 	if err != nil {
 		return ""
 	}
-	return "keyless:" + s.Extensions.Issuer + "|" + s.SubjectAlternativeName
+	// Case and a trailing slash do not make another identity: an email
+	// address or a GitHub owner/repository is one whatever its case, and
+	// a policy regexp may match either spelling.
+	norm := func(v string) string { return strings.ToLower(strings.TrimSuffix(v, "/")) }
+	return "keyless:" + norm(s.Extensions.Issuer) + "|" + norm(s.SubjectAlternativeName)
 }
 
 // describeCertificate names the identity in a bundle's signing certificate.

@@ -212,3 +212,37 @@ images:
 		t.Fatalf("two signers: %s", d.Reason)
 	}
 }
+
+// TestKeylessIdentityCaseCountsOnce: attack — one mailbox holding
+// certificates for two spellings of its address (Release@ and release@)
+// meets a threshold of two when a case-insensitive identity takes one
+// spelling and an exact one the other. An identity's case does not make
+// another signer.
+func TestKeylessIdentityCaseCountsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	vs, _ := ca.NewVirtualSigstore()
+	w := newWorld(t)
+	img := w.reg.PushImage(t, "team/app:case")
+	target, _ := w.client.Resolve(ctx, img.String())
+	for _, who := range []string{"release@example.com", "Release@Example.com"} {
+		if _, err := w.client.AttachBundle(ctx, target, keylessBundle(t, vs, who, "https://ci.example.com", target.Digest.DigestStr(), true),
+			sign.BundleAnnotations(oci.CosignSignPredicateType, time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := w.engine(t, `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    threshold: 2
+    signers:
+      - name: anyone-at-example
+        keyless: {issuer: "https://ci.example.com", subjectRegExp: "(?i)@example\\.com$"}
+      - name: release
+        keyless: {issuer: "https://ci.example.com", subject: "release@example.com"}
+`, verify.WithEngineTrustedRoot(noCT{vs})).Decide(ctx, img.String())
+	if d.Allowed || !strings.Contains(d.Reason, "1 of 2 required signers") {
+		t.Fatalf("one address in two spellings met a threshold of two: allowed=%v %s", d.Allowed, d.Reason)
+	}
+}

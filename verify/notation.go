@@ -75,10 +75,17 @@ func oneLine(err error) string {
 // with), the leaf key (for recall lists) and the verified RFC 3161 time.
 func notationSigner(sig *Signature, out *notary.Outcome) {
 	sig.Key, sig.Principals = out.Principals[0], out.Principals
-	sig.signerID = "notation:" + out.Issuer + "|" + out.Subject
+	// One certificate subject is one signer, whichever of its keys,
+	// envelopes and CAs it signed with (the CA vouches for the subject as
+	// Fulcio does for a keyless identity; two CAs certifying one subject
+	// do not make two signers). matchPrincipals also merges by key.
+	sig.signerID = "notation:" + strings.ToLower(out.Subject)
 	if id, err := keys.ID(out.LeafKey); err == nil {
 		sig.KeyID = id
 	}
+	// Notation judges expiry by the clock: a pass resting on this
+	// signature ends when the envelope or its chain expires.
+	sig.validUntil = out.Expires
 	if !out.Timestamp.IsZero() {
 		at := trustedTime{at: out.Timestamp, by: byTSA}
 		sig.signedAt = func() (trustedTime, bool) { return at, true }

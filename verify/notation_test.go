@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -208,4 +209,111 @@ func mustResolve(t *testing.T, w *notationWorld, d name.Digest) *oci.Target {
 		t.Fatal(err)
 	}
 	return tg
+}
+
+// TestNotationOneSubjectTwoCAsCountsOnce: attack — one party holding
+// certificates for one subject from two CAs, each CA a principal of its
+// own, signs twice to meet a threshold of two alone. The CA vouches for
+// the subject (as Fulcio for a keyless identity); it does not make a
+// second signer.
+func TestNotationOneSubjectTwoCAsCountsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newNotationWorld(t)
+	img := w.reg.PushImage(t, "team/app:twocas").String()
+	w.notationSign(t, "security", "jws", img)
+	w.notationSign(t, "rogue", "cose", img)
+	d := w.engine(t, `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    threshold: 2
+    signers:
+      - name: internal-ca
+        notation: {trustStore: security-ca.pem}
+      - name: partner-ca
+        notation: {trustStore: rogue-ca.pem}
+`).Decide(ctx, img)
+	if d.Allowed || !strings.Contains(d.Reason, "1 of 2 required signers") {
+		t.Fatalf("one subject certified by two CAs met a threshold of two: allowed=%v %s", d.Allowed, d.Reason)
+	}
+}
+
+// TestNotationKeyAlsoCosignKeyCountsOnce: attack — the key of a trusted
+// cosign signer, certified by a CA another principal trusts, signs once as
+// cosign and once as Notation: one key is one signer in any format.
+func TestNotationKeyAlsoCosignKeyCountsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newNotationWorld(t)
+	p := w.pki["security"]
+	pub, err := keys.PublicKeyPEM(p.Key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(w.dir, "dave.pub"), pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sv, err := keys.SignerVerifier(p.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosign, err := sign.New(sv, w.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := w.reg.PushImage(t, "team/app:onekey").String()
+	if _, err := cosign.SignImage(ctx, img, sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	w.notationSign(t, "security", "jws", img)
+	d := w.engine(t, `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    threshold: 2
+    signers:
+      - name: dave
+        key: dave.pub
+      - name: anyone-certified
+        notation: {trustStore: security-ca.pem}
+`).Decide(ctx, img)
+	if d.Allowed || !strings.Contains(d.Reason, "1 of 2 required signers") {
+		t.Fatalf("one key in two formats met a threshold of two: allowed=%v %s", d.Allowed, d.Reason)
+	}
+}
+
+// TestNotationCachedPassEndsAtExpiry: attack — a Notation signature that
+// notation-go would refuse once its envelope expires (it judges expiry by
+// the clock) kept passing from the verdict cache, and from the cache a
+// failure mode falls back on, until the cache TTL ran out.
+func TestNotationCachedPassEndsAtExpiry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newNotationWorld(t)
+	img := w.reg.PushImage(t, "team/app:expiring").String()
+	p := w.pki["security"]
+	s, err := sign.NewNotation(p.Key, p.Chain, w.client, notary.SignOptions{Expiry: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SignImage(ctx, img, sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	doc := strings.NewReplacer("THRESHOLD", "1", "TLOG", "optional").Replace(notationPolicy)
+	e := w.engine(t, doc, verify.WithEngineClock(func() time.Time { return now }), verify.WithCache(10, 24*time.Hour, time.Minute))
+	if d := e.Decide(ctx, img); !d.Allowed {
+		t.Fatalf("fresh Notation signature: %s", d.Reason)
+	}
+	if d := e.Decide(ctx, img); !d.Allowed || !d.Cached {
+		t.Fatalf("again at once: want a cached pass, got allowed=%v cached=%v %s", d.Allowed, d.Cached, d.Reason)
+	}
+	now = now.Add(time.Hour + time.Minute) // past the envelope's expiry, well within the cache TTL
+	if d := e.Decide(ctx, img); d.Cached {
+		t.Fatalf("past the signature's expiry: want it verified again, got a cached pass (allowed=%v)", d.Allowed)
+	}
+	if d := e.Fallback(img, "outage", true, true); d.Allowed {
+		t.Fatalf("failure mode past the signature's expiry: want refused, got allowed (cached=%v)", d.Cached)
+	}
 }

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"fmt"
 	"slices"
 )
 
@@ -43,28 +42,58 @@ func matchPrincipals(sigs []Signature) map[int]string {
 		principals []string
 	}
 	var nodes []*node
-	bySigner := map[string]*node{}
+	parent := []int{}
+	find := func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	byID := map[string]int{}
 	for i, s := range sigs {
 		ps := principalsOf(s)
 		if len(ps) == 0 {
 			continue
 		}
-		id := s.signerID
-		if id == "" {
-			id = fmt.Sprintf("signature %d", i) // unknown signer: never merged with another
-		}
-		n := bySigner[id]
-		if n == nil {
-			n = &node{}
-			bySigner[id] = n
-			nodes = append(nodes, n)
-		}
-		n.sigs = append(n.sigs, i)
-		for _, p := range ps {
-			if !slices.Contains(n.principals, p) {
-				n.principals = append(n.principals, p)
+		n := len(nodes)
+		nodes = append(nodes, &node{sigs: []int{i}, principals: slices.Clone(ps)})
+		parent = append(parent, n)
+		// A signature's signer is known by each of its names; signatures
+		// sharing any name (the same key in two formats, the same
+		// certificate subject under two CAs) are one signer.
+		for _, id := range signerIDs(s) {
+			j, ok := byID[id]
+			if !ok {
+				byID[id] = n
+				continue
+			}
+			if a, b := find(j), find(n); a != b {
+				parent[b] = a
 			}
 		}
+	}
+	// Fold each signer's signatures and principals into its root node.
+	var merged []*node
+	at := map[int]*node{}
+	for i, n := range nodes {
+		r := find(i)
+		m := at[r]
+		if m == nil {
+			m = &node{}
+			at[r] = m
+			merged = append(merged, m)
+		}
+		m.sigs = append(m.sigs, n.sigs...)
+		for _, p := range n.principals {
+			if !slices.Contains(m.principals, p) {
+				m.principals = append(m.principals, p)
+			}
+		}
+	}
+	nodes = merged
+	for _, n := range nodes {
+		slices.Sort(n.sigs)
 	}
 	owner := map[string]int{} // principal -> the node it is matched to
 	var augment func(i int, seen map[string]bool) bool
@@ -107,4 +136,17 @@ func countedPrincipals(sigs []Signature, m map[int]string) []string {
 		}
 	}
 	return out
+}
+
+// signerIDs is every name a signature's signer is known by: its signerID
+// and the key it signed with. None: an unknown signer, counted apart.
+func signerIDs(s Signature) []string {
+	var ids []string
+	if s.signerID != "" {
+		ids = append(ids, s.signerID)
+	}
+	if s.KeyID != "" && s.signerID != "key:"+s.KeyID {
+		ids = append(ids, "key:"+s.KeyID)
+	}
+	return ids
 }

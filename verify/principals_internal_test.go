@@ -36,6 +36,15 @@ func TestMatchPrincipals(t *testing.T) {
 		// (two formats, two envelopes), is one signer.
 		{"one signer signing twice counts once", []Signature{by("x", "p1", "p2"), by("x", "p1", "p2")}, 1},
 		{"one signer, two formats, other principals", []Signature{by("x", "p1"), by("x", "p2"), by("y", "p1")}, 2},
+		// One key is one signer whatever else names it: a cosign key that
+		// is also a Notation leaf's, and signers joined through a key.
+		{"one key, two formats, counts once", []Signature{
+			{Verified: true, Key: "dave", signerID: "key:k1", KeyID: "k1"},
+			{Verified: true, Key: "ca", Principals: []string{"ca"}, signerID: "notation:cn=x", KeyID: "k1"}}, 1},
+		{"signers joined through a shared key", []Signature{
+			{Verified: true, Key: "p1", Principals: []string{"p1"}, signerID: "notation:cn=x", KeyID: "k1"},
+			{Verified: true, Key: "p2", Principals: []string{"p2"}, signerID: "notation:cn=y", KeyID: "k1"},
+			{Verified: true, Key: "p3", Principals: []string{"p3"}, signerID: "notation:cn=y", KeyID: "k2"}}, 1},
 		{"unknown signers count apart", []Signature{by("", "p1", "p2"), by("", "p1", "p2")}, 2},
 	}
 	for _, tc := range cases {

@@ -92,8 +92,9 @@ type Signature struct {
 	statement *statement
 	// signerID names who made the signature, beyond the principals it
 	// counts for: a trusted key's ID, a keyless certificate's issuer and
-	// subject, a Notation certificate's issuer and subject. Signatures by
-	// one signer count once in a threshold. Empty: unknown, counted apart.
+	// subject, a Notation certificate's subject. Signatures by one signer
+	// (one signerID, or one KeyID) count once in a threshold. Empty and
+	// no KeyID: unknown, counted apart.
 	signerID string
 	// signedAt gives the earliest trusted time the signature existed by;
 	// set once the signature verified, nil when it cannot have one.

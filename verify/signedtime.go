@@ -100,7 +100,9 @@ func checkAge(sig *Signature, req AttestationRequest) {
 		sig.fail("maxAge", fmt.Errorf("%w: made %s %s, %s ago, over %s", ErrTooOld, stamp(at), how, age.Round(time.Minute), req.MaxAge))
 		return
 	}
-	sig.validUntil = at.Add(req.MaxAge)
+	if u := at.Add(req.MaxAge); sig.validUntil.IsZero() || u.Before(sig.validUntil) {
+		sig.validUntil = u // or earlier, when the signature itself expires first
+	}
 	sig.check("maxAge", Pass, fmt.Sprintf("made %s %s", stamp(at), how))
 }
 
