@@ -32,6 +32,7 @@ func (p painter) cyan(s string) string   { return p.paint("36", s) }
 
 // WriteText writes the report as a tree for a terminal.
 func WriteText(w io.Writer, rep *Report, o TextOptions) error {
+	rep = printable(rep)
 	p := painter{o.Color}
 	var b strings.Builder
 	head := p.bold(rep.Image)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/signet-dev/signet/internal/termtext"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
@@ -145,6 +147,7 @@ rule with tags.lock refuses the tag once it resolves to anything else.`,
 
 // printDecision prints a decision as a tree; with explain, every check and its evidence.
 func printDecision(s *streams, d *verify.Decision, explain bool) {
+	d = printable(d)
 	verdict := "✓ ALLOWED"
 	switch {
 	case !d.Allowed:
@@ -218,3 +221,20 @@ func orDash(s string) string {
 }
 
 func shortDigest(d string) string { return short(d) }
+
+// printable is a copy of v (plain, JSON-shaped data) safe to print on a
+// terminal: the registry's and signers' words in it (reasons quote media
+// types, subjects, certificate names) have their control characters
+// escaped. Text output only; JSON escapes them itself.
+func printable[T any](v T) T {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out T
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return v
+	}
+	termtext.Clean(&out)
+	return out
+}

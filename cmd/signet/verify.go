@@ -220,6 +220,7 @@ func (c candidates) kind() string {
 }
 
 func printVerify(s *streams, rep verifyReport, what candidates) {
+	rep = printable(rep)
 	res := rep.Result
 	if res == nil {
 		fmt.Fprintf(s.out, "✗ %s: %s\n", rep.Image, rep.Error)
