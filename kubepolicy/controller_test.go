@@ -110,7 +110,7 @@ func (h *harness) decide(namespace string) (bool, string) {
 	return d.Allowed, d.Reason
 }
 
-// eventually waits (up to 10s) until cond holds.
+// eventually waits (up to 30s) until cond holds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
