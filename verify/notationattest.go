@@ -188,6 +188,7 @@ func (v *Verifier) checkArtifactSignature(ctx context.Context, sig *Signature, a
 		}
 		sig.Identity = fmt.Sprintf("certificate subject %q, issuer %q", out.Subject, out.Issuer)
 		notationSigner(sig, out)
+		sig.signingTime = out.SigningTime
 		sig.check("signature", Pass, fmt.Sprintf("Notation %s envelope over attestation artifact %s verified for %s", out.Envelope, short12(sig.Manifest), strings.Join(out.Principals, " and ")))
 		return true
 	}

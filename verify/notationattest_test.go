@@ -14,9 +14,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/notaryproject/notation-core-go/signature"
 	"github.com/notaryproject/notation-go"
 	notationreg "github.com/notaryproject/notation-go/registry"
 	notationsigner "github.com/notaryproject/notation-go/signer"
+	"github.com/notaryproject/tspclient-go"
 	godigest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
@@ -465,5 +467,78 @@ func TestNotationAttestationRevokedKey(t *testing.T) {
 	d := w.engine(t, doc, verify.WithEngineRecalls(r)).Decide(ctx, img.String())
 	if d.Allowed || !strings.Contains(d.Reason, "attestation sbom") || !strings.Contains(d.Reason, "leaked") {
 		t.Fatalf("revoked Notation key: allowed=%v %s %s", d.Allowed, d.Class, d.Reason)
+	}
+}
+
+// TestNotationAttestationRestampedIsNotFresh: a Notation timestamp is an
+// unsigned attribute — anyone who can push can ask a public TSA to stamp an
+// old envelope's signature today and attach the result. The envelope's
+// signed signing time says when its signer made it; maxAge must not measure
+// from a later timestamp, or a stale attestation becomes fresh again.
+func TestNotationAttestationRestampedIsNotFresh(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newNotationWorld(t)
+	tsa := sigstoretest.Start(t)
+	if err := os.WriteFile(filepath.Join(w.dir, "tsa.pem"), notarytest.PEM(tsa.TSARoot()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	review := "https://example.com/review/v1"
+	image := w.reg.PushImage(t, "team/app:restamped")
+	w.sign(t, "alice", image.String())
+	target, err := w.client.Resolve(ctx, image.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	alg, hex, _ := strings.Cut(image.DigestStr(), ":")
+	statement, err := json.Marshal(map[string]any{"_type": attest.StatementTypeV1, "predicateType": review,
+		"subject":   []map[string]any{{"name": image.Context().Name(), "digest": map[string]string{alg: hex}}},
+		"predicate": map[string]any{"reviewer": "alice", "approved": true}}) // no time of its own
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifact, err := w.client.AttachAttestation(ctx, target, statement, oci.InTotoMediaType, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Signed 50 minutes ago, stamped now: what re-stamping an old envelope
+	// gives (the signed part is the old one; the timestamp is new).
+	signedAt := time.Now().Add(-50 * time.Minute)
+	p := w.pki["security"]
+	signer, err := signature.NewLocalSigner(p.Chain, p.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal(map[string]any{"targetArtifact": ocispec.Descriptor{MediaType: string(artifact.Descriptor.MediaType),
+		Digest: godigest.Digest(artifact.Descriptor.Digest.String()), Size: artifact.Descriptor.Size}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamper, err := tspclient.NewHTTPTimestamper(nil, tsa.TSAURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(tsa.TSARoot())
+	env, err := signature.NewEnvelope(notary.MediaTypeJWS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := env.Sign(&signature.SignRequest{Payload: signature.Payload{ContentType: "application/vnd.cncf.notary.payload.v1+json", Content: payload},
+		Signer: signer, SigningTime: signedAt, SigningScheme: signature.SigningSchemeX509, Timestamper: stamper, TSARootCAs: roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, v := notary.ThumbprintAnnotation(p.Chain)
+	if _, err := w.client.AttachNotation(ctx, target.Child(artifact.Descriptor), sig, notary.MediaTypeJWS, map[string]string{k: v}); err != nil {
+		t.Fatal(err)
+	}
+
+	d := w.engine(t, attestPolicyFor(review, "true", "30m", true)).Decide(ctx, image.String())
+	if d.Allowed || !strings.Contains(d.Reason, "attestation too old") || !strings.Contains(d.Reason, "signing time") {
+		t.Fatalf("signed 50 minutes ago, maxAge 30m, stamped now: allowed=%v %s", d.Allowed, d.Reason)
+	}
+	if d := w.engine(t, attestPolicyFor(review, "true", "2h", true)).Decide(ctx, image.String()); !d.Allowed {
+		t.Fatalf("signed 50 minutes ago, maxAge 2h: %s", d.Reason)
 	}
 }

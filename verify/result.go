@@ -99,6 +99,10 @@ type Signature struct {
 	// signedAt gives the earliest trusted time the signature existed by;
 	// set once the signature verified, nil when it cannot have one.
 	signedAt func() (trustedTime, bool)
+	// signingTime is the time its signer signed into the signature (a
+	// Notation envelope's signing time): it was made no later, whatever
+	// later timestamp was added beside it. Zero: none.
+	signingTime time.Time
 	// validUntil is when the statement grows older than the request's
 	// maxAge (zero without one): a verdict resting on it ends then.
 	validUntil time.Time

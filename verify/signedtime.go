@@ -96,6 +96,11 @@ func checkAge(sig *Signature, req AttestationRequest) {
 		sig.fail("maxAge", err)
 		return
 	}
+	// A timestamp is unsigned: one added to an old signature today is
+	// today's. The time the signer signed bounds the age from below too.
+	if st := sig.signingTime; !st.IsZero() && st.Before(at) {
+		at, how = st, "by the signing time its signer signed into the signature (earlier than its timestamp or predicate time)"
+	}
 	if age := now.Sub(at); age > req.MaxAge {
 		sig.fail("maxAge", fmt.Errorf("%w: made %s %s, %s ago, over %s", ErrTooOld, stamp(at), how, age.Round(time.Minute), req.MaxAge))
 		return
