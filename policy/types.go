@@ -270,6 +270,11 @@ type AttestationRule struct {
 	// signed integrated time, an RFC 3161 timestamp), or from the
 	// predicate's own time (scan finish, SBOM creation, build finish) when
 	// that is earlier or there is none; a time in the future is refused.
+	// A trusted time says only that a signature existed by then: a
+	// key-signed statement with no time of its own (nor a Notation signing
+	// time) cannot show its age — an old one can be logged or timestamped
+	// again today — and is refused; a keyless certificate's short validity
+	// bounds it.
 	MaxAge string `json:"maxAge,omitempty" yaml:"maxAge,omitempty"`
 }
 

@@ -136,7 +136,11 @@ func TestMaxAgeTrustsNoFutureTime(t *testing.T) {
 		{"rekor v1 entry without its signed timestamp, dated ahead", "rekor v1", far, 0, 24 * time.Hour, verify.TlogSkip, stripPromise, verify.ErrFutureTime, "no trusted time in the bundle"},
 
 		{"rekor v1, fresh", "rekor v1", now.Add(3 * time.Minute), 30 * time.Minute, time.Hour, "", nil, nil, "by the transparency log's integrated time"},
-		{"rekor v1, no time in the predicate", "rekor v1", time.Time{}, 10 * time.Minute, time.Hour, "", nil, nil, "by the transparency log's integrated time"},
+		// A key signature logged or timestamped today may have been made
+		// long before: without a time of its own, its age cannot be told.
+		{"rekor v1, no time in the predicate", "rekor v1", time.Time{}, 10 * time.Minute, time.Hour, "", nil, verify.ErrTooOld, "says only that the signature existed by then"},
+		{"tsa, no time in the predicate", "tsa", time.Time{}, 10 * time.Minute, time.Hour, "", nil, verify.ErrTooOld, "says only that the signature existed by then"},
+		{"keyless with tsa, no time in the predicate", "keyless tsa", time.Time{}, 10 * time.Minute, time.Hour, "", nil, nil, "timestamp authority"},
 		{"tsa, fresh", "tsa", now.Add(3 * time.Minute), 10 * time.Minute, time.Hour, "", nil, nil, "by the timestamp authority's time"},
 		{"keyless with tsa, fresh", "keyless tsa", now, 10 * time.Minute, time.Hour, "", nil, nil, "timestamp authority"},
 		{"no trusted time, fresh", "none", now.Add(-10 * time.Minute), 0, time.Hour, "", nil, nil, "by the predicate's own time (no trusted time in the bundle)"},

@@ -258,6 +258,7 @@ func (v *Verifier) matchIdentity(b *bundle.Bundle, sig *Signature, found, alg st
 	}
 	if len(names) > 0 {
 		sig.Key, sig.Principals, sig.signerID = names[0], names, keylessSignerID(b)
+		sig.certBound = true
 		sig.signedAt = timeSource(b, matched)
 		return fmt.Sprintf("verified as %s (%s)", strings.Join(names, " and as "), found), matched, nil
 	}

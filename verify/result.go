@@ -96,6 +96,10 @@ type Signature struct {
 	// (one signerID, or one KeyID) count once in a threshold. Empty and
 	// no KeyID: unknown, counted apart.
 	signerID string
+	// certBound: a keyless certificate verified it, whose short validity
+	// the trusted time had to fall in — so that time also says roughly
+	// when it was made, not only that it existed by then.
+	certBound bool
 	// signedAt gives the earliest trusted time the signature existed by;
 	// set once the signature verified, nil when it cannot have one.
 	signedAt func() (trustedTime, bool)

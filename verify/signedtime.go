@@ -96,6 +96,17 @@ func checkAge(sig *Signature, req AttestationRequest) {
 		sig.fail("maxAge", err)
 		return
 	}
+	if hasTrusted && !hasClaim && !sig.certBound && sig.signingTime.IsZero() {
+		// A log entry or a timestamp says the signature existed by then,
+		// not that it was made then: anyone may log or timestamp an old
+		// key signature today (they are not signed over). Only a keyless
+		// certificate's short validity, or a time the signer signed, says
+		// when it was made.
+		sig.fail("maxAge", fmt.Errorf("%w: signed with a key, and the statement carries no time of its own: %s (%s) says only that the signature existed by then — "+
+			"an old signature can be logged or timestamped again today — so its age cannot be told; attest with a predicate that records its time "+
+			"(a scan's finish, an SBOM's creation), or sign keylessly", ErrTooOld, trusted.by, stamp(trusted.at)))
+		return
+	}
 	// A timestamp is unsigned: one added to an old signature today is
 	// today's. The time the signer signed bounds the age from below too.
 	if st := sig.signingTime; !st.IsZero() && st.Before(at) {
