@@ -48,8 +48,20 @@ func ReadBundleFile(path string) ([]Artifact, error) {
 	return parseBundleFile(path, data)
 }
 
+// maxFileBundles caps the bundles one file may hold, as the referrers a
+// registry lists are capped: every one is verified for every image.
+const maxFileBundles = defaultMaxReferrersEntries
+
 // parseBundleFile is ReadBundleFile on the file's content.
 func parseBundleFile(name string, data []byte) ([]Artifact, error) {
+	out, err := parseBundles(name, data)
+	if err == nil && len(out) > maxFileBundles {
+		err = fmt.Errorf("%w: %s holds %d bundles, more than the %d Signet reads from one file; keep the ones for the images verified", ErrBundleFile, name, len(out), maxFileBundles)
+	}
+	return out, err
+}
+
+func parseBundles(name string, data []byte) ([]Artifact, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return nil, fmt.Errorf("%w: %s is empty; want a Sigstore bundle, JSON Lines of bundles, or GitHub's attestations response", ErrBundleFile, name)

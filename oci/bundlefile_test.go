@@ -85,3 +85,24 @@ func TestReadBundleFileTooLarge(t *testing.T) {
 		t.Fatalf("got %v for a missing file", err)
 	}
 }
+
+// TestReadBundleFileTooMany: a file of more bundles than a registry's
+// referrers list may hold is refused, not verified bundle by bundle for
+// every image.
+func TestReadBundleFileTooMany(t *testing.T) {
+	t.Parallel()
+	const b = `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{},"dsseEnvelope":{"payload":"MQ=="}}` + "\n"
+	path := filepath.Join(t.TempDir(), "many.jsonl")
+	if err := os.WriteFile(path, []byte(strings.Repeat(b, 1001)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oci.ReadBundleFile(path); !errors.Is(err, oci.ErrBundleFile) || !strings.Contains(err.Error(), "holds 1001 bundles, more than the 1000") {
+		t.Fatalf("got %v, want a refusal of the count", err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Repeat(b, 1000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if arts, err := oci.ReadBundleFile(path); err != nil || len(arts) != 1000 {
+		t.Fatalf("1000 bundles: %d, %v", len(arts), err)
+	}
+}
