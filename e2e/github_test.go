@@ -27,7 +27,6 @@ import (
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
-	signetkeys "github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/oci"
 )
 
@@ -229,44 +228,8 @@ func startHTTPSOIDC(t *testing.T) *oidcIssuer {
 // startFulcioTrusting runs Fulcio (file CA, no CT log) with o as a
 // github-workflow issuer, trusting o's TLS certificate.
 func startFulcioTrusting(t *testing.T, o *oidcIssuer) (string, []byte) {
-	t.Helper()
-	dir := filepath.Join(stateDir, "fulcio-github")
-	os.MkdirAll(dir, 0o700)
-	caPEM, caKey := selfSignedCA(t)
-	keyPEM, err := signetkeys.EncryptPrivateKey(caKey, []byte("fulcio-e2e"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "ca.pem"), caPEM, 0o644)
-	os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
-	cfg, _ := json.Marshal(map[string]any{"OIDCIssuers": map[string]any{o.url: map[string]string{"IssuerURL": o.url, "ClientID": "sigstore", "Type": "github-workflow"}}})
-	os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644)
-	var addrs [3]string
-	for i := range addrs {
-		addrs[i], _ = freeAddr()
-	}
 	env := append(os.Environ(), "SSL_CERT_FILE="+filepath.Join(stateDir, "oidc-tls.pem"))
-	if _, err := startProcessEnv("fulcio-github", env, tool("fulcio", fulcioVersion), "serve", "--ca", "fileca",
-		"--fileca-cert", filepath.Join(dir, "ca.pem"), "--fileca-key", filepath.Join(dir, "key.pem"), "--fileca-key-passwd", "fulcio-e2e",
-		"--fileca-watch=false", "--host", "127.0.0.1", "--port", splitPort(addrs[0]), "--grpc-host", "127.0.0.1", "--grpc-port", splitPort(addrs[1]),
-		"--metrics-port", splitPort(addrs[2]), "--legacy-unix-domain-socket", filepath.Join(dir, "legacy.sock"),
-		"--config-path", filepath.Join(dir, "config.json"), "--ct-log-url="); err != nil {
-		t.Fatal(err)
-	}
-	u := "http://" + addrs[0]
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(stateDir, "fulcio-github.log"))
-			if len(b) > 3000 {
-				b = b[len(b)-3000:]
-			}
-			t.Logf("fulcio log:\n%s", b)
-		}
-	})
-	if err := waitHTTP(u+"/api/v1/rootCert", 200); err != nil {
-		t.Fatal(err)
-	}
-	return u, caPEM
+	return startFulcioAs(t, "fulcio-github", env, map[string]string{o.url: "github-workflow"})
 }
 
 // githubInstanceTrust writes a trusted root shaped like GitHub's own

@@ -207,10 +207,17 @@ func selfSignedCA(t *testing.T) ([]byte, *ecdsa.PrivateKey) {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key
 }
 
-// startFulcio runs Fulcio with a file CA trusting the OIDC issuer.
+// startFulcio runs Fulcio with a file CA trusting the OIDC issuers (URL
+// to issuer type).
 func startFulcio(t *testing.T, issuers map[string]string) (string, []byte) {
+	return startFulcioAs(t, "fulcio", nil, issuers)
+}
+
+// startFulcioAs is startFulcio with a name for its state and log, and its
+// environment (nil: the suite's).
+func startFulcioAs(t *testing.T, name string, env []string, issuers map[string]string) (string, []byte) {
 	t.Helper()
-	dir := filepath.Join(stateDir, "fulcio")
+	dir := filepath.Join(stateDir, name)
 	os.MkdirAll(dir, 0o700)
 	caPEM, caKey := selfSignedCA(t)
 	keyPEM, err := signetkeys.EncryptPrivateKey(caKey, []byte("fulcio-e2e"))
@@ -229,7 +236,7 @@ func startFulcio(t *testing.T, issuers map[string]string) (string, []byte) {
 	for i := range addrs {
 		addrs[i], _ = freeAddr()
 	}
-	if _, err := startProcess("fulcio", tool("fulcio", fulcioVersion), "serve", "--ca", "fileca",
+	if _, err := startProcessEnv(name, env, tool("fulcio", fulcioVersion), "serve", "--ca", "fileca",
 		"--fileca-cert", filepath.Join(dir, "ca.pem"), "--fileca-key", filepath.Join(dir, "key.pem"), "--fileca-key-passwd", "fulcio-e2e",
 		"--fileca-watch=false", "--host", "127.0.0.1", "--port", splitPort(addrs[0]), "--grpc-host", "127.0.0.1", "--grpc-port", splitPort(addrs[1]),
 		"--metrics-port", splitPort(addrs[2]), "--legacy-unix-domain-socket", filepath.Join(dir, "legacy.sock"),
@@ -239,7 +246,7 @@ func startFulcio(t *testing.T, issuers map[string]string) (string, []byte) {
 	url := "http://" + addrs[0]
 	t.Cleanup(func() {
 		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(stateDir, "fulcio.log"))
+			b, _ := os.ReadFile(filepath.Join(stateDir, name+".log"))
 			if len(b) > 3000 {
 				b = b[len(b)-3000:]
 			}
