@@ -173,23 +173,30 @@ func Run(ctx context.Context, c *oci.Client, ref string, opts Options) (*Report,
 	return r, nil
 }
 
-// Err is nil when no damage remains; ErrTagChanged when a repair stopped
-// because someone else wrote the tag; ErrDamaged otherwise.
+// Err is nil when no damage remains; ErrTagChanged (an oci.ErrRegistry:
+// retrying may help) when a repair stopped because someone else wrote the
+// tag; ErrDamaged otherwise.
 func (r *Report) Err() error {
-	damaged := 0
 	for _, s := range r.Subjects {
-		f := s.Fallback
-		if f.Fix != nil && f.Fix.Stopped != "" && errors.Is(f.Fix.err, ErrTagChanged) {
-			return fmt.Errorf("%w: %w", ErrTagChanged, oci.ErrRegistry)
-		}
-		if len(f.Findings) > 0 && (f.Fix == nil || !f.Fix.Fixed) {
-			damaged++
+		if f := s.Fallback.Fix; f != nil && errors.Is(f.err, ErrTagChanged) {
+			return fmt.Errorf("%w: %w: %s", ErrTagChanged, oci.ErrRegistry, f.Stopped)
 		}
 	}
-	if damaged > 0 {
-		return fmt.Errorf("%w: %d of %d fallback indexes", ErrDamaged, damaged, len(r.Subjects))
+	if n := r.damaged(); n > 0 {
+		return fmt.Errorf("%w: %d of %d fallback indexes", ErrDamaged, n, len(r.Subjects))
 	}
 	return nil
+}
+
+// damaged counts the fallback indexes with damage not repaired.
+func (r *Report) damaged() int {
+	n := 0
+	for _, s := range r.Subjects {
+		if f := s.Fallback; len(f.Findings) > 0 && (f.Fix == nil || !f.Fix.Fixed) {
+			n++
+		}
+	}
+	return n
 }
 
 // examine reads one subject's fallback index and legacy tags.

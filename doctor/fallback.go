@@ -37,10 +37,16 @@ type referrer struct {
 	Annotations  map[string]string `json:"annotations"`
 }
 
+// getter reads a manifest by tag or digest: a missing one matches
+// oci.ErrNotFound. *oci.Client is one.
+type getter interface {
+	Get(ctx context.Context, ref name.Reference) (*oci.Manifest, error)
+}
+
 // readFallback reads subject's fallback index and each manifest it names.
 // Any failure to read other than "not there" is an error: doctor never
 // judges, nor rewrites, from a partial read.
-func readFallback(ctx context.Context, c *oci.Client, subject name.Digest) (*Fallback, error) {
+func readFallback(ctx context.Context, c getter, subject name.Digest) (*Fallback, error) {
 	tag := oci.FallbackTag(subject)
 	f := &Fallback{Tag: tag.String()}
 	got, err := c.Get(ctx, tag)
@@ -85,7 +91,7 @@ func readFallback(ctx context.Context, c *oci.Client, subject name.Digest) (*Fal
 }
 
 // examineEntry reads the manifest d names and compares d with it.
-func examineEntry(ctx context.Context, c *oci.Client, subject name.Digest, d v1.Descriptor, dup bool) (entry, error) {
+func examineEntry(ctx context.Context, c getter, subject name.Digest, d v1.Descriptor, dup bool) (entry, error) {
 	e := entry{desc: d}
 	id := d.Digest.String()
 	if dup {

@@ -39,9 +39,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	case err == nil:
 		b.WriteString("\nHealthy: no damage found.\n")
 	case r.tried():
-		fmt.Fprintf(&b, "\nDamage remains: %v.\n", err)
+		fmt.Fprintf(&b, "\nDamage remains in %s (see above).\n", r.damagedText())
 	default:
-		fmt.Fprintf(&b, "\nDamage found: %v. Run again with --fix to repair it.\n", err)
+		fmt.Fprintf(&b, "\nDamage found in %s. Run again with --fix to repair it.\n", r.damagedText())
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -114,6 +114,11 @@ func (h Heads) text() string {
 		return "the repository has metadata; signed heads naming this image: " + strings.Join(h.TagsNaming, ", ")
 	}
 	return "the repository has metadata; no signed head names this image"
+}
+
+// damagedText is "1 of 3 fallback indexes", say.
+func (r *Report) damagedText() string {
+	return fmt.Sprintf("%d of %s", r.damaged(), plural(len(r.Subjects), "fallback index", "fallback indexes"))
 }
 
 func (r *Report) fixed() int {
