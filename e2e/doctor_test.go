@@ -33,6 +33,15 @@ func TestDoctor(t *testing.T) {
 			t.Fatalf("cosign wrote %d entries in %s, want 1", len(signed), fallback)
 		}
 		t.Logf("cosign v3 wrote %s: %s", fallback, doctorJSON(signed))
+		// cosign v3 lists its signature without the manifest's annotations
+		// (cosign #4641): doctor says so, and nothing else.
+		asWritten := signet(t, "doctor", img.String())
+		t.Logf("signet doctor (as cosign v3 wrote it):\n%s%s", asWritten.out, asWritten.err)
+		if len(signed[0].Annotations) == 0 {
+			expect(t, "signet doctor (as cosign v3 wrote it)", asWritten, 4, "no-annotations", "1 problem:")
+		} else {
+			expect(t, "signet doctor (as cosign v3 wrote it)", asWritten, 0, "Healthy")
+		}
 
 		// A second cosign signature whose manifest is deleted afterwards.
 		expect(t, "cosign v3 sign again", cosignV3Sign(t, k.cosignKey, img.String()), 0)
@@ -49,10 +58,13 @@ func TestDoctor(t *testing.T) {
 		stripped.ArtifactType, stripped.Annotations = "", nil
 		// distribution refuses an index naming a manifest it lacks: plant
 		// first, then delete the manifest.
-		doctorPlant(t, fallback, []v1.Descriptor{stripped, gone, otherEntries[0], signed[0]})
+		doctorPlant(t, fallback, []v1.Descriptor{stripped, gone, otherEntries[0], stripped})
 		if err := remote.Delete(img.Context().Digest(gone.Digest.String()), remoteOpts()...); err != nil {
 			t.Fatalf("deleting %s: %v", gone.Digest, err)
 		}
+
+		damaged := cosignV3Verify(t, k.cosignPub, img.String())
+		t.Logf("cosign v3 verify --key (damage planted): exit %d\n%s%s", damaged.code, damaged.out, damaged.err)
 
 		before := signet(t, "doctor", img.String())
 		t.Logf("signet doctor (damage planted):\n%s%s", before.out, before.err)
