@@ -262,12 +262,6 @@ func TestNotAnIndex(t *testing.T) {
 
 func TestReferrersAPIRefusesFix(t *testing.T) {
 	f := newFixture(t, true, nil)
-	ctx := context.Background()
-	img, err := f.c.Get(ctx, f.image)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = img
 	f.plant(t, []v1.Descriptor{stripped(f.other)})
 	r := run(t, f, true)
 	fix := r.Subjects[0].Fallback.Fix
@@ -347,5 +341,68 @@ func TestConcurrentWriter(t *testing.T) {
 	}
 	if got := f.index(t).Manifests; len(got) != 4 || got[3].Digest != f.other.Digest {
 		t.Fatalf("the other writer's index was replaced: %+v", got)
+	}
+}
+
+// TestReadFailureWritesNothing: a manifest the registry fails to serve is
+// never taken for a missing one; doctor stops with a registry error and
+// writes nothing.
+func TestReadFailureWritesNothing(t *testing.T) {
+	var failing atomic.Value
+	failing.Store("")
+	wrap := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if d := failing.Load().(string); d != "" && strings.HasSuffix(r.URL.Path, "/manifests/"+d) {
+				http.Error(w, "storage backend unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	f := newFixture(t, false, wrap)
+	f.plant(t, []v1.Descriptor{stripped(f.healthy[0]), f.healthy[1], f.healthy[1], f.healthy[2]})
+	before := f.index(t)
+	failing.Store(f.healthy[2].Digest.String())
+	c := oci.New(oci.WithRetries(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := doctor.Run(ctx, c, f.image.String(), doctor.Options{Fix: true})
+	if !errors.Is(err, oci.ErrRegistry) || r != nil {
+		t.Fatalf("Run: %v (report %v), want a registry error and no report", err, r)
+	}
+	failing.Store("")
+	if after := f.index(t); !descriptorsEqual(after.Manifests, before.Manifests) {
+		t.Fatalf("the fallback index was rewritten after a failed read: %+v", after.Manifests)
+	}
+}
+
+// TestTagChangedAfterWrite: another writer right after doctor's write is
+// reported, and doctor does not write again.
+func TestTagChangedAfterWrite(t *testing.T) {
+	var f *fixture
+	var armed, fired atomic.Bool
+	var concurrent []byte
+	wrap := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r)
+			if armed.Load() && r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/"+f.tag.TagStr()) && !fired.Swap(true) {
+				put := httptest.NewRequest(http.MethodPut, r.URL.Path, strings.NewReader(string(concurrent)))
+				put.Header.Set("Content-Type", string(types.OCIImageIndex))
+				h.ServeHTTP(httptest.NewRecorder(), put)
+			}
+		})
+	}
+	f = newFixture(t, false, wrap)
+	damaged := []v1.Descriptor{stripped(f.healthy[0]), f.healthy[1], f.healthy[2]}
+	f.plant(t, damaged)
+	concurrent, _ = json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: append(slices.Clone(f.healthy), f.other)})
+	armed.Store(true)
+	r := run(t, f, true)
+	fix := r.Subjects[0].Fallback.Fix
+	if !fired.Load() || fix == nil || fix.Fixed || fix.After == "" || !strings.Contains(fix.Stopped, "someone else wrote it") || !errors.Is(r.Err(), doctor.ErrTagChanged) {
+		t.Fatalf("fix %+v, err %v; want the change after the write reported", fix, r.Err())
+	}
+	if got := f.index(t).Manifests; len(got) != 4 || got[3].Digest != f.other.Digest {
+		t.Fatalf("doctor wrote again over the other writer: %+v", got)
 	}
 }
