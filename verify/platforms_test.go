@@ -91,7 +91,7 @@ type rawManifest struct {
 	mt  types.MediaType
 }
 
-func (r rawManifest) RawManifest() ([]byte, error)       { return r.raw, nil }
+func (r rawManifest) RawManifest() ([]byte, error)        { return r.raw, nil }
 func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 
 // descriptor is what an index lists for d.
@@ -136,7 +136,7 @@ func TestPlatformModes(t *testing.T) {
 		name, mode, filter, image string
 		allowed                   bool
 		class                     verify.Class
-		reason                    []string             // in the decision's reason
+		reason                    []string                  // in the decision's reason
 		outcomes                  map[string]verify.Outcome // check name -> outcome
 	}{
 		{name: "index: the index's signature covers its platforms", mode: "index", image: m.index.String(), allowed: true,
@@ -144,7 +144,7 @@ func TestPlatformModes(t *testing.T) {
 		{name: "index: platform signatures alone do not sign the index", mode: "index", image: unsignedIndex.index.String(),
 			class: verify.ClassNotFound, reason: []string{"signatures", "no signatures found"}},
 		{name: "every: the unsigned platform denies the index", mode: "every", image: m.index.String(), class: verify.ClassNotFound,
-			reason: []string{"2 of 3 platforms", "NOT verified: linux/arm64", "platform linux/arm64", "no signatures found"},
+			reason:   []string{"2 of 3 platforms", "NOT verified: linux/arm64", "platform linux/arm64", "no signatures found"},
 			outcomes: map[string]verify.Outcome{"platforms": verify.Fail, "platform linux/amd64": verify.Pass, "platform linux/arm64": verify.Fail, "platform linux/arm/v7": verify.Pass}},
 		{name: "every: all platforms signed, the index not", mode: "every", image: unsignedIndex.index.String(), allowed: true,
 			outcomes: map[string]verify.Outcome{"platforms": verify.Pass, "platform linux/arm64": verify.Pass}},
