@@ -3,8 +3,10 @@ package verify_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -217,6 +219,11 @@ func TestPlatformRefusals(t *testing.T) {
 	changed := pushRawIndex(t, w, "team/app:changed", []v1.Descriptor{amd, descriptor(t, w, swapped, &threePlatforms[1])})
 	att := w.reg.PushImage(t, "team/app:att")
 	withAtt := pushRawIndex(t, w, "team/app:buildkit", []v1.Descriptor{amd, descriptor(t, w, att, &v1.Platform{OS: "unknown", Architecture: "unknown"})})
+	many := make([]v1.Descriptor, verify.MaxPlatforms+1)
+	for i := range many {
+		many[i] = descriptor(t, w, m.platforms["linux/amd64"], &v1.Platform{OS: "linux", Architecture: fmt.Sprintf("arch%d", i)})
+	}
+	tooMany := pushRawIndex(t, w, "team/app:many", many)
 	for _, tc := range []struct {
 		name, image string
 		allowed     bool
@@ -226,6 +233,7 @@ func TestPlatformRefusals(t *testing.T) {
 		{"nested index", nested.String(), false, verify.ClassPolicyDenied, []string{"lists another index", m.index.DigestStr()}},
 		{"missing platform manifest", gone.String(), false, verify.ClassNotFound, []string{"platform linux/arm64", "registry does not have", missing.Digest.String()}},
 		{"platform changed since signing", changed.String(), false, verify.ClassInvalid, []string{"platform linux/arm64", "another image digest"}},
+		{"more than 64 platforms", tooMany.String(), false, verify.ClassPolicyDenied, []string{"more than 64 platforms (65)", "platformFilter"}},
 		{"attestation manifest is no platform", withAtt.String(), true, "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,5 +257,142 @@ func TestPlatformRefusals(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPlatformAttestations: under every, each platform carries its own
+// SBOM, signed by alice, and one without denies the index by name.
+func TestPlatformAttestations(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	m := pushPlatforms(t, w, "team/app:v1", threePlatforms)
+	w.sign(t, "alice", m.index.String())
+	w.attest(t, "alice", m.index.String(), "cyclonedx", "sbom.cdx.json")
+	for p, d := range m.platforms {
+		w.sign(t, "alice", d.String())
+		if p != "linux/arm/v7" {
+			w.attest(t, "alice", d.String(), "cyclonedx", "sbom.cdx.json")
+		}
+	}
+	doc := `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    platforms: MODE
+    signers: [{name: alice, key: alice.pub}]
+    attestations: [{name: sbom, predicateType: cyclonedx}]
+`
+	for _, tc := range []struct {
+		mode    string
+		allowed bool
+	}{{"index", true}, {"every", false}, {"any", true}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			t.Parallel()
+			d := w.engine(t, strings.ReplaceAll(doc, "MODE", tc.mode)).Decide(context.Background(), m.index.String())
+			if d.Allowed != tc.allowed {
+				t.Fatalf("allowed %v, want %v: %s", d.Allowed, tc.allowed, d.Reason)
+			}
+			if tc.mode == "index" {
+				return
+			}
+			c := check(d, "platform linux/arm/v7")
+			if c == nil || c.Outcome == verify.Pass || !strings.Contains(c.Message, "attestation sbom: no https://cyclonedx.org/bom attestation found") {
+				t.Fatalf("platform linux/arm/v7: %+v, want a failure naming its missing SBOM", c)
+			}
+			if tc.mode == "every" && (d.Class != verify.ClassNotFound || !strings.Contains(d.Reason, "linux/arm/v7")) {
+				t.Errorf("class %q reason %q, want not-found naming linux/arm/v7", d.Class, d.Reason)
+			}
+			amd := check(d, "platform linux/amd64")
+			if amd == nil || amd.Outcome != verify.Pass || len(amd.Checks) != 2 || amd.Checks[1].Name != "attestation sbom" {
+				t.Errorf("platform linux/amd64: %+v, want a pass with its signatures and sbom checks", amd)
+			}
+		})
+	}
+}
+
+// TestPlatformCache: a verdict cached for the index under one rule's
+// setting is never reused under another rule's (the rule is in the key),
+// and per-platform verdicts are cached apart from the index's.
+func TestPlatformCache(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	m := pushPlatforms(t, w, "team/app:v1", threePlatforms)
+	w.sign(t, "alice", m.index.String())
+	w.sign(t, "alice", m.platforms["linux/amd64"].String())
+	// The same index under two tags: v1 meets the every rule, others the
+	// index rule.
+	if err := remote.Tag(m.index.Context().Tag("v2"), mustIndex(t, m.index)); err != nil {
+		t.Fatal(err)
+	}
+	stats := &verify.EngineStats{}
+	e := w.engine(t, `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/app:v1"
+    platforms: every
+    signers: [{name: alice, key: alice.pub}]
+  - pattern: "REG/team/app:*"
+    signers: [{name: alice, key: alice.pub}]
+`, verify.WithCache(100, time.Hour, time.Hour), verify.WithStats(stats))
+	ctx := context.Background()
+	v1ref, v2ref := m.index.Context().Tag("v1").String(), m.index.Context().Tag("v2").String()
+	for round := range 2 {
+		for _, tc := range []struct {
+			image   string
+			allowed bool
+		}{{v1ref, false}, {v2ref, true}, {v1ref, false}} {
+			d := e.Decide(ctx, tc.image)
+			if d.Allowed != tc.allowed {
+				t.Fatalf("round %d %s: allowed %v, want %v: %s", round, tc.image, d.Allowed, tc.allowed, d.Reason)
+			}
+		}
+	}
+	// The index under each rule (2) and its three platforms under the
+	// every rule (3), each verified once; the rest from the cache.
+	if got := stats.Verifications.Load(); got != 5 {
+		t.Errorf("%d verifications, want 5 (index under 2 rules + 3 platforms)", got)
+	}
+}
+
+func mustIndex(t *testing.T, d name.Digest) v1.ImageIndex {
+	t.Helper()
+	idx, err := remote.Index(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+// TestPlatformReceipts: a gate's receipt for the index stands in for every
+// only when the gate ran the same policy and rule; a gate running the
+// policy with platforms: index (another policy digest) passed the index on
+// its own signature, which every does not accept.
+func TestPlatformReceipts(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	m := pushPlatforms(t, w, "prod/app:v1", threePlatforms)
+	w.sign(t, "alice", m.index.String())
+	doc := func(mode string) string {
+		return strings.ReplaceAll(strings.ReplaceAll(receiptPolicy, "EXTRA", ""), "    signers: [{name: release, key: alice.pub}]\n  - pattern: \"REG/dev/**\"",
+			"    platforms: "+mode+"\n    signers: [{name: release, key: alice.pub}]\n  - pattern: \"REG/dev/**\"")
+	}
+	every := w.engine(t, doc("every"))
+	index := w.engine(t, doc("index"))
+	if every.PolicyHash() == index.PolicyHash() {
+		t.Fatal("the policy digest does not cover platforms")
+	}
+	ctx := context.Background()
+	if d := index.Decide(ctx, m.index.String()); !d.Allowed {
+		t.Fatalf("under index: %s", d.Reason)
+	}
+	w.receipt(t, index, "carol", m.index, summary{})
+	d := every.Decide(ctx, m.index.String())
+	if d.Allowed || !strings.Contains(d.Reason, "platform linux/amd64") || !strings.Contains(receiptCheck(d).Message, "not this policy") {
+		t.Fatalf("a receipt made under platforms: index stood in for every: allowed %v, %s; receipt: %s", d.Allowed, d.Reason, receiptCheck(d).Message)
+	}
+	w.receipt(t, every, "carol", m.index, summary{at: time.Now().Add(time.Second)})
+	d = every.Decide(ctx, m.index.String())
+	if !d.Allowed || receiptCheck(d).Outcome != verify.Pass {
+		t.Fatalf("the gate's receipt under this very policy and rule did not stand in: %s; receipt: %s", d.Reason, receiptCheck(d).Message)
 	}
 }
