@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -151,4 +152,93 @@ func platformClass(err error) Class {
 		return ClassPolicyDenied
 	}
 	return registryClass(err)
+}
+
+// PlatformsError is returned by Verify when an index verified platform by
+// platform did not pass: the platforms that failed, and why each did
+// (errors.Is sees every reason, so a missing manifest still matches
+// oci.ErrNotFound and an unsigned one ErrNoSignatures).
+type PlatformsError struct {
+	Image, Digest string
+	Mode          PlatformMode
+	// Failed names the platforms that did not verify, in index order.
+	Failed []string
+	errs   []error
+}
+
+func (e *PlatformsError) Error() string {
+	parts := make([]string, len(e.Failed))
+	for i, p := range e.Failed {
+		parts[i] = p + ": " + e.errs[i].Error()
+	}
+	need := "every platform must verify"
+	if e.Mode == PlatformsAny {
+		need = "at least one platform must verify"
+	}
+	return fmt.Sprintf("%s (%s): %s (platforms %s), and %s did not: %s", e.Image, e.Digest, need, e.Mode,
+		strings.Join(e.Failed, ", "), strings.Join(parts, "; "))
+}
+
+// Unwrap lets errors.Is see each platform's reason.
+func (e *PlatformsError) Unwrap() []error { return e.errs }
+
+// verifyPlatforms verifies index t's platform manifests, each on its own
+// digest, at most 8 at once: all of them must verify under every, one under
+// any. A refused platform list is an error matching ErrNoValidSignature and
+// ErrPlatforms.
+func (v *Verifier) verifyPlatforms(ctx context.Context, image string, t *oci.Target, req Request) (*Result, error) {
+	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag, PlatformMode: req.Platforms}
+	if err := v.recalledDigest(res); err != nil {
+		return res, err
+	}
+	if err := v.platformsRecalled(ctx, res, t); err != nil {
+		return res, err
+	}
+	l, err := listPlatforms(ctx, v.client, t, req.PlatformFilter)
+	switch {
+	case errors.Is(err, ErrPlatforms):
+		return res, fmt.Errorf("%s (%s): %w: %w", image, res.Digest, ErrNoValidSignature, err)
+	case err != nil:
+		return nil, err
+	}
+	res.Skipped = l.skipped
+	res.Platforms = make([]PlatformResult, len(l.targets))
+	errs := make([]error, len(l.targets))
+	sub := req
+	sub.Platforms, sub.PlatformFilter = PlatformsIndex, nil
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, ct := range l.targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			pr := PlatformResult{Platform: l.names[i], Digest: ct.Digest.DigestStr()}
+			var r *Result
+			rt, err := platformTarget(ctx, v.client, ct)
+			if err == nil {
+				r, err = v.Verify(ctx, rt.Reference(), sub)
+			}
+			if r != nil {
+				pr.Signatures = r.Signatures
+			}
+			if err != nil {
+				pr.Error = err.Error()
+			}
+			pr.Verified = err == nil
+			res.Platforms[i], errs[i] = pr, err
+		}()
+	}
+	wg.Wait()
+	perr := &PlatformsError{Image: image, Digest: res.Digest, Mode: req.Platforms}
+	for i, p := range res.Platforms {
+		if !p.Verified {
+			perr.Failed, perr.errs = append(perr.Failed, p.Platform), append(perr.errs, errs[i])
+		}
+	}
+	res.Verified = len(perr.Failed) == 0 || (req.Platforms == PlatformsAny && len(perr.Failed) < len(res.Platforms))
+	if res.Verified {
+		return res, nil
+	}
+	return res, perr
 }

@@ -3,7 +3,11 @@ package verify_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -394,5 +399,66 @@ func TestPlatformReceipts(t *testing.T) {
 	d = every.Decide(ctx, m.index.String())
 	if !d.Allowed || receiptCheck(d).Outcome != verify.Pass {
 		t.Fatalf("the gate's receipt under this very policy and rule did not stand in: %s; receipt: %s", d.Reason, receiptCheck(d).Message)
+	}
+}
+
+// TestVerifyPlatforms is Verify's Request.Platforms (signet verify
+// --platforms, without a policy) on the three-platform index with
+// linux/arm64 unsigned.
+func TestVerifyPlatforms(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	m := pushPlatforms(t, w, "team/app:v1", threePlatforms)
+	w.sign(t, "alice", m.index.String())
+	w.sign(t, "alice", m.platforms["linux/amd64"].String())
+	w.sign(t, "alice", m.platforms["linux/arm/v7"].String())
+	pem, err := os.ReadFile(filepath.Join(w.dir, "alice.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := keys.ParsePublicKey(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.New(w.client, []verify.Key{{Name: "alice", PublicKey: pub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		req      verify.Request
+		verified bool
+		is       error           // the error matches it
+		plats    map[string]bool // platform -> verified
+		failed   []string        // PlatformsError.Failed
+	}{
+		{name: "index", req: verify.Request{}, verified: true},
+		{name: "every", req: verify.Request{Platforms: verify.PlatformsEvery}, is: verify.ErrNoSignatures,
+			plats: map[string]bool{"linux/amd64": true, "linux/arm64": false, "linux/arm/v7": true}, failed: []string{"linux/arm64"}},
+		{name: "any", req: verify.Request{Platforms: verify.PlatformsAny}, verified: true,
+			plats: map[string]bool{"linux/amd64": true, "linux/arm64": false, "linux/arm/v7": true}},
+		{name: "every over linux/amd64", req: verify.Request{Platforms: verify.PlatformsEvery, PlatformFilter: []string{"linux/amd64"}}, verified: true,
+			plats: map[string]bool{"linux/amd64": true}},
+		{name: "no platform left", req: verify.Request{Platforms: verify.PlatformsEvery, PlatformFilter: []string{"windows/amd64"}}, is: verify.ErrNoPlatforms},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res, err := v.Verify(context.Background(), m.index.String(), tc.req)
+			if tc.verified != (err == nil) || (tc.is != nil && !errors.Is(err, tc.is)) {
+				t.Fatalf("error %v, want verified %v or an error matching %v", err, tc.verified, tc.is)
+			}
+			if res.Verified != tc.verified || len(res.Platforms) != len(tc.plats) {
+				t.Fatalf("verified %v with %d platforms, want %v with %d", res.Verified, len(res.Platforms), tc.verified, len(tc.plats))
+			}
+			for _, p := range res.Platforms {
+				if want, ok := tc.plats[p.Platform]; !ok || p.Verified != want || p.Digest != m.platforms[p.Platform].DigestStr() {
+					t.Errorf("platform %s %s verified %v, want %v", p.Platform, p.Digest, p.Verified, want)
+				}
+			}
+			var perr *verify.PlatformsError
+			if len(tc.failed) > 0 && (!errors.As(err, &perr) || !slices.Equal(perr.Failed, tc.failed)) {
+				t.Errorf("error %v, want a PlatformsError naming %v", err, tc.failed)
+			}
+		})
 	}
 }
