@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -52,6 +53,15 @@ func platformProblem(p string) string {
 		}
 	}
 	return ""
+}
+
+// ValidatePlatform says what is wrong with a platform filter entry (nil
+// when it is os/arch or os/arch/variant).
+func ValidatePlatform(p string) error {
+	if why := platformProblem(p); why != "" {
+		return fmt.Errorf("%q %s", p, why)
+	}
+	return nil
 }
 
 // PlatformMatches says whether a platform (os/arch[/variant], as an index

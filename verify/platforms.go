@@ -185,7 +185,7 @@ func (e *PlatformsError) Unwrap() []error { return e.errs }
 // verifyPlatforms verifies index t's platform manifests, each on its own
 // digest, at most 8 at once: all of them must verify under every, one under
 // any. A refused platform list is an error matching ErrNoValidSignature and
-// ErrPlatforms.
+// ErrPlatforms, with a nil Result.
 func (v *Verifier) verifyPlatforms(ctx context.Context, image string, t *oci.Target, req Request) (*Result, error) {
 	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag, PlatformMode: req.Platforms}
 	if err := v.recalledDigest(res); err != nil {
@@ -197,7 +197,7 @@ func (v *Verifier) verifyPlatforms(ctx context.Context, image string, t *oci.Tar
 	l, err := listPlatforms(ctx, v.client, t, req.PlatformFilter)
 	switch {
 	case errors.Is(err, ErrPlatforms):
-		return res, fmt.Errorf("%s (%s): %w: %w", image, res.Digest, ErrNoValidSignature, err)
+		return nil, fmt.Errorf("%s (%s): %w: %w", image, res.Digest, ErrNoValidSignature, err)
 	case err != nil:
 		return nil, err
 	}

@@ -14,9 +14,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -51,27 +48,8 @@ var threePlatforms = []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "l
 // pushPlatforms pushes an index of a random image per platform to repoTag.
 func pushPlatforms(t *testing.T, w *world, repoTag string, plats []v1.Platform) multi {
 	t.Helper()
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	m := multi{platforms: map[string]name.Digest{}}
-	ref, err := name.ParseReference(w.reg.Host + "/" + repoTag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range plats {
-		img, err := random.Image(128, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
-		h, _ := img.Digest()
-		m.platforms[p.String()] = ref.Context().Digest(h.String())
-	}
-	if err := remote.WriteIndex(ref, idx); err != nil {
-		t.Fatal(err)
-	}
-	h, _ := idx.Digest()
-	m.index = ref.Context().Digest(h.String())
-	return m
+	idx, byPlatform := w.reg.PushPlatforms(t, repoTag, plats...)
+	return multi{index: idx, platforms: byPlatform}
 }
 
 // pushRawIndex pushes an index listing descs as they are (whether the
@@ -446,6 +424,12 @@ func TestVerifyPlatforms(t *testing.T) {
 			res, err := v.Verify(context.Background(), m.index.String(), tc.req)
 			if tc.verified != (err == nil) || (tc.is != nil && !errors.Is(err, tc.is)) {
 				t.Fatalf("error %v, want verified %v or an error matching %v", err, tc.verified, tc.is)
+			}
+			if errors.Is(err, verify.ErrPlatforms) {
+				if res != nil || !errors.Is(err, verify.ErrNoValidSignature) {
+					t.Errorf("a refused platform list: result %v, error %v; want no result and an error matching ErrNoValidSignature", res, err)
+				}
+				return
 			}
 			if res.Verified != tc.verified || len(res.Platforms) != len(tc.plats) {
 				t.Fatalf("verified %v with %d platforms, want %v with %d", res.Verified, len(res.Platforms), tc.verified, len(tc.plats))
