@@ -102,3 +102,21 @@ func signerName(sig verify.Signature) string {
 	}
 	return "key " + sig.Key
 }
+
+// platformsText says what a rule requires of an index, for policy explain.
+func platformsText(r *policy.Rule) string {
+	switch r.Platforms {
+	case policy.PlatformsEvery:
+		return "every — an index's platform manifests" + filterText(r) + " must each meet these on their own digests"
+	case policy.PlatformsAny:
+		return "any — at least one of an index's platform manifests" + filterText(r) + " must meet these (a node may pull an unverified one: audit and warn)"
+	}
+	return "index — an index meets these on its own digest, which covers its platforms'"
+}
+
+func filterText(r *policy.Rule) string {
+	if len(r.PlatformFilter) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(r.PlatformFilter, ", ") + ")"
+}

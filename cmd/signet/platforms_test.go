@@ -104,6 +104,10 @@ images:
 			}
 		}
 	}
+	if out, _, code := signet(t, "policy", "explain", filepath.Join(dir, "every.yaml"), idx.String()); code != exitOK ||
+		!strings.Contains(out, "platforms: every — an index's platform manifests must each meet these on their own digests") {
+		t.Errorf("policy explain: exit %d\n%s", code, out)
+	}
 	if _, stderr, code := signet(t, "verify", "--policy", filepath.Join(dir, "every.yaml"), "--platforms", "every", idx.String()); code != exitUsage || !strings.Contains(stderr, "per rule") {
 		t.Errorf("--policy with --platforms: exit %d, %s", code, stderr)
 	}

@@ -101,6 +101,7 @@ func newPolicyCmd(s *streams) *cobra.Command {
 			if r.Tags != nil {
 				fmt.Fprintf(s.out, "tags: digestRequired=%v allowedTags=%v lock=%s\n", r.Tags.DigestRequired, r.Tags.AllowedTags, r.Tags.LockPath)
 			}
+			fmt.Fprintln(s.out, "platforms: "+platformsText(r))
 			return nil
 		},
 	}
