@@ -144,3 +144,16 @@ func (e *Engine) platformRequirements(ctx context.Context, ct *oci.Target, rule 
 	e.requirements(ctx, &d, ref, rt, arts, rule)
 	return d.Checks
 }
+
+// UnverifiedPlatforms names the platforms of an index that did not verify
+// under platforms: any while another did: the image was allowed, and a
+// node may pull one of these.
+func (d *Decision) UnverifiedPlatforms() []string {
+	var out []string
+	for _, c := range d.Checks {
+		if c.Outcome == Unverified {
+			out = append(out, strings.TrimPrefix(c.Name, "platform "))
+		}
+	}
+	return out
+}
