@@ -20,7 +20,6 @@ import (
 // admission cannot know which; under any, one verified platform passes it,
 // and the message says that a node may pull an unverified one.
 func (e *Engine) platformsCheck(ctx context.Context, d *Decision, image string, t *oci.Target, rule *policy.Rule) {
-	mode := PlatformMode(rule.Platforms)
 	l, err := listPlatforms(ctx, e.client, t, rule.PlatformFilter)
 	if err != nil {
 		o := Fail
@@ -43,6 +42,12 @@ func (e *Engine) platformsCheck(ctx context.Context, d *Decision, image string, 
 		}()
 	}
 	wg.Wait()
+	platformsVerdict(d, PlatformMode(rule.Platforms), l, checks)
+}
+
+// platformsVerdict adds the "platforms" check deciding on the platforms'
+// checks, then the platforms' checks.
+func platformsVerdict(d *Decision, mode PlatformMode, l *platformList, checks []PolicyCheck) {
 	var passed, failed []string
 	first := -1
 	for i, c := range checks {
