@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/signet-dev/signet/internal/registrytest"
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/verify"
 )
@@ -444,5 +447,39 @@ func TestVerifyPlatforms(t *testing.T) {
 				t.Errorf("error %v, want a PlatformsError naming %v", err, tc.failed)
 			}
 		})
+	}
+}
+
+// TestPlatformTransient: a registry failing on one platform manifest
+// makes every's verdict transient (retry, do not conclude), which is never
+// cached; once the registry answers, the index is judged.
+func TestPlatformTransient(t *testing.T) {
+	t.Parallel()
+	var failing atomic.Value
+	failing.Store("")
+	w := newWorld(t)
+	w.reg = registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if d := failing.Load().(string); d != "" && strings.HasSuffix(r.URL.Path, "/manifests/"+d) {
+				http.Error(rw, "overloaded", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(rw, r)
+		})
+	})
+	m := pushPlatforms(t, w, "team/app:v1", threePlatforms[:2])
+	for _, d := range m.platforms {
+		w.sign(t, "alice", d.String())
+	}
+	stats := &verify.EngineStats{}
+	e := platformEngine(t, w, "every", "", verify.WithCache(10, time.Hour, time.Hour), verify.WithStats(stats))
+	failing.Store(m.platforms["linux/arm64"].DigestStr())
+	d := e.Decide(context.Background(), m.index.String())
+	if d.Allowed || d.Class != verify.ClassTransient || !strings.Contains(d.Reason, "platform linux/arm64") {
+		t.Fatalf("allowed %v class %q, want a transient denial naming linux/arm64: %s", d.Allowed, d.Class, d.Reason)
+	}
+	failing.Store("")
+	if d := e.Decide(context.Background(), m.index.String()); !d.Allowed || d.Cached {
+		t.Fatalf("after the registry recovered: allowed %v cached %v: %s", d.Allowed, d.Cached, d.Reason)
 	}
 }
