@@ -182,19 +182,28 @@ func (e *PlatformsError) Error() string {
 // Unwrap lets errors.Is see each platform's reason.
 func (e *PlatformsError) Unwrap() []error { return e.errs }
 
-// verifyPlatforms verifies index t's platform manifests, each on its own
-// digest, at most 8 at once: all of them must verify under every, one under
-// any. A refused platform list is an error matching ErrNoValidSignature and
-// ErrPlatforms, with a nil Result.
+// verifyPlatforms verifies the signatures of index t's platform manifests
+// (see eachPlatform).
 func (v *Verifier) verifyPlatforms(ctx context.Context, image string, t *oci.Target, req Request) (*Result, error) {
-	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag, PlatformMode: req.Platforms}
+	sub := req
+	sub.Platforms, sub.PlatformFilter = PlatformsIndex, nil
+	return v.eachPlatform(ctx, image, t, req.Platforms, req.PlatformFilter, func(ref string) (*Result, error) { return v.Verify(ctx, ref, sub) })
+}
+
+// eachPlatform verifies index t's platform manifests with verify, each on
+// its own digest, at most 8 at once: all of them must verify under every,
+// one under any. A refused platform list is an error matching
+// ErrNoValidSignature and ErrPlatforms, with a nil Result.
+func (v *Verifier) eachPlatform(ctx context.Context, image string, t *oci.Target, mode PlatformMode, filter []string,
+	verify func(ref string) (*Result, error)) (*Result, error) {
+	res := &Result{Image: image, Digest: t.Digest.DigestStr(), Tag: t.Tag, PlatformMode: mode}
 	if err := v.recalledDigest(res); err != nil {
 		return res, err
 	}
 	if err := v.platformsRecalled(ctx, res, t); err != nil {
 		return res, err
 	}
-	l, err := listPlatforms(ctx, v.client, t, req.PlatformFilter)
+	l, err := listPlatforms(ctx, v.client, t, filter)
 	switch {
 	case errors.Is(err, ErrPlatforms):
 		return nil, fmt.Errorf("%s (%s): %w: %w", image, res.Digest, ErrNoValidSignature, err)
@@ -204,8 +213,6 @@ func (v *Verifier) verifyPlatforms(ctx context.Context, image string, t *oci.Tar
 	res.Skipped = l.skipped
 	res.Platforms = make([]PlatformResult, len(l.targets))
 	errs := make([]error, len(l.targets))
-	sub := req
-	sub.Platforms, sub.PlatformFilter = PlatformsIndex, nil
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i, ct := range l.targets {
@@ -217,7 +224,7 @@ func (v *Verifier) verifyPlatforms(ctx context.Context, image string, t *oci.Tar
 			var r *Result
 			rt, err := platformTarget(ctx, v.client, ct)
 			if err == nil {
-				r, err = v.Verify(ctx, rt.Reference(), sub)
+				r, err = verify(rt.Reference())
 			}
 			if r != nil {
 				pr.Signatures = r.Signatures
@@ -230,13 +237,13 @@ func (v *Verifier) verifyPlatforms(ctx context.Context, image string, t *oci.Tar
 		}()
 	}
 	wg.Wait()
-	perr := &PlatformsError{Image: image, Digest: res.Digest, Mode: req.Platforms}
+	perr := &PlatformsError{Image: image, Digest: res.Digest, Mode: mode}
 	for i, p := range res.Platforms {
 		if !p.Verified {
 			perr.Failed, perr.errs = append(perr.Failed, p.Platform), append(perr.errs, errs[i])
 		}
 	}
-	res.Verified = len(perr.Failed) == 0 || (req.Platforms == PlatformsAny && len(perr.Failed) < len(res.Platforms))
+	res.Verified = len(perr.Failed) == 0 || (mode == PlatformsAny && len(perr.Failed) < len(res.Platforms))
 	if res.Verified {
 		return res, nil
 	}

@@ -483,3 +483,45 @@ func TestPlatformTransient(t *testing.T) {
 		t.Fatalf("after the registry recovered: allowed %v cached %v: %s", d.Allowed, d.Cached, d.Reason)
 	}
 }
+
+// TestVerifyAttestationPlatforms: VerifyAttestations under every wants an
+// SBOM on each platform's own digest; one without fails it by name.
+func TestVerifyAttestationPlatforms(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	m := pushPlatforms(t, w, "team/app:v1", threePlatforms)
+	w.attest(t, "alice", m.index.String(), "cyclonedx", "sbom.cdx.json")
+	for p, d := range m.platforms {
+		if p != "linux/arm/v7" {
+			w.attest(t, "alice", d.String(), "cyclonedx", "sbom.cdx.json")
+		}
+	}
+	pem, err := os.ReadFile(filepath.Join(w.dir, "alice.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := keys.ParsePublicKey(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.New(w.client, []verify.Key{{Name: "alice", PublicKey: pub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bom = "https://cyclonedx.org/bom"
+	for _, tc := range []struct {
+		mode     verify.PlatformMode
+		filter   []string
+		verified bool
+	}{{verify.PlatformsIndex, nil, true}, {verify.PlatformsEvery, nil, false}, {verify.PlatformsAny, nil, true},
+		{verify.PlatformsEvery, []string{"linux/amd64", "linux/arm64"}, true}} {
+		res, err := v.VerifyAttestations(context.Background(), m.index.String(), verify.AttestationRequest{PredicateType: bom, Platforms: tc.mode, PlatformFilter: tc.filter})
+		if res == nil || res.Verified != tc.verified || (err == nil) != tc.verified {
+			t.Fatalf("%s %v: result %+v, error %v; want verified %v", tc.mode, tc.filter, res, err, tc.verified)
+		}
+		var perr *verify.PlatformsError
+		if !tc.verified && (!errors.As(err, &perr) || !slices.Equal(perr.Failed, []string{"linux/arm/v7"}) || !errors.Is(err, verify.ErrNoSignatures)) {
+			t.Errorf("%s: error %v, want a PlatformsError naming linux/arm/v7, matching ErrNoSignatures", tc.mode, err)
+		}
+	}
+}

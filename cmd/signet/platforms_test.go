@@ -104,6 +104,29 @@ images:
 			}
 		}
 	}
+	if _, stderr, code := signet(t, "attest", "--no-tlog", "--key", key+".key", "--type", "cyclonedx", "--predicate", "../../attest/testdata/sbom.cdx.json",
+		plats["linux/amd64"].String()); code != exitOK {
+		t.Fatal(stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"--platforms", "every"}, exitNoSignatures, []string{"not verified: linux/arm64, linux/arm/v7", "✓ platform linux/amd64"}},
+		{[]string{"--platforms", "every", "--platform-filter", "linux/amd64"}, exitOK, []string{"✓ platform linux/amd64", "sigstore-bundle attestation by key"}},
+	} {
+		args := append([]string{"verify-attestation", "--key", key + ".pub", "--type", "cyclonedx"}, tc.args...)
+		out, stderr, code := signet(t, append(args, idx.String())...)
+		if code != tc.code {
+			t.Errorf("verify-attestation %v: exit %d, want %d\n%s%s", tc.args, code, tc.code, out, stderr)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("verify-attestation %v: the output does not say %q\n%s", tc.args, w, out)
+			}
+		}
+	}
 	if out, _, code := signet(t, "policy", "explain", filepath.Join(dir, "every.yaml"), idx.String()); code != exitOK ||
 		!strings.Contains(out, "platforms: every — an index's platform manifests must each meet these on their own digests") {
 		t.Errorf("policy explain: exit %d\n%s", code, out)
