@@ -19,6 +19,7 @@ func newVerifyAttestationCmd(s *streams) *cobra.Command {
 		condition string
 		output    string
 		files     bundleFiles
+		plats     platformFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "verify-attestation --key KEY --type TYPE [--condition CEL] IMAGE...",
@@ -40,10 +41,15 @@ give GitHub's own trusted root (gh attestation trusted-root) as
 --trusted-root for a private repository's attestations
 (docs/github-attestations.md).
 
+--platforms every requires a valid attestation on each platform manifest of
+an index, on its own digest (an SBOM per platform); any, on at least one;
+index (default), on the index's digest. --platform-filter as for verify.
+
 ` + exitCodesHelp,
 		Example: `  signet verify-attestation --key release.pub --type vuln \
       --condition 'predicate.scanner.result.summary.fixable.critical == 0' registry.example.com/app:v1
   signet verify-attestation --key release.pub --type cyclonedx --condition 'size(predicate.components) > 0' IMAGE
+  signet verify-attestation --key release.pub --type cyclonedx --platforms every registry.example.com/app:v1
   signet verify-attestation --key release.pub --type slsaprovenance1 \
       --condition 'predicate.runDetails.builder.id.startsWith("https://github.com/example/")' IMAGE
   gh attestation download oci://ghcr.io/acme/app:v1 --owner acme   # writes sha256:<digest>.jsonl
@@ -69,7 +75,11 @@ give GitHub's own trusted root (gh attestation trusted-root) as
 			if err := checkReferences(reg.client(), images...); err != nil {
 				return err
 			}
-			req := verify.AttestationRequest{PredicateType: pt}
+			pmode, err := plats.mode()
+			if err != nil {
+				return err
+			}
+			req := verify.AttestationRequest{PredicateType: pt, Platforms: pmode, PlatformFilter: plats.filter}
 			if condition != "" {
 				if req.Condition, err = verify.CompileConditionFor(pt, condition); err != nil {
 					return usageError{err}
@@ -96,6 +106,7 @@ give GitHub's own trusted root (gh attestation trusted-root) as
 	trust.addFlags(cmd)
 	ids.addFlags(cmd)
 	files.addFlag(cmd)
+	plats.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key (repeatable)")
 	cmd.Flags().StringVar(&typ, "type", "", "predicate type: a cosign name (cyclonedx, spdxjson, vuln, slsaprovenance1, ...) or a URI")
 	cmd.Flags().StringVar(&condition, "condition", "", "CEL expression that must be true for the statement")
@@ -123,6 +134,12 @@ type attestationResult struct {
 	Attestations []verify.Signature `json:"attestations"`
 	// Ignored counts attached artifacts that are not attestations of this type.
 	Ignored int `json:"ignored"`
+	// PlatformMode, Platforms and Skipped: an index verified platform by
+	// platform (--platforms every or any), each platform's attestations
+	// in its signatures.
+	PlatformMode verify.PlatformMode     `json:"platformMode,omitempty"`
+	Platforms    []verify.PlatformResult `json:"platforms,omitempty"`
+	Skipped      []string                `json:"skipped,omitempty"`
 }
 
 func attestationReports(reps []verifyReport, what candidates) []attestationReport {
@@ -131,7 +148,7 @@ func attestationReports(reps []verifyReport, what candidates) []attestationRepor
 		out[i] = attestationReport{Image: r.Image, PredicateType: what.predicateType, Condition: what.condition, Error: r.Error, ExitCode: r.ExitCode}
 		if res := r.Result; res != nil {
 			out[i].Result = &attestationResult{Image: res.Image, Digest: res.Digest, Tag: res.Tag, Verified: res.Verified,
-				Attestations: res.Signatures, Ignored: res.Ignored}
+				Attestations: res.Signatures, Ignored: res.Ignored, PlatformMode: res.PlatformMode, Platforms: res.Platforms, Skipped: res.Skipped}
 			if res.Signatures == nil {
 				out[i].Result.Attestations = []verify.Signature{}
 			}
