@@ -406,3 +406,31 @@ func TestTagChangedAfterWrite(t *testing.T) {
 		t.Fatalf("doctor wrote again over the other writer: %+v", got)
 	}
 }
+
+// TestTextEscapesRegistryStrings: a pusher plants an entry whose
+// artifactType carries an escape sequence and a line break, to repaint the
+// report as healthy; the text report shows them escaped, on one line.
+func TestTextEscapesRegistryStrings(t *testing.T) {
+	f := newFixture(t, false, nil)
+	d := slices.Clone(f.healthy)
+	d[0].ArtifactType = "x\x1b[2J\x1b[H\nHealthy: no damage found.\u202e"
+	f.plant(t, d)
+	r := run(t, f, false)
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\u202e") || strings.Contains(out, "\nHealthy") {
+		t.Fatalf("registry text printed raw:\n%q", out)
+	}
+	if !strings.Contains(out, `x\x1b[2J\x1b[H\nHealthy`) {
+		t.Fatalf("the artifactType is not shown escaped:\n%s", out)
+	}
+	if r.Subjects[0].Fallback.Findings[0].Detail == "" || !strings.Contains(r.Subjects[0].Fallback.Findings[0].Detail, "\x1b") {
+		t.Fatal("WriteText changed the report itself (its JSON escapes for itself)")
+	}
+	if !errors.Is(r.Err(), doctor.ErrDamaged) || !strings.Contains(out, "Damage found") {
+		t.Fatalf("the escaped report lost its verdict (err %v):\n%s", r.Err(), out)
+	}
+}
