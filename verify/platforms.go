@@ -83,6 +83,9 @@ func notRunnable(p *v1.Platform) bool {
 	return p != nil && p.OS == "unknown" && p.Architecture == "unknown"
 }
 
+// maxSkippedNamed is how many of the entries left out a message names.
+const maxSkippedNamed = 16
+
 // platformList is what every and any verify of an index.
 type platformList struct {
 	targets []*oci.Target
@@ -121,6 +124,14 @@ func listPlatforms(ctx context.Context, client *oci.Client, t *oci.Target, filte
 		}
 		l.targets = append(l.targets, t.Child(c))
 		l.names = append(l.names, name)
+	}
+	if n := len(l.skipped); n > maxSkippedNamed {
+		// An index may list any number of entries: the message names a
+		// few, and counts the rest.
+		l.skipped = append(l.skipped[:maxSkippedNamed:maxSkippedNamed], fmt.Sprintf("%d more", n-maxSkippedNamed))
+	}
+	if n := len(listed); n > maxSkippedNamed {
+		listed = append(listed[:maxSkippedNamed:maxSkippedNamed], fmt.Sprintf("%d more", n-maxSkippedNamed))
 	}
 	switch {
 	case len(l.targets) > MaxPlatforms:

@@ -572,3 +572,45 @@ func TestPlatformFilterAsNodesMatch(t *testing.T) {
 		}
 	})
 }
+
+// TestPlatformsSkippedBounded: a pusher lists 5,000 BuildKit-style
+// attestation entries beside one signed platform; the decision names a few
+// of the entries left out and counts the rest, instead of carrying a line
+// for each into every check message, cache entry and admission answer.
+func TestPlatformsSkippedBounded(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	signed := w.reg.PushImage(t, "team/app:amd64")
+	w.sign(t, "alice", signed.String())
+	att := descriptor(t, w, w.reg.PushImage(t, "team/app:att"), &v1.Platform{OS: "unknown", Architecture: "unknown"})
+	descs := []v1.Descriptor{descriptor(t, w, signed, &v1.Platform{OS: "linux", Architecture: "amd64"})}
+	for range 5000 {
+		descs = append(descs, att)
+	}
+	idx := pushRawIndex(t, w, "team/app:many-att", descs)
+	d := platformEngine(t, w, "every", "").Decide(context.Background(), idx.String())
+	c := check(d, "platforms")
+	if !d.Allowed || c == nil {
+		t.Fatalf("allowed %v, platforms check %+v: %s", d.Allowed, c, d.Reason)
+	}
+	if len(c.Message) > 4000 || !strings.Contains(c.Message, "4984 more") {
+		t.Fatalf("platforms check message is %d bytes, want a bounded one ending with a count: %.300s", len(c.Message), c.Message)
+	}
+}
+
+// TestNoPlatformsListBounded: 5,000 entries outside the filter; the
+// refusal names a few and counts the rest.
+func TestNoPlatformsListBounded(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	img := descriptor(t, w, w.reg.PushImage(t, "team/app:s390x"), &v1.Platform{OS: "linux", Architecture: "s390x"})
+	descs := make([]v1.Descriptor, 5000)
+	for i := range descs {
+		descs[i] = img
+	}
+	idx := pushRawIndex(t, w, "team/app:many-s390x", descs)
+	d := platformEngine(t, w, "every", "platformFilter: [linux/amd64]").Decide(context.Background(), idx.String())
+	if d.Allowed || d.Class != verify.ClassPolicyDenied || len(d.Reason) > 4000 || !strings.Contains(d.Reason, "4984 more") {
+		t.Fatalf("allowed %v class %q, want a bounded refusal (%d bytes): %.300s", d.Allowed, d.Class, len(d.Reason), d.Reason)
+	}
+}
