@@ -78,8 +78,9 @@ type Fallback struct {
 	// Fix says what --fix did, when asked.
 	Fix *FixResult `json:"fix,omitempty"`
 
-	entries []entry // as read, for the repair
-	raw     []byte  // the index as read
+	subject name.Digest // whose fallback index it is
+	entries []entry     // as read, for the repair
+	raw     []byte      // the index as read
 }
 
 // Subject is what doctor found for one manifest: the image, or a platform

@@ -434,3 +434,36 @@ func TestTextEscapesRegistryStrings(t *testing.T) {
 		t.Fatalf("the escaped report lost its verdict (err %v):\n%s", r.Err(), out)
 	}
 }
+
+// TestMissingOnceWritesNothing: a replica behind answers 404 for a good
+// entry's manifest once; --fix must not drop the entry on that one answer.
+// The manifest is read again before the repair, found, and nothing is
+// written.
+func TestMissingOnceWritesNothing(t *testing.T) {
+	var lagging atomic.Value
+	lagging.Store("")
+	wrap := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if d := lagging.Load().(string); d != "" && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/manifests/"+d) &&
+				lagging.CompareAndSwap(d, "") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = w.Write([]byte(`{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`))
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	f := newFixture(t, false, wrap)
+	f.plant(t, []v1.Descriptor{stripped(f.healthy[0]), f.healthy[1], f.healthy[2]})
+	before := f.index(t)
+	lagging.Store(f.healthy[2].Digest.String())
+	r := run(t, f, true)
+	fix := r.Subjects[0].Fallback.Fix
+	if fix == nil || fix.Fixed || !strings.Contains(fix.Stopped, "inconsistently") || !errors.Is(r.Err(), doctor.ErrDamaged) {
+		t.Fatalf("fix %+v, err %v; want the repair stopped, nothing written", fix, r.Err())
+	}
+	if after := f.index(t); !descriptorsEqual(after.Manifests, before.Manifests) {
+		t.Fatalf("a good entry was dropped on one 404: %+v", after.Manifests)
+	}
+}
