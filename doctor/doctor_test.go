@@ -467,3 +467,38 @@ func TestMissingOnceWritesNothing(t *testing.T) {
 		t.Fatalf("a good entry was dropped on one 404: %+v", after.Manifests)
 	}
 }
+
+// TestTooManyPlatforms: a pusher lists 5,000 manifests in an index, each
+// with a fallback index of up to 1,000 entries to read; doctor refuses
+// before reading any instead of making millions of requests.
+func TestTooManyPlatforms(t *testing.T) {
+	var gets atomic.Int64
+	wrap := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/sha256-") {
+				gets.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	f := newFixture(t, false, wrap)
+	img := f.resolve(t, f.image.String()).Descriptor
+	descs := make([]v1.Descriptor, 5000)
+	for i := range descs {
+		descs[i] = img
+		descs[i].Platform = &v1.Platform{OS: "linux", Architecture: "amd64"}
+	}
+	raw, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: descs})
+	tag := f.image.Context().Tag("many")
+	if err := f.c.PutManifest(context.Background(), tag, raw, types.OCIImageIndex); err != nil {
+		t.Fatal(err)
+	}
+	gets.Store(0)
+	r, err := doctor.Run(context.Background(), f.c, tag.String(), doctor.Options{Fix: true})
+	if err == nil || r != nil || !strings.Contains(err.Error(), "5000 manifests, more than the 128") {
+		t.Fatalf("Run: %v (report %v), want a refusal naming the count", err, r != nil)
+	}
+	if n := gets.Load(); n > 1 { // the referrers API probe may read the index's own
+		t.Fatalf("%d fallback tags read before the refusal", n)
+	}
+}
