@@ -103,6 +103,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./notary FuzzDescribe $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./gate FuzzClassify $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./policy FuzzNormalizeReference $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./policy FuzzPlatformMatches $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./migrate FuzzImport $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./oci FuzzParseLayoutReference $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./oci FuzzParseLayoutIndex $(FUZZTIME)

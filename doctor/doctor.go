@@ -78,8 +78,9 @@ type Fallback struct {
 	// Fix says what --fix did, when asked.
 	Fix *FixResult `json:"fix,omitempty"`
 
-	entries []entry // as read, for the repair
-	raw     []byte  // the index as read
+	subject name.Digest // whose fallback index it is
+	entries []entry     // as read, for the repair
+	raw     []byte      // the index as read
 }
 
 // Subject is what doctor found for one manifest: the image, or a platform
@@ -133,6 +134,10 @@ type Options struct {
 	Fix bool
 }
 
+// maxPlatforms is the most manifests of an index doctor examines: twice
+// the platforms verify checks, for BuildKit's attestation manifests.
+const maxPlatforms = 128
+
 // Run examines ref (REGISTRY/REPO[:TAG|@DIGEST]) and, with opts.Fix,
 // repairs what it can. An error means the registry could not be read
 // completely: nothing was written from a partial read.
@@ -150,6 +155,10 @@ func Run(ctx context.Context, c *oci.Client, ref string, opts Options) (*Report,
 	children, err := c.Children(ctx, t)
 	if err != nil {
 		return nil, err
+	}
+	if len(children) > maxPlatforms {
+		return nil, fmt.Errorf("%s lists %d manifests, more than the %d doctor examines (each has a fallback index of up to %d entries to read); "+
+			"run doctor on the platform manifests that matter, by digest", ref, len(children), maxPlatforms, maxEntries)
 	}
 	for _, d := range children {
 		targets = append(targets, t.Child(d))

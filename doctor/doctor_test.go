@@ -406,3 +406,99 @@ func TestTagChangedAfterWrite(t *testing.T) {
 		t.Fatalf("doctor wrote again over the other writer: %+v", got)
 	}
 }
+
+// TestTextEscapesRegistryStrings: a pusher plants an entry whose
+// artifactType carries an escape sequence and a line break, to repaint the
+// report as healthy; the text report shows them escaped, on one line.
+func TestTextEscapesRegistryStrings(t *testing.T) {
+	f := newFixture(t, false, nil)
+	d := slices.Clone(f.healthy)
+	d[0].ArtifactType = "x\x1b[2J\x1b[H\nHealthy: no damage found.\u202e"
+	f.plant(t, d)
+	r := run(t, f, false)
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\u202e") || strings.Contains(out, "\nHealthy") {
+		t.Fatalf("registry text printed raw:\n%q", out)
+	}
+	if !strings.Contains(out, `x\x1b[2J\x1b[H\nHealthy`) {
+		t.Fatalf("the artifactType is not shown escaped:\n%s", out)
+	}
+	if r.Subjects[0].Fallback.Findings[0].Detail == "" || !strings.Contains(r.Subjects[0].Fallback.Findings[0].Detail, "\x1b") {
+		t.Fatal("WriteText changed the report itself (its JSON escapes for itself)")
+	}
+	if !errors.Is(r.Err(), doctor.ErrDamaged) || !strings.Contains(out, "Damage found") {
+		t.Fatalf("the escaped report lost its verdict (err %v):\n%s", r.Err(), out)
+	}
+}
+
+// TestMissingOnceWritesNothing: a replica behind answers 404 for a good
+// entry's manifest once; --fix must not drop the entry on that one answer.
+// The manifest is read again before the repair, found, and nothing is
+// written.
+func TestMissingOnceWritesNothing(t *testing.T) {
+	var lagging atomic.Value
+	lagging.Store("")
+	wrap := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if d := lagging.Load().(string); d != "" && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/manifests/"+d) &&
+				lagging.CompareAndSwap(d, "") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusNotFound)
+				_, _ = w.Write([]byte(`{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`))
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	f := newFixture(t, false, wrap)
+	f.plant(t, []v1.Descriptor{stripped(f.healthy[0]), f.healthy[1], f.healthy[2]})
+	before := f.index(t)
+	lagging.Store(f.healthy[2].Digest.String())
+	r := run(t, f, true)
+	fix := r.Subjects[0].Fallback.Fix
+	if fix == nil || fix.Fixed || !strings.Contains(fix.Stopped, "inconsistently") || !errors.Is(r.Err(), doctor.ErrDamaged) {
+		t.Fatalf("fix %+v, err %v; want the repair stopped, nothing written", fix, r.Err())
+	}
+	if after := f.index(t); !descriptorsEqual(after.Manifests, before.Manifests) {
+		t.Fatalf("a good entry was dropped on one 404: %+v", after.Manifests)
+	}
+}
+
+// TestTooManyPlatforms: a pusher lists 5,000 manifests in an index, each
+// with a fallback index of up to 1,000 entries to read; doctor refuses
+// before reading any instead of making millions of requests.
+func TestTooManyPlatforms(t *testing.T) {
+	var gets atomic.Int64
+	wrap := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/sha256-") {
+				gets.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	f := newFixture(t, false, wrap)
+	img := f.resolve(t, f.image.String()).Descriptor
+	descs := make([]v1.Descriptor, 5000)
+	for i := range descs {
+		descs[i] = img
+		descs[i].Platform = &v1.Platform{OS: "linux", Architecture: "amd64"}
+	}
+	raw, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: descs})
+	tag := f.image.Context().Tag("many")
+	if err := f.c.PutManifest(context.Background(), tag, raw, types.OCIImageIndex); err != nil {
+		t.Fatal(err)
+	}
+	gets.Store(0)
+	r, err := doctor.Run(context.Background(), f.c, tag.String(), doctor.Options{Fix: true})
+	if err == nil || r != nil || !strings.Contains(err.Error(), "5000 manifests, more than the 128") {
+		t.Fatalf("Run: %v (report %v), want a refusal naming the count", err, r != nil)
+	}
+	if n := gets.Load(); n > 1 { // the referrers API probe may read the index's own
+		t.Fatalf("%d fallback tags read before the refusal", n)
+	}
+}

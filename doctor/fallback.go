@@ -48,7 +48,7 @@ type getter interface {
 // judges, nor rewrites, from a partial read.
 func readFallback(ctx context.Context, c getter, subject name.Digest) (*Fallback, error) {
 	tag := oci.FallbackTag(subject)
-	f := &Fallback{Tag: tag.String()}
+	f := &Fallback{Tag: tag.String(), subject: subject}
 	got, err := c.Get(ctx, tag)
 	if errors.Is(err, oci.ErrNotFound) {
 		return f, nil

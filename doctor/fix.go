@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -45,6 +46,13 @@ func fixSubject(ctx context.Context, c *oci.Client, s *Subject, api bool) error 
 		res.Stopped = "the fallback tag is not an index doctor can rebuild; it is left as it is"
 		return nil
 	}
+	if back, err := reappeared(ctx, c, s); err != nil || back != "" {
+		if back != "" {
+			res.Stopped = fmt.Sprintf("%s was missing when read and is there now: the registry answers inconsistently (a replica behind?); "+
+				"nothing written, run doctor again later", back)
+		}
+		return err
+	}
 	raw, changes, err := rebuild(f)
 	if err != nil {
 		return err
@@ -55,6 +63,27 @@ func fixSubject(ctx context.Context, c *oci.Client, s *Subject, api bool) error 
 		return fmt.Errorf("parsing the fallback tag %s: %w", f.Tag, err)
 	}
 	return write(ctx, c, tag, f, raw, res)
+}
+
+// reappeared reads again each manifest the index names that read as
+// missing, before the repair drops its entry: an entry is dropped only
+// when the registry says twice that it has no such manifest. It returns
+// the first that is there now ("" when none is), or the error reading.
+func reappeared(ctx context.Context, c *oci.Client, s *Subject) (string, error) {
+	for _, e := range s.Fallback.entries {
+		if e.keep || len(e.reason) == 0 || e.reason[0].Problem != Missing {
+			continue
+		}
+		id := e.desc.Digest.String()
+		_, err := c.Get(ctx, s.Fallback.subject.Context().Digest(id))
+		switch {
+		case err == nil:
+			return id, nil
+		case !errors.Is(err, oci.ErrNotFound):
+			return "", fmt.Errorf("reading %s again before dropping it (nothing written): %w", id, err)
+		}
+	}
+	return "", nil
 }
 
 // rebuild is f's index with the damaged entries dropped or repaired: the

@@ -3,14 +3,21 @@ package doctor
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
+	"github.com/signet-dev/signet/internal/termtext"
 	"github.com/signet-dev/signet/oci"
 )
 
-// WriteText writes the report for people.
+// WriteText writes the report for people. What the registry says (an
+// entry's artifactType, a platform, a signed head's tag, an error) has its
+// control characters escaped: an escape sequence or a line break in it
+// cannot repaint the report.
 func (r *Report) WriteText(w io.Writer) error {
+	err := r.Err()
+	r = r.printable()
 	var b strings.Builder
 	fmt.Fprintf(&b, "Image     %s (%s)\n", r.Image, r.Digest)
 	if r.ReferrersAPI {
@@ -33,7 +40,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(&b, "\nSigned heads: %s\n", r.Heads.text())
-	switch err := r.Err(); {
+	switch {
 	case err == nil && r.fixed() > 0:
 		fmt.Fprintf(&b, "\nRepaired %s; no damage remains.\n", plural(r.fixed(), "fallback index", "fallback indexes"))
 	case err == nil:
@@ -43,8 +50,29 @@ func (r *Report) WriteText(w io.Writer) error {
 	default:
 		fmt.Fprintf(&b, "\nDamage found in %s. Run again with --fix to repair it.\n", r.damagedText())
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	_, werr := io.WriteString(w, b.String())
+	return werr
+}
+
+// printable is a copy of r with every string escaped for a terminal (see
+// termtext); its Err is not r's, so WriteText asks r first.
+func (r *Report) printable() *Report {
+	out := *r
+	out.Subjects = make([]Subject, len(r.Subjects))
+	for i, s := range r.Subjects {
+		s.LegacyTags = slices.Clone(s.LegacyTags)
+		s.Fallback.Findings = slices.Clone(s.Fallback.Findings)
+		if s.Fallback.Fix != nil {
+			fix := *s.Fallback.Fix
+			fix.Changes = slices.Clone(fix.Changes)
+			s.Fallback.Fix = &fix
+		}
+		s.Fallback.Kinds = maps.Clone(s.Fallback.Kinds)
+		out.Subjects[i] = s
+	}
+	out.Heads.TagsNaming = slices.Clone(r.Heads.TagsNaming)
+	termtext.Clean(&out)
+	return &out
 }
 
 func writeFallback(b *strings.Builder, f *Fallback) {

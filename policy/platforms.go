@@ -67,14 +67,95 @@ func ValidatePlatform(p string) error {
 // PlatformMatches says whether a platform (os/arch[/variant], as an index
 // lists it) is one the filter names: os and arch exactly, and the variant
 // exactly when the filter gives one. An empty filter matches every platform.
+// Both are compared as a node's runtime compares them (see
+// NormalizePlatform): an index entry labelled linux/x86_64 or Linux/amd64
+// is pulled by a linux/amd64 node, so it is linux/amd64 to the filter too.
 func PlatformMatches(filter []string, platform string) bool {
 	if len(filter) == 0 {
 		return true
 	}
+	platform = NormalizePlatform(platform)
 	for _, f := range filter {
-		if f == platform || (strings.Count(f, "/") == 1 && strings.HasPrefix(platform, f+"/")) {
+		if strings.Count(f, "/") == 1 {
+			// Any variant: os and arch as normalised (linux/arm is not
+			// only linux/arm/v7 here).
+			os, arch, _ := splitPlatform(NormalizePlatform(f))
+			f = os + "/" + arch
+			if f == platform || strings.HasPrefix(platform, f+"/") {
+				return true
+			}
+		} else if NormalizePlatform(f) == platform {
 			return true
 		}
 	}
 	return false
+}
+
+// PlatformFallback says whether a node of the filter entry's platform may
+// pull platform when the index lists nothing that matches the entry: a
+// runtime falls back to a compatible platform (containerd: an amd64 node
+// runs 386, an arm64 node arm, an arm node an older arm variant).
+func PlatformFallback(filterEntry, platform string) bool {
+	fos, farch, _ := splitPlatform(NormalizePlatform(filterEntry))
+	pos, parch, _ := splitPlatform(NormalizePlatform(platform))
+	if fos != pos {
+		return false
+	}
+	switch farch {
+	case "amd64":
+		return parch == "amd64" || parch == "386"
+	case "arm64":
+		return parch == "arm64" || parch == "arm"
+	}
+	return farch == parch
+}
+
+// NormalizePlatform is os/arch[/variant] as containerd's platform matcher
+// sees it: lower case, architecture aliases folded (x86_64 and x86-64 are
+// amd64, aarch64 arm64, i386 386, armhf arm/v7, armel arm/v6), arm without
+// a variant arm/v7, arm64/v8 and amd64/v1 without their variant.
+func NormalizePlatform(p string) string {
+	os, arch, variant := splitPlatform(strings.ToLower(p))
+	if os == "macos" {
+		os = "darwin"
+	}
+	switch arch {
+	case "i386":
+		arch, variant = "386", ""
+	case "x86_64", "x86-64", "amd64":
+		arch = "amd64"
+		if variant == "v1" {
+			variant = ""
+		}
+	case "aarch64", "arm64":
+		arch = "arm64"
+		switch variant {
+		case "8", "v8", "v8.0":
+			variant = ""
+		case "9", "9.0", "v9.0":
+			variant = "v9"
+		}
+	case "armhf":
+		arch, variant = "arm", "v7"
+	case "armel":
+		arch, variant = "arm", "v6"
+	case "arm":
+		switch variant {
+		case "", "7":
+			variant = "v7"
+		case "5", "6", "8":
+			variant = "v" + variant
+		}
+	}
+	out := os + "/" + arch
+	if variant != "" {
+		out += "/" + variant
+	}
+	return out
+}
+
+func splitPlatform(p string) (os, arch, variant string) {
+	os, rest, _ := strings.Cut(p, "/")
+	arch, variant, _ = strings.Cut(rest, "/")
+	return os, arch, variant
 }

@@ -68,12 +68,42 @@ func TestPlatformMatches(t *testing.T) {
 		{[]string{"linux/amd64"}, "linux/arm64", false},
 		{[]string{"linux/arm"}, "linux/arm/v7", true},
 		{[]string{"linux/arm/v6"}, "linux/arm/v7", false},
-		{[]string{"linux/arm/v7"}, "linux/arm", false},
+		// A node's runtime normalises what an index says: linux/arm is
+		// arm/v7, x86_64 amd64, Linux linux.
+		{[]string{"linux/arm/v7"}, "linux/arm", true},
+		{[]string{"linux/arm/v7"}, "linux/armhf", true},
+		{[]string{"linux/arm/v6"}, "linux/arm", false},
+		{[]string{"linux/amd64"}, "linux/x86_64", true},
+		{[]string{"linux/amd64"}, "Linux/AMD64", true},
+		{[]string{"linux/arm64/v8"}, "linux/aarch64", true},
+		{[]string{"linux/arm64"}, "linux/arm64/v8", true},
+		{[]string{"linux/arm"}, "linux/armel", true},
+		{[]string{"linux/386"}, "linux/i386", true},
 		{[]string{"linux/arm"}, "linux/arm64", false},
 		{[]string{"windows/amd64"}, "linux/amd64", false},
 	} {
 		if got := policy.PlatformMatches(tc.filter, tc.platform); got != tc.want {
 			t.Errorf("PlatformMatches(%v, %q) = %v, want %v", tc.filter, tc.platform, got, tc.want)
+		}
+	}
+}
+
+func TestPlatformFallback(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		filter, platform string
+		want             bool
+	}{
+		{"linux/amd64", "linux/386", true},
+		{"linux/amd64", "linux/i386", true},
+		{"linux/arm64", "linux/arm/v7", true},
+		{"linux/arm/v7", "linux/arm/v6", true},
+		{"linux/amd64", "linux/arm64", false},
+		{"linux/amd64", "windows/386", false},
+		{"linux/386", "linux/amd64", false},
+	} {
+		if got := policy.PlatformFallback(tc.filter, tc.platform); got != tc.want {
+			t.Errorf("PlatformFallback(%q, %q) = %v, want %v", tc.filter, tc.platform, got, tc.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -82,6 +83,9 @@ func notRunnable(p *v1.Platform) bool {
 	return p != nil && p.OS == "unknown" && p.Architecture == "unknown"
 }
 
+// maxSkippedNamed is how many of the entries left out a message names.
+const maxSkippedNamed = 16
+
 // platformList is what every and any verify of an index.
 type platformList struct {
 	targets []*oci.Target
@@ -102,6 +106,7 @@ func listPlatforms(ctx context.Context, client *oci.Client, t *oci.Target, filte
 	}
 	l := &platformList{}
 	var listed []string
+	unmatched := unmatchedFilter(filter, children)
 	for _, c := range children {
 		name := platformName(c.Platform)
 		switch {
@@ -113,12 +118,20 @@ func listPlatforms(ctx context.Context, client *oci.Client, t *oci.Target, filte
 			continue
 		}
 		listed = append(listed, name)
-		if c.Platform != nil && c.Platform.OS != "" && !policy.PlatformMatches(filter, name) {
+		if c.Platform != nil && c.Platform.OS != "" && !filtered(filter, unmatched, name) {
 			l.skipped = append(l.skipped, name+" is not in the platform filter")
 			continue
 		}
 		l.targets = append(l.targets, t.Child(c))
 		l.names = append(l.names, name)
+	}
+	if n := len(l.skipped); n > maxSkippedNamed {
+		// An index may list any number of entries: the message names a
+		// few, and counts the rest.
+		l.skipped = append(l.skipped[:maxSkippedNamed:maxSkippedNamed], fmt.Sprintf("%d more", n-maxSkippedNamed))
+	}
+	if n := len(listed); n > maxSkippedNamed {
+		listed = append(listed[:maxSkippedNamed:maxSkippedNamed], fmt.Sprintf("%d more", n-maxSkippedNamed))
 	}
 	switch {
 	case len(l.targets) > MaxPlatforms:
@@ -129,6 +142,29 @@ func listPlatforms(ctx context.Context, client *oci.Client, t *oci.Target, filte
 		return nil, fmt.Errorf("%w: it lists %s", ErrNoPlatforms, listOrNone(listed))
 	}
 	return l, nil
+}
+
+// unmatchedFilter lists the filter's platforms that no entry of the index
+// matches: a node of one of them falls back to a compatible platform.
+func unmatchedFilter(filter []string, children []v1.Descriptor) []string {
+	var out []string
+	for _, f := range filter {
+		if !slices.ContainsFunc(children, func(c v1.Descriptor) bool {
+			return c.Platform != nil && !notRunnable(c.Platform) && policy.PlatformMatches([]string{f}, platformName(c.Platform))
+		}) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// filtered says whether platform is one a node of a filter platform may
+// pull: one the filter names (as a runtime normalises names: linux/x86_64
+// is linux/amd64), or one a filter platform the index does not list falls
+// back to (linux/386 for linux/amd64).
+func filtered(filter, unmatched []string, platform string) bool {
+	return policy.PlatformMatches(filter, platform) ||
+		slices.ContainsFunc(unmatched, func(f string) bool { return policy.PlatformFallback(f, platform) })
 }
 
 // platformTarget reads a platform manifest the index lists: a manifest the

@@ -525,3 +525,92 @@ func TestVerifyAttestationPlatforms(t *testing.T) {
 		}
 	}
 }
+
+// TestPlatformFilterAsNodesMatch: with platformFilter [linux/amd64,
+// linux/arm/v7], a pusher lists unsigned manifests under names a node's
+// runtime reads as a filtered platform (containerd lower-cases and folds
+// x86_64 to amd64, arm to arm/v7) or falls back to when the index lacks the
+// filtered one (an amd64 node runs linux/386). Each must be verified, not
+// skipped as "not in the platform filter".
+func TestPlatformFilterAsNodesMatch(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	signed := w.reg.PushImage(t, "team/app:amd64")
+	w.sign(t, "alice", signed.String())
+	armSigned := w.reg.PushImage(t, "team/app:armv7")
+	w.sign(t, "alice", armSigned.String())
+	unsigned := w.reg.PushImage(t, "team/app:unsigned")
+	amd := descriptor(t, w, signed, &v1.Platform{OS: "linux", Architecture: "amd64"})
+	arm := descriptor(t, w, armSigned, &v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"})
+	const filter = "platformFilter: [linux/amd64, linux/arm/v7]"
+	for _, tc := range []struct {
+		name   string
+		descs  []v1.Descriptor
+		denies string // the platform named as not verified
+	}{
+		{"x86_64 is amd64", []v1.Descriptor{amd, arm, descriptor(t, w, unsigned, &v1.Platform{OS: "linux", Architecture: "x86_64"})}, "linux/x86_64"},
+		{"upper case", []v1.Descriptor{descriptor(t, w, unsigned, &v1.Platform{OS: "Linux", Architecture: "AMD64"}), amd, arm}, "Linux/AMD64"},
+		{"arm without a variant is arm/v7", []v1.Descriptor{amd, descriptor(t, w, unsigned, &v1.Platform{OS: "linux", Architecture: "arm"}), arm}, "linux/arm"},
+		{"armhf is arm/v7", []v1.Descriptor{amd, arm, descriptor(t, w, unsigned, &v1.Platform{OS: "linux", Architecture: "armhf"})}, "linux/armhf"},
+		{"386 when the index has no amd64", []v1.Descriptor{arm, descriptor(t, w, unsigned, &v1.Platform{OS: "linux", Architecture: "386"})}, "linux/386"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			idx := pushRawIndex(t, w, "team/app:"+strings.NewReplacer(" ", "-", "/", "-").Replace(tc.name), tc.descs)
+			d := platformEngine(t, w, "every", filter).Decide(context.Background(), idx.String())
+			if d.Allowed || d.Class != verify.ClassNotFound || !strings.Contains(d.Reason, "NOT verified: "+tc.denies) {
+				t.Fatalf("allowed %v class %q, want a denial naming %s: %s", d.Allowed, d.Class, tc.denies, d.Reason)
+			}
+		})
+	}
+	t.Run("386 beside a signed amd64 is never pulled", func(t *testing.T) {
+		t.Parallel()
+		idx := pushRawIndex(t, w, "team/app:with386", []v1.Descriptor{amd, arm, descriptor(t, w, unsigned, &v1.Platform{OS: "linux", Architecture: "386"})})
+		d := platformEngine(t, w, "every", filter).Decide(context.Background(), idx.String())
+		if !d.Allowed {
+			t.Fatalf("denied: %s", d.Reason)
+		}
+	})
+}
+
+// TestPlatformsSkippedBounded: a pusher lists 5,000 BuildKit-style
+// attestation entries beside one signed platform; the decision names a few
+// of the entries left out and counts the rest, instead of carrying a line
+// for each into every check message, cache entry and admission answer.
+func TestPlatformsSkippedBounded(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	signed := w.reg.PushImage(t, "team/app:amd64")
+	w.sign(t, "alice", signed.String())
+	att := descriptor(t, w, w.reg.PushImage(t, "team/app:att"), &v1.Platform{OS: "unknown", Architecture: "unknown"})
+	descs := []v1.Descriptor{descriptor(t, w, signed, &v1.Platform{OS: "linux", Architecture: "amd64"})}
+	for range 5000 {
+		descs = append(descs, att)
+	}
+	idx := pushRawIndex(t, w, "team/app:many-att", descs)
+	d := platformEngine(t, w, "every", "").Decide(context.Background(), idx.String())
+	c := check(d, "platforms")
+	if !d.Allowed || c == nil {
+		t.Fatalf("allowed %v, platforms check %+v: %s", d.Allowed, c, d.Reason)
+	}
+	if len(c.Message) > 4000 || !strings.Contains(c.Message, "4984 more") {
+		t.Fatalf("platforms check message is %d bytes, want a bounded one ending with a count: %.300s", len(c.Message), c.Message)
+	}
+}
+
+// TestNoPlatformsListBounded: 5,000 entries outside the filter; the
+// refusal names a few and counts the rest.
+func TestNoPlatformsListBounded(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	img := descriptor(t, w, w.reg.PushImage(t, "team/app:s390x"), &v1.Platform{OS: "linux", Architecture: "s390x"})
+	descs := make([]v1.Descriptor, 5000)
+	for i := range descs {
+		descs[i] = img
+	}
+	idx := pushRawIndex(t, w, "team/app:many-s390x", descs)
+	d := platformEngine(t, w, "every", "platformFilter: [linux/amd64]").Decide(context.Background(), idx.String())
+	if d.Allowed || d.Class != verify.ClassPolicyDenied || len(d.Reason) > 4000 || !strings.Contains(d.Reason, "4984 more") {
+		t.Fatalf("allowed %v class %q, want a bounded refusal (%d bytes): %.300s", d.Allowed, d.Class, len(d.Reason), d.Reason)
+	}
+}

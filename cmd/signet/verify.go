@@ -78,7 +78,7 @@ every — a signature on each platform manifest the index lists, on its own
 digest (signet sign --recursive, cosign sign --recursive), as a node pulls
 one platform and nobody can know which; any — on at least one, which lets
 a node pull an unverified platform (for audits). --platform-filter limits
-every and any to some platforms (os/arch[/variant], exact; os/arch covers
+every and any to some platforms (os/arch[/variant], named as containerd names them; os/arch covers
 its variants). An index nested in the index, a platform manifest the
 registry lacks, more than 64 platforms, or none left after the filter,
 refuse the image.
