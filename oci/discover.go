@@ -189,6 +189,9 @@ func readReferrer(ctx context.Context, s Reader, subject name.Digest, desc v1.De
 	if a.ArtifactType == NotationArtifactType {
 		return readNotation(ctx, s, repo, desc, &m, a)
 	}
+	if _, ok := m.Annotations[AnnotationDetachedPredicate]; ok {
+		return readDetachedPredicate(&m, a)
+	}
 	if IsAttestationArtifactType(a.ArtifactType) {
 		return readAttestationArtifact(ctx, s, subject, got, &m, a)
 	}

@@ -22,6 +22,7 @@ func newAttestCmd(s *streams) *cobra.Command {
 		stmtFile  string
 		output    string
 		recursive bool
+		detached  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "attest --key KEY --type TYPE --predicate FILE IMAGE...",
@@ -52,7 +53,15 @@ a Notation signature (JWS, or COSE with --envelope cose) over that artifact's
 manifest, made with --key and --certificate-chain and stored as a referrer of
 the artifact. Such an attestation is not logged; --timestamp-url (with
 --timestamp-root) adds an RFC 3161 timestamp, which a policy's maxAge then
-measures from.`,
+measures from.
+
+--detached stores the predicate as its own OCI artifact (a referrer of the
+image, of the predicate's media type, streamed from the file) and signs and
+logs a small statement of type https://signet.dev/detached-predicate/v1 that
+names the document's digest, size and media type: for SBOMs too large for a
+transparency log or for memory. 'signet verify-attestation --type cyclonedx'
+accepts it, fetching and checking the document after the signature
+(docs/attestations.md).`,
 		Example: `  signet attest --key release.key --type cyclonedx --predicate sbom.cdx.json registry.example.com/app@sha256:...
   signet attest --key release.key --type spdxjson  --predicate sbom.spdx.json registry.example.com/app@sha256:...
   trivy image -f json -o scan.json registry.example.com/app@sha256:...
@@ -64,7 +73,8 @@ measures from.`,
   signet attest --key release.key --type https://example.com/review/v1 --predicate review.json registry.example.com/app@sha256:...
   signet attest --key release.key --statement statement.json registry.example.com/app@sha256:...
   signet attest --format notation --key release.key --certificate-chain release-chain.pem \
-      --type cyclonedx --predicate sbom.cdx.json registry.example.com/app@sha256:...`,
+      --type cyclonedx --predicate sbom.cdx.json registry.example.com/app@sha256:...
+  signet attest --detached --key release.key --type cyclonedx --predicate huge-sbom.cdx.json registry.example.com/app@sha256:...`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
 			if (predFile == "") == (stmtFile == "") {
@@ -76,6 +86,9 @@ measures from.`,
 			if err := outputFormat(output); err != nil {
 				return err
 			}
+			if detached && (stmtFile != "" || notation.format == "notation") {
+				return usageError{fmt.Errorf("--detached stores a --predicate file apart; it takes neither --statement nor --format notation")}
+			}
 			if err := notation.check(cmd, sign.LayoutReferrers); err != nil {
 				return err
 			}
@@ -85,7 +98,7 @@ measures from.`,
 			if err := checkReferences(client, images...); err != nil {
 				return err
 			}
-			checked, err := checkAttestInput(typ, predFile, stmtFile, recursive)
+			checked, err := checkAttestInput(typ, predFile, stmtFile, recursive, detached)
 			if err != nil {
 				return err
 			}
@@ -110,6 +123,9 @@ measures from.`,
 						for _, e := range o.Log {
 							fmt.Fprintf(s.out, "  logged at index %d (%s)\n", e.Index, e.Kind)
 						}
+						if o.Detached != nil {
+							fmt.Fprintf(s.out, "  predicate stored apart as %s: %s\n", o.Detached.Layout, o.Detached.Ref)
+						}
 						fmt.Fprintf(s.out, "  stored as %s: %s\n", o.Attached.Layout, o.Attached.Ref)
 						if o.Signature != nil {
 							fmt.Fprintf(s.out, "  signed with Notation, stored as %s: %s\n", o.Signature.Layout, o.Signature.Ref)
@@ -131,6 +147,7 @@ measures from.`,
 	cmd.Flags().StringVar(&predFile, "predicate", "", "predicate file (SBOM, scan report, provenance, ...)")
 	cmd.Flags().StringVar(&stmtFile, "statement", "", "a complete in-toto statement built elsewhere (its subject must name the image digest)")
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "for an image index, also attest each platform manifest")
+	cmd.Flags().BoolVar(&detached, "detached", false, "store the predicate as its own OCI artifact and sign a small statement naming it (for very large predicates)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
@@ -152,8 +169,8 @@ func attester(cmd *cobra.Command, s *streams, signing *signingOptions, notation 
 }
 
 // checkAttestInput reads and checks the predicate or statement file.
-func checkAttestInput(typ, predFile, stmtFile string, recursive bool) (*attest.Checked, error) {
-	req := attest.Request{Type: typ, Recursive: recursive}
+func checkAttestInput(typ, predFile, stmtFile string, recursive, detached bool) (*attest.Checked, error) {
+	req := attest.Request{Type: typ, Recursive: recursive, Detached: detached}
 	if predFile == "" {
 		data, err := os.ReadFile(stmtFile)
 		if err != nil {
