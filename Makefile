@@ -91,6 +91,8 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./tlog FuzzParseMySQL $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./attest FuzzBuildPredicate $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./attest FuzzParseStatement $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./attest FuzzParseDetachedPredicate $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzSummarize $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./inspect FuzzArtifact $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./inspect FuzzSummarize $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./admission FuzzParseReview $(FUZZTIME)
