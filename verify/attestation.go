@@ -114,7 +114,7 @@ func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
 	raw := sig.statement.raw
 	if sig.Detached != nil {
 		raw = sig.expanded
-		if raw == nil {
+		if raw == nil && (req.Condition != nil || req.MaxAge > 0) {
 			sig.fail("detached", fmt.Errorf("%w: the document is not a JSON object, so no condition or time can be read from it", ErrDetachedPredicate))
 			return
 		}
@@ -129,7 +129,9 @@ func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
 		}
 		sig.check("condition", Pass, req.Condition.String())
 	}
-	checkAgeOf(sig, req, raw)
+	if raw != nil {
+		checkAgeOf(sig, req, raw)
+	}
 }
 
 // checkLegacyAttestation verifies a DSSE envelope from a legacy .att layer.

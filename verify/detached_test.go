@@ -227,3 +227,26 @@ func verifyForged(t *testing.T, w *world, img name.Digest, p attest.DetachedPred
 	_, err = w.detachedVerifier(t).VerifyAttestations(ctx, img.String(), verify.AttestationRequest{PredicateType: attest.PredicateCycloneDX})
 	return err
 }
+
+// TestDetachedPredicateNotJSON: a document that is not JSON verifies by its
+// digest alone; a condition over it is refused.
+func TestDetachedPredicateNotJSON(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	img := w.reg.PushImage(t, "team/app:notjson")
+	doc := []byte("not JSON at all")
+	forged := pushForgedArtifact(t, w, img, doc, oci.CycloneDXMediaType)
+	h, _, _ := v1.SHA256(bytes.NewReader(doc))
+	p := attest.DetachedPredicate{PredicateType: attest.PredicateCycloneDX, Digest: h.String(), Size: int64(len(doc)), MediaType: oci.CycloneDXMediaType, Artifact: forged}
+	if err := verifyForged(t, w, img, p); err != nil {
+		t.Fatalf("want verified by digest, got %v", err)
+	}
+	c, err := verify.CompileConditionFor(attest.PredicateCycloneDX, `summary.counts.components == 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.detachedVerifier(t).VerifyAttestations(context.Background(), img.String(), verify.AttestationRequest{PredicateType: attest.PredicateCycloneDX, Condition: c})
+	if !errors.Is(err, verify.ErrDetachedPredicate) || !strings.Contains(err.Error(), "not a JSON object") {
+		t.Fatalf("want the condition refused, got %v", err)
+	}
+}
