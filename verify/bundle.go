@@ -60,8 +60,8 @@ func (st *statement) subjectFor(digest string) (inTotoSubject, string) {
 // ParseBundle parses a Sigstore bundle and the image-signature statement in
 // its DSSE envelope. It checks structure only, not signatures.
 func ParseBundle(data []byte) (*bundle.Bundle, *statement, error) {
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(data); err != nil {
+	b, err := unmarshalBundle(data)
+	if err != nil {
 		// The cause is protojson's or sigstore-go's wording; protoProblem
 		// says what it means.
 		return nil, nil, fmt.Errorf("%w: reading the Sigstore bundle: %s", ErrMalformed, protoProblem(data, err))
@@ -86,7 +86,7 @@ func ParseBundle(data []byte) (*bundle.Bundle, *statement, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &b, st, nil
+	return b, st, nil
 }
 
 // parseStatement parses a signed in-toto statement (v1 or v0.1) with at

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+
 	"github.com/signet-dev/signet/attest"
 )
 
@@ -85,4 +87,49 @@ func FuzzSummarize(f *testing.F) {
 			t.Fatalf("summary without counts: %v %v", reduced, summary)
 		}
 	})
+}
+
+// FuzzUnmarshalBundle: the scan that cuts a large bundle's payload out gives
+// what protojson gives for the whole bundle, or leaves it to protojson.
+func FuzzUnmarshalBundle(f *testing.F) {
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"dsseEnvelope":{"payload":"eyJhIjoxfQ==","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AAAA"}]}}`))
+	f.Add([]byte(`{"dsseEnvelope":{"payload":"eyJh\nIjoxfQ==","payload":""}}`))
+	old := bigBundleBytes
+	bigBundleBytes = 0 // every input takes the scan
+	f.Cleanup(func() { bigBundleBytes = old })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ferr := unmarshalBundle(data)
+		var whole bundle.Bundle
+		werr := whole.UnmarshalJSON(data)
+		if (ferr == nil) != (werr == nil) {
+			t.Fatalf("scan says %v, protojson %v", ferr, werr)
+		}
+		if ferr == nil && !bytes.Equal(fast.GetDsseEnvelope().GetPayload(), whole.GetDsseEnvelope().GetPayload()) {
+			t.Fatalf("payloads differ")
+		}
+	})
+}
+
+func TestFindPayload(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // "" when the scan leaves it to protojson
+	}{
+		{`{"a":[1,{"payload":"x"}],"dsseEnvelope":{"signatures":[{"sig":"}"}],"payload":"QUJD"}}`, "QUJD"},
+		{`{"dsseEnvelope":{"payload":"QUJD","payload":"QUJD"}}`, ""},
+		{`{"dsseEnvelope":{"payload":"QU\/D"}}`, ""},
+		{`{"dsseEnvelope":{"payload":"QUJD"},"dsseEnvelope":{}}`, ""},
+		{`{"dsse_envelope":{"payload":"QUJD"}}`, ""},
+		{`{"dsseEnvelope":{"payload":"QUJD"`, ""},
+	}
+	for _, tc := range tests {
+		start, end, ok := findPayload([]byte(tc.in))
+		got := ""
+		if ok {
+			got = tc.in[start:end]
+		}
+		if got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }
