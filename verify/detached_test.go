@@ -6,15 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/internal/registrytest"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/verify"
 )
@@ -248,5 +251,35 @@ func TestDetachedPredicateNotJSON(t *testing.T) {
 	_, err = w.detachedVerifier(t).VerifyAttestations(context.Background(), img.String(), verify.AttestationRequest{PredicateType: attest.PredicateCycloneDX, Condition: c})
 	if !errors.Is(err, verify.ErrDetachedPredicate) || !strings.Contains(err.Error(), "not a JSON object") {
 		t.Fatalf("want the condition refused, got %v", err)
+	}
+}
+
+// TestDetachedPredicateCapUnread: a document over the cap is refused before
+// its artifact or blob is asked for; under the cap the blob is read once.
+func TestDetachedPredicateCapUnread(t *testing.T) {
+	t.Parallel()
+	var blobGets atomic.Int64
+	var docDigest atomic.Value
+	docDigest.Store("")
+	w := newWorld(t)
+	w.reg = registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if d := docDigest.Load().(string); r.Method == http.MethodGet && d != "" && strings.HasSuffix(r.URL.Path, "/blobs/"+d) {
+				blobGets.Add(1)
+			}
+			h.ServeHTTP(rw, r)
+		})
+	})
+	img := w.reg.PushImage(t, "team/app:cap")
+	p := w.attestDetached(t, "alice", img.String(), "cyclonedx", writeSBOM(t, 100))
+	docDigest.Store(p.Digest)
+	ctx := context.Background()
+	req := verify.AttestationRequest{PredicateType: attest.PredicateCycloneDX}
+	_, err := w.detachedVerifier(t, verify.WithMaxDetachedBytes(p.Size-1)).VerifyAttestations(ctx, img.String(), req)
+	if !errors.Is(err, verify.ErrDetachedPredicate) || blobGets.Load() != 0 {
+		t.Fatalf("over the cap: want refused unread, got %v after %d reads of the document", err, blobGets.Load())
+	}
+	if _, err := w.detachedVerifier(t, verify.WithMaxDetachedBytes(p.Size)).VerifyAttestations(ctx, img.String(), req); err != nil || blobGets.Load() != 1 {
+		t.Fatalf("at the cap: want verified with one read, got %v after %d reads", err, blobGets.Load())
 	}
 }
