@@ -114,6 +114,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./policy FuzzOriginReference $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./trustbundle FuzzParseContents $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./trustbundle FuzzSelfContained $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./doctor FuzzFallback $(FUZZTIME)
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)

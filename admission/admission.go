@@ -302,6 +302,11 @@ func (w *Webhook) answer(resp *admissionv1.AdmissionResponse, req *admissionv1.A
 			denials = append(denials, denial(d))
 		case d.Failed():
 			warn(i, d, d.Reason)
+		case len(d.UnverifiedPlatforms()) > 0 && !mutate:
+			// platforms: any let an index through with a platform a node
+			// may pull unverified: say so, as a warn rule would.
+			warnings = append(warnings, fmt.Sprintf("signet: image %s allowed under platforms: any, but its platforms %s are not verified and a node may pull one",
+				d.Image, strings.Join(d.UnverifiedPlatforms(), ", ")))
 		}
 	}
 	resp.Warnings = warnings

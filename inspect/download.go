@@ -12,9 +12,13 @@ import (
 type Raw struct {
 	Layout   string `json:"layout"`
 	Manifest string `json:"manifest"`
-	// Data is a Sigstore bundle as stored, or, for a legacy .sig layer, an
+	// Format is sigstore-bundle, simple-signing or notation.
+	Format string `json:"format"`
+	// Data is a Sigstore bundle as stored; for a legacy .sig layer, an
 	// object in the shape `cosign download signature` prints
-	// (Base64Signature, Payload, Cert, Chain, Bundle).
+	// (Base64Signature, Payload, Cert, Chain, Bundle); for a Notation
+	// signature, {"mediaType": the envelope's (JWS or COSE), "envelope":
+	// the envelope, base64}.
 	Data json.RawMessage `json:"data,omitempty"`
 	// Error says why it could not be read.
 	Error string `json:"error,omitempty"`
@@ -22,7 +26,7 @@ type Raw struct {
 
 // Signatures returns the image signatures attached to image, in every
 // layout, unverified: bundles whose statement is cosign's image-signature
-// predicate, and legacy simple-signing layers.
+// predicate, legacy simple-signing layers, and Notation signatures.
 func Signatures(ctx context.Context, client *oci.Client, image string) ([]Raw, error) {
 	t, err := client.Resolve(ctx, image)
 	if err != nil {
@@ -35,16 +39,18 @@ func Signatures(ctx context.Context, client *oci.Client, image string) ([]Raw, e
 	r := &reader{}
 	var out []Raw
 	for _, a := range arts {
-		if a.Kind != oci.KindBundle && a.Kind != oci.KindSimpleSigning {
+		if a.Kind != oci.KindBundle && a.Kind != oci.KindSimpleSigning && a.Kind != oci.KindNotation {
 			continue
 		}
 		if r.artifact(a).Kind != KindSignature {
 			continue
 		}
-		raw := Raw{Layout: string(a.Layout), Manifest: a.Manifest.String()}
+		raw := Raw{Layout: string(a.Layout), Manifest: a.Manifest.String(), Format: string(a.Kind)}
 		switch {
 		case a.Err != nil:
 			raw.Error = a.Err.Error()
+		case a.Kind == oci.KindNotation:
+			raw.Data, _ = json.Marshal(map[string]string{"mediaType": a.MediaType, "envelope": base64.StdEncoding.EncodeToString(a.Content)})
 		case a.Kind == oci.KindBundle:
 			if raw.Data = compact(a.Content); raw.Data == nil {
 				raw.Error = "the bundle is not JSON"

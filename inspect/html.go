@@ -32,7 +32,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 			return "ok"
 		case "denied", "refused":
 			return "bad"
-		case "warned":
+		case "warned", "unverified":
 			return "warn"
 		}
 		return "none"
@@ -54,6 +54,8 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 			return "! would be denied"
 		case "unused":
 			return "not used by the policy"
+		case "unverified":
+			return "! not verified (platforms: any)"
 		}
 		return v.Outcome
 	},

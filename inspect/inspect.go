@@ -49,7 +49,8 @@ func Inspect(ctx context.Context, client *oci.Client, image string, o Options) (
 	if o.Engine != nil {
 		rep.Policy = &PolicyRef{Hash: o.Engine.PolicyHash(), Name: o.Engine.PolicyName()}
 	}
-	rep.Subject = r.subject(ctx, client, t, image, o.Engine)
+	var index *verify.Decision
+	rep.Subject, index = r.subject(ctx, client, t, image, o.Engine, nil)
 	if t.Tag != "" && t.Layout() == nil {
 		// A layout's tags are not the registry's: its signed heads do not apply.
 		rep.SignedHead = signedHead(ctx, client, t)
@@ -72,15 +73,17 @@ func Inspect(ctx context.Context, client *oci.Client, image string, o Options) (
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			rep.Subject.Platforms[i] = r.subject(ctx, client, ct, ct.Reference(), o.Engine)
+			rep.Subject.Platforms[i], _ = r.subject(ctx, client, ct, ct.Reference(), o.Engine, index)
 		}()
 	}
 	wg.Wait()
 	return rep, nil
 }
 
-// subject discovers what is attached to t and, with an engine, judges it.
-func (r *reader) subject(ctx context.Context, client *oci.Client, t *oci.Target, ref string, eng *verify.Engine) *Subject {
+// subject discovers what is attached to t and, with an engine, judges it:
+// a platform manifest that the decision on its index checked (platforms
+// every or any) by that check, any other manifest by its own decision.
+func (r *reader) subject(ctx context.Context, client *oci.Client, t *oci.Target, ref string, eng *verify.Engine, index *verify.Decision) (*Subject, *verify.Decision) {
 	s := &Subject{Reference: t.Digest.String(), Digest: t.Digest.DigestStr(), MediaType: string(t.Descriptor.MediaType), Platform: t.Platform, Artifacts: []*Artifact{}}
 	arts, err := client.Discover(ctx, t)
 	if err != nil {
@@ -96,8 +99,13 @@ func (r *reader) subject(ctx context.Context, client *oci.Client, t *oci.Target,
 	}
 	s.Artifacts = foldDetached(s.Artifacts)
 	sortArtifacts(s.Artifacts)
-	if eng != nil {
-		judge(s, eng.Decide(ctx, ref))
+	var d *verify.Decision
+	if c := platformCheck(index, s.Digest); c != nil {
+		judgePlatform(s, c, index)
+		s.Recalled, _ = eng.Recalled(s.Digest)
+	} else if eng != nil {
+		d = eng.Decide(ctx, ref)
+		judge(s, d)
 		s.Recalled, _ = eng.Recalled(s.Digest)
 	}
 	for _, l := range r.recalls {
@@ -105,7 +113,37 @@ func (r *reader) subject(ctx context.Context, client *oci.Client, t *oci.Target,
 			s.Recalled = fmt.Sprintf("recall list version %d: %s", l.Version, reason)
 		}
 	}
-	return s
+	return s, d
+}
+
+// platformCheck is the check the decision on an index made of its
+// platform manifest digest (platforms every or any), nil when none.
+func platformCheck(index *verify.Decision, digest string) *verify.PolicyCheck {
+	if index == nil {
+		return nil
+	}
+	for i, c := range index.Checks {
+		if c.Digest == digest && strings.HasPrefix(c.Name, "platform ") {
+			return &index.Checks[i]
+		}
+	}
+	return nil
+}
+
+// judgePlatform records the index decision's check of a platform on the
+// platform (verified, refused, or unverified under platforms any) and,
+// through its own checks' evidence, on the artifacts it used.
+func judgePlatform(s *Subject, c *verify.PolicyCheck, index *verify.Decision) {
+	judge(s, &verify.Decision{Allowed: true, Rule: index.Rule, Checks: c.Checks})
+	why := c.Name + " of the index: " + c.Message
+	switch c.Outcome {
+	case verify.Pass:
+		s.Verdict = &Verdict{Outcome: "verified", Rule: index.Rule, Check: why}
+	case verify.Unverified:
+		s.Verdict = &Verdict{Outcome: "unverified", Rule: index.Rule, Check: why + " (platforms: any: a node may pull it)"}
+	default:
+		s.Verdict = &Verdict{Outcome: "refused", Rule: index.Rule, Check: why}
+	}
 }
 
 // judge records a decision on the subject and, through the evidence each

@@ -3,6 +3,8 @@ package inspect_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -135,5 +137,38 @@ func TestNotationAttestationListed(t *testing.T) {
 	}
 	if raw.Signer == nil || !strings.Contains(raw.Signer.Description, "no Notation signature") || raw.SBOM == nil {
 		t.Fatalf("unsigned SPDX document: signer %+v sbom %+v", raw.Signer, raw.SBOM)
+	}
+}
+
+// TestNotationDownloaded: `signet download signature` includes Notation
+// signatures, their envelope as stored (base64) with its media type.
+func TestNotationDownloaded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reg := registrytest.New(t, true)
+	d := reg.PushImage(t, "team/app:v1")
+	client := oci.New()
+	pki := notarytest.New(t, "Acme CA", "Release")
+	s, err := sign.NewNotation(pki.Key, pki.Chain, client, notary.SignOptions{Envelope: "cose"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SignImage(ctx, d.String(), sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	raws, err := inspect.Signatures(ctx, client, d.String())
+	if err != nil || len(raws) != 1 || raws[0].Format != "notation" {
+		t.Fatalf("signatures %+v, %v", raws, err)
+	}
+	var data struct{ MediaType, Envelope string }
+	if err := json.Unmarshal(raws[0].Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	env, err := base64.StdEncoding.DecodeString(data.Envelope)
+	if err != nil || data.MediaType != notary.MediaTypeCOSE {
+		t.Fatalf("data %+v: %v", data, err)
+	}
+	if info, err := notary.Describe(env, data.MediaType); err != nil || info.Subject != "CN=Release,O=Acme,ST=WA,C=US" {
+		t.Fatalf("the downloaded envelope: %+v, %v", info, err)
 	}
 }

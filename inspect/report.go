@@ -160,7 +160,9 @@ type Timestamp struct {
 // Verdict is a policy's judgement.
 type Verdict struct {
 	// Outcome is allowed, denied, warned (warn/audit mode), verified,
-	// refused or unused (an artifact no requirement used).
+	// refused or unused (an artifact no requirement used); a platform of
+	// an index judged under platforms every or any is verified, refused,
+	// or unverified (under any, where another platform verified).
 	Outcome string `json:"outcome"`
 	// Rule is the policy rule that applied.
 	Rule string `json:"rule,omitempty"`

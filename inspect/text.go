@@ -78,7 +78,7 @@ func writeSubject(b *strings.Builder, p painter, s *Subject, prefix string, last
 		line += "  " + verdictText(p, s.Verdict)
 	}
 	b.WriteString(here + line + "\n")
-	if s.Verdict != nil && s.Verdict.Outcome != "allowed" {
+	if s.Verdict != nil && s.Verdict.Outcome != "allowed" && s.Verdict.Outcome != "verified" {
 		b.WriteString(below + "│ " + p.dim("why        ") + s.Verdict.Check + "\n")
 	}
 	if s.Recalled != "" {
@@ -179,6 +179,8 @@ func verdictText(p painter, v *Verdict) string {
 		return p.red("✘ refused: ") + v.Check
 	case "unused":
 		return p.dim("· not used by the policy")
+	case "unverified":
+		return p.yellow("! not verified (platforms: any)") + p.dim(ruleSuffix(v.Rule))
 	}
 	return v.Outcome
 }

@@ -64,6 +64,10 @@ type Rule struct {
 	Attestations    []*CompiledAttestation
 	TransparencyLog string
 	Tags            *CompiledTags
+	// Platforms is index (the default), every or any (ImageRule.Platforms).
+	Platforms string
+	// PlatformFilter is os/arch[/variant] for every and any; empty: all.
+	PlatformFilter []string
 
 	glob        glob.Glob
 	specificity int

@@ -292,6 +292,7 @@ func (c *compiler) rule(i int, r *ImageRule) *Rule {
 	if r.Tags != nil {
 		out.Tags = c.tags(at("tags"), r.Tags)
 	}
+	out.Platforms, out.PlatformFilter = c.platforms(at, r)
 	return out
 }
 

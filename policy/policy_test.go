@@ -153,6 +153,7 @@ func FuzzCompile(f *testing.F) {
 	f.Add([]byte(`{"apiVersion":"signet.dev/v1alpha1","kind":"Policy","images":[]}`))
 	f.Add([]byte(header + "images:\n  - pattern: a/**\n    signers: [{name: n, notation: {certificates: \"-----BEGIN CERTIFICATE-----\\nMAA=\\n-----END CERTIFICATE-----\\n\", subject: 'CN=a\\,b,O=\\\"q\\\",ST=s+x,C=US'}}]\n"))
 	f.Add([]byte(header + "images:\n  - pattern: a/**\n    signers: [{name: g, github: {workflow: a/b/.github/workflows/c.yml@refs/heads/main, owner: a, host: h.ghe.com}}]\n"))
+	f.Add([]byte(header + "images:\n  - pattern: a/**\n    platforms: every\n    platformFilter: [linux/amd64, linux/arm/v7]\n    signers: [{name: a, publicKey: \"x\"}]\n"))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		c, err := policy.Compile(doc, t.TempDir(), keys.Loader{})
 		if err != nil {

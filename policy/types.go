@@ -112,6 +112,22 @@ type ImageRule struct {
 	TransparencyLog string `json:"transparencyLog,omitempty" yaml:"transparencyLog,omitempty" jsonschema:"enum=required,enum=optional,enum=skip"`
 	// Tags restricts how the image may be referenced.
 	Tags *TagRules `json:"tags,omitempty" yaml:"tags,omitempty"`
+	// Platforms says what a multi-platform image (an index) must carry:
+	// index (default) — the rule's signatures and attestations on the
+	// index's digest, which covers every platform manifest's digest, so
+	// one signature binds them all (what cosign sign makes without
+	// --recursive); every — on each platform manifest the index lists
+	// (after PlatformFilter), on its own digest (an SBOM per platform),
+	// and the index is denied when one fails, as a node pulls one platform
+	// and admission cannot know which; any — on at least one, which lets a
+	// node pull an unverified platform: for audit and warn rules. An image
+	// that is not an index ignores it.
+	Platforms string `json:"platforms,omitempty" yaml:"platforms,omitempty" jsonschema:"enum=index,enum=every,enum=any"`
+	// PlatformFilter limits every and any to these platforms, written
+	// os/arch or os/arch/variant (linux/amd64, linux/arm/v7) and matched
+	// exactly, no globs; os/arch matches every variant of it. A manifest
+	// the index lists without a platform is always checked.
+	PlatformFilter []string `json:"platformFilter,omitempty" yaml:"platformFilter,omitempty"`
 }
 
 // Signer is a named key, keyless identity, Notation principal or GitHub

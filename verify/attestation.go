@@ -36,6 +36,11 @@ type AttestationRequest struct {
 	// SignedRepository as in Request: the statement's subject must not
 	// name an image in another repository.
 	SignedRepository string
+	// Platforms and PlatformFilter as in Request: under every, each
+	// platform manifest of an index must carry a valid attestation on its
+	// own digest (an SBOM per platform); under any, one must.
+	Platforms      PlatformMode
+	PlatformFilter []string
 }
 
 // Now returns the request's clock reading.
@@ -55,6 +60,19 @@ func (r AttestationRequest) Now() time.Time {
 func (v *Verifier) VerifyAttestations(ctx context.Context, image string, req AttestationRequest) (*Result, error) {
 	if req.PredicateType == "" {
 		return nil, errors.New("verify: a predicate type is required")
+	}
+	if req.Platforms.perPlatform() {
+		t, err := v.client.Resolve(ctx, image)
+		if err != nil {
+			return nil, err
+		}
+		if t.Descriptor.MediaType.IsIndex() {
+			sub := req
+			sub.Platforms, sub.PlatformFilter = PlatformsIndex, nil
+			return v.eachPlatform(ctx, image, t, req.Platforms, req.PlatformFilter, func(ref string) (*Result, error) {
+				return v.VerifyAttestations(ctx, ref, sub)
+			})
+		}
 	}
 	t, arts, err := v.discover(ctx, image, false, true)
 	if err != nil {

@@ -44,6 +44,11 @@ const (
 // Errored is the outcome of a check that could not be evaluated.
 const Errored Outcome = "error"
 
+// Unverified is the outcome of a platform that did not verify under
+// platforms: any, where another platform did: it does not decide, but a
+// node may pull it.
+const Unverified Outcome = "unverified"
+
 // PolicyCheck is one step of a policy decision.
 type PolicyCheck struct {
 	Name     string     `json:"name"`
@@ -51,6 +56,11 @@ type PolicyCheck struct {
 	Class    Class      `json:"class,omitempty"`
 	Message  string     `json:"message"`
 	Evidence []Evidence `json:"evidence,omitempty"`
+	// Digest is the platform manifest a platform check is about.
+	Digest string `json:"digest,omitempty"`
+	// Checks are a platform check's own checks (signatures and
+	// attestations on the platform manifest's digest).
+	Checks []PolicyCheck `json:"checks,omitempty"`
 	// expires is when a passing check stops holding with nothing changed
 	// in the registry (an attestation reaching its maxAge, a receipt its
 	// receipts maxAge); zero when it holds for as long as what it read. A
@@ -610,9 +620,15 @@ func (e *Engine) digestChecks(ctx context.Context, image string, t *oci.Target, 
 			return c, false
 		}
 	}
+	return e.memo(key, run, func() []PolicyCheck { return e.evaluate(ctx, image, t, rule) }), false
+}
+
+// memo computes checks once for concurrent callers of one key, and keeps
+// them in the run's memo and in the cache (never a transient failure).
+func (e *Engine) memo(key string, run *runMemo, compute func() []PolicyCheck) []PolicyCheck {
 	v, _, _ := e.flight.Do(key, func() (any, error) {
 		e.stats.Verifications.Add(1)
-		checks := e.evaluate(ctx, image, t, rule)
+		checks := compute()
 		if run != nil {
 			run.mu.Lock()
 			run.checks[key] = checks
@@ -634,7 +650,7 @@ func (e *Engine) digestChecks(ctx context.Context, image string, t *oci.Target, 
 		}
 		return checks, nil
 	})
-	return v.([]PolicyCheck), false
+	return v.([]PolicyCheck)
 }
 
 // cacheKey identifies a digest verdict: policy, rule and digest. Checks
@@ -777,14 +793,23 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 	if e.gates != nil && e.receiptsCount(&d) && e.receiptCheck(ctx, &d, image, t, arts, rule) {
 		return d.Checks
 	}
+	if PlatformMode(rule.Platforms).perPlatform() && t.Descriptor.MediaType.IsIndex() {
+		e.platformsCheck(ctx, &d, image, t, rule)
+		return d.Checks
+	}
+	e.requirements(ctx, &d, image, t, arts, rule)
+	return d.Checks
+}
+
+// requirements checks the rule's signatures and attestations on t's digest.
+func (e *Engine) requirements(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, rule *policy.Rule) {
 	rv := e.rules[rule]
 	mode := TlogMode(rule.TransparencyLog)
 	origin := e.originRepository(t)
-	e.signatureCheck(ctx, &d, image, t, arts, rule, rv, Request{TransparencyLog: mode, SignedRepository: origin})
+	e.signatureCheck(ctx, d, image, t, arts, rule, rv, Request{TransparencyLog: mode, SignedRepository: origin})
 	for i, a := range rule.Attestations {
-		e.attestationCheck(ctx, &d, image, t, arts, a, rv.attest[i], mode, origin)
+		e.attestationCheck(ctx, d, image, t, arts, a, rv.attest[i], mode, origin)
 	}
-	return d.Checks
 }
 
 // notationAttestationTypes are the predicate types of the rule's

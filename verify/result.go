@@ -45,6 +45,27 @@ type Result struct {
 	// Recalled says why a recall list recalls the digest (then nothing
 	// attached to it was looked at); empty when it is not recalled.
 	Recalled string `json:"recalled,omitempty"`
+	// PlatformMode is every or any when an index was verified platform by
+	// platform (Request.Platforms); empty otherwise.
+	PlatformMode PlatformMode `json:"platformMode,omitempty"`
+	// Platforms are the outcomes of the platform manifests then verified
+	// (Signatures is empty: the index's own are not looked at).
+	Platforms []PlatformResult `json:"platforms,omitempty"`
+	// Skipped are the index's entries not verified, and why (BuildKit's
+	// attestation manifests, platforms outside the filter).
+	Skipped []string `json:"skipped,omitempty"`
+}
+
+// PlatformResult is the outcome of one platform manifest of an index.
+type PlatformResult struct {
+	// Platform is os/arch[/variant], or unspecified.
+	Platform string `json:"platform"`
+	Digest   string `json:"digest"`
+	Verified bool   `json:"verified"`
+	// Signatures are its candidate signatures, as Result's.
+	Signatures []Signature `json:"signatures,omitempty"`
+	// Error says why it did not verify.
+	Error string `json:"error,omitempty"`
 }
 
 // Signature reports on one candidate signature.

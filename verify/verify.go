@@ -203,6 +203,14 @@ type Request struct {
 	// payload names an image in another repository. A payload naming no
 	// image is not refused for it.
 	SignedRepository string
+	// Platforms is what an index must carry: index (the default) — a
+	// signature on its own digest; every — one on each platform manifest it
+	// lists; any — one on at least one (see PlatformMode). An image that
+	// is not an index ignores it.
+	Platforms PlatformMode
+	// PlatformFilter limits every and any to these platforms
+	// (os/arch[/variant], see policy.PlatformMatches); empty: all.
+	PlatformFilter []string
 }
 
 // Verify resolves image, finds its signatures and verifies them. It returns
@@ -211,6 +219,16 @@ type Request struct {
 // ErrNoSignatures or ErrNoValidSignature), or a registry error (matching
 // oci.ErrRegistry or oci.ErrNotFound) with a nil Result.
 func (v *Verifier) Verify(ctx context.Context, image string, req Request) (*Result, error) {
+	if req.Platforms.perPlatform() {
+		// Whether it is an index is the registry's to say.
+		t, err := v.client.Resolve(ctx, image)
+		if err != nil {
+			return nil, err
+		}
+		if t.Descriptor.MediaType.IsIndex() {
+			return v.verifyPlatforms(ctx, image, t, req)
+		}
+	}
 	// As few round trips as the answer needs: a digest reference is not
 	// resolved, and cosign's legacy .sig tag is read only when no bundle
 	// among the referrers verifies.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/signet-dev/signet/doctor"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/tlog"
 	"github.com/signet-dev/signet/trustbundle"
@@ -20,7 +21,7 @@ const (
 	exitError        = 1 // a bad input file (unreadable or invalid key, policy, predicate, lock file, trusted root), or any other failure
 	exitUsage        = 2 // how the command was called: unknown command or flag, bad flag value, wrong arguments, malformed image reference
 	exitNoSignatures = 3 // --key/identity verification: nothing that looks like a signature (attestation of the type) is attached
-	exitInvalid      = 4 // --key/identity verification: signatures found, none valid; a log that rewrote its history
+	exitInvalid      = 4 // --key/identity verification: signatures found, none valid; a log that rewrote its history; doctor: damage not repaired
 	exitRegistry     = 5 // a registry, transparency log or other service could not be reached, refused, or lacks the image
 	exitPolicyDenied = 6 // the policy denies the image (--policy, admission review), whichever check failed
 	exitRevoked      = 7 // a recall list refuses the image: its digest is recalled, or its signatures are by a revoked key
@@ -38,7 +39,8 @@ const exitCodesHelp = `Exit codes (the same for every command):
      (wrong key, tampered payload, signature copied from another digest,
      missing annotation, failed transparency-log check, attestation
      condition false); also a log that rewrote its history (log verify),
-     and a trust bundle refused (rollback, freeze, altered, untrusted root)
+     and a trust bundle refused (rollback, freeze, altered, untrusted root);
+     and signet doctor finding damage it did not repair
   5  a registry, transparency log or other service could not be reached,
      refused the request, or lacks the image: retrying may help
   6  denied by the policy (--policy, admission review), whichever check
@@ -110,7 +112,7 @@ func exitCode(err error) int {
 		return exitRevoked
 	case errors.Is(err, errPolicyDenied):
 		return exitPolicyDenied
-	case errors.Is(err, verify.ErrNoValidSignature), errors.Is(err, tlog.ErrInconsistent), bundleRefused(err):
+	case errors.Is(err, verify.ErrNoValidSignature), errors.Is(err, tlog.ErrInconsistent), bundleRefused(err), errors.Is(err, doctor.ErrDamaged):
 		return exitInvalid
 	case errors.Is(err, verify.ErrNoSignatures):
 		return exitNoSignatures

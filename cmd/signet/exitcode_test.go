@@ -169,6 +169,7 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 	if out, stderr, code := signet(t, "trust", "bundle", "push", tb, "oci://"+f.host+"/trust/bundle:v1", "--root-key", key, "--root-out", tbRoot); code != exitOK {
 		t.Fatalf("trust bundle push: %s%s", out, stderr)
 	}
+	damaged := damagedFallback(t)
 	write(t, cip, "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {name: team}\nspec:\n  images: [{glob: \"registry.example.com/team/**\"}]\n  authorities: [{key: {kms: \"awskms:///alias/release\"}}]\n")
 	return map[string][]exitRow{
 		"signet":           {{classWrongArgs, []string{"verfy"}, exitUsage, `unknown command "verfy" for "signet" (did you mean verify?)`}},
@@ -263,6 +264,14 @@ func exitRows(t *testing.T, f *exitFixture) map[string][]exitRow {
 		},
 		"signet gate status": {{classServiceDown, []string{"gate", "status", "--url", "http://" + f.down}, exitRegistry, f.down}},
 		"signet help":        {{classWrongArgs, []string{"help", "policy", "nope"}, exitUsage, `unknown command "nope" for "signet policy"`}},
+		"signet doctor": {
+			{classMalformedRef, []string{"doctor", f.bad}, exitUsage, "repository names must be lower case: Team/App"},
+			{classBadFlagValue, []string{"doctor", "-o", "yaml", f.signed}, exitUsage, `--output must be text or json, not "yaml"`},
+			{classRegistryDown, []string{"doctor", f.downImg}, exitRegistry, f.down},
+			{classControl, []string{"doctor", f.signed}, exitOK, "Healthy"},
+			{classBadSignature, []string{"doctor", damaged}, exitInvalid, "other-subject"},
+			{classControl, []string{"doctor", "--fix", damaged}, exitOK, "Repaired 1 fallback index"},
+		},
 		"signet inspect": {
 			{classMalformedRef, []string{"inspect", f.bad}, exitUsage, "repository names must be lower case: Team/App"},
 			{classBadPolicy, []string{"inspect", "--policy", f.badPol, f.signed}, exitError, ""},

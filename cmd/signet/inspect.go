@@ -127,8 +127,9 @@ func newDownloadSignatureCmd(s *streams) *cobra.Command {
 		Use:   "signature IMAGE",
 		Short: "Print the signatures attached to an image, one JSON object per line (NOT verified)",
 		Long: `Print the image signatures attached to an image, one per line, as stored:
-a Sigstore bundle (cosign v3, Signet) as it is, and a legacy .sig layer in the
-shape 'cosign download signature' prints. Nothing is verified.`,
+a Sigstore bundle (cosign v3, Signet) as it is, a legacy .sig layer in the
+shape 'cosign download signature' prints, and a Notation signature as
+{"mediaType": JWS or COSE, "envelope": base64}. Nothing is verified.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if err := checkReferences(reg.client(), a[0]); err != nil {

@@ -101,6 +101,7 @@ func newPolicyCmd(s *streams) *cobra.Command {
 			if r.Tags != nil {
 				fmt.Fprintf(s.out, "tags: digestRequired=%v allowedTags=%v lock=%s\n", r.Tags.DigestRequired, r.Tags.AllowedTags, r.Tags.LockPath)
 			}
+			fmt.Fprintln(s.out, "platforms: "+platformsText(r))
 			return nil
 		},
 	}
@@ -174,25 +175,37 @@ func printDecision(s *streams, d *verify.Decision, explain bool) {
 		return
 	}
 	for _, c := range d.Checks {
-		mark := map[verify.Outcome]string{verify.Pass: "✓", verify.Fail: "✗", verify.Skip: "-", verify.Errored: "!"}[c.Outcome]
-		class := ""
-		if c.Class != "" {
-			class = " [" + string(c.Class) + "]"
-		}
-		fmt.Fprintf(s.out, "  %s %s%s: %s\n", mark, c.Name, class, c.Message)
-		for _, e := range c.Evidence {
-			line := fmt.Sprintf("      %s: %s in %s %s", orDash(e.Signer), formatName(e.Format), e.Layout, shortDigest(e.Manifest))
-			if e.LogIndex != nil {
-				line += fmt.Sprintf(", log index %d", *e.LogIndex)
-			}
-			if e.Refused != "" {
-				line += " — refused: " + e.Refused
-			}
-			fmt.Fprintln(s.out, line)
-		}
+		printCheck(s, c, "  ")
 	}
 	if d.Cached {
 		fmt.Fprintln(s.out, "  (signature and attestation checks from cache)")
+	}
+}
+
+// printCheck prints one check of a decision and its evidence; a platform
+// check, its own checks below it instead.
+func printCheck(s *streams, c verify.PolicyCheck, indent string) {
+	mark := map[verify.Outcome]string{verify.Pass: "✓", verify.Fail: "✗", verify.Skip: "-", verify.Errored: "!", verify.Unverified: "⚠"}[c.Outcome]
+	class := ""
+	if c.Class != "" {
+		class = " [" + string(c.Class) + "]"
+	}
+	fmt.Fprintf(s.out, "%s%s %s%s: %s\n", indent, mark, c.Name, class, c.Message)
+	if len(c.Checks) > 0 {
+		for _, sub := range c.Checks {
+			printCheck(s, sub, indent+"    ")
+		}
+		return
+	}
+	for _, e := range c.Evidence {
+		line := fmt.Sprintf("%s    %s: %s in %s %s", indent, orDash(e.Signer), formatName(e.Format), e.Layout, shortDigest(e.Manifest))
+		if e.LogIndex != nil {
+			line += fmt.Sprintf(", log index %d", *e.LogIndex)
+		}
+		if e.Refused != "" {
+			line += " — refused: " + e.Refused
+		}
+		fmt.Fprintln(s.out, line)
 	}
 }
 

@@ -73,6 +73,7 @@ Start with 'signet quickstart' to see the whole flow offline.
 		newDownloadCmd(s),
 		newCopyCmd(s),
 		newInspectCmd(s),
+		newDoctorCmd(s),
 		newGateCmd(s),
 		newTagCmd(s),
 		newProvenanceCmd(s),

@@ -27,6 +27,7 @@ func newVerifyCmd(s *streams) *cobra.Command {
 		explain bool
 		workers int
 		files   bundleFiles
+		plats   platformFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "verify --key KEY IMAGE...",
@@ -69,10 +70,25 @@ gh attestation download writes), or GitHub's attestations API response.
 They are checked for every IMAGE exactly like attached ones, so a bundle
 made for another image is refused (docs/github-attestations.md).
 
+--platforms says what a multi-platform image (an index) must carry, with
+--key and identities (with --policy each rule says it, docs/policy.md):
+index (default) — a signature on the index's digest, which covers every
+platform manifest's digest (what cosign sign makes without --recursive);
+every — a signature on each platform manifest the index lists, on its own
+digest (signet sign --recursive, cosign sign --recursive), as a node pulls
+one platform and nobody can know which; any — on at least one, which lets
+a node pull an unverified platform (for audits). --platform-filter limits
+every and any to some platforms (os/arch[/variant], exact; os/arch covers
+its variants). An index nested in the index, a platform manifest the
+registry lacks, more than 64 platforms, or none left after the filter,
+refuse the image.
+
 ` + exitCodesHelp,
 		Example: `  signet verify --key release.pub registry.example.com/team/app@sha256:...
   signet verify --key release.pub -a env=prod -o json registry.example.com/team/app:v1
   signet verify --key release.pub oci-layout:./app-layout:v1
+  signet verify --key release.pub --platforms every registry.example.com/team/app:v1
+  signet verify --key release.pub --platforms every --platform-filter linux/amd64 --platform-filter linux/arm64 registry.example.com/team/app:v1
   signet verify --policy policy.yaml --layout-repository registry.example.com/team/app oci-layout:./app-layout@sha256:...
   signet verify --policy policy.yaml --recalls recalls.yaml registry.example.com/team/app:v1   # exit 7 when recalled
   gh attestation download oci://ghcr.io/acme/app:v1 --owner acme   # writes sha256:<digest>.jsonl
@@ -89,6 +105,9 @@ made for another image is refused (docs/github-attestations.md).
 			if polFile != "" {
 				if len(keyRefs) > 0 || len(annots) > 0 {
 					return usageError{fmt.Errorf("--policy names the trusted signers: do not also give --key or -a")}
+				}
+				if plats.given(cmd) {
+					return usageError{fmt.Errorf("--policy says per rule what an index must carry (platforms, platformFilter): do not also give --platforms or --platform-filter")}
 				}
 				return verifyPolicy(cmd, s, reg, trust, polFile, images, output, explain, workers, files)
 			}
@@ -109,6 +128,10 @@ made for another image is refused (docs/github-attestations.md).
 			if err != nil {
 				return err
 			}
+			pmode, err := plats.mode()
+			if err != nil {
+				return err
+			}
 			extra, err := files.read()
 			if err != nil {
 				return err
@@ -118,7 +141,7 @@ made for another image is refused (docs/github-attestations.md).
 				return err
 			}
 			return reportEach(s, images, output, candidates{}, func(img string) (*verify.Result, error) {
-				return v.Verify(cmd.Context(), img, verify.Request{Annotations: ann, TransparencyLog: mode})
+				return v.Verify(cmd.Context(), img, verify.Request{Annotations: ann, TransparencyLog: mode, Platforms: pmode, PlatformFilter: plats.filter})
 			})
 		},
 	}
@@ -129,6 +152,7 @@ made for another image is refused (docs/github-attestations.md).
 	tb.addFlags(cmd)
 	ids.addFlags(cmd)
 	files.addFlag(cmd)
+	plats.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key: a PEM file, env://VAR, or a KMS URI (repeatable: any one may verify)")
 	cmd.Flags().StringArrayVarP(&annots, "annotation", "a", nil, "require a signed key=value annotation (repeatable)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -241,6 +265,7 @@ func printVerify(s *streams, rep verifyReport, what candidates) {
 	for _, sig := range res.Signatures {
 		printCandidate(s, sig, what)
 	}
+	printPlatforms(s, res, what)
 	if res.Ignored > 0 {
 		other := "image signatures"
 		if what.attestations() {
@@ -255,6 +280,8 @@ func notVerifiedReason(res *verify.Result, what candidates) string {
 	switch {
 	case res.Recalled != "":
 		return "the image is recalled [revoked] (" + res.Recalled + ")"
+	case res.PlatformMode != "":
+		return platformsReason(res)
 	case len(res.Signatures) == 0 && what.attestations():
 		return fmt.Sprintf("no attestations of type %s found", what.kind())
 	case len(res.Signatures) == 0:

@@ -20,6 +20,7 @@ func newVerifyAttestationCmd(s *streams) *cobra.Command {
 		output    string
 		files     bundleFiles
 		maxPred   int64
+		plats     platformFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "verify-attestation --key KEY --type TYPE [--condition CEL] IMAGE...",
@@ -48,10 +49,15 @@ most --max-predicate-size. A condition sees a document of up to 16 MiB whole;
 a larger one through its small top-level fields and the variable summary
 (summary.counts.components, summary.licenses; docs/attestations.md).
 
+--platforms every requires a valid attestation on each platform manifest of
+an index, on its own digest (an SBOM per platform); any, on at least one;
+index (default), on the index's digest. --platform-filter as for verify.
+
 ` + exitCodesHelp,
 		Example: `  signet verify-attestation --key release.pub --type vuln \
       --condition 'predicate.scanner.result.summary.fixable.critical == 0' registry.example.com/app:v1
   signet verify-attestation --key release.pub --type cyclonedx --condition 'size(predicate.components) > 0' IMAGE
+  signet verify-attestation --key release.pub --type cyclonedx --platforms every registry.example.com/app:v1
   signet verify-attestation --key release.pub --type slsaprovenance1 \
       --condition 'predicate.runDetails.builder.id.startsWith("https://github.com/example/")' IMAGE
   gh attestation download oci://ghcr.io/acme/app:v1 --owner acme   # writes sha256:<digest>.jsonl
@@ -77,7 +83,11 @@ a larger one through its small top-level fields and the variable summary
 			if err := checkReferences(reg.client(), images...); err != nil {
 				return err
 			}
-			req := verify.AttestationRequest{PredicateType: pt}
+			pmode, err := plats.mode()
+			if err != nil {
+				return err
+			}
+			req := verify.AttestationRequest{PredicateType: pt, Platforms: pmode, PlatformFilter: plats.filter}
 			if condition != "" {
 				if req.Condition, err = verify.CompileConditionFor(pt, condition); err != nil {
 					return usageError{err}
@@ -104,6 +114,7 @@ a larger one through its small top-level fields and the variable summary
 	trust.addFlags(cmd)
 	ids.addFlags(cmd)
 	files.addFlag(cmd)
+	plats.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key (repeatable)")
 	cmd.Flags().StringVar(&typ, "type", "", "predicate type: a cosign name (cyclonedx, spdxjson, vuln, slsaprovenance1, ...) or a URI")
 	cmd.Flags().Int64Var(&maxPred, "max-predicate-size", verify.DefaultMaxDetachedBytes, "largest detached predicate document to read, in bytes (larger ones are refused unread)")
@@ -132,6 +143,12 @@ type attestationResult struct {
 	Attestations []verify.Signature `json:"attestations"`
 	// Ignored counts attached artifacts that are not attestations of this type.
 	Ignored int `json:"ignored"`
+	// PlatformMode, Platforms and Skipped: an index verified platform by
+	// platform (--platforms every or any), each platform's attestations
+	// in its signatures.
+	PlatformMode verify.PlatformMode     `json:"platformMode,omitempty"`
+	Platforms    []verify.PlatformResult `json:"platforms,omitempty"`
+	Skipped      []string                `json:"skipped,omitempty"`
 }
 
 func attestationReports(reps []verifyReport, what candidates) []attestationReport {
@@ -140,7 +157,7 @@ func attestationReports(reps []verifyReport, what candidates) []attestationRepor
 		out[i] = attestationReport{Image: r.Image, PredicateType: what.predicateType, Condition: what.condition, Error: r.Error, ExitCode: r.ExitCode}
 		if res := r.Result; res != nil {
 			out[i].Result = &attestationResult{Image: res.Image, Digest: res.Digest, Tag: res.Tag, Verified: res.Verified,
-				Attestations: res.Signatures, Ignored: res.Ignored}
+				Attestations: res.Signatures, Ignored: res.Ignored, PlatformMode: res.PlatformMode, Platforms: res.Platforms, Skipped: res.Skipped}
 			if res.Signatures == nil {
 				out[i].Result.Attestations = []verify.Signature{}
 			}
