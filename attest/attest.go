@@ -137,6 +137,9 @@ type Request struct {
 	Statement []byte
 	// Recursive attests an index's platform manifests too.
 	Recursive bool
+	// Detached stores the predicate as its own OCI artifact and signs a
+	// small statement naming it (DetachedPredicateType).
+	Detached bool
 }
 
 // Attested reports one attestation attached.
@@ -149,6 +152,8 @@ type Attested struct {
 	// Signature is the Notation signature of the attestation artifact
 	// (Attached), for an Attester made with NewNotation.
 	Signature *oci.Attached `json:"signature,omitempty"`
+	// Detached is the detached predicate's artifact (Request.Detached).
+	Detached *oci.Attached `json:"detached,omitempty"`
 }
 
 // AttestImage checks the predicate, builds the statement for the image (and
@@ -165,7 +170,7 @@ func (a *Attester) AttestImage(ctx context.Context, image string, req Request) (
 // the image (and its platforms when the request was Recursive), signs it
 // and attaches it as a referrer.
 func (a *Attester) AttestChecked(ctx context.Context, image string, c *Checked) ([]Attested, error) {
-	if c.path != "" && (a.signer == nil || !a.signer.CanStream()) {
+	if c.path != "" && !c.detached && (a.signer == nil || !a.signer.CanStream()) {
 		// The signer signs whole messages: read the large file after all,
 		// and check it again as it is now.
 		data, err := readFile(c.path)
@@ -196,6 +201,9 @@ func (a *Attester) AttestChecked(ctx context.Context, image string, c *Checked) 
 // attestTarget signs and attaches a checked request's statement about one
 // manifest.
 func (a *Attester) attestTarget(ctx context.Context, t *oci.Target, c *Checked) (*Attested, error) {
+	if c.detached {
+		return a.attestDetached(ctx, t, c)
+	}
 	if c.path != "" {
 		return a.attestLarge(ctx, t, c.predicateType, c.path, c.size)
 	}

@@ -31,6 +31,8 @@ type Checked struct {
 	path string
 	size int64
 	kind string
+	// detached stores the predicate apart (Request.Detached).
+	detached bool
 }
 
 // PredicateType is the predicate type the attestation will carry.
@@ -45,6 +47,17 @@ func Check(req Request, opts ...Option) (*Checked, error) {
 }
 
 func (a *Attester) check(req Request) (*Checked, error) {
+	if req.Detached && req.Statement != nil {
+		return nil, errors.New("a detached predicate needs a predicate file, not a whole statement")
+	}
+	c, err := a.checkInput(req)
+	if c != nil {
+		c.detached = req.Detached
+	}
+	return c, err
+}
+
+func (a *Attester) checkInput(req Request) (*Checked, error) {
 	if req.PredicatePath != "" {
 		if req.Predicate != nil {
 			return nil, errors.New("give a predicate or a predicate file, not both")

@@ -2,6 +2,7 @@ package attest
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -240,16 +241,23 @@ func (s *jsonSchema) validateItem(i int, e any, p *valuePath) *schemaError {
 	return nil
 }
 
-// uniqueItems finds repeated array elements, by the SHA-256 of their
-// canonical form (a large SBOM's components are not held).
-type uniqueItems map[[sha256.Size]byte]int
+// uniqueItems finds repeated array elements by the first 64 bits of the
+// SHA-256 of their canonical form: a large SBOM's components are not held,
+// and a 1 GB SBOM's millions of them cost about 25 bytes each. Two
+// different elements taken for equal (a 2^-64 chance a pair) are refused,
+// never the reverse: a repeat is always found.
+type uniqueItems map[uint64]int32
 
 func (u uniqueItems) add(i int, e any, p *valuePath) *schemaError {
 	sum := sha256.Sum256(canonical(nil, e))
-	if j, ok := u[sum]; ok {
-		return fail(p.elem(i, e), "repeats %s; the items must be unique", p.elem(j, e))
+	key := binary.BigEndian.Uint64(sum[:8])
+	if j, ok := u[key]; ok {
+		return fail(p.elem(i, e), "repeats %s; the items must be unique", p.elem(int(j), e))
 	}
-	u[sum] = i
+	if i > math.MaxInt32 {
+		return fail(p, "has more than %d items, more than Signet checks for repeats", math.MaxInt32)
+	}
+	u[key] = int32(i)
 	return nil
 }
 

@@ -97,6 +97,7 @@ func (r *reader) subject(ctx context.Context, client *oci.Client, t *oci.Target,
 	for _, a := range arts {
 		s.Artifacts = append(s.Artifacts, r.artifact(a))
 	}
+	s.Artifacts = foldDetached(s.Artifacts)
 	sortArtifacts(s.Artifacts)
 	var d *verify.Decision
 	if c := platformCheck(index, s.Digest); c != nil {

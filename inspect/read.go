@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
@@ -47,6 +49,9 @@ func (r *reader) artifact(a oci.Artifact) *Artifact {
 		r.notation(out, a)
 	case oci.KindAttestationArtifact:
 		r.attestationArtifact(out, a)
+	case oci.KindDetachedPredicate:
+		out.Kind = KindOther
+		out.Summary = fmt.Sprintf("detached %s predicate (%s) that no signed statement names", firstOf(a.Annotations[oci.AnnotationDetachedPredicate], "(no type)"), firstOf(a.MediaType, "no media type"))
 	case oci.KindSimpleSigning:
 		out.Kind = KindSignature
 		r.legacy(out, a)
@@ -162,6 +167,10 @@ func (r *reader) statementPayload(out *Artifact, payload []byte) {
 		if len(st.Subject) > 0 {
 			out.Summary = "signs " + st.Subject[0].Name + "@sha256:" + st.Subject[0].Digest["sha256"]
 		}
+		return
+	}
+	if out.PredicateType == attest.DetachedPredicateType {
+		detached(out, st.Predicate)
 		return
 	}
 	if out.Created == nil {
@@ -328,4 +337,41 @@ func created(a *Artifact, annotations map[string]string) *time.Time {
 		return &t
 	}
 	return nil
+}
+
+// detached reads a detached-predicate statement's predicate: the
+// attestation is of the document's type, stored in the artifact it names
+// (which the subject's listing then folds into it, see foldDetached).
+func detached(out *Artifact, pred []byte) {
+	p, err := attest.ParseDetachedPredicate(pred)
+	if err != nil {
+		out.Unreadable = "detached predicate: " + err.Error()
+		return
+	}
+	out.PredicateType = p.PredicateType
+	out.Detached = &Detached{MediaType: p.MediaType, Digest: p.Digest, Size: p.Size, Artifact: p.Artifact}
+	out.Summary = fmt.Sprintf("detached %s document, %d bytes, in artifact %s (not found among the referrers)", p.MediaType, p.Size, shortDigest(p.Artifact))
+}
+
+// foldDetached shows a detached predicate's artifact as part of the
+// attestation whose signed statement names it, not as a referrer of its own.
+func foldDetached(as []*Artifact) []*Artifact {
+	named := map[string]*Artifact{}
+	for _, a := range as {
+		if a.Detached != nil {
+			named[a.Detached.Artifact] = a
+		}
+	}
+	out := as[:0]
+	for _, a := range as {
+		if a.Format == string(oci.KindDetachedPredicate) {
+			if att := named[a.Manifest]; att != nil {
+				att.Detached.Found = true
+				att.Summary = fmt.Sprintf("detached %s document, %d bytes, in artifact %s", att.Detached.MediaType, att.Detached.Size, shortDigest(a.Manifest))
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
 }

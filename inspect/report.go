@@ -103,11 +103,25 @@ type Artifact struct {
 	SBOM            *SBOM       `json:"sbom,omitempty"`
 	Vulnerabilities *VulnScan   `json:"vulnerabilities,omitempty"`
 	Provenance      *Provenance `json:"provenance,omitempty"`
+	// Detached is where a detached predicate's document is (attest
+	// --detached): the attestation's artifact, folded into it.
+	Detached *Detached `json:"detached,omitempty"`
 	// Verdict is how the policy judged this artifact (with --policy), when
 	// the policy looked at it.
 	Verdict *Verdict `json:"verdict,omitempty"`
 	// Unreadable says why the artifact could not be read.
 	Unreadable string `json:"unreadable,omitempty"`
+}
+
+// Detached is the document a detached-predicate statement names.
+type Detached struct {
+	MediaType string `json:"mediaType"`
+	Digest    string `json:"digest"`
+	Size      int64  `json:"size"`
+	// Artifact is the referrer manifest holding it; Found says it is
+	// among the subject's referrers (its content is not read here).
+	Artifact string `json:"artifact"`
+	Found    bool   `json:"found"`
 }
 
 // Signer is who an artifact claims signed it. Nothing here is verified.

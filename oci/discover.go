@@ -189,6 +189,9 @@ func readReferrer(ctx context.Context, s Reader, subject name.Digest, desc v1.De
 	if a.ArtifactType == NotationArtifactType {
 		return readNotation(ctx, s, repo, desc, &m, a)
 	}
+	if _, ok := m.Annotations[AnnotationDetachedPredicate]; ok {
+		return readDetachedPredicate(&m, a)
+	}
 	if IsAttestationArtifactType(a.ArtifactType) {
 		return readAttestationArtifact(ctx, s, subject, got, &m, a)
 	}
@@ -246,10 +249,14 @@ func (c *Client) fetchBlob(ctx context.Context, repo name.Repository, desc v1.De
 	// Read one byte past the descriptor's size: a longer body is refused
 	// there, never read on; a body of the right size is read to its end,
 	// where the reader checks the digest.
-	b, err := io.ReadAll(io.LimitReader(rc, desc.Size+1))
-	if err != nil {
+	// The buffer has the size the descriptor says (the cap bounds it), so
+	// a large bundle is not copied while a growing buffer doubles.
+	b := make([]byte, desc.Size+1)
+	n, err := io.ReadFull(io.LimitReader(rc, desc.Size+1), b)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
+	b = b[:n]
 	if int64(len(b)) > desc.Size {
 		return nil, fmt.Errorf("blob %s is longer than its descriptor's %d bytes", desc.Digest, desc.Size)
 	}

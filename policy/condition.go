@@ -38,6 +38,7 @@ var celEnv, celEnvErr = cel.NewEnv(
 	cel.Variable("predicateType", cel.StringType),
 	cel.Variable("subject", cel.ListType(cel.DynType)),
 	cel.Variable("statement", cel.DynType),
+	cel.Variable("summary", cel.DynType),
 )
 
 // CompileCondition compiles expr; a syntax or type error is ErrConditionInvalid.
@@ -82,7 +83,15 @@ func (c *Condition) String() string { return c.expr }
 // Eval evaluates the condition over a statement's JSON: nil when true,
 // ErrConditionFalse when false, ErrConditionInvalid when it cannot be
 // evaluated (a missing field, a non-bool result).
-func (c *Condition) Eval(statementJSON []byte) error {
+func (c *Condition) Eval(statementJSON []byte) error { return c.EvalWith(statementJSON, nil) }
+
+// EvalWith is Eval with the variable summary: a detached predicate's
+// summary (see verify's detached predicates); without one (nil) summary is
+// an empty map, so a condition that reads it fails to evaluate.
+func (c *Condition) EvalWith(statementJSON []byte, summary map[string]any) error {
+	if summary == nil {
+		summary = map[string]any{}
+	}
 	var st map[string]any
 	if err := json.Unmarshal(statementJSON, &st); err != nil {
 		return fmt.Errorf("%w: statement is not JSON: %v", ErrConditionInvalid, err)
@@ -92,7 +101,7 @@ func (c *Condition) Eval(statementJSON []byte) error {
 	if subject == nil {
 		subject = []any{}
 	}
-	out, _, err := c.prg.Eval(map[string]any{"predicate": st["predicate"], "predicateType": pt, "subject": subject, "statement": st})
+	out, _, err := c.prg.Eval(map[string]any{"predicate": st["predicate"], "predicateType": pt, "subject": subject, "statement": st, "summary": summary})
 	if err != nil {
 		return fmt.Errorf("%w: evaluating %q: %v", ErrConditionInvalid, c.expr, err)
 	}

@@ -10,6 +10,7 @@ import (
 	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
 	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
 
+	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
 )
@@ -102,6 +103,10 @@ func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Ta
 		switch a.Kind {
 		case oci.KindBundle:
 			sig = v.checkBundle(ctx, a, res.Digest, Request{TransparencyLog: req.TransparencyLog}, req.PredicateType)
+			if sig == nil && req.PredicateType != attest.DetachedPredicateType {
+				d := v.checkBundle(ctx, a, res.Digest, Request{TransparencyLog: req.TransparencyLog}, attest.DetachedPredicateType)
+				sig = v.detachedFor(ctx, t, d, req.PredicateType)
+			}
 		case oci.KindDSSE:
 			sig = v.checkLegacyAttestation(ctx, a, res.Digest, req.PredicateType, req.TransparencyLog)
 		case oci.KindAttestationArtifact:
@@ -124,14 +129,27 @@ func (v *Verifier) evalAttestations(ctx context.Context, image string, t *oci.Ta
 
 // checkStatement applies the request's condition and age limit.
 func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
+	raw := sig.statement.raw
+	if sig.Detached != nil {
+		raw = sig.expanded
+		if raw == nil && (req.Condition != nil || req.MaxAge > 0) {
+			sig.fail("detached", fmt.Errorf("%w: the document is not a JSON object, so no condition or time can be read from it", ErrDetachedPredicate))
+			return
+		}
+	}
 	if req.Condition != nil {
-		if err := req.Condition.Eval(sig.statement.raw); err != nil {
+		if err := req.Condition.EvalWith(raw, sig.summary); err != nil {
+			if sig.partial {
+				err = fmt.Errorf("%w (the document is %d bytes, over the size a condition sees whole: only its top-level members under 1 MiB and the summary are available, see docs/attestations.md)", err, sig.Detached.Size)
+			}
 			sig.fail("condition", err)
 			return
 		}
 		sig.check("condition", Pass, req.Condition.String())
 	}
-	checkAge(sig, req)
+	if raw != nil {
+		checkAgeOf(sig, req, raw)
+	}
 }
 
 // checkLegacyAttestation verifies a DSSE envelope from a legacy .att layer.

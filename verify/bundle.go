@@ -1,11 +1,13 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -58,8 +60,8 @@ func (st *statement) subjectFor(digest string) (inTotoSubject, string) {
 // ParseBundle parses a Sigstore bundle and the image-signature statement in
 // its DSSE envelope. It checks structure only, not signatures.
 func ParseBundle(data []byte) (*bundle.Bundle, *statement, error) {
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(data); err != nil {
+	b, err := unmarshalBundle(data)
+	if err != nil {
 		// The cause is protojson's or sigstore-go's wording; protoProblem
 		// says what it means.
 		return nil, nil, fmt.Errorf("%w: reading the Sigstore bundle: %s", ErrMalformed, protoProblem(data, err))
@@ -70,22 +72,21 @@ func ParseBundle(data []byte) (*bundle.Bundle, *statement, error) {
 	if _, err := b.VerificationContent(); err != nil {
 		return nil, nil, fmt.Errorf("%w: the bundle's verification material is not a public key hint or an X.509 certificate (%s); a key in the certificate field is refused", ErrMalformed, materialProblem(err))
 	}
-	env, err := b.Envelope()
-	if err != nil || env == nil {
+	// The payload as protojson decoded it: sigstore-go's Envelope() would
+	// encode it to base64 again and the DSSE library decode it back, two
+	// copies of what may be a 100 MB statement.
+	env := b.GetDsseEnvelope()
+	if env == nil {
 		return nil, nil, fmt.Errorf("%w: bundle holds no DSSE envelope (a message signature cannot sign an image)", ErrMalformed)
 	}
-	if env.PayloadType != inTotoPayloadType {
-		return nil, nil, fmt.Errorf("%w: DSSE payload type %q, want %q", ErrMalformed, env.PayloadType, inTotoPayloadType)
+	if env.GetPayloadType() != inTotoPayloadType {
+		return nil, nil, fmt.Errorf("%w: DSSE payload type %q, want %q", ErrMalformed, env.GetPayloadType(), inTotoPayloadType)
 	}
-	raw, err := env.DecodeB64Payload()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: the DSSE payload is not base64: %w", ErrMalformed, err)
-	}
-	st, err := parseStatement(raw)
+	st, err := parseStatement(env.GetPayload())
 	if err != nil {
 		return nil, nil, err
 	}
-	return &b, st, nil
+	return b, st, nil
 }
 
 // parseStatement parses a signed in-toto statement (v1 or v0.1) with at
@@ -217,7 +218,7 @@ func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 		if len(v.keys) == 0 {
 			return "", fmt.Errorf("%w: signed by a key, and no keys are trusted here", ErrBadSignature)
 		}
-		key := v.keyForBundle(b, sig.ClaimedKeyID, alg, digest)
+		key := v.keyForBundle(b, sig.statement, sig.ClaimedKeyID, alg, digest)
 		if key == nil {
 			return "", v.untrustedKey(sig.ClaimedKeyID)
 		}
@@ -237,9 +238,9 @@ func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 
 // keyForBundle returns the trusted key (hint match first) whose signature
 // the bundle carries over digest, its log entries not checked; nil if none.
-func (v *Verifier) keyForBundle(b *bundle.Bundle, hint, alg string, digest []byte) *trustedKey {
+func (v *Verifier) keyForBundle(b *bundle.Bundle, st *statement, hint, alg string, digest []byte) *trustedKey {
 	for _, k := range v.orderedKeys(hint) {
-		if v.verifyBundleWithKey(b, k, alg, digest, false) == nil {
+		if verifyDSSEWithKey(b, st, k, alg, digest) == nil {
 			return &k
 		}
 	}
@@ -270,4 +271,33 @@ func keyMaterial(k trustedKey) root.TrustedMaterial {
 	return root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
 		return root.NewExpiringKey(k.verifier, time.Time{}, time.Time{}), nil
 	})
+}
+
+// verifyDSSEWithKey is what sigstore-go's verifier checks of a bundle signed
+// with key k when no log entry is asked for — a DSSE signature by k over the
+// envelope's payload, whose statement (st, parsed from that payload) names
+// alg:digest among its subjects — without its copies of the payload: the
+// signature is checked over the pre-authentication encoding streamed from
+// the decoded payload, and the subjects are read from st rather than from a
+// second, protobuf-structured parse of the whole statement.
+func verifyDSSEWithKey(b *bundle.Bundle, st *statement, k trustedKey, alg string, digest []byte) error {
+	env := b.GetDsseEnvelope()
+	if env == nil || st == nil {
+		return fmt.Errorf("%w: no DSSE envelope", ErrMalformed)
+	}
+	if pk := b.GetVerificationMaterial().GetPublicKey(); pk == nil {
+		return fmt.Errorf("%w: the bundle is not signed with a key", ErrBadSignature)
+	}
+	if _, named := st.subjectFor(alg + ":" + hex.EncodeToString(digest)); named != alg+":"+hex.EncodeToString(digest) {
+		return fmt.Errorf("%w: the statement names no subject %s:%x", ErrDigestMismatch, alg, digest)
+	}
+	payload, pt := env.GetPayload(), env.GetPayloadType()
+	prefix := fmt.Sprintf("DSSEv1 %d %s %d ", len(pt), pt, len(payload))
+	for _, s := range env.GetSignatures() {
+		msg := io.MultiReader(strings.NewReader(prefix), bytes.NewReader(payload))
+		if err := k.verifier.VerifySignature(bytes.NewReader(s.GetSig()), msg); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: no signature of the envelope verifies with key %s", ErrBadSignature, k.name)
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/oci"
 )
 
@@ -109,8 +110,19 @@ type Signature struct {
 	// Error explains a rejection.
 	Error string `json:"error,omitempty"`
 
+	// Detached is what a detached-predicate statement names (attest
+	// --detached): the document checked after the signature.
+	Detached *attest.DetachedPredicate `json:"detached,omitempty"`
+
 	err       error
 	statement *statement
+	// expanded is the statement a condition and maxAge see for a detached
+	// predicate (the document in place of the small predicate); summary
+	// the document's summary; partial: expanded holds only the document's
+	// small top-level members (it was over the memory cap).
+	expanded []byte
+	summary  map[string]any
+	partial  bool
 	// signerID names who made the signature, beyond the principals it
 	// counts for: a trusted key's ID, a keyless certificate's issuer and
 	// subject, a Notation certificate's subject. Signatures by one signer

@@ -73,19 +73,20 @@ func earliestTrustedTime(b *bundle.Bundle, tm root.TrustedMaterial) (trustedTime
 	return out, found
 }
 
-// checkAge applies the request's maxAge. The age is measured from a
+// checkAgeOf applies the request's maxAge to the statement raw (a
+// detached predicate's document in place of its small predicate). The age is measured from a
 // trusted time when the bundle has one — its signature existed by then, so
 // it is at least that old — or from the predicate's own time when that is
 // earlier still (a scan made before it was signed is as old as the scan).
 // Only without a trusted time does the predicate's time stand alone. A time
 // in the future beyond clockSkew, or a predicate time after the trusted
 // time, is refused: such a statement would never grow old.
-func checkAge(sig *Signature, req AttestationRequest) {
+func checkAgeOf(sig *Signature, req AttestationRequest, raw []byte) {
 	if req.MaxAge <= 0 {
 		return
 	}
 	now := req.Now()
-	claimed, hasClaim := StatementTime(sig.statement.raw)
+	claimed, hasClaim := StatementTime(raw)
 	var trusted trustedTime
 	hasTrusted := false
 	if sig.signedAt != nil {

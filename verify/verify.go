@@ -63,6 +63,9 @@ type Verifier struct {
 	// platformsChecked: the engine applies the recall lists to an
 	// index's manifests itself, once per decision (withPlatformsChecked).
 	platformsChecked bool
+	// maxDetached and detachedMemory bound detached predicates
+	// (WithMaxDetachedBytes, WithDetachedMemoryBytes).
+	maxDetached, detachedMemory int64
 }
 
 // withPlatformsChecked is for the engine's verifiers.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ func newAttestCmd(s *streams) *cobra.Command {
 		stmtFile  string
 		output    string
 		recursive bool
+		detached  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "attest --key KEY --type TYPE --predicate FILE IMAGE...",
@@ -52,7 +54,15 @@ a Notation signature (JWS, or COSE with --envelope cose) over that artifact's
 manifest, made with --key and --certificate-chain and stored as a referrer of
 the artifact. Such an attestation is not logged; --timestamp-url (with
 --timestamp-root) adds an RFC 3161 timestamp, which a policy's maxAge then
-measures from.`,
+measures from.
+
+--detached stores the predicate as its own OCI artifact (a referrer of the
+image, of the predicate's media type, streamed from the file) and signs and
+logs a small statement of type https://signet.dev/detached-predicate/v1 that
+names the document's digest, size and media type: for SBOMs too large for a
+transparency log or for memory. 'signet verify-attestation --type cyclonedx'
+accepts it, fetching and checking the document after the signature
+(docs/attestations.md).`,
 		Example: `  signet attest --key release.key --type cyclonedx --predicate sbom.cdx.json registry.example.com/app@sha256:...
   signet attest --key release.key --type spdxjson  --predicate sbom.spdx.json registry.example.com/app@sha256:...
   trivy image -f json -o scan.json registry.example.com/app@sha256:...
@@ -64,7 +74,8 @@ measures from.`,
   signet attest --key release.key --type https://example.com/review/v1 --predicate review.json registry.example.com/app@sha256:...
   signet attest --key release.key --statement statement.json registry.example.com/app@sha256:...
   signet attest --format notation --key release.key --certificate-chain release-chain.pem \
-      --type cyclonedx --predicate sbom.cdx.json registry.example.com/app@sha256:...`,
+      --type cyclonedx --predicate sbom.cdx.json registry.example.com/app@sha256:...
+  signet attest --detached --key release.key --type cyclonedx --predicate huge-sbom.cdx.json registry.example.com/app@sha256:...`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
 			if (predFile == "") == (stmtFile == "") {
@@ -76,6 +87,9 @@ measures from.`,
 			if err := outputFormat(output); err != nil {
 				return err
 			}
+			if detached && (stmtFile != "" || notation.format == "notation") {
+				return usageError{fmt.Errorf("--detached stores a --predicate file apart; it takes neither --statement nor --format notation")}
+			}
 			if err := notation.check(cmd, sign.LayoutReferrers); err != nil {
 				return err
 			}
@@ -85,10 +99,16 @@ measures from.`,
 			if err := checkReferences(client, images...); err != nil {
 				return err
 			}
-			checked, err := checkAttestInput(typ, predFile, stmtFile, recursive)
+			checked, err := checkLarge(predFile, func() (*attest.Checked, error) {
+				return checkAttestInput(typ, predFile, stmtFile, recursive, detached)
+			})
 			if err != nil {
 				return err
 			}
+			// A large SBOM's check (the set that finds repeated components)
+			// is garbage now: give it back before the key's scrypt takes its
+			// own 128 MB, so the two do not add up in the peak.
+			debug.FreeOSMemory()
 			a, err := attester(cmd, s, &signing, &notation, client)
 			if err != nil {
 				return err
@@ -109,6 +129,9 @@ measures from.`,
 						fmt.Fprintf(s.out, "Attested %s (%s): %s\n", what, o.Digest, o.PredicateType)
 						for _, e := range o.Log {
 							fmt.Fprintf(s.out, "  logged at index %d (%s)\n", e.Index, e.Kind)
+						}
+						if o.Detached != nil {
+							fmt.Fprintf(s.out, "  predicate stored apart as %s: %s\n", o.Detached.Layout, o.Detached.Ref)
 						}
 						fmt.Fprintf(s.out, "  stored as %s: %s\n", o.Attached.Layout, o.Attached.Ref)
 						if o.Signature != nil {
@@ -131,6 +154,7 @@ measures from.`,
 	cmd.Flags().StringVar(&predFile, "predicate", "", "predicate file (SBOM, scan report, provenance, ...)")
 	cmd.Flags().StringVar(&stmtFile, "statement", "", "a complete in-toto statement built elsewhere (its subject must name the image digest)")
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "for an image index, also attest each platform manifest")
+	cmd.Flags().BoolVar(&detached, "detached", false, "store the predicate as its own OCI artifact and sign a small statement naming it (for very large predicates)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
@@ -152,8 +176,8 @@ func attester(cmd *cobra.Command, s *streams, signing *signingOptions, notation 
 }
 
 // checkAttestInput reads and checks the predicate or statement file.
-func checkAttestInput(typ, predFile, stmtFile string, recursive bool) (*attest.Checked, error) {
-	req := attest.Request{Type: typ, Recursive: recursive}
+func checkAttestInput(typ, predFile, stmtFile string, recursive, detached bool) (*attest.Checked, error) {
+	req := attest.Request{Type: typ, Recursive: recursive, Detached: detached}
 	if predFile == "" {
 		data, err := os.ReadFile(stmtFile)
 		if err != nil {
@@ -175,4 +199,15 @@ func checkAttestInput(typ, predFile, stmtFile string, recursive bool) (*attest.C
 		return nil, fmt.Errorf("%s: %w", predFile, err)
 	}
 	return c, nil
+}
+
+// checkLarge runs check with the garbage collector kept closer to the live
+// heap when the predicate file is large (over 64 MiB): checking a 1 GB SBOM
+// holds a set of its components, and the default pacing would let the heap
+// grow to twice that before collecting.
+func checkLarge(predFile string, check func() (*attest.Checked, error)) (*attest.Checked, error) {
+	if st, err := os.Stat(predFile); predFile != "" && err == nil && st.Size() > 64<<20 {
+		defer debug.SetGCPercent(debug.SetGCPercent(30))
+	}
+	return check()
 }

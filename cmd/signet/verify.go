@@ -244,7 +244,7 @@ func (c candidates) kind() string {
 }
 
 func printVerify(s *streams, rep verifyReport, what candidates) {
-	rep = printable(rep)
+	rep = printable(withoutStatements(rep))
 	res := rep.Result
 	if res == nil {
 		fmt.Fprintf(s.out, "✗ %s: %s\n", rep.Image, rep.Error)
@@ -426,4 +426,20 @@ func policyEngine(s *streams, client *oci.Client, trust *trustOptions, file stri
 		return nil, err
 	}
 	return verify.NewEngine(client, c, append(opts, verify.WithEngineRecalls(r))...)
+}
+
+// withoutStatements is rep without the signed statements, which the text
+// output does not show: a 100 MB attestation's statement is not copied
+// (twice) only to make it printable.
+func withoutStatements(rep verifyReport) verifyReport {
+	if rep.Result == nil {
+		return rep
+	}
+	res := *rep.Result
+	res.Signatures = slices.Clone(res.Signatures)
+	for i := range res.Signatures {
+		res.Signatures[i].Statement = nil
+	}
+	rep.Result = &res
+	return rep
 }

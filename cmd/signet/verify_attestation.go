@@ -19,6 +19,7 @@ func newVerifyAttestationCmd(s *streams) *cobra.Command {
 		condition string
 		output    string
 		files     bundleFiles
+		maxPred   int64
 		plats     platformFlags
 	)
 	cmd := &cobra.Command{
@@ -40,6 +41,13 @@ with --certificate-identity (the workflow's URI) and
 give GitHub's own trusted root (gh attestation trusted-root) as
 --trusted-root for a private repository's attestations
 (docs/github-attestations.md).
+
+A detached predicate (signet attest --detached) counts for its document's
+type: the small signed statement is verified as above, then the document is
+fetched and must have the digest, size and media type it names, and be at
+most --max-predicate-size. A condition sees a document of up to 16 MiB whole;
+a larger one through its small top-level fields and the variable summary
+(summary.counts.components, summary.licenses; docs/attestations.md).
 
 --platforms every requires a valid attestation on each platform manifest of
 an index, on its own digest (an SBOM per platform); any, on at least one;
@@ -89,7 +97,7 @@ index (default), on the index's digest. --platform-filter as for verify.
 			if err != nil {
 				return err
 			}
-			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs, idents, verify.WithExtraArtifacts(extra...))
+			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs, idents, verify.WithExtraArtifacts(extra...), verify.WithMaxDetachedBytes(maxPred))
 			if err != nil {
 				return err
 			}
@@ -109,6 +117,7 @@ index (default), on the index's digest. --platform-filter as for verify.
 	plats.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key (repeatable)")
 	cmd.Flags().StringVar(&typ, "type", "", "predicate type: a cosign name (cyclonedx, spdxjson, vuln, slsaprovenance1, ...) or a URI")
+	cmd.Flags().Int64Var(&maxPred, "max-predicate-size", verify.DefaultMaxDetachedBytes, "largest detached predicate document to read, in bytes (larger ones are refused unread)")
 	cmd.Flags().StringVar(&condition, "condition", "", "CEL expression that must be true for the statement")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (includes the verified statements)")
 	return cmd

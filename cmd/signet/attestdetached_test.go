@@ -1,0 +1,71 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/internal/registrytest"
+)
+
+// TestAttestDetached: attest --detached, then verify-attestation and verify
+// --policy with conditions on the document and its summary, and the usage
+// refusals.
+func TestAttestDetached(t *testing.T) {
+	t.Setenv("SIGNET_PASSWORD", "pw")
+	t.Setenv("SIGNET_HOME", t.TempDir())
+	dir := t.TempDir()
+	reg := registrytest.New(t, true)
+	img := reg.PushImage(t, "team/app:v1").String()
+	key := filepath.Join(dir, "release")
+	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
+		t.Fatal(stderr)
+	}
+	sbom := "../../attest/testdata/sbom.cdx.json"
+	out, stderr, code := signet(t, "attest", "--detached", "--no-tlog", "--key", key+".key", "--type", "cyclonedx", "--predicate", sbom, "-o", "json", img)
+	var res []attest.Attested
+	if code != exitOK || json.Unmarshal([]byte(out), &res) != nil || len(res) != 1 || res[0].Detached == nil || res[0].PredicateType != attest.PredicateCycloneDX {
+		t.Fatalf("attest --detached: exit %d\n%s%s", code, out, stderr)
+	}
+	pol := filepath.Join(dir, "policy.yaml")
+	write(t, pol, `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "`+reg.Host+`/team/**"
+    signers:
+      - {name: release, key: release.pub}
+    attestations:
+      - name: sbom
+        predicateType: cyclonedx
+        signers: [release]
+        condition: size(predicate.components) == 2 && summary.counts.components == 2
+`)
+	cases := []struct {
+		args []string
+		code int
+		text string
+	}{
+		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "cyclonedx", "--condition", "size(predicate.components) == 2 && summary.counts.components == 2", img}, exitOK, "verified"},
+		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "cyclonedx", "--condition", "summary.counts.components == 3", img}, exitInvalid, "condition is false"},
+		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "cyclonedx", "--max-predicate-size", "10", img}, exitInvalid, "over the 10-byte cap"},
+		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "cyclonedx", "-o", "json", img}, exitOK, `"artifact": "` + res[0].Detached.Digest.String()},
+		{[]string{"verify", "--policy", pol, img}, exitPolicyDenied, "no signature"},
+		{[]string{"attest", "--detached", "--key", key + ".key", "--statement", sbom, img}, exitUsage, "--detached stores a --predicate file apart"},
+	}
+	for _, tc := range cases {
+		out, stderr, code := signet(t, tc.args...)
+		if code != tc.code || !strings.Contains(out+stderr, tc.text) {
+			t.Errorf("%v: exit %d (want %d), output lacks %q:\n%s\n%s", tc.args, code, tc.code, tc.text, out, stderr)
+		}
+	}
+	// The image signed too: the policy's signature and attestation both pass.
+	if _, stderr, code := signet(t, "sign", "--no-tlog", "--key", key+".key", img); code != exitOK {
+		t.Fatal(stderr)
+	}
+	out, stderr, code = signet(t, "verify", "--policy", pol, "--explain", img)
+	if code != exitOK || !strings.Contains(out, "attestation sbom") {
+		t.Fatalf("verify --policy: exit %d\n%s%s", code, out, stderr)
+	}
+}

@@ -1,0 +1,135 @@
+package verify
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+
+	"github.com/signet-dev/signet/attest"
+)
+
+func TestReadDetached(t *testing.T) {
+	doc := []byte(`{"bomFormat":"CycloneDX","components":[{"name":"a","licenses":[{"license":{"id":"MIT"}}]},{"name":"b"}]}`)
+	sum := sha256.Sum256(doc)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	tests := []struct {
+		name   string
+		body   []byte
+		size   int64
+		memCap int64
+		reason string
+	}{
+		{"whole", doc, int64(len(doc)), 1 << 20, ""},
+		{"summarized", doc, int64(len(doc)), 10, ""},
+		{"other bytes", bytes.Replace(doc, []byte("MIT"), []byte("BSD"), 1), int64(len(doc)), 1 << 20, "hashes to"},
+		{"other bytes, summarized", bytes.Replace(doc, []byte("MIT"), []byte("BSD"), 1), int64(len(doc)), 10, "hashes to"},
+		{"longer", append(bytes.Clone(doc), ' '), int64(len(doc)), 1 << 20, "more than"},
+		{"shorter", doc[:len(doc)-1], int64(len(doc)), 10, "bytes, the signed statement says"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &attest.DetachedPredicate{Digest: digest, Size: tc.size}
+			got, err := readDetached(bytes.NewReader(tc.body), p, tc.memCap)
+			if tc.reason != "" {
+				if !errors.Is(err, ErrDetachedPredicate) || !strings.Contains(err.Error(), tc.reason) {
+					t.Fatalf("want %q, got %v", tc.reason, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := got.summary["counts"].(map[string]any)["components"]; n != int64(2) {
+				t.Fatalf("want 2 components, got %v", n)
+			}
+			if l := got.summary["licenses"].([]any); len(l) != 1 || l[0] != "MIT" {
+				t.Fatalf("want licenses [MIT], got %v", l)
+			}
+		})
+	}
+}
+
+// TestSummaryLicensesOverCap: past the cap the summary has no licenses at
+// all, so a condition never passes on a partial list.
+func TestSummaryLicensesOverCap(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"components":[`)
+	for i := range summaryLicenses + 1 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"licenses":[{"license":{"id":"L` + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + `-` + hex.EncodeToString([]byte{byte(i >> 8), byte(i)}) + `"}}]}`)
+	}
+	b.WriteString(`]}`)
+	_, s, err := summarize(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s["licenses"]; ok {
+		t.Fatalf("want no licenses past %d, got %d", summaryLicenses, len(s["licenses"].([]any)))
+	}
+}
+
+func FuzzSummarize(f *testing.F) {
+	f.Add([]byte(`{"bomFormat":"CycloneDX","metadata":{"timestamp":"2026-01-01T00:00:00Z"},"components":[{"licenses":[{"expression":"MIT OR Apache-2.0"}]}]}`))
+	f.Add([]byte(`{"packages":[{"licenseConcluded":"MIT"}],"a":[[]],"b":{"c":[1]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		reduced, summary, err := summarize(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		if reduced == nil || summary["counts"] == nil {
+			t.Fatalf("summary without counts: %v %v", reduced, summary)
+		}
+	})
+}
+
+// FuzzUnmarshalBundle: the scan that cuts a large bundle's payload out gives
+// what protojson gives for the whole bundle, or leaves it to protojson.
+func FuzzUnmarshalBundle(f *testing.F) {
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"dsseEnvelope":{"payload":"eyJhIjoxfQ==","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AAAA"}]}}`))
+	f.Add([]byte(`{"dsseEnvelope":{"payload":"eyJh\nIjoxfQ==","payload":""}}`))
+	old := bigBundleBytes
+	bigBundleBytes = 0 // every input takes the scan
+	f.Cleanup(func() { bigBundleBytes = old })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ferr := unmarshalBundle(data)
+		var whole bundle.Bundle
+		werr := whole.UnmarshalJSON(data)
+		if (ferr == nil) != (werr == nil) {
+			t.Fatalf("scan says %v, protojson %v", ferr, werr)
+		}
+		if ferr == nil && !bytes.Equal(fast.GetDsseEnvelope().GetPayload(), whole.GetDsseEnvelope().GetPayload()) {
+			t.Fatalf("payloads differ")
+		}
+	})
+}
+
+func TestFindPayload(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // "" when the scan leaves it to protojson
+	}{
+		{`{"a":[1,{"payload":"x"}],"dsseEnvelope":{"signatures":[{"sig":"}"}],"payload":"QUJD"}}`, "QUJD"},
+		{`{"dsseEnvelope":{"payload":"QUJD","payload":"QUJD"}}`, ""},
+		{`{"dsseEnvelope":{"payload":"QU\/D"}}`, ""},
+		{`{"dsseEnvelope":{"payload":"QUJD"},"dsseEnvelope":{}}`, ""},
+		{`{"dsse_envelope":{"payload":"QUJD"}}`, ""},
+		{`{"dsseEnvelope":{"payload":"QUJD"`, ""},
+	}
+	for _, tc := range tests {
+		start, end, ok := findPayload([]byte(tc.in))
+		got := ""
+		if ok {
+			got = tc.in[start:end]
+		}
+		if got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
