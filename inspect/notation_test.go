@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/inspect"
 	"github.com/signet-dev/signet/internal/notarytest"
@@ -18,23 +20,31 @@ import (
 	"github.com/signet-dev/signet/sign"
 )
 
+// notationSignedImage pushes an image and signs it in Notation's format
+// (envelope jws or cose) with a leaf CN=Release certified by "Acme CA".
+func notationSignedImage(t *testing.T, envelope string) (*oci.Client, name.Digest) {
+	t.Helper()
+	reg := registrytest.New(t, true)
+	d := reg.PushImage(t, "team/app:v1")
+	client := oci.New()
+	pki := notarytest.New(t, "Acme CA", "Release")
+	s, err := sign.NewNotation(pki.Key, pki.Chain, client, notary.SignOptions{Envelope: envelope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SignImage(context.Background(), d.String(), sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	return client, d
+}
+
 // TestNotationListed: inspect lists a Notation signature with its envelope,
 // certificate subject and issuer, signing time and timestamp presence; a
 // Notation manifest that is not one envelope is a signature, unreadable.
 func TestNotationListed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	reg := registrytest.New(t, true)
-	d := reg.PushImage(t, "team/app:v1")
-	client := oci.New()
-	pki := notarytest.New(t, "Acme CA", "Release")
-	s, err := sign.NewNotation(pki.Key, pki.Chain, client, notary.SignOptions{Envelope: "cose"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.SignImage(ctx, d.String(), sign.Request{}); err != nil {
-		t.Fatal(err)
-	}
+	client, d := notationSignedImage(t, "cose")
 	target, err := client.Resolve(ctx, d.String())
 	if err != nil {
 		t.Fatal(err)
@@ -145,17 +155,7 @@ func TestNotationAttestationListed(t *testing.T) {
 func TestNotationDownloaded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	reg := registrytest.New(t, true)
-	d := reg.PushImage(t, "team/app:v1")
-	client := oci.New()
-	pki := notarytest.New(t, "Acme CA", "Release")
-	s, err := sign.NewNotation(pki.Key, pki.Chain, client, notary.SignOptions{Envelope: "cose"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.SignImage(ctx, d.String(), sign.Request{}); err != nil {
-		t.Fatal(err)
-	}
+	client, d := notationSignedImage(t, "cose")
 	raws, err := inspect.Signatures(ctx, client, d.String())
 	if err != nil || len(raws) != 1 || raws[0].Format != "notation" {
 		t.Fatalf("signatures %+v, %v", raws, err)
