@@ -25,6 +25,8 @@ const inTotoPayloadType = "application/vnd.in-toto+json"
 // the whole statement as signed.
 type statement struct {
 	raw           []byte
+	protoChecked  bool            // protoErr is set
+	protoErr      error           // protoStatementCheck(raw)
 	Type          string          `json:"_type"`
 	PredicateType string          `json:"predicateType"`
 	Subject       []inTotoSubject `json:"subject"`
@@ -291,13 +293,29 @@ func verifyDSSEWithKey(b *bundle.Bundle, st *statement, k trustedKey, alg string
 	if _, named := st.subjectFor(alg + ":" + hex.EncodeToString(digest)); named != alg+":"+hex.EncodeToString(digest) {
 		return fmt.Errorf("%w: the statement names no subject %s:%x", ErrDigestMismatch, alg, digest)
 	}
+	if err := checkSubjectsAsSigstore(st); err != nil {
+		return err
+	}
+	// A Sigstore bundle's envelope holds exactly one signature (sigstore-go
+	// refuses any other count, even with one good signature among them).
+	sigs := env.GetSignatures()
+	if len(sigs) != 1 {
+		return fmt.Errorf("%w: the envelope holds %d signatures; a Sigstore bundle holds exactly one", ErrBadSignature, len(sigs))
+	}
 	payload, pt := env.GetPayload(), env.GetPayloadType()
 	prefix := fmt.Sprintf("DSSEv1 %d %s %d ", len(pt), pt, len(payload))
-	for _, s := range env.GetSignatures() {
-		msg := io.MultiReader(strings.NewReader(prefix), bytes.NewReader(payload))
-		if err := k.verifier.VerifySignature(bytes.NewReader(s.GetSig()), msg); err == nil {
-			return nil
-		}
+	msg := io.MultiReader(strings.NewReader(prefix), bytes.NewReader(payload))
+	if err := k.verifier.VerifySignature(bytes.NewReader(sigs[0].GetSig()), msg); err != nil {
+		return fmt.Errorf("%w: the envelope's signature does not verify with key %s", ErrBadSignature, k.name)
 	}
-	return fmt.Errorf("%w: no signature of the envelope verifies with key %s", ErrBadSignature, k.name)
+	// sigstore-go then reads the statement as a protobuf message; what
+	// protojson refuses (a repeated or unknown member such as "Subject",
+	// invalid UTF-8) it refuses, and so does this.
+	if !st.protoChecked {
+		st.protoChecked, st.protoErr = true, protoStatementCheck(st.raw)
+	}
+	if st.protoErr != nil {
+		return fmt.Errorf("%w: the signed statement is not a well-formed in-toto statement (a repeated or unknown member, or text that is not UTF-8): %s", ErrMalformed, printable(strings.TrimSpace(strings.TrimPrefix(st.protoErr.Error(), "proto:"))))
+	}
+	return nil
 }

@@ -1,0 +1,143 @@
+package verify
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// keyBundleJSON is a key-signed bundle (no log entry) whose envelope holds
+// payload, signed by each of signers over the DSSE pre-authentication
+// encoding.
+func keyBundleJSON(t *testing.T, payload []byte, signers ...signature.Signer) []byte {
+	t.Helper()
+	pae := fmt.Sprintf("DSSEv1 %d %s %d %s", len(inTotoPayloadType), inTotoPayloadType, len(payload), payload)
+	var sigs []string
+	for _, s := range signers {
+		sig, err := s.SignMessage(strings.NewReader(pae))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs = append(sigs, fmt.Sprintf(`{"sig":%q}`, base64.StdEncoding.EncodeToString(sig)))
+	}
+	return []byte(fmt.Sprintf(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"k"},"tlogEntries":[]},"dsseEnvelope":{"payload":%q,"payloadType":%q,"signatures":[%s]}}`,
+		base64.StdEncoding.EncodeToString(payload), inTotoPayloadType, strings.Join(sigs, ",")))
+}
+
+func newTestSigner(t *testing.T) (signature.SignerVerifier, trustedKey) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sv, trustedKey{name: "k", id: "k", verifier: sv}
+}
+
+// TestKeyDSSEAsStrictAsSigstore: the key path's own DSSE check refuses
+// every key-signed bundle sigstore-go's verifier refuses (it replaced that
+// verifier when no log entry is asked for), a large statement (its
+// predicate checked apart) as a small one. Not parallel: it sets
+// bigStatementBytes.
+func TestKeyDSSEAsStrictAsSigstore(t *testing.T) {
+	signer, key := newTestSigner(t)
+	other, _ := newTestSigner(t)
+	sum := sha256.Sum256([]byte("image"))
+	d := hex.EncodeToString(sum[:])
+	stmt := func(subjects string) []byte {
+		return []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/p","subject":` + subjects + `,"predicate":{}}`)
+	}
+	good := stmt(`[{"name":"img","digest":{"sha256":"` + d + `"}}]`)
+	many := make([]string, 1025)
+	for i := range many {
+		many[i] = `{"name":"img","digest":{"sha256":"` + d + `"}}`
+	}
+	manyDigests := `{"sha256":"` + d + `"`
+	for i := 0; i < 32; i++ {
+		manyDigests += fmt.Sprintf(`,"x%d":"00"`, i)
+	}
+	manyDigests += "}"
+	tests := []struct {
+		name   string
+		bundle []byte
+		ok     bool
+	}{
+		{"good", keyBundleJSON(t, good, signer), true},
+		{"a second signature by another key", keyBundleJSON(t, good, signer, other), false},
+		{"the good signature twice", keyBundleJSON(t, good, signer, signer), false},
+		{"another subject's digest is not hex", keyBundleJSON(t, stmt(`[{"name":"img","digest":{"sha256":"`+d+`"}},{"name":"x","digest":{"sha256":"zz"}}]`), signer), false},
+		{"more than 1024 subjects", keyBundleJSON(t, stmt("["+strings.Join(many, ",")+"]"), signer), false},
+		{"more than 32 digests in a subject", keyBundleJSON(t, stmt(`[{"name":"img","digest":`+manyDigests+`}]`), signer), false},
+		{"subject twice", keyBundleJSON(t, []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/p","subject":[{"name":"a","digest":{"sha256":"00"}}],"subject":[{"name":"img","digest":{"sha256":"`+d+`"}}],"predicate":{}}`), signer), false},
+		{"Subject in another case", keyBundleJSON(t, []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/p","subject":[{"name":"a","digest":{"sha256":"00"}}],"Subject":[{"name":"img","digest":{"sha256":"`+d+`"}}],"predicate":{}}`), signer), false},
+		{"a repeated key in the predicate", keyBundleJSON(t, []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/p","subject":[{"name":"img","digest":{"sha256":"`+d+`"}}],"predicate":{"a":1,"a":2}}`), signer), false},
+		{"an unknown member of a subject", keyBundleJSON(t, stmt(`[{"name":"img","Digest":{"sha256":"`+d+`"}}]`), signer), false},
+		{"a repeated key deep in the predicate", keyBundleJSON(t, []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/p","subject":[{"name":"img","digest":{"sha256":"`+d+`"}}],"predicate":{"a":[{"b":{"c":1,"c":2}}]}}`), signer), false},
+		{"a lone surrogate in the predicate", keyBundleJSON(t, []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/p","subject":[{"name":"img","digest":{"sha256":"`+d+`"}}],"predicate":{"a":"\ud800"}}`), signer), false},
+		{"a number out of range in the predicate", keyBundleJSON(t, []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/p","subject":[{"name":"img","digest":{"sha256":"`+d+`"}}],"predicate":{"a":1e400}}`), signer), false},
+		{"a predicate that is not an object", keyBundleJSON(t, []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/p","subject":[{"name":"img","digest":{"sha256":"`+d+`"}}],"predicate":[1]}`), signer), false},
+		{"a nested good predicate", keyBundleJSON(t, []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://example.com/p","subject":[{"name":"img","digest":{"sha256":"`+d+`"}}],"predicate":{"a":[{"b":{"c":1,"d":[null,true,"x",-2.5e3]}},{"b":{"c":1}}],"e":{}}}`), signer), true},
+		{"invalid UTF-8 in a name", keyBundleJSON(t, stmt(`[{"name":"\xff","digest":{"sha256":"`+d+`"}}]`), signer), false},
+	}
+	old := bigStatementBytes
+	t.Cleanup(func() { bigStatementBytes = old })
+	for _, big := range []int{old, 0} {
+		bigStatementBytes = big
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("%s (split from %d bytes)", tc.name, big), func(t *testing.T) {
+				b, st, err := ParseBundle(tc.bundle)
+				if err != nil {
+					if tc.ok {
+						t.Fatal(err)
+					}
+					return // refused before any signature is checked
+				}
+				serr := (&Verifier{}).verifyBundleWithKey(b, key, "sha256", sum[:], false)
+				ferr := verifyDSSEWithKey(b, st, key, "sha256", sum[:])
+				if (serr == nil) != tc.ok {
+					t.Fatalf("sigstore-go says %v, the case expects ok=%v", serr, tc.ok)
+				}
+				if (ferr == nil) != tc.ok {
+					t.Fatalf("the key path says %v, sigstore-go %v", ferr, serr)
+				}
+			})
+		}
+	}
+}
+
+// TestPlainStruct: the streaming predicate check takes only what protojson
+// surely reads as a Struct; everything else goes to protojson whole.
+func TestPlainStruct(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{`{"a":[{"b":{"c":1,"d":[null,true,"x",-2.5e3]}},{"b":{"c":1}}],"e":{}}`, true},
+		{`{}`, true},
+		{`{"a":1,"a":2}`, false},
+		{`{"a":{"b":1},"c":{"b":1}}`, true},
+		{`{"a":"\ud800"}`, false},
+		{`{"a":1e400}`, false},
+		{`{"a":}`, false},
+		{`{"a":1} {}`, false},
+		{"{\"a\":\"\xff\"}", false},
+		{strings.Repeat(`{"a":`, 1100) + "1" + strings.Repeat(`}`, 1100), false},
+	}
+	for _, tc := range tests {
+		if got := plainStruct([]byte(tc.in)); got != tc.want {
+			t.Errorf("%.60s: got %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
