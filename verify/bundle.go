@@ -302,6 +302,9 @@ func verifyDSSEWithKey(b *bundle.Bundle, st *statement, k trustedKey, alg string
 	if len(sigs) != 1 {
 		return fmt.Errorf("%w: the envelope holds %d signatures; a Sigstore bundle holds exactly one", ErrBadSignature, len(sigs))
 	}
+	if err := checkKeyID(sigs[0].GetKeyid(), k); err != nil {
+		return err
+	}
 	payload, pt := env.GetPayload(), env.GetPayloadType()
 	prefix := fmt.Sprintf("DSSEv1 %d %s %d ", len(pt), pt, len(payload))
 	msg := io.MultiReader(strings.NewReader(prefix), bytes.NewReader(payload))

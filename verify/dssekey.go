@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	in_toto "github.com/in-toto/attestation/go/v1"
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -155,4 +156,21 @@ func hasSurrogateEscape(b []byte) bool {
 		i += 2 + j
 	}
 	return false
+}
+
+// checkKeyID refuses a signature whose keyid names another key than k, as
+// the DSSE verifier sigstore-go uses does (it compares a keyid, when there
+// is one, with the SHA256 fingerprint of the key).
+func checkKeyID(keyID string, k trustedKey) error {
+	if keyID == "" {
+		return nil
+	}
+	pub, err := k.verifier.PublicKey()
+	if err != nil {
+		return fmt.Errorf("%w: reading key %s: %w", ErrBadSignature, k.name, err)
+	}
+	if want, err := dsse.SHA256KeyID(pub); err != nil || want != keyID {
+		return fmt.Errorf("%w: the envelope's signature names key id %s, not key %s", ErrBadSignature, printable(keyID), k.name)
+	}
+	return nil
 }

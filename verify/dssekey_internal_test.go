@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,8 +13,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
+
+func sshKeyID(t *testing.T, s signature.SignerVerifier) string {
+	t.Helper()
+	pub, err := s.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := dsse.SHA256KeyID(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
 
 // keyBundleJSON is a key-signed bundle (no log entry) whose envelope holds
 // payload, signed by each of signers over the DSSE pre-authentication
@@ -75,6 +90,8 @@ func TestKeyDSSEAsStrictAsSigstore(t *testing.T) {
 		ok     bool
 	}{
 		{"good", keyBundleJSON(t, good, signer), true},
+		{"a keyid naming another key", bytes.Replace(keyBundleJSON(t, good, signer), []byte(`{"sig":`), []byte(`{"keyid":"SHA256:other","sig":`), 1), false},
+		{"a keyid naming this key", bytes.Replace(keyBundleJSON(t, good, signer), []byte(`{"sig":`), []byte(`{"keyid":"`+sshKeyID(t, signer)+`","sig":`), 1), true},
 		{"a second signature by another key", keyBundleJSON(t, good, signer, other), false},
 		{"the good signature twice", keyBundleJSON(t, good, signer, signer), false},
 		{"another subject's digest is not hex", keyBundleJSON(t, stmt(`[{"name":"img","digest":{"sha256":"`+d+`"}},{"name":"x","digest":{"sha256":"zz"}}]`), signer), false},
