@@ -15,6 +15,8 @@ import (
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 func sshKeyID(t *testing.T, s signature.SignerVerifier) string {
@@ -157,4 +159,20 @@ func TestPlainStruct(t *testing.T) {
 			t.Errorf("%.60s: got %v, want %v", tc.in, got, tc.want)
 		}
 	}
+}
+
+// FuzzPlainStruct: what the streaming predicate check takes, protojson
+// reads as a Struct (the check may leave more to protojson, never less).
+func FuzzPlainStruct(f *testing.F) {
+	f.Add([]byte(`{"a":[{"b":{"c":1,"d":[null,true,"x",-2.5e3]}}],"e":{}}`))
+	f.Add([]byte(`{"a":1,"a":2}`))
+	f.Add([]byte(`{"a":"\ud800\udc00","b":"\u00e9"}`))
+	f.Add([]byte(`{"a":1e308,"b":-0,"c":0.5E-3}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if plainStruct(data) {
+			if err := protojson.Unmarshal(data, &structpb.Struct{}); err != nil {
+				t.Fatalf("the check took %q, protojson refuses it: %v", data, err)
+			}
+		}
+	})
 }
