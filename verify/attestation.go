@@ -138,6 +138,14 @@ func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
 		}
 	}
 	if req.Condition != nil {
+		if sig.partial {
+			// The members left out would read as absent: a condition that
+			// reads them, or the document as a whole, is refused unevaluated.
+			if err := req.Condition.ReadsOnlyKept(omittedOf(sig.summary)); err != nil {
+				sig.fail("condition", fmt.Errorf("%w (the document is %d bytes, over the size a condition sees whole: only its top-level members under 1 MiB and the summary are available, see docs/attestations.md)", err, sig.Detached.Size))
+				return
+			}
+		}
 		if err := req.Condition.EvalWith(raw, sig.summary); err != nil {
 			if sig.partial {
 				err = fmt.Errorf("%w (the document is %d bytes, over the size a condition sees whole: only its top-level members under 1 MiB and the summary are available, see docs/attestations.md)", err, sig.Detached.Size)

@@ -19,6 +19,7 @@ import (
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/internal/registrytest"
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -108,6 +109,16 @@ func TestDetachedPredicates(t *testing.T) {
 			`size(predicate.components) > 0`, verify.ErrConditionInvalid, "over the size a condition sees whole"},
 		{"summary false", []verify.Option{verify.WithDetachedMemoryBytes(4096)},
 			`!("MIT" in summary.licenses)`, verify.ErrConditionFalse, ""},
+		{"over the memory cap: has() of a member left out", []verify.Option{verify.WithDetachedMemoryBytes(4096)},
+			`!has(predicate.components)`, policy.ErrPartialDocument, "predicate.components was left out"},
+		{"over the memory cap: in over the partial document", []verify.Option{verify.WithDetachedMemoryBytes(4096)},
+			`!("components" in predicate)`, policy.ErrPartialDocument, "as a whole"},
+		{"over the memory cap: the partial document passed on", []verify.Option{verify.WithDetachedMemoryBytes(4096)},
+			`[statement.predicate].all(p, !has(p.components))`, policy.ErrPartialDocument, "as a whole"},
+		{"over the memory cap: index of a member left out", []verify.Option{verify.WithDetachedMemoryBytes(4096)},
+			`!has(statement["predicate"].components) && predicate.specVersion == "1.5"`, policy.ErrPartialDocument, "predicate.components was left out"},
+		{"over the memory cap: kept members", []verify.Option{verify.WithDetachedMemoryBytes(4096)},
+			`!has(predicate.vulnerabilities) && statement.predicate["specVersion"] == "1.5" && statement.predicateType != "" && "components" in summary.omitted`, nil, ""},
 		{"over the size cap: refused unread", []verify.Option{verify.WithMaxDetachedBytes(1000)}, "", verify.ErrDetachedPredicate, "over the 1000-byte cap"},
 	}
 	for _, tc := range tests {
