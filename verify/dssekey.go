@@ -96,7 +96,10 @@ func plainStruct(obj []byte) bool {
 		keys    map[string]struct{} // nil for an array
 		wantKey bool
 	}
-	var stack []frame
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	stack := []frame{{keys: map[string]struct{}{}, wantKey: true}}
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {

@@ -145,6 +145,10 @@ func TestPlainStruct(t *testing.T) {
 	}{
 		{`{"a":[{"b":{"c":1,"d":[null,true,"x",-2.5e3]}},{"b":{"c":1}}],"e":{}}`, true},
 		{`{}`, true},
+		{``, false},
+		{` `, false},
+		{`[]`, false},
+		{`1`, false},
 		{`{"a":1,"a":2}`, false},
 		{`{"a":{"b":1},"c":{"b":1}}`, true},
 		{`{"a":"\ud800"}`, false},
