@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -292,5 +293,34 @@ func TestDetachedPredicateCapUnread(t *testing.T) {
 	}
 	if _, err := w.detachedVerifier(t, verify.WithMaxDetachedBytes(p.Size)).VerifyAttestations(ctx, img.String(), req); err != nil || blobGets.Load() != 1 {
 		t.Fatalf("at the cap: want verified with one read, got %v after %d reads", err, blobGets.Load())
+	}
+}
+
+// TestDetachedPartialTime: over the memory cap, a document whose metadata
+// (with its old timestamp) is left out must not be aged by another,
+// fresher time of its own that the whole document would not use.
+func TestDetachedPartialTime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t)
+	img := w.reg.PushImage(t, "team/app:partialtime")
+	const typ = "https://example.com/scan/v1"
+	fresh := time.Now().UTC().Format(time.RFC3339)
+	doc := `{"timestamp":"` + fresh + `","metadata":{"timestamp":"2020-01-01T00:00:00Z","pad":"` + strings.Repeat("x", 1200<<10) + `"}}`
+	path := filepath.Join(t.TempDir(), "scan.json")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := attest.New(w.signers["alice"], w.client).AttestImage(ctx, img.String(), attest.Request{Type: typ, PredicatePath: path, Detached: true}); err != nil {
+		t.Fatal(err)
+	}
+	req := verify.AttestationRequest{PredicateType: typ, MaxAge: 24 * time.Hour}
+	_, err := w.detachedVerifier(t).VerifyAttestations(ctx, img.String(), req)
+	if !errors.Is(err, verify.ErrTooOld) {
+		t.Fatalf("whole document: want too old (its metadata.timestamp), got %v", err)
+	}
+	_, err = w.detachedVerifier(t, verify.WithDetachedMemoryBytes(4096)).VerifyAttestations(ctx, img.String(), req)
+	if !errors.Is(err, verify.ErrDetachedPredicate) || !strings.Contains(err.Error(), "metadata") {
+		t.Fatalf("partial document: want refused for its time left out with metadata, got %v", err)
 	}
 }
