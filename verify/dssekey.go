@@ -149,7 +149,7 @@ func plainStruct(obj []byte) bool {
 // surrogate (\uD800-\uDFFF), which encoding/json and protojson read apart.
 func hasSurrogateEscape(b []byte) bool {
 	for i := bytes.Index(b, []byte(`\u`)); i >= 0; {
-		if i+2 < len(b) && (b[i+2] == 'd' || b[i+2] == 'D') && i+3 < len(b) && bytes.IndexByte([]byte("89abAB"), b[i+3]) >= 0 {
+		if i+2 < len(b) && (b[i+2] == 'd' || b[i+2] == 'D') && i+3 < len(b) && bytes.IndexByte([]byte("89abcdefABCDEF"), b[i+3]) >= 0 {
 			return true
 		}
 		j := bytes.Index(b[i+2:], []byte(`\u`))

@@ -152,6 +152,8 @@ func TestPlainStruct(t *testing.T) {
 		{`{"a":1,"a":2}`, false},
 		{`{"a":{"b":1},"c":{"b":1}}`, true},
 		{`{"a":"\ud800"}`, false},
+		{`{"":"\udC00"}`, false},
+		{`{"a":"\uDfff"}`, false},
 		{`{"a":1e400}`, false},
 		{`{"a":}`, false},
 		{`{"a":1} {}`, false},
