@@ -182,3 +182,25 @@ func FuzzPlainStruct(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkProtoStatementCheck: the streaming check of a large statement
+// (about 20 MB of SBOM components).
+func BenchmarkProtoStatementCheck(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://cyclonedx.org/bom","subject":[{"name":"img","digest":{"sha256":"00"}}],"predicate":{"bomFormat":"CycloneDX","components":[`)
+	for i := 0; sb.Len() < 20<<20; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"type":"library","name":"package-%d","version":"1.0.%d","purl":"pkg:generic/package-%d@1.0.%d","licenses":[{"license":{"id":"MIT"}}]}`, i, i, i, i)
+	}
+	sb.WriteString(`]}}`)
+	raw := []byte(sb.String())
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := protoStatementCheck(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
