@@ -95,6 +95,8 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzSummarize $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzUnmarshalBundle $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzPlainStruct $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzStatementCheck $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzKeyDSSE $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./inspect FuzzArtifact $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./inspect FuzzSummarize $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./admission FuzzParseReview $(FUZZTIME)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	in_toto "github.com/in-toto/attestation/go/v1"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -35,7 +36,7 @@ func sshKeyID(t *testing.T, s signature.SignerVerifier) string {
 // keyBundleJSON is a key-signed bundle (no log entry) whose envelope holds
 // payload, signed by each of signers over the DSSE pre-authentication
 // encoding.
-func keyBundleJSON(t *testing.T, payload []byte, signers ...signature.Signer) []byte {
+func keyBundleJSON(t testing.TB, payload []byte, signers ...signature.Signer) []byte {
 	t.Helper()
 	pae := fmt.Sprintf("DSSEv1 %d %s %d %s", len(inTotoPayloadType), inTotoPayloadType, len(payload), payload)
 	var sigs []string
@@ -50,7 +51,7 @@ func keyBundleJSON(t *testing.T, payload []byte, signers ...signature.Signer) []
 		base64.StdEncoding.EncodeToString(payload), inTotoPayloadType, strings.Join(sigs, ",")))
 }
 
-func newTestSigner(t *testing.T) (signature.SignerVerifier, trustedKey) {
+func newTestSigner(t testing.TB) (signature.SignerVerifier, trustedKey) {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -203,4 +204,51 @@ func BenchmarkProtoStatementCheck(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzStatementCheck: a large statement checked in two parts (the rest by
+// protojson, the predicate streamed) is refused exactly when protojson
+// refuses it whole, or left to protojson whole.
+func FuzzStatementCheck(f *testing.F) {
+	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"p","subject":[{"name":"a","digest":{"sha256":"00"}}],"predicate":{"a":[1,{"b":null}]}}`))
+	f.Add([]byte(`{"_type":"t","subject":[],"Subject":[],"predicate":{}}`))
+	f.Add([]byte(`{"predicate":{"a":1},"predicate":{}}`))
+	f.Add([]byte(`{"pre\u0064icate":{"a":1,"a":1},"predicate":{}}`))
+	f.Add([]byte(`{"predicate_type":"x","predicateType":"y","predicate":{}}`))
+	f.Add([]byte(`{"subject":[{"name":"\udc00"}],"predicate":{"x":"\u00e9"}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ok, err := splitStatementCheck(raw)
+		if !ok {
+			return
+		}
+		werr := protojson.Unmarshal(raw, &in_toto.Statement{})
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("split check says %v, protojson %v", err, werr)
+		}
+	})
+}
+
+// FuzzKeyDSSE: the key path's own check of a signed statement agrees with
+// sigstore-go's verifier (a large statement's predicate streamed: every
+// statement takes that path here).
+func FuzzKeyDSSE(f *testing.F) {
+	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"p","subject":[{"name":"a","digest":{"sha256":"6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b"}}],"predicate":{"a":[1,{"b":null}]}}`))
+	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"p","subject":[{"name":"a","digest":{"sha256":"6B86B273FF34FCE19D6B804EFF5A3F5747ADA4EAA22F1D49C01E52DDB7875B4B","sha512":"zz"}}],"predicate":{}}`))
+	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"p","subject":[{"name":"a","digest":{"sha256":"00"}}],"SUBJECT":[{"name":"a","digest":{"sha256":"6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b"}}]}`))
+	signer, key := newTestSigner(f)
+	sum := sha256.Sum256([]byte("1"))
+	old := bigStatementBytes
+	bigStatementBytes = 0
+	f.Cleanup(func() { bigStatementBytes = old })
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		b, st, err := ParseBundle(keyBundleJSON(t, payload, signer))
+		if err != nil {
+			return
+		}
+		serr := (&Verifier{}).verifyBundleWithKey(b, key, "sha256", sum[:], false)
+		ferr := verifyDSSEWithKey(b, st, key, "sha256", sum[:])
+		if (serr == nil) != (ferr == nil) {
+			t.Fatalf("the key path says %v, sigstore-go %v", ferr, serr)
+		}
+	})
 }
