@@ -191,7 +191,7 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 			}
 		}
 	}
-	if errors.Is(verr, ErrIdentityMismatch) || errors.Is(verr, ErrNoTrustedTime) || errors.Is(verr, ErrBadSignature) || errors.Is(verr, ErrTransparencyLog) {
+	if errors.Is(verr, ErrIdentityMismatch) || errors.Is(verr, ErrNoTrustedTime) || errors.Is(verr, ErrBadSignature) || errors.Is(verr, ErrTransparencyLog) || errors.Is(verr, ErrMalformed) {
 		sig.fail("signature", verr)
 	} else {
 		sig.fail("signature", fmt.Errorf("%w: %w", ErrBadSignature, verr))
@@ -220,8 +220,11 @@ func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 		if len(v.keys) == 0 {
 			return "", fmt.Errorf("%w: signed by a key, and no keys are trusted here", ErrBadSignature)
 		}
-		key := v.keyForBundle(b, sig.statement, sig.ClaimedKeyID, alg, digest)
+		key, malformed := v.keyForBundle(b, sig.statement, sig.ClaimedKeyID, alg, digest)
 		if key == nil {
+			if malformed != nil {
+				return "", malformed
+			}
 			return "", v.untrustedKey(sig.ClaimedKeyID)
 		}
 		sig.Key, sig.KeyID, sig.signerID = key.name, key.id, "key:"+key.id
@@ -239,14 +242,21 @@ func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 }
 
 // keyForBundle returns the trusted key (hint match first) whose signature
-// the bundle carries over digest, its log entries not checked; nil if none.
-func (v *Verifier) keyForBundle(b *bundle.Bundle, st *statement, hint, alg string, digest []byte) *trustedKey {
+// the bundle carries over digest, its log entries not checked; nil if none,
+// with the reason when the bundle or its statement is malformed (whatever
+// the key).
+func (v *Verifier) keyForBundle(b *bundle.Bundle, st *statement, hint, alg string, digest []byte) (*trustedKey, error) {
+	var malformed error
 	for _, k := range v.orderedKeys(hint) {
-		if verifyDSSEWithKey(b, st, k, alg, digest) == nil {
-			return &k
+		err := verifyDSSEWithKey(b, st, k, alg, digest)
+		if err == nil {
+			return &k, nil
+		}
+		if malformed == nil && errors.Is(err, ErrMalformed) {
+			malformed = err
 		}
 	}
-	return nil
+	return nil, malformed
 }
 
 // verifyBundleWithKey runs sigstore-go's verifier with one trusted key. With
@@ -300,7 +310,7 @@ func verifyDSSEWithKey(b *bundle.Bundle, st *statement, k trustedKey, alg string
 	// refuses any other count, even with one good signature among them).
 	sigs := env.GetSignatures()
 	if len(sigs) != 1 {
-		return fmt.Errorf("%w: the envelope holds %d signatures; a Sigstore bundle holds exactly one", ErrBadSignature, len(sigs))
+		return fmt.Errorf("%w: the envelope holds %d signatures; a Sigstore bundle holds exactly one", ErrMalformed, len(sigs))
 	}
 	if err := checkKeyID(sigs[0].GetKeyid(), k); err != nil {
 		return err

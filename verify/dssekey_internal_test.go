@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -251,4 +252,36 @@ func FuzzKeyDSSE(f *testing.F) {
 			t.Fatalf("the key path says %v, sigstore-go %v", ferr, serr)
 		}
 	})
+}
+
+// TestKeyVerifierSaysMalformed: a malformed key-signed bundle is refused
+// for what it is, not as signed by an untrusted key.
+func TestKeyVerifierSaysMalformed(t *testing.T) {
+	t.Parallel()
+	signer, key := newTestSigner(t)
+	sum := sha256.Sum256([]byte("image"))
+	d := hex.EncodeToString(sum[:])
+	good := []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"p","subject":[{"name":"img","digest":{"sha256":"` + d + `"}}],"predicate":{}}`)
+	dup := []byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"p","subject":[{"name":"img","digest":{"sha256":"00"}}],"subject":[{"name":"img","digest":{"sha256":"` + d + `"}}],"predicate":{}}`)
+	tests := []struct {
+		name   string
+		bundle []byte
+		reason string
+	}{
+		{"two signatures", keyBundleJSON(t, good, signer, signer), "holds 2 signatures"},
+		{"subject twice", keyBundleJSON(t, dup, signer), "not a well-formed in-toto statement"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, st, err := ParseBundle(tc.bundle)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := &Verifier{keys: []trustedKey{key}}
+			_, err = v.keyVerifier(b, &Signature{statement: st})("sha256", sum[:], false)
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.reason) {
+				t.Fatalf("want malformed (%q), got %v", tc.reason, err)
+			}
+		})
+	}
 }
