@@ -146,19 +146,45 @@ func plainStruct(obj []byte) bool {
 }
 
 // hasSurrogateEscape reports whether b holds a \u escape of a UTF-16
-// surrogate (\uD800-\uDFFF), which encoding/json and protojson read apart.
+// surrogate (\uD800-\uDFFF) that is not half of a pair, which
+// encoding/json and protojson read apart (a pair, as Python writes
+// characters outside the BMP, they read alike).
 func hasSurrogateEscape(b []byte) bool {
-	for i := bytes.Index(b, []byte(`\u`)); i >= 0; {
-		if i+2 < len(b) && (b[i+2] == 'd' || b[i+2] == 'D') && i+3 < len(b) && bytes.IndexByte([]byte("89abcdefABCDEF"), b[i+3]) >= 0 {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if i+1 < len(b) && b[i+1] != 'u' {
+			i++
+			continue
+		}
+		r, ok := hex4(b, i+2)
+		if !ok {
 			return true
 		}
-		j := bytes.Index(b[i+2:], []byte(`\u`))
-		if j < 0 {
-			return false
+		i += 5
+		switch {
+		case r < 0xD800 || r > 0xDFFF:
+		case r >= 0xDC00:
+			return true
+		default:
+			lo, ok := hex4(b, i+3)
+			if !ok || i+2 >= len(b) || b[i+1] != '\\' || b[i+2] != 'u' || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 6
 		}
-		i += 2 + j
 	}
 	return false
+}
+
+// hex4 reads the 4 hex digits at b[i:].
+func hex4(b []byte, i int) (rune, bool) {
+	if i < 0 || i+4 > len(b) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(b[i:i+4]), 16, 32)
+	return rune(v), err == nil
 }
 
 // checkKeyID refuses a signature whose keyid names another key than k, as
