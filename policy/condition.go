@@ -31,6 +31,7 @@ var (
 type Condition struct {
 	expr string
 	prg  cel.Program
+	ast  *cel.Ast // for ReadsOnlyKept
 }
 
 var celEnv, celEnvErr = cel.NewEnv(
@@ -74,7 +75,7 @@ func CompileConditionFor(predicateType, expr string) (*Condition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %v", ErrConditionInvalid, expr, err)
 	}
-	return &Condition{expr: expr, prg: prg}, nil
+	return &Condition{expr: expr, prg: prg, ast: ast}, nil
 }
 
 // String returns the expression.

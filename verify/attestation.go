@@ -138,6 +138,14 @@ func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
 		}
 	}
 	if req.Condition != nil {
+		if sig.partial {
+			// The members left out would read as absent: a condition that
+			// reads them, or the document as a whole, is refused unevaluated.
+			if err := req.Condition.ReadsOnlyKept(omittedOf(sig.summary)); err != nil {
+				sig.fail("condition", fmt.Errorf("%w (the document is %d bytes, over the size a condition sees whole: only its top-level members under 1 MiB and the summary are available, see docs/attestations.md)", err, sig.Detached.Size))
+				return
+			}
+		}
 		if err := req.Condition.EvalWith(raw, sig.summary); err != nil {
 			if sig.partial {
 				err = fmt.Errorf("%w (the document is %d bytes, over the size a condition sees whole: only its top-level members under 1 MiB and the summary are available, see docs/attestations.md)", err, sig.Detached.Size)
@@ -148,8 +156,27 @@ func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
 		sig.check("condition", Pass, req.Condition.String())
 	}
 	if raw != nil {
+		if sig.partial && req.MaxAge > 0 {
+			if m := timeMemberOmitted(sig.summary); m != "" {
+				sig.fail("maxAge", fmt.Errorf("%w: the document is %d bytes, over the size a condition sees whole, and its member %q, where its time may be, was left out (over 1 MiB): its age cannot be told (put the time in a small member, e.g. metadata without the bulk, or drop maxAge for this predicate)", ErrDetachedPredicate, sig.Detached.Size, m))
+				return
+			}
+		}
 		checkAgeOf(sig, req, raw)
 	}
+}
+
+// timeMemberOmitted names a top-level member attest.PredicateTime reads
+// that a partial document left out ("" if none): the time read from the
+// rest could be another, later one than the whole document's.
+func timeMemberOmitted(summary map[string]any) string {
+	for _, m := range omittedOf(summary) {
+		switch m {
+		case "metadata", "creationInfo", "runDetails", "timestamp", "timeVerified":
+			return m
+		}
+	}
+	return ""
 }
 
 // checkLegacyAttestation verifies a DSSE envelope from a legacy .att layer.

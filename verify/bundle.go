@@ -25,6 +25,8 @@ const inTotoPayloadType = "application/vnd.in-toto+json"
 // the whole statement as signed.
 type statement struct {
 	raw           []byte
+	protoChecked  bool            // protoErr is set
+	protoErr      error           // protoStatementCheck(raw)
 	Type          string          `json:"_type"`
 	PredicateType string          `json:"predicateType"`
 	Subject       []inTotoSubject `json:"subject"`
@@ -189,7 +191,7 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 			}
 		}
 	}
-	if errors.Is(verr, ErrIdentityMismatch) || errors.Is(verr, ErrNoTrustedTime) || errors.Is(verr, ErrBadSignature) || errors.Is(verr, ErrTransparencyLog) {
+	if errors.Is(verr, ErrIdentityMismatch) || errors.Is(verr, ErrNoTrustedTime) || errors.Is(verr, ErrBadSignature) || errors.Is(verr, ErrTransparencyLog) || errors.Is(verr, ErrMalformed) {
 		sig.fail("signature", verr)
 	} else {
 		sig.fail("signature", fmt.Errorf("%w: %w", ErrBadSignature, verr))
@@ -218,8 +220,11 @@ func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 		if len(v.keys) == 0 {
 			return "", fmt.Errorf("%w: signed by a key, and no keys are trusted here", ErrBadSignature)
 		}
-		key := v.keyForBundle(b, sig.statement, sig.ClaimedKeyID, alg, digest)
+		key, malformed := v.keyForBundle(b, sig.statement, sig.ClaimedKeyID, alg, digest)
 		if key == nil {
+			if malformed != nil {
+				return "", malformed
+			}
 			return "", v.untrustedKey(sig.ClaimedKeyID)
 		}
 		sig.Key, sig.KeyID, sig.signerID = key.name, key.id, "key:"+key.id
@@ -237,14 +242,21 @@ func (v *Verifier) keyVerifier(b *bundle.Bundle, sig *Signature) verifyFunc {
 }
 
 // keyForBundle returns the trusted key (hint match first) whose signature
-// the bundle carries over digest, its log entries not checked; nil if none.
-func (v *Verifier) keyForBundle(b *bundle.Bundle, st *statement, hint, alg string, digest []byte) *trustedKey {
+// the bundle carries over digest, its log entries not checked; nil if none,
+// with the reason when the bundle or its statement is malformed (whatever
+// the key).
+func (v *Verifier) keyForBundle(b *bundle.Bundle, st *statement, hint, alg string, digest []byte) (*trustedKey, error) {
+	var malformed error
 	for _, k := range v.orderedKeys(hint) {
-		if verifyDSSEWithKey(b, st, k, alg, digest) == nil {
-			return &k
+		err := verifyDSSEWithKey(b, st, k, alg, digest)
+		if err == nil {
+			return &k, nil
+		}
+		if malformed == nil && errors.Is(err, ErrMalformed) {
+			malformed = err
 		}
 	}
-	return nil
+	return nil, malformed
 }
 
 // verifyBundleWithKey runs sigstore-go's verifier with one trusted key. With
@@ -291,13 +303,32 @@ func verifyDSSEWithKey(b *bundle.Bundle, st *statement, k trustedKey, alg string
 	if _, named := st.subjectFor(alg + ":" + hex.EncodeToString(digest)); named != alg+":"+hex.EncodeToString(digest) {
 		return fmt.Errorf("%w: the statement names no subject %s:%x", ErrDigestMismatch, alg, digest)
 	}
+	if err := checkSubjectsAsSigstore(st); err != nil {
+		return err
+	}
+	// A Sigstore bundle's envelope holds exactly one signature (sigstore-go
+	// refuses any other count, even with one good signature among them).
+	sigs := env.GetSignatures()
+	if len(sigs) != 1 {
+		return fmt.Errorf("%w: the envelope holds %d signatures; a Sigstore bundle holds exactly one", ErrMalformed, len(sigs))
+	}
+	if err := checkKeyID(sigs[0].GetKeyid(), k); err != nil {
+		return err
+	}
 	payload, pt := env.GetPayload(), env.GetPayloadType()
 	prefix := fmt.Sprintf("DSSEv1 %d %s %d ", len(pt), pt, len(payload))
-	for _, s := range env.GetSignatures() {
-		msg := io.MultiReader(strings.NewReader(prefix), bytes.NewReader(payload))
-		if err := k.verifier.VerifySignature(bytes.NewReader(s.GetSig()), msg); err == nil {
-			return nil
-		}
+	msg := io.MultiReader(strings.NewReader(prefix), bytes.NewReader(payload))
+	if err := k.verifier.VerifySignature(bytes.NewReader(sigs[0].GetSig()), msg); err != nil {
+		return fmt.Errorf("%w: the envelope's signature does not verify with key %s", ErrBadSignature, k.name)
 	}
-	return fmt.Errorf("%w: no signature of the envelope verifies with key %s", ErrBadSignature, k.name)
+	// sigstore-go then reads the statement as a protobuf message; what
+	// protojson refuses (a repeated or unknown member such as "Subject",
+	// invalid UTF-8) it refuses, and so does this.
+	if !st.protoChecked {
+		st.protoChecked, st.protoErr = true, protoStatementCheck(st.raw)
+	}
+	if st.protoErr != nil {
+		return fmt.Errorf("%w: the signed statement is not a well-formed in-toto statement (a repeated or unknown member, or text that is not UTF-8): %s", ErrMalformed, printable(strings.TrimSpace(strings.TrimPrefix(st.protoErr.Error(), "proto:"))))
+	}
+	return nil
 }

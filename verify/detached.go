@@ -389,3 +389,16 @@ func summaryOf(doc []byte) map[string]any {
 	}
 	return s
 }
+
+// omittedOf is the summary's list of the members left out of a partial
+// document.
+func omittedOf(summary map[string]any) []string {
+	list, _ := summary["omitted"].([]any)
+	out := make([]string, 0, len(list))
+	for _, k := range list {
+		if s, ok := k.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -19,6 +20,7 @@ import (
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/internal/registrytest"
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -108,6 +110,16 @@ func TestDetachedPredicates(t *testing.T) {
 			`size(predicate.components) > 0`, verify.ErrConditionInvalid, "over the size a condition sees whole"},
 		{"summary false", []verify.Option{verify.WithDetachedMemoryBytes(4096)},
 			`!("MIT" in summary.licenses)`, verify.ErrConditionFalse, ""},
+		{"over the memory cap: has() of a member left out", []verify.Option{verify.WithDetachedMemoryBytes(4096)},
+			`!has(predicate.components)`, policy.ErrPartialDocument, "predicate.components was left out"},
+		{"over the memory cap: in over the partial document", []verify.Option{verify.WithDetachedMemoryBytes(4096)},
+			`!("components" in predicate)`, policy.ErrPartialDocument, "as a whole"},
+		{"over the memory cap: the partial document passed on", []verify.Option{verify.WithDetachedMemoryBytes(4096)},
+			`[statement.predicate].all(p, !has(p.components))`, policy.ErrPartialDocument, "as a whole"},
+		{"over the memory cap: index of a member left out", []verify.Option{verify.WithDetachedMemoryBytes(4096)},
+			`!has(statement["predicate"].components) && predicate.specVersion == "1.5"`, policy.ErrPartialDocument, "predicate.components was left out"},
+		{"over the memory cap: kept members", []verify.Option{verify.WithDetachedMemoryBytes(4096)},
+			`!has(predicate.vulnerabilities) && statement.predicate["specVersion"] == "1.5" && statement.predicateType != "" && "components" in summary.omitted`, nil, ""},
 		{"over the size cap: refused unread", []verify.Option{verify.WithMaxDetachedBytes(1000)}, "", verify.ErrDetachedPredicate, "over the 1000-byte cap"},
 	}
 	for _, tc := range tests {
@@ -281,5 +293,34 @@ func TestDetachedPredicateCapUnread(t *testing.T) {
 	}
 	if _, err := w.detachedVerifier(t, verify.WithMaxDetachedBytes(p.Size)).VerifyAttestations(ctx, img.String(), req); err != nil || blobGets.Load() != 1 {
 		t.Fatalf("at the cap: want verified with one read, got %v after %d reads", err, blobGets.Load())
+	}
+}
+
+// TestDetachedPartialTime: over the memory cap, a document whose metadata
+// (with its old timestamp) is left out must not be aged by another,
+// fresher time of its own that the whole document would not use.
+func TestDetachedPartialTime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t)
+	img := w.reg.PushImage(t, "team/app:partialtime")
+	const typ = "https://example.com/scan/v1"
+	fresh := time.Now().UTC().Format(time.RFC3339)
+	doc := `{"timestamp":"` + fresh + `","metadata":{"timestamp":"2020-01-01T00:00:00Z","pad":"` + strings.Repeat("x", 1200<<10) + `"}}`
+	path := filepath.Join(t.TempDir(), "scan.json")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := attest.New(w.signers["alice"], w.client).AttestImage(ctx, img.String(), attest.Request{Type: typ, PredicatePath: path, Detached: true}); err != nil {
+		t.Fatal(err)
+	}
+	req := verify.AttestationRequest{PredicateType: typ, MaxAge: 24 * time.Hour}
+	_, err := w.detachedVerifier(t).VerifyAttestations(ctx, img.String(), req)
+	if !errors.Is(err, verify.ErrTooOld) {
+		t.Fatalf("whole document: want too old (its metadata.timestamp), got %v", err)
+	}
+	_, err = w.detachedVerifier(t, verify.WithDetachedMemoryBytes(4096)).VerifyAttestations(ctx, img.String(), req)
+	if !errors.Is(err, verify.ErrDetachedPredicate) || !strings.Contains(err.Error(), "metadata") {
+		t.Fatalf("partial document: want refused for its time left out with metadata, got %v", err)
 	}
 }
