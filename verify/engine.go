@@ -862,6 +862,13 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 			ev = append(ev, e)
 		}
 		verified = countedPrincipals(res.Signatures, m)
+		// In the policy's order, not the registry's (which lists
+		// referrers in its own order): the same verdict reads the same.
+		order := map[string]int{}
+		for i, s := range rule.Signers {
+			order[s.Name] = i
+		}
+		slices.SortStableFunc(verified, func(a, b string) int { return order[a] - order[b] })
 	}
 	msg := fmt.Sprintf("%d of %d required signers: %s", len(verified), rule.Threshold, listOrNone(verified))
 	if len(verified) >= rule.Threshold {

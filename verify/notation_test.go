@@ -2,8 +2,10 @@ package verify_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +96,19 @@ func TestNotationAcrossFormats(t *testing.T) {
 	d := e.Decide(ctx, both)
 	if !d.Allowed {
 		t.Fatalf("cosign + Notation, threshold 2: %s", d.Reason)
+	}
+	// The signers are named in the policy's order whatever order the
+	// registry lists the signatures in (by digest here: six images make
+	// both orders all but certain).
+	for i := range 6 {
+		img := w.reg.PushImage(t, fmt.Sprintf("team/app:order-%d", i)).String()
+		w.notationSign(t, "security", "jws", img)
+		w.sign(t, "alice", img)
+		if d := e.Decide(ctx, img); !d.Allowed || !slices.ContainsFunc(d.Checks, func(c verify.PolicyCheck) bool {
+			return c.Message == "2 of 2 required signers: release, security"
+		}) {
+			t.Fatalf("image %d: signers not in the policy's order: %+v", i, d.Checks)
+		}
 	}
 	formats := map[string]string{}
 	for _, c := range d.Checks {
