@@ -405,12 +405,26 @@ func (g *Gate) recheck(ctx context.Context, j *job, repo, digest string) {
 		g.fail(ctx, j, err)
 		return
 	}
+	if !ok && j.Attempts < recheckWaits {
+		// No verdict yet: the image's first decision may be in flight,
+		// here or at another replica, made before this signature was
+		// there. Dropping the signature's event would leave that verdict
+		// standing; look again once it has landed.
+		j.Attempts++
+		g.retry(ctx, j, g.cfg.Now().Add(backoff(j.Attempts)))
+		return
+	}
 	if !ok {
-		g.finish(ctx, j)
+		g.finish(ctx, j) // an image the gate never judged: nothing to re-check
 		return
 	}
 	g.verify(ctx, j, repo, digest)
 }
+
+// recheckWaits is how many times a signature's event waits for its image's
+// first verdict (backoff 2 s, 4 s, 8 s) before it is dropped as being about
+// an image the gate never judged.
+const recheckWaits = 3
 
 func (g *Gate) ref(repo, digest string) string { return g.cfg.Registry + "/" + repo + "@" + digest }
 

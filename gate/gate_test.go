@@ -835,3 +835,53 @@ func mustStatus(g *gate.Gate, state string) gate.Status {
 	}
 	return st
 }
+
+// heldDecider decides the first image at once but holds that verdict until
+// released: a signature pushed meanwhile arrives while the image's first
+// decision, made without it, is in flight.
+type heldDecider struct {
+	inner            gate.Decider
+	once             sync.Once
+	decided, release chan struct{}
+}
+
+func (h *heldDecider) Decide(ctx context.Context, image string) *verify.Decision {
+	d := h.inner.Decide(ctx, image)
+	first := false
+	h.once.Do(func() { first = true })
+	if first {
+		close(h.decided)
+		select {
+		case <-h.release:
+		case <-ctx.Done():
+		}
+	}
+	return d
+}
+
+// TestSignatureDuringFirstVerdict: a signature whose event arrives while
+// its image's first verdict (made before it) is in flight and not yet
+// recorded is not dropped: the image is checked again once the verdict has
+// landed, and passes. (CI saw the event dropped and the image left pending.)
+func TestSignatureDuringFirstVerdict(t *testing.T) {
+	t.Parallel()
+	e := newEnvOn(t, registrytest.New(t, false), time.Minute)
+	e.stop()
+	held := &heldDecider{inner: e.eng, decided: make(chan struct{}), release: make(chan struct{})}
+	e.startWith(held)
+	d := e.push("team/app", "v1")
+	select {
+	case <-held.decided:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the image was never decided")
+	}
+	res, err := e.release.SignImage(context.Background(), d.String(), sign.Request{Layout: sign.LayoutLegacy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.notify(ev{"team/app", res.Signed[0].Attached[0].Digest.String(), oci.LegacySignatureTag(d).TagStr(), ""})
+	// Let the signature's event be handled while the first verdict is held.
+	time.Sleep(500 * time.Millisecond)
+	close(held.release)
+	e.waitStateT(t, d, gate.StatePassed)
+}
