@@ -137,26 +137,13 @@ func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
 			return
 		}
 	}
-	if req.Condition != nil {
-		if sig.partial {
-			// The members left out would read as absent: a condition that
-			// reads them, or the document as a whole, is refused unevaluated.
-			if err := req.Condition.ReadsOnlyKept(omittedOf(sig.summary)); err != nil {
-				sig.fail("condition", fmt.Errorf("%w (the document is %d bytes, over the size a condition sees whole: only its top-level members under 1 MiB and the summary are available, see docs/attestations.md)", err, sig.Detached.Size))
-				return
-			}
-		}
-		if err := req.Condition.EvalWith(raw, sig.summary); err != nil {
-			if sig.partial {
-				err = fmt.Errorf("%w (the document is %d bytes, over the size a condition sees whole: only its top-level members under 1 MiB and the summary are available, see docs/attestations.md)", err, sig.Detached.Size)
-			}
-			sig.fail("condition", err)
-			return
-		}
-		sig.check("condition", Pass, req.Condition.String())
+	if req.Condition != nil && !v.checkCondition(sig, req.Condition, raw) {
+		return
 	}
 	if raw != nil {
-		if sig.partial && req.MaxAge > 0 {
+		// An attached statement's age is read from the statement itself,
+		// whole, whatever the condition saw.
+		if sig.Detached != nil && sig.partial && req.MaxAge > 0 {
 			if m := timeMemberOmitted(sig.summary); m != "" {
 				sig.fail("maxAge", fmt.Errorf("%w: the document is %d bytes, over the size a condition sees whole, and its member %q, where its time may be, was left out (over 1 MiB): its age cannot be told (put the time in a small member, e.g. metadata without the bulk, or drop maxAge for this predicate)", ErrDetachedPredicate, sig.Detached.Size, m))
 				return
@@ -164,6 +151,53 @@ func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
 		}
 		checkAgeOf(sig, req, raw)
 	}
+}
+
+// checkCondition evaluates cond over the statement raw (a detached
+// predicate's expanded statement) or, for an attached attestation, over
+// what conditionView gives; false when it failed sig.
+func (v *Verifier) checkCondition(sig *Signature, cond *Condition, raw []byte) bool {
+	if sig.Detached == nil {
+		view, err := conditionView(sig, v.memCap())
+		if err != nil {
+			sig.fail("condition", fmt.Errorf("%w: %w (%s, so the condition is not evaluated)", ErrConditionInvalid, err, partialNote(sig)))
+			return false
+		}
+		raw = view
+	}
+	if sig.partial {
+		// The members left out would read as absent: a condition that
+		// reads them, or the document as a whole, is refused unevaluated.
+		if err := cond.ReadsOnlyKept(omittedOf(sig.summary)); err != nil {
+			sig.fail("condition", fmt.Errorf("%w (%s: only its top-level members under 1 MiB and the summary are available, see docs/attestations.md)", err, partialNote(sig)))
+			return false
+		}
+	}
+	if err := cond.EvalWith(raw, sig.summary); err != nil {
+		if sig.partial {
+			err = fmt.Errorf("%w (%s: only its top-level members under 1 MiB and the summary are available, see docs/attestations.md)", err, partialNote(sig))
+		}
+		sig.fail("condition", err)
+		return false
+	}
+	sig.check("condition", Pass, cond.String())
+	return true
+}
+
+// memCap is the size up to which a condition sees a predicate whole.
+func (v *Verifier) memCap() int64 {
+	if v.detachedMemory <= 0 {
+		return DefaultDetachedMemoryBytes
+	}
+	return v.detachedMemory
+}
+
+// partialNote says why a condition sees only part of a predicate.
+func partialNote(sig *Signature) string {
+	if sig.Detached != nil {
+		return fmt.Sprintf("the document is %d bytes, over the size a condition sees whole", sig.Detached.Size)
+	}
+	return fmt.Sprintf("the statement is %d bytes, over the size a condition sees its predicate whole", len(sig.statement.raw))
 }
 
 // timeMemberOmitted names a top-level member attest.PredicateTime reads

@@ -24,8 +24,9 @@ import (
 const (
 	// DefaultMaxDetachedBytes is the largest detached predicate read.
 	DefaultMaxDetachedBytes = 2 << 30
-	// DefaultDetachedMemoryBytes is the largest detached predicate a
-	// condition sees whole; a larger one is seen through its summary.
+	// DefaultDetachedMemoryBytes is the largest detached predicate, or
+	// attached statement, a condition sees whole; a larger one is seen
+	// through its small members and summary.
 	DefaultDetachedMemoryBytes = 16 << 20
 	// summaryMemberBytes is the largest top-level member of a document over
 	// the memory cap kept for a condition; summaryLicenses the most
@@ -45,8 +46,10 @@ func WithMaxDetachedBytes(n int64) Option {
 	return func(v *Verifier) { v.maxDetached = n }
 }
 
-// WithDetachedMemoryBytes sets the size up to which a detached predicate is
-// held whole for a condition (default DefaultDetachedMemoryBytes).
+// WithDetachedMemoryBytes sets the size up to which a condition sees a
+// predicate whole (default DefaultDetachedMemoryBytes): a detached
+// predicate's document, or an attached attestation's statement. Over it, a
+// condition sees the predicate's small top-level members and its summary.
 func WithDetachedMemoryBytes(n int64) Option {
 	return func(v *Verifier) { v.detachedMemory = n }
 }
@@ -129,11 +132,7 @@ func (v *Verifier) fetchDetached(ctx context.Context, t *oci.Target, p *attest.D
 		return nil, fmt.Errorf("%w: document %s could not be read: %w", ErrDetachedPredicate, p.Digest, err)
 	}
 	defer rc.Close()
-	memCap := v.detachedMemory
-	if memCap <= 0 {
-		memCap = DefaultDetachedMemoryBytes
-	}
-	return readDetached(rc, p, memCap)
+	return readDetached(rc, p, v.memCap())
 }
 
 // readDetached streams a document through its digest check (and, over
@@ -219,7 +218,13 @@ func expandStatement(raw []byte, predicateType string, doc *detachedDoc) ([]byte
 // there are more than summaryLicenses) and omitted (the top-level members
 // left out of reduced).
 func summarize(r io.Reader) (map[string]any, map[string]any, error) {
-	dec := json.NewDecoder(r)
+	return summarizeFrom(json.NewDecoder(r))
+}
+
+// summarizeFrom is summarize of the JSON object dec reads next: it leaves
+// dec past the object's end, so the object may be a member of a larger one
+// (an attached statement's predicate, see attachedView).
+func summarizeFrom(dec *json.Decoder) (map[string]any, map[string]any, error) {
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, nil, errors.New("the document is not a JSON object")
 	}
@@ -285,6 +290,8 @@ func summarizeMember(dec *json.Decoder, key string, lic *licenseSet) (int, any, 
 				size += len(first)
 				if size <= summaryMemberBytes {
 					obj[fmt.Sprint(kt)] = slices.Clone(first)
+				} else if !numbersFit(first) {
+					return -1, nil, errNumberRange
 				}
 			}
 			if _, err := dec.Token(); err != nil {
@@ -320,6 +327,8 @@ func summarizeMember(dec *json.Decoder, key string, lic *licenseSet) (int, any, 
 				return -1, nil, err
 			}
 			kept = append(kept, v)
+		} else if !numbersFit(el) {
+			return -1, nil, errNumberRange
 		} else {
 			kept = nil
 		}

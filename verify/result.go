@@ -118,8 +118,9 @@ type Signature struct {
 	statement *statement
 	// expanded is the statement a condition and maxAge see for a detached
 	// predicate (the document in place of the small predicate); summary
-	// the document's summary; partial: expanded holds only the document's
-	// small top-level members (it was over the memory cap).
+	// the document's (or an attached predicate's) summary; partial: the
+	// condition sees only the predicate's small top-level members (it was
+	// over the memory cap; see conditionView for an attached one).
 	expanded []byte
 	summary  map[string]any
 	partial  bool

@@ -47,7 +47,10 @@ type: the small signed statement is verified as above, then the document is
 fetched and must have the digest, size and media type it names, and be at
 most --max-predicate-size. A condition sees a document of up to 16 MiB whole;
 a larger one through its small top-level fields and the variable summary
-(summary.counts.components, summary.licenses; docs/attestations.md).
+(summary.counts.components, summary.licenses; docs/attestations.md). An
+attached attestation is seen the same way: a statement of up to 16 MiB
+whole, a larger one through its predicate's small fields and summary; a
+condition that reads what was left out is refused.
 
 --platforms every requires a valid attestation on each platform manifest of
 an index, on its own digest (an SBOM per platform); any, on at least one;
