@@ -46,6 +46,14 @@ func WithMaxDetachedBytes(n int64) Option {
 	return func(v *Verifier) { v.maxDetached = n }
 }
 
+// WithEngineMaxPredicateBytes caps the size of a detached predicate document
+// the engine's verifiers read, as WithMaxDetachedBytes does for one verifier
+// (default DefaultMaxDetachedBytes): a larger one is refused unread, with
+// the cap named in the reason.
+func WithEngineMaxPredicateBytes(n int64) EngineOption {
+	return func(e *Engine) { e.maxPredicate = n }
+}
+
 // WithDetachedMemoryBytes sets the size up to which a condition sees a
 // predicate whole (default DefaultDetachedMemoryBytes): a detached
 // predicate's document, or an attached attestation's statement. Over it, a

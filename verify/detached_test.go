@@ -324,3 +324,45 @@ func TestDetachedPartialTime(t *testing.T) {
 		t.Fatalf("partial document: want refused for its time left out with metadata, got %v", err)
 	}
 }
+
+// TestDetachedPredicateEngineCap: the policy engine passes the cap on
+// detached predicates to its verifiers: a document over it is refused
+// unread, the cap named in the decision's reason; at the cap it passes.
+func TestDetachedPredicateEngineCap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t)
+	img := w.reg.PushImage(t, "team/app:engine-cap")
+	p := w.attestDetached(t, "alice", img.String(), "cyclonedx", writeSBOM(t, 20))
+	const doc = `apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "REG/team/**"
+    threshold: 0
+    signers: [{name: release, key: alice.pub}]
+    attestations: [{predicateType: cyclonedx, condition: "size(predicate.components) == 20"}]
+`
+	tests := []struct {
+		name   string
+		opts   []verify.EngineOption
+		reason string // "" when allowed
+	}{
+		{"default cap", nil, ""},
+		{"at the cap", []verify.EngineOption{verify.WithEngineMaxPredicateBytes(p.Size)}, ""},
+		{"over the cap", []verify.EngineOption{verify.WithEngineMaxPredicateBytes(p.Size - 1)}, fmt.Sprintf("over the %d-byte cap for detached predicates", p.Size-1)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := w.engine(t, doc, tc.opts...).Decide(ctx, img.String())
+			if tc.reason == "" {
+				if !d.Allowed {
+					t.Fatalf("want allowed, got %s", d.Reason)
+				}
+				return
+			}
+			if d.Allowed || !strings.Contains(d.Reason, tc.reason) || !strings.Contains(d.Reason, "--max-predicate-size") {
+				t.Fatalf("want refused (%q), got allowed=%v: %s", tc.reason, d.Allowed, d.Reason)
+			}
+		})
+	}
+}

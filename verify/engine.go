@@ -138,6 +138,8 @@ type Engine struct {
 	// extraRevocations: a list given besides the policy's revokes keys,
 	// which no gate's receipt (made under the policy digest) accounts for.
 	extraRevocations bool
+	// maxPredicate caps detached predicates (WithEngineMaxPredicateBytes).
+	maxPredicate int64
 }
 
 // tagMemo is the digest a tag reference was last judged at, recorded only
@@ -251,7 +253,7 @@ func NewEngine(client *oci.Client, p *policy.Compiled, opts ...EngineOption) (*E
 	if p.Recalls != nil {
 		e.recalls = append([]*policy.Recalls{p.Recalls}, e.recalls...)
 	}
-	vopts := []Option{WithRecalls(e.recalls...), withPlatformsChecked()}
+	vopts := []Option{WithRecalls(e.recalls...), withPlatformsChecked(), WithMaxDetachedBytes(e.maxPredicate)}
 	if e.trust != nil {
 		vopts = append(vopts, WithTrustedRoot(e.trust))
 	}

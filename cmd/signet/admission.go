@@ -46,6 +46,7 @@ type admissionOptions struct {
 func (o *admissionOptions) addFlags(cmd *cobra.Command) {
 	o.reg.addFlags(cmd)
 	o.trust.addFlags(cmd)
+	o.trust.addPredicateCapFlag(cmd)
 	o.bundle.addFlags(cmd)
 	cmd.Flags().StringVar(&o.polFile, "policy", "", "policy document (required; serve --policy-source kubernetes reads policy resources instead; with --trust-bundle, the name of one of its policies)")
 	cmd.Flags().DurationVar(&o.budget, "budget", 8*time.Second, "time a review may take before the failure mode answers (keep it under the webhook's timeoutSeconds)")

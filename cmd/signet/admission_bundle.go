@@ -28,6 +28,8 @@ type bundleEngines struct {
 	client  *oci.Client
 	log     *slog.Logger
 
+	maxPredicate int64 // --max-predicate-size
+
 	mu     sync.Mutex
 	digest string
 	cur    *admission.Expiring
@@ -54,7 +56,7 @@ func (b *bundleEngines) load(ctx context.Context) (admission.Decider, error) {
 		b.cur.Extend(u.Expires)
 		return b.cur, nil
 	}
-	t := trustOptions{mode: b.mode}
+	t := trustOptions{mode: b.mode, maxPredicate: b.maxPredicate}
 	if err := t.useBundle(u); err != nil {
 		return nil, err
 	}
@@ -88,7 +90,7 @@ func (o *admissionOptions) bundleWebhook(ctx context.Context, s *streams, log *s
 	if err != nil {
 		return nil, nil, err
 	}
-	b := &bundleEngines{bundle: &o.bundle, polFile: o.polFile, mode: o.trust.mode, s: s, client: client, log: log,
+	b := &bundleEngines{bundle: &o.bundle, polFile: o.polFile, mode: o.trust.mode, maxPredicate: o.trust.maxPredicate, s: s, client: client, log: log,
 		opts: []verify.EngineOption{verify.WithCache(10_000, o.cacheTTL, o.negTTL), verify.WithStats(stats), verify.WithTagHeadState(o.headDir)}}
 	d, err := b.load(ctx)
 	if err != nil {

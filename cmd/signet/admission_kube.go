@@ -127,7 +127,7 @@ func (o *admissionOptions) recallsKey() string {
 // compiledEngine is the engine of one policy resource, configured as the
 // file source's engine is.
 func (o *admissionOptions) compiledEngine(client *oci.Client, c *policy.Compiled, stats *verify.EngineStats) (admission.Decider, error) {
-	opts := []verify.EngineOption{verify.WithCache(10_000, o.cacheTTL, o.negTTL), verify.WithStats(stats), verify.WithTagHeadState(o.headDir)}
+	opts := []verify.EngineOption{verify.WithCache(10_000, o.cacheTTL, o.negTTL), verify.WithStats(stats), verify.WithTagHeadState(o.headDir), o.trust.predicateCap()}
 	if o.trust.root != nil {
 		opts = append(opts, verify.WithEngineTrustedRoot(o.trust.root))
 	}

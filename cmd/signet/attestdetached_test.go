@@ -68,4 +68,19 @@ images:
 	if code != exitOK || !strings.Contains(out, "attestation sbom") {
 		t.Fatalf("verify --policy: exit %d\n%s%s", code, out, stderr)
 	}
+	// The cap reaches the policy engine.
+	for _, tc := range []struct {
+		args []string
+		code int
+		text string
+	}{
+		{[]string{"verify", "--policy", pol, "--max-predicate-size", "10", img}, exitPolicyDenied, "over the 10-byte cap"},
+		{[]string{"verify", "--policy", pol, "--max-predicate-size", "0", img}, exitUsage, "--max-predicate-size must be at least 1 byte"},
+		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "cyclonedx", "--max-predicate-size", "-1", img}, exitUsage, "--max-predicate-size must be at least 1 byte"},
+	} {
+		out, stderr, code := signet(t, tc.args...)
+		if code != tc.code || !strings.Contains(out+stderr, tc.text) {
+			t.Errorf("%v: exit %d (want %d), output lacks %q:\n%s\n%s", tc.args, code, tc.code, tc.text, out, stderr)
+		}
+	}
 }

@@ -96,6 +96,7 @@ Exit codes:
 	}
 	o.reg.addFlags(cmd)
 	o.trust.addFlags(cmd)
+	o.trust.addPredicateCapFlag(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.polFile, "policy", "", "the new policy document (required)")
 	f.StringVar(&o.against, "against", "", "the current policy document, to compare with")

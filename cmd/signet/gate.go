@@ -202,6 +202,7 @@ push is retried (transient), never accepted, until a bundle verifies again.`,
 	}
 	reg.addFlags(cmd)
 	trust.addFlags(cmd)
+	trust.addPredicateCapFlag(cmd)
 	signing.addFlags(cmd)
 	bf.addFlags(cmd)
 	f := cmd.Flags()

@@ -92,6 +92,7 @@ SBOM's components (sortable) and the vulnerabilities by severity.`,
 	reg.addSizeFlag(cmd, 64<<20)
 	reg.addLayoutFlag(cmd)
 	trust.addFlags(cmd)
+	trust.addPredicateCapFlag(cmd)
 	cmd.Flags().StringVar(&polFile, "policy", "", "judge the image, its platforms and its artifacts by this policy")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text (a tree) or json")
 	cmd.Flags().StringVar(&html, "html", "", "also write a self-contained HTML report to this file")

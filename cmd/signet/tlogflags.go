@@ -110,6 +110,9 @@ type trustOptions struct {
 	// fromBundle: the trust is a trust bundle's (useBundle): no default
 	// from $SIGNET_HOME, no TUF refresh.
 	fromBundle bool
+	// maxPredicate is --max-predicate-size, when capFlag (addPredicateCapFlag).
+	maxPredicate int64
+	capFlag      bool
 }
 
 func (o *trustOptions) addFlags(cmd *cobra.Command) {
@@ -133,6 +136,9 @@ func (o *trustOptions) verifierOptions() ([]verify.Option, verify.TlogMode, erro
 	mode, err := verify.ParseTlogMode(o.mode)
 	if err != nil {
 		return nil, "", usageError{err}
+	}
+	if err := o.checkPredicateCap(); err != nil {
+		return nil, "", err
 	}
 	recalls, err := o.recallList()
 	if err != nil {

@@ -149,6 +149,7 @@ refuse the image.
 	reg.addSizeFlag(cmd, 8<<20)
 	reg.addLayoutFlag(cmd)
 	trust.addFlags(cmd)
+	trust.addPredicateCapFlag(cmd)
 	tb.addFlags(cmd)
 	ids.addFlags(cmd)
 	files.addFlag(cmd)
@@ -425,6 +426,7 @@ func policyEngine(s *streams, client *oci.Client, trust *trustOptions, file stri
 	if err != nil {
 		return nil, err
 	}
+	opts = append(opts, trust.predicateCap())
 	return verify.NewEngine(client, c, append(opts, verify.WithEngineRecalls(r))...)
 }
 

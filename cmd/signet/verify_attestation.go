@@ -19,7 +19,6 @@ func newVerifyAttestationCmd(s *streams) *cobra.Command {
 		condition string
 		output    string
 		files     bundleFiles
-		maxPred   int64
 		plats     platformFlags
 	)
 	cmd := &cobra.Command{
@@ -100,7 +99,7 @@ index (default), on the index's digest. --platform-filter as for verify.
 			if err != nil {
 				return err
 			}
-			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs, idents, verify.WithExtraArtifacts(extra...), verify.WithMaxDetachedBytes(maxPred))
+			v, mode, err := buildVerifier(cmd, s, reg, trust, keyRefs, idents, verify.WithExtraArtifacts(extra...), verify.WithMaxDetachedBytes(trust.maxPredicate))
 			if err != nil {
 				return err
 			}
@@ -115,12 +114,12 @@ index (default), on the index's digest. --platform-filter as for verify.
 	reg.addSizeFlag(cmd, 256<<20)
 	reg.addLayoutFlag(cmd)
 	trust.addFlags(cmd)
+	trust.addPredicateCapFlag(cmd)
 	ids.addFlags(cmd)
 	files.addFlag(cmd)
 	plats.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key (repeatable)")
 	cmd.Flags().StringVar(&typ, "type", "", "predicate type: a cosign name (cyclonedx, spdxjson, vuln, slsaprovenance1, ...) or a URI")
-	cmd.Flags().Int64Var(&maxPred, "max-predicate-size", verify.DefaultMaxDetachedBytes, "largest detached predicate document to read, in bytes (larger ones are refused unread)")
 	cmd.Flags().StringVar(&condition, "condition", "", "CEL expression that must be true for the statement")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (includes the verified statements)")
 	return cmd
