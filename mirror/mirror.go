@@ -147,13 +147,14 @@ type copier struct {
 	only    map[Kind]bool
 	res     *Result
 	seen    map[string]bool // manifests already walked for attachments
+	done    map[string]bool // manifests copied or found at the destination
 }
 
 // Copy copies req.SrcRef from req.Src to req.Dst with what is attached to
 // it. It stops at the first error; what was copied stays, and a re-run
 // skips it.
 func Copy(ctx context.Context, req Request) (*Result, error) {
-	c := &copier{Request: req, srcRepo: req.SrcRef.Context(), res: &Result{}, seen: map[string]bool{}, only: map[Kind]bool{}}
+	c := &copier{Request: req, srcRepo: req.SrcRef.Context(), res: &Result{}, seen: map[string]bool{}, done: map[string]bool{}, only: map[Kind]bool{}}
 	kinds := req.Only
 	if kinds == nil {
 		kinds = Kinds
@@ -203,6 +204,9 @@ func Copy(ctx context.Context, req Request) (*Result, error) {
 }
 
 func (c *copier) report(it Item) {
+	if it.Tag == "" {
+		c.done[it.Digest] = true
+	}
 	c.res.Items = append(c.res.Items, it)
 	if it.Copied {
 		c.res.Copied++
@@ -232,8 +236,13 @@ func (c *copier) attached(ctx context.Context, d v1.Hash, depth int) error {
 			return fmt.Errorf("reading referrer %s of %s: %w", desc.Digest, d, err)
 		}
 		k := referrerKind(m.Raw)
-		if c.only[k] {
+		if c.only[k] && !c.done[desc.Digest.String()] {
 			if err := c.copyManifest(ctx, m, k, "", d.String()); err != nil {
+				return err
+			}
+		}
+		if k == KindAttestation && c.only[k] {
+			if err := c.followDetached(ctx, m, d.String()); err != nil {
 				return err
 			}
 		}
