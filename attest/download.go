@@ -18,16 +18,25 @@ type Found struct {
 	PredicateType string          `json:"predicateType"`
 	Statement     json.RawMessage `json:"statement,omitempty"`
 	Error         string          `json:"error,omitempty"`
+	// Detached is a detached-predicate statement's predicate: where its
+	// document is (WriteDetached fetches it).
+	Detached *DetachedPredicate `json:"detached,omitempty"`
 }
 
 // Statements returns the in-toto statements attached to image (referrer
-// bundles and legacy .att envelopes), of predicateType if it is not empty.
+// bundles and legacy .att envelopes), of predicateType if it is not empty
+// (a detached-predicate statement counts for its document's type too).
 // Nothing is verified: use verify.VerifyAttestations to trust them.
 func Statements(ctx context.Context, client *oci.Client, image, predicateType string) ([]Found, error) {
 	t, err := client.Resolve(ctx, image)
 	if err != nil {
 		return nil, err
 	}
+	return StatementsOf(ctx, client, t, predicateType)
+}
+
+// StatementsOf is Statements of a resolved image.
+func StatementsOf(ctx context.Context, client *oci.Client, t *oci.Target, predicateType string) ([]Found, error) {
 	arts, err := client.Discover(ctx, t)
 	if err != nil {
 		return nil, err
@@ -48,13 +57,18 @@ func Statements(ctx context.Context, client *oci.Client, image, predicateType st
 		default:
 			f.Statement = raw
 			var st struct {
-				PredicateType string `json:"predicateType"`
+				PredicateType string          `json:"predicateType"`
+				Predicate     json.RawMessage `json:"predicate"`
 			}
 			if json.Unmarshal(raw, &st) == nil && st.PredicateType != "" {
 				f.PredicateType = st.PredicateType
 			}
+			if f.PredicateType == DetachedPredicateType {
+				f.Detached, _ = ParseDetachedPredicate(st.Predicate) // malformed: shown as a plain statement
+			}
 		}
-		if f.PredicateType == oci.CosignSignPredicateType || (predicateType != "" && f.PredicateType != predicateType) {
+		if f.PredicateType == oci.CosignSignPredicateType || (predicateType != "" && f.PredicateType != predicateType &&
+			(f.Detached == nil || f.Detached.PredicateType != predicateType)) {
 			continue
 		}
 		out = append(out, f)

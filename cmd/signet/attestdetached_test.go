@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,6 +71,39 @@ images:
 	out, stderr, code = signet(t, "verify", "--policy", pol, "--explain", img)
 	if code != exitOK || !strings.Contains(out, "attestation sbom") {
 		t.Fatalf("verify --policy: exit %d\n%s%s", code, out, stderr)
+	}
+	// download attestation: the small statement, a line on where the
+	// document is, and the document itself with --predicate-file.
+	out, stderr, code = signet(t, "download", "attestation", "--type", "cyclonedx", img)
+	if code != exitOK || !strings.Contains(out, attest.DetachedPredicateType) || !strings.Contains(stderr, "the predicate is detached") ||
+		!strings.Contains(stderr, res[0].Detached.Digest.String()) || !strings.Contains(stderr, "--predicate-file") {
+		t.Fatalf("download attestation: exit %d\n%s%s", code, out, stderr)
+	}
+	docFile := filepath.Join(dir, "sbom-downloaded.json")
+	out, stderr, code = signet(t, "download", "attestation", "--type", "cyclonedx", "--predicate-file", docFile, img)
+	var want bytes.Buffer
+	raw, _ := os.ReadFile(sbom)
+	_ = json.Compact(&want, raw) // attest stores the document compacted
+	got, err := os.ReadFile(docFile)
+	sum := sha256.Sum256(got)
+	if code != exitOK || err != nil || !bytes.Equal(got, want.Bytes()) || !strings.Contains(out, "sha256:"+hex.EncodeToString(sum[:])) || strings.Contains(stderr, "the predicate is detached") {
+		t.Fatalf("download attestation --predicate-file: exit %d, %d bytes written (want %d), %v\n%s%s", code, len(got), want.Len(), err, out, stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		text string
+	}{
+		{[]string{"download", "attestation", "--predicate-file", filepath.Join(dir, "capped.json"), "--max-predicate-size", "10", img}, exitError, "over the 10-byte cap"},
+		{[]string{"download", "attestation", "--type", "spdxjson", "--predicate-file", filepath.Join(dir, "none.json"), img}, exitNoSignatures, "no attestations found"},
+	} {
+		out, stderr, code := signet(t, tc.args...)
+		if code != tc.code || !strings.Contains(out+stderr, tc.text) {
+			t.Errorf("%v: exit %d (want %d), output lacks %q:\n%s\n%s", tc.args, code, tc.code, tc.text, out, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "capped.json")); !os.IsNotExist(err) {
+		t.Errorf("a refused document must not be written: %v", err)
 	}
 	// The cap reaches the policy engine.
 	for _, tc := range []struct {

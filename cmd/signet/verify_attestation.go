@@ -172,10 +172,28 @@ func newDownloadCmd(s *streams) *cobra.Command {
 	cmd := &cobra.Command{Use: "download", Short: "Print what is attached to an image"}
 	var reg registryOptions
 	var typ string
+	var doc detachedDownload
 	att := &cobra.Command{
 		Use:   "attestation IMAGE",
 		Short: "Print the in-toto statements attached to an image, one JSON object per line (NOT verified)",
-		Args:  args(cobra.ExactArgs(1)),
+		Long: `Print the in-toto statements attached to IMAGE (referrer bundles and
+cosign's legacy .att tag), one JSON object per line, NOT verified: use
+verify-attestation to trust them. --type keeps statements of one predicate
+type; a detached predicate (signet attest --detached) counts for its
+document's type.
+
+A detached predicate's statement is small: it names the document (digest,
+size, media type) and the artifact holding it. For each, a line on stderr
+says where the document is. --predicate-file PATH writes the document: it is
+streamed from its artifact through a check of the digest and size the
+statement names (at most --max-predicate-size bytes) into PATH, which is
+written only once the check passed. The statement is still NOT verified.
+
+` + exitCodesHelp,
+		Example: `  signet download attestation --type cyclonedx registry.example.com/app:v1
+  signet download attestation --type cyclonedx --predicate-file sbom.cdx.json registry.example.com/app:v1
+  signet verify-attestation --key release.pub --type cyclonedx registry.example.com/app:v1   # to trust it`,
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if err := checkReferences(reg.client(), a[0]); err != nil {
 				return err
@@ -187,7 +205,15 @@ func newDownloadCmd(s *streams) *cobra.Command {
 					return usageError{err}
 				}
 			}
-			found, err := attest.Statements(cmd.Context(), reg.client(), a[0], pt)
+			if err := doc.check(); err != nil {
+				return err
+			}
+			client := reg.client()
+			t, err := client.Resolve(cmd.Context(), a[0])
+			if err != nil {
+				return err
+			}
+			found, err := attest.StatementsOf(cmd.Context(), client, t, pt)
 			if err != nil {
 				return err
 			}
@@ -197,18 +223,22 @@ func newDownloadCmd(s *streams) *cobra.Command {
 					continue
 				}
 				fmt.Fprintln(s.out, string(f.Statement))
+				if f.Detached != nil && doc.path == "" {
+					fmt.Fprintln(s.err, detachedLine(f))
+				}
 			}
 			if len(found) == 0 {
 				fmt.Fprintln(s.err, "no attestations found")
 				return reported{verify.ErrNoSignatures}
 			}
-			return nil
+			return doc.write(cmd.Context(), s, client, t, found)
 		},
 	}
 	reg.addFlags(att)
 	reg.addSizeFlag(att, 256<<20)
 	reg.addLayoutFlag(att)
 	att.Flags().StringVar(&typ, "type", "", "only statements of this predicate type")
+	doc.addFlags(att)
 	cmd.AddCommand(att, newDownloadSignatureCmd(s))
 	return cmd
 }
