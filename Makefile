@@ -93,6 +93,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./attest FuzzParseStatement $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./attest FuzzParseDetachedPredicate $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzSummarize $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzReduceStatement $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzUnmarshalBundle $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzPlainStruct $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzStatementCheck $(FUZZTIME)

@@ -32,6 +32,11 @@ again resumes one that stopped and copies nothing once it is complete.
 A legacy tag or signed tag heads that DST holds with other content is not
 overwritten (it would drop what DST has): the copy stops with exit 1.
 
+--only selects kinds. An attestation whose predicate is detached (signet
+attest --detached) takes the artifact holding its document along, by the
+digest its statement names, so that it verifies at DST; the copy stops if
+SRC lacks that artifact.
+
 DST without a tag gets SRC's tag, if SRC was named by one. Progress goes to
 stderr; -o json prints a summary (the image's digest and each item copied or
 skipped). A mirrored image verifies at the mirror with the policy of its
