@@ -133,7 +133,7 @@ func (v *Verifier) checkStatement(sig *Signature, req AttestationRequest) {
 	if sig.Detached != nil {
 		raw = sig.expanded
 		if raw == nil && (req.Condition != nil || req.MaxAge > 0) {
-			sig.fail("detached", fmt.Errorf("%w: the document is not a JSON object, so no condition or time can be read from it", ErrDetachedPredicate))
+			sig.fail("detached", fmt.Errorf("%w: the document is not a JSON object whose members can be read (or, over the size a condition sees whole, holds a number out of range), so no condition or time can be read from it", ErrDetachedPredicate))
 			return
 		}
 	}
