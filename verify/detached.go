@@ -231,7 +231,7 @@ func summarize(r io.Reader) (map[string]any, map[string]any, error) {
 
 // summarizeFrom is summarize of the JSON object dec reads next: it leaves
 // dec past the object's end, so the object may be a member of a larger one
-// (an attached statement's predicate, see attachedView).
+// (an attached statement's predicate, see conditionView).
 func summarizeFrom(dec *json.Decoder) (map[string]any, map[string]any, error) {
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, nil, errors.New("the document is not a JSON object")

@@ -105,13 +105,17 @@ images:
 	if _, err := os.Stat(filepath.Join(dir, "capped.json")); !os.IsNotExist(err) {
 		t.Errorf("a refused document must not be written: %v", err)
 	}
-	// The cap reaches the policy engine.
+	// The cap reaches the policy engine, also in admission.
+	deploy := filepath.Join(dir, "deploy.yaml")
+	write(t, deploy, "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers: [{name: c, image: \""+img+"\"}]\n")
 	for _, tc := range []struct {
 		args []string
 		code int
 		text string
 	}{
 		{[]string{"verify", "--policy", pol, "--max-predicate-size", "10", img}, exitPolicyDenied, "over the 10-byte cap"},
+		{[]string{"admission", "review", "--policy", pol, deploy}, exitOK, `"allowed": true`},
+		{[]string{"admission", "review", "--policy", pol, "--max-predicate-size", "10", deploy}, exitPolicyDenied, "over the 10-byte cap"},
 		{[]string{"verify", "--policy", pol, "--max-predicate-size", "0", img}, exitUsage, "--max-predicate-size must be at least 1 byte"},
 		{[]string{"verify-attestation", "--key", key + ".pub", "--type", "cyclonedx", "--max-predicate-size", "-1", img}, exitUsage, "--max-predicate-size must be at least 1 byte"},
 	} {
