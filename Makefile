@@ -77,7 +77,7 @@ conformance: build
 # Signet next to cosign on this machine: writes bench/RESULTS.md and
 # bench/results.json (about 10 minutes on 2 cores once the tools are built).
 bench: build
-	./e2e/tools.sh cosign-v3.1.3 registry-v3.1.2
+	./e2e/tools.sh cosign-v3.1.3 registry-v3.1.2 crane-v0.22.1
 	$(GO) run ./bench -out bench/RESULTS.md
 
 # Each fuzz target for a while (CI runs it with FUZZTIME=2s).
