@@ -4,7 +4,8 @@
 #   init github.com/x/y @12.3 ms, 0.84 ms clock, 1024 bytes, 10 allocs
 # Usage: scripts/inittrace-sum.sh [-n RUNS] [-top N] [BINARY [ARGS...]]
 # (default: 7 runs of `bin/signet version`, top 25). Prints the median of
-# the per-run sums, their min and max, then the packages by median clock.
+# the per-run sums, their min and max, the sum of each package's median
+# (steadier under load), then the packages by median clock.
 set -euo pipefail
 runs=7 top=25
 while [[ $# -gt 0 ]]; do
@@ -40,6 +41,8 @@ awk -v runs="$runs" -v top="$top" '
       pm[p] = median(v, c); order[++m] = p
     }
     for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (pm[order[j]] > pm[order[i]]) { t = order[i]; order[i] = order[j]; order[j] = t }
+    tot = 0; for (i = 1; i <= m; i++) tot += pm[order[i]]
+    printf "sum of per-package medians: %.2f ms (steadier than the median sum on a loaded machine)\n", tot
     printf "top %d packages by median init clock (ms):\n", top
     for (i = 1; i <= top && i <= m; i++) printf "%8.3f  %s\n", pm[order[i]], order[i]
   }' "$tmp"
