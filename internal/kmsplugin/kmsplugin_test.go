@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -120,6 +121,19 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if err := sv.VerifySignature(bytes.NewReader(sig), bytes.NewReader([]byte("other"))); err == nil {
 		t.Fatal("the plugin accepted a signature over another message")
+	}
+	// Notation signs a digest through crypto.Signer.
+	cs, _, err := sv.CryptoSigner(ctx, func(error) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256(msg)
+	dsig, err := cs.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		t.Fatalf("signing a digest through the plugin: %v", err)
+	}
+	if !ecdsa.VerifyASN1(&priv.PublicKey, digest[:], dsig) {
+		t.Fatal("the plugin's signature over a digest does not verify with the key")
 	}
 	missing, err := cliplugin.LoadSignerVerifier(ctx, ref+".missing", crypto.SHA256)
 	if err != nil {
