@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/signet-dev/signet/internal/lazyre"
 )
 
 // valuePath is where a value lies in a document, as a linked list from the
@@ -309,7 +310,7 @@ func (s *jsonSchema) validateString(v string, p *valuePath) *schemaError {
 
 // uriPattern matches an absolute URI (RFC 3986): a scheme, a colon, and no
 // white space.
-var uriPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$`)
+var uriPattern = lazyre.New(`^[A-Za-z][A-Za-z0-9+.-]*:[^\s]*$`)
 
 // isDateTime reports whether s is an RFC 3339 date-time (whose T and Z may
 // be lower case).

@@ -104,6 +104,7 @@ func main() {
 		f    func() error
 	}{
 		{"setup", b.setup},
+		{"start-up", b.startup},
 		{"verify, whole process", b.verifyWhole},
 		{"verify, in process", b.verifyInProcess},
 		{"sign", b.sign},

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/signet-dev/signet/internal/lazyre"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
 )
@@ -59,7 +59,7 @@ var indexTypes = map[string]bool{
 }
 
 // fallbackTag matches the referrers fallback tag, sha256-<hex>.
-var fallbackTag = regexp.MustCompile(`^sha256-([0-9a-f]{64})$`)
+var fallbackTag = lazyre.New(`^sha256-([0-9a-f]{64})$`)
 
 // maxFallbackEntries bounds the entries of a fallback index the gate reads
 // to tell it from an index of images; a longer one is judged as an image.

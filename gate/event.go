@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/signet-dev/signet/internal/lazyre"
 )
 
 // Event is one event of a distribution registry notification (the fields
@@ -59,7 +60,7 @@ var manifestTypes = map[string]bool{
 	"application/vnd.docker.distribution.manifest.v1+prettyjws": true,
 }
 
-var digestRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+var digestRe = lazyre.New(`^sha256:[0-9a-f]{64}$`)
 
 // job turns a push of a manifest into a job; nil for events the gate does
 // not act on (pulls, blobs, deletes), with a reason when the event was
@@ -85,7 +86,7 @@ func (e Event) job(now time.Time) (*job, string) {
 // pathComponent is one segment of a repository name in the distribution
 // spec's grammar: lower-case letters and digits, separated by ".", "_",
 // "__" or dashes. It has no room for "", "." or "..".
-var pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$`)
+var pathComponent = lazyre.New(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$`)
 
 // maxRepository is the longest repository name the distribution spec allows.
 const maxRepository = 255

@@ -20,12 +20,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/internal/lazyre"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/verify"
 )
@@ -336,7 +336,7 @@ const maxAttempts = 8
 
 // sigTag matches the tags signatures and attestations are stored under:
 // cosign's legacy sha256-<hex>.sig/.att and the referrers fallback tag.
-var sigTag = regexp.MustCompile(`^sha256-([0-9a-f]{64})(\.[a-z]+)?$`)
+var sigTag = lazyre.New(`^sha256-([0-9a-f]{64})(\.[a-z]+)?$`)
 
 // process handles one job: classify the pushed manifest by what it is,
 // then verify it (an image or index under a tag) or the image it is about

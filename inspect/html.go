@@ -6,13 +6,20 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 	"time"
 )
 
 //go:embed report.html.tmpl
 var reportTemplate string
 
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+// htmlTemplate is parsed on first use: at start-up it would cost every
+// command, reports or none.
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(htmlFuncs).Parse(reportTemplate))
+})
+
+var htmlFuncs = template.FuncMap{
 	"short":        shortDigest,
 	"hash12":       func(s string) string { return short(s, 12) },
 	"layout":       layoutName,
@@ -67,7 +74,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		return s
 	},
 	"lower": strings.ToLower,
-}).Parse(reportTemplate))
+}
 
 // htmlView is what the template renders.
 type htmlView struct {
@@ -103,5 +110,5 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		}
 	}
 	walk(rep.Subject)
-	return htmlTemplate.Execute(w, v)
+	return htmlTemplate().Execute(w, v)
 }

@@ -12,10 +12,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/signet-dev/signet/admission"
@@ -56,9 +57,13 @@ type ControllerConfig struct {
 type Controller struct {
 	cfg      ControllerConfig
 	compiler *Compiler
-	factory  dynamicinformer.DynamicSharedInformerFactory
-	stores   map[schema.GroupVersionResource]cache.Store
-	trigger  chan struct{}
+	// One informer per policy resource. Built here rather than through
+	// client-go's dynamicinformer, whose package links every typed API
+	// client and the built-in scheme (~3.5 ms of init in every signet
+	// command, admission or not).
+	informers map[schema.GroupVersionResource]cache.SharedIndexInformer
+	stores    map[schema.GroupVersionResource]cache.Store
+	trigger   chan struct{}
 	// Owned by the sync loop.
 	engines map[types.UID]engineEntry
 	summary string
@@ -85,10 +90,11 @@ func NewController(cfg ControllerConfig) (*Controller, error) {
 		cfg.Now = time.Now
 	}
 	c := &Controller{cfg: cfg, compiler: &Compiler{Secrets: APISecrets{Client: cfg.Client}, Namespace: cfg.Namespace, memo: newMemo()},
-		factory: dynamicinformer.NewDynamicSharedInformerFactory(cfg.Client, 0), stores: map[schema.GroupVersionResource]cache.Store{},
+		informers: map[schema.GroupVersionResource]cache.SharedIndexInformer{}, stores: map[schema.GroupVersionResource]cache.Store{},
 		trigger: make(chan struct{}, 1), engines: map[types.UID]engineEntry{}}
 	for _, gvr := range []schema.GroupVersionResource{ClusterResource, NamespacedResource} {
-		inf := c.factory.ForResource(gvr).Informer()
+		inf := newInformer(cfg.Client, gvr)
+		c.informers[gvr] = inf
 		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc: func(any) { c.poke() },
 			// A status write (ours) changes no generation and needs no
@@ -123,15 +129,34 @@ func (c *Controller) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	c.factory.Start(ctx.Done())
-	for gvr, ok := range c.factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
+	for _, inf := range c.informers {
+		go inf.Run(ctx.Done())
+	}
+	for gvr, inf := range c.informers {
+		if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 			return fmt.Errorf("reading %s: %w", gvr.Resource, context.Cause(ctx))
 		}
 	}
 	c.sync(ctx)
 	go c.loop(ctx)
 	return nil
+}
+
+// newInformer lists and watches one resource in every namespace, as
+// dynamicinformer's factory did (no resync of its own: the controller's
+// loop resyncs).
+func newInformer(client dynamic.Interface, gvr schema.GroupVersionResource) cache.SharedIndexInformer {
+	res := client.Resource(gvr)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return res.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return res.Watch(ctx, o)
+		},
+	}
+	return cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client),
+		&unstructured.Unstructured{}, cache.SharedIndexInformerOptions{ObjectDescription: gvr.String()})
 }
 
 // canList says what to do when a resource cannot be listed.

@@ -3,15 +3,16 @@ package migrate
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/signet-dev/signet/internal/lazyre"
 )
 
 // jmesPath is a key that is one plain JMESPath field path: {{ a.b.c }}.
-var jmesPath = regexp.MustCompile(`^\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}$`)
+var jmesPath = lazyre.New(`^\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}$`)
 
 // kyvernoNames are the variables Kyverno puts beside the predicate's
 // fields in a condition's context: a path starting with one of them may

@@ -2,10 +2,10 @@ package migrate
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/signet-dev/signet/internal/lazyre"
 	"github.com/signet-dev/signet/policy"
 )
 
@@ -277,7 +277,7 @@ func listIDs(all requirement, ids []string) string {
 }
 
 // unsafeName is what a signer's name is better without.
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+var unsafeName = lazyre.New(`[^A-Za-z0-9._-]+`)
 
 // nameSigners gives each signer a name of its own within a rule, from its
 // hint (the source's rule or authority name).

@@ -3,10 +3,11 @@ package oci
 import (
 	"context"
 	"fmt"
-	"regexp"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/signet-dev/signet/internal/lazyre"
 )
 
 // DefaultMaxRepositories is how many repositories Catalog reads by default.
@@ -55,7 +56,7 @@ func (c *Client) Catalog(ctx context.Context, registry string, pageSize, max int
 // attachedTag is the name of a tag that holds what is attached to an
 // image (cosign's legacy signatures, attestations and SBOMs, the referrers
 // fallback index), not an image one runs.
-var attachedTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.sig|\.att|\.sbom)?$`)
+var attachedTag = lazyre.New(`^sha256-[0-9a-f]{64}(\.sig|\.att|\.sbom)?$`)
 
 // AttachedTag says whether tag names what is attached to an image rather
 // than an image: cosign's sha256-<hex>.sig, .att and .sbom tags and the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"cel.dev/cel-go/cel"
 
@@ -34,13 +35,17 @@ type Condition struct {
 	ast  *cel.Ast // for ReadsOnlyKept
 }
 
-var celEnv, celEnvErr = cel.NewEnv(
-	cel.Variable("predicate", cel.DynType),
-	cel.Variable("predicateType", cel.StringType),
-	cel.Variable("subject", cel.ListType(cel.DynType)),
-	cel.Variable("statement", cel.DynType),
-	cel.Variable("summary", cel.DynType),
-)
+// celEnv is built on first use: at start-up it would cost every command,
+// conditions or none.
+var celEnv = sync.OnceValues(func() (*cel.Env, error) {
+	return cel.NewEnv(
+		cel.Variable("predicate", cel.DynType),
+		cel.Variable("predicateType", cel.StringType),
+		cel.Variable("subject", cel.ListType(cel.DynType)),
+		cel.Variable("statement", cel.DynType),
+		cel.Variable("summary", cel.DynType),
+	)
+})
 
 // CompileCondition compiles expr; a syntax or type error is ErrConditionInvalid.
 // The predicate is not checked: see CompileConditionFor.
@@ -56,10 +61,11 @@ func CompileCondition(expr string) (*Condition, error) { return CompileCondition
 // than Signet knows. Conditions over other types are not checked. Errors
 // are ErrConditionInvalid.
 func CompileConditionFor(predicateType, expr string) (*Condition, error) {
-	if celEnvErr != nil {
-		return nil, celEnvErr
+	env, err := celEnv()
+	if err != nil {
+		return nil, err
 	}
-	ast, iss := celEnv.Compile(expr)
+	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
 		return nil, fmt.Errorf("%w: %q: %v", ErrConditionInvalid, expr, iss.Err())
 	}
@@ -71,7 +77,7 @@ func CompileConditionFor(predicateType, expr string) (*Condition, error) {
 			return nil, fmt.Errorf("%w: %w", ErrConditionInvalid, err)
 		}
 	}
-	prg, err := celEnv.Program(ast, cel.CostLimit(1_000_000))
+	prg, err := env.Program(ast, cel.CostLimit(1_000_000))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %v", ErrConditionInvalid, expr, err)
 	}

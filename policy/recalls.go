@@ -9,12 +9,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/signet-dev/signet/internal/lazyre"
 	"github.com/signet-dev/signet/keys"
 )
 
@@ -121,7 +121,7 @@ func LoadRecalls(path string) (*Recalls, error) {
 	return r, nil
 }
 
-var sha256Digest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+var sha256Digest = lazyre.New(`^sha256:[0-9a-f]{64}$`)
 
 // ParseRecalls decodes and validates a recall list (YAML or JSON). Unknown
 // fields are refused; every problem is listed, each naming its entry.

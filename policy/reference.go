@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/signet-dev/signet/internal/lazyre"
 	"github.com/signet-dev/signet/oci"
 )
 
@@ -39,11 +39,11 @@ var (
 	// pathComponent is a repository path component in Docker's
 	// distribution/reference grammar, which containerd applies: no empty,
 	// "." or ".." components, no leading or trailing separators.
-	pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	dnsLabel      = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`)
+	pathComponent = lazyre.New(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	dnsLabel      = lazyre.New(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`)
 	// numericLabel is a last label that makes a host an IPv4 address to
 	// inet_aton (127.1, 2130706433, 0x7f.1): no DNS name ends so.
-	numericLabel = regexp.MustCompile(`^(?:[0-9]+|0x[0-9a-f]*)$`)
+	numericLabel = lazyre.New(`^(?:[0-9]+|0x[0-9a-f]*)$`)
 )
 
 // NormalizeReference returns the canonical spelling of an image reference,

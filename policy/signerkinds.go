@@ -15,6 +15,7 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/signet-dev/signet/internal/lazyre"
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/notary"
 )
@@ -145,7 +146,7 @@ func parseCertificates(data []byte) ([]*x509.Certificate, error) {
 }
 
 var (
-	dnAttrType = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)+)$`)
+	dnAttrType = lazyre.New(`^([A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)+)$`)
 )
 
 // checkDN checks a trusted identity's distinguished name the way
@@ -252,10 +253,10 @@ func splitDN(dn string) ([]string, error) {
 var (
 	ghOwner    = `[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?`
 	ghRepo     = `[A-Za-z0-9._-]+`
-	ghWorkflow = regexp.MustCompile(`^(` + ghOwner + `)/(` + ghRepo + `)/(\.github/workflows/[^/@\s]+\.ya?ml)(?:@(\S+))?$`)
-	ghOwnerRe  = regexp.MustCompile(`^` + ghOwner + `$`)
-	ghRepoRe   = regexp.MustCompile(`^(` + ghOwner + `)/(` + ghRepo + `)$`)
-	hostRe     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?$`)
+	ghWorkflow = lazyre.New(`^(` + ghOwner + `)/(` + ghRepo + `)/(\.github/workflows/[^/@\s]+\.ya?ml)(?:@(\S+))?$`)
+	ghOwnerRe  = lazyre.New(`^` + ghOwner + `$`)
+	ghRepoRe   = lazyre.New(`^(` + ghOwner + `)/(` + ghRepo + `)$`)
+	hostRe     = lazyre.New(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]+)?$`)
 )
 
 // github compiles a GitHub workflow identity to the keyless identity it

@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -31,6 +30,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
+	"github.com/signet-dev/signet/internal/lazyre"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/policy"
 )
@@ -240,7 +240,7 @@ func (r *Repo) SetTarget(keys Keys, exp Expiry, now time.Time, path, digest stri
 	return r.setTarget(keys, exp, now, path, sum, size, custom)
 }
 
-var validTargetPath = regexp.MustCompile(`^[a-z][a-z-]{0,31}/[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+var validTargetPath = lazyre.New(`^[a-z][a-z-]{0,31}/[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
 func (r *Repo) setTarget(keys Keys, exp Expiry, now time.Time, path string, sum []byte, size int64, custom json.RawMessage) error {
 	tf := metadata.TargetFile()
@@ -258,7 +258,7 @@ func (r *Repo) setTarget(keys Keys, exp Expiry, now time.Time, path string, sum 
 // Refresh re-signs the timestamp (version + 1, a new expiry), for a cron job.
 func (r *Repo) Refresh(keys Keys, exp Expiry, now time.Time) error { return r.stamp(keys, exp, now) }
 
-var validTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+var validTag = lazyre.New(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
 // Heads lists the signed tags of the metadata as read (unverified: use a
 // Verifier to trust them).
@@ -348,7 +348,7 @@ func Publish(ctx context.Context, client *oci.Client, repo name.Repository, r *R
 	return err
 }
 
-var historyFile = regexp.MustCompile(`^(\d+)\.targets(\.bundle)?\.json$`)
+var historyFile = lazyre.New(`^(\d+)\.targets(\.bundle)?\.json$`)
 
 // history fetches the earlier targets versions (and their log bundles) the
 // artifact holds.

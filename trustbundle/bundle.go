@@ -22,10 +22,11 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/signet-dev/signet/internal/lazyre"
 )
 
 // Media types of a trust bundle.
@@ -117,9 +118,9 @@ type Bundle struct {
 // maxFiles bounds contents.json: a bundle is a handful of files.
 const maxFiles = 1024
 
-var validName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+var validName = lazyre.New(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
-var validDigest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+var validDigest = lazyre.New(`^sha256:[0-9a-f]{64}$`)
 
 // ParseContents reads contents.json strictly: unknown fields, a version
 // below 1, an unknown role or a media type not its role's, a name that is

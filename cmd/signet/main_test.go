@@ -68,7 +68,7 @@ func TestCLIExitCodes(t *testing.T) {
 		{"no image", []string{"verify", "--key", release + ".pub"}, exitUsage, "requires at least 1 arg"},
 		{"bad annotation", []string{"sign", "--key", release + ".key", "-a", "novalue", img.String()}, exitUsage, "not key=value"},
 		{"unknown key scheme", []string{"verify", "--key", "madeup://x", img.String()}, exitError, "unknown key reference scheme"},
-		{"kms provider linked", []string{"verify", "--key", "hashivault://nokey", img.String()}, exitError, "loading KMS key hashivault://nokey"},
+		{"kms provider registered", []string{"verify", "--key", "hashivault://nokey", img.String()}, exitError, "loading KMS key hashivault://nokey"},
 		{"worst of several", []string{"verify", "--key", release + ".pub", img.String(), unsigned.String()}, exitNoSignatures, "NOT verified"},
 	}
 	for _, tc := range cases {
