@@ -36,6 +36,7 @@ type world struct {
 	dir      string
 	requests *requestLog
 	down     atomic.Bool // every registry request fails with 503
+	signers  map[string]crypto.Signer
 }
 
 // requestLog counts the registry's requests by method and path.
@@ -88,6 +89,7 @@ func newWorld(t *testing.T) *world {
 	})
 	w.host = w.reg.Host
 	signers := map[string]crypto.Signer{}
+	w.signers = signers
 	for _, name := range []string{"release", "other"} {
 		priv, err := keys.Generate(keys.ECDSAP256)
 		if err != nil {
@@ -99,23 +101,28 @@ func newWorld(t *testing.T) *world {
 		}
 		signers[name] = priv
 	}
-	signWith := func(key, repoTag string) {
-		d := w.reg.PushImage(t, repoTag)
-		if key == "" {
-			return
-		}
-		sv, _ := keys.SignerVerifier(signers[key])
-		s, _ := sign.New(sv, oci.New())
-		if _, err := s.SignImage(context.Background(), d.String(), sign.Request{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	signWith("release", "team/app:v1")
-	signWith("", "team/app:unsigned")
-	signWith("other", "team/legacy:1")
-	signWith("", "vendor/db:1")
+	w.push(t, "release", "team/app:v1")
+	w.push(t, "", "team/app:unsigned")
+	w.push(t, "other", "team/legacy:1")
+	w.push(t, "", "vendor/db:1")
 	w.requests.reset()
 	return w
+}
+
+// push pushes a new image to repoTag, signed by key ("": unsigned), and
+// returns its digest.
+func (w *world) push(t *testing.T, key, repoTag string) string {
+	t.Helper()
+	d := w.reg.PushImage(t, repoTag)
+	if key == "" {
+		return d.DigestStr()
+	}
+	sv, _ := keys.SignerVerifier(w.signers[key])
+	s, _ := sign.New(sv, oci.New())
+	if _, err := s.SignImage(context.Background(), d.String(), sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	return d.DigestStr()
 }
 
 func (w *world) image(repoTag string) string { return w.host + "/" + repoTag }
