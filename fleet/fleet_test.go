@@ -74,7 +74,7 @@ func maps(m map[string]int) map[string]int {
 // newWorld pushes team/app:v1 (signed by release), team/app:unsigned,
 // team/legacy:1 (signed by other), vendor/db:1 (unsigned) and flaky/x:1
 // (whose repository always answers 503), and writes the keys.
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{dir: t.TempDir(), requests: &requestLog{n: map[string]int{}}}
 	w.reg = registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
@@ -111,7 +111,7 @@ func newWorld(t *testing.T) *world {
 
 // push pushes a new image to repoTag, signed by key ("": unsigned), and
 // returns its digest.
-func (w *world) push(t *testing.T, key, repoTag string) string {
+func (w *world) push(t testing.TB, key, repoTag string) string {
 	t.Helper()
 	d := w.reg.PushImage(t, repoTag)
 	if key == "" {
@@ -164,7 +164,7 @@ func client(memo bool) *oci.Client {
 	return oci.New(oci.WithTransport(rt), oci.WithRetries(1))
 }
 
-func (w *world) engine(t *testing.T, c *oci.Client, doc string) *verify.Engine {
+func (w *world) engine(t testing.TB, c *oci.Client, doc string) *verify.Engine {
 	t.Helper()
 	compiled, err := policy.Compile([]byte(strings.ReplaceAll(doc, "HOST", w.host)), w.dir, keys.Loader{})
 	if err != nil {
