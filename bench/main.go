@@ -112,6 +112,7 @@ func main() {
 		{"attestation rss", b.attestationRSS},
 		{"admission", b.admission},
 		{"log", b.log},
+		{"fleet", b.fleet},
 	}
 	for _, s := range steps {
 		if *only != "" && s.name != "setup" && !slices.Contains(strings.Split(*only, ","), s.name) {

@@ -54,7 +54,8 @@ func WithAuditMetrics(reg prometheus.Registerer) AuditOption {
 	}
 }
 
-// WithAuditBatch sets how many images one DecideAll call gets (default 32).
+// WithAuditBatch sets how many images a pass decides at once (default 8,
+// the webhook engine's own bound).
 func WithAuditBatch(n int) AuditOption {
 	return func(a *Auditor) error {
 		a.batch = max(1, n)
@@ -68,7 +69,7 @@ func NewAuditor(src Source, decider func() Decider, opts ...AuditOption) (*Audit
 	if src == nil || decider == nil {
 		return nil, errors.New("an auditor needs a source of workloads and a decider")
 	}
-	a := &Auditor{source: src, decider: decider, log: slog.New(slog.DiscardHandler), batch: 32}
+	a := &Auditor{source: src, decider: decider, log: slog.New(slog.DiscardHandler), batch: 8}
 	for _, o := range opts {
 		if err := o(a); err != nil {
 			return nil, err
@@ -105,7 +106,7 @@ func (a *Auditor) Pass(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	d := a.decider()
-	r := Check(ctx, ws, d, WithBatch(a.batch))
+	r := Check(ctx, ws, d, WithWorkers(a.batch))
 	counts := map[Verdict]int{}
 	worst := map[string]Verdict{}
 	for _, res := range r.Results {

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/verify"
@@ -14,6 +16,7 @@ type CheckOption func(*checkConfig)
 
 type checkConfig struct {
 	current  Decider
+	workers  int
 	batch    int
 	progress func(done, total int)
 }
@@ -22,57 +25,41 @@ type checkConfig struct {
 // the report then has the new policy's verdicts only.
 func WithCurrent(d Decider) CheckOption { return func(c *checkConfig) { c.current = d } }
 
-// WithBatch sets how many images one DecideAll call gets (default 64);
-// progress is reported after each. The decider bounds how many it verifies
-// at once.
+// WithWorkers sets how many images are decided at once (default 8). A
+// worker decides one image under both policies, then takes the next.
+func WithWorkers(n int) CheckOption { return func(c *checkConfig) { c.workers = max(1, n) } }
+
+// WithBatch sets how often progress is reported: after every n decisions
+// (default 64), and once all are made.
 func WithBatch(n int) CheckOption { return func(c *checkConfig) { c.batch = max(1, n) } }
 
-// WithProgress calls fn after each batch with the images decided so far and
-// the total (each image counts once per policy). Default: none.
+// WithProgress calls fn with the decisions made so far and the total (each
+// image counts once per policy), after every batch (WithBatch) and at the
+// end; calls never overlap and done never goes back. Default: none.
 func WithProgress(fn func(done, total int)) CheckOption {
 	return func(c *checkConfig) { c.progress = fn }
 }
 
 // Check decides every distinct image the workloads run under next (and the
 // current policy, WithCurrent), and reports each workload's images with
-// both verdicts and the change. Each distinct reference is decided once per
-// policy, in batches; a decider sharing one registry client (see
-// NewMemoTransport) fetches each manifest and referrers list once for both.
+// both verdicts and the change. Each distinct reference is decided once
+// per policy (per namespace, when a decider's verdicts depend on it), by a
+// fixed pool of workers (WithWorkers) that streams through the images: a
+// worker decides one reference under both policies within one memo scope
+// (WithMemo), so a decider whose client goes through a MemoTransport
+// fetches each manifest and referrers list once for both, and the scope is
+// dropped as soon as the reference's verdicts are recorded. What the check
+// keeps past an image's decision is its rows of the report, nothing else.
 func Check(ctx context.Context, ws []Workload, next Decider, opts ...CheckOption) *Report {
-	c := checkConfig{batch: 64}
+	c := checkConfig{workers: 8, batch: 64}
 	for _, o := range opts {
 		o(&c)
 	}
-	groups := groupWorkloads(ws, next, c.current)
-	total := 0
-	for _, g := range groups {
-		total += len(g.images)
-	}
-	if c.current != nil {
-		total *= 2
-	}
-	done := 0
-	step := func(n int) {
-		done += n
-		if c.progress != nil {
-			c.progress(done, total)
-		}
-	}
-	newOut := decideGroups(ctx, next, groups, c.batch, step)
-	var curOut map[string]Outcome
-	if c.current != nil {
-		curOut = decideGroups(ctx, c.current, groups, c.batch, step)
-	}
-	return report(ws, newOut, curOut, len(groups) > 1 || (len(groups) == 1 && groups[0].namespaced))
-}
-
-// group is the images decided together: those of one namespace when a
-// decider's verdicts depend on the namespace (the webhook's with policy
-// resources, where a SignetPolicy narrows its own namespace), else all.
-type group struct {
-	namespace  string
-	namespaced bool
-	images     []string
+	r := &Report{Against: c.current != nil}
+	jobs := plan(ws, namespaced(next) || c.current != nil && namespaced(c.current), r)
+	run(ctx, jobs, next, &c, r)
+	finish(ws, r)
+	return r
 }
 
 // namespaced reports whether d decides per namespace.
@@ -81,123 +68,157 @@ func namespaced(d Decider) bool {
 	return ok
 }
 
-// groupWorkloads splits the images by namespace when either decider
-// decides per namespace, so a namespace's own policy is never skipped.
-func groupWorkloads(ws []Workload, next, current Decider) []group {
-	if !namespaced(next) && (current == nil || !namespaced(current)) {
-		return []group{{images: distinctImages(ws)}}
-	}
-	var order []string
-	byNS := map[string][]Workload{}
-	for _, w := range ws {
-		if _, ok := byNS[w.Namespace]; !ok {
-			order = append(order, w.Namespace)
-		}
-		byNS[w.Namespace] = append(byNS[w.Namespace], w)
-	}
-	out := make([]group, 0, len(order))
-	for _, ns := range order {
-		out = append(out, group{namespace: ns, namespaced: true, images: distinctImages(byNS[ns])})
-	}
-	return out
+// job is one distinct image reference to decide, in each namespace that
+// runs it (one entry, namespace "", when no decider decides per namespace),
+// with the report rows each verdict goes to.
+type job struct {
+	ref        string
+	namespaced bool
+	in         []nsRows
 }
 
-// decideGroups decides each group's images, asking a namespaced decider
-// for the group's namespace. Outcomes are keyed by outcomeKey.
-func decideGroups(ctx context.Context, d Decider, groups []group, batch int, step func(int)) map[string]Outcome {
-	out := map[string]Outcome{}
-	for _, g := range groups {
-		dd := d
-		if nd, ok := d.(admission.NamespacedDecider); ok && g.namespaced {
-			dd = nd.In(g.namespace)
-		}
-		for ref, o := range decideAll(ctx, dd, g.images, batch, step) {
-			out[outcomeKey(g.namespaced, g.namespace, ref)] = o
-		}
-	}
-	return out
+type nsRows struct {
+	namespace string
+	rows      []int
 }
 
-// outcomeKey names an image's verdict: by reference, or by namespace and
-// reference when verdicts depend on the namespace.
-func outcomeKey(namespaced bool, ns, ref string) string {
-	if !namespaced {
-		return ref
-	}
-	return ns + "\x00" + ref
-}
-
-// distinctImages lists each image reference once, in first-seen order.
-func distinctImages(ws []Workload) []string {
-	var out []string
-	seen := map[string]bool{}
+// plan lays out the report's rows, workload by workload (a source that
+// could not be read gets its could-not-check row at once), and the jobs
+// that fill in the rest: one per distinct reference, in first-seen order.
+func plan(ws []Workload, byNamespace bool, r *Report) []job {
+	r.Results = []Result{}
+	var jobs []job
+	byRef := map[string]int{}    // reference -> its job
+	byKey := map[string][2]int{} // outcome key -> its job and namespace entry
 	for _, w := range ws {
 		for _, im := range w.Images {
-			if !seen[im.Ref] {
-				seen[im.Ref] = true
-				out = append(out, im.Ref)
+			row := len(r.Results)
+			r.Results = append(r.Results, Result{Namespace: w.Namespace, APIVersion: w.APIVersion, Kind: w.Kind, Name: w.Name,
+				Object: im.Object, Container: im.Container, Image: im.Ref})
+			ns := ""
+			if byNamespace {
+				ns = w.Namespace
 			}
+			key := ns + "\x00" + im.Ref
+			at, ok := byKey[key]
+			if !ok {
+				j, seen := byRef[im.Ref]
+				if !seen {
+					j = len(jobs)
+					byRef[im.Ref] = j
+					jobs = append(jobs, job{ref: im.Ref, namespaced: byNamespace})
+				}
+				at = [2]int{j, len(jobs[j].in)}
+				jobs[j].in = append(jobs[j].in, nsRows{namespace: ns})
+				byKey[key] = at
+			}
+			e := &jobs[at[0]].in[at[1]]
+			e.rows = append(e.rows, row)
+		}
+		if w.Problem != "" {
+			r.Summary.Unknown++
+			r.Results = append(r.Results, problemResult(w, r.Against))
 		}
 	}
-	return out
+	return jobs
 }
 
-// decideAll decides the images in batches.
-func decideAll(ctx context.Context, d Decider, images []string, batch int, step func(int)) map[string]Outcome {
-	out := make(map[string]Outcome, len(images))
-	for chunk := range slices.Chunk(images, batch) {
-		var ds []*verify.Decision
-		if ctx.Err() == nil {
-			ds = d.DecideAll(ctx, chunk)
-		}
-		for i, img := range chunk {
-			var dec *verify.Decision
-			if i < len(ds) {
-				dec = ds[i]
-			}
-			out[img] = outcomeOf(dec)
-		}
-		step(len(chunk))
+// run decides the jobs, c.workers at a time, recording each verdict in its
+// rows and the summary as it is made.
+func run(ctx context.Context, jobs []job, next Decider, c *checkConfig, r *Report) {
+	total := 0
+	for _, j := range jobs {
+		total += len(j.in)
 	}
-	return out
+	r.Summary.Images = total
+	if c.current != nil {
+		total *= 2
+	}
+	var mu sync.Mutex
+	done := 0
+	record := func(in nsRows, next Outcome, current *Outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		change := changeOf(next, current)
+		for _, row := range in.rows {
+			res := &r.Results[row]
+			res.New, res.Current, res.Change = next, current, change
+		}
+		r.Summary.count(change)
+		before := done
+		if done++; current != nil {
+			done++
+		}
+		if c.progress != nil && (done/c.batch > before/c.batch || done == total) {
+			c.progress(done, total)
+		}
+	}
+	var taken atomic.Int64
+	var wg sync.WaitGroup
+	for range min(c.workers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := taken.Add(1) - 1; i < int64(len(jobs)); i = taken.Add(1) - 1 {
+				decideJob(ctx, &jobs[i], next, c.current, record)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
-// report assembles the results and counts them.
-func report(ws []Workload, next, current map[string]Outcome, namespaced bool) *Report {
-	r := &Report{Against: current != nil, Results: []Result{}}
-	changes := map[string]Change{}
+// decideJob decides one reference under both policies in each namespace
+// that runs it, within one memo scope that ends with it.
+func decideJob(ctx context.Context, j *job, next, current Decider, record func(nsRows, Outcome, *Outcome)) {
+	ctx, release := WithMemo(ctx)
+	defer release()
+	for _, in := range j.in {
+		n := decideOne(ctx, next, j, in.namespace)
+		var cur *Outcome
+		if current != nil {
+			o := decideOne(ctx, current, j, in.namespace)
+			cur = &o
+		}
+		record(in, n, cur)
+	}
+}
+
+// decideOne decides the job's reference, asking a namespaced decider for
+// the namespace; no decision (an ended context, a decider that answered
+// short) is an unknown outcome.
+func decideOne(ctx context.Context, d Decider, j *job, ns string) Outcome {
+	if nd, ok := d.(admission.NamespacedDecider); ok && j.namespaced {
+		d = nd.In(ns)
+	}
+	if ctx.Err() != nil {
+		return outcomeOf(nil)
+	}
+	if ds := d.DecideAll(ctx, []string{j.ref}); len(ds) > 0 {
+		return outcomeOf(ds[0])
+	}
+	return outcomeOf(nil)
+}
+
+// finish counts the workloads, and those with an image (newly) denied, and
+// puts the headline first.
+func finish(ws []Workload, r *Report) {
+	row := 0
 	for _, w := range ws {
 		if isClusterKind(w.Kind) && len(w.Images) > 0 {
 			r.Summary.Workloads++
 		}
 		denied := false
-		for _, im := range w.Images {
-			key := outcomeKey(namespaced, w.Namespace, im.Ref)
-			res := Result{Namespace: w.Namespace, APIVersion: w.APIVersion, Kind: w.Kind, Name: w.Name, Object: im.Object,
-				Container: im.Container, Image: im.Ref, New: next[key]}
-			if current != nil {
-				cur := current[key]
-				res.Current = &cur
-			}
-			res.Change = changeOf(res.New, res.Current)
-			changes[key] = res.Change
+		for _, res := range r.Results[row : row+len(w.Images)] {
 			denied = denied || res.Change == NewlyDenied || res.Change == ChangeDenied
-			r.Results = append(r.Results, res)
 		}
-		if w.Problem != "" {
-			r.Summary.Unknown++
-			r.Results = append(r.Results, problemResult(w, current != nil))
+		if row += len(w.Images); w.Problem != "" {
+			row++
 		}
 		if denied && isClusterKind(w.Kind) {
 			r.Summary.DeniedWorkloads++
 		}
 	}
-	r.Summary.Images = len(changes)
-	for _, ch := range changes {
-		r.Summary.count(ch)
-	}
 	slices.SortStableFunc(r.Results, compareResults)
-	return r
 }
 
 // problemResult reports a source that could not be read as could not check.

@@ -36,6 +36,7 @@ type world struct {
 	dir      string
 	requests *requestLog
 	down     atomic.Bool // every registry request fails with 503
+	signers  map[string]crypto.Signer
 }
 
 // requestLog counts the registry's requests by method and path.
@@ -73,7 +74,7 @@ func maps(m map[string]int) map[string]int {
 // newWorld pushes team/app:v1 (signed by release), team/app:unsigned,
 // team/legacy:1 (signed by other), vendor/db:1 (unsigned) and flaky/x:1
 // (whose repository always answers 503), and writes the keys.
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{dir: t.TempDir(), requests: &requestLog{n: map[string]int{}}}
 	w.reg = registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
@@ -88,6 +89,7 @@ func newWorld(t *testing.T) *world {
 	})
 	w.host = w.reg.Host
 	signers := map[string]crypto.Signer{}
+	w.signers = signers
 	for _, name := range []string{"release", "other"} {
 		priv, err := keys.Generate(keys.ECDSAP256)
 		if err != nil {
@@ -99,23 +101,28 @@ func newWorld(t *testing.T) *world {
 		}
 		signers[name] = priv
 	}
-	signWith := func(key, repoTag string) {
-		d := w.reg.PushImage(t, repoTag)
-		if key == "" {
-			return
-		}
-		sv, _ := keys.SignerVerifier(signers[key])
-		s, _ := sign.New(sv, oci.New())
-		if _, err := s.SignImage(context.Background(), d.String(), sign.Request{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	signWith("release", "team/app:v1")
-	signWith("", "team/app:unsigned")
-	signWith("other", "team/legacy:1")
-	signWith("", "vendor/db:1")
+	w.push(t, "release", "team/app:v1")
+	w.push(t, "", "team/app:unsigned")
+	w.push(t, "other", "team/legacy:1")
+	w.push(t, "", "vendor/db:1")
 	w.requests.reset()
 	return w
+}
+
+// push pushes a new image to repoTag, signed by key ("": unsigned), and
+// returns its digest.
+func (w *world) push(t testing.TB, key, repoTag string) string {
+	t.Helper()
+	d := w.reg.PushImage(t, repoTag)
+	if key == "" {
+		return d.DigestStr()
+	}
+	sv, _ := keys.SignerVerifier(w.signers[key])
+	s, _ := sign.New(sv, oci.New())
+	if _, err := s.SignImage(context.Background(), d.String(), sign.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	return d.DigestStr()
 }
 
 func (w *world) image(repoTag string) string { return w.host + "/" + repoTag }
@@ -157,7 +164,7 @@ func client(memo bool) *oci.Client {
 	return oci.New(oci.WithTransport(rt), oci.WithRetries(1))
 }
 
-func (w *world) engine(t *testing.T, c *oci.Client, doc string) *verify.Engine {
+func (w *world) engine(t testing.TB, c *oci.Client, doc string) *verify.Engine {
 	t.Helper()
 	compiled, err := policy.Compile([]byte(strings.ReplaceAll(doc, "HOST", w.host)), w.dir, keys.Loader{})
 	if err != nil {

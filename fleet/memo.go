@@ -2,12 +2,15 @@ package fleet
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/singleflight"
 )
@@ -15,27 +18,81 @@ import (
 // Limits of what a MemoTransport keeps.
 const (
 	memoMaxBody  = 8 << 20   // one response body (the oci client's default artifact cap)
-	memoMaxTotal = 256 << 20 // all of them
+	memoMaxTotal = 256 << 20 // all of them, in the scopes open at once
 )
 
-// NewMemoTransport returns a transport for one fleet check that asks the
-// registry once for each manifest, blob and referrers list (GET or HEAD,
-// by URL and Accept header), however many images, policies and rules need
-// it: both policies then judge the same registry answers, and the
-// registry sees one fetch per digest. It keeps answers of 200 and 404
-// only; failures, authentication challenges and anything else go through
-// every time, so a retry still reaches the registry. Use it for one run:
-// it never forgets (tags are read once per run too).
-func NewMemoTransport(base http.RoundTripper) http.RoundTripper {
-	return &memo{base: base, kept: map[string]*memoEntry{}}
+// NewMemoTransport returns a transport that, within a memo scope
+// (WithMemo), asks the registry once for each manifest, blob and referrers
+// list (GET or HEAD, by URL and Accept header), however many policies and
+// rules need it: both policies then judge the same registry answers for
+// an image. It keeps answers of 200 and 404 only; failures, authentication
+// challenges and anything else go through every time, so a retry still
+// reaches the registry. What a scope kept is dropped when the scope ends,
+// so the next image asks the registry afresh (a tag moved or a signature
+// added since is seen) and memory does not grow with the images checked.
+// A request outside any scope goes straight through.
+func NewMemoTransport(base http.RoundTripper) *MemoTransport {
+	return &MemoTransport{base: base, id: strconv.FormatInt(memoIDs.Add(1), 10)}
 }
 
-type memo struct {
-	base   http.RoundTripper
-	flight singleflight.Group
-	mu     sync.Mutex
-	kept   map[string]*memoEntry
-	size   int
+// MemoTransport is NewMemoTransport's transport.
+type MemoTransport struct {
+	base    http.RoundTripper
+	id      string // tells its entries from another transport's in a shared scope
+	mu      sync.Mutex
+	size    int // bytes kept in scopes still open
+	entries int
+}
+
+var memoIDs atomic.Int64
+
+// Held reports how many answers, and bytes of body, the transport keeps in
+// scopes still open: none once every scope has ended.
+func (m *MemoTransport) Held() (entries, bytes int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.entries, m.size
+}
+
+// memoScope is what one scope keeps, and what it charged to each
+// transport's budget.
+type memoScope struct {
+	flight  singleflight.Group
+	mu      sync.Mutex
+	closed  bool
+	kept    map[string]*memoEntry
+	charged map[*MemoTransport][2]int // entries, bytes
+}
+
+type memoScopeKey struct{}
+
+// WithMemo starts a memo scope: registry answers to requests made with the
+// returned context (or one derived from it) are shared through a
+// MemoTransport until release is called. Check opens one per image.
+func WithMemo(ctx context.Context) (context.Context, func()) {
+	s := &memoScope{kept: map[string]*memoEntry{}, charged: map[*MemoTransport][2]int{}}
+	return context.WithValue(ctx, memoScopeKey{}, s), s.release
+}
+
+// release ends the scope: its answers go, and so do their charges.
+func (s *memoScope) release() {
+	s.mu.Lock()
+	charged := s.charged
+	s.closed, s.kept, s.charged = true, nil, nil
+	s.mu.Unlock()
+	for m, c := range charged {
+		m.mu.Lock()
+		m.entries -= c[0]
+		m.size -= c[1]
+		m.mu.Unlock()
+	}
+}
+
+func (s *memoScope) get(key string) (*memoEntry, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.kept[key]
+	return e, ok
 }
 
 type memoEntry struct {
@@ -60,19 +117,17 @@ func memoable(r *http.Request) bool {
 	return strings.HasPrefix(p, "/v2/") && (strings.Contains(p, "/manifests/") || strings.Contains(p, "/blobs/") || strings.Contains(p, "/referrers/"))
 }
 
-func (m *memo) RoundTrip(r *http.Request) (*http.Response, error) {
-	if !memoable(r) {
+func (m *MemoTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	s, _ := r.Context().Value(memoScopeKey{}).(*memoScope)
+	if s == nil || !memoable(r) {
 		return m.base.RoundTrip(r)
 	}
-	key := r.Method + " " + r.URL.String() + " " + r.Header.Get("Accept")
-	m.mu.Lock()
-	e, ok := m.kept[key]
-	m.mu.Unlock()
-	if ok {
+	key := m.id + " " + r.Method + " " + r.URL.String() + " " + r.Header.Get("Accept")
+	if e, ok := s.get(key); ok {
 		return e.response(r), nil
 	}
 	var own *http.Response // the leader's response when it is too large to share
-	v, err, shared := m.flight.Do(key, func() (any, error) {
+	v, err, shared := s.flight.Do(key, func() (any, error) {
 		resp, err := m.base.RoundTrip(r)
 		if err != nil {
 			return nil, err
@@ -85,7 +140,7 @@ func (m *memo) RoundTrip(r *http.Request) (*http.Response, error) {
 			own = resp
 			return nil, errTooLarge
 		}
-		m.keep(key, e)
+		m.keep(s, key, e)
 		return e, nil
 	})
 	switch {
@@ -124,18 +179,30 @@ func read(method string, resp *http.Response) (e *memoEntry, whole bool, err err
 	return &memoEntry{status: resp.StatusCode, header: resp.Header.Clone(), body: buf, length: length}, true, nil
 }
 
-// keep stores e when it is a registry answer that holds for the run.
-func (m *memo) keep(key string, e *memoEntry) {
+// keep stores e in the scope when it is a registry answer that holds for
+// the image, and the scope is open, and the transport's budget allows.
+func (m *MemoTransport) keep(s *memoScope, key string, e *memoEntry) {
 	if e.status != http.StatusOK && e.status != http.StatusNotFound {
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.size+len(e.body) > memoMaxTotal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
 		return
 	}
-	m.kept[key] = e
-	m.size += len(e.body)
+	m.mu.Lock()
+	fits := m.size+len(e.body) <= memoMaxTotal
+	if fits {
+		m.size += len(e.body)
+		m.entries++
+	}
+	m.mu.Unlock()
+	if !fits {
+		return
+	}
+	s.kept[key] = e
+	c := s.charged[m]
+	s.charged[m] = [2]int{c[0] + 1, c[1] + len(e.body)}
 }
 
 // response is a fresh response to r with e's content.

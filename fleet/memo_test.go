@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -42,6 +43,8 @@ func TestMemoTransport(t *testing.T) {
 	}))
 	defer srv.Close()
 	rt := fleet.NewMemoTransport(http.DefaultTransport)
+	ctx, release := fleet.WithMemo(context.Background())
+	defer release()
 	for _, tt := range []struct {
 		method, path string
 		status       int
@@ -62,7 +65,7 @@ func TestMemoTransport(t *testing.T) {
 	} {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			for range 3 {
-				req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+				req, _ := http.NewRequestWithContext(ctx, tt.method, srv.URL+tt.path, nil)
 				resp, err := rt.RoundTrip(req)
 				if err != nil {
 					t.Fatal(err)

@@ -168,7 +168,7 @@ func runFleetCheck(cmd *cobra.Command, s *streams, o *fleetOptions) error {
 	if err != nil {
 		return err
 	}
-	opts = append(opts, fleet.WithBatch(o.workers*4), fleet.WithProgress(progress(s)))
+	opts = append(opts, fleet.WithWorkers(o.workers), fleet.WithBatch(o.workers*4), fleet.WithProgress(progress(s)))
 	rep := fleet.Check(cmd.Context(), ws, next, opts...)
 	rep.Summary.SkippedTags = skipped
 	if o.output == "json" {
