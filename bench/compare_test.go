@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func fig(section, name, unit string, runs ...float64) *Figure {
+	b := &bench{}
+	return b.add(section, name, unit, runs, "")
+}
+
+func TestBetterFor(t *testing.T) {
+	for unit, want := range map[string]string{
+		"verifications/s": higherIsBetter, "req/s": higherIsBetter, "appends/s": higherIsBetter,
+		"ms": lowerIsBetter, "ms/image": lowerIsBetter, "MiB": lowerIsBetter, "requests": lowerIsBetter,
+		"furlongs": "",
+	} {
+		if got := betterFor(unit); got != want {
+			t.Errorf("betterFor(%q) = %q, want %q", unit, got, want)
+		}
+	}
+}
+
+func TestCompare(t *testing.T) {
+	base := &Baseline{Figures: []BaseFigure{
+		{Key: "s: latency", Unit: "ms", Better: lowerIsBetter, Median: 10},
+		{Key: "s: rate", Unit: "req/s", Better: higherIsBetter, Median: 1000},
+		{Key: "s: cached round trips", Unit: "requests", Better: lowerIsBetter, Median: 0},
+	}}
+	for _, tc := range []struct {
+		name string
+		got  []*Figure
+		want map[string]string // figure -> status
+	}{
+		{"within 2x either way", []*Figure{fig("s", "latency", "ms", 19), fig("s", "rate", "req/s", 501), fig("s", "cached round trips", "requests", 0)},
+			map[string]string{"s: latency": "ok", "s: rate": "ok", "s: cached round trips": "ok"}},
+		{"lower is better, over 2x slower", []*Figure{fig("s", "latency", "ms", 21), fig("s", "rate", "req/s", 1000), fig("s", "cached round trips", "requests", 0)},
+			map[string]string{"s: latency": "regressed", "s: rate": "ok", "s: cached round trips": "ok"}},
+		{"higher is better, under half", []*Figure{fig("s", "latency", "ms", 10), fig("s", "rate", "req/s", 499), fig("s", "cached round trips", "requests", 0)},
+			map[string]string{"s: latency": "ok", "s: rate": "regressed", "s: cached round trips": "ok"}},
+		{"improvements pass", []*Figure{fig("s", "latency", "ms", 1), fig("s", "rate", "req/s", 100000), fig("s", "cached round trips", "requests", 0)},
+			map[string]string{"s: latency": "improved", "s: rate": "improved", "s: cached round trips": "ok"}},
+		{"above a zero baseline", []*Figure{fig("s", "latency", "ms", 10), fig("s", "rate", "req/s", 1000), fig("s", "cached round trips", "requests", 0.5)},
+			map[string]string{"s: latency": "ok", "s: rate": "ok", "s: cached round trips": "regressed"}},
+		{"a rate of zero", []*Figure{fig("s", "latency", "ms", 10), fig("s", "rate", "req/s", 0), fig("s", "cached round trips", "requests", 0)},
+			map[string]string{"s: latency": "ok", "s: rate": "regressed", "s: cached round trips": "ok"}},
+		{"missing and new figures", []*Figure{fig("s", "latency", "ms", 10), fig("s", "start-up", "ms", 30), fig("s", "cached round trips", "requests", 0)},
+			map[string]string{"s: latency": "ok", "s: start-up": "new", "s: rate": "missing", "s: cached round trips": "ok"}},
+		{"a figure with no runs", []*Figure{fig("s", "latency", "ms"), fig("s", "rate", "req/s", 1000), fig("s", "cached round trips", "requests", 0)},
+			map[string]string{"s: latency": "not measured", "s: rate": "ok", "s: cached round trips": "ok"}},
+		{"a unit with no direction", []*Figure{fig("s", "latency", "ms", 10), fig("s", "rate", "req/s", 1000), fig("s", "cached round trips", "requests", 0), fig("s", "odd", "furlongs", 3)},
+			map[string]string{"s: latency": "ok", "s: rate": "ok", "s: cached round trips": "ok", "s: odd": "no direction"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := map[string]string{}
+			for _, v := range compare(base, tc.got, maxRatio) {
+				got[v.Key] = v.Status
+				wantFail := map[string]bool{"regressed": true, "missing": true, "not measured": true, "no direction": true}[v.Status]
+				if v.Fail != wantFail {
+					t.Errorf("%s: %s, fail=%v", v.Key, v.Status, v.Fail)
+				}
+			}
+			if len(got) != len(tc.want) {
+				t.Errorf("verdicts %v, want %v", got, tc.want)
+			}
+			for k, w := range tc.want {
+				if got[k] != w {
+					t.Errorf("%s: %q, want %q", k, got[k], w)
+				}
+			}
+		})
+	}
+}
+
+func TestWorseBy(t *testing.T) {
+	for _, tc := range []struct {
+		base, value float64
+		better      string
+		want        float64
+	}{
+		{10, 30, lowerIsBetter, 3},
+		{10, 5, lowerIsBetter, 0.5},
+		{100, 25, higherIsBetter, 4},
+		{100, 400, higherIsBetter, 0.25},
+		{0, 0, lowerIsBetter, 1},
+		{0, 1, lowerIsBetter, math.Inf(1)},
+		{5, 0, higherIsBetter, math.Inf(1)},
+		{0, 5, higherIsBetter, 0},
+	} {
+		if got := worseBy(tc.base, tc.value, tc.better); got != tc.want {
+			t.Errorf("worseBy(%v, %v, %s) = %v, want %v", tc.base, tc.value, tc.better, got, tc.want)
+		}
+	}
+}
+
+func results(kind string, figs ...*Figure) *Results {
+	return &Results{Commit: "abc123", Kind: kind, Figures: figs}
+}
+
+func TestCheckBaseline(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "baseline.json")
+	var out bytes.Buffer
+	// No baseline for this kind: passes, and writes one.
+	if err := checkBaseline(&out, path, results("kind A", fig("s", "latency", "ms", 10)), false); err != nil {
+		t.Fatalf("no baseline: %v", err)
+	}
+	if !strings.Contains(out.String(), "no baseline for this machine kind") {
+		t.Errorf("no baseline: output does not say so:\n%s", out.String())
+	}
+	var file BaselineFile
+	raw, _ := os.ReadFile(path)
+	if err := json.Unmarshal(raw, &file); err != nil || file.Kinds["kind A"] == nil || file.Kinds["kind A"].Figures[0].Median != 10 {
+		t.Fatalf("candidate baseline not written: %v\n%s", err, raw)
+	}
+	// Within 2x: passes.
+	if err := checkBaseline(&out, path, results("kind A", fig("s", "latency", "ms", 15)), false); err != nil {
+		t.Errorf("within 2x: %v", err)
+	}
+	// Over 2x: fails, naming the figure, the baseline, the value and the ratio.
+	err := checkBaseline(&out, path, results("kind A", fig("s", "latency", "ms", 31)), false)
+	if err == nil {
+		t.Fatal("a 3.1x regression passed")
+	}
+	for _, want := range []string{"s: latency", "baseline 10", "now 31", "3.10x worse", "-update-baseline"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+	// Another machine kind does not compare with kind A's figures.
+	if err := checkBaseline(&out, path, results("kind B", fig("s", "latency", "ms", 1000)), false); err != nil {
+		t.Errorf("another kind: %v", err)
+	}
+	// A new figure passes and joins the kind's baseline; a missing one fails.
+	if err := checkBaseline(&out, path, results("kind A", fig("s", "latency", "ms", 10), fig("s", "start-up", "ms", 40)), false); err != nil {
+		t.Errorf("new figure: %v", err)
+	}
+	if err := checkBaseline(&out, path, results("kind A", fig("s", "latency", "ms", 10)), false); err == nil || !strings.Contains(err.Error(), "s: start-up") {
+		t.Errorf("missing figure: %v", err)
+	}
+	// -update-baseline replaces the kind's figures.
+	if err := checkBaseline(&out, path, results("kind A", fig("s", "latency", "ms", 31)), true); err != nil {
+		t.Errorf("update: %v", err)
+	}
+	if err := checkBaseline(&out, path, results("kind A", fig("s", "latency", "ms", 31)), false); err != nil {
+		t.Errorf("after update: %v", err)
+	}
+	// A baseline file that is not JSON is an error that says what to do.
+	os.WriteFile(path, []byte("{"), 0o644)
+	if err := checkBaseline(&out, path, results("kind A", fig("s", "latency", "ms", 31)), false); err == nil || !strings.Contains(err.Error(), "fix or delete") {
+		t.Errorf("corrupt baseline: %v", err)
+	}
+}
