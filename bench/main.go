@@ -75,10 +75,12 @@ type Figure struct {
 type Results struct {
 	// Commit is the commit measured (git rev-parse HEAD of the source
 	// tree, "+dirty" when it had changes); Kind the machine kind the
-	// quick check keys baselines by (machineKind).
+	// quick check keys baselines by (machineKind); Binary what the signet
+	// binary measured says it was built from, when -bin named another.
 	Commit   string            `json:"commit"`
 	Kind     string            `json:"machineKind"`
 	Quick    bool              `json:"quick,omitempty"`
+	Binary   string            `json:"binary,omitempty"`
 	Machine  map[string]string `json:"machine"`
 	Started  time.Time         `json:"started"`
 	Duration string            `json:"duration"`
@@ -744,6 +746,9 @@ func (b *bench) write(out string) error {
 		how = "`go run ./bench -quick` (smaller inputs: not comparable with `make bench`)"
 	}
 	fmt.Fprintf(&w, "# Signet benchmarks\n\nMeasured commit **%s** on %s (%s).\n\n", b.res.Commit, b.res.Kind, b.res.Started.Format("2006-01-02 15:04 MST"))
+	if b.res.Binary != "" {
+		fmt.Fprintf(&w, "The signet binary measured (-bin %s) says: %s. The Go benchmarks ran in the commit above.\n\n", b.bin, b.res.Binary)
+	}
 	fmt.Fprintf(&w, "Written by %s (bench/main.go) in %s. Every figure is the median of %d runs; the spread is the\nlowest and highest run. Everything ran on 127.0.0.1; see the notes at the end for what each figure measures.\n\n",
 		how, b.res.Duration, b.runs)
 	w.WriteString(quickNote)
@@ -836,7 +841,8 @@ func (b *bench) machine() map[string]string {
 		"go modules": "signet's go.mod (pinned)",
 	}
 	if b.bin != filepath.Join(b.root, "bin") {
-		m["signet binary"] = binaryVersion(b.signet())
+		b.res.Binary = binaryVersion(b.signet())
+		m["signet binary"] = b.res.Binary
 	}
 	return m
 }
@@ -875,7 +881,7 @@ func binaryVersion(bin string) string {
 	for _, l := range strings.Split(string(out), "\n") {
 		l = strings.TrimSpace(l)
 		if strings.HasPrefix(l, "signet ") || strings.HasPrefix(l, "commit:") {
-			parts = append(parts, l)
+			parts = append(parts, strings.Join(strings.Fields(l), " "))
 		}
 	}
 	return strings.Join(parts, ", ")
