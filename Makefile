@@ -122,6 +122,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./migrate FuzzImport $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./oci FuzzParseLayoutReference $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./oci FuzzParseLayoutIndex $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./oci FuzzRetryAfter $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./kubepolicy FuzzParse $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./mirror FuzzCopy $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./policy FuzzOriginReference $(FUZZTIME)

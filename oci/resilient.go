@@ -379,7 +379,7 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return min(time.Duration(s)*time.Second, time.Minute), true
+		return time.Duration(min(s, 60)) * time.Second, true // capped before multiplying: no overflow
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return min(max(t.Sub(now), 0), time.Minute), true

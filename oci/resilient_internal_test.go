@@ -183,3 +183,21 @@ func TestNotRetryable(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// FuzzRetryAfter: any Retry-After header is read as a wait between 0 and a
+// minute, or refused.
+func FuzzRetryAfter(f *testing.F) {
+	for _, s := range []string{"0", "1", "120", "-1", "99999999999999999999", "Wed, 21 Oct 2015 07:28:00 GMT", "Sat, 05 Dec 2026 23:00:00 GMT", "", "1.5", " 1"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 12, 5, 22, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := retryAfter(v, now)
+		if !ok && d != 0 {
+			t.Fatalf("retryAfter(%q) refused it but waits %s", v, d)
+		}
+		if d < 0 || d > time.Minute {
+			t.Fatalf("retryAfter(%q) = %s, want 0 to a minute", v, d)
+		}
+	})
+}
