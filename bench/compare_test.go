@@ -202,3 +202,24 @@ func TestCheckBaselineMeasuresAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestParseOnly(t *testing.T) {
+	names := []string{"setup", "verify, whole process", "verify, in process", "sign", "log"}
+	for _, tc := range []struct {
+		in   string
+		want []string
+		err  bool
+	}{
+		{"log", []string{"log"}, false},
+		{"verify, in process", []string{"verify, in process"}, false},
+		{"verify, whole process,sign,verify, in process", []string{"verify, whole process", "sign", "verify, in process"}, false},
+		{"sign, log", []string{"sign", "log"}, false},
+		{"verify", nil, true},
+		{"sing", nil, true},
+	} {
+		got, err := parseOnly(tc.in, names)
+		if (err != nil) != tc.err || strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("parseOnly(%q) = %q, %v; want %q (error: %v)", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}

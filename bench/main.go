@@ -144,18 +144,6 @@ func main() {
 	if *out == "" && !b.quick {
 		*out = "bench/RESULTS.md"
 	}
-	selected := map[string]bool{}
-	switch {
-	case *only != "":
-		for _, n := range strings.Split(*only, ",") {
-			selected[n] = true
-		}
-	case b.quick:
-		for _, n := range quick {
-			selected[n] = true
-		}
-	}
-
 	steps := []struct {
 		name string
 		f    func() error
@@ -168,6 +156,25 @@ func main() {
 		{"attestation rss", b.attestationRSS},
 		{"admission", b.admission},
 		{"log", b.log},
+	}
+	names := make([]string, len(steps))
+	for i, st := range steps {
+		names[i] = st.name
+	}
+	selected := map[string]bool{}
+	switch {
+	case *only != "":
+		list, err := parseOnly(*only, names)
+		if err != nil {
+			log.Fatalf("bench: -only: %v", err)
+		}
+		for _, n := range list {
+			selected[n] = true
+		}
+	case b.quick:
+		for _, n := range quick {
+			selected[n] = true
+		}
 	}
 	run := func(name string, f func() error) {
 		t0 := time.Now()
@@ -216,6 +223,29 @@ func main() {
 			log.Fatalf("bench: %v", err)
 		}
 	}
+}
+
+// parseOnly reads -only: step names separated by commas, where a name may
+// itself hold a comma ("verify, in process"): the longest run of pieces
+// that names a step is taken. A name that is no step is an error.
+func parseOnly(v string, names []string) ([]string, error) {
+	pieces := strings.Split(v, ",")
+	var out []string
+	for i := 0; i < len(pieces); {
+		found := 0
+		for j := len(pieces); j > i; j-- {
+			if slices.Contains(names, strings.TrimSpace(strings.Join(pieces[i:j], ","))) {
+				found = j
+				break
+			}
+		}
+		if found == 0 {
+			return nil, fmt.Errorf("no step is named %q; the steps: %s", strings.TrimSpace(pieces[i]), strings.Join(names, "; "))
+		}
+		out = append(out, strings.TrimSpace(strings.Join(pieces[i:found], ",")))
+		i = found
+	}
+	return out, nil
 }
 
 // --- setup -------------------------------------------------------------------
