@@ -25,7 +25,8 @@ func verifyOnce(ctx context.Context, t *testing.T, w *world, image string) error
 
 // TestVerifyThroughRateLimits: through a registry that lets one request in
 // three through and answers the others 429 or 503 with Retry-After: 1,
-// verify succeeds every time (9 runs at once, each bounded by a minute).
+// verify succeeds every time (9 runs at once, each bounded by 2 minutes;
+// about 30 s in all, waiting out the Retry-Afters).
 func TestVerifyThroughRateLimits(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -37,7 +38,7 @@ func TestVerifyThroughRateLimits(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			errs[i] = verifyOnce(ctx, t, w, w.signed)
 		}()
