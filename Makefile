@@ -10,7 +10,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := $(if $(VERSION),-X main.version=$(VERSION)) $(if $(COMMIT),-X main.commit=$(COMMIT))
 
-.PHONY: all build deps test chart quickstart e2e conformance bench lint fuzz clean
+.PHONY: all build deps test chart quickstart e2e conformance bench bench-quick lint fuzz clean
 
 # The Sigstore conformance suite's bundle-verification cases (140 runs), offline.
 CONFORMANCE_DIR ?= ../shared/conformance
@@ -78,7 +78,16 @@ conformance: build
 # bench/results.json (about 10 minutes on 2 cores once the tools are built).
 bench: build
 	./e2e/tools.sh cosign-v3.1.3 registry-v3.1.2 crane-v0.22.1
-	$(GO) run ./bench -out bench/RESULTS.md
+	$(GO) run ./bench -out bench/RESULTS.md $(BENCH_FLAGS)
+
+# The quick subset (start-up, in-process verify, admission warm, log
+# appends; about a minute once the tools are built), compared with
+# bench/baseline.json for this machine kind: fails when a figure is more
+# than 2x worse. CI runs it. BENCH_FLAGS=-update-baseline refreshes this
+# kind's baseline after an intended change (then commit the file).
+bench-quick: build
+	./e2e/tools.sh cosign-v3.1.3 registry-v3.1.2 crane-v0.22.1
+	$(GO) run ./bench -quick -runs 3 -check bench/baseline.json $(BENCH_FLAGS)
 
 # Each fuzz target for a while (CI runs it with FUZZTIME=2s).
 FUZZTIME ?= 20s
@@ -119,6 +128,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./migrate FuzzImport $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./oci FuzzParseLayoutReference $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./oci FuzzParseLayoutIndex $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./oci FuzzRetryAfter $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./kubepolicy FuzzParse $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./mirror FuzzCopy $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./policy FuzzOriginReference $(FUZZTIME)

@@ -7,7 +7,16 @@
 // figure is the median of several runs with the spread (min–max).
 //
 // Everything runs on 127.0.0.1: the pinned distribution registry and cosign
-// from e2e/tools.sh, the signet binary from bin/. Run it with `make bench`.
+// from e2e/tools.sh, the signet binary from bin/ (or -bin DIR). Run it with
+// `make bench`.
+//
+// `make bench-quick` (-quick -check bench/baseline.json) runs the quick
+// steps (the quick list below) with smaller inputs and compares each figure
+// with the committed baseline for this machine kind (compare.go): a figure
+// more than 2x worse fails the run.
+//
+// Adding a step: put its code in a new file bench/<topic>.go and one line in
+// the steps list in main; name it in the quick list too if CI should guard it.
 package main
 
 import (
@@ -54,10 +63,24 @@ type Figure struct {
 	Min     float64   `json:"min"`
 	Max     float64   `json:"max"`
 	Note    string    `json:"note,omitempty"`
+	// Better is "higher" or "lower": which way is an improvement. add sets
+	// it from the unit (betterFor); a step may set it for a unit the table
+	// does not know. The quick check refuses a figure without one.
+	Better string `json:"better,omitempty"`
+
+	step string // the step that measured it
 }
 
 // Results is what results.json holds.
 type Results struct {
+	// Commit is the commit measured (git rev-parse HEAD of the source
+	// tree, "+dirty" when it had changes); Kind the machine kind the
+	// quick check keys baselines by (machineKind); Binary what the signet
+	// binary measured says it was built from, when -bin named another.
+	Commit   string            `json:"commit"`
+	Kind     string            `json:"machineKind"`
+	Quick    bool              `json:"quick,omitempty"`
+	Binary   string            `json:"binary,omitempty"`
 	Machine  map[string]string `json:"machine"`
 	Started  time.Time         `json:"started"`
 	Duration string            `json:"duration"`
@@ -71,8 +94,14 @@ type Ratio struct {
 	Value float64 `json:"signetOverCosign"`
 }
 
+// bench is one run of the program. bin is the directory the signet binary
+// is measured from (-bin; bin/ by default): use b.signet(). The pinned
+// tools (cosign, registry, crane) always come from the clone's bin/, linked
+// from the version-keyed cache by e2e/tools.sh: use b.tool(). Go benchmarks
+// run in src (-src; the clone by default).
 type bench struct {
 	root, work, bin string
+	tools, src      string
 	runs            int
 	registry        string
 	res             Results
@@ -82,11 +111,20 @@ type bench struct {
 	quick           bool
 }
 
+// quick names the steps `make bench-quick` runs (with -quick and no -only)
+// and CI guards; a name with no step in the list below is passed over, so
+// a step can be named here before its file lands.
+var quick = []string{"start-up", "verify, in process", "admission", "log"}
+
 func main() {
-	out := flag.String("out", "bench/RESULTS.md", "where to write the report (results.json goes beside it)")
+	out := flag.String("out", "", "where to write the report, results.json beside it (default bench/RESULTS.md; with -quick, none unless given)")
 	runs := flag.Int("runs", 5, "runs per figure")
-	quick := flag.Bool("quick", false, "smaller inputs, for trying the harness (not for publishing)")
+	quickFlag := flag.Bool("quick", false, "the quick steps with smaller inputs: for make bench-quick and trying the harness (not for publishing)")
 	only := flag.String("only", "", "run only these steps (comma-separated names, e.g. \"attestation rss\"); setup always runs")
+	binDir := flag.String("bin", "bin", "directory of the signet binary to measure (e.g. a build of an older commit); tools still come from bin/")
+	srcDir := flag.String("src", ".", "source tree the Go benchmarks run in (e.g. a git worktree of an older commit)")
+	check := flag.String("check", "", "compare each figure with this baseline file for this machine kind and fail on a regression over 2x (make bench-quick)")
+	update := flag.Bool("update-baseline", false, "with -check: replace this machine kind's baseline with this run's figures (after an intended change)")
 	flag.Parse()
 	root, _ := os.Getwd()
 	work, err := os.MkdirTemp("", "signet-bench-")
@@ -94,11 +132,18 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(work)
-	b := &bench{root: root, work: work, bin: filepath.Join(root, "bin"), runs: *runs, quick: *quick}
+	bin, _ := filepath.Abs(*binDir)
+	src, _ := filepath.Abs(*srcDir)
+	b := &bench{root: root, work: work, bin: bin, tools: filepath.Join(root, "bin"), src: src, runs: *runs, quick: *quickFlag}
 	b.res.Started = time.Now().UTC()
-	b.res.Machine = machine(b.bin)
+	b.res.Quick = b.quick
+	b.res.Commit = gitCommit(src)
+	b.res.Kind = machineKind()
+	b.res.Machine = b.machine()
 	defer stopAll()
-
+	if *out == "" && !b.quick {
+		*out = "bench/RESULTS.md"
+	}
 	steps := []struct {
 		name string
 		f    func() error
@@ -114,30 +159,105 @@ func main() {
 		{"log", b.log},
 		{"fleet", b.fleet},
 	}
+	names := make([]string, len(steps))
+	for i, st := range steps {
+		names[i] = st.name
+	}
+	selected := map[string]bool{}
+	switch {
+	case *only != "":
+		list, err := parseOnly(*only, names)
+		if err != nil {
+			log.Fatalf("bench: -only: %v", err)
+		}
+		for _, n := range list {
+			selected[n] = true
+		}
+	case b.quick:
+		for _, n := range quick {
+			selected[n] = true
+		}
+	}
+	run := func(name string, f func() error) {
+		t0 := time.Now()
+		n0 := len(b.res.Figures)
+		log.Printf("bench: %s ...", name)
+		if err := f(); err != nil {
+			stopAll()
+			log.Fatalf("bench: %s: %v", name, err)
+		}
+		for _, fig := range b.res.Figures[n0:] {
+			fig.step = name
+		}
+		log.Printf("bench: %s done in %s", name, time.Since(t0).Round(time.Second))
+	}
 	for _, s := range steps {
-		if *only != "" && s.name != "setup" && !slices.Contains(strings.Split(*only, ","), s.name) {
+		if len(selected) > 0 && s.name != "setup" && !selected[s.name] {
 			continue
 		}
-		t0 := time.Now()
-		log.Printf("bench: %s ...", s.name)
-		if err := s.f(); err != nil {
-			stopAll()
-			log.Fatalf("bench: %s: %v", s.name, err)
-		}
-		log.Printf("bench: %s done in %s", s.name, time.Since(t0).Round(time.Second))
+		run(s.name, s.f)
 	}
 	b.res.Duration = time.Since(b.res.Started).Round(time.Second).String()
-	if err := b.write(*out); err != nil {
-		log.Fatal(err)
+	if *out != "" {
+		if err := b.write(*out); err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("bench: wrote %s in %s", *out, b.res.Duration)
 	}
-	log.Printf("bench: wrote %s in %s", *out, b.res.Duration)
+	if *check != "" {
+		// A regression is measured again, once, by re-running its steps:
+		// a figure fails only when both runs are more than 2x worse, so a
+		// moment of load on a shared machine is not a failure.
+		again := func(names []string) []*Figure {
+			kept := b.res.Figures
+			b.res.Figures = nil
+			for _, s := range steps {
+				if slices.Contains(names, s.name) {
+					run(s.name, s.f)
+				}
+			}
+			out := b.res.Figures
+			b.res.Figures = kept
+			return out
+		}
+		if err := checkBaseline(os.Stdout, *check, &b.res, *update, again); err != nil {
+			stopAll()
+			log.Fatalf("bench: %v", err)
+		}
+	}
+}
+
+// parseOnly reads -only: step names separated by commas, where a name may
+// itself hold a comma ("verify, in process"): the longest run of pieces
+// that names a step is taken. A name that is no step is an error.
+func parseOnly(v string, names []string) ([]string, error) {
+	pieces := strings.Split(v, ",")
+	var out []string
+	for i := 0; i < len(pieces); {
+		found := 0
+		for j := len(pieces); j > i; j-- {
+			if slices.Contains(names, strings.TrimSpace(strings.Join(pieces[i:j], ","))) {
+				found = j
+				break
+			}
+		}
+		if found == 0 {
+			return nil, fmt.Errorf("no step is named %q; the steps: %s", strings.TrimSpace(pieces[i]), strings.Join(names, "; "))
+		}
+		out = append(out, strings.TrimSpace(strings.Join(pieces[i:found], ",")))
+		i = found
+	}
+	return out, nil
 }
 
 // --- setup -------------------------------------------------------------------
 
 func (b *bench) tool(name, version string) string {
-	return filepath.Join(b.bin, name+"-"+version, name)
+	return filepath.Join(b.tools, name+"-"+version, name)
 }
+
+// signet is the binary measured: bin/signet, or -bin DIR's.
+func (b *bench) signet() string { return filepath.Join(b.bin, "signet") }
 
 func (b *bench) env(extra ...string) []string {
 	return append([]string{
@@ -182,7 +302,7 @@ func (b *bench) setup() error {
 	for _, d := range []string{"home", "signet-home"} {
 		os.MkdirAll(filepath.Join(b.work, d), 0o700)
 	}
-	for _, t := range []string{b.tool("cosign", cosignVersion), b.tool("registry", registryVersion), filepath.Join(b.bin, "signet")} {
+	for _, t := range []string{b.tool("cosign", cosignVersion), b.tool("registry", registryVersion), b.signet()} {
 		if _, err := os.Stat(t); err != nil {
 			return fmt.Errorf("%s is missing: run make bench (it builds signet and runs e2e/tools.sh)", t)
 		}
@@ -202,7 +322,7 @@ func (b *bench) setup() error {
 	b.registry = addr
 	b.keyFile = filepath.Join(b.work, "release.key")
 	b.pubKey = filepath.Join(b.work, "release.pub")
-	if _, _, err := b.run(filepath.Join(b.bin, "signet"), "keys", "generate", "--output-prefix", filepath.Join(b.work, "release")); err != nil {
+	if _, _, err := b.run(b.signet(), "keys", "generate", "--output-prefix", filepath.Join(b.work, "release")); err != nil {
 		return err
 	}
 	// cosign's trust material with no services: offline, nothing logged.
@@ -243,7 +363,7 @@ func (b *bench) push(repo string, n int) ([]string, error) {
 func (b *bench) add(section, name, unit string, runs []float64, note string) *Figure {
 	s := slices.Clone(runs)
 	slices.Sort(s)
-	f := &Figure{Section: section, Name: name, Unit: unit, Runs: runs, Note: note}
+	f := &Figure{Section: section, Name: name, Unit: unit, Runs: runs, Note: note, Better: betterFor(unit)}
 	if len(s) > 0 {
 		f.Min, f.Max = s[0], s[len(s)-1]
 		if len(s)%2 == 1 {
@@ -264,14 +384,14 @@ func (b *bench) verifyWhole() error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := b.run(filepath.Join(b.bin, "signet"), append([]string{"sign", "--no-tlog", "--key", b.keyFile}, images...)...); err != nil {
+	if _, _, err := b.run(b.signet(), append([]string{"sign", "--no-tlog", "--key", b.keyFile}, images...)...); err != nil {
 		return err
 	}
 	for _, n := range []int{1, 10, 100} {
 		set := images[:n]
 		var sig, cos []float64
 		for range b.runs {
-			t, _, err := b.run(filepath.Join(b.bin, "signet"), append([]string{"verify", "--key", b.pubKey}, set...)...)
+			t, _, err := b.run(b.signet(), append([]string{"verify", "--key", b.pubKey}, set...)...)
 			if err != nil {
 				return err
 			}
@@ -294,7 +414,7 @@ func (b *bench) verifyWhole() error {
 // (without the -N suffix) and metric unit, the value of each run.
 func (b *bench) goBench(pkg, pattern, benchtime string) (map[string]map[string][]float64, error) {
 	cmd := exec.Command("go", "test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime, "-count", strconv.Itoa(b.runs), pkg)
-	cmd.Dir = b.root
+	cmd.Dir = b.src
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -340,11 +460,32 @@ func (b *bench) verifyInProcess() error {
 		return err
 	}
 	for _, c := range []string{"false", "true"} {
-		m := r["BenchmarkDecide/cached="+c]
+		bn := "BenchmarkDecide/cached=" + c
 		label := map[string]string{"false": "cold (no cache)", "true": "cached"}[c]
-		b.add(section, "policy engine, 200 distinct signed images, "+label, "verifications/s", m["verifications/s"], "")
-		b.add(section, "registry round trips per verification, "+label, "requests", m["round-trips/verification"], "")
+		if err := b.addBench(r, bn, "verifications/s", section, "policy engine, 200 distinct signed images, "+label, "verifications/s"); err != nil {
+			return err
+		}
+		if err := b.addBench(r, bn, "round-trips/verification", section, "registry round trips per verification, "+label, "requests"); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// addBench adds the runs of one benchmark's metric as a figure; a
+// benchmark or metric the output lacks (renamed, or a run that failed) is
+// an error, never an empty figure.
+func (b *bench) addBench(r map[string]map[string][]float64, bench, metric, section, name, unit string) error {
+	runs := r[bench][metric]
+	if len(runs) == 0 {
+		have := make([]string, 0, len(r))
+		for k := range r {
+			have = append(have, k)
+		}
+		slices.Sort(have)
+		return fmt.Errorf("%s reported no %s (benchmarks seen: %s): was it renamed?", bench, metric, strings.Join(have, ", "))
+	}
+	b.add(section, name, unit, runs, "")
 	return nil
 }
 
@@ -363,7 +504,7 @@ func (b *bench) sign() error {
 	logHome := filepath.Join(b.work, "log-home")
 	os.MkdirAll(logHome, 0o700)
 	cmdEnv := append(b.env(), "SIGNET_HOME="+logHome)
-	if err := start(filepath.Join(b.bin, "signet"), cmdEnv, "log", "serve", "--addr", logAddr, "--dir", filepath.Join(b.work, "log")); err != nil {
+	if err := start(b.signet(), cmdEnv, "log", "serve", "--addr", logAddr, "--dir", filepath.Join(b.work, "log")); err != nil {
 		return err
 	}
 	if err := waitHTTP("http://" + logAddr + "/checkpoint"); err != nil {
@@ -382,7 +523,7 @@ func (b *bench) sign() error {
 			} else {
 				args = append(args, "--no-tlog")
 			}
-			t, _, err := b.run(filepath.Join(b.bin, "signet"), append(args, images...)...)
+			t, _, err := b.run(b.signet(), append(args, images...)...)
 			if err != nil {
 				return err
 			}
@@ -439,7 +580,7 @@ func (b *bench) attestMemory() error {
 		}
 		var sig, cos, sigT, cosT []float64
 		for range b.runs {
-			t, rss, err := b.run(filepath.Join(b.bin, "signet"), "attest", "--no-tlog", "--key", b.keyFile, "--type", "cyclonedx", "--predicate", sbom, images[0])
+			t, rss, err := b.run(b.signet(), "attest", "--no-tlog", "--key", b.keyFile, "--type", "cyclonedx", "--predicate", sbom, images[0])
 			if err != nil {
 				return err
 			}
@@ -470,7 +611,7 @@ func (b *bench) attestationRSS() error {
 	if b.quick {
 		return nil
 	}
-	signet := filepath.Join(b.bin, "signet")
+	signet := b.signet()
 	_, base, err := b.timed(signet, "version")
 	if err != nil {
 		return err
@@ -543,41 +684,84 @@ func (b *bench) timed(bin string, args ...string) (time.Duration, int64, error) 
 	return took, kb << 10, nil
 }
 
+// admission runs the webhook's benchmarks: warm and cold cache, back to
+// back and at a steady 200 req/s; with -quick, warm only and fewer reviews.
 func (b *bench) admission() error {
 	const section = "admission"
-	r, err := b.goBench("./admission", "BenchmarkWebhook", "2000x")
+	pattern, n := "BenchmarkWebhook", "2000x"
+	if b.quick {
+		pattern, n = "BenchmarkWebhook$|BenchmarkWebhookSteady$", "500x"
+	}
+	r, err := b.goBench("./admission", pattern, n)
 	if err != nil {
 		return err
 	}
-	for _, c := range []struct{ bench, label string }{
-		{"BenchmarkWebhook", "8 clients back to back, warm cache"},
-		{"BenchmarkWebhookCold", "8 clients back to back, no cache"},
-		{"BenchmarkWebhookSteady", "steady 200 req/s, warm cache"},
-		{"BenchmarkWebhookSteadyCold", "steady 200 req/s, no cache"},
+	for _, c := range []struct {
+		bench, label string
+		warm         bool
+	}{
+		{"BenchmarkWebhook", "8 clients back to back, warm cache", true},
+		{"BenchmarkWebhookCold", "8 clients back to back, no cache", false},
+		{"BenchmarkWebhookSteady", "steady 200 req/s, warm cache", true},
+		{"BenchmarkWebhookSteadyCold", "steady 200 req/s, no cache", false},
 	} {
-		m := r[c.bench]
-		b.add(section, c.label+": p50", "ms", m["p50-ms"], "")
-		b.add(section, c.label+": p99", "ms", m["p99-ms"], "")
-		b.add(section, c.label+": throughput", "req/s", m["req/s"], "")
+		if b.quick && !c.warm {
+			continue
+		}
+		for _, m := range []struct{ metric, what, unit string }{{"p50-ms", "p50", "ms"}, {"p99-ms", "p99", "ms"}, {"req/s", "throughput", "req/s"}} {
+			if err := b.addBench(r, c.bench, m.metric, section, c.label+": "+m.what, m.unit); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
+// log runs the embedded log's benchmarks: appends/s with 128 and 512
+// clients in process and 512 over HTTP, and one client's wait for its
+// inclusion proof (phase locked: the worst case; random: a signer arriving
+// at any moment). With -quick: 512 clients only, fewer appends.
 func (b *bench) log() error {
 	const section = "log"
-	r, err := b.goBench("./tlog", "BenchmarkAppend$", "1000x")
+	pattern, n := "BenchmarkAppend$", "1000x"
+	if b.quick {
+		pattern, n = "BenchmarkAppend$/clients=512$", "300x" // and clients=512/http
+	}
+	r, err := b.goBench("./tlog", pattern, n)
 	if err != nil {
 		return err
 	}
-	b.add(section, "embedded log appends, 64 concurrent clients", "appends/s", r["BenchmarkAppend"]["appends/s"], "")
-	if r, err = b.goBench("./tlog", "BenchmarkAppendLatency", "20x"); err != nil {
+	for _, c := range []struct{ sub, label string }{
+		{"clients=128", "128 concurrent clients, in process"},
+		{"clients=512", "512 concurrent clients, in process"},
+		{"clients=512/http", "512 concurrent clients over HTTP (Rekor v2 API)"},
+	} {
+		if b.quick && c.sub == "clients=128" {
+			continue
+		}
+		if err := b.addBench(r, "BenchmarkAppend/"+c.sub, "appends/s", section, "embedded log appends, "+c.label, "appends/s"); err != nil {
+			return err
+		}
+	}
+	n = "20x"
+	if b.quick {
+		n = "10x"
+	}
+	if r, err = b.goBench("./tlog", "BenchmarkAppendLatency", n); err != nil {
 		return err
 	}
-	var ms []float64
-	for _, ns := range r["BenchmarkAppendLatency"]["ns/op"] {
-		ms = append(ms, ns/1e6)
+	for _, phase := range []string{"locked", "random"} {
+		ns := r["BenchmarkAppendLatency/phase="+phase]["ns/op"]
+		ms := make([]float64, len(ns))
+		for i, v := range ns {
+			ms[i] = v / 1e6
+		}
+		r["BenchmarkAppendLatency/phase="+phase]["ms/op"] = ms
+		if err := b.addBench(r, "BenchmarkAppendLatency/phase="+phase, "ms/op", section,
+			"one client: append until its inclusion proof is returned, phase "+phase, "ms"); err != nil {
+			return err
+		}
 	}
-	b.add(section, "one client: append until its inclusion proof is returned", "ms", ms, "")
 	return nil
 }
 
@@ -592,8 +776,17 @@ func (b *bench) write(out string) error {
 		return err
 	}
 	var w strings.Builder
-	fmt.Fprintf(&w, "# Signet benchmarks\n\nWritten by `make bench` (bench/main.go) on %s in %s. Every figure is the median of %d runs; the spread is the\nlowest and highest run. Everything ran on 127.0.0.1; see the notes at the end for what each figure measures.\n\n",
-		b.res.Started.Format("2006-01-02 15:04 MST"), b.res.Duration, b.runs)
+	how := "`make bench`"
+	if b.quick {
+		how = "`go run ./bench -quick` (smaller inputs: not comparable with `make bench`)"
+	}
+	fmt.Fprintf(&w, "# Signet benchmarks\n\nMeasured commit **%s** on %s (%s).\n\n", b.res.Commit, b.res.Kind, b.res.Started.Format("2006-01-02 15:04 MST"))
+	if b.res.Binary != "" {
+		fmt.Fprintf(&w, "The signet binary measured (-bin %s) says: %s. The Go benchmarks ran in the commit above.\n\n", b.bin, b.res.Binary)
+	}
+	fmt.Fprintf(&w, "Written by %s (bench/main.go) in %s. Every figure is the median of %d runs; the spread is the\nlowest and highest run. Everything ran on 127.0.0.1; see the notes at the end for what each figure measures.\n\n",
+		how, b.res.Duration, b.runs)
+	w.WriteString(quickNote)
 	fmt.Fprintf(&w, "## Machine\n\n| | |\n|---|---|\n")
 	keys := make([]string, 0, len(b.res.Machine))
 	for k := range b.res.Machine {
@@ -623,6 +816,14 @@ func (b *bench) write(out string) error {
 	return os.WriteFile(out, []byte(w.String()), 0o644)
 }
 
+const quickNote = `CI runs ` + "`make bench-quick`" + `: the quick steps (start-up, in-process verify, admission with a
+warm cache, log appends) with smaller inputs, each figure compared with the baseline for the same machine kind (CPU
+model, cores, OS/arch, Go version) in bench/baseline.json; the run fails when one is more than 2x worse, whichever
+way is better for its unit (ms: lower; per second: higher). A machine kind with no baseline passes and gets its
+figures written there, to commit. The baseline holds quick-run figures, not this report's.
+
+`
+
 const notes = `
 ## What is measured
 
@@ -649,7 +850,7 @@ const notes = `
   capacity, steady runs the latency at 200 req/s.
 - **log**: the embedded Tessera log in process.
 
-Tests never assert these numbers; CI does not run ` + "`make bench`" + `.
+Tests never assert these numbers; CI does not run ` + "`make bench`" + `, only the quick check above.
 `
 
 func num(v float64) string {
@@ -662,28 +863,64 @@ func num(v float64) string {
 	return strconv.FormatFloat(v, 'f', 2, 64)
 }
 
-func machine(bin string) map[string]string {
+func (b *bench) machine() map[string]string {
 	m := map[string]string{
 		"os/arch":    runtime.GOOS + "/" + runtime.GOARCH,
 		"cores":      strconv.Itoa(runtime.NumCPU()),
 		"go":         runtime.Version(),
 		"cosign":     cosignVersion + " (e2e/tools.sh)",
 		"registry":   "distribution " + registryVersion + " (e2e/tools.sh)",
-		"signet":     gitDescribe(),
+		"signet":     b.res.Commit,
 		"cpu":        cpuModel(),
 		"memory":     memTotal(),
 		"kernel":     kernel(),
 		"go modules": "signet's go.mod (pinned)",
 	}
+	if b.bin != filepath.Join(b.root, "bin") {
+		b.res.Binary = binaryVersion(b.signet())
+		m["signet binary"] = b.res.Binary
+	}
 	return m
 }
 
-func gitDescribe() string {
-	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+// machineKind is what the quick check's baselines are keyed by: figures
+// compare only with figures from the same CPU model, core count, OS and
+// architecture, and Go version.
+func machineKind() string {
+	return fmt.Sprintf("%s, %d cores, %s/%s, %s", cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+// gitCommit is dir's HEAD commit, with "+dirty" when the work tree has
+// changes (bench/ output aside: a run that rewrote the report is the same
+// code).
+func gitCommit(dir string) string {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
 	if err != nil {
-		return "unknown"
+		return "unknown (not a git work tree)"
 	}
-	return strings.TrimSpace(string(out))
+	c := strings.TrimSpace(string(out))
+	st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--", ".",
+		":(exclude)bench/RESULTS.md", ":(exclude)bench/results.json", ":(exclude)bench/baseline.json").Output()
+	if err != nil || len(bytes.TrimSpace(st)) > 0 {
+		c += "+dirty"
+	}
+	return c
+}
+
+// binaryVersion is what a signet binary says it was built from.
+func binaryVersion(bin string) string {
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		return "unknown (" + bin + " version failed)"
+	}
+	var parts []string
+	for _, l := range strings.Split(string(out), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "signet ") || strings.HasPrefix(l, "commit:") {
+			parts = append(parts, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func cpuModel() string {

@@ -103,7 +103,9 @@ func WithInsecure(insecure bool) Option {
 }
 
 // WithRetries sets how many times a request that failed for a passing
-// reason is tried in all (default 4), within the caller's deadline.
+// reason is tried in all (default 4), within the caller's deadline. A
+// registry rate limiting (429, or 503 with Retry-After) is not counted: it
+// is asked again until the deadline (see resilientTransport).
 func WithRetries(attempts int) Option { return func(c *Client) { c.attempts = attempts } }
 
 // WithHostConcurrency bounds the requests in flight to one registry host

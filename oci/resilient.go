@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -22,25 +23,44 @@ import (
 
 // resilientTransport is the HTTP layer every registry call goes through:
 // it bounds the requests in flight per registry host, and retries
-// idempotent requests that failed for reasons that pass (a reset
-// connection, 429, 500, 502, 503, 504) with exponential backoff and
-// jitter, honouring Retry-After — never past the caller's deadline, and
-// never more than maxAttempts times. go-containerregistry's own retries
-// are turned off (see remoteOpts), so there is one policy, here.
+// idempotent requests that failed for reasons that pass, never past the
+// caller's deadline. go-containerregistry's own retries are turned off (see
+// remoteOpts), so there is one policy, here:
+//
+//   - A registry that is rate limiting — 429, or 503 with Retry-After — is
+//     alive and pacing its clients: the request is retried for as long as
+//     the caller's deadline allows (rateBudget when it set none), waiting
+//     at least what Retry-After asks, with jitter and a growing floor. The
+//     pause is the host's: every request to it waits it out, so a
+//     throttled registry is not met with a storm of retries.
+//   - Any other passing failure (a reset connection, no answer in time,
+//     500, 502, 503 or 504 without Retry-After) is tried at most
+//     maxAttempts times in all, with exponential backoff and jitter: a
+//     registry that is down fails fast. A refused connection is not retried.
 type resilientTransport struct {
 	base          http.RoundTripper
 	maxAttempts   int
 	perHost       int
 	headerTimeout time.Duration // per attempt, until the response headers arrive
+	// rateBudget bounds the time a request without a deadline spends
+	// waiting out rate limits.
+	rateBudget time.Duration
+	// unit scales the backoff (100ms; tests shrink it).
+	unit time.Duration
 
 	mu     sync.Mutex
 	slots  map[string]chan struct{}
+	pause  map[string]pause // host -> no request before its last Retry-After
 	flight singleflight.Group
 }
 
+// defaultRateBudget is how long a request with no deadline may wait out a
+// registry's rate limit in all.
+const defaultRateBudget = 2 * time.Minute
+
 func newResilientTransport(base http.RoundTripper, attempts, perHost int, headerTimeout time.Duration) *resilientTransport {
 	return &resilientTransport{base: base, maxAttempts: max(1, attempts), perHost: max(1, perHost), headerTimeout: headerTimeout,
-		slots: map[string]chan struct{}{}}
+		rateBudget: defaultRateBudget, unit: 100 * time.Millisecond, slots: map[string]chan struct{}{}, pause: map[string]pause{}}
 }
 
 // attempt sends one request; a registry that does not start answering
@@ -148,6 +168,9 @@ func (t *resilientTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 	select {
 	case res = <-ch:
 	case <-r.Context().Done():
+		if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("the registry did not answer before the deadline: %w", r.Context().Err())
+		}
 		return nil, r.Context().Err()
 	}
 	if res.Err != nil {
@@ -166,7 +189,8 @@ func (t *resilientTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 
 func (t *resilientTransport) roundTrip(r *http.Request) (*http.Response, error) {
 	ctx := r.Context()
-	slot := t.slot(r.URL.Host)
+	host := r.URL.Host
+	slot := t.slot(host)
 	select {
 	case slot <- struct{}{}:
 	case <-ctx.Done():
@@ -174,7 +198,16 @@ func (t *resilientTransport) roundTrip(r *http.Request) (*http.Response, error) 
 	}
 	defer func() { <-slot }()
 
+	start := time.Now()
+	limit, hasDeadline := ctx.Deadline() // when rate-limit waits must end
+	if !hasDeadline {
+		limit = start.Add(t.rateBudget)
+	}
+	failures, limited := 0, 0 // attempts that failed (bounded), and that were rate limited (not)
 	for attempt := 1; ; attempt++ {
+		if err := t.holdOff(ctx, host, limit, hasDeadline, attempt-1, start); err != nil {
+			return nil, err
+		}
 		req := r
 		if attempt > 1 && r.GetBody != nil {
 			body, err := r.GetBody()
@@ -185,37 +218,130 @@ func (t *resilientTransport) roundTrip(r *http.Request) (*http.Response, error) 
 			req.Body = body
 		}
 		resp, err := t.attempt(req)
-		last := attempt >= t.maxAttempts || !retryable(r) || ctx.Err() != nil
+		if !retryable(r) || ctx.Err() != nil {
+			return resp, err
+		}
+		var wait time.Duration
 		switch {
-		case err != nil && (last || !passingErr(err)):
-			return nil, err
-		case err == nil && (!transientStatus(resp.StatusCode) || last):
-			return resp, nil
-		}
-		wait := backoff(attempt)
-		if err == nil {
-			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-				wait = ra
-			}
-		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			// Waiting would outlive the caller: give it the answer we have.
-			if err != nil {
+		case err != nil:
+			if failures++; !passingErr(err) || failures >= t.maxAttempts {
 				return nil, err
 			}
+			wait = t.backoff(failures)
+		case !transientStatus(resp.StatusCode):
 			return resp, nil
+		default:
+			ra, hasRA := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			if resp.StatusCode == http.StatusTooManyRequests || hasRA {
+				// Rate limited: Retry-After is the least to wait; the floor
+				// grows so that "Retry-After: 0" is no licence to hammer.
+				limited++
+				wait = max(ra, t.backoff(limited))
+				wait += jitter(wait)
+				t.setPause(host, pause{time.Now().Add(ra), resp.StatusCode})
+				if time.Now().Add(wait).After(limit) {
+					drain(resp)
+					return nil, &RateLimitError{Status: resp.StatusCode, RetryAfter: ra, Attempts: attempt, Waited: time.Since(start),
+						Left: time.Until(limit), Deadline: hasDeadline}
+				}
+				break
+			}
+			if failures++; failures >= t.maxAttempts {
+				return resp, nil
+			}
+			wait = t.backoff(failures)
+			if time.Now().Add(wait).After(limit) {
+				// Waiting would outlive the caller: give it the answer we have.
+				return resp, nil
+			}
 		}
-		if resp != nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
+		if err != nil && time.Now().Add(wait).After(limit) {
+			return nil, err
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, ctx.Err()
+		drain(resp)
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
 		}
+	}
+}
+
+// RateLimitError is a request the registry kept rate limiting (429, or 503
+// with Retry-After) until waiting again would pass the caller's deadline.
+// It is a deadline error: errors.Is(err, context.DeadlineExceeded) holds.
+type RateLimitError struct {
+	Status     int           // the last answer's status
+	RetryAfter time.Duration // what the registry last asked to wait
+	Attempts   int
+	Waited     time.Duration // since the first attempt
+	Left       time.Duration // until the deadline, when given up
+	Deadline   bool          // false: the caller set none; the budget ran out
+}
+
+func (e *RateLimitError) Error() string {
+	what := fmt.Sprintf("the registry is rate limiting (%d %s, Retry-After %s): %d attempts over %s",
+		e.Status, http.StatusText(e.Status), e.RetryAfter.Round(time.Millisecond), e.Attempts, e.Waited.Round(time.Millisecond))
+	if !e.Deadline {
+		return what + fmt.Sprintf(", and the wait budget of a request without a deadline (%s) is spent; try again later", defaultRateBudget)
+	}
+	return what + fmt.Sprintf("; waiting again would pass the deadline (%s away): allow more time or try again later", max(e.Left, 0).Round(time.Millisecond))
+}
+
+// Unwrap makes a RateLimitError a deadline error.
+func (e *RateLimitError) Unwrap() error { return context.DeadlineExceeded }
+
+// holdOff waits until the host's rate-limit pause (another request's
+// Retry-After) is over, plus jitter so that the requests it held do not
+// all return at once. A pause that ends past limit fails the request now.
+func (t *resilientTransport) holdOff(ctx context.Context, host string, limit time.Time, hasDeadline bool, attempts int, start time.Time) error {
+	t.mu.Lock()
+	p := t.pause[host]
+	t.mu.Unlock()
+	d := time.Until(p.until)
+	if d <= 0 {
+		return nil
+	}
+	d += jitter(d)
+	if time.Now().Add(d).After(limit) {
+		return &RateLimitError{Status: p.status, RetryAfter: time.Until(p.until), Attempts: attempts, Waited: time.Since(start),
+			Left: time.Until(limit), Deadline: hasDeadline}
+	}
+	return sleep(ctx, d)
+}
+
+// pause is a host's last Retry-After: no request before until.
+type pause struct {
+	until  time.Time
+	status int
+}
+
+func (t *resilientTransport) setPause(host string, p pause) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p.until.After(t.pause[host].until) {
+		t.pause[host] = p
+	}
+}
+
+// jitter is a random share, up to a quarter, of d.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(rand.Int64N(int64(d/4) + 1))
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func drain(resp *http.Response) {
+	if resp != nil {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
 	}
 }
 
@@ -237,8 +363,12 @@ func passingErr(err error) bool {
 }
 
 // backoff is 100ms, 200ms, 400ms, ... up to 2s, with ±25% jitter.
-func backoff(attempt int) time.Duration {
-	d := min(100*time.Millisecond<<(attempt-1), 2*time.Second)
+func backoff(attempt int) time.Duration { return backoffFrom(100*time.Millisecond, attempt) }
+
+func (t *resilientTransport) backoff(attempt int) time.Duration { return backoffFrom(t.unit, attempt) }
+
+func backoffFrom(unit time.Duration, attempt int) time.Duration {
+	d := min(unit<<min(attempt-1, 20), 20*unit)
 	return d*3/4 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
@@ -249,7 +379,7 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return min(time.Duration(s)*time.Second, time.Minute), true
+		return time.Duration(min(s, 60)) * time.Second, true // capped before multiplying: no overflow
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return min(max(t.Sub(now), 0), time.Minute), true
@@ -266,7 +396,7 @@ const readAttempts = 3
 // status errors were already retried by the transport when that made
 // sense, and the caller's deadline or cancellation ends it.
 func again(ctx context.Context, err error) bool {
-	if err == nil || ctx.Err() != nil || isNotFound(err) {
+	if err == nil || ctx.Err() != nil || isNotFound(err) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	var terr *transport.Error

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +29,7 @@ func newVerifyCmd(s *streams) *cobra.Command {
 		workers int
 		files   bundleFiles
 		plats   platformFlags
+		timeout time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "verify --key KEY IMAGE...",
@@ -83,7 +85,7 @@ its variants). An index nested in the index, a platform manifest the
 registry lacks, more than 64 platforms, or none left after the filter,
 refuse the image.
 
-` + exitCodesHelp,
+` + timeoutHelp + exitCodesHelp,
 		Example: `  signet verify --key release.pub registry.example.com/team/app@sha256:...
   signet verify --key release.pub -a env=prod -o json registry.example.com/team/app:v1
   signet verify --key release.pub oci-layout:./app-layout:v1
@@ -96,6 +98,11 @@ refuse the image.
   signet verify --trust-bundle oci://registry.example.com/trust/bundle:prod --trust-bundle-root bundle.root.json registry.example.com/team/app:v1`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
+			cancel, err := withTimeout(cmd, timeout)
+			if err != nil {
+				return err
+			}
+			defer cancel()
 			if tb.ref != "" {
 				var err error
 				if polFile, keyRefs, err = verifyFromBundle(cmd, s, reg, &trust, &tb, polFile, keyRefs, ids.id.Subject+ids.id.SubjectRegExp != ""); err != nil {
@@ -160,6 +167,7 @@ refuse the image.
 	cmd.Flags().StringVar(&polFile, "policy", "", "decide by a policy document (signet.dev/v1alpha1 Policy) instead of --key")
 	cmd.Flags().BoolVar(&explain, "explain", false, "with --policy: print every check and its evidence")
 	cmd.Flags().IntVar(&workers, "max-workers", 8, "with --policy: images verified at once")
+	addTimeoutFlag(cmd, &timeout)
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,7 @@ func newVerifyAttestationCmd(s *streams) *cobra.Command {
 		output    string
 		files     bundleFiles
 		plats     platformFlags
+		timeout   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "verify-attestation --key KEY --type TYPE [--condition CEL] IMAGE...",
@@ -55,7 +57,7 @@ condition that reads what was left out is refused.
 an index, on its own digest (an SBOM per platform); any, on at least one;
 index (default), on the index's digest. --platform-filter as for verify.
 
-` + exitCodesHelp,
+` + timeoutHelp + exitCodesHelp,
 		Example: `  signet verify-attestation --key release.pub --type vuln \
       --condition 'predicate.scanner.result.summary.fixable.critical == 0' registry.example.com/app:v1
   signet verify-attestation --key release.pub --type cyclonedx --condition 'size(predicate.components) > 0' IMAGE
@@ -68,6 +70,11 @@ index (default), on the index's digest. --platform-filter as for verify.
       --certificate-oidc-issuer https://token.actions.githubusercontent.com ghcr.io/acme/app:v1`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
+			cancel, err := withTimeout(cmd, timeout)
+			if err != nil {
+				return err
+			}
+			defer cancel()
 			idents, err := ids.identities()
 			if err != nil {
 				return err
@@ -122,6 +129,7 @@ index (default), on the index's digest. --platform-filter as for verify.
 	cmd.Flags().StringVar(&typ, "type", "", "predicate type: a cosign name (cyclonedx, spdxjson, vuln, slsaprovenance1, ...) or a URI")
 	cmd.Flags().StringVar(&condition, "condition", "", "CEL expression that must be true for the statement")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (includes the verified statements)")
+	addTimeoutFlag(cmd, &timeout)
 	return cmd
 }
 

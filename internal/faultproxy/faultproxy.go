@@ -1,8 +1,9 @@
 // Package faultproxy is a fault-injecting HTTP proxy for tests: it sits in
 // front of a registry on 127.0.0.1 and, per rule (method, path pattern,
 // which matching requests), answers with an error status, 429 with
-// Retry-After, a reset connection, a stall, a slow body, a truncated body,
-// or a body whose bytes do not match its digest.
+// Retry-After, a rate limit that lets one request in several through, a
+// reset connection, a stall, a slow body, a truncated body, or a body whose
+// bytes do not match its digest.
 package faultproxy
 
 import (
@@ -30,6 +31,11 @@ const (
 	SlowBody  Kind = "slow"     // forward, sending the body a byte every Delay
 	Truncate  Kind = "truncate" // forward, cutting the body in half
 	BadDigest Kind = "corrupt"  // forward, with the body's bytes changed
+
+	// Throttle lets one matching request in Every through and answers the
+	// others 429 and 503 in turn, each with Retry-After: RetryAfter (none
+	// when it is ""): a busy registry pacing its clients.
+	Throttle Kind = "throttle"
 )
 
 // Rule says which requests get which fault.
@@ -46,6 +52,7 @@ type Rule struct {
 	Code        int
 	RetryAfter  string
 	Delay       time.Duration
+	Every       int // Throttle: one request in Every passes (default 3)
 
 	seen int
 }
@@ -113,6 +120,9 @@ func (p *Proxy) match(r *http.Request) *Rule {
 		if rule.Probability > 0 && rand.Float64() >= rule.Probability {
 			continue
 		}
+		if rule.Kind == Throttle {
+			return p.throttle(rule)
+		}
 		rule.seen++
 		p.faults++
 		return rule
@@ -120,10 +130,37 @@ func (p *Proxy) match(r *http.Request) *Rule {
 	return nil
 }
 
+// throttle lets the first of every rule.Every requests through (nil) and
+// answers the others 429, then 503. Called with p.mu held.
+func (p *Proxy) throttle(rule *Rule) *Rule {
+	every := rule.Every
+	if every <= 0 {
+		every = 3
+	}
+	n := rule.seen % every
+	rule.seen++
+	if n == 0 {
+		return nil
+	}
+	p.faults++
+	out := *rule
+	out.Code = http.StatusTooManyRequests
+	if n%2 == 0 {
+		out.Code = http.StatusServiceUnavailable
+	}
+	return &out
+}
+
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	rule := p.match(r)
 	if rule != nil {
 		switch rule.Kind {
+		case Throttle:
+			if rule.RetryAfter != "" {
+				w.Header().Set("Retry-After", rule.RetryAfter)
+			}
+			http.Error(w, "injected rate limit", rule.Code)
+			return
 		case Status:
 			http.Error(w, "injected fault", rule.Code)
 			return

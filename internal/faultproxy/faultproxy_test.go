@@ -31,6 +31,8 @@ func TestRules(t *testing.T) {
 		{faultproxy.Rule{Kind: faultproxy.TooMany, RetryAfter: "1"}, []int{429}},
 		{faultproxy.Rule{Kind: faultproxy.Reset}, []int{-1}},
 		{faultproxy.Rule{Kind: faultproxy.Status, Code: 500, Method: "POST"}, []int{200}},
+		{faultproxy.Rule{Kind: faultproxy.Throttle, RetryAfter: "1"}, []int{200, 429, 503, 200, 429, 503, 200}},
+		{faultproxy.Rule{Kind: faultproxy.Throttle, Every: 2}, []int{200, 429, 200, 429}},
 	} {
 		p.Set(tc.rule)
 		for i, want := range tc.want {
