@@ -125,27 +125,3 @@ func FuzzUnmarshalBundle(f *testing.F) {
 		}
 	})
 }
-
-func TestFindPayload(t *testing.T) {
-	tests := []struct {
-		in   string
-		want string // "" when the scan leaves it to protojson
-	}{
-		{`{"a":[1,{"payload":"x"}],"dsseEnvelope":{"signatures":[{"sig":"}"}],"payload":"QUJD"}}`, "QUJD"},
-		{`{"dsseEnvelope":{"payload":"QUJD","payload":"QUJD"}}`, ""},
-		{`{"dsseEnvelope":{"payload":"QU\/D"}}`, ""},
-		{`{"dsseEnvelope":{"payload":"QUJD"},"dsseEnvelope":{}}`, ""},
-		{`{"dsse_envelope":{"payload":"QUJD"}}`, ""},
-		{`{"dsseEnvelope":{"payload":"QUJD"`, ""},
-	}
-	for _, tc := range tests {
-		start, end, ok := findPayload([]byte(tc.in))
-		got := ""
-		if ok {
-			got = tc.in[start:end]
-		}
-		if got != tc.want {
-			t.Errorf("%s: got %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}

@@ -290,3 +290,60 @@ func TestKeyVerifierSaysMalformed(t *testing.T) {
 		})
 	}
 }
+
+// TestPlainStructInPlace: more of what the in-place check takes and what
+// it leaves to protojson; and it reads a plain SBOM without garbage in
+// proportion to it (the collector would let the heap grow by the
+// statement's size again).
+func TestPlainStructInPlace(t *testing.T) {
+	tests := []struct {
+		in    string
+		plain bool
+	}{
+		{`{"a":[{"b":{"c":1,"d":[null,true,false,"x",-2.5,0]}}],"e":{},"f":[]}`, true},
+		{` { "a" : "é\u00e9\n" } `, true},
+		{`{"a":1,"a":2}`, false},
+		{`{"a":{"x":1},"b":{"x":1}}`, true},
+		{`{"a\u0062":1}`, false},
+		{`{"a":01}`, false},
+		{`{"a":1.}`, false},
+		{`{"a":1e400}`, false},
+		{`{"a":1e3}`, true},
+		{`{"a":12345678901234567890}`, true},
+		{"{\"a\":\"\x01\"}", false},
+		{`{"a":"\x"}`, false},
+		{`{"a":tru}`, false},
+		{`{"a":1}x`, false},
+		{`{"a":1,}`, false},
+		{`{"a" 1}`, false},
+		{`[1]`, false},
+		{strings.Repeat(`{"a":`, 1000) + `1` + strings.Repeat(`}`, 1000), false},
+		{strings.Repeat(`{"a":`, 900) + `1` + strings.Repeat(`}`, 900), true},
+	}
+	for _, tc := range tests {
+		if got := plainStruct([]byte(tc.in)); got != tc.plain {
+			t.Errorf("%.60s: plain %v, want %v", tc.in, got, tc.plain)
+		}
+		if tc.plain {
+			if err := protojson.Unmarshal([]byte(tc.in), &structpb.Struct{}); err != nil {
+				t.Errorf("%.60s: protojson refuses it: %v", tc.in, err)
+			}
+		}
+	}
+	var sb strings.Builder
+	sb.WriteString(`{"bomFormat":"CycloneDX","version":1,"components":[`)
+	for i := 0; sb.Len() < 1<<20; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"type":"library","name":"package-%d","version":"1.0.%d","licenses":[{"license":{"id":"MIT"}}]}`, i, i)
+	}
+	sb.WriteString(`]}`)
+	sbom := []byte(sb.String())
+	if !plainStruct(sbom) {
+		t.Fatal("a plain SBOM is left to protojson")
+	}
+	if n := testing.AllocsPerRun(3, func() { plainStruct(sbom) }); n > 64 {
+		t.Fatalf("checking a 1 MB SBOM allocated %v times; it should read in place", n)
+	}
+}
