@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"unicode/utf8"
 
@@ -89,25 +90,83 @@ func splitStatementCheck(raw []byte) (bool, error) {
 // with an escape, a number it would have to convert — it reports as not
 // plain, leaving it to protojson.
 func plainStruct(obj []byte) bool {
+	ok, _ := checkStruct(obj)
+	return ok
+}
+
+// checkStruct is plainStruct, also saying how many member names it
+// compared or looked up.
+func checkStruct(obj []byte) (bool, int) {
 	if !utf8.Valid(obj) || hasSurrogateEscape(obj) {
-		return false
+		return false, 0
 	}
-	c := structCheck{b: obj}
+	c := structCheck{b: obj, seed: maphash.MakeSeed()}
 	c.i = c.ws(0)
 	if c.i >= len(obj) || obj[c.i] != '{' || !c.value() {
-		return false
+		return false, c.compares
 	}
-	return c.ws(c.i) == len(obj)
+	return c.ws(c.i) == len(obj), c.compares
 }
 
 // structCheck is plainStruct's reader; keys holds the member names of the
-// objects open (slices of b), objects where each one's names start.
+// objects open (slices of b), objects where each one's names start. An
+// object with more than smallObject members has its names' hashes in a
+// set instead (a linear search would make a flat map of a million
+// members a trillion comparisons); sets are kept for reuse.
 type structCheck struct {
-	b       []byte
-	i       int
-	depth   int
-	keys    [][]byte
-	objects []int
+	b        []byte
+	i        int
+	depth    int
+	keys     [][]byte
+	objects  []int
+	seed     maphash.Seed
+	sets     []map[uint64]struct{}
+	setsUsed int
+	compares int // member names compared or looked up (for tests)
+}
+
+// smallObject is the member count up to which names are compared one by
+// one.
+const smallObject = 32
+
+// newSet returns an empty set for an object's names.
+func (c *structCheck) newSet() map[uint64]struct{} {
+	if c.setsUsed == len(c.sets) {
+		c.sets = append(c.sets, make(map[uint64]struct{}))
+	}
+	c.setsUsed++
+	return c.sets[c.setsUsed-1]
+}
+
+// addKey records a member name of the innermost object; false when it
+// may repeat one (names are compared as written, none has an escape; a
+// hash seen twice is left to protojson even if the names differ).
+func (c *structCheck) addKey(set *map[uint64]struct{}, key []byte) bool {
+	first := c.objects[len(c.objects)-1]
+	if *set == nil {
+		for _, k := range c.keys[first:] {
+			c.compares++
+			if bytes.Equal(k, key) {
+				return false
+			}
+		}
+		if c.keys = append(c.keys, key); len(c.keys)-first <= smallObject {
+			return true
+		}
+		*set = c.newSet()
+		for _, k := range c.keys[first:] {
+			(*set)[maphash.Bytes(c.seed, k)] = struct{}{}
+		}
+		c.keys = c.keys[:first]
+		return true
+	}
+	c.compares++
+	h := maphash.Bytes(c.seed, key)
+	if _, seen := (*set)[h]; seen {
+		return false
+	}
+	(*set)[h] = struct{}{}
+	return true
 }
 
 func (c *structCheck) ws(i int) int {
@@ -155,7 +214,12 @@ func (c *structCheck) object() bool {
 		return false
 	}
 	c.objects = append(c.objects, len(c.keys))
+	var set map[uint64]struct{}
 	defer func() {
+		if set != nil {
+			clear(set)
+			c.setsUsed--
+		}
 		c.keys = c.keys[:c.objects[len(c.objects)-1]]
 		c.objects = c.objects[:len(c.objects)-1]
 		c.depth--
@@ -170,13 +234,9 @@ func (c *structCheck) object() bool {
 		if !ok || esc {
 			return false // an escaped name is compared unescaped: protojson decides
 		}
-		key := c.b[c.i+1 : end-1]
-		for _, k := range c.keys[c.objects[len(c.objects)-1]:] {
-			if bytes.Equal(k, key) {
-				return false
-			}
+		if !c.addKey(&set, c.b[c.i+1:end-1]) {
+			return false
 		}
-		c.keys = append(c.keys, key)
 		if c.i = c.ws(end); c.i >= len(c.b) || c.b[c.i] != ':' {
 			return false
 		}
