@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -78,7 +79,19 @@ func SplitBundle(r io.Reader, sizeHint int64) (*BundleParts, error) {
 	if s.state != outside || len(s.stack) != 0 || s.envelopes != 1 || s.payloads != 1 {
 		return nil, ErrNotSplit
 	}
-	return &BundleParts{JSON: s.out, At: s.at, Payload: s.payload}, nil
+	return &BundleParts{JSON: trimmed(s.out), At: s.at, Payload: trimmed(s.payload)}, nil
+}
+
+// trimmed returns b in a buffer of about its length when it holds much
+// more room: the payload's buffer is sized for the largest payload the
+// bundle could hold, and Discover keeps every artifact it reads, so a
+// bundle whose bytes are not in its payload would otherwise be held about
+// twice.
+func trimmed(b []byte) []byte {
+	if cap(b)-len(b) > len(b)/8+16<<10 {
+		return bytes.Clone(b)
+	}
+	return b
 }
 
 type splitState int

@@ -144,7 +144,7 @@ func TestLargeBundleIsReadSplit(t *testing.T) {
 // digest and size as a whole read does.
 func TestLargeBundleCorruptedOrLongIsRefused(t *testing.T) {
 	t.Parallel()
-	for _, how := range []string{"corrupt", "long", "short"} {
+	for _, how := range []string{"corrupt", "corrupt unsplittable", "long", "short"} {
 		t.Run(how, func(t *testing.T) {
 			ctx := context.Background()
 			var evil atomic.Value
@@ -161,6 +161,10 @@ func TestLargeBundleCorruptedOrLongIsRefused(t *testing.T) {
 						if b[len(b)/2] = 'A'; bytes.Equal(b, bigBundle(t, false)) {
 							b[len(b)/2] = 'B' // another base64 letter
 						}
+					case "corrupt unsplittable":
+						// URL-safe base64 the splitter leaves whole: the
+						// whole read that follows checks the digest too.
+						b[len(b)/2] = '-'
 					case "long":
 						b = append(b, ' ')
 					case "short":
@@ -186,6 +190,41 @@ func TestLargeBundleCorruptedOrLongIsRefused(t *testing.T) {
 				t.Fatalf("a %s blob was accepted: %+v", how, arts)
 			}
 			t.Log(arts[0].Err)
+		})
+	}
+}
+
+// TestSplitBundleHoldsWhatItRead: a large bundle whose DSSE payload is
+// small (its bytes elsewhere, as in a bundle made to waste memory) is not
+// held in buffers sized for the payload it might have had: the buffer
+// the bundle's size reserved for the payload is let go, and the JSON is
+// not held with room for more. Discover keeps every artifact it read, so
+// such spare room would be held once per referrer.
+func TestSplitBundleHoldsWhatItRead(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		payload int // bytes of decoded payload
+		other   int // bytes of another string in the bundle
+	}{
+		{"small payload", 3, 4 << 20},
+		{"large payload", 3 << 20, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := `{"x":"` + strings.Repeat("y", tc.other) + `","dsseEnvelope":{"payload":"` +
+				base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("z"), tc.payload)) + `"}}`
+			parts, err := oci.SplitBundle(strings.NewReader(in), int64(len(in)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(parts.Payload) != tc.payload {
+				t.Fatalf("payload of %d bytes, want %d", len(parts.Payload), tc.payload)
+			}
+			if c := cap(parts.Payload); c > len(parts.Payload)+len(parts.Payload)/4+64<<10 {
+				t.Errorf("a payload of %d bytes is held in %d", len(parts.Payload), c)
+			}
+			if c := cap(parts.JSON); c > len(parts.JSON)+len(parts.JSON)/4+64<<10 {
+				t.Errorf("JSON of %d bytes is held in %d", len(parts.JSON), c)
+			}
 		})
 	}
 }
