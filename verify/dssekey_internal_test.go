@@ -181,6 +181,27 @@ func FuzzPlainStruct(f *testing.F) {
 	f.Add([]byte(`{"a":1,"a":2}`))
 	f.Add([]byte(`{"a":"\ud800\udc00","b":"\u00e9"}`))
 	f.Add([]byte(`{"a":1e308,"b":-0,"c":0.5E-3}`))
+	// Reviewed attacks: numbers protojson refuses or reads apart, strings
+	// with raw control characters, bad escapes or lone surrogates, names
+	// equal only once unescaped, a repeat among many members.
+	for _, in := range []string{
+		`{"a":-0}`, `{"a":1E400}`, `{"a":-1e400}`, `{"a":1e-400}`, `{"a":1e+308}`, `{"a":01}`, `{"a":-01}`,
+		`{"a":1.e5}`, `{"a":.5}`, `{"a":+1}`, `{"a":0x10}`, `{"a":Infinity}`, `{"a":NaN}`, `{"a":1_000}`,
+		`{"a":` + strings.Repeat("9", 400) + `}`, `{"a":0.` + strings.Repeat("0", 400) + `1}`,
+		"{\"a\":\"\t\"}", "{\"a\":\"\x7f\"}", `{"a":"\u0000"}`, `{"a":"\a"}`, `{"a":"\u12"}`, `{"a":"\u+123"}`,
+		`{"a":"\uDBFF\uDFFF"}`, `{"a":"\uDC00\uD800"}`, `{"a":"\uD800\\uDC00"}`,
+		`{"a":1,"\u0061":2}`, `{"a":1,"\/":2,"/":3}`, "{\"\xc3\xa9\":1,\"e\xcc\x81\":2}",
+		"{\"a\":1}\x00", "\xef\xbb\xbf{}", `{"a":1}/**/`, `{"a":[1,]}`, `{"a":nul}`, `{"a":truefalse}`,
+	} {
+		f.Add([]byte(in))
+	}
+	var many strings.Builder
+	many.WriteByte('{')
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&many, `"k%d":{"k%d":%d},`, i, i, i)
+	}
+	f.Add([]byte(many.String() + `"k39":0}`))
+	f.Add([]byte(many.String() + `"k40":0}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if plainStruct(data) {
 			if err := protojson.Unmarshal(data, &structpb.Struct{}); err != nil {
