@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -90,6 +91,18 @@ func FuzzSplitBundle(f *testing.F) {
 		}
 		if parts.At != slow.At || !bytes.Equal(parts.JSON, slow.JSON) || !bytes.Equal(parts.Payload, slow.Payload) {
 			t.Fatalf("byte-by-byte split differs")
+		}
+		// What a JSON parser reads as the envelope's payload is what was
+		// cut (the splitter refuses a repeated member, so the parser's
+		// choice among repeats does not matter).
+		var top map[string]json.RawMessage
+		var env map[string]any
+		if json.Unmarshal(data, &top) != nil || json.Unmarshal(top["dsseEnvelope"], &env) != nil {
+			return
+		}
+		text, _ := env["payload"].(string)
+		if want, err := base64.StdEncoding.DecodeString(text); err != nil || !bytes.Equal(want, parts.Payload) {
+			t.Fatalf("cut payload %q, a JSON parser reads %q", parts.Payload, text)
 		}
 	})
 }
