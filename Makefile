@@ -109,6 +109,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzSummarize $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzReduceStatement $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzUnmarshalBundle $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh ./oci FuzzSplitBundle $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzPlainStruct $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzStatementCheck $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh ./verify FuzzKeyDSSE $(FUZZTIME)

@@ -88,7 +88,7 @@ func statementOf(a oci.Artifact) ([]byte, error) {
 		return env.DecodeB64Payload()
 	}
 	var b bundle.Bundle
-	if err := b.UnmarshalJSON(a.Content); err != nil {
+	if err := b.UnmarshalJSON(a.BundleJSON()); err != nil {
 		return nil, fmt.Errorf("parsing bundle: %w", err)
 	}
 	env, err := b.Envelope()

@@ -52,7 +52,7 @@ func Signatures(ctx context.Context, client *oci.Client, image string) ([]Raw, e
 		case a.Kind == oci.KindNotation:
 			raw.Data, _ = json.Marshal(map[string]string{"mediaType": a.MediaType, "envelope": base64.StdEncoding.EncodeToString(a.Content)})
 		case a.Kind == oci.KindBundle:
-			if raw.Data = compact(a.Content); raw.Data == nil {
+			if raw.Data = compact(a.BundleJSON()); raw.Data == nil {
 				raw.Error = "the bundle is not JSON"
 			}
 		default:

@@ -104,11 +104,12 @@ func claimedKind(a oci.Artifact) string {
 func (r *reader) bundle(out *Artifact, a oci.Artifact) {
 	out.Kind = KindAttestation
 	var b bundle.Bundle
-	if err := b.UnmarshalJSON(a.Content); err != nil {
+	data := a.BundleJSON()
+	if err := b.UnmarshalJSON(data); err != nil {
 		// The parser's own words (protojson's) are not for people: say
 		// what kind of garbage it is.
 		out.Unreadable = "not a Sigstore bundle: it is JSON, but not of the bundle's shape"
-		if !json.Valid(a.Content) {
+		if !json.Valid(data) {
 			out.Unreadable = "not a Sigstore bundle: it is not valid JSON (cut short or corrupted)"
 		}
 		out.Kind = claimedKind(a)

@@ -44,8 +44,12 @@ type Artifact struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	// MediaType is the media type of the envelope layer (Notation: JWS or COSE).
 	MediaType string `json:"mediaType,omitempty"`
-	// Content is the bundle JSON, the simple-signing payload or the Notation envelope.
+	// Content is the bundle JSON, the simple-signing payload or the Notation
+	// envelope. A large bundle read from a registry is held in Parts
+	// instead, and Content is nil: BundleJSON gives the bundle either way.
 	Content []byte `json:"-"`
+	// Parts holds a large bundle split (its DSSE payload decoded apart).
+	Parts *BundleParts `json:"-"`
 	// Signature is the legacy layer's base64 signature annotation.
 	Signature string `json:"-"`
 	// Err says why the artifact could not be read; Content is then empty.
@@ -62,6 +66,14 @@ type Artifact struct {
 	Signatures     []Artifact `json:"-"`
 	SignaturesRead bool       `json:"-"`
 	Unread         string     `json:"-"`
+}
+
+// BundleJSON returns the bundle's JSON as it was read, joining Parts.
+func (a *Artifact) BundleJSON() []byte {
+	if a.Parts != nil {
+		return a.Parts.Join()
+	}
+	return a.Content
 }
 
 // PredicateType returns the predicate type the annotations claim (a
@@ -207,7 +219,7 @@ func readReferrer(ctx context.Context, s Reader, subject name.Digest, desc v1.De
 		a.Err = fmt.Errorf("referrer %s claims a Sigstore bundle but its layer is of type %q, not a bundle", desc.Digest, m.Layers[0].MediaType)
 		return a
 	}
-	a.Content, a.Err = s.Blob(ctx, repo, m.Layers[0])
+	a.Content, a.Parts, a.Err = readBundle(ctx, s, repo, m.Layers[0])
 	return a
 }
 

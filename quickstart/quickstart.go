@@ -205,7 +205,7 @@ func copySignature(ctx context.Context, c *oci.Client, from, to name.Digest) err
 	}
 	for _, a := range arts {
 		if a.Kind == oci.KindBundle && a.Err == nil {
-			if _, err := c.AttachBundle(ctx, dst, a.Content, a.Annotations); err != nil {
+			if _, err := c.AttachBundle(ctx, dst, a.BundleJSON(), a.Annotations); err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/signet-dev/signet/internal/gcpace"
 )
 
 // A condition over an attached attestation (the predicate inside the signed
@@ -32,6 +34,9 @@ func conditionView(sig *Signature, memCap int64) ([]byte, error) {
 		}
 		return raw, nil
 	}
+	// The statement is the live heap; streaming over it makes garbage the
+	// default pacing would let grow to its size again.
+	defer gcpace.Tight(25)()
 	reduced, summary, err := reduceStatement(raw)
 	if err != nil {
 		return nil, err

@@ -2,8 +2,8 @@ package verify
 
 import (
 	"bytes"
-	"encoding/base64"
 
+	"github.com/signet-dev/signet/oci"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 )
 
@@ -13,74 +13,41 @@ var bigBundleBytes = 1 << 20
 
 // unmarshalBundle parses a Sigstore bundle. A large one (an attached 100 MB
 // SBOM) would be held three times by protojson — the JSON, a copy of the
-// payload's base64 text, the decoded payload — so its dsseEnvelope.payload
-// is found by a plain scan, decoded straight from the JSON, and the rest
-// parsed by sigstore-go with an empty payload in its place. Anything the
-// scan is not sure of (escapes, another spelling of the names, a repeated
-// member, base64 other than padded standard) is left to protojson whole,
-// which then decides as it always does.
+// payload's base64 text, the decoded payload — so it is split first (see
+// oci.SplitBundle) and parsed as unmarshalParts does. What the splitter is
+// not sure of is left to protojson whole, which then decides as it always
+// does.
 func unmarshalBundle(data []byte) (*bundle.Bundle, error) {
-	var b bundle.Bundle
 	if len(data) >= bigBundleBytes {
-		if start, end, ok := findPayload(data); ok {
-			if payload, ok := decodeStd(data[start:end]); ok {
-				small := make([]byte, 0, len(data)-(end-start))
-				small = append(append(small, data[:start]...), data[end:]...)
-				if err := b.UnmarshalJSON(small); err != nil {
-					return nil, err
-				}
-				if env := b.GetDsseEnvelope(); env != nil && len(env.GetPayload()) == 0 {
-					env.Payload = payload
-					return &b, nil
-				}
-				b = bundle.Bundle{}
+		if parts, err := oci.SplitBundle(bytes.NewReader(data), int64(len(data))); err == nil {
+			if b, ok := unmarshalParts(parts); ok {
+				return b, nil
 			}
 		}
 	}
+	var b bundle.Bundle
 	if err := b.UnmarshalJSON(data); err != nil {
 		return nil, err
 	}
 	return &b, nil
 }
 
-// decodeStd decodes padded standard base64 (what Signet and cosign write),
-// refusing anything else so protojson decides those.
-func decodeStd(s []byte) ([]byte, bool) {
-	if len(s)%4 != 0 {
+// unmarshalParts parses a split bundle: protojson reads the JSON (its
+// payload string empty) and the decoded payload is put in its place. ok is
+// false when protojson does not read the envelope's payload as that empty
+// string, or refuses the JSON: the caller then parses the bundle whole, so
+// what is refused is refused in protojson's words.
+func unmarshalParts(parts *oci.BundleParts) (*bundle.Bundle, bool) {
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(parts.JSON); err != nil {
 		return nil, false
 	}
-	for _, c := range s {
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=') {
-			return nil, false
-		}
-	}
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
-	n, err := base64.StdEncoding.Strict().Decode(out, s)
-	if err != nil {
+	env := b.GetDsseEnvelope()
+	if env == nil || len(env.GetPayload()) != 0 {
 		return nil, false
 	}
-	return out[:n], true
-}
-
-// findPayload returns where the text of the top-level object's
-// "dsseEnvelope" member's "payload" string is in data (between its quotes),
-// if both members appear exactly once, spelled so, and the string has no
-// escapes.
-func findPayload(data []byte) (int, int, bool) {
-	s := &scan{b: data}
-	env, ok := s.member(s.ws(0), "dsseEnvelope")
-	if !ok || env < 0 || s.b[env] != '{' {
-		return 0, 0, false
-	}
-	p, ok := s.member(env, "payload")
-	if !ok || p < 0 || s.b[p] != '"' {
-		return 0, 0, false
-	}
-	end, esc, ok := s.str(p)
-	if !ok || esc {
-		return 0, 0, false
-	}
-	return p + 1, end - 1, true
+	env.Payload = parts.Payload
+	return &b, true
 }
 
 // scan is a minimal JSON reader: just enough to find a member's value, not

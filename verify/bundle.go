@@ -68,6 +68,25 @@ func ParseBundle(data []byte) (*bundle.Bundle, *statement, error) {
 		// says what it means.
 		return nil, nil, fmt.Errorf("%w: reading the Sigstore bundle: %s", ErrMalformed, protoProblem(data, err))
 	}
+	return checkParsedBundle(b)
+}
+
+// parseArtifactBundle is ParseBundle for a referrer's bundle, read whole or
+// split (what protojson does not read as the split expects is parsed
+// joined, so it is refused in the same words).
+func parseArtifactBundle(a *oci.Artifact) (*bundle.Bundle, *statement, error) {
+	if a.Parts == nil {
+		return ParseBundle(a.Content)
+	}
+	if b, ok := unmarshalParts(a.Parts); ok {
+		return checkParsedBundle(b)
+	}
+	return ParseBundle(a.Parts.Join())
+}
+
+// checkParsedBundle checks a parsed bundle's structure and reads the
+// statement in its envelope.
+func checkParsedBundle(b *bundle.Bundle) (*bundle.Bundle, *statement, error) {
 	// Whatever sits in the certificate field must be a certificate: a bare
 	// public key there is never taken as the signer's key (cosign
 	// GHSA-fx35-mq7g-6g98).
@@ -120,7 +139,7 @@ func (v *Verifier) checkBundle(ctx context.Context, a *oci.Artifact, digest stri
 		sig.fail("fetch", fmt.Errorf("%w: %w", ErrUnreadable, a.Err))
 		return sig
 	}
-	b, st, err := ParseBundle(a.Content)
+	b, st, err := parseArtifactBundle(a)
 	if err != nil {
 		sig.fail("parse", err)
 		return sig

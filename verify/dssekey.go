@@ -3,10 +3,8 @@ package verify
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"hash/maphash"
 	"strconv"
 	"unicode/utf8"
 
@@ -86,63 +84,291 @@ func splitStatementCheck(raw []byte) (bool, error) {
 // plainStruct reports whether obj is a JSON object protojson surely reads
 // as a google.protobuf.Struct: valid UTF-8, no escaped surrogates, no
 // repeated member, numbers that are finite doubles, nesting under 1000.
+// It reads obj in place: a 100 MB SBOM is checked without a tree or a
+// token per value (garbage the collector would let grow to the
+// statement's size again). Anything it is not sure of — a member name
+// with an escape, a number it would have to convert — it reports as not
+// plain, leaving it to protojson.
 func plainStruct(obj []byte) bool {
+	ok, _ := checkStruct(obj)
+	return ok
+}
+
+// checkStruct is plainStruct, also saying how many member names it
+// compared or looked up.
+func checkStruct(obj []byte) (bool, int) {
 	if !utf8.Valid(obj) || hasSurrogateEscape(obj) {
+		return false, 0
+	}
+	c := structCheck{b: obj, seed: maphash.MakeSeed()}
+	c.i = c.ws(0)
+	if c.i >= len(obj) || obj[c.i] != '{' || !c.value() {
+		return false, c.compares
+	}
+	return c.ws(c.i) == len(obj), c.compares
+}
+
+// structCheck is plainStruct's reader; keys holds the member names of the
+// objects open (slices of b), objects where each one's names start. An
+// object with more than smallObject members has its names' hashes in a
+// set instead (a linear search would make a flat map of a million
+// members a trillion comparisons); sets are kept for reuse.
+type structCheck struct {
+	b        []byte
+	i        int
+	depth    int
+	keys     [][]byte
+	objects  []int
+	seed     maphash.Seed
+	sets     []map[uint64]struct{}
+	setsUsed int
+	compares int // member names compared or looked up (for tests)
+}
+
+// smallObject is the member count up to which names are compared one by
+// one.
+const smallObject = 32
+
+// newSet returns an empty set for an object's names.
+func (c *structCheck) newSet() map[uint64]struct{} {
+	if c.setsUsed == len(c.sets) {
+		c.sets = append(c.sets, make(map[uint64]struct{}))
+	}
+	c.setsUsed++
+	return c.sets[c.setsUsed-1]
+}
+
+// addKey records a member name of the innermost object; false when it
+// may repeat one (names are compared as written, none has an escape; a
+// hash seen twice is left to protojson even if the names differ).
+func (c *structCheck) addKey(set *map[uint64]struct{}, key []byte) bool {
+	first := c.objects[len(c.objects)-1]
+	if *set == nil {
+		for _, k := range c.keys[first:] {
+			c.compares++
+			if bytes.Equal(k, key) {
+				return false
+			}
+		}
+		if c.keys = append(c.keys, key); len(c.keys)-first <= smallObject {
+			return true
+		}
+		*set = c.newSet()
+		for _, k := range c.keys[first:] {
+			(*set)[maphash.Bytes(c.seed, k)] = struct{}{}
+		}
+		c.keys = c.keys[:first]
+		return true
+	}
+	c.compares++
+	h := maphash.Bytes(c.seed, key)
+	if _, seen := (*set)[h]; seen {
 		return false
 	}
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	dec.UseNumber()
-	type frame struct {
-		keys    map[string]struct{} // nil for an array
-		wantKey bool
+	(*set)[h] = struct{}{}
+	return true
+}
+
+func (c *structCheck) ws(i int) int {
+	for i < len(c.b) && (c.b[i] == ' ' || c.b[i] == '\t' || c.b[i] == '\n' || c.b[i] == '\r') {
+		i++
 	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	return i
+}
+
+// value reads the value at c.i, leaving c.i after it.
+func (c *structCheck) value() bool {
+	if c.i >= len(c.b) {
 		return false
 	}
-	stack := []frame{{keys: map[string]struct{}{}, wantKey: true}}
+	switch ch := c.b[c.i]; {
+	case ch == '{':
+		return c.object()
+	case ch == '[':
+		return c.array()
+	case ch == '"':
+		end, _, ok := c.str(c.i)
+		c.i = end
+		return ok
+	case ch == 't':
+		return c.literal("true")
+	case ch == 'f':
+		return c.literal("false")
+	case ch == 'n':
+		return c.literal("null")
+	default:
+		return c.number()
+	}
+}
+
+func (c *structCheck) literal(word string) bool {
+	if !bytes.HasPrefix(c.b[c.i:], []byte(word)) {
+		return false
+	}
+	c.i += len(word)
+	return true
+}
+
+func (c *structCheck) object() bool {
+	if c.depth++; c.depth >= 1000 {
+		return false
+	}
+	c.objects = append(c.objects, len(c.keys))
+	var set map[uint64]struct{}
+	defer func() {
+		if set != nil {
+			clear(set)
+			c.setsUsed--
+		}
+		c.keys = c.keys[:c.objects[len(c.objects)-1]]
+		c.objects = c.objects[:len(c.objects)-1]
+		c.depth--
+	}()
+	c.i = c.ws(c.i + 1)
+	if c.i < len(c.b) && c.b[c.i] == '}' {
+		c.i++
+		return true
+	}
 	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return len(stack) == 0
+		end, esc, ok := c.str(c.i)
+		if !ok || esc {
+			return false // an escaped name is compared unescaped: protojson decides
 		}
-		if err != nil || len(stack) > 1000 {
+		if !c.addKey(&set, c.b[c.i+1:end-1]) {
 			return false
 		}
-		k, isStr := tok.(string)
-		if isStr && len(stack) > 0 && stack[len(stack)-1].keys != nil && stack[len(stack)-1].wantKey {
-			top := &stack[len(stack)-1]
-			if _, dup := top.keys[k]; dup {
-				return false
-			}
-			top.keys[k] = struct{}{}
-			top.wantKey = false
-			continue
+		if c.i = c.ws(end); c.i >= len(c.b) || c.b[c.i] != ':' {
+			return false
 		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				stack = append(stack, frame{keys: map[string]struct{}{}, wantKey: true})
-				continue
-			case '[':
-				stack = append(stack, frame{})
-				continue
-			default:
-				stack = stack[:len(stack)-1]
-			}
-		case json.Number:
-			if _, err := strconv.ParseFloat(string(t), 64); err != nil {
-				return false
-			}
+		c.i = c.ws(c.i + 1)
+		if !c.value() {
+			return false
 		}
-		// A value ended: the object holding it wants a key next.
-		if len(stack) > 0 && stack[len(stack)-1].keys != nil {
-			stack[len(stack)-1].wantKey = true
+		c.i = c.ws(c.i)
+		if c.i >= len(c.b) {
+			return false
 		}
-		if len(stack) == 0 && dec.More() {
+		switch c.b[c.i] {
+		case ',':
+			c.i = c.ws(c.i + 1)
+		case '}':
+			c.i++
+			return true
+		default:
 			return false
 		}
 	}
+}
+
+func (c *structCheck) array() bool {
+	if c.depth++; c.depth >= 1000 {
+		return false
+	}
+	defer func() { c.depth-- }()
+	c.i = c.ws(c.i + 1)
+	if c.i < len(c.b) && c.b[c.i] == ']' {
+		c.i++
+		return true
+	}
+	for {
+		if !c.value() {
+			return false
+		}
+		c.i = c.ws(c.i)
+		if c.i >= len(c.b) {
+			return false
+		}
+		switch c.b[c.i] {
+		case ',':
+			c.i = c.ws(c.i + 1)
+		case ']':
+			c.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// str reads the string at i: the index after its closing quote and whether
+// it has escapes; ok is false for a control character or a bad escape.
+func (c *structCheck) str(i int) (int, bool, bool) {
+	if i >= len(c.b) || c.b[i] != '"' {
+		return 0, false, false
+	}
+	esc := false
+	for j := i + 1; j < len(c.b); j++ {
+		switch ch := c.b[j]; {
+		case ch == '"':
+			return j + 1, esc, true
+		case ch < 0x20:
+			return 0, false, false
+		case ch == '\\':
+			esc = true
+			if j+1 >= len(c.b) {
+				return 0, false, false
+			}
+			switch c.b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j++
+			case 'u':
+				if _, ok := hex4(c.b, j+2); !ok {
+					return 0, false, false
+				}
+				j += 5
+			default:
+				return 0, false, false
+			}
+		}
+	}
+	return 0, false, false
+}
+
+// number reads a JSON number. One of up to 15 digits with no exponent is
+// always a finite double; any other is converted to be sure.
+func (c *structCheck) number() bool {
+	start, j := c.i, c.i
+	if j < len(c.b) && c.b[j] == '-' {
+		j++
+	}
+	digits := func() int {
+		n := 0
+		for j < len(c.b) && '0' <= c.b[j] && c.b[j] <= '9' {
+			j++
+			n++
+		}
+		return n
+	}
+	first := j
+	n := digits()
+	if n == 0 || (n > 1 && c.b[first] == '0') {
+		return false
+	}
+	simple := true
+	if j < len(c.b) && c.b[j] == '.' {
+		j++
+		f := digits()
+		if f == 0 {
+			return false
+		}
+		n += f
+	}
+	if j < len(c.b) && (c.b[j] == 'e' || c.b[j] == 'E') {
+		simple = false
+		j++
+		if j < len(c.b) && (c.b[j] == '+' || c.b[j] == '-') {
+			j++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	c.i = j
+	if simple && n <= 15 {
+		return true
+	}
+	_, err := strconv.ParseFloat(string(c.b[start:j]), 64)
+	return err == nil
 }
 
 // hasSurrogateEscape reports whether b holds a \u escape of a UTF-16

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/internal/gcpace"
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/sign"
 )
@@ -207,7 +208,7 @@ func checkAttestInput(typ, predFile, stmtFile string, recursive, detached bool) 
 // grow to twice that before collecting.
 func checkLarge(predFile string, check func() (*attest.Checked, error)) (*attest.Checked, error) {
 	if st, err := os.Stat(predFile); predFile != "" && err == nil && st.Size() > 64<<20 {
-		defer debug.SetGCPercent(debug.SetGCPercent(30))
+		defer gcpace.Tight(30)()
 	}
 	return check()
 }
