@@ -1,0 +1,74 @@
+package admission_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/signet-dev/signet/admission"
+	"github.com/signet-dev/signet/internal/faultproxy"
+	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/verify"
+)
+
+// TestPodRoundTrips counts the registry requests of one review of a pod of
+// 8 containers, each a signed image by tag in its own repository, as the
+// registry sees them: cold (a new engine and client), the containers are
+// verified at once, 6 requests each; warm (verdicts cached), only each tag
+// is resolved again — a moved tag is never missed.
+func TestPodRoundTrips(t *testing.T) {
+	t.Parallel()
+	reg := registrytest.New(t, true)
+	dir := t.TempDir()
+	priv, _ := keys.Generate(keys.ECDSAP256)
+	pub, _ := keys.PublicKeyPEM(priv.Public())
+	os.WriteFile(filepath.Join(dir, "release.pub"), pub, 0o644)
+	sv, _ := keys.SignerVerifier(priv)
+	s, _ := sign.New(sv, oci.New())
+	p := faultproxy.New(t, reg.Host)
+	var images []string
+	for i := range 8 {
+		d := reg.PushImage(t, fmt.Sprintf("team/c%d:v1", i))
+		if _, err := s.SignImage(context.Background(), d.String(), sign.Request{}); err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, fmt.Sprintf("%s/team/c%d:v1", p.Host, i))
+	}
+	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, key: release.pub}]\n", p.Host+"/team/**")
+	c, err := policy.Compile([]byte(doc), dir, keys.Loader{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := verify.NewEngine(oci.New(), c, verify.WithCache(100, time.Minute, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := admission.New(eng)
+	for _, tc := range []struct {
+		name string
+		want map[string]int
+	}{
+		// Per container: /v2/ (a repository's first request), the tag
+		// (HEAD), the referrers, the signature's manifest and the legacy
+		// .sig tag, the bundle.
+		{"cold", map[string]int{"ping": 8, "HEAD manifest": 8, "GET referrers": 8, "GET manifest": 16, "GET blob": 8}},
+		{"warm", map[string]int{"HEAD manifest": 8}},
+	} {
+		p.ResetCounts()
+		resp := hook.Review(context.Background(), reviewRequest(t, "Pod", images...), false)
+		if !resp.Allowed {
+			t.Fatalf("%s: a pod of 8 signed images was refused: %s", tc.name, resp.Result.Message)
+		}
+		if got := p.Counts(); !maps.Equal(got, tc.want) {
+			t.Errorf("%s: the registry saw %v for a pod of 8 containers, want %v", tc.name, got, tc.want)
+		}
+	}
+}
