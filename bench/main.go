@@ -110,6 +110,7 @@ func main() {
 		{"attest memory", b.attestMemory},
 		{"attestation rss", b.attestationRSS},
 		{"admission", b.admission},
+		{"registry latency", b.latency},
 		{"log", b.log},
 	}
 	for _, s := range steps {

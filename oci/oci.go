@@ -137,7 +137,7 @@ func New(opts ...Option) *Client {
 	for _, o := range opts {
 		o(c)
 	}
-	c.transport = probeTransport{base: newResilientTransport(c.transport, c.attempts, c.perHost, 30*time.Second)}
+	c.transport = probeTransport{base: newPingCache(newResilientTransport(c.transport, c.attempts, c.perHost, 30*time.Second))}
 	return c
 }
 
