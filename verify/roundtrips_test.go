@@ -17,7 +17,7 @@ import (
 // them through a counting proxy. They are the guard that keeps round trips
 // the protocol does not require from creeping back: a change that adds one
 // fails here, and one that removes one updates the table (and
-// docs/performance.md's critical paths).
+// docs/registry-round-trips.md's critical paths).
 func TestRoundTrips(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -99,7 +99,7 @@ func decided(t *testing.T, w *world, c *oci.Client, image, extra string) error {
 }
 
 // roundTrips are the requests each case makes, by kind. The critical path
-// (the requests one after another) is in docs/performance.md.
+// (the requests one after another) is in docs/registry-round-trips.md.
 var roundTrips = map[string]map[string]int{
 	// /v2/ once per client and repository; the referrers list, then the
 	// signature's manifest, then its bundle.
