@@ -75,7 +75,7 @@ func (b *bench) latency() error {
 			return err
 		}
 		for _, n := range []int{1, 8} {
-			if err := b.latencyAdmission(section, l, p.Host, tags[:n]); err != nil {
+			if err := b.latencyAdmission(section, l, p, tags[:n]); err != nil {
 				return err
 			}
 		}
@@ -189,7 +189,8 @@ func (b *bench) latencyEngine(section string, l time.Duration, images []string, 
 // latencyAdmission drives the webhook with a pod of len(images)
 // containers: one cold review at a time (a new engine each), then 400
 // reviews at 200/s (2 s, bounded to a minute), cold (no cache) and warm.
-func (b *bench) latencyAdmission(section string, l time.Duration, host string, images []string) error {
+func (b *bench) latencyAdmission(section string, l time.Duration, p *faultproxy.Proxy, images []string) error {
+	host := p.Host
 	body := podReview(images)
 	var single, trips []float64
 	for range b.runs {
@@ -209,7 +210,7 @@ func (b *bench) latencyAdmission(section string, l time.Duration, host string, i
 	b.add(section, "admission, one cold review, "+pod, "ms", single, "")
 	b.add(section, "admission, one cold review, "+pod+": time over latency", "round trips", trips, "critical path measured")
 	for _, warm := range []bool{false, true} {
-		var p50, p99 []float64
+		var p50, p99, perReview, most []float64
 		for range b.runs {
 			var opts []verify.EngineOption
 			if warm {
@@ -226,16 +227,20 @@ func (b *bench) latencyAdmission(section string, l time.Duration, host string, i
 					return err
 				}
 			}
+			p.ResetCounts()
 			lat, err := steady(srv.Client(), srv.URL, body, 200, 400, time.Minute)
 			srv.Close()
 			if err != nil {
 				return err
 			}
 			p50, p99 = append(p50, pct(lat, 50)), append(p99, pct(lat, 99))
+			perReview, most = append(perReview, float64(p.Total())/float64(len(lat))), append(most, float64(p.MaxInFlight()))
 		}
 		label := map[bool]string{false: "cold (no cache)", true: "warm"}[warm]
 		b.add(section, fmt.Sprintf("admission at 200 reviews/s, %s, %s: p50", label, pod), "ms", p50, "")
 		b.add(section, fmt.Sprintf("admission at 200 reviews/s, %s, %s: p99", label, pod), "ms", p99, "")
+		b.add(section, fmt.Sprintf("admission at 200 reviews/s, %s, %s: registry requests per review", label, pod), "requests", perReview, "identical requests in flight are shared")
+		b.add(section, fmt.Sprintf("admission at 200 reviews/s, %s, %s: most requests at the registry at once", label, pod), "requests", most, "")
 	}
 	return nil
 }

@@ -172,12 +172,21 @@ func (c *Client) remoteOpts(ctx context.Context, rt http.RoundTripper) []remote.
 }
 
 // noGGCRRetries turns go-containerregistry's own retries off: the client's
-// resilientTransport retries, once, with Retry-After and the deadline.
+// resilientTransport retries, once, with Retry-After and the deadline. It
+// also lifts go-containerregistry's bound on blob reads at once (4 for a
+// whole Puller, so for every image a webhook verifies: the fifth cold
+// verification's bundle waited a round trip): resilientTransport bounds
+// the requests per registry host instead.
 var noGGCRRetries = []remote.Option{
 	remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
 	remote.WithRetryPredicate(func(error) bool { return false }),
 	remote.WithRetryStatusCodes(),
+	remote.WithJobs(maxBlobReads),
 }
+
+// maxBlobReads bounds the blob reads in flight of one client, over all
+// registries (each host is bounded by WithHostConcurrency).
+const maxBlobReads = 1024
 
 // registryErr classifies err: a 404 becomes ErrNotFound, the rest ErrRegistry.
 func registryErr(op string, err error) error {

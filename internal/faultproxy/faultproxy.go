@@ -69,6 +69,9 @@ type Proxy struct {
 	faults  int
 	latency time.Duration
 	counts  map[string]int
+	// inFlight and maxInFlight: requests being answered now, and the most
+	// at once since the counts were reset.
+	inFlight, maxInFlight int
 }
 
 // New starts a proxy to upstream (host:port, plain HTTP) that stops when
@@ -128,11 +131,20 @@ func (p *Proxy) Total() int {
 	return n
 }
 
-// ResetCounts sets the counts to zero.
+// MaxInFlight is the most requests the proxy was answering at once since it
+// started or ResetCounts.
+func (p *Proxy) MaxInFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maxInFlight
+}
+
+// ResetCounts sets the counts (and MaxInFlight) to zero.
 func (p *Proxy) ResetCounts() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	clear(p.counts)
+	p.maxInFlight = p.inFlight
 }
 
 // KindOf names what a registry request asks for, by its method and the
@@ -201,11 +213,21 @@ func (p *Proxy) arrive(r *http.Request) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts[KindOf(r)]++
+	p.inFlight++
+	p.maxInFlight = max(p.maxInFlight, p.inFlight)
 	return p.latency
 }
 
+func (p *Proxy) leave() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inFlight--
+}
+
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
-	if hold := p.arrive(r); hold > 0 {
+	hold := p.arrive(r)
+	defer p.leave()
+	if hold > 0 {
 		select {
 		case <-r.Context().Done():
 			return
