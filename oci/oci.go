@@ -168,7 +168,10 @@ func (c *Client) remoteOpts(ctx context.Context, rt http.RoundTripper) []remote.
 	if c.puller == nil {
 		return append(base, remote.WithTransport(c.transport))
 	}
-	return append(base, remote.Reuse(c.puller))
+	// Writes do not go through the Puller: they take the transport from
+	// the options, which must be the client's (its retries, its per-host
+	// bound, WithTransport's TLS), never go-containerregistry's default.
+	return append(base, remote.Reuse(c.puller), remote.WithTransport(c.transport))
 }
 
 // noGGCRRetries turns go-containerregistry's own retries off: the client's
