@@ -156,6 +156,7 @@ func main() {
 		{"attest memory", b.attestMemory},
 		{"attestation rss", b.attestationRSS},
 		{"admission", b.admission},
+		{"registry latency", b.latency},
 		{"log", b.log},
 		{"fleet", b.fleet},
 	}

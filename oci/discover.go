@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -96,32 +97,55 @@ func (c *Client) Discover(ctx context.Context, t *Target) ([]Artifact, error) {
 
 // DiscoverLegacy is Discover reading cosign's legacy .sig tag only when sig
 // is true and its .att tag only when att is true: a caller that wants only
-// signatures saves a registry round trip per image.
+// signatures saves a registry round trip per image. The referrers and the
+// legacy tags are read at once: neither waits for the other's round trips.
 func (c *Client) DiscoverLegacy(ctx context.Context, t *Target, sig, att bool) ([]Artifact, error) {
+	var legacy []Artifact
+	var lerr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		legacy, lerr = c.Legacy(ctx, t, sig, att)
+	}()
 	out, err := c.referrers(ctx, c.reader(t), t.Digest)
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	legacy, err := c.Legacy(ctx, t, sig, att)
-	if err != nil {
-		return nil, err
+	if lerr != nil {
+		return nil, lerr
 	}
 	return append(out, legacy...), nil
 }
 
 // Legacy lists what cosign's legacy tags hold for t: the .sig tag's
-// simple-signing layers (sig) and the .att tag's DSSE layers (att).
+// simple-signing layers (sig) and the .att tag's DSSE layers (att), both
+// read at once.
 func (c *Client) Legacy(ctx context.Context, t *Target, sig, att bool) ([]Artifact, error) {
+	var suffixes []string
+	if sig {
+		suffixes = append(suffixes, ".sig")
+	}
+	if att {
+		suffixes = append(suffixes, ".att")
+	}
+	found := make([][]Artifact, len(suffixes))
+	errs := make([]error, len(suffixes))
+	var wg sync.WaitGroup
+	for i, suffix := range suffixes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			found[i], errs[i] = c.legacyLayers(ctx, c.reader(t), t.Digest, suffix)
+		}()
+	}
+	wg.Wait()
 	var out []Artifact
-	for _, suffix := range []string{".sig", ".att"} {
-		if (suffix == ".sig" && !sig) || (suffix == ".att" && !att) {
-			continue
+	for i := range suffixes {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		legacy, err := c.legacyLayers(ctx, c.reader(t), t.Digest, suffix)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, legacy...)
+		out = append(out, found[i]...)
 	}
 	return out, nil
 }
@@ -134,12 +158,25 @@ func (c *Client) referrers(ctx context.Context, s Reader, d name.Digest) ([]Arti
 	if len(im.Manifests) > defaultMaxReferrersEntries {
 		return nil, fmt.Errorf("listing referrers of %s: %d entries, more than the %d Signet reads", d, len(im.Manifests), defaultMaxReferrersEntries)
 	}
-	out := make([]Artifact, 0, len(im.Manifests))
-	for _, desc := range im.Manifests {
-		out = append(out, readReferrer(ctx, s, d, desc, layout))
+	// Each referrer's manifest and content are read at once (a few at a
+	// time): a signature and an attestation cost the round trips of one.
+	out := make([]Artifact, len(im.Manifests))
+	sem := make(chan struct{}, referrerReaders)
+	var wg sync.WaitGroup
+	for i, desc := range im.Manifests {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i] = readReferrer(ctx, s, d, desc, layout)
+		}()
 	}
+	wg.Wait()
 	return out, nil
 }
+
+// referrerReaders bounds the referrers of one image read at once.
+const referrerReaders = 8
 
 // referrersIndex lists d's referrers: through the referrers API, or, on a
 // registry this client already found without one, straight from the

@@ -139,7 +139,7 @@ func New(opts ...Option) *Client {
 	for _, o := range opts {
 		o(c)
 	}
-	c.transport = probeTransport{base: newResilientTransport(c.transport, c.attempts, c.perHost, 30*time.Second)}
+	c.transport = probeTransport{base: newPingCache(newResilientTransport(c.transport, c.attempts, c.perHost, 30*time.Second))}
 	return c
 }
 
@@ -170,16 +170,28 @@ func (c *Client) remoteOpts(ctx context.Context, rt http.RoundTripper) []remote.
 	if c.puller == nil {
 		return append(base, remote.WithTransport(c.transport))
 	}
-	return append(base, remote.Reuse(c.puller))
+	// Writes do not go through the Puller: they take the transport from
+	// the options, which must be the client's (its retries, its per-host
+	// bound, WithTransport's TLS), never go-containerregistry's default.
+	return append(base, remote.Reuse(c.puller), remote.WithTransport(c.transport))
 }
 
 // noGGCRRetries turns go-containerregistry's own retries off: the client's
-// resilientTransport retries, once, with Retry-After and the deadline.
+// resilientTransport retries, once, with Retry-After and the deadline. It
+// also lifts go-containerregistry's bound on blob reads at once (4 for a
+// whole Puller, so for every image a webhook verifies: the fifth cold
+// verification's bundle waited a round trip): resilientTransport bounds
+// the requests per registry host instead.
 var noGGCRRetries = []remote.Option{
 	remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
 	remote.WithRetryPredicate(func(error) bool { return false }),
 	remote.WithRetryStatusCodes(),
+	remote.WithJobs(maxBlobReads),
 }
+
+// maxBlobReads bounds the blob reads in flight of one client, over all
+// registries (each host is bounded by WithHostConcurrency).
+const maxBlobReads = 1024
 
 // registryErr classifies err: a 404 becomes ErrNotFound, the rest ErrRegistry.
 func registryErr(op string, err error) error {

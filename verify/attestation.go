@@ -83,7 +83,14 @@ func (v *Verifier) VerifyAttestations(ctx context.Context, image string, req Att
 			return nil, err
 		}
 	}
-	return v.evalAttestations(ctx, image, t, arts, req)
+	res, err := v.evalAttestations(ctx, image, t, arts, req)
+	if err != nil && !t.Resolved() {
+		// Not verified: say so only about an image that exists.
+		if _, rerr := v.client.Resolve(ctx, image); rerr != nil {
+			return nil, rerr
+		}
+	}
+	return res, err
 }
 
 // evalAttestations verifies the attestations of req's type among artifacts

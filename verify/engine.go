@@ -128,6 +128,9 @@ type Engine struct {
 	tags    *expirable.LRU[string, tagMemo] // tag name -> the digest last judged for it
 	flight  singleflight.Group
 	stats   *EngineStats
+	// prefetches are the discoveries started for digest references while
+	// they are resolved (by digest verdict key, *prefetch).
+	prefetches sync.Map
 	// recalls are the policy's recall list and WithEngineRecalls'.
 	recalls []*policy.Recalls
 	// recallKey is what of the recall lists a cached verdict was made
@@ -425,11 +428,13 @@ func (e *Engine) decide(ctx context.Context, image string, run *runMemo) *Decisi
 	}
 	if dg, ok := ref.(name.Digest); ok {
 		// A digest reference needs no resolving when its verdict is cached.
-		if checks, ok := e.cached(layoutKey(image) + e.cacheKey(rule, dg)); ok {
+		key := layoutKey(image) + e.cacheKey(rule, dg)
+		if checks, ok := e.cached(key); ok {
 			d.Digest, d.Cached = dg.DigestStr(), true
 			d.Checks = append(d.Checks, checks...)
 			return d.finish()
 		}
+		defer e.startPrefetch(ctx, key, image, rule, run)()
 	}
 	t, err := e.client.Resolve(ctx, image)
 	if err != nil {
@@ -622,7 +627,7 @@ func (e *Engine) digestChecks(ctx context.Context, image string, t *oci.Target, 
 			return c, false
 		}
 	}
-	return e.memo(key, run, func() []PolicyCheck { return e.evaluate(ctx, image, t, rule) }), false
+	return e.memo(key, run, func() []PolicyCheck { return e.evaluate(ctx, image, t, rule, e.takePrefetch(key)) }), false
 }
 
 // memo computes checks once for concurrent callers of one key, and keeps
@@ -776,11 +781,9 @@ func (e *Engine) rememberedHead(d *Decision, ref name.Reference, rule *policy.Ru
 	return true
 }
 
-func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule *policy.Rule) []PolicyCheck {
+func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule *policy.Rule, pre *prefetch) []PolicyCheck {
 	var d Decision
-	// cosign's legacy .att tag only matters to attestation requirements
-	// (and receipts, which are attestations).
-	arts, err := e.client.DiscoverLegacy(ctx, t, true, len(rule.Attestations) > 0 || e.gates != nil)
+	arts, err := e.discover(ctx, t, rule, pre)
 	if err != nil {
 		d.add("discover", Errored, registryClass(err), err.Error(), nil)
 		return d.Checks

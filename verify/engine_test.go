@@ -35,7 +35,13 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	w := &world{reg: registrytest.New(t, true), client: oci.New(oci.WithLayoutDirs(true)), dir: t.TempDir(), signers: map[string]*sign.Signer{}}
+	return newWorldAt(t, registrytest.New(t, true))
+}
+
+// newWorldAt is newWorld with the registry given.
+func newWorldAt(t testing.TB, reg *registrytest.Registry) *world {
+	t.Helper()
+	w := &world{reg: reg, client: oci.New(oci.WithLayoutDirs(true)), dir: t.TempDir(), signers: map[string]*sign.Signer{}}
 	for _, n := range []string{"alice", "bob", "carol", "mallory"} {
 		priv, err := keys.Generate(keys.ECDSAP256)
 		if err != nil {
@@ -57,12 +63,18 @@ func newWorld(t testing.TB) *world {
 
 func (w *world) engine(t testing.TB, doc string, opts ...verify.EngineOption) *verify.Engine {
 	t.Helper()
+	return w.engineWith(t, w.client, doc, opts...)
+}
+
+// engineWith is engine reading the registry through client.
+func (w *world) engineWith(t testing.TB, client *oci.Client, doc string, opts ...verify.EngineOption) *verify.Engine {
+	t.Helper()
 	doc = strings.ReplaceAll(doc, "REG", w.reg.Host)
 	c, err := policy.Compile([]byte(doc), w.dir, keys.Loader{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := verify.NewEngine(w.client, c, opts...)
+	e, err := verify.NewEngine(client, c, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -230,9 +230,10 @@ func (v *Verifier) Verify(ctx context.Context, image string, req Request) (*Resu
 		}
 	}
 	// As few round trips as the answer needs: a digest reference is not
-	// resolved, and cosign's legacy .sig tag is read only when no bundle
-	// among the referrers verifies.
-	t, err := v.client.Target(ctx, image)
+	// resolved (unless a recall list must know whether it is an index),
+	// and cosign's legacy .sig tag is read only when no bundle among the
+	// referrers verifies.
+	t, err := v.target(ctx, image)
 	if err != nil {
 		return nil, err
 	}
@@ -260,10 +261,23 @@ func (v *Verifier) Verify(ctx context.Context, image string, req Request) (*Resu
 	return res, err
 }
 
-// discover resolves image and lists what is attached to it, once: referrers,
-// and cosign's legacy .sig (sigs) and .att (atts) tags.
+// target is image's Target: a digest reference is taken as given (no
+// round trip) unless a recall list names digests — then the registry says
+// whether it is an index, whose manifests the list is checked against.
+// A caller that finds nothing verified for a target taken as given
+// resolves it then (see Verify), so an image that does not exist is
+// reported as such.
+func (v *Verifier) target(ctx context.Context, image string) (*oci.Target, error) {
+	if slices.ContainsFunc(v.recalls, (*policy.Recalls).HasDigests) {
+		return v.client.Resolve(ctx, image)
+	}
+	return v.client.Target(ctx, image)
+}
+
+// discover finds image's target and lists what is attached to it, once:
+// referrers, and cosign's legacy .sig (sigs) and .att (atts) tags.
 func (v *Verifier) discover(ctx context.Context, image string, sigs, atts bool) (*oci.Target, []oci.Artifact, error) {
-	t, err := v.client.Resolve(ctx, image)
+	t, err := v.target(ctx, image)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,6 +99,9 @@ refuse the image.
   signet verify --trust-bundle oci://registry.example.com/trust/bundle:prod --trust-bundle-root bundle.root.json registry.example.com/team/app:v1`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
+			if workers < 1 {
+				return usageError{fmt.Errorf("--max-workers must be at least 1, not %d", workers)}
+			}
 			cancel, err := withTimeout(cmd, timeout)
 			if err != nil {
 				return err
@@ -147,7 +151,7 @@ refuse the image.
 			if err != nil {
 				return err
 			}
-			return reportEach(s, images, output, candidates{}, func(img string) (*verify.Result, error) {
+			return reportEach(s, images, output, candidates{}, workers, func(img string) (*verify.Result, error) {
 				return v.Verify(cmd.Context(), img, verify.Request{Annotations: ann, TransparencyLog: mode, Platforms: pmode, PlatformFilter: plats.filter})
 			})
 		},
@@ -166,7 +170,7 @@ refuse the image.
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&polFile, "policy", "", "decide by a policy document (signet.dev/v1alpha1 Policy) instead of --key")
 	cmd.Flags().BoolVar(&explain, "explain", false, "with --policy: print every check and its evidence")
-	cmd.Flags().IntVar(&workers, "max-workers", 8, "with --policy: images verified at once")
+	cmd.Flags().IntVar(&workers, "max-workers", 8, "images verified at once")
 	addTimeoutFlag(cmd, &timeout)
 	return cmd
 }
@@ -379,17 +383,14 @@ func buildVerifier(cmd *cobra.Command, s *streams, reg registryOptions, trust tr
 	return v, mode, err
 }
 
-// reportEach verifies each image with fn, prints each outcome (text) or all
-// of them (json), and returns the exit code of the worst.
-func reportEach(s *streams, images []string, output string, what candidates, fn func(img string) (*verify.Result, error)) error {
+// reportEach verifies the images with fn, workers at once (each image's
+// registry round trips overlap the others'), prints each outcome in the
+// order given (text) or all of them (json), and returns the exit code of
+// the worst.
+func reportEach(s *streams, images []string, output string, what candidates, workers int, fn func(img string) (*verify.Result, error)) error {
 	code := exitOK
 	var reports []verifyReport
-	for _, img := range images {
-		res, err := fn(img)
-		rep := verifyReport{Image: img, Result: res, ExitCode: exitCode(err)}
-		if err != nil {
-			rep.Error = err.Error()
-		}
+	for rep := range verifyEach(images, workers, fn) {
 		code = worse(code, rep.ExitCode)
 		reports = append(reports, rep)
 		if output == "text" {
@@ -409,6 +410,43 @@ func reportEach(s *streams, images []string, output string, what candidates, fn 
 		return silentError{code}
 	}
 	return nil
+}
+
+// verifyEach runs fn on each image, at most workers at once, and yields
+// the reports in the order of images as they are ready.
+func verifyEach(images []string, workers int, fn func(img string) (*verify.Result, error)) iter.Seq[verifyReport] {
+	return func(yield func(verifyReport) bool) {
+		done := make([]chan verifyReport, len(images))
+		for i := range done {
+			done[i] = make(chan verifyReport, 1) // a worker never waits for the reader
+		}
+		sem := make(chan struct{}, max(1, workers))
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for i, img := range images {
+				select {
+				case sem <- struct{}{}:
+				case <-stop:
+					return
+				}
+				go func() {
+					defer func() { <-sem }()
+					res, err := fn(img)
+					rep := verifyReport{Image: img, Result: res, ExitCode: exitCode(err)}
+					if err != nil {
+						rep.Error = err.Error()
+					}
+					done[i] <- rep
+				}()
+			}
+		}()
+		for i := range done {
+			if !yield(<-done[i]) {
+				return
+			}
+		}
+	}
 }
 
 // policyEngine compiles a policy file into an engine trusting the logs of

@@ -112,7 +112,9 @@ index (default), on the index's digest. --platform-filter as for verify.
 			}
 			req.TransparencyLog = mode
 			what := candidates{typ: typ, predicateType: pt, condition: condition}
-			return reportEach(s, images, output, what, func(img string) (*verify.Result, error) {
+			// One image at a time: an attestation may be hundreds of
+			// megabytes (--max-artifact-size), and memory stays that of one.
+			return reportEach(s, images, output, what, 1, func(img string) (*verify.Result, error) {
 				return v.VerifyAttestations(cmd.Context(), img, req)
 			})
 		},

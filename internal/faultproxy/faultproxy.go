@@ -3,17 +3,21 @@
 // which matching requests), answers with an error status, 429 with
 // Retry-After, a rate limit that lets one request in several through, a
 // reset connection, a stall, a slow body, a truncated body, or a body whose
-// bytes do not match its digest.
+// bytes do not match its digest. It can also hold every request for a fixed
+// time (Latency: a registry 20 or 50 ms away) and counts the requests it
+// sees by kind (Counts: the registry round trips a client made).
 package faultproxy
 
 import (
 	"bytes"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,29 +68,112 @@ type Proxy struct {
 
 	upstream *url.URL
 	closing  chan struct{} // closed when the test ends: stalls let go
+	client   http.RoundTripper
 	mu       sync.Mutex
 	rules    []*Rule
 	// Faults counts the faults injected.
-	faults int
+	faults  int
+	latency time.Duration
+	counts  map[string]int
+	// inFlight and maxInFlight: requests being answered now, and the most
+	// at once since the counts were reset.
+	inFlight, maxInFlight int
 }
 
 // New starts a proxy to upstream (host:port, plain HTTP) that stops when
 // the test ends.
 func New(t testing.TB, upstream string, rules ...Rule) *Proxy {
 	t.Helper()
-	p := &Proxy{upstream: &url.URL{Scheme: "http", Host: upstream}, closing: make(chan struct{})}
+	p, stop := Start(upstream, rules...)
+	t.Cleanup(stop)
+	return p
+}
+
+// Start is New for a program that is not a test (the benchmark): the proxy
+// runs on 127.0.0.1 until stop is called.
+func Start(upstream string, rules ...Rule) (p *Proxy, stop func()) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256 // many requests held at once reuse their connections
+	p = &Proxy{upstream: &url.URL{Scheme: "http", Host: upstream}, closing: make(chan struct{}), client: tr, counts: map[string]int{}}
 	p.Set(rules...)
 	srv := httptest.NewServer(http.HandlerFunc(p.serve))
-	// srv.Close waits for the requests in flight: a stalled one (which a
-	// client's background request can leave behind) is let go first, so
-	// the test does not wait out its stall.
-	t.Cleanup(func() {
-		close(p.closing)
-		srv.Close()
-	})
 	u, _ := url.Parse(srv.URL)
 	p.Host = u.Host
-	return p
+	// srv.Close waits for the requests in flight: a stalled one (which a
+	// client's background request can leave behind) is let go first, so
+	// the caller does not wait out its stall.
+	return p, func() {
+		close(p.closing)
+		srv.Close()
+		tr.CloseIdleConnections()
+	}
+}
+
+// SetLatency holds every request for d before it is answered (0: none),
+// as a registry d away would.
+func (p *Proxy) SetLatency(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.latency = d
+}
+
+// Counts returns how many requests the proxy saw, by kind (see KindOf),
+// since it started or ResetCounts.
+func (p *Proxy) Counts() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.counts)
+}
+
+// Total is the number of requests the proxy saw since it started or
+// ResetCounts.
+func (p *Proxy) Total() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, c := range p.counts {
+		n += c
+	}
+	return n
+}
+
+// MaxInFlight is the most requests the proxy was answering at once since it
+// started or ResetCounts.
+func (p *Proxy) MaxInFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maxInFlight
+}
+
+// ResetCounts sets the counts (and MaxInFlight) to zero.
+func (p *Proxy) ResetCounts() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear(p.counts)
+	p.maxInFlight = p.inFlight
+}
+
+// KindOf names what a registry request asks for, by its method and the
+// distribution API path: "ping" (/v2/), "HEAD manifest", "GET manifest",
+// "GET blob", "GET referrers", "GET tags", and "METHOD other" for the rest
+// (uploads, the catalog).
+func KindOf(r *http.Request) string {
+	path := r.URL.Path
+	switch {
+	case path == "/v2/" || path == "/v2":
+		return "ping"
+	case strings.Contains(path, "/manifests/"):
+		return r.Method + " manifest"
+	case strings.Contains(path, "/blobs/uploads"):
+		return r.Method + " upload"
+	case strings.Contains(path, "/blobs/"):
+		return r.Method + " blob"
+	case strings.Contains(path, "/referrers/"):
+		return r.Method + " referrers"
+	case strings.HasSuffix(path, "/tags/list"):
+		return r.Method + " tags"
+	}
+	return r.Method + " other"
 }
 
 // Set replaces the rules.
@@ -151,7 +238,33 @@ func (p *Proxy) throttle(rule *Rule) *Rule {
 	return &out
 }
 
+// arrive counts r and returns how long to hold it.
+func (p *Proxy) arrive(r *http.Request) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.counts[KindOf(r)]++
+	p.inFlight++
+	p.maxInFlight = max(p.maxInFlight, p.inFlight)
+	return p.latency
+}
+
+func (p *Proxy) leave() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inFlight--
+}
+
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
+	hold := p.arrive(r)
+	defer p.leave()
+	if hold > 0 {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-p.closing:
+		case <-time.After(hold):
+		}
+	}
 	rule := p.match(r)
 	if rule != nil {
 		switch rule.Kind {
@@ -242,7 +355,7 @@ func (p *Proxy) forward(r *http.Request) (*http.Response, []byte, error) {
 	}
 	out.Header = r.Header.Clone()
 	out.ContentLength = r.ContentLength
-	resp, err := http.DefaultTransport.RoundTrip(out)
+	resp, err := p.client.RoundTrip(out)
 	if err != nil {
 		return nil, nil, err
 	}

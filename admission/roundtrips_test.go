@@ -1,0 +1,154 @@
+package admission_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signet-dev/signet/admission"
+	"github.com/signet-dev/signet/internal/faultproxy"
+	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/keys"
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/policy"
+	"github.com/signet-dev/signet/sign"
+	"github.com/signet-dev/signet/verify"
+)
+
+// TestPodRoundTrips counts the registry requests of one review of a pod of
+// 8 containers, each a signed image by tag in its own repository, as the
+// registry sees them: cold (a new engine and client), the containers are
+// verified at once, 5 requests each and one /v2/ ping; warm (verdicts
+// cached), only each tag is resolved again — a moved tag is never missed.
+func TestPodRoundTrips(t *testing.T) {
+	t.Parallel()
+	reg := registrytest.New(t, true)
+	dir := t.TempDir()
+	priv, _ := keys.Generate(keys.ECDSAP256)
+	pub, _ := keys.PublicKeyPEM(priv.Public())
+	os.WriteFile(filepath.Join(dir, "release.pub"), pub, 0o644)
+	sv, _ := keys.SignerVerifier(priv)
+	s, _ := sign.New(sv, oci.New())
+	p := faultproxy.New(t, reg.Host)
+	var images []string
+	for i := range 8 {
+		d := reg.PushImage(t, fmt.Sprintf("team/c%d:v1", i))
+		if _, err := s.SignImage(context.Background(), d.String(), sign.Request{}); err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, fmt.Sprintf("%s/team/c%d:v1", p.Host, i))
+	}
+	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, key: release.pub}]\n", p.Host+"/team/**")
+	c, err := policy.Compile([]byte(doc), dir, keys.Loader{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := verify.NewEngine(oci.New(), c, verify.WithCache(100, time.Minute, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := admission.New(eng)
+	for _, tc := range []struct {
+		name string
+		want map[string]int
+	}{
+		// /v2/ once for the registry (not per repository); per container:
+		// the tag (HEAD), the referrers, the signature's manifest and the
+		// legacy .sig tag, the bundle.
+		{"cold", map[string]int{"ping": 1, "HEAD manifest": 8, "GET referrers": 8, "GET manifest": 16, "GET blob": 8}},
+		{"warm", map[string]int{"HEAD manifest": 8}},
+	} {
+		p.ResetCounts()
+		resp := hook.Review(context.Background(), reviewRequest(t, "Pod", images...), false)
+		if !resp.Allowed {
+			t.Fatalf("%s: a pod of 8 signed images was refused: %s", tc.name, resp.Result.Message)
+		}
+		if got := p.Counts(); !maps.Equal(got, tc.want) {
+			t.Errorf("%s: the registry saw %v for a pod of 8 containers, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestPodReadsAtOnce: the containers of a cold pod are verified at once —
+// their tags resolved, referrers listed and bundles read together, not a
+// few at a time (go-containerregistry let a client read 4 blobs at once,
+// so the fifth container's bundle waited a round trip). The registry holds
+// each such request until all 8 of its kind have arrived, or 10 s have
+// passed; the test asserts how many arrived together.
+func TestPodReadsAtOnce(t *testing.T) {
+	t.Parallel()
+	kinds := []string{"HEAD manifest", "GET referrers", "GET blob"}
+	var mu sync.Mutex
+	arrived, waiting := map[string]int{}, map[string]int{} // most held at once; held now
+	release := map[string]chan struct{}{}
+	for _, k := range kinds {
+		release[k] = make(chan struct{})
+	}
+	var holding atomic.Bool
+	reg := registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			k := faultproxy.KindOf(r)
+			if ch, ok := release[k]; ok && holding.Load() {
+				mu.Lock()
+				waiting[k]++
+				arrived[k] = max(arrived[k], waiting[k])
+				if waiting[k] == 8 {
+					close(ch)
+				}
+				mu.Unlock()
+				select {
+				case <-ch:
+				case <-time.After(10 * time.Second):
+				}
+				mu.Lock()
+				waiting[k]--
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	dir := t.TempDir()
+	priv, _ := keys.Generate(keys.ECDSAP256)
+	pub, _ := keys.PublicKeyPEM(priv.Public())
+	os.WriteFile(filepath.Join(dir, "release.pub"), pub, 0o644)
+	sv, _ := keys.SignerVerifier(priv)
+	s, _ := sign.New(sv, oci.New())
+	var images []string
+	for i := range 8 {
+		d := reg.PushImage(t, fmt.Sprintf("team/c%d:v1", i))
+		if _, err := s.SignImage(context.Background(), d.String(), sign.Request{}); err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, fmt.Sprintf("%s/team/c%d:v1", reg.Host, i))
+	}
+	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, key: release.pub}]\n", reg.Host+"/team/**")
+	c, err := policy.Compile([]byte(doc), dir, keys.Loader{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := verify.NewEngine(oci.New(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holding.Store(true)
+	resp := admission.New(eng, admission.WithBudget(time.Minute)).Review(context.Background(), reviewRequest(t, "Pod", images...), false)
+	if !resp.Allowed {
+		t.Fatalf("a pod of 8 signed images was refused: %s", resp.Result.Message)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, k := range kinds {
+		select {
+		case <-release[k]:
+		default:
+			t.Errorf("%s: at most %d of the 8 containers' requests reached the registry together, want all 8", k, arrived[k])
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package verify_test
+
+import (
+	"context"
+	"maps"
+	"testing"
+
+	"github.com/signet-dev/signet/attest"
+	"github.com/signet-dev/signet/internal/faultproxy"
+	"github.com/signet-dev/signet/internal/registrytest"
+	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/verify"
+)
+
+// TestRoundTrips counts the registry requests one cold verification makes
+// (a new client: its /v2/ ping included), by kind, as the registry sees
+// them through a counting proxy. They are the guard that keeps round trips
+// the protocol does not require from creeping back: a change that adds one
+// fails here, and one that removes one updates the table (and
+// docs/registry-round-trips.md's critical paths).
+func TestRoundTrips(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, referrers := range []bool{true, false} {
+		w := newWorldAt(t, registrytest.New(t, referrers))
+		d := w.reg.PushImage(t, "team/app:v1")
+		w.sign(t, "alice", d.String())
+		a := w.reg.PushImage(t, "team/attested:v1")
+		w.sign(t, "alice", a.String())
+		w.attest(t, "alice", a.String(), "cyclonedx", "sbom.cdx.json")
+		p := faultproxy.New(t, w.reg.Host)
+		via := func(ref string) string { return p.Host + ref[len(w.reg.Host):] }
+		verifier := func(c *oci.Client) *verify.Verifier {
+			v, err := verify.New(c, []verify.Key{{Name: "alice", PublicKey: w.signers["alice"].PublicKey()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		type tc struct {
+			name string
+			run  func(c *oci.Client) error
+			want map[string]int
+		}
+		cases := []tc{{
+			name: "verify a digest",
+			run: func(c *oci.Client) error {
+				_, err := verifier(c).Verify(ctx, via(d.String()), verify.Request{})
+				return err
+			},
+		}, {
+			name: "verify a tag",
+			run: func(c *oci.Client) error {
+				_, err := verifier(c).Verify(ctx, via(w.reg.Host+"/team/app:v1"), verify.Request{})
+				return err
+			},
+		}, {
+			name: "verify one attestation",
+			run: func(c *oci.Client) error {
+				_, err := verifier(c).VerifyAttestations(ctx, via(a.String()), verify.AttestationRequest{PredicateType: attest.PredicateCycloneDX})
+				return err
+			},
+		}, {
+			name: "policy engine, a tag",
+			run: func(c *oci.Client) error {
+				return decided(t, w, c, via(w.reg.Host+"/team/app:v1"), "")
+			},
+		}, {
+			name: "policy engine, a digest with a signature and one attestation",
+			run: func(c *oci.Client) error {
+				return decided(t, w, c, via(a.String()), "    attestations: [{predicateType: cyclonedx}]\n")
+			},
+		}}
+		for _, c := range cases {
+			name := c.name + map[bool]string{true: ", referrers API", false: ", fallback tag"}[referrers]
+			p.ResetCounts()
+			if err := c.run(oci.New()); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			got := p.Counts()
+			t.Logf("%s: %d requests %v", name, p.Total(), got)
+			if want := roundTrips[name]; !maps.Equal(got, want) {
+				t.Errorf("%s: the registry saw %v, want %v", name, got, want)
+			}
+		}
+	}
+}
+
+// decided runs a cold engine (no cache, a new client) on one image under a
+// rule signed by alice (with extra rule lines) and fails unless it allows.
+func decided(t *testing.T, w *world, c *oci.Client, image, extra string) error {
+	t.Helper()
+	doc := "apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"**\"\n    signers: [{name: alice, key: alice.pub}]\n" + extra
+	e := w.engineWith(t, c, doc)
+	if d := e.Decide(context.Background(), image); !d.Allowed {
+		t.Fatalf("%s: refused: %s", image, d.Reason)
+	}
+	return nil
+}
+
+// roundTrips are the requests each case makes, by kind. The critical path
+// (the requests one after another) is in docs/registry-round-trips.md.
+var roundTrips = map[string]map[string]int{
+	// /v2/ once per client and repository; the referrers list, then the
+	// signature's manifest, then its bundle.
+	"verify a digest, referrers API": {"ping": 1, "GET referrers": 1, "GET manifest": 1, "GET blob": 1},
+	// The tag is resolved first (HEAD), then as a digest.
+	"verify a tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 1, "GET blob": 1},
+	// Both referrers (signature and attestation) read at once, and the
+	// legacy .att tag beside them; the digest is not resolved.
+	"verify one attestation, referrers API": {"ping": 1, "GET referrers": 1, "GET manifest": 3, "GET blob": 2},
+	// The engine reads the legacy .sig tag too (beside the referrers).
+	"policy engine, a tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	// A digest is resolved (the engine needs its media type) while its
+	// referrers and the .sig and .att tags are read.
+	"policy engine, a digest with a signature and one attestation, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
+	// Without the referrers API: its 404 (once per client and registry),
+	// then the fallback tag's index (one more GET manifest).
+	"verify a digest, fallback tag":                                              {"ping": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	"verify a tag, fallback tag":                                                 {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	"verify one attestation, fallback tag":                                       {"ping": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
+	"policy engine, a tag, fallback tag":                                         {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 3, "GET blob": 1},
+	"policy engine, a digest with a signature and one attestation, fallback tag": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 5, "GET blob": 2},
+}
