@@ -244,18 +244,8 @@ func (c *structCheck) object() bool {
 		if !c.value() {
 			return false
 		}
-		c.i = c.ws(c.i)
-		if c.i >= len(c.b) {
-			return false
-		}
-		switch c.b[c.i] {
-		case ',':
-			c.i = c.ws(c.i + 1)
-		case '}':
-			c.i++
-			return true
-		default:
-			return false
+		if more, ok := c.after('}'); !more {
+			return ok
 		}
 	}
 }
@@ -274,20 +264,28 @@ func (c *structCheck) array() bool {
 		if !c.value() {
 			return false
 		}
-		c.i = c.ws(c.i)
-		if c.i >= len(c.b) {
-			return false
-		}
-		switch c.b[c.i] {
-		case ',':
-			c.i = c.ws(c.i + 1)
-		case ']':
-			c.i++
-			return true
-		default:
-			return false
+		if more, ok := c.after(']'); !more {
+			return ok
 		}
 	}
+}
+
+// after reads what follows a member or element: a comma (more is true), or
+// the container's close (ok is true), else the JSON is not well formed.
+func (c *structCheck) after(closer byte) (more, ok bool) {
+	c.i = c.ws(c.i)
+	if c.i >= len(c.b) {
+		return false, false
+	}
+	switch c.b[c.i] {
+	case ',':
+		c.i = c.ws(c.i + 1)
+		return true, true
+	case closer:
+		c.i++
+		return false, true
+	}
+	return false, false
 }
 
 // str reads the string at i: the index after its closing quote and whether
