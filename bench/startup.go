@@ -65,7 +65,7 @@ func (b *bench) startup() error {
 	}
 	b.add(section, "signet --help, CPU (user+sys)", "ms", helpCPU, "")
 	b.add(section, "crane version, CPU (user+sys)", "ms", craneCPU, "crane "+craneVersion)
-	b.add(section, "signet --help CPU ÷ crane version CPU", "×", ratios, "each pair run back to back")
+	b.add(section, "signet --help CPU ÷ crane version CPU", "×", ratios, "each pair run back to back").Better = lowerIsBetter
 	b.add(section, "signet version, wall", "ms", wall, "")
 	return nil
 }
