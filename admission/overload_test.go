@@ -87,7 +87,10 @@ func TestOverload(t *testing.T) {
 					t.Errorf("allowed while nothing could be verified")
 				case strings.Contains(resp.Result.Message, "overloaded"):
 					shed++
-				case strings.Contains(resp.Result.Message, "did not finish within"):
+				case strings.Contains(resp.Result.Message, "did not finish within"),
+					// A registry call cut off at the budget, seen before
+					// the budget itself: the same denial.
+					strings.Contains(resp.Result.Message, "verification failed") && strings.Contains(resp.Result.Message, "deadline exceeded"):
 					timedOut++
 				default:
 					t.Errorf("unexpected answer: %s", resp.Result.Message)
@@ -107,9 +110,19 @@ func TestOverload(t *testing.T) {
 		t.Fatalf("shed %d, timed out %d", shed, timedOut)
 	}
 	// Recovery: the stall and the load stop; reviews verify again.
+	// A registry request shared by several callers that began during the
+	// stall is still held by the registry (up to its 10 s); callers that
+	// join it wait with it, so recovery is bounded by that, not immediate.
 	reg.stall.Store(false)
-	if _, resp := post(); resp == nil || !resp.Allowed {
-		t.Fatalf("after the overload: %+v", resp)
+	for start := time.Now(); ; {
+		_, resp := post()
+		if resp != nil && resp.Allowed {
+			break
+		}
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("after the overload: %+v", resp)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	// Bounded: no goroutines left behind by the shed or timed-out reviews
 	// (idle keep-alive connections aside).
