@@ -87,10 +87,7 @@ func TestOverload(t *testing.T) {
 					t.Errorf("allowed while nothing could be verified")
 				case strings.Contains(resp.Result.Message, "overloaded"):
 					shed++
-				case strings.Contains(resp.Result.Message, "did not finish within"),
-					// A registry call cut off at the budget, seen before
-					// the budget itself: the same denial.
-					strings.Contains(resp.Result.Message, "verification failed") && strings.Contains(resp.Result.Message, "deadline exceeded"):
+				case strings.Contains(resp.Result.Message, "did not finish within"):
 					timedOut++
 				default:
 					t.Errorf("unexpected answer: %s", resp.Result.Message)
@@ -110,21 +107,9 @@ func TestOverload(t *testing.T) {
 		t.Fatalf("shed %d, timed out %d", shed, timedOut)
 	}
 	// Recovery: the stall and the load stop; reviews verify again.
-	// Requests begun during the stall are still held by the registry (up
-	// to its 10 s) and the first reviews after it can still run out of
-	// budget on the registry's /v2/ request: recovery is bounded (15 s
-	// here), not immediate. Why it lingers with the rate-limit transport
-	// and not before is not yet known.
 	reg.stall.Store(false)
-	for start := time.Now(); ; {
-		_, resp := post()
-		if resp != nil && resp.Allowed {
-			break
-		}
-		if time.Since(start) > 15*time.Second {
-			t.Fatalf("after the overload: %+v", resp)
-		}
-		time.Sleep(200 * time.Millisecond)
+	if _, resp := post(); resp == nil || !resp.Allowed {
+		t.Fatalf("after the overload: %+v", resp)
 	}
 	// Bounded: no goroutines left behind by the shed or timed-out reviews
 	// (idle keep-alive connections aside).

@@ -397,7 +397,12 @@ const readAttempts = 3
 // status errors were already retried by the transport when that made
 // sense, and the caller's deadline or cancellation ends it.
 func again(ctx context.Context, err error) bool {
-	if err == nil || ctx.Err() != nil || isNotFound(err) || errors.Is(err, context.DeadlineExceeded) {
+	// A rate limit that outlasts the deadline is final; any other deadline
+	// error while ctx is alive is not this caller's (a request or a
+	// verification shared with another caller whose deadline passed) and
+	// is worth repeating under ctx.
+	var rle *RateLimitError
+	if err == nil || ctx.Err() != nil || isNotFound(err) || errors.As(err, &rle) {
 		return false
 	}
 	var terr *transport.Error

@@ -3,6 +3,7 @@ package oci
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -200,4 +201,24 @@ func FuzzRetryAfter(f *testing.F) {
 			t.Fatalf("retryAfter(%q) = %s, want 0 to a minute", v, d)
 		}
 	})
+}
+
+// TestAgainAfterAnothersDeadline: a deadline error while the caller's own
+// context is alive came from a request or verification shared with another
+// caller (TestOverload: reviews kept being denied after the registry
+// recovered) and is repeated; a rate limit that outlasts the deadline, and
+// the caller's own deadline, are final.
+func TestAgainAfterAnothersDeadline(t *testing.T) {
+	alive := context.Background()
+	if !again(alive, fmt.Errorf("get: %w", context.DeadlineExceeded)) {
+		t.Error("another caller's deadline is not repeated")
+	}
+	if again(alive, &RateLimitError{Status: 429, Deadline: true}) {
+		t.Error("a rate limit past the deadline is repeated")
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if again(done, fmt.Errorf("get: %w", context.DeadlineExceeded)) {
+		t.Error("the caller's own end is repeated")
+	}
 }
