@@ -15,10 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/internal/faultproxy"
 	"github.com/signet-dev/signet/keys"
@@ -88,19 +84,11 @@ func (b *bench) latency() error {
 func (b *bench) pushPod(n int) ([]string, error) {
 	var out []string
 	for i := range n {
-		img, err := random.Image(256, 1)
+		d, err := b.pushImage(fmt.Sprintf("%s/bench/pod/c%d:v1", b.registry, i))
 		if err != nil {
 			return nil, err
 		}
-		ref, err := name.NewTag(fmt.Sprintf("%s/bench/pod/c%d:v1", b.registry, i))
-		if err != nil {
-			return nil, err
-		}
-		if err := remote.Write(ref, img); err != nil {
-			return nil, err
-		}
-		d, _ := img.Digest()
-		out = append(out, ref.Context().Digest(d.String()).String())
+		out = append(out, d)
 	}
 	return out, nil
 }

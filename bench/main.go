@@ -276,6 +276,21 @@ func (b *bench) env(extra ...string) []string {
 // run runs a command and returns its wall time and peak RSS (bytes).
 func (b *bench) run(bin string, args ...string) (time.Duration, int64, error) {
 	cmd := exec.Command(bin, args...)
+	took, _, err := b.execute(cmd, bin, args)
+	if err != nil {
+		return took, 0, err
+	}
+	rss := int64(0)
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss * 1024
+	}
+	return took, rss, nil
+}
+
+// execute runs cmd in the bench's environment and returns its wall time and
+// its output; a failure names bin and its first arguments, with the
+// output's tail.
+func (b *bench) execute(cmd *exec.Cmd, bin string, args []string) (time.Duration, string, error) {
 	cmd.Env = b.env()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -283,13 +298,9 @@ func (b *bench) run(bin string, args ...string) (time.Duration, int64, error) {
 	err := cmd.Run()
 	took := time.Since(t0)
 	if err != nil {
-		return took, 0, fmt.Errorf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args[:min(len(args), 6)], " "), err, tail(out.String(), 2000))
+		return took, "", fmt.Errorf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args[:min(len(args), 6)], " "), err, tail(out.String(), 2000))
 	}
-	rss := int64(0)
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss * 1024
-	}
-	return took, rss, nil
+	return took, out.String(), nil
 }
 
 func tail(s string, n int) string {
@@ -342,21 +353,31 @@ func (b *bench) setup() error {
 func (b *bench) push(repo string, n int) ([]string, error) {
 	out := make([]string, 0, n)
 	for i := range n {
-		img, err := random.Image(256, 1)
+		d, err := b.pushImage(fmt.Sprintf("%s/%s:%d", b.registry, repo, i))
 		if err != nil {
 			return nil, err
 		}
-		ref, err := name.NewTag(fmt.Sprintf("%s/%s:%d", b.registry, repo, i))
-		if err != nil {
-			return nil, err
-		}
-		if err := remote.Write(ref, img); err != nil {
-			return nil, err
-		}
-		d, _ := img.Digest()
-		out = append(out, ref.Context().Digest(d.String()).String())
+		out = append(out, d)
 	}
 	return out, nil
+}
+
+// pushImage pushes a small random image as tag and returns its digest
+// reference.
+func (b *bench) pushImage(tag string) (string, error) {
+	img, err := random.Image(256, 1)
+	if err != nil {
+		return "", err
+	}
+	ref, err := name.NewTag(tag)
+	if err != nil {
+		return "", err
+	}
+	if err := remote.Write(ref, img); err != nil {
+		return "", err
+	}
+	d, _ := img.Digest()
+	return ref.Context().Digest(d.String()).String(), nil
 }
 
 // --- figures -----------------------------------------------------------------
@@ -668,16 +689,11 @@ func (b *bench) timed(bin string, args ...string) (time.Duration, int64, error) 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/usr/bin/time", append([]string{"-v", bin}, args...)...)
-	cmd.Env = b.env()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	t0 := time.Now()
-	err := cmd.Run()
-	took := time.Since(t0)
+	took, out, err := b.execute(cmd, bin, args)
 	if err != nil {
-		return took, 0, fmt.Errorf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args[:min(len(args), 6)], " "), err, tail(out.String(), 2000))
+		return took, 0, err
 	}
-	m := maxRSS.FindStringSubmatch(out.String())
+	m := maxRSS.FindStringSubmatch(out)
 	if m == nil {
 		return took, 0, fmt.Errorf("/usr/bin/time -v printed no maximum resident set size")
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // BundleParts is a Sigstore bundle's JSON held in two parts: the JSON with
@@ -348,11 +347,7 @@ func (e blobSizeError) Error() string        { return e.msg }
 func (e blobSizeError) Is(target error) bool { return target == errBlobSize }
 
 func (c *Client) fetchSplit(ctx context.Context, repo name.Repository, desc v1.Descriptor) (*BundleParts, error) {
-	l, err := remote.Layer(repo.Digest(desc.Digest.String()), c.remoteOpts(ctx, nil)...)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := l.Compressed()
+	rc, err := c.openBlob(ctx, repo, desc)
 	if err != nil {
 		return nil, err
 	}
@@ -360,24 +355,26 @@ func (c *Client) fetchSplit(ctx context.Context, repo name.Repository, desc v1.D
 	// One byte past the descriptor's size is read, so a longer body is
 	// refused there; the reader checks the digest at its end, which the
 	// splitter always reaches before it returns parts.
-	cr := &countingReader{r: io.LimitReader(rc, desc.Size+1)}
+	cr := &CountingReader{R: io.LimitReader(rc, desc.Size+1)}
 	parts, err := SplitBundle(cr, desc.Size)
 	if err != nil {
 		return nil, err
 	}
-	if cr.n != desc.Size {
-		return nil, blobSizeError{fmt.Sprintf("blob %s: read %d bytes, its descriptor says %d", desc.Digest, cr.n, desc.Size)}
+	if cr.N != desc.Size {
+		return nil, blobSizeError{fmt.Sprintf("blob %s: read %d bytes, its descriptor says %d", desc.Digest, cr.N, desc.Size)}
 	}
 	return parts, nil
 }
 
-type countingReader struct {
-	r io.Reader
-	n int64
+// CountingReader counts the bytes read through it (a blob's size is checked
+// against its descriptor's as it streams).
+type CountingReader struct {
+	R io.Reader
+	N int64
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
+func (c *CountingReader) Read(p []byte) (int, error) {
+	n, err := c.R.Read(p)
+	c.N += int64(n)
 	return n, err
 }

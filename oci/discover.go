@@ -285,12 +285,17 @@ func (c *Client) readBlob(ctx context.Context, repo name.Repository, desc v1.Des
 	return b, nil
 }
 
-func (c *Client) fetchBlob(ctx context.Context, repo name.Repository, desc v1.Descriptor) ([]byte, error) {
+// openBlob streams a blob; the reader checks its digest at its end.
+func (c *Client) openBlob(ctx context.Context, repo name.Repository, desc v1.Descriptor) (io.ReadCloser, error) {
 	l, err := remote.Layer(repo.Digest(desc.Digest.String()), c.remoteOpts(ctx, nil)...)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := l.Compressed()
+	return l.Compressed()
+}
+
+func (c *Client) fetchBlob(ctx context.Context, repo name.Repository, desc v1.Descriptor) ([]byte, error) {
+	rc, err := c.openBlob(ctx, repo, desc)
 	if err != nil {
 		return nil, err
 	}

@@ -147,7 +147,7 @@ func (v *Verifier) fetchDetached(ctx context.Context, t *oci.Target, p *attest.D
 // memCap, its summary): at most p.Size+1 bytes are read.
 func readDetached(r io.Reader, p *attest.DetachedPredicate, memCap int64) (*detachedDoc, error) {
 	h := sha256.New()
-	counted := &countingReader{r: io.LimitReader(r, p.Size+1)}
+	counted := &oci.CountingReader{R: io.LimitReader(r, p.Size+1)}
 	tee := io.TeeReader(counted, h)
 	doc := &detachedDoc{}
 	var sumErr error
@@ -163,8 +163,8 @@ func readDetached(r io.Reader, p *attest.DetachedPredicate, memCap int64) (*deta
 			return nil, fmt.Errorf("%w: reading document %s: %w", ErrDetachedPredicate, p.Digest, err)
 		}
 	}
-	if counted.n != p.Size {
-		return nil, fmt.Errorf("%w: document %s is %s bytes, the signed statement says %d", ErrDetachedPredicate, p.Digest, sizeSeen(counted.n, p.Size), p.Size)
+	if counted.N != p.Size {
+		return nil, fmt.Errorf("%w: document %s is %s bytes, the signed statement says %d", ErrDetachedPredicate, p.Digest, sizeSeen(counted.N, p.Size), p.Size)
 	}
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != p.Digest {
 		return nil, fmt.Errorf("%w: the document read hashes to %s, the signed statement names %s (it was replaced or damaged)", ErrDetachedPredicate, got, p.Digest)
@@ -183,17 +183,6 @@ func sizeSeen(n, want int64) string {
 		return fmt.Sprintf("more than %d", want)
 	}
 	return fmt.Sprint(n)
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // expandStatement is the statement a condition and maxAge see for a
