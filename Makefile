@@ -17,12 +17,17 @@ CONFORMANCE_DIR ?= ../shared/conformance
 
 all: build
 
-# signet, and beside it the KMS provider programs it runs for awskms://,
-# gcpkms://, azurekms:// and hashivault:// keys (sigstore's KMS plugin
-# protocol: signet links no cloud SDK, and starts faster for it).
+# signet, and beside it the programs it runs: signet-server for the server
+# roles (admission, gate, fleet), and the KMS provider programs for
+# awskms://, gcpkms://, azurekms:// and hashivault:// keys (sigstore's KMS
+# plugin protocol). signet is a split build (-tags signet_split): it links
+# neither the server roles' Kubernetes, Prometheus and database packages nor
+# any cloud SDK, and every command starts faster for it; signet-server is
+# the whole command set in one program (what `go build ./cmd/signet` gives).
 KMS_PLUGINS := $(addprefix ./cmd/sigstore-kms-,awskms gcpkms azurekms hashivault)
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(SIGNET) ./cmd/signet
+	$(GO) build -tags signet_split -ldflags '$(LDFLAGS)' -o $(SIGNET) ./cmd/signet
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/signet-server ./cmd/signet
 	$(GO) build -o $(BIN)/ $(KMS_PLUGINS)
 
 quickstart: build
@@ -47,6 +52,7 @@ RACE_UNINSTRUMENTED := golang.org/x/crypto/scrypt
 test:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
+	$(GO) build -tags signet_split -o /dev/null ./cmd/signet
 	$(GO) test -race -gcflags='$(RACE_UNINSTRUMENTED)=-race=false' -count=1 ./...
 	cd internal/crdcheck && $(GO) vet ./... && $(GO) test -count=1 ./...
 

@@ -15,6 +15,8 @@ import (
 // Exit codes of signet (see cmd/signet/exitcode.go).
 const (
 	exitOK           = 0
+	exitError        = 1
+	exitUsage        = 2
 	exitNoSignatures = 3
 	exitInvalid      = 4
 	exitRegistry     = 5

@@ -1,3 +1,5 @@
+//go:build !signet_split || !unix
+
 package main
 
 import (
@@ -24,7 +26,7 @@ import (
 )
 
 func newAdmissionCmd(s *streams) *cobra.Command {
-	cmd := &cobra.Command{Use: "admission", Short: "Kubernetes admission webhook: verify what workloads run, pin tags to digests"}
+	cmd := &cobra.Command{Use: "admission", Short: admissionShort}
 	cmd.AddCommand(newAdmissionServeCmd(s), newAdmissionReviewCmd(s))
 	return cmd
 }

@@ -6,9 +6,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/attest"
-	"github.com/signet-dev/signet/gate"
 	"github.com/signet-dev/signet/keys"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
@@ -31,7 +29,7 @@ func completedFlags() []flagValues {
 	for i, t := range keys.Types {
 		keyTypes[i] = string(t)
 	}
-	return []flagValues{
+	return append([]flagValues{
 		{"signet keys generate", "type", keyTypes},
 		{"", "type", typeNames},
 		{"signet policy import", "output", []string{"yaml\tthe policy, with comments", "json\tthe report and the policy"}},
@@ -47,12 +45,7 @@ func completedFlags() []flagValues {
 			string(sign.LayoutLegacy) + "\tcosign v2's .sig tag",
 			string(sign.LayoutBoth) + "\tboth",
 		}},
-		{"", "failure-mode", []string{
-			string(admission.FailClosed) + "\tdeny what could not be verified",
-			string(admission.FailReceipt) + "\tadmit a digest that passed within --cache-ttl",
-		}},
-		{"signet gate status", "state", []string{gate.StatePending, gate.StatePassed, gate.StateAllowed, gate.StateUnverified, gate.StateFailed, gate.StateError}},
-	}
+	}, serverCompletedFlags()...)
 }
 
 // registerCompletions walks the command tree and registers a completion

@@ -307,3 +307,11 @@ func tufMirror() (string, error) {
 	}
 	return cfg.Mirror, nil
 }
+
+// dash shows an empty value as "-" in a table.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,3 +1,5 @@
+//go:build !signet_split || !unix
+
 package main
 
 import (
@@ -23,7 +25,7 @@ import (
 )
 
 func newFleetCmd(s *streams) *cobra.Command {
-	cmd := &cobra.Command{Use: "fleet", Short: "What a policy change would do to what already runs"}
+	cmd := &cobra.Command{Use: "fleet", Short: fleetShort}
 	cmd.AddCommand(newFleetCheckCmd(s))
 	return cmd
 }

@@ -1,3 +1,5 @@
+//go:build !signet_split || !unix
+
 package main
 
 import (
@@ -25,7 +27,7 @@ import (
 )
 
 func newGateCmd(s *streams) *cobra.Command {
-	cmd := &cobra.Command{Use: "gate", Short: "Registry push gate: verify every push, record the verdict, list what is unverified"}
+	cmd := &cobra.Command{Use: "gate", Short: gateShort}
 	cmd.AddCommand(newGateServeCmd(s), newGateStatusCmd(s), newGateBackfillCmd(s))
 	return cmd
 }
@@ -373,10 +375,3 @@ func (d *days) Set(s string) error {
 }
 
 func (d *days) Type() string { return "duration" }
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}

@@ -1,3 +1,5 @@
+//go:build !signet_split || !unix
+
 package main
 
 import (

@@ -16,11 +16,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 
+	"github.com/signet-dev/signet/internal/companion"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/kms"
 	"github.com/sigstore/sigstore/pkg/signature/kms/cliplugin"
@@ -53,21 +52,5 @@ func kmsPlugin(scheme string) kms.ProviderInit {
 // KMS key is first used: the plugin protocol finds a provider program by its
 // name on PATH, and the one beside signet is the one built with it.
 var kmsPluginsOnPath = sync.OnceFunc(func() {
-	exe, err := os.Executable()
-	if err != nil {
-		return
-	}
-	if exe, err = filepath.EvalSymlinks(exe); err != nil {
-		return
-	}
-	dir := filepath.Dir(exe)
-	path := os.Getenv("PATH")
-	if slices.Contains(filepath.SplitList(path), dir) {
-		return
-	}
-	if path == "" {
-		os.Setenv("PATH", dir)
-		return
-	}
-	os.Setenv("PATH", dir+string(os.PathListSeparator)+path)
+	os.Setenv("PATH", companion.PathFirst(os.Getenv("PATH")))
 })

@@ -38,6 +38,14 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	return exitCode(err)
 }
 
+// The server roles' one-line descriptions, the same in a split build
+// (serverroles_split.go), where signet-server serves them.
+const (
+	admissionShort = "Kubernetes admission webhook: verify what workloads run, pin tags to digests"
+	gateShort      = "Registry push gate: verify every push, record the verdict, list what is unverified"
+	fleetShort     = "What a policy change would do to what already runs"
+)
+
 func newRootCmd(s *streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "signet",

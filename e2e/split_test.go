@@ -1,0 +1,51 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSplitBuild checks make build's pair: bin/signet, a split build, hands
+// the server roles (their help and completion too) to bin/signet-server
+// beside it, and says what to do when signet-server is missing. The
+// admission, gate and fleet suites run through the same hand-over.
+func TestSplitBuild(t *testing.T) {
+	env := toolEnv()
+	signetBin := tool("signet", "")
+	expect(t, "signet --help", runCLI(t, env, signetBin, "--help"), exitOK,
+		"admission", "gate", "fleet", "Registry push gate")
+	expect(t, "signet gate --help", runCLI(t, env, signetBin, "gate", "--help"), exitOK,
+		"signet gate [command]", "backfill", "serve", "status")
+	expect(t, "signet help admission serve", runCLI(t, env, signetBin, "help", "admission", "serve"), exitOK,
+		"--failure-mode")
+	expect(t, "completion of gate's subcommands", runCLI(t, env, signetBin, "__complete", "gate", "st"), exitOK,
+		"status\t")
+	expect(t, "completion of a server role's flag value", runCLI(t, env, signetBin, "__complete", "admission", "serve", "--failure-mode", ""), exitOK,
+		"closed\t", "receipt\t")
+	expect(t, "a server role's usage error", runCLI(t, env, signetBin, "fleet", "check", "--no-such-flag"), exitUsage,
+		"unknown flag: --no-such-flag")
+
+	// signet alone: no signet-server next to it, none on PATH.
+	dir := t.TempDir()
+	b, err := os.ReadFile(signetBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lone := filepath.Join(dir, "signet")
+	if err := os.WriteFile(lone, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	alone := append(toolEnv(), "PATH="+dir)
+	r := runCLI(t, alone, lone, "gate", "status")
+	expect(t, "signet gate status without signet-server", r, exitError,
+		"'signet gate' runs in signet-server, which is neither next to signet nor on PATH")
+	if strings.Contains(r.out+r.err, "panic") {
+		t.Fatalf("signet alone panicked:\n%s", r)
+	}
+	// The rest of signet works alone.
+	expect(t, "signet version alone", runCLI(t, alone, lone, "version"), exitOK, "signet")
+}
