@@ -157,6 +157,7 @@ func main() {
 		{"attestation rss", b.attestationRSS},
 		{"admission", b.admission},
 		{"registry latency", b.latency},
+		{"rate limits", b.rateLimit},
 		{"log", b.log},
 		{"fleet", b.fleet},
 	}
