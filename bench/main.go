@@ -867,6 +867,21 @@ const notes = `
   Deployment with one signed image per review; back-to-back runs report the
   capacity, steady runs the latency at 200 req/s.
 - **log**: the embedded Tessera log in process.
+- **start-up**: what every command pays before it works: the sum of package
+  init of ` + "`signet version`" + ` (` + "`GODEBUG=inittrace=1`" + `), and the CPU of ` + "`signet --help`" + `
+  against ` + "`crane version`" + `'s, pairs run back to back. ` + "`make build`" + `'s signet is a
+  split build: admission, gate and fleet run in signet-server beside it.
+- **registry latency**: the benchmark registry behind a proxy that holds
+  every request 20 or 50 ms (internal/faultproxy); whole-process verify, one
+  verification and the policy engine in process, and the admission webhook in
+  process over HTTPS with pods of 1 and 8 containers in their own
+  repositories, one cold review at a time and 200 reviews/s.
+- **rate limits**: ` + "`signet verify`" + ` through a proxy that lets one request in
+  three through and answers the others 429 and 503 with Retry-After: 1.
+- **fleet**: ` + "`signet fleet check --no-cluster`" + ` (whole process, through
+  signet-server) over 10,000 distinct key-signed images in the pinned
+  registry, at each ` + "`--max-workers`" + `; CPU per verification of signet and of the
+  registry, and peak RSS at 1,000 and 10,000 images.
 
 Tests never assert these numbers; CI does not run ` + "`make bench`" + `, only the quick check above.
 `
