@@ -12,9 +12,13 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/signet-dev/signet/internal/companion"
+	"github.com/signet-dev/signet/internal/gcpace"
 )
 
 func main() {
+	// Most commands allocate a few megabytes and exit: no collection until
+	// the runtime holds 32 MiB, the usual pacing after (internal/gcpace).
+	gcpace.Floor(32 << 20)
 	// Tessera logs through klog; Signet reports what matters itself.
 	klog.LogToStderr(false)
 	klog.SetOutput(io.Discard)

@@ -24,6 +24,9 @@ var (
 func Tight(percent int) (release func()) {
 	mu.Lock()
 	if held == 0 {
+		// A large document ends the start-up floor: the pacing before it is
+		// what Tight tightens, and what its last release puts back.
+		endFloorLocked()
 		saved = debug.SetGCPercent(percent)
 		if saved >= 0 && saved < percent {
 			debug.SetGCPercent(saved) // already tighter (or off): leave it
