@@ -56,22 +56,31 @@ func TestPodRoundTrips(t *testing.T) {
 	}
 	hook := admission.New(eng)
 	for _, tc := range []struct {
-		name string
-		want map[string]int
+		name         string
+		want         map[string]int
+		fallbackTags int // fallback tags read beside the API: 1 up to this many
 	}{
 		// /v2/ once for the registry (not per repository); per container:
 		// the tag (HEAD), the referrers, the signature's manifest and the
-		// legacy .sig tag, the bundle.
-		{"cold", map[string]int{"ping": 1, "HEAD manifest": 8, "GET referrers": 8, "GET manifest": 16, "GET blob": 8}},
-		{"warm", map[string]int{"HEAD manifest": 8}},
+		// legacy .sig tag, the bundle; and the referrers fallback tag of
+		// each container listed before the registry answered the first
+		// referrers request (1 to 8 of them: read at once beside the API
+		// while the client does not know the registry, see
+		// oci.referrersOrFallback).
+		{"cold", map[string]int{"ping": 1, "HEAD manifest": 8, "GET referrers": 8, "GET manifest": 16, "GET blob": 8}, 8},
+		{"warm", map[string]int{"HEAD manifest": 8}, 0},
 	} {
 		p.ResetCounts()
 		resp := hook.Review(context.Background(), reviewRequest(t, "Pod", images...), false)
 		if !resp.Allowed {
 			t.Fatalf("%s: a pod of 8 signed images was refused: %s", tc.name, resp.Result.Message)
 		}
-		if got := p.Counts(); !maps.Equal(got, tc.want) {
-			t.Errorf("%s: the registry saw %v for a pod of 8 containers, want %v", tc.name, got, tc.want)
+		got := p.Counts()
+		if extra := got["GET manifest"] - tc.want["GET manifest"]; tc.fallbackTags > 0 && extra >= 1 && extra <= tc.fallbackTags {
+			got["GET manifest"] = tc.want["GET manifest"]
+		}
+		if !maps.Equal(got, tc.want) {
+			t.Errorf("%s: the registry saw %v for a pod of 8 containers, want %v (GET manifest: up to %d more)", tc.name, p.Counts(), tc.want, tc.fallbackTags)
 		}
 	}
 }

@@ -187,6 +187,11 @@ func (c *Client) referrersIndex(ctx context.Context, d name.Digest) (*v1.IndexMa
 		im, err := c.fallbackIndex(ctx, FallbackTag(d))
 		return im, LayoutFallbackTag, err
 	}
+	if _, known := c.referrersAPI.Load(registry); !known {
+		if im, layout, ok := c.referrersOrFallback(ctx, d); ok {
+			return im, layout, nil
+		}
+	}
 	probe := &referrersProbe{}
 	var im *v1.IndexManifest
 	var err error
@@ -207,6 +212,55 @@ func (c *Client) referrersIndex(ctx context.Context, d name.Digest) (*v1.IndexMa
 		c.noReferrersAPI.Store(registry, true)
 	}
 	return im, probe.layout(), nil
+}
+
+// referrersOrFallback asks a registry not yet known to this client for d's
+// referrers through the API and, at the same time, reads the fallback tag
+// that a registry without the API is read through: one round trip instead
+// of two one after the other, for one request more on a registry with the
+// API, once. The tag's index is used only when the API's answer is one on
+// which go-containerregistry would read the tag itself (the probe says), so
+// what is listed is what the sequential read lists. Anything else — an
+// error from either, an answer from neither — returns ok false, and the
+// caller reads as before (with its retries).
+func (c *Client) referrersOrFallback(ctx context.Context, d name.Digest) (*v1.IndexManifest, Layout, bool) {
+	registry := d.Context().RegistryStr()
+	tagCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type read struct {
+		im  *v1.IndexManifest
+		err error
+	}
+	tag := make(chan read, 1)
+	go func() {
+		im, err := c.fallbackIndex(tagCtx, FallbackTag(d))
+		tag <- read{im, err}
+	}()
+	probe := &referrersProbe{}
+	// Not through the client's Puller, whose own options would read the tag
+	// after the API's answer.
+	idx, err := remote.Referrers(d, append(c.remoteOpts(withProbe(ctx, probe), c.transport), remote.WithReferrersTagFallback(false))...)
+	if err == nil {
+		cancel()
+		<-tag
+		im, err := idx.IndexManifest()
+		if err != nil || probe.layout() != LayoutReferrersAPI {
+			return nil, "", false
+		}
+		c.referrersAPI.Store(registry, true)
+		return im, LayoutReferrersAPI, true
+	}
+	if !probe.notSupported() {
+		cancel()
+		<-tag
+		return nil, "", false
+	}
+	r := <-tag
+	if r.err != nil {
+		return nil, "", false
+	}
+	c.noReferrersAPI.Store(registry, true)
+	return r.im, LayoutFallbackTag, true
 }
 
 // readReferrer fetches one referrer manifest of subject and, if it holds a

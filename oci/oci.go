@@ -78,8 +78,9 @@ type Client struct {
 	layoutRepo        string
 	layoutDirs        sync.Map // cleaned dir -> *LayoutDir, one per directory (its write lock)
 	// noReferrersAPI remembers registries that answered the referrers API
-	// with 404 (registry name -> true).
-	noReferrersAPI sync.Map
+	// with 404 (registry name -> true); referrersAPI those that answered it
+	// with an index.
+	noReferrersAPI, referrersAPI sync.Map
 }
 
 // Option configures a Client.

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // referrersProbe records whether the registry answered the referrers API
@@ -16,6 +18,10 @@ type referrersProbe struct {
 	mu       sync.Mutex
 	answered bool // a GET /v2/.../referrers/... returned 200 with an index
 	missing  bool // ... returned 404 or 400
+	// unsupported: the answer is one on which go-containerregistry reads
+	// the fallback tag instead — 404, 400 or 406, or 200 with any other
+	// content type than exactly an OCI index.
+	unsupported bool
 }
 
 type probeKey struct{}
@@ -42,7 +48,21 @@ func (t probeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusOK:
 		p.missing = true
 	}
+	switch resp.StatusCode {
+	case http.StatusNotFound, http.StatusBadRequest, http.StatusNotAcceptable:
+		p.unsupported = true
+	case http.StatusOK:
+		p.unsupported = resp.Header.Get("Content-Type") != string(types.OCIImageIndex)
+	}
 	return resp, err
+}
+
+// notSupported says whether the referrers API answer was one on which the
+// fallback tag is read.
+func (p *referrersProbe) notSupported() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.unsupported
 }
 
 // layout returns the layout the probed call used to list referrers.

@@ -102,20 +102,24 @@ func decided(t *testing.T, w *world, c *oci.Client, image, extra string) error {
 // (the requests one after another) is in docs/registry-round-trips.md.
 var roundTrips = map[string]map[string]int{
 	// /v2/ once per client and repository; the referrers list, then the
-	// signature's manifest, then its bundle.
-	"verify a digest, referrers API": {"ping": 1, "GET referrers": 1, "GET manifest": 1, "GET blob": 1},
+	// signature's manifest, then its bundle. A client's first listing on a
+	// registry reads the referrers fallback tag at once beside the API (one
+	// GET manifest more where the API answers, one round trip less where it
+	// does not; oci.referrersOrFallback).
+	"verify a digest, referrers API": {"ping": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
 	// The tag is resolved first (HEAD), then as a digest.
-	"verify a tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 1, "GET blob": 1},
+	"verify a tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
 	// Both referrers (signature and attestation) read at once, and the
 	// legacy .att tag beside them; the digest is not resolved.
-	"verify one attestation, referrers API": {"ping": 1, "GET referrers": 1, "GET manifest": 3, "GET blob": 2},
+	"verify one attestation, referrers API": {"ping": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
 	// The engine reads the legacy .sig tag too (beside the referrers).
-	"policy engine, a tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	"policy engine, a tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 3, "GET blob": 1},
 	// A digest is resolved (the engine needs its media type) while its
 	// referrers and the .sig and .att tags are read.
-	"policy engine, a digest with a signature and one attestation, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
-	// Without the referrers API: its 404 (once per client and registry),
-	// then the fallback tag's index (one more GET manifest).
+	"policy engine, a digest with a signature and one attestation, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 5, "GET blob": 2},
+	// Without the referrers API: its 404 (once per client and registry)
+	// and, at the same time, the fallback tag's index (one more GET
+	// manifest).
 	"verify a digest, fallback tag":                                              {"ping": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
 	"verify a tag, fallback tag":                                                 {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
 	"verify one attestation, fallback tag":                                       {"ping": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
