@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -54,7 +55,10 @@ type fleetSeedMeta struct {
 // time one verification costs signet and the registry (which share this
 // machine's cores, so the CPU figures hold when other work slows the wall
 // clock), and peak RSS (/usr/bin/time -v) at the smaller and the full
-// fleet, which shows whether memory grows with the fleet. The seeded
+// fleet, which shows whether memory grows with the fleet. The registry
+// runs as configured by default; at --max-workers 16 the step also
+// measures it with an in-memory blob descriptor cache (fleetCached) and
+// with its garbage collector tuned (fleetGOGC). The seeded
 // registry storage is kept in a cache keyed by the image count and seed
 // format, so only the first run seeds. Each process is bounded to 10
 // minutes, and no worker count is started past 45 minutes into the step.
@@ -65,16 +69,16 @@ func (b *bench) fleet() error {
 		n, small = 1_000, 250
 	}
 	deadline := time.Now().Add(45 * time.Minute)
-	reg, pub, regPID, err := b.fleetRegistry(n)
+	reg, pub, regPID, err := b.fleetRegistry(n, fleetDefault)
 	if err != nil {
 		return err
 	}
-	pol := filepath.Join(b.work, "fleet-policy.yaml")
-	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\ndefaultAction: deny\nimages:\n"+
-		"  - pattern: %q\n    signers: [{name: release, key: %s}]\n", reg+"/fleet/**", pub)
-	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
+	pol, err := b.fleetPolicy(fleetDefault, reg, pub)
+	if err != nil {
 		return err
 	}
+	// repos names the repositories of the first images, at the registry
+	// started last.
 	repos := func(images int) []string {
 		var out []string
 		for i := range images / fleetPerRepo {
@@ -128,7 +132,111 @@ func (b *bench) fleet() error {
 	}
 	b.add(section, "fleet check: what the CPU allows, cores ÷ (signet + registry CPU per verification), every run above", "verifications/s", ceiling,
 		"an estimate for a quiet machine")
+	// The registry's configuration, at one worker count: its CPU per
+	// verification is mostly the blob read (distribution's filesystem
+	// driver allocates a 4 MiB buffer for each) and the garbage collection
+	// that allocation drives, which GOGC trades for memory; a blob
+	// descriptor cache saves file system stats, not CPU.
+	for _, c := range []fleetRegistryConfig{fleetCached, fleetGOGC} {
+		if time.Now().After(deadline) {
+			log.Printf("bench: fleet: past the step's 45 minutes; the registry %s not measured", c.label)
+			break
+		}
+		stop(regPID)
+		if reg, pub, regPID, err = b.fleetRegistry(n, c); err != nil {
+			return err
+		}
+		if pol, err = b.fleetPolicy(c, reg, pub); err != nil {
+			return err
+		}
+		if err := b.fleetConfigRuns(section, pol, repos(n), n, runs, regPID, c); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// fleetConfigRuns measures the fleet check at --max-workers 16 against the
+// registry (started as c, whose process is regPID) runs times, and adds its
+// rate and the CPU per verification of both processes. A registry with the
+// blob descriptor cache is read once before, unmeasured, to fill it: a
+// production registry's cache holds what it serves often.
+func (b *bench) fleetConfigRuns(section, pol string, repos []string, n, runs, regPID int, c fleetRegistryConfig) error {
+	const w = 16
+	if c.cache {
+		if _, err := b.fleetCheck(pol, repos, n, w); err != nil {
+			return err
+		}
+	}
+	var rates, sig, regc []float64
+	for range runs {
+		reg0 := procCPU(regPID)
+		r, err := b.fleetCheck(pol, repos, n, w)
+		if err != nil {
+			return err
+		}
+		rates = append(rates, float64(n)/r.wall.Seconds())
+		sig = append(sig, r.cpu.Seconds()*1000/float64(n))
+		regc = append(regc, (procCPU(regPID)-reg0).Seconds()*1000/float64(n))
+		log.Printf("bench: fleet: registry %s, --max-workers %d: %.0f verifications/s, CPU per verification %.2f ms signet + %.2f ms registry",
+			c.label, w, rates[len(rates)-1], sig[len(sig)-1], regc[len(regc)-1])
+	}
+	b.add(section, fmt.Sprintf("fleet check, %d images, --max-workers %d, registry %s", n, w, c.label), "verifications/s", rates, c.note)
+	b.add(section, fmt.Sprintf("fleet check, registry %s: signet's CPU per verification", c.label), "ms", sig, "")
+	b.add(section, fmt.Sprintf("fleet check, registry %s: the registry's CPU per verification", c.label), "ms", regc, "")
+	return nil
+}
+
+// fleetRegistryConfig is a configuration the fleet step runs its registry in.
+type fleetRegistryConfig struct {
+	name, label, note string
+	cache             bool     // storage: cache: blobdescriptor: inmemory
+	env               []string // added to the registry's environment
+}
+
+var (
+	// fleetDefault is the step's registry: distribution's default
+	// configuration (filesystem storage, no cache).
+	fleetDefault = fleetRegistryConfig{name: "default", label: "as configured by default"}
+	// fleetCached adds an in-memory blob descriptor cache, as production
+	// registries often run, sized for the fleet.
+	fleetCached = fleetRegistryConfig{name: "cached", label: "with an in-memory blob descriptor cache", cache: true,
+		note: "storage: cache: blobdescriptor: inmemory, filled by a run before; it saves file system stats, and no registry CPU here"}
+	// fleetGOGC is fleetDefault with the Go garbage collector tuned
+	// (GOGC=400): the registry's live heap is small here, so by default it
+	// collects after every few blob reads' 4 MiB buffers.
+	fleetGOGC = fleetRegistryConfig{name: "gogc", label: "with GOGC=400", env: []string{"GOGC=400"},
+		note: "the registry's collector tuned for its allocation: distribution's filesystem driver allocates a 4 MiB buffer for each blob read"}
+)
+
+// fleetPolicy writes the step's policy for the registry at reg (started
+// as c): every image there signed by the seed's key.
+func (b *bench) fleetPolicy(c fleetRegistryConfig, reg, pub string) (string, error) {
+	pol := filepath.Join(b.work, "fleet-policy-"+c.name+".yaml")
+	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\ndefaultAction: deny\nimages:\n"+
+		"  - pattern: %q\n    signers: [{name: release, key: %s}]\n", reg+"/fleet/**", pub)
+	return pol, os.WriteFile(pol, []byte(doc), 0o600)
+}
+
+// stop ends the process pid that start started (its process group), and
+// forgets it.
+func stop(pid int) {
+	for i, c := range started {
+		if c.Process.Pid != pid {
+			continue
+		}
+		syscall.Kill(-pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { c.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(-pid, syscall.SIGKILL)
+			<-done
+		}
+		started = append(started[:i], started[i+1:]...)
+		return
+	}
 }
 
 // fleetRun is what one fleet check process took.
@@ -216,10 +324,11 @@ func fleetCacheDir(n int) (string, error) {
 	return filepath.Join(base, fmt.Sprintf("fleet-%s-%d", fleetSeedFormat, n)), nil
 }
 
-// fleetRegistry starts a distribution registry on the cached storage of n
-// signed images, seeding it first when no complete seed is cached, and
-// returns its address, the signing key's public key file and its PID.
-func (b *bench) fleetRegistry(n int) (addr, pub string, pid int, err error) {
+// fleetRegistry starts a distribution registry (configured as c) on the
+// cached storage of n signed images, seeding it first when no complete seed
+// is cached, and returns its address, the signing key's public key file and
+// its PID.
+func (b *bench) fleetRegistry(n int, c fleetRegistryConfig) (addr, pub string, pid int, err error) {
 	dir, err := fleetCacheDir(n)
 	if err != nil {
 		return "", "", 0, err
@@ -240,9 +349,14 @@ func (b *bench) fleetRegistry(n int) (addr, pub string, pid int, err error) {
 	if addr, err = freeAddr(); err != nil {
 		return "", "", 0, err
 	}
-	cfg := filepath.Join(b.work, "fleet-registry.yml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s/registry\nhttp:\n  addr: %s\n", dir, addr)), 0o600)
-	if err := start(b.tool("registry", registryVersion), b.env(), "serve", cfg); err != nil {
+	cfg := filepath.Join(b.work, "fleet-registry-"+c.name+".yml")
+	cache := ""
+	if c.cache {
+		// Room for every descriptor the fleet check reads (4 an image).
+		cache = fmt.Sprintf("  cache:\n    blobdescriptor: inmemory\n    blobdescriptorsize: %d\n", 8*n)
+	}
+	os.WriteFile(cfg, []byte(fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s/registry\n%shttp:\n  addr: %s\n", dir, cache, addr)), 0o600)
+	if err := start(b.tool("registry", registryVersion), b.env(c.env...), "serve", cfg); err != nil {
 		return "", "", 0, err
 	}
 	if err := waitHTTP("http://" + addr + "/v2/"); err != nil {

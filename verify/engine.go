@@ -856,6 +856,18 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 	var m map[int]string
 	if rv.signatures != nil {
 		res, _ = rv.signatures.evalSignatures(ctx, image, t, arts, req)
+		if legacySignaturesLater(rule) && len(matchPrincipals(res.Signatures)) < rule.Threshold {
+			// The referrers do not pass it: the full check, with the
+			// legacy .sig tag's signatures beside theirs.
+			legacy, err := e.client.Legacy(ctx, t, true, false)
+			if err != nil {
+				d.add("discover", Errored, registryClass(err), err.Error(), nil)
+				return
+			}
+			if len(legacy) > 0 {
+				res, _ = rv.signatures.evalSignatures(ctx, image, t, append(slices.Clip(arts), legacy...), req)
+			}
+		}
 		// Distinct principals, whatever format each signed in: one
 		// signature counts for one of the signers it verifies for.
 		m = matchPrincipals(res.Signatures)

@@ -138,7 +138,7 @@ func (e *Engine) platformRequirements(ctx context.Context, ct *oci.Target, rule 
 		return d.Checks
 	}
 	ref := rt.Reference()
-	arts, err := e.client.DiscoverLegacy(ctx, rt, true, len(rule.Attestations) > 0)
+	arts, err := e.client.DiscoverLegacy(ctx, rt, e.legacySignaturesAtOnce(rule), len(rule.Attestations) > 0)
 	if err == nil {
 		err = readNotationAttestations(ctx, e.client, rt, arts, notationAttestationTypes(rule, e.rules[rule]))
 	}

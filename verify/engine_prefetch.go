@@ -42,7 +42,7 @@ func (e *Engine) startPrefetch(ctx context.Context, key, image string, rule *pol
 			p.err = err
 			return
 		}
-		p.arts, p.err = e.client.DiscoverLegacy(ctx, t, true, e.legacyAttestations(rule))
+		p.arts, p.err = e.client.DiscoverLegacy(ctx, t, e.legacySignaturesAtOnce(rule), e.legacyAttestations(rule))
 	}()
 	return func() { e.prefetches.CompareAndDelete(key, p) }
 }
@@ -67,7 +67,27 @@ func (e *Engine) discover(ctx context.Context, t *oci.Target, rule *policy.Rule,
 			return nil, ctx.Err()
 		}
 	}
-	return e.client.DiscoverLegacy(ctx, t, true, e.legacyAttestations(rule))
+	return e.client.DiscoverLegacy(ctx, t, e.legacySignaturesAtOnce(rule), e.legacyAttestations(rule))
+}
+
+// legacySignaturesAtOnce says whether cosign's legacy .sig tag is read
+// with the referrers. It is not when the rule counts no image signature
+// (no signers, threshold 0), and not when it needs one signer: the
+// signature check then reads it only if the referrers do not pass it (see
+// signatureCheck), which saves a registry request per image signed in the
+// referrers. With a threshold of two or more the .sig tag is always read,
+// at once: its signatures can add signers, but also join two counted
+// signers into one (matchPrincipals), so no count from the referrers alone
+// is final.
+func (e *Engine) legacySignaturesAtOnce(rule *policy.Rule) bool {
+	return len(rule.Signers) > 0 && rule.Threshold > 1
+}
+
+// legacySignaturesLater says whether the signature check must read the
+// .sig tag itself, when the referrers do not pass it: the rule counts
+// image signatures and discovery did not read the tag at once.
+func legacySignaturesLater(rule *policy.Rule) bool {
+	return len(rule.Signers) > 0 && rule.Threshold == 1
 }
 
 // legacyAttestations says whether cosign's legacy .att tag matters: to

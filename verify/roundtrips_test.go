@@ -9,6 +9,7 @@ import (
 	"github.com/signet-dev/signet/internal/faultproxy"
 	"github.com/signet-dev/signet/internal/registrytest"
 	"github.com/signet-dev/signet/oci"
+	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -28,6 +29,22 @@ func TestRoundTrips(t *testing.T) {
 		a := w.reg.PushImage(t, "team/attested:v1")
 		w.sign(t, "alice", a.String())
 		w.attest(t, "alice", a.String(), "cyclonedx", "sbom.cdx.json")
+		// Signed by cosign v2's .sig tag only.
+		l := w.reg.PushImage(t, "team/legacy:v1")
+		if _, err := w.signers["alice"].SignImage(ctx, l.String(), sign.Request{Layout: sign.LayoutLegacy}); err != nil {
+			t.Fatal(err)
+		}
+		// A referrer signature that does not verify (made for another
+		// digest), and a good one in the .sig tag.
+		mixed := w.reg.PushImage(t, "team/mixed:v1")
+		w.badSignature(t, "alice", mixed)
+		if _, err := w.signers["alice"].SignImage(ctx, mixed.String(), sign.Request{Layout: sign.LayoutLegacy}); err != nil {
+			t.Fatal(err)
+		}
+		// Signed by two signers, in the referrers.
+		two := w.reg.PushImage(t, "team/two:v1")
+		w.sign(t, "alice", two.String())
+		w.sign(t, "bob", two.String())
 		p := faultproxy.New(t, w.reg.Host)
 		via := func(ref string) string { return p.Host + ref[len(w.reg.Host):] }
 		verifier := func(c *oci.Client) *verify.Verifier {
@@ -70,6 +87,22 @@ func TestRoundTrips(t *testing.T) {
 			run: func(c *oci.Client) error {
 				return decided(t, w, c, via(a.String()), "    attestations: [{predicateType: cyclonedx}]\n")
 			},
+		}, {
+			name: "policy engine, a tag signed in the legacy .sig tag",
+			run: func(c *oci.Client) error {
+				return decided(t, w, c, via(w.reg.Host+"/team/legacy:v1"), "")
+			},
+		}, {
+			name: "policy engine, a tag whose referrer signature is refused, signed in the .sig tag",
+			run: func(c *oci.Client) error {
+				return decided(t, w, c, via(w.reg.Host+"/team/mixed:v1"), "")
+			},
+		}, {
+			name: "policy engine, a tag, two signers required",
+			run: func(c *oci.Client) error {
+				return decidedBy(t, w, c, via(w.reg.Host+"/team/two:v1"),
+					"    signers: [{name: alice, key: alice.pub}, {name: bob, key: bob.pub}]\n    threshold: 2\n")
+			},
 		}}
 		for _, c := range cases {
 			name := c.name + map[bool]string{true: ", referrers API", false: ", fallback tag"}[referrers]
@@ -90,7 +123,13 @@ func TestRoundTrips(t *testing.T) {
 // rule signed by alice (with extra rule lines) and fails unless it allows.
 func decided(t *testing.T, w *world, c *oci.Client, image, extra string) error {
 	t.Helper()
-	doc := "apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"**\"\n    signers: [{name: alice, key: alice.pub}]\n" + extra
+	return decidedBy(t, w, c, image, "    signers: [{name: alice, key: alice.pub}]\n"+extra)
+}
+
+// decidedBy is decided with the rule's lines (after its pattern) given.
+func decidedBy(t *testing.T, w *world, c *oci.Client, image, rule string) error {
+	t.Helper()
+	doc := "apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"**\"\n" + rule
 	e := w.engineWith(t, c, doc)
 	if d := e.Decide(context.Background(), image); !d.Allowed {
 		t.Fatalf("%s: refused: %s", image, d.Reason)
@@ -112,17 +151,27 @@ var roundTrips = map[string]map[string]int{
 	// Both referrers (signature and attestation) read at once, and the
 	// legacy .att tag beside them; the digest is not resolved.
 	"verify one attestation, referrers API": {"ping": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
-	// The engine reads the legacy .sig tag too (beside the referrers).
-	"policy engine, a tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 3, "GET blob": 1},
+	// A rule of one signer met in the referrers does not read the legacy
+	// .sig tag (one GET manifest fewer than it did).
+	"policy engine, a tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
 	// A digest is resolved (the engine needs its media type) while its
-	// referrers and the .sig and .att tags are read.
-	"policy engine, a digest with a signature and one attestation, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 5, "GET blob": 2},
+	// referrers and the .att tag are read.
+	"policy engine, a digest with a signature and one attestation, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
+	// Nothing in the referrers: the .sig tag is read after them.
+	"policy engine, a tag signed in the legacy .sig tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	// The referrers do not pass it: the .sig tag is read after them.
+	"policy engine, a tag whose referrer signature is refused, signed in the .sig tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 3, "GET blob": 2},
+	// A threshold of two reads the .sig tag at once, with the referrers.
+	"policy engine, a tag, two signers required, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
 	// Without the referrers API: its 404 (once per client and registry)
 	// and, at the same time, the fallback tag's index (one more GET
 	// manifest).
-	"verify a digest, fallback tag":                                              {"ping": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
-	"verify a tag, fallback tag":                                                 {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
-	"verify one attestation, fallback tag":                                       {"ping": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
-	"policy engine, a tag, fallback tag":                                         {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 3, "GET blob": 1},
-	"policy engine, a digest with a signature and one attestation, fallback tag": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 5, "GET blob": 2},
+	"verify a digest, fallback tag":                                                                  {"ping": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	"verify a tag, fallback tag":                                                                     {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	"verify one attestation, fallback tag":                                                           {"ping": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
+	"policy engine, a tag, fallback tag":                                                             {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	"policy engine, a digest with a signature and one attestation, fallback tag":                     {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
+	"policy engine, a tag signed in the legacy .sig tag, fallback tag":                               {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	"policy engine, a tag whose referrer signature is refused, signed in the .sig tag, fallback tag": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 3, "GET blob": 2},
+	"policy engine, a tag, two signers required, fallback tag":                                       {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
 }
