@@ -131,6 +131,12 @@ type Engine struct {
 	// prefetches are the discoveries started for digest references while
 	// they are resolved (by digest verdict key, *prefetch).
 	prefetches sync.Map
+	// legacyRepos are the repositories (by name) where an image's signature
+	// was found in cosign's legacy .sig tag after its referrers did not pass
+	// a rule of one signer: their images' .sig tags are read at once, with
+	// the referrers. At most maxLegacyRepos are remembered.
+	legacyRepos   sync.Map
+	legacyRepoCnt atomic.Int32
 	// recalls are the policy's recall list and WithEngineRecalls'.
 	recalls []*policy.Recalls
 	// recallKey is what of the recall lists a cached verdict was made
@@ -783,7 +789,7 @@ func (e *Engine) rememberedHead(d *Decision, ref name.Reference, rule *policy.Ru
 
 func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule *policy.Rule, pre *prefetch) []PolicyCheck {
 	var d Decision
-	arts, err := e.discover(ctx, t, rule, pre)
+	arts, sigRead, err := e.discover(ctx, t, rule, pre)
 	if err != nil {
 		d.add("discover", Errored, registryClass(err), err.Error(), nil)
 		return d.Checks
@@ -802,16 +808,17 @@ func (e *Engine) evaluate(ctx context.Context, image string, t *oci.Target, rule
 		e.platformsCheck(ctx, &d, image, t, rule)
 		return d.Checks
 	}
-	e.requirements(ctx, &d, image, t, arts, rule)
+	e.requirements(ctx, &d, image, t, arts, sigRead, rule)
 	return d.Checks
 }
 
-// requirements checks the rule's signatures and attestations on t's digest.
-func (e *Engine) requirements(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, rule *policy.Rule) {
+// requirements checks the rule's signatures and attestations on t's digest;
+// sigRead says whether arts include what cosign's legacy .sig tag holds.
+func (e *Engine) requirements(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, sigRead bool, rule *policy.Rule) {
 	rv := e.rules[rule]
 	mode := TlogMode(rule.TransparencyLog)
 	origin := e.originRepository(t)
-	e.signatureCheck(ctx, d, image, t, arts, rule, rv, Request{TransparencyLog: mode, SignedRepository: origin})
+	e.signatureCheck(ctx, d, image, t, arts, sigRead, rule, rv, Request{TransparencyLog: mode, SignedRepository: origin})
 	for i, a := range rule.Attestations {
 		e.attestationCheck(ctx, d, image, t, arts, a, rv.attest[i], mode, origin)
 	}
@@ -841,7 +848,7 @@ func (e *Engine) originRepository(t *oci.Target) string {
 	return origin
 }
 
-func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, rule *policy.Rule, rv *ruleVerifiers, req Request) {
+func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, t *oci.Target, arts []oci.Artifact, sigRead bool, rule *policy.Rule, rv *ruleVerifiers, req Request) {
 	if len(rule.Signers) == 0 {
 		d.add("signatures", Skip, "", "the rule requires no signatures", nil)
 		return
@@ -856,7 +863,7 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 	var m map[int]string
 	if rv.signatures != nil {
 		res, _ = rv.signatures.evalSignatures(ctx, image, t, arts, req)
-		if legacySignaturesLater(rule) && len(matchPrincipals(res.Signatures)) < rule.Threshold {
+		if !sigRead && len(matchPrincipals(res.Signatures)) < rule.Threshold {
 			// The referrers do not pass it: the full check, with the
 			// legacy .sig tag's signatures beside theirs.
 			legacy, err := e.client.Legacy(ctx, t, true, false)
@@ -865,6 +872,7 @@ func (e *Engine) signatureCheck(ctx context.Context, d *Decision, image string, 
 				return
 			}
 			if len(legacy) > 0 {
+				e.rememberLegacyRepo(t)
 				res, _ = rv.signatures.evalSignatures(ctx, image, t, append(slices.Clip(arts), legacy...), req)
 			}
 		}

@@ -138,7 +138,8 @@ func (e *Engine) platformRequirements(ctx context.Context, ct *oci.Target, rule 
 		return d.Checks
 	}
 	ref := rt.Reference()
-	arts, err := e.client.DiscoverLegacy(ctx, rt, e.legacySignaturesAtOnce(rule), len(rule.Attestations) > 0)
+	sigRead := e.legacySignaturesAtOnce(rule, rt)
+	arts, err := e.client.DiscoverLegacy(ctx, rt, sigRead, len(rule.Attestations) > 0)
 	if err == nil {
 		err = readNotationAttestations(ctx, e.client, rt, arts, notationAttestationTypes(rule, e.rules[rule]))
 	}
@@ -146,7 +147,7 @@ func (e *Engine) platformRequirements(ctx context.Context, ct *oci.Target, rule 
 		d.add("discover", Errored, registryClass(err), err.Error(), nil)
 		return d.Checks
 	}
-	e.requirements(ctx, &d, ref, rt, arts, rule)
+	e.requirements(ctx, &d, ref, rt, arts, sigRead, rule)
 	return d.Checks
 }
 

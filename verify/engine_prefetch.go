@@ -14,9 +14,10 @@ import (
 // what evaluate would read a round trip later, for the same digest; the
 // verdict and what is cached are unchanged.
 type prefetch struct {
-	done chan struct{}
-	arts []oci.Artifact
-	err  error
+	done    chan struct{}
+	arts    []oci.Artifact
+	sigRead bool // arts include the legacy .sig tag's
+	err     error
 }
 
 // startPrefetch starts the discovery evaluate will want for key (a digest
@@ -42,7 +43,8 @@ func (e *Engine) startPrefetch(ctx context.Context, key, image string, rule *pol
 			p.err = err
 			return
 		}
-		p.arts, p.err = e.client.DiscoverLegacy(ctx, t, e.legacySignaturesAtOnce(rule), e.legacyAttestations(rule))
+		p.sigRead = e.legacySignaturesAtOnce(rule, t)
+		p.arts, p.err = e.client.DiscoverLegacy(ctx, t, p.sigRead, e.legacyAttestations(rule))
 	}()
 	return func() { e.prefetches.CompareAndDelete(key, p) }
 }
@@ -57,37 +59,58 @@ func (e *Engine) takePrefetch(key string) *prefetch {
 }
 
 // discover lists what is attached to t: from the prefetch when there is
-// one, else from the registry now.
-func (e *Engine) discover(ctx context.Context, t *oci.Target, rule *policy.Rule, pre *prefetch) ([]oci.Artifact, error) {
+// one, else from the registry now; sigRead says whether the legacy .sig
+// tag was read with them (signatureCheck reads it later when it was not
+// and must).
+func (e *Engine) discover(ctx context.Context, t *oci.Target, rule *policy.Rule, pre *prefetch) (arts []oci.Artifact, sigRead bool, err error) {
 	if pre != nil {
 		select {
 		case <-pre.done:
-			return pre.arts, pre.err
+			return pre.arts, pre.sigRead, pre.err
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		}
 	}
-	return e.client.DiscoverLegacy(ctx, t, e.legacySignaturesAtOnce(rule), e.legacyAttestations(rule))
+	sigRead = e.legacySignaturesAtOnce(rule, t)
+	arts, err = e.client.DiscoverLegacy(ctx, t, sigRead, e.legacyAttestations(rule))
+	return arts, sigRead, err
 }
 
 // legacySignaturesAtOnce says whether cosign's legacy .sig tag is read
-// with the referrers. It is not when the rule counts no image signature
-// (no signers, threshold 0), and not when it needs one signer: the
-// signature check then reads it only if the referrers do not pass it (see
-// signatureCheck), which saves a registry request per image signed in the
-// referrers. With a threshold of two or more the .sig tag is always read,
-// at once: its signatures can add signers, but also join two counted
-// signers into one (matchPrincipals), so no count from the referrers alone
-// is final.
-func (e *Engine) legacySignaturesAtOnce(rule *policy.Rule) bool {
-	return len(rule.Signers) > 0 && rule.Threshold > 1
+// with t's referrers. A rule that counts no image signature (no signers,
+// threshold 0) never reads it. A rule of one signer reads it at once in a
+// repository where a signature was found there before (legacyRepos), and
+// otherwise only when the referrers do not pass it (signatureCheck): that
+// saves a registry request per image signed in the referrers, for a round
+// trip more on the first image of a repository signed in the .sig tag
+// only. With a threshold of two or more it is always read at once: its
+// signatures can add signers, but also join two counted signers into one
+// (matchPrincipals), so no count from the referrers alone is final.
+func (e *Engine) legacySignaturesAtOnce(rule *policy.Rule, t *oci.Target) bool {
+	switch {
+	case len(rule.Signers) == 0 || rule.Threshold == 0:
+		return false
+	case rule.Threshold > 1:
+		return true
+	}
+	_, seen := e.legacyRepos.Load(t.Digest.Context().Name())
+	return seen
 }
 
-// legacySignaturesLater says whether the signature check must read the
-// .sig tag itself, when the referrers do not pass it: the rule counts
-// image signatures and discovery did not read the tag at once.
-func legacySignaturesLater(rule *policy.Rule) bool {
-	return len(rule.Signers) > 0 && rule.Threshold == 1
+// maxLegacyRepos bounds the repositories an engine remembers as signed in
+// the .sig tag.
+const maxLegacyRepos = 4096
+
+// rememberLegacyRepo notes that a signature of an image in t's repository
+// was found in its .sig tag.
+func (e *Engine) rememberLegacyRepo(t *oci.Target) {
+	repo := t.Digest.Context().Name()
+	if _, seen := e.legacyRepos.Load(repo); seen || e.legacyRepoCnt.Load() >= maxLegacyRepos {
+		return
+	}
+	if _, loaded := e.legacyRepos.LoadOrStore(repo, struct{}{}); !loaded {
+		e.legacyRepoCnt.Add(1)
+	}
 }
 
 // legacyAttestations says whether cosign's legacy .att tag matters: to
