@@ -321,7 +321,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := verify.NewEngine(f.client, c, verify.WithEngineTrustedRoot(f.trust))
+	eng, err := verify.NewEngine(f.client, c, verify.WithEngineTrustedRoot(f.trust), verify.WithEverySignature())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,7 +154,7 @@ func (c *Client) attachReferrer(ctx context.Context, subject *Target, spec refer
 		}
 		return &Attached{Digest: h, Layout: LayoutReferrersAPI, Ref: dst.String(), Descriptor: desc}, nil
 	}
-	probe := &referrersProbe{}
+	probe := &referrersProbe{subject: subject.Digest.DigestStr()}
 	// Putting the same manifest again is harmless, so a read inside the put
 	// (go-containerregistry reads the fallback tag) that came back broken
 	// is retried with the whole put.

@@ -178,21 +178,25 @@ func (c *Client) referrers(ctx context.Context, s Reader, d name.Digest) ([]Arti
 // referrerReaders bounds the referrers of one image read at once.
 const referrerReaders = 8
 
-// referrersIndex lists d's referrers: through the referrers API, or, on a
-// registry this client already found without one, straight from the
-// fallback tag (saving the API request that would only answer 404).
+// referrersIndex lists d's referrers: through the referrers API, or, in a
+// repository where this client already found the registry without one,
+// straight from the fallback tag (saving the API request that would only
+// answer 404). What a client learns is kept per repository: a registry may
+// route repositories to different backends (proxies, virtual
+// repositories), and one without the API must not hide, from another that
+// has it, what was pushed through the API.
 func (c *Client) referrersIndex(ctx context.Context, d name.Digest) (*v1.IndexManifest, Layout, error) {
-	registry := d.Context().RegistryStr()
-	if _, none := c.noReferrersAPI.Load(registry); none {
+	repo := d.Context().Name()
+	if _, none := c.noReferrersAPI.Load(repo); none {
 		im, err := c.fallbackIndex(ctx, FallbackTag(d))
 		return im, LayoutFallbackTag, err
 	}
-	if _, known := c.referrersAPI.Load(registry); !known {
+	if _, known := c.referrersAPI.Load(repo); !known {
 		if im, layout, ok := c.referrersOrFallback(ctx, d); ok {
 			return im, layout, nil
 		}
 	}
-	probe := &referrersProbe{}
+	probe := &referrersProbe{subject: d.DigestStr()}
 	var im *v1.IndexManifest
 	var err error
 	for attempt := 1; attempt <= readAttempts; attempt++ {
@@ -209,7 +213,7 @@ func (c *Client) referrersIndex(ctx context.Context, d name.Digest) (*v1.IndexMa
 		return nil, "", registryErr(fmt.Sprintf("listing referrers of %s", d), err)
 	}
 	if probe.usedFallback() {
-		c.noReferrersAPI.Store(registry, true)
+		c.noReferrersAPI.Store(repo, true)
 	}
 	return im, probe.layout(), nil
 }
@@ -224,7 +228,7 @@ func (c *Client) referrersIndex(ctx context.Context, d name.Digest) (*v1.IndexMa
 // error from either, an answer from neither — returns ok false, and the
 // caller reads as before (with its retries).
 func (c *Client) referrersOrFallback(ctx context.Context, d name.Digest) (*v1.IndexManifest, Layout, bool) {
-	registry := d.Context().RegistryStr()
+	repo := d.Context().Name()
 	tagCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type read struct {
@@ -236,7 +240,7 @@ func (c *Client) referrersOrFallback(ctx context.Context, d name.Digest) (*v1.In
 		im, err := c.fallbackIndex(tagCtx, FallbackTag(d))
 		tag <- read{im, err}
 	}()
-	probe := &referrersProbe{}
+	probe := &referrersProbe{subject: d.DigestStr()}
 	// Not through the client's Puller, whose own options would read the tag
 	// after the API's answer.
 	idx, err := remote.Referrers(d, append(c.remoteOpts(withProbe(ctx, probe), c.transport), remote.WithReferrersTagFallback(false))...)
@@ -247,7 +251,7 @@ func (c *Client) referrersOrFallback(ctx context.Context, d name.Digest) (*v1.In
 		if err != nil || probe.layout() != LayoutReferrersAPI {
 			return nil, "", false
 		}
-		c.referrersAPI.Store(registry, true)
+		c.referrersAPI.Store(repo, true)
 		return im, LayoutReferrersAPI, true
 	}
 	if !probe.notSupported() {
@@ -259,7 +263,9 @@ func (c *Client) referrersOrFallback(ctx context.Context, d name.Digest) (*v1.In
 	if r.err != nil {
 		return nil, "", false
 	}
-	c.noReferrersAPI.Store(registry, true)
+	if probe.usedFallback() { // as the sequential read would remember it
+		c.noReferrersAPI.Store(repo, true)
+	}
 	return r.im, LayoutFallbackTag, true
 }
 

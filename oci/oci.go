@@ -77,9 +77,9 @@ type Client struct {
 	layouts           bool
 	layoutRepo        string
 	layoutDirs        sync.Map // cleaned dir -> *LayoutDir, one per directory (its write lock)
-	// noReferrersAPI remembers registries that answered the referrers API
-	// with 404 (registry name -> true); referrersAPI those that answered it
-	// with an index.
+	// noReferrersAPI remembers repositories whose registry answered the
+	// referrers API with 404 (repository name -> true); referrersAPI those
+	// where it answered with an index.
 	noReferrersAPI, referrersAPI sync.Map
 }
 

@@ -15,6 +15,10 @@ import (
 // the client's transport (probeTransport) fills it in, so the call can use
 // the client's shared, already authenticated transport.
 type referrersProbe struct {
+	// subject is the digest whose referrers the call lists: only the API
+	// request for it is recorded (GET /v2/<repo>/referrers/<subject>), not
+	// every URL with /referrers/ in it (a token realm, say).
+	subject  string
 	mu       sync.Mutex
 	answered bool // a GET /v2/.../referrers/... returned 200 with an index
 	missing  bool // ... returned 404 or 400
@@ -37,11 +41,13 @@ type probeTransport struct{ base http.RoundTripper }
 func (t probeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	p, _ := req.Context().Value(probeKey{}).(*referrersProbe)
-	if p == nil || err != nil || req.Method != http.MethodGet || !strings.Contains(req.URL.Path, "/referrers/") {
+	if p == nil || err != nil || !p.isAPIRequest(req) {
 		return resp, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// The last answer is the one the call acted on (a retried request).
+	p.answered, p.missing, p.unsupported = false, false, false
 	switch {
 	case resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/vnd.oci.image.index.v1+json"):
 		p.answered = true
@@ -55,6 +61,14 @@ func (t probeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		p.unsupported = resp.Header.Get("Content-Type") != string(types.OCIImageIndex)
 	}
 	return resp, err
+}
+
+// isAPIRequest says whether req is the referrers API request for the
+// probe's subject.
+func (p *referrersProbe) isAPIRequest(req *http.Request) bool {
+	path := req.URL.Path
+	return req.Method == http.MethodGet && p.subject != "" && strings.HasPrefix(path, "/v2/") &&
+		strings.HasSuffix(path, "/referrers/"+p.subject)
 }
 
 // notSupported says whether the referrers API answer was one on which the

@@ -14,7 +14,7 @@ import (
 // index (false: clients use the fallback tag there). A registry that could
 // not be asked is an error, never a guess.
 func (c *Client) HasReferrersAPI(ctx context.Context, d name.Digest) (bool, error) {
-	probe := &referrersProbe{}
+	probe := &referrersProbe{subject: d.DigestStr()}
 	_, err := remote.Referrers(d, c.remoteOpts(withProbe(ctx, probe), nil)...)
 	probe.mu.Lock()
 	answered, missing := probe.answered, probe.missing

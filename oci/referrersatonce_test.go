@@ -107,7 +107,7 @@ func listed(im *v1.IndexManifest, h v1.Hash) bool {
 // registry yet reads the referrers fallback tag while its referrers-API
 // request is unanswered — one round trip for both — and lists the tag's
 // index only where the API is missing; where it answers, what the API
-// lists, whatever the tag holds. A registry once known is asked one way.
+// lists, whatever the tag holds. A repository once known is asked one way.
 func TestFallbackTagReadWithReferrersAPI(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -139,15 +139,25 @@ func TestFallbackTagReadWithReferrersAPI(t *testing.T) {
 				t.Errorf("first listing: %d referrers-API requests and %d fallback-tag reads, want 1 and 1", r, tg)
 			}
 
-			// The same client again: the registry's way is known.
+			// The same client, the same repository: its way is known.
 			w.reset(false)
-			e := reg.PushImage(t, "team/other:v1")
+			e := reg.PushImage(t, "team/app:v2")
 			if _, _, err := c.Referrers(ctx, e); err != nil {
 				t.Fatal(err)
 			}
 			wantR, wantT := map[bool]int32{false: 0, true: 1}[api], map[bool]int32{false: 1, true: 0}[api]
 			if r, tg := w.referrers.Load(), w.tags.Load(); r != wantR || tg != wantT {
 				t.Errorf("second listing: %d referrers-API requests and %d fallback-tag reads, want %d and %d", r, tg, wantR, wantT)
+			}
+			// Another repository is asked both ways again (what a client
+			// learns is per repository).
+			w.reset(false)
+			o := reg.PushImage(t, "team/other:v1")
+			if _, _, err := c.Referrers(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			if r, tg := w.referrers.Load(), w.tags.Load(); r != 1 || tg != 1 {
+				t.Errorf("another repository: %d referrers-API requests and %d fallback-tag reads, want 1 and 1", r, tg)
 			}
 		})
 	}

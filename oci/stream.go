@@ -127,7 +127,7 @@ func (c *Client) PutReferrer(ctx context.Context, subject name.Digest, raw []byt
 		return "", fmt.Errorf("pushing referrer %s: its content has digest %s", entry.Digest, h)
 	}
 	dst := subject.Context().Digest(h.String())
-	probe := &referrersProbe{}
+	probe := &referrersProbe{subject: subject.DigestStr()}
 	if err := remote.Put(dst, rawManifest{raw, mt}, c.remoteOpts(withProbe(ctx, probe), c.transport)...); err != nil {
 		return "", registryErr(fmt.Sprintf("pushing referrer manifest %s", dst), err)
 	}

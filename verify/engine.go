@@ -137,6 +137,8 @@ type Engine struct {
 	// the referrers. At most maxLegacyRepos are remembered.
 	legacyRepos   sync.Map
 	legacyRepoCnt atomic.Int32
+	// everySignature: WithEverySignature.
+	everySignature bool
 	// recalls are the policy's recall list and WithEngineRecalls'.
 	recalls []*policy.Recalls
 	// recallKey is what of the recall lists a cached verdict was made
@@ -213,6 +215,14 @@ func WithStats(s *EngineStats) EngineOption {
 		}
 	}
 }
+
+// WithEverySignature makes the engine read and judge every image signature
+// attached, cosign's legacy .sig tag with the referrers too, whatever the
+// rule needs, so that a decision's evidence accounts for each one (signet
+// inspect shows why each counted or not). The verdict is the same; it costs
+// a registry request per image signed in the referrers. Default: a rule of
+// one signer reads the .sig tag only when the referrers do not meet it.
+func WithEverySignature() EngineOption { return func(e *Engine) { e.everySignature = true } }
 
 // WithoutReceipts makes the engine verify every image itself, ignoring the
 // policy's receipts section. A push gate needs this: a verdict that rested

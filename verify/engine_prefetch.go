@@ -90,7 +90,7 @@ func (e *Engine) legacySignaturesAtOnce(rule *policy.Rule, t *oci.Target) bool {
 	switch {
 	case len(rule.Signers) == 0 || rule.Threshold == 0:
 		return false
-	case rule.Threshold > 1:
+	case rule.Threshold > 1 || e.everySignature:
 		return true
 	}
 	_, seen := e.legacyRepos.Load(t.Digest.Context().Name())

@@ -66,7 +66,8 @@ SBOM's components (sortable) and the vulnerabilities by severity.`,
 				o.Recalls = append(o.Recalls, recalls)
 			}
 			if polFile != "" {
-				eng, err := policyEngine(s, client, &trust, polFile)
+				// Every signature judged, so each one's verdict is shown.
+				eng, err := policyEngine(s, client, &trust, polFile, verify.WithEverySignature())
 				if err != nil {
 					return err
 				}
