@@ -58,16 +58,15 @@ func TestPodRoundTrips(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		want         map[string]int
-		fallbackTags int // fallback tags read beside the API: 1 up to this many
+		fallbackTags int // fallback tags read beside the API: up to this many
 	}{
 		// /v2/ once for the registry (not per repository); per container:
 		// the tag (HEAD), the referrers, the signature's manifest, the
 		// bundle (the legacy .sig tag is not read: the referrers meet the
-		// rule's one signer); and the referrers fallback tag of each
-		// container listed before the registry answered the first
-		// referrers request (1 to 8 of them: read at once beside the API
-		// while the client does not know the registry, see
-		// oci.referrersOrFallback).
+		// rule's one signer); and up to 8 referrers fallback tags, read at
+		// once beside the API while the client does not know a repository
+		// (oci.referrersOrFallback), unless the API answered before the
+		// tag's request went out.
 		{"cold", map[string]int{"ping": 1, "HEAD manifest": 8, "GET referrers": 8, "GET manifest": 8, "GET blob": 8}, 8},
 		{"warm", map[string]int{"HEAD manifest": 8}, 0},
 	} {
@@ -77,7 +76,7 @@ func TestPodRoundTrips(t *testing.T) {
 			t.Fatalf("%s: a pod of 8 signed images was refused: %s", tc.name, resp.Result.Message)
 		}
 		got := p.Counts()
-		if extra := got["GET manifest"] - tc.want["GET manifest"]; tc.fallbackTags > 0 && extra >= 1 && extra <= tc.fallbackTags {
+		if extra := got["GET manifest"] - tc.want["GET manifest"]; tc.fallbackTags > 0 && extra >= 0 && extra <= tc.fallbackTags {
 			got["GET manifest"] = tc.want["GET manifest"]
 		}
 		if !maps.Equal(got, tc.want) {

@@ -252,7 +252,7 @@ func (c *Client) ensureFallbackEntry(ctx context.Context, subject name.Digest, e
 	for attempt := 0; attempt < 4; attempt++ {
 		im, err := c.fallbackIndex(ctx, tag)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: refusing to overwrite it", err)
 		}
 		i := slices.IndexFunc(im.Manifests, func(d v1.Descriptor) bool { return d.Digest == entry.Digest })
 		switch {
@@ -284,7 +284,7 @@ func (c *Client) fallbackIndex(ctx context.Context, tag name.Tag) (*v1.IndexMani
 		return nil, registryErr(fmt.Sprintf("reading referrers fallback tag %s", tag), err)
 	}
 	if desc.MediaType != types.OCIImageIndex {
-		return nil, fmt.Errorf("referrers fallback tag %s holds %s, not an OCI image index: refusing to overwrite it", tag, desc.MediaType)
+		return nil, fmt.Errorf("referrers fallback tag %s holds %s, not an OCI image index", tag, desc.MediaType)
 	}
 	var im v1.IndexManifest
 	if err := json.Unmarshal(desc.Manifest, &im); err != nil {

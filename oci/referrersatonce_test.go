@@ -150,14 +150,18 @@ func TestFallbackTagReadWithReferrersAPI(t *testing.T) {
 				t.Errorf("second listing: %d referrers-API requests and %d fallback-tag reads, want %d and %d", r, tg, wantR, wantT)
 			}
 			// Another repository is asked both ways again (what a client
-			// learns is per repository).
+			// learns is per repository): the API always; the tag too where
+			// the API is missing (where it answers first, the tag's read
+			// may be cancelled before the registry sees it).
 			w.reset(false)
 			o := reg.PushImage(t, "team/other:v1")
 			if _, _, err := c.Referrers(ctx, o); err != nil {
 				t.Fatal(err)
 			}
-			if r, tg := w.referrers.Load(), w.tags.Load(); r != 1 || tg != 1 {
-				t.Errorf("another repository: %d referrers-API requests and %d fallback-tag reads, want 1 and 1", r, tg)
+			r, tg := w.referrers.Load(), w.tags.Load()
+			if r != 1 || (!api && tg != 1) || tg > 1 {
+				t.Errorf("another repository: %d referrers-API requests and %d fallback-tag reads, want 1 and %s", r, tg,
+					map[bool]string{false: "1", true: "at most 1"}[api])
 			}
 		})
 	}
