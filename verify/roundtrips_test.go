@@ -113,11 +113,12 @@ func TestRoundTrips(t *testing.T) {
 			got := p.Counts()
 			t.Logf("%s: %d requests %v", name, p.Total(), got)
 			want := roundTrips[name]
-			if referrers && got["GET manifest"] == want["GET manifest"]-1 {
+			if d := got["GET manifest"] - want["GET manifest"]; referrers && (d == -1 || d == 1) {
 				// The fallback tag read beside the API (counted in want)
-				// was cancelled before the registry saw it: the API
-				// answered first.
-				got["GET manifest"]++
+				// is cancelled when the API answers first: the registry
+				// may not see it, or see it late, counted with the next
+				// case's requests.
+				got["GET manifest"] = want["GET manifest"]
 			}
 			if !maps.Equal(got, want) {
 				t.Errorf("%s: the registry saw %v, want %v", name, p.Counts(), want)
