@@ -48,6 +48,7 @@ const (
 	entryTagHead     entry = "signed tag heads"
 	entryKeys        entry = "keys"
 	entryAttest      entry = "attest"
+	entryReferrers   entry = "referrers listing" // oci.Client.Referrers, what every entry point lists
 )
 
 // verdict is what an entry point answered.
