@@ -30,26 +30,8 @@ import (
 func TestPodRoundTrips(t *testing.T) {
 	t.Parallel()
 	reg := registrytest.New(t, true)
-	dir := t.TempDir()
-	priv, _ := keys.Generate(keys.ECDSAP256)
-	pub, _ := keys.PublicKeyPEM(priv.Public())
-	os.WriteFile(filepath.Join(dir, "release.pub"), pub, 0o644)
-	sv, _ := keys.SignerVerifier(priv)
-	s, _ := sign.New(sv, oci.New())
 	p := faultproxy.New(t, reg.Host)
-	var images []string
-	for i := range 8 {
-		d := reg.PushImage(t, fmt.Sprintf("team/c%d:v1", i))
-		if _, err := s.SignImage(context.Background(), d.String(), sign.Request{}); err != nil {
-			t.Fatal(err)
-		}
-		images = append(images, fmt.Sprintf("%s/team/c%d:v1", p.Host, i))
-	}
-	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, key: release.pub}]\n", p.Host+"/team/**")
-	c, err := policy.Compile([]byte(doc), dir, keys.Loader{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	images, c := signedPod(t, reg, p.Host)
 	eng, err := verify.NewEngine(oci.New(), c, verify.WithCache(100, time.Minute, 10*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -126,25 +108,7 @@ func TestPodReadsAtOnce(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	})
-	dir := t.TempDir()
-	priv, _ := keys.Generate(keys.ECDSAP256)
-	pub, _ := keys.PublicKeyPEM(priv.Public())
-	os.WriteFile(filepath.Join(dir, "release.pub"), pub, 0o644)
-	sv, _ := keys.SignerVerifier(priv)
-	s, _ := sign.New(sv, oci.New())
-	var images []string
-	for i := range 8 {
-		d := reg.PushImage(t, fmt.Sprintf("team/c%d:v1", i))
-		if _, err := s.SignImage(context.Background(), d.String(), sign.Request{}); err != nil {
-			t.Fatal(err)
-		}
-		images = append(images, fmt.Sprintf("%s/team/c%d:v1", reg.Host, i))
-	}
-	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, key: release.pub}]\n", reg.Host+"/team/**")
-	c, err := policy.Compile([]byte(doc), dir, keys.Loader{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	images, c := signedPod(t, reg, reg.Host)
 	eng, err := verify.NewEngine(oci.New(), c)
 	if err != nil {
 		t.Fatal(err)
@@ -163,4 +127,32 @@ func TestPodReadsAtOnce(t *testing.T) {
 			t.Errorf("%s: at most %d of the 8 containers' requests reached the registry together, want all 8", k, arrived[k])
 		}
 	}
+}
+
+// signedPod pushes 8 images to reg, each in its own repository
+// (team/c0..c7, tag v1) and signed by release, and returns their tag
+// references at host (reg's, or a proxy's in front of it) and a policy
+// requiring release's signature on host/team/**.
+func signedPod(t *testing.T, reg *registrytest.Registry, host string) ([]string, *policy.Compiled) {
+	t.Helper()
+	dir := t.TempDir()
+	priv, _ := keys.Generate(keys.ECDSAP256)
+	pub, _ := keys.PublicKeyPEM(priv.Public())
+	os.WriteFile(filepath.Join(dir, "release.pub"), pub, 0o644)
+	sv, _ := keys.SignerVerifier(priv)
+	s, _ := sign.New(sv, oci.New())
+	var images []string
+	for i := range 8 {
+		d := reg.PushImage(t, fmt.Sprintf("team/c%d:v1", i))
+		if _, err := s.SignImage(context.Background(), d.String(), sign.Request{}); err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, fmt.Sprintf("%s/team/c%d:v1", host, i))
+	}
+	doc := fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: %q\n    signers: [{name: release, key: release.pub}]\n", host+"/team/**")
+	c, err := policy.Compile([]byte(doc), dir, keys.Loader{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return images, c
 }
