@@ -12,13 +12,13 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/signet-dev/signet/internal/companion"
-	"github.com/signet-dev/signet/internal/gcpace"
+	// No collection from package initialisation on until the runtime holds
+	// 32 MiB (most commands allocate a few megabytes and exit); the usual
+	// pacing after (internal/gcpace).
+	_ "github.com/signet-dev/signet/internal/gcpace/startfloor"
 )
 
 func main() {
-	// Most commands allocate a few megabytes and exit: no collection until
-	// the runtime holds 32 MiB, the usual pacing after (internal/gcpace).
-	gcpace.Floor(32 << 20)
 	// Tessera logs through klog; Signet reports what matters itself.
 	klog.LogToStderr(false)
 	klog.SetOutput(io.Discard)

@@ -29,7 +29,9 @@ var floorEnded func()
 // and restores the pacing there was before at the first collection, or at
 // the first Tight, whichever comes first. A process whose GOGC or
 // GOMEMLIMIT is set in its environment keeps what it was given: Floor does
-// nothing. Call it once, first thing in main.
+// nothing. Call it once, as early as can be: a command imports
+// internal/gcpace/startfloor, which calls it during package
+// initialisation, before most of the program's allocation.
 func Floor(bytes int64) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
