@@ -70,8 +70,14 @@ type Verdict struct {
 	Base, Value       float64
 	// Ratio is how many times worse the value is than the baseline (above
 	// 1: worse; below 1: better), whichever way is better for the unit.
-	Ratio  float64
-	Status string // ok, regressed, improved, new, missing, no direction
+	Ratio float64
+	// Machine is how many times slower than the baseline's this machine
+	// measured by the figure's reference (referenceFor), when it was; Ratio
+	// is counted without it.
+	Machine float64
+	// Status is ok, regressed, improved, new, missing, no direction,
+	// not measured, or reference (a figure of the machine, not Signet).
+	Status string
 	Fail   bool
 }
 
@@ -85,12 +91,30 @@ func figureKey(f *Figure) string { return f.Section + ": " + f.Name }
 // it is more than limit times worse than its baseline; one in the baseline
 // that got lacks is missing (a step stopped producing it, or it was
 // renamed) and fails too; one the baseline lacks is new and passes.
+//
+// A figure with a reference (referenceFor) is judged after taking out how
+// much slower than the baseline's the machine measured by that reference,
+// when both runs have it and it is slower; a faster machine is never
+// credited. Reference figures are shown and never fail.
 func compare(base *Baseline, got []*Figure, limit float64) []Verdict {
 	var out []Verdict
 	seen := map[string]bool{}
 	byKey := map[string]BaseFigure{}
 	for _, bf := range base.Figures {
 		byKey[bf.Key] = bf
+	}
+	gotByKey := map[string]*Figure{}
+	for _, f := range got {
+		gotByKey[figureKey(f)] = f
+	}
+	// slower is how many times slower the machine measured by reference r.
+	slower := func(r string) float64 {
+		bf, ok := byKey[r]
+		g, ok2 := gotByKey[r]
+		if !ok || !ok2 || len(g.Runs) == 0 {
+			return 1
+		}
+		return max(1, worseBy(bf.Median, g.Median, bf.Better))
 	}
 	for _, f := range got {
 		k := figureKey(f)
@@ -107,7 +131,14 @@ func compare(base *Baseline, got []*Figure, limit float64) []Verdict {
 		default:
 			v.Base = bf.Median
 			v.Ratio = worseBy(bf.Median, f.Median, f.Better)
+			if r := referenceFor(k, f.Unit); r != "" {
+				if m := slower(r); m > 1 && !math.IsInf(m, 1) {
+					v.Machine, v.Ratio = m, v.Ratio/m
+				}
+			}
 			switch {
+			case isReference(k):
+				v.Status = "reference"
 			case v.Ratio > limit:
 				v.Status, v.Fail = "regressed", true
 			case v.Ratio < 1/limit:
@@ -119,7 +150,7 @@ func compare(base *Baseline, got []*Figure, limit float64) []Verdict {
 		out = append(out, v)
 	}
 	for _, bf := range base.Figures {
-		if !seen[bf.Key] {
+		if !seen[bf.Key] && !isReference(bf.Key) {
 			out = append(out, Verdict{Key: bf.Key, Unit: bf.Unit, Better: bf.Better, Base: bf.Median, Status: "missing", Fail: true})
 		}
 	}
@@ -244,7 +275,14 @@ func describe(v Verdict) string {
 	case "new":
 		return fmt.Sprintf("%s: %s %s (no baseline yet)", v.Key, num(v.Value), v.Unit)
 	}
-	return fmt.Sprintf("%s: baseline %s, now %s %s (%s is better): %s", v.Key, num(v.Base), num(v.Value), v.Unit, v.Better, ratioText(v.Ratio))
+	if v.Status == "reference" {
+		return fmt.Sprintf("%s: baseline %s, now %s %s: this machine's speed, not Signet's", v.Key, num(v.Base), num(v.Value), v.Unit)
+	}
+	machine := ""
+	if v.Machine > 1 {
+		machine = fmt.Sprintf(", counted after taking out this machine's %.2fx slowdown (by %q)", v.Machine, referenceFor(v.Key, v.Unit))
+	}
+	return fmt.Sprintf("%s: baseline %s, now %s %s (%s is better): %s%s", v.Key, num(v.Base), num(v.Value), v.Unit, v.Better, ratioText(v.Ratio), machine)
 }
 
 func ratioText(r float64) string {

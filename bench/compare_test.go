@@ -223,3 +223,81 @@ func TestParseOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareTakesOutTheMachine: a figure is judged after taking out how
+// much slower the machine measured by its reference (crane's start-up for
+// start-up figures, the fixed in-process work for the rest); a faster
+// machine earns nothing, and reference figures never fail.
+func TestCompareTakesOutTheMachine(t *testing.T) {
+	crane := strings.TrimPrefix(craneStartKey, "start-up: ")
+	work := strings.TrimPrefix(machineWorkKey, "calibration: ")
+	base := &Baseline{Figures: []BaseFigure{
+		{Key: craneStartKey, Unit: "ms", Better: lowerIsBetter, Median: 5},
+		{Key: machineWorkKey, Unit: "ms", Better: lowerIsBetter, Median: 100},
+		{Key: "start-up: signet --help, CPU (user+sys)", Unit: "ms", Better: lowerIsBetter, Median: 10},
+		{Key: "start-up: signet --help CPU ÷ crane version CPU", Unit: "×", Better: lowerIsBetter, Median: 2},
+		{Key: "verify, in process: policy engine", Unit: "verifications/s", Better: higherIsBetter, Median: 500},
+		{Key: "verify, in process: round trips", Unit: "requests", Better: lowerIsBetter, Median: 4},
+	}}
+	run := func(craneMS, workMS, help, ratio, rate, trips float64) []*Figure {
+		r := fig("start-up", "signet --help CPU ÷ crane version CPU", "×", ratio)
+		r.Better = lowerIsBetter
+		return []*Figure{
+			fig("start-up", crane, "ms", craneMS), fig("calibration", work, "ms", workMS),
+			fig("start-up", "signet --help, CPU (user+sys)", "ms", help),
+			r,
+			fig("verify, in process", "policy engine", "verifications/s", rate),
+			fig("verify, in process", "round trips", "requests", trips),
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		got  []*Figure
+		want map[string]string // figure -> status, for the figures named
+	}{
+		{"a machine 4x slower at start-up and 3x at work passes its slower figures",
+			run(20, 300, 45, 2.2, 180, 4),
+			map[string]string{craneStartKey: "reference", machineWorkKey: "reference",
+				"start-up: signet --help, CPU (user+sys)": "ok", "verify, in process: policy engine": "ok"}},
+		{"a regression beyond the machine's slowdown still fails",
+			run(20, 300, 90, 2.2, 70, 4),
+			map[string]string{"start-up: signet --help, CPU (user+sys)": "regressed", "verify, in process: policy engine": "regressed"}},
+		{"on a faster machine a figure is judged as measured: no worse for it",
+			run(1, 20, 15, 2, 300, 4),
+			map[string]string{"start-up: signet --help, CPU (user+sys)": "ok", "verify, in process: policy engine": "ok"}},
+		{"on a faster machine a figure is judged as measured: no better for it",
+			run(1, 20, 21, 2, 249, 4),
+			map[string]string{"start-up: signet --help, CPU (user+sys)": "regressed", "verify, in process: policy engine": "regressed"}},
+		{"ratios and request counts are not excused",
+			run(20, 300, 10, 4.1, 500, 9),
+			map[string]string{"start-up: signet --help CPU ÷ crane version CPU": "regressed", "verify, in process: round trips": "regressed"}},
+		{"without its reference a figure is judged as measured",
+			run(20, 300, 45, 2, 500, 4)[2:],
+			map[string]string{"start-up: signet --help, CPU (user+sys)": "regressed", craneStartKey: "", machineWorkKey: ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := map[string]Verdict{}
+			for _, v := range compare(base, tc.got, maxRatio) {
+				got[v.Key] = v
+			}
+			for k, w := range tc.want {
+				v, ok := got[k]
+				switch {
+				case w == "" && ok:
+					t.Errorf("%s: verdict %q, want none (a reference the run lacks is not missing)", k, v.Status)
+				case w != "" && v.Status != w:
+					t.Errorf("%s: %q (%s), want %q", k, v.Status, describe(v), w)
+				}
+				if w == "reference" && v.Fail {
+					t.Errorf("%s: a reference figure failed", k)
+				}
+			}
+		})
+	}
+	// The message says what was taken out.
+	for _, v := range compare(base, run(20, 300, 45, 2, 500, 4), maxRatio) {
+		if v.Key == "start-up: signet --help, CPU (user+sys)" && !strings.Contains(describe(v), "4.00x slowdown") {
+			t.Errorf("describe = %q, want the machine's 4.00x slowdown named", describe(v))
+		}
+	}
+}
