@@ -47,8 +47,14 @@ func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 // bundle, the given annotations on the manifest. Where the registry has no
 // referrers API the fallback tag sha256-<hex> is updated, and read back to
 // make sure the new entry is listed with its artifactType and annotations.
+// A bundle up to the client's embedding size (WithEmbeddedBundles) is also
+// embedded in the layer's descriptor, which saves readers a request.
 func (c *Client) AttachBundle(ctx context.Context, subject *Target, bundle []byte, annotations map[string]string) (*Attached, error) {
-	return c.attachBundleLayer(ctx, subject, static.NewLayer(bundle, BundleMediaType), annotations)
+	spec := bundleSpec(static.NewLayer(bundle, BundleMediaType), annotations)
+	if int64(len(bundle)) <= c.embedMax {
+		spec.embed = bundle
+	}
+	return c.attachReferrer(ctx, subject, spec)
 }
 
 // AttachBundleFile is AttachBundle for a bundle in a file, which is streamed
@@ -58,14 +64,14 @@ func (c *Client) AttachBundleFile(ctx context.Context, subject *Target, path str
 	if err != nil {
 		return nil, err
 	}
-	return c.attachBundleLayer(ctx, subject, l, annotations)
+	return c.attachReferrer(ctx, subject, bundleSpec(l, annotations))
 }
 
-func (c *Client) attachBundleLayer(ctx context.Context, subject *Target, layer v1.Layer, annotations map[string]string) (*Attached, error) {
-	return c.attachReferrer(ctx, subject, referrerSpec{
+func bundleSpec(layer v1.Layer, annotations map[string]string) referrerSpec {
+	return referrerSpec{
 		artifactType: BundleMediaType, configArtifactType: BundleMediaType,
 		layer: layer, layerMediaType: BundleMediaType, annotations: annotations,
-	})
+	}
 }
 
 // AttachNotation stores a Notation signature envelope (JWS or COSE, by
@@ -128,6 +134,8 @@ type referrerSpec struct {
 	layer              v1.Layer
 	layerMediaType     types.MediaType
 	annotations        map[string]string
+	// embed, when set, is the layer's content, embedded in its descriptor.
+	embed []byte
 }
 
 // attachReferrer writes a one-layer referrer manifest of subject: to the
@@ -206,6 +214,7 @@ func (c *Client) putReferrerBlobs(ctx context.Context, subject *Target, spec ref
 	if err != nil {
 		return nil, err
 	}
+	layerDesc.Data = spec.embed
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,

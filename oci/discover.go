@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -328,6 +329,9 @@ func (c *Client) readBlob(ctx context.Context, repo name.Repository, desc v1.Des
 	if desc.Size > c.maxBytes || desc.Size < 0 {
 		return nil, fmt.Errorf("blob %s is %d bytes, over the %d-byte cap", desc.Digest, desc.Size, c.maxBytes)
 	}
+	if desc.Data != nil {
+		return embedded(desc)
+	}
 	var b []byte
 	var err error
 	for attempt := 1; attempt <= readAttempts; attempt++ {
@@ -343,6 +347,27 @@ func (c *Client) readBlob(ctx context.Context, repo name.Repository, desc v1.Des
 		return nil, fmt.Errorf("blob %s: read %d bytes, descriptor says %d", desc.Digest, len(b), desc.Size)
 	}
 	return b, nil
+}
+
+// embedded is the content desc embeds (its data, OCI image spec 1.1), as
+// the registry's blob would be: it must have desc's size and digest, or it
+// is refused (ErrCorrupt) rather than fetched instead. A digest of another
+// algorithm than SHA-256 is refused too.
+func embedded(desc v1.Descriptor) ([]byte, error) {
+	if int64(len(desc.Data)) != desc.Size {
+		return nil, fmt.Errorf("blob %s: its descriptor embeds %d bytes and says it has %d: %w", desc.Digest, len(desc.Data), desc.Size, ErrCorrupt)
+	}
+	if desc.Digest.Algorithm != "sha256" {
+		return nil, fmt.Errorf("blob %s: embedded content with a %s digest cannot be checked (only sha256): %w", desc.Digest, desc.Digest.Algorithm, ErrCorrupt)
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(desc.Data))
+	if err != nil {
+		return nil, err
+	}
+	if h != desc.Digest {
+		return nil, fmt.Errorf("blob %s: the content its descriptor embeds has digest %s: %w", desc.Digest, h, ErrCorrupt)
+	}
+	return desc.Data, nil
 }
 
 // openBlob streams a blob; the reader checks its digest at its end.

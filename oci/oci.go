@@ -73,6 +73,7 @@ type Client struct {
 	pullerOnce        sync.Once
 	puller            *remote.Puller
 	attempts, perHost int
+	embedMax          int64 // bundles up to this size are embedded in their referrer manifest
 	store             Store // nil: the registries themselves
 	layouts           bool
 	layoutRepo        string
@@ -117,6 +118,19 @@ func WithHostConcurrency(n int) Option { return func(c *Client) { c.perHost = n 
 // client reads. Default 8 MiB.
 func WithMaxArtifactBytes(n int64) Option { return func(c *Client) { c.maxBytes = n } }
 
+// WithEmbeddedBundles sets the size up to which AttachBundle also embeds
+// the bundle in its referrer manifest, as the layer descriptor's data (OCI
+// image spec 1.1): a reader then needs no request for the blob, which is
+// still pushed for readers that do not look there. 0 embeds none. Default
+// DefaultEmbedMax.
+func WithEmbeddedBundles(max int64) Option { return func(c *Client) { c.embedMax = max } }
+
+// DefaultEmbedMax is the largest bundle embedded by default: a bundle
+// signed with a key or keylessly, with its log entry and timestamps, is
+// 2–10 KiB; a bundle with an attestation's predicate is usually larger and
+// is left as a blob only.
+const DefaultEmbedMax = 16 << 10
+
 // WithStore makes the client read and write every registry reference
 // (REGISTRY/REPOSITORY[:TAG|@DIGEST]) through s instead of the registry it
 // names: a fake in tests, or another backend. Default: the registries.
@@ -136,7 +150,8 @@ func WithLayoutRepository(repo string) Option { return func(c *Client) { c.layou
 
 // New returns a Client.
 func New(opts ...Option) *Client {
-	c := &Client{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, maxBytes: defaultMaxArtifactBytes, attempts: 4, perHost: 16}
+	c := &Client{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport, maxBytes: defaultMaxArtifactBytes, attempts: 4, perHost: 16,
+		embedMax: DefaultEmbedMax}
 	for _, o := range opts {
 		o(c)
 	}

@@ -191,7 +191,7 @@ func TestLyingBlobIsNotReadPastItsDescriptor(t *testing.T) {
 		})
 	})
 	d := reg.PushImage(t, "app:v1")
-	c := oci.New()
+	c := oci.New(oci.WithEmbeddedBundles(0)) // the bundle only in its blob, as cosign writes it
 	target, _ := c.Resolve(ctx, d.String())
 	bundle := []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`)
 	if _, err := c.AttachBundle(ctx, target, bundle, nil); err != nil {

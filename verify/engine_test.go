@@ -31,6 +31,9 @@ type world struct {
 	client  *oci.Client
 	dir     string
 	signers map[string]*sign.Signer // alice, bob, carol, mallory
+	// plainSigners are the same keys signing through a client that embeds
+	// no bundle in its referrer manifest, as cosign writes them.
+	plainSigners map[string]*sign.Signer
 }
 
 func newWorld(t testing.TB) *world {
@@ -41,7 +44,9 @@ func newWorld(t testing.TB) *world {
 // newWorldAt is newWorld with the registry given.
 func newWorldAt(t testing.TB, reg *registrytest.Registry) *world {
 	t.Helper()
-	w := &world{reg: reg, client: oci.New(oci.WithLayoutDirs(true)), dir: t.TempDir(), signers: map[string]*sign.Signer{}}
+	w := &world{reg: reg, client: oci.New(oci.WithLayoutDirs(true)), dir: t.TempDir(), signers: map[string]*sign.Signer{},
+		plainSigners: map[string]*sign.Signer{}}
+	plain := oci.New(oci.WithLayoutDirs(true), oci.WithEmbeddedBundles(0))
 	for _, n := range []string{"alice", "bob", "carol", "mallory"} {
 		priv, err := keys.Generate(keys.ECDSAP256)
 		if err != nil {
@@ -57,6 +62,9 @@ func newWorldAt(t testing.TB, reg *registrytest.Registry) *world {
 			t.Fatal(err)
 		}
 		w.signers[n] = s
+		if w.plainSigners[n], err = sign.New(sv, plain); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return w
 }

@@ -26,6 +26,10 @@ func TestRoundTrips(t *testing.T) {
 		w := newWorldAt(t, registrytest.New(t, referrers))
 		d := w.reg.PushImage(t, "team/app:v1")
 		w.sign(t, "alice", d.String())
+		plain := w.reg.PushImage(t, "team/plain:v1")
+		if _, err := w.plainSigners["alice"].SignImage(ctx, plain.String(), sign.Request{}); err != nil {
+			t.Fatal(err)
+		}
 		a := w.reg.PushImage(t, "team/attested:v1")
 		w.sign(t, "alice", a.String())
 		w.attest(t, "alice", a.String(), "cyclonedx", "sbom.cdx.json")
@@ -63,6 +67,12 @@ func TestRoundTrips(t *testing.T) {
 			name: "verify a digest",
 			run: func(c *oci.Client) error {
 				_, err := verifier(c).Verify(ctx, via(d.String()), verify.Request{})
+				return err
+			},
+		}, {
+			name: "verify a digest signed in cosign's shape, bundle not embedded",
+			run: func(c *oci.Client) error {
+				_, err := verifier(c).Verify(ctx, via(plain.String()), verify.Request{})
 				return err
 			},
 		}, {
@@ -149,37 +159,43 @@ func decidedBy(t *testing.T, w *world, c *oci.Client, image, rule string) error 
 // (the requests one after another) is in docs/registry-round-trips.md.
 var roundTrips = map[string]map[string]int{
 	// /v2/ once per client and repository; the referrers list, then the
-	// signature's manifest, then its bundle. A client's first listing on a
+	// signature's manifest, which embeds its bundle (Signet embeds bundles
+	// up to oci.DefaultEmbedMax; cosign does not: the next case). A
+	// client's first listing on a
 	// registry reads the referrers fallback tag at once beside the API (one
 	// GET manifest more where the API answers, one round trip less where it
 	// does not; oci.referrersOrFallback).
-	"verify a digest, referrers API": {"ping": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	"verify a digest, referrers API": {"ping": 1, "GET referrers": 1, "GET manifest": 2},
+	// A bundle only in its blob, as cosign writes it: one GET blob more.
+	"verify a digest signed in cosign's shape, bundle not embedded, referrers API": {"ping": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
 	// The tag is resolved first (HEAD), then as a digest.
-	"verify a tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	"verify a tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2},
 	// Both referrers (signature and attestation) read at once, and the
 	// legacy .att tag beside them; the digest is not resolved.
-	"verify one attestation, referrers API": {"ping": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
+	"verify one attestation, referrers API": {"ping": 1, "GET referrers": 1, "GET manifest": 4},
 	// A rule of one signer met in the referrers does not read the legacy
 	// .sig tag (one GET manifest fewer than it did).
-	"policy engine, a tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	"policy engine, a tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2},
 	// A digest is resolved (the engine needs its media type) while its
 	// referrers and the .att tag are read.
-	"policy engine, a digest with a signature and one attestation, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
+	"policy engine, a digest with a signature and one attestation, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4},
 	// Nothing in the referrers: the .sig tag is read after them.
 	"policy engine, a tag signed in the legacy .sig tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
-	// The referrers do not pass it: the .sig tag is read after them.
-	"policy engine, a tag whose referrer signature is refused, signed in the .sig tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 3, "GET blob": 2},
+	// The referrers do not pass it: the .sig tag is read after them (its
+	// simple-signing payload is a blob).
+	"policy engine, a tag whose referrer signature is refused, signed in the .sig tag, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 3, "GET blob": 1},
 	// A threshold of two reads the .sig tag at once, with the referrers.
-	"policy engine, a tag, two signers required, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
+	"policy engine, a tag, two signers required, referrers API": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4},
 	// Without the referrers API: its 404 (once per client and registry)
 	// and, at the same time, the fallback tag's index (one more GET
 	// manifest).
-	"verify a digest, fallback tag":                                                                  {"ping": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
-	"verify a tag, fallback tag":                                                                     {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
-	"verify one attestation, fallback tag":                                                           {"ping": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
-	"policy engine, a tag, fallback tag":                                                             {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
-	"policy engine, a digest with a signature and one attestation, fallback tag":                     {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
+	"verify a digest, fallback tag":                                                                  {"ping": 1, "GET referrers": 1, "GET manifest": 2},
+	"verify a digest signed in cosign's shape, bundle not embedded, fallback tag":                    {"ping": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
+	"verify a tag, fallback tag":                                                                     {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2},
+	"verify one attestation, fallback tag":                                                           {"ping": 1, "GET referrers": 1, "GET manifest": 4},
+	"policy engine, a tag, fallback tag":                                                             {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2},
+	"policy engine, a digest with a signature and one attestation, fallback tag":                     {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4},
 	"policy engine, a tag signed in the legacy .sig tag, fallback tag":                               {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 2, "GET blob": 1},
-	"policy engine, a tag whose referrer signature is refused, signed in the .sig tag, fallback tag": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 3, "GET blob": 2},
-	"policy engine, a tag, two signers required, fallback tag":                                       {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4, "GET blob": 2},
+	"policy engine, a tag whose referrer signature is refused, signed in the .sig tag, fallback tag": {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 3, "GET blob": 1},
+	"policy engine, a tag, two signers required, fallback tag":                                       {"ping": 1, "HEAD manifest": 1, "GET referrers": 1, "GET manifest": 4},
 }

@@ -148,6 +148,7 @@ accepts it, fetching and checking the document after the signature
 		},
 	}
 	reg.addFlags(cmd)
+	reg.addEmbedFlag(cmd)
 	reg.addLayoutFlag(cmd)
 	signing.addFlags(cmd)
 	notation.addFlags(cmd)

@@ -21,6 +21,7 @@ type registryOptions struct {
 	maxBytes   int64
 	layouts    bool // the command reads oci-layout:DIR images
 	layoutRepo string
+	embed      bool // the command writes bundles: embed small ones (addEmbedFlag)
 }
 
 func (o *registryOptions) addFlags(cmd *cobra.Command) {
@@ -31,6 +32,14 @@ func (o *registryOptions) addFlags(cmd *cobra.Command) {
 // addSizeFlag lets a reading command raise the cap on what it fetches.
 func (o *registryOptions) addSizeFlag(cmd *cobra.Command, def int64) {
 	cmd.Flags().Int64Var(&o.maxBytes, "max-artifact-size", def, "largest signature/attestation blob to read, in bytes (larger ones are refused unread)")
+}
+
+// addEmbedFlag lets a command that attaches bundles leave them out of
+// their referrer manifests.
+func (o *registryOptions) addEmbedFlag(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&o.embed, "embed-bundle", true, fmt.Sprintf(
+		"also embed a bundle of up to %d KiB in its referrer manifest (the layer descriptor's data, OCI 1.1), which saves a verifier a request; "+
+			"the blob is pushed either way. --embed-bundle=false for a registry that refuses such manifests", oci.DefaultEmbedMax>>10))
 }
 
 // addLayoutFlag lets a command that reads oci-layout:DIR images name the
@@ -45,6 +54,9 @@ func (o *registryOptions) client(extra ...oci.Option) *oci.Client {
 	opts := append([]oci.Option{oci.WithInsecure(o.insecure), oci.WithLayoutDirs(o.layouts), oci.WithLayoutRepository(o.layoutRepo)}, extra...)
 	if o.maxBytes > 0 {
 		opts = append(opts, oci.WithMaxArtifactBytes(o.maxBytes))
+	}
+	if !o.embed {
+		opts = append(opts, oci.WithEmbeddedBundles(0))
 	}
 	return oci.New(opts...)
 }

@@ -110,6 +110,7 @@ are stored as referrers only (the referrers API or its fallback tag).`,
 		},
 	}
 	reg.addFlags(cmd)
+	reg.addEmbedFlag(cmd)
 	reg.addLayoutFlag(cmd)
 	signing.addFlags(cmd)
 	notation.addFlags(cmd)
