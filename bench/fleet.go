@@ -33,8 +33,9 @@ import (
 // v1: repositories fleet/app-NNN of fleetPerRepo tags each, every tag a
 // distinct random one-layer image (64 bytes), signed once with an ECDSA
 // P-256 key as a Sigstore bundle (cosign v3's shape, no transparency log)
-// attached through the referrers fallback tag.
-const fleetSeedFormat = "v1"
+// attached through the referrers fallback tag. v2: the same, the bundle
+// also embedded in its referrer manifest, as signet sign writes it.
+const fleetSeedFormat = "v2"
 
 // fleetPerRepo is how many images one repository of the seed holds.
 const fleetPerRepo = 250

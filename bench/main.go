@@ -857,7 +857,8 @@ const notes = `
   ` + "`cosign verify --key --insecure-ignore-tlog`" + ` process, divided by the images it
   was given, against the pinned distribution registry (no referrers API, so
   both read the fallback tag). The same images, signed once by signet in
-  cosign v3's bundle format; both tools verify the same signatures.
+  cosign v3's bundle format; both tools verify the same signatures (signet
+  reads each bundle embedded in its referrer manifest, cosign from its blob).
 - **verify, in process**: the policy engine (` + "`verify.Engine.DecideAll`" + `) over 200
   distinct signed images in go-containerregistry's in-memory registry;
   cold builds a new engine per pass, cached reuses the warm verdict cache.
@@ -888,7 +889,8 @@ const notes = `
   three through and answers the others 429 and 503 with Retry-After: 1.
 - **fleet**: ` + "`signet fleet check --no-cluster`" + ` (whole process, through
   signet-server) over 10,000 distinct key-signed images in the pinned
-  registry, at each ` + "`--max-workers`" + `; CPU per verification of signet and of the
+  registry (bundles embedded in their referrer manifests, as signet sign
+  writes them), at each ` + "`--max-workers`" + `; CPU per verification of signet and of the
   registry, and peak RSS at 1,000 and 10,000 images.
 
 Tests never assert these numbers; CI does not run ` + "`make bench`" + `, only the quick check above.
