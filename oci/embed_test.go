@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/signet-dev/signet/internal/registrytest"
@@ -89,5 +91,37 @@ func TestEmbeddedBundles(t *testing.T) {
 				t.Fatalf("discovery asked for %d blobs, want %d", n, wantGets)
 			}
 		})
+	}
+}
+
+// TestEmbeddedContentChecked: content a descriptor embeds is what the blob
+// would be (its size and SHA-256 digest) or refused as corrupt, never
+// fetched instead; a digest of another algorithm cannot be checked and is
+// refused too.
+func TestEmbeddedContentChecked(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	repo, _ := name.NewRepository("127.0.0.1:9/app") // never asked: nothing listens there
+	data := []byte(`{"embedded":true}`)
+	h, _, _ := v1.SHA256(bytes.NewReader(data))
+	sha512 := v1.Hash{Algorithm: "sha512", Hex: strings.Repeat("ab", 64)}
+	for _, tc := range []struct {
+		name string
+		desc v1.Descriptor
+		want string // "" for the content
+	}{
+		{"as the blob", v1.Descriptor{Digest: h, Size: int64(len(data)), Data: data}, ""},
+		{"another size", v1.Descriptor{Digest: h, Size: int64(len(data)) + 1, Data: data}, "embeds 17 bytes and says it has 18"},
+		{"other bytes", v1.Descriptor{Digest: h, Size: int64(len(data)), Data: []byte(`{"embedded":fals}`)}, "the content its descriptor embeds has digest"},
+		{"empty", v1.Descriptor{Digest: h, Size: int64(len(data)), Data: []byte{}}, "embeds 0 bytes"},
+		{"a sha512 digest", v1.Descriptor{Digest: sha512, Size: int64(len(data)), Data: data}, "only sha256"},
+	} {
+		got, err := oci.New(oci.WithRetries(1)).Blob(ctx, repo, tc.desc)
+		switch {
+		case tc.want == "" && (err != nil || !bytes.Equal(got, data)):
+			t.Errorf("%s: %q, %v; want the embedded content", tc.name, got, err)
+		case tc.want != "" && (err == nil || !errors.Is(err, oci.ErrCorrupt) || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %q, %v; want refused as corrupt: %q", tc.name, got, err, tc.want)
+		}
 	}
 }
