@@ -125,10 +125,10 @@ func WithMaxArtifactBytes(n int64) Option { return func(c *Client) { c.maxBytes 
 // DefaultEmbedMax.
 func WithEmbeddedBundles(max int64) Option { return func(c *Client) { c.embedMax = max } }
 
-// DefaultEmbedMax is the largest bundle embedded by default: a bundle
-// signed with a key or keylessly, with its log entry and timestamps, is
-// 2–10 KiB; a bundle with an attestation's predicate is usually larger and
-// is left as a blob only.
+// DefaultEmbedMax is the largest bundle embedded by default: room for a
+// signature's bundle, a few KiB with a certificate, a log entry and a
+// timestamp; a bundle with a large attestation predicate is left as a blob
+// only.
 const DefaultEmbedMax = 16 << 10
 
 // WithStore makes the client read and write every registry reference
