@@ -21,7 +21,10 @@ type registryOptions struct {
 	maxBytes   int64
 	layouts    bool // the command reads oci-layout:DIR images
 	layoutRepo string
-	embed      bool // the command writes bundles: embed small ones (addEmbedFlag)
+	// embed is --embed-bundle where the command has it (addEmbedFlag); nil
+	// keeps oci's default, so a command that signs without the flag (gate
+	// receipts, tag heads) embeds as sign does.
+	embed *bool
 }
 
 func (o *registryOptions) addFlags(cmd *cobra.Command) {
@@ -37,7 +40,7 @@ func (o *registryOptions) addSizeFlag(cmd *cobra.Command, def int64) {
 // addEmbedFlag lets a command that attaches bundles leave them out of
 // their referrer manifests.
 func (o *registryOptions) addEmbedFlag(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&o.embed, "embed-bundle", true, fmt.Sprintf(
+	o.embed = cmd.Flags().Bool("embed-bundle", true, fmt.Sprintf(
 		"also embed a bundle of up to %d KiB in its referrer manifest (the layer descriptor's data, OCI 1.1), which saves a verifier a request; "+
 			"the blob is pushed either way. --embed-bundle=false for a registry that refuses such manifests", oci.DefaultEmbedMax>>10))
 }
@@ -55,7 +58,7 @@ func (o *registryOptions) client(extra ...oci.Option) *oci.Client {
 	if o.maxBytes > 0 {
 		opts = append(opts, oci.WithMaxArtifactBytes(o.maxBytes))
 	}
-	if !o.embed {
+	if o.embed != nil && !*o.embed {
 		opts = append(opts, oci.WithEmbeddedBundles(0))
 	}
 	return oci.New(opts...)
