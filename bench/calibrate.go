@@ -17,8 +17,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -54,11 +54,10 @@ func isReference(key string) bool { return key == craneStartKey || key == machin
 
 // calibrate measures the fixed in-process work (machineWork) a few times.
 func (b *bench) calibrate() error {
-	srv, url, err := loopbackServer()
-	if err != nil {
-		return err
-	}
+	body := strings.Repeat("x", 1024)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, body) }))
 	defer srv.Close()
+	url := srv.URL + "/"
 	machineWork(url) // warm: the connection pool, the curve tables
 	var runs []float64
 	for range max(5, b.runs) {
@@ -71,19 +70,6 @@ func (b *bench) calibrate() error {
 	b.add("calibration", strings.TrimPrefix(machineWorkKey, "calibration: "), "ms", runs,
 		"not Signet's code: how fast this machine is, which the quick check takes out of the other in-process figures")
 	return nil
-}
-
-// loopbackServer serves 1 KiB bodies on 127.0.0.1.
-func loopbackServer() (*http.Server, string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", err
-	}
-	body := strings.Repeat("x", 1024)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, body) }),
-		ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return srv, "http://" + ln.Addr().String() + "/", nil
 }
 
 // machineWork is what the in-process steps spend their time on, in fixed
