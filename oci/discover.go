@@ -349,13 +349,16 @@ func (c *Client) readBlob(ctx context.Context, repo name.Repository, desc v1.Des
 	return b, nil
 }
 
+// alteredHint says what to do about embedded content that is not its blob.
+const alteredHint = "the manifest was changed after it was written; sign or attach again"
+
 // embedded is the content desc embeds (its data, OCI image spec 1.1), as
 // the registry's blob would be: it must have desc's size and digest, or it
 // is refused (ErrCorrupt) rather than fetched instead. A digest of another
 // algorithm than SHA-256 is refused too.
 func embedded(desc v1.Descriptor) ([]byte, error) {
 	if int64(len(desc.Data)) != desc.Size {
-		return nil, fmt.Errorf("blob %s: its descriptor embeds %d bytes and says it has %d: %w", desc.Digest, len(desc.Data), desc.Size, ErrCorrupt)
+		return nil, fmt.Errorf("blob %s: its descriptor embeds %d bytes and says it has %d (%s): %w", desc.Digest, len(desc.Data), desc.Size, alteredHint, ErrCorrupt)
 	}
 	if desc.Digest.Algorithm != "sha256" {
 		return nil, fmt.Errorf("blob %s: embedded content with a %s digest cannot be checked (only sha256): %w", desc.Digest, desc.Digest.Algorithm, ErrCorrupt)
@@ -365,7 +368,7 @@ func embedded(desc v1.Descriptor) ([]byte, error) {
 		return nil, err
 	}
 	if h != desc.Digest {
-		return nil, fmt.Errorf("blob %s: the content its descriptor embeds has digest %s: %w", desc.Digest, h, ErrCorrupt)
+		return nil, fmt.Errorf("blob %s: the content its descriptor embeds has digest %s (%s): %w", desc.Digest, h, alteredHint, ErrCorrupt)
 	}
 	return desc.Data, nil
 }
