@@ -25,6 +25,7 @@ import (
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/tlog/logserver"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -42,7 +43,7 @@ func (w *world) timeKit() *timeKit {
 	w.t.Helper()
 	k := &timeKit{signers: map[string]*sign.Signer{}}
 	rekor := rekorv1test.Start(w.t)
-	v2, err := tlog.Open(w.ctx, w.t.TempDir(), "127.0.0.1")
+	v2, err := logserver.Open(w.ctx, w.t.TempDir(), "127.0.0.1")
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/tlog/logserver"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -215,7 +216,7 @@ func TestStreamedAttestation(t *testing.T) {
 	ctx := context.Background()
 	reg := registrytest.New(t, false)
 	client := oci.New()
-	l, err := tlog.Open(ctx, t.TempDir(), "127.0.0.1")
+	l, err := logserver.Open(ctx, t.TempDir(), "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -736,6 +736,15 @@ func (b *bench) admission() error {
 	return nil
 }
 
+// logPackage is the embedded log's package in the source measured: tlog
+// before the log server had a package of its own (-src of an older commit).
+func (b *bench) logPackage() string {
+	if _, err := os.Stat(filepath.Join(b.src, "tlog", "logserver")); err == nil {
+		return "./tlog/logserver"
+	}
+	return "./tlog"
+}
+
 // log runs the embedded log's benchmarks: appends/s with 128 and 512
 // clients in process and 512 over HTTP, and one client's wait for its
 // inclusion proof (phase locked: the worst case; random: a signer arriving
@@ -746,7 +755,8 @@ func (b *bench) log() error {
 	if b.quick {
 		pattern, n = "BenchmarkAppend$/clients=512$", "300x" // and clients=512/http
 	}
-	r, err := b.goBench("./tlog", pattern, n)
+	pkg := b.logPackage()
+	r, err := b.goBench(pkg, pattern, n)
 	if err != nil {
 		return err
 	}
@@ -766,7 +776,7 @@ func (b *bench) log() error {
 	if b.quick {
 		n = "10x"
 	}
-	if r, err = b.goBench("./tlog", "BenchmarkAppendLatency", n); err != nil {
+	if r, err = b.goBench(pkg, "BenchmarkAppendLatency", n); err != nil {
 		return err
 	}
 	for _, phase := range []string{"locked", "random"} {

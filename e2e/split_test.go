@@ -10,9 +10,10 @@ import (
 )
 
 // TestSplitBuild checks make build's pair: bin/signet, a split build, hands
-// the server roles (their help and completion too) to bin/signet-server
-// beside it, and says what to do when signet-server is missing. The
-// admission, gate and fleet suites run through the same hand-over.
+// the server roles and the commands that run a log (their help and
+// completion too) to bin/signet-server beside it, and says what to do when
+// signet-server is missing. The admission, gate, fleet, log and quickstart
+// suites run through the same hand-over.
 func TestSplitBuild(t *testing.T) {
 	env := toolEnv()
 	signetBin := tool("signet", "")
@@ -28,6 +29,16 @@ func TestSplitBuild(t *testing.T) {
 		"closed\t", "receipt\t")
 	expect(t, "a server role's usage error", runCLI(t, env, signetBin, "fleet", "check", "--no-such-flag"), exitUsage,
 		"unknown flag: --no-such-flag")
+	expect(t, "signet --help lists quickstart", runCLI(t, env, signetBin, "--help"), exitOK,
+		"quickstart", "Run the whole sign-and-verify story offline")
+	expect(t, "signet log --help", runCLI(t, env, signetBin, "log", "--help"), exitOK,
+		"serve", "info", "verify", "Serve an embedded Rekor-v2-compatible transparency log")
+	expect(t, "signet help log serve", runCLI(t, env, signetBin, "help", "log", "serve"), exitOK,
+		"--storage", "SIGNET_LOG_STORAGE")
+	expect(t, "completion of log serve's flags", runCLI(t, env, signetBin, "__complete", "log", "serve", "--sto"), exitOK,
+		"--storage\t")
+	expect(t, "log serve's usage error", runCLI(t, env, signetBin, "log", "serve", "--storage", "postgres://x"), exitUsage,
+		"--storage must be mysql://")
 
 	// signet alone: no signet-server next to it, none on PATH.
 	dir := t.TempDir()
@@ -46,8 +57,15 @@ func TestSplitBuild(t *testing.T) {
 	if strings.Contains(r.out+r.err, "panic") {
 		t.Fatalf("signet alone panicked:\n%s", r)
 	}
-	// The rest of signet works alone.
+	for _, cmd := range [][]string{{"log", "serve"}, {"quickstart"}} {
+		name := "signet " + strings.Join(cmd, " ")
+		expect(t, name+" without signet-server", runCLI(t, alone, lone, cmd...), exitError,
+			"'"+name+"' runs in signet-server, which is neither next to signet nor on PATH")
+	}
+	// The rest of signet works alone, a log's clients included.
 	expect(t, "signet version alone", runCLI(t, alone, lone, "version"), exitOK, "signet")
+	expect(t, "signet log info alone", runCLI(t, alone, lone, "log", "info", "--dir", dir), exitError,
+		"has `signet log serve` run with --dir")
 }
 
 // TestNoCollectionAtStartup checks that a short command makes no garbage

@@ -38,6 +38,7 @@ import (
 	"github.com/signet-dev/signet/policy"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/tlog/logserver"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -92,7 +93,7 @@ func newFixture(t *testing.T) *fixture {
 	idx := f.reg.PushIndex(t, "team/app:v1")
 	f.image = f.reg.Host + "/team/app:v1"
 
-	l, err := tlog.Open(ctx, t.TempDir(), "log.signet.test")
+	l, err := logserver.Open(ctx, t.TempDir(), "log.signet.test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/tlog/logserver"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -48,11 +49,11 @@ func Run(ctx context.Context, w io.Writer, dir string) error {
 	t.detail("pushed %s", app.Context().Tag("v1"))
 	t.detail("digest %s", app.DigestStr())
 
-	ln, origin, err := tlog.ListenOrigin("127.0.0.1:0")
+	ln, origin, err := logserver.ListenOrigin("127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	tl, err := tlog.Open(ctx, filepath.Join(dir, "log"), origin)
+	tl, err := logserver.Open(ctx, filepath.Join(dir, "log"), origin)
 	if err != nil {
 		ln.Close()
 		return err

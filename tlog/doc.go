@@ -1,15 +1,15 @@
-// Package tlog is Signet's transparency-log layer.
+// Package tlog is Signet's transparency-log client layer.
 //
-// It has three parts:
-//   - an embedded log (Log, Handler) on github.com/transparency-dev/tessera
-//     with POSIX storage that speaks Rekor v2's write API (POST
-//     /api/v2/log/entries taking a hashedrekord v0.0.2 request) and serves its
-//     signed-note checkpoint and C2SP tlog-tiles read-only, so Rekor v2 clients
-//     (cosign v3 among them) can log to it through a signing config;
+// It has two parts:
 //   - client selection (Writer) for Rekor v1 and v2 from a Sigstore signing
 //     config or a URL, through sigstore-go's Rekor clients;
 //   - trust material (TrustedRoot, SigningConfig helpers) in Sigstore's JSON
-//     formats, and offline consistency checks between two checkpoints.
+//     formats, a log directory's state (Info, the log's key), and offline
+//     consistency checks between two checkpoints.
+//
+// The embedded log itself, which `signet log serve` and `signet quickstart`
+// run, is package tlog/logserver: its storage (Tessera's POSIX and MySQL
+// drivers, Badger) stays out of the programs that only use logs.
 //
 // Inclusion proofs are verified offline by sigstore-go's verifier against a
 // trusted root; see package verify.

@@ -1,7 +1,10 @@
 package tlog
 
 import (
+	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,9 +48,34 @@ func ReadCheckpointFile(dir string) ([]byte, error) {
 
 // PublicKeyFromDir loads the public half of the log's key in dir.
 func PublicKeyFromDir(dir string) (any, error) {
-	priv, err := loadKey(filepath.Join(dir, keyFile))
+	priv, err := LoadKey(KeyPath(dir))
 	if err != nil {
 		return nil, err
 	}
 	return priv.Public(), nil
+}
+
+// KeyPath is where a log directory keeps the log's private signing key.
+func KeyPath(dir string) string { return filepath.Join(dir, "log.key") }
+
+// LoadKey reads a log's private signing key; a missing file is
+// os.ErrNotExist. The key is never part of an error.
+func LoadKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("log key %s is not PEM", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("log key %s is not a PKCS #8 private key: %w", path, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("log key %s is not an Ed25519 key; the log signs its checkpoints with Ed25519", path)
+	}
+	return priv, nil
 }

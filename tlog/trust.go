@@ -123,8 +123,3 @@ func WriteJSON(path string, v interface{ MarshalJSON() ([]byte, error) }) error 
 	}
 	return atomicfile.Replace(path, b, 0o644)
 }
-
-// Self describes the log as served at url, for trust files that point at it.
-func (l *Log) Self(url string) LogInfo {
-	return LogInfo{URL: url, PublicKey: l.pub, APIVersion: 2, Origin: l.origin, Operator: "signet log serve"}
-}

@@ -2,6 +2,9 @@ package tlog_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"io"
@@ -79,6 +82,10 @@ func TestUnreachableLogIsErrUnreachable(t *testing.T) {
 		})
 	}
 	digest := sha256.Sum256([]byte("x"))
+	signingKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := (tlog.Service{URL: dead, APIVersion: 2}).LogDigest(ctx, digest[:], []byte("sig"), signingKey.Public()); !errors.Is(err, tlog.ErrUnreachable) {
 		t.Errorf("LogDigest to %s: %v, want ErrUnreachable", dead, err)
 	}

@@ -17,13 +17,14 @@ import (
 	"github.com/signet-dev/signet/oci"
 	"github.com/signet-dev/signet/sign"
 	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/tlog/logserver"
 	"github.com/signet-dev/signet/verify"
 )
 
 // logFixture is an embedded log served over HTTP, a signer that logs to it,
 // and a verifier that trusts it.
 type logFixture struct {
-	log      *tlog.Log
+	log      *logserver.Log
 	url      string
 	signer   *sign.Signer
 	verifier *verify.Verifier
@@ -32,9 +33,9 @@ type logFixture struct {
 	sv       signature.SignerVerifier
 }
 
-func startLog(t *testing.T) (*tlog.Log, string) {
+func startLog(t *testing.T) (*logserver.Log, string) {
 	t.Helper()
-	l, err := tlog.Open(context.Background(), t.TempDir(), "127.0.0.1")
+	l, err := logserver.Open(context.Background(), t.TempDir(), "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,3 +1,5 @@
+//go:build !signet_split || !unix
+
 package main
 
 import (
@@ -12,7 +14,7 @@ func newQuickstartCmd(s *streams) *cobra.Command {
 	var keep bool
 	cmd := &cobra.Command{
 		Use:   "quickstart",
-		Short: "Run the whole sign-and-verify story offline, in a temporary directory",
+		Short: quickstartShort,
 		Long: `Start a local registry, push an image, make a key, sign, verify, and show an
 unsigned image and a copied signature being refused, with the reasons.
 Needs no network and nothing installed.`,

@@ -38,12 +38,14 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	return exitCode(err)
 }
 
-// The server roles' one-line descriptions, the same in a split build
-// (serverroles_split.go), where signet-server serves them.
+// The one-line descriptions of the commands a split build hands to
+// signet-server (serverroles_split.go): the same in either build.
 const (
-	admissionShort = "Kubernetes admission webhook: verify what workloads run, pin tags to digests"
-	gateShort      = "Registry push gate: verify every push, record the verdict, list what is unverified"
-	fleetShort     = "What a policy change would do to what already runs"
+	admissionShort  = "Kubernetes admission webhook: verify what workloads run, pin tags to digests"
+	gateShort       = "Registry push gate: verify every push, record the verdict, list what is unverified"
+	fleetShort      = "What a policy change would do to what already runs"
+	logServeShort   = "Serve an embedded Rekor-v2-compatible transparency log"
+	quickstartShort = "Run the whole sign-and-verify story offline, in a temporary directory"
 )
 
 func newRootCmd(s *streams) *cobra.Command {

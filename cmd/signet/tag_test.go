@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/signet-dev/signet/internal/registrytest"
-	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/tlog/logserver"
 )
 
 // TestTagRollbackWalkthrough is the rollback attack as a user sees it: a
@@ -126,7 +126,7 @@ func TestTagHistoryLogged(t *testing.T) {
 	t.Setenv("SIGNET_HOME", t.TempDir())
 	dir := t.TempDir()
 	t.Chdir(dir)
-	l, err := tlog.Open(context.Background(), t.TempDir(), "127.0.0.1")
+	l, err := logserver.Open(context.Background(), t.TempDir(), "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}

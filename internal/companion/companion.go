@@ -1,7 +1,7 @@
 // Package companion finds the programs built and installed with signet — the
 // KMS provider programs (cmd/sigstore-kms-*) and signet-server, which serves
-// the admission, gate and fleet commands for a split build of signet — and
-// hands a command line over to signet-server.
+// the admission, gate, fleet, log serve and quickstart commands for a split
+// build of signet — and hands a command line over to signet-server.
 //
 // A companion is looked for next to the running signet first (symbolic
 // links resolved: the one built with it), then on PATH.
@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -66,19 +67,29 @@ func PathFirst(path string) string {
 // ServerProgram serves the commands a split build of signet hands over.
 const ServerProgram = "signet-server"
 
-// ServerRoles are the top-level commands a split build of signet hands to
-// signet-server.
-var ServerRoles = []string{"admission", "fleet", "gate"}
+// ServerRoles are the commands a split build of signet hands to
+// signet-server, each as the words that name it after "signet": the server
+// roles, and the commands that run a transparency log.
+var ServerRoles = [][]string{{"admission"}, {"fleet"}, {"gate"}, {"log", "serve"}, {"quickstart"}}
 
 // ServerRole reports whether args (a command line without the program's
 // name) is for a command a split build hands over: the command itself, its
 // help (signet help gate ...) or its shell completion (signet __complete
 // gate ...).
-func ServerRole(args []string) bool {
+func ServerRole(args []string) bool { return serverRole(args) != "" }
+
+// serverRole is the command args are for, as 'signet gate' names it, if a
+// split build hands it over; else "".
+func serverRole(args []string) string {
 	if len(args) > 0 && slices.Contains([]string{"help", "__complete", "__completeNoDesc"}, args[0]) {
 		args = args[1:]
 	}
-	return len(args) > 0 && slices.Contains(ServerRoles, args[0])
+	for _, r := range ServerRoles {
+		if len(args) >= len(r) && slices.Equal(args[:len(r)], r) {
+			return "'signet " + strings.Join(r, " ") + "'"
+		}
+	}
+	return ""
 }
 
 // handedOverEnv marks the environment of a signet-server that signet ran: a

@@ -26,6 +26,14 @@ func TestServerRole(t *testing.T) {
 		{[]string{"--help"}, false},
 		{[]string{"gateway"}, false},
 		{nil, false},
+		{[]string{"log", "serve", "--dir", "d"}, true},
+		{[]string{"help", "log", "serve"}, true},
+		{[]string{"__complete", "log", "serve", "--storage", ""}, true},
+		{[]string{"quickstart", "--keep"}, true},
+		{[]string{"log", "info"}, false},           // a client of a log: signet's own
+		{[]string{"log"}, false},                   // lists serve, info and verify
+		{[]string{"__complete", "log", ""}, false}, // signet completes serve itself
+		{[]string{"verify", "log", "serve"}, false},
 	} {
 		if got := ServerRole(tc.args); got != tc.want {
 			t.Errorf("ServerRole(%q) = %v, want %v", tc.args, got, tc.want)
@@ -96,6 +104,10 @@ func TestHandOverRefusals(t *testing.T) {
 		err := HandOver([]string{"help", "admission"})
 		if err == nil || !strings.Contains(err.Error(), "signet-server was run for 'signet admission' but hands it over too") {
 			t.Errorf("HandOver = %v, want the loop refused", err)
+		}
+		err = HandOver([]string{"log", "serve", "--dir", "d"})
+		if err == nil || !strings.Contains(err.Error(), "signet-server was run for 'signet log serve' but hands it over too") {
+			t.Errorf("HandOver = %v, want the loop refused, naming the command", err)
 		}
 	})
 }

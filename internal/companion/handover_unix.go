@@ -13,12 +13,9 @@ import (
 // arguments and environment: same process, same signals, same standard
 // streams. It returns only when it could not.
 func HandOver(args []string) error {
-	role := "this command"
-	if len(args) > 0 {
-		role = "'signet " + args[0] + "'"
-		if ServerRole(args[1:]) {
-			role = "'signet " + args[1] + "'"
-		}
+	role := serverRole(args)
+	if role == "" {
+		role = "this command"
 	}
 	if os.Getenv(handedOverEnv) != "" {
 		return fmt.Errorf("%s was run for %s but hands it over too: it is a split build (-tags signet_split); "+

@@ -1,4 +1,4 @@
-package tlog_test
+package logserver_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/signet-dev/signet/internal/dbtest"
-	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/tlog/logserver"
 )
 
 var mysqlDBs atomic.Int64
@@ -26,12 +26,12 @@ func mysqlOn(t testing.TB, srv *dbtest.Server, dir string) backend {
 	name := fmt.Sprintf("log%d", mysqlDBs.Add(1))
 	url := srv.NewDatabase(t, name)
 	dropDedup := func(t testing.TB) { srv.Exec(t, name, "DELETE FROM SignetDedup; DELETE FROM SignetDedupFollowed") }
-	target, err := tlog.ParseMySQL(url)
+	target, err := logserver.ParseMySQL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return backend{name: "mysql", url: url, clients: 256, dropDedup: dropDedup, open: func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error) {
-		return tlog.Open(context.Background(), dir, "log.example", append(opts, tlog.WithMySQL(target))...)
+	return backend{name: "mysql", url: url, clients: 256, dropDedup: dropDedup, open: func(t testing.TB, opts ...logserver.LogOption) (*logserver.Log, error) {
+		return logserver.Open(context.Background(), dir, "log.example", append(opts, logserver.WithMySQL(target))...)
 	}}
 }
 
@@ -43,7 +43,7 @@ func TestParseMySQL(t *testing.T) {
 		"mysql://log:s3cret@db.internal:3306/tlog?tls=true": "log@db.internal:3306/tlog (TLS)",
 	}
 	for in, want := range good {
-		got, err := tlog.ParseMySQL(in)
+		got, err := logserver.ParseMySQL(in)
 		if err != nil || got.String() != want {
 			t.Errorf("ParseMySQL(%q) = %q, %v; want %q", in, got, err, want)
 		}
@@ -61,8 +61,8 @@ func TestParseMySQL(t *testing.T) {
 		"mysql://log:s3cret@127.0.0.1:3306/tlog?allowFallbackToPlaintext=true&tls=true",
 		"mysql://log:s3cret@127.0.0.1:3306/tlog\x7f",
 	} {
-		_, err := tlog.ParseMySQL(in)
-		if !errors.Is(err, tlog.ErrBadStorage) {
+		_, err := logserver.ParseMySQL(in)
+		if !errors.Is(err, logserver.ErrBadStorage) {
 			t.Errorf("ParseMySQL(%q): got %v, want ErrBadStorage", in, err)
 		}
 		if err != nil && strings.Contains(err.Error(), "s3cret") {
@@ -106,7 +106,7 @@ func TestTwoFrontEnds(t *testing.T) {
 		}
 		seen[idx] = true
 	}
-	if err := tlog.CaughtUp(ctx, second); err != nil {
+	if err := logserver.CaughtUp(ctx, second); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 10 { // each entry again, through the other front-end
@@ -119,7 +119,7 @@ func TestTwoFrontEnds(t *testing.T) {
 			t.Fatalf("entry %d through the other front-end: index %v, %v; want %d", i, e.GetLogIndex(), err, index[i])
 		}
 	}
-	for _, l := range []*tlog.Log{first, second} {
+	for _, l := range []*logserver.Log{first, second} {
 		if n := treeSize(t, l); n != 2*each {
 			t.Fatalf("tree size %d, want %d: both front-ends append to one tree, without duplicates", n, 2*each)
 		}

@@ -1,4 +1,4 @@
-package tlog
+package logserver
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/signet-dev/signet/tlog"
 )
 
 // Server is the log served over HTTP.
@@ -53,4 +55,9 @@ func ListenOrigin(addr string) (net.Listener, string, error) {
 		return nil, "", err
 	}
 	return ln, host, nil
+}
+
+// Self describes the log as served at url, for trust files that point at it.
+func (l *Log) Self(url string) tlog.LogInfo {
+	return tlog.LogInfo{URL: url, PublicKey: l.pub, APIVersion: 2, Origin: l.origin, Operator: "signet log serve"}
 }

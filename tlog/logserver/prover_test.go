@@ -1,4 +1,4 @@
-package tlog_test
+package logserver_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	pb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 	"github.com/transparency-dev/tessera/client"
 
-	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/tlog/logserver"
 )
 
 // TestInclusionProofsAcrossCheckpoints grows a tree through sizes that
@@ -48,7 +48,7 @@ func TestInclusionProofsAcrossCheckpoints(t *testing.T) {
 	}
 }
 
-func checkProofs(t *testing.T, l *tlog.Log, size uint64) {
+func checkProofs(t *testing.T, l *logserver.Log, size uint64) {
 	t.Helper()
 	ctx := context.Background()
 	want, err := client.NewProofBuilder(ctx, size, l.ReadTile)
@@ -56,7 +56,7 @@ func checkProofs(t *testing.T, l *tlog.Log, size uint64) {
 		t.Fatal(err)
 	}
 	for i := range size {
-		got, err := tlog.InclusionProof(ctx, l, size, i)
+		got, err := logserver.InclusionProof(ctx, l, size, i)
 		if err != nil {
 			t.Fatalf("proof of %d in %d: %v", i, size, err)
 		}

@@ -1,4 +1,4 @@
-package tlog_test
+package logserver_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 
 	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/tlog/logserver"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -127,7 +128,7 @@ func FuzzParseMySQL(f *testing.F) {
 		if !ok || len(pw) < 4 || strings.Contains(u.User.Username()+u.Host+u.Path, pw) {
 			return
 		}
-		target, err := tlog.ParseMySQL(s)
+		target, err := logserver.ParseMySQL(s)
 		if err != nil && strings.Contains(err.Error(), pw) {
 			t.Fatalf("error shows the password: %v", err)
 		}

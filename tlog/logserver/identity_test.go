@@ -1,4 +1,4 @@
-package tlog_test
+package logserver_test
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/signet-dev/signet/internal/dbtest"
-	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/tlog/logserver"
 )
 
 // TestOpenRefusesAnotherLogsTree opens a tree whose checkpoint was signed
@@ -30,7 +30,7 @@ import (
 func TestOpenRefusesAnotherLogsTree(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	l, err := tlog.Open(ctx, dir, "log.example")
+	l, err := logserver.Open(ctx, dir, "log.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,11 +39,11 @@ func TestOpenRefusesAnotherLogsTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("other origin", func(t *testing.T) {
-		l, err := tlog.Open(ctx, dir, "other.example")
+		l, err := logserver.Open(ctx, dir, "other.example")
 		if err == nil {
 			l.Close(ctx)
 		}
-		if !errors.Is(err, tlog.ErrNotThisLog) {
+		if !errors.Is(err, logserver.ErrNotThisLog) {
 			t.Fatalf("opening log.example's tree as other.example: got %v, want ErrNotThisLog", err)
 		}
 		t.Log(err)
@@ -53,11 +53,11 @@ func TestOpenRefusesAnotherLogsTree(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer os.Rename(filepath.Join(dir, "log.key.bak"), filepath.Join(dir, "log.key"))
-		l, err := tlog.Open(ctx, dir, "log.example")
+		l, err := logserver.Open(ctx, dir, "log.example")
 		if err == nil {
 			l.Close(ctx)
 		}
-		if !errors.Is(err, tlog.ErrNotThisLog) {
+		if !errors.Is(err, logserver.ErrNotThisLog) {
 			t.Fatalf("opening the tree with a new key: got %v, want ErrNotThisLog", err)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "log.key")); !errors.Is(err, os.ErrNotExist) {
@@ -81,15 +81,15 @@ func TestFrontEndWithAnotherKey(t *testing.T) {
 	ctx := context.Background()
 	first := mustOpen(t, b)
 	appendN(t, first, "fe", 1)
-	target, err := tlog.ParseMySQL(b.url)
+	target, err := logserver.ParseMySQL(b.url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := tlog.Open(ctx, t.TempDir(), "log.example", tlog.WithMySQL(target))
+	second, err := logserver.Open(ctx, t.TempDir(), "log.example", logserver.WithMySQL(target))
 	if err == nil {
 		second.Close(ctx)
 	}
-	if !errors.Is(err, tlog.ErrNotThisLog) {
+	if !errors.Is(err, logserver.ErrNotThisLog) {
 		t.Fatalf("front-end with another key: got %v, want ErrNotThisLog", err)
 	}
 	cp := appendN(t, first, "fe-after", 1)
@@ -117,16 +117,16 @@ func TestDamagedDedupIndex(t *testing.T) {
 				}
 				bodies = append(bodies, e.CanonicalizedBody)
 			}
-			if err := tlog.CaughtUp(ctx, l); err != nil {
+			if err := logserver.CaughtUp(ctx, l); err != nil {
 				t.Fatal(err)
 			}
-			if err := tlog.DamageDedup(ctx, l, bodies[1], 0); err != nil {
+			if err := logserver.DamageDedup(ctx, l, bodies[1], 0); err != nil {
 				t.Fatal(err)
 			}
 			// An entry never logged, recorded far beyond the tree.
 			c := request(t, "c")
 			cBody := canonicalBody(t, c)
-			if err := tlog.DamageDedup(ctx, l, cBody, 1<<40); err != nil {
+			if err := logserver.DamageDedup(ctx, l, cBody, 1<<40); err != nil {
 				t.Fatal(err)
 			}
 			if err := l.Close(ctx); err != nil {
@@ -137,7 +137,7 @@ func TestDamagedDedupIndex(t *testing.T) {
 			defer cancel()
 			for name, req := range map[string]*pb.CreateEntryRequest{"b recorded at a's index": bReq, "c recorded beyond the tree": c} {
 				e, err := l.Add(wait, req)
-				if !errors.Is(err, tlog.ErrDedupMismatch) {
+				if !errors.Is(err, logserver.ErrDedupMismatch) {
 					t.Errorf("%s: index %v, %v; want ErrDedupMismatch", name, e.GetLogIndex(), err)
 				}
 			}
@@ -183,11 +183,11 @@ func TestMySQLErrorsHidePassword(t *testing.T) {
 		"no rights":      fmt.Sprintf("mysql://reader:r3ader-pw@127.0.0.1:%d/pwlog", srv.Port),
 	} {
 		t.Run(name, func(t *testing.T) {
-			target, err := tlog.ParseMySQL(url)
+			target, err := logserver.ParseMySQL(url)
 			if err != nil {
 				t.Fatal(err)
 			}
-			l, err := tlog.Open(ctx, t.TempDir(), "log.example", tlog.WithMySQL(target))
+			l, err := logserver.Open(ctx, t.TempDir(), "log.example", logserver.WithMySQL(target))
 			if err == nil {
 				l.Close(ctx)
 				t.Fatal("opened")
@@ -208,12 +208,12 @@ func TestMySQLErrorsHidePassword(t *testing.T) {
 func TestMySQLTLSNoFallback(t *testing.T) {
 	srv := dbtest.MariaDB(t)
 	url := srv.NewDatabase(t, "tlslog") + "?tls=true"
-	target, err := tlog.ParseMySQL(url)
+	target, err := logserver.ParseMySQL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	l, err := tlog.Open(ctx, t.TempDir(), "log.example", tlog.WithMySQL(target))
+	l, err := logserver.Open(ctx, t.TempDir(), "log.example", logserver.WithMySQL(target))
 	if err == nil {
 		l.Close(ctx)
 		t.Fatal("opened a log over a connection without TLS")
@@ -231,7 +231,7 @@ func TestMySQLTLSNoFallback(t *testing.T) {
 func TestOpenReportsUnreadableTree(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	l, err := tlog.Open(ctx, dir, "log.example")
+	l, err := logserver.Open(ctx, dir, "log.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestOpenReportsUnreadableTree(t *testing.T) {
 	}
 	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	l, err = tlog.Open(wait, dir, "log.example")
+	l, err = logserver.Open(wait, dir, "log.example")
 	if err == nil {
 		l.Close(ctx)
 		t.Fatal("opened a log whose index cannot be rebuilt")

@@ -1,4 +1,4 @@
-package tlog
+package logserver
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
@@ -31,15 +32,14 @@ import (
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/signet-dev/signet/tlog"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // ErrInvalidEntry means a submitted entry was refused: malformed, or its
 // signature does not verify. Nothing was appended.
 var ErrInvalidEntry = errors.New("invalid log entry")
-
-// keyFile is the log's private signing key inside its directory.
-const keyFile = "log.key"
 
 // dedupDir is the POSIX log's de-duplication index inside its directory.
 const dedupDir = "dedup"
@@ -139,7 +139,7 @@ func Open(openCtx context.Context, dir, origin string, opts ...LogOption) (*Log,
 	}
 	// The key is made only for a new tree, and only this log's key and
 	// origin may sign a tree that has a checkpoint.
-	priv, err := ownKey(ctx, filepath.Join(dir, keyFile), origin, lastCP)
+	priv, err := ownKey(ctx, tlog.KeyPath(dir), origin, lastCP)
 	if err != nil {
 		cancel()
 		dedup.close()
@@ -245,7 +245,7 @@ func ownKey(ctx context.Context, path, origin string, lastCP []byte) (ed25519.Pr
 	if lastCP == nil {
 		return loadOrCreateKey(path)
 	}
-	priv, err := loadKey(path)
+	priv, err := tlog.LoadKey(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: the log's key %s does not exist; restore the log's key from a backup (or copy it from another front-end) rather than starting with a new one", ErrNotThisLog, path)
 	}
@@ -425,7 +425,7 @@ func (l *Log) ownCheckpoint(raw []byte) (*log.Checkpoint, error) {
 
 // loadOrCreateKey reads the log's Ed25519 key, or makes one (0600).
 func loadOrCreateKey(path string) (ed25519.PrivateKey, error) {
-	priv, err := loadKey(path)
+	priv, err := tlog.LoadKey(path)
 	if !errors.Is(err, os.ErrNotExist) {
 		return priv, err
 	}
@@ -437,7 +437,7 @@ func loadOrCreateKey(path string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("creating log key: %w", err)
 	}
@@ -446,25 +446,4 @@ func loadOrCreateKey(path string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("writing log key: %w", err)
 	}
 	return priv, f.Close()
-}
-
-// loadKey reads the log's key; a missing file is os.ErrNotExist.
-func loadKey(path string) (ed25519.PrivateKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("log key %s is not PEM", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("parsing log key %s: %w", path, err)
-	}
-	priv, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("log key %s is %T, want Ed25519", path, k)
-	}
-	return priv, nil
 }

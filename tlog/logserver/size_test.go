@@ -1,4 +1,4 @@
-package tlog_test
+package logserver_test
 
 import (
 	"bytes"

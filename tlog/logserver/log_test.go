@@ -1,4 +1,4 @@
-package tlog_test
+package logserver_test
 
 import (
 	"bytes"
@@ -30,11 +30,12 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/tlog/logserver"
 )
 
-func openLog(t testing.TB, dir string) *tlog.Log {
+func openLog(t testing.TB, dir string) *logserver.Log {
 	t.Helper()
-	l, err := tlog.Open(context.Background(), dir, "log.example")
+	l, err := logserver.Open(context.Background(), dir, "log.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,10 +88,10 @@ func TestAddValidatesAndDeduplicates(t *testing.T) {
 	}
 	bad := request(t, "c")
 	bad.GetHashedRekordRequestV002().Digest[0] ^= 1 // signature no longer matches
-	if _, err := l.Add(ctx, bad); !errors.Is(err, tlog.ErrInvalidEntry) {
+	if _, err := l.Add(ctx, bad); !errors.Is(err, logserver.ErrInvalidEntry) {
 		t.Fatalf("bad signature: got %v, want ErrInvalidEntry", err)
 	}
-	if _, err := l.Add(ctx, &pb.CreateEntryRequest{}); !errors.Is(err, tlog.ErrInvalidEntry) {
+	if _, err := l.Add(ctx, &pb.CreateEntryRequest{}); !errors.Is(err, logserver.ErrInvalidEntry) {
 		t.Fatalf("empty request: got %v, want ErrInvalidEntry", err)
 	}
 }
@@ -108,7 +109,7 @@ func TestLogKeyIsPrivate(t *testing.T) {
 	}
 }
 
-func appendN(t testing.TB, l *tlog.Log, prefix string, n int) []byte {
+func appendN(t testing.TB, l *logserver.Log, prefix string, n int) []byte {
 	t.Helper()
 	var cp []byte
 	for i := range n {
@@ -121,7 +122,7 @@ func appendN(t testing.TB, l *tlog.Log, prefix string, n int) []byte {
 	return cp
 }
 
-func verifierFor(t *testing.T, l *tlog.Log) *tlog.CheckpointVerifier {
+func verifierFor(t *testing.T, l *logserver.Log) *tlog.CheckpointVerifier {
 	t.Helper()
 	v, err := signature.LoadVerifier(l.PublicKey(), crypto.SHA256)
 	if err != nil {
@@ -199,7 +200,7 @@ func BenchmarkAppend(b *testing.B) {
 	b.Run("clients=512/http", func(b *testing.B) { benchAppend(b, openLog(b, b.TempDir()), 512, true) })
 }
 
-func benchAppend(b *testing.B, l *tlog.Log, clients int, overHTTP bool) {
+func benchAppend(b *testing.B, l *logserver.Log, clients int, overHTTP bool) {
 	ctx := context.Background()
 	reqs := make([]*pb.CreateEntryRequest, b.N)
 	for i := range reqs {
@@ -240,7 +241,7 @@ func benchAppend(b *testing.B, l *tlog.Log, clients int, overHTTP bool) {
 
 // httpAppender serves l over HTTP and returns a function that POSTs an
 // entry request as JSON, keeping up to clients connections open.
-func httpAppender(b *testing.B, l *tlog.Log, clients int) func(*pb.CreateEntryRequest) error {
+func httpAppender(b *testing.B, l *logserver.Log, clients int) func(*pb.CreateEntryRequest) error {
 	srv := httptest.NewServer(l.Handler())
 	b.Cleanup(srv.Close)
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}

@@ -1,4 +1,4 @@
-package tlog_test
+package logserver_test
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/signet-dev/signet/tlog"
+	"github.com/signet-dev/signet/tlog/logserver"
 )
 
 // backend opens a log on one storage driver; every call opens the same
@@ -32,7 +33,7 @@ type backend struct {
 	// dropDedup deletes the de-duplication index as docs/log.md tells an
 	// operator to, with the log stopped.
 	dropDedup func(t testing.TB)
-	open      func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error)
+	open      func(t testing.TB, opts ...logserver.LogOption) (*logserver.Log, error)
 	// clients is how many append at once in a burst: an append waits for a
 	// checkpoint, 100ms apart on POSIX but 1s on MySQL.
 	clients int
@@ -45,8 +46,8 @@ func posixBackend(t testing.TB) backend {
 			t.Fatal(err)
 		}
 	}
-	return backend{name: "posix", clients: 32, dropDedup: dropDedup, open: func(t testing.TB, opts ...tlog.LogOption) (*tlog.Log, error) {
-		return tlog.Open(context.Background(), dir, "log.example", opts...)
+	return backend{name: "posix", clients: 32, dropDedup: dropDedup, open: func(t testing.TB, opts ...logserver.LogOption) (*logserver.Log, error) {
+		return logserver.Open(context.Background(), dir, "log.example", opts...)
 	}}
 }
 
@@ -55,7 +56,7 @@ func backends(t *testing.T) []func(testing.TB) backend {
 	return []func(testing.TB) backend{posixBackend, mysqlBackend}
 }
 
-func mustOpen(t testing.TB, b backend) *tlog.Log {
+func mustOpen(t testing.TB, b backend) *logserver.Log {
 	t.Helper()
 	l, err := b.open(t)
 	if err != nil {
@@ -66,7 +67,7 @@ func mustOpen(t testing.TB, b backend) *tlog.Log {
 }
 
 // treeSize returns the size the log's latest checkpoint commits to.
-func treeSize(t testing.TB, l *tlog.Log) uint64 {
+func treeSize(t testing.TB, l *logserver.Log) uint64 {
 	t.Helper()
 	cp, err := l.Checkpoint(context.Background())
 	if err != nil {
@@ -81,7 +82,7 @@ func treeSize(t testing.TB, l *tlog.Log) uint64 {
 }
 
 // leafAt returns the leaf hash at index i of a tree of size, read from the log's level-0 tile.
-func leafAt(t testing.TB, l *tlog.Log, size, i uint64) []byte {
+func leafAt(t testing.TB, l *logserver.Log, size, i uint64) []byte {
 	t.Helper()
 	var p uint8
 	if i/256 == size/256 {
@@ -329,8 +330,8 @@ func TestRestoreOlderTree(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir, backup := t.TempDir(), t.TempDir()
-	open := func() *tlog.Log {
-		l, err := tlog.Open(ctx, dir, "log.example")
+	open := func() *logserver.Log {
+		l, err := logserver.Open(ctx, dir, "log.example")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -377,7 +378,7 @@ func TestCrashBeforeIndexing(t *testing.T) {
 		b := mk(t)
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			l, err := b.open(t, tlog.WithFollowInterval(time.Hour)) // indexes only once, at start
+			l, err := b.open(t, logserver.WithFollowInterval(time.Hour)) // indexes only once, at start
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -388,7 +389,7 @@ func TestCrashBeforeIndexing(t *testing.T) {
 					t.Fatalf("append %d: %v, %v", i, e.GetLogIndex(), err)
 				}
 			}
-			tlog.Crash(l)
+			logserver.Crash(l)
 			l = mustOpen(t, b)
 			for i, req := range reqs {
 				if e, err := l.Add(ctx, req); err != nil || e.LogIndex != int64(i) {
@@ -423,7 +424,7 @@ func TestInclusionProofsMatchTessera(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range size {
-		got, err := tlog.InclusionProof(ctx, l, size, i)
+		got, err := logserver.InclusionProof(ctx, l, size, i)
 		if err != nil {
 			t.Fatal(err)
 		}
