@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"debug/elf"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,5 +97,23 @@ func TestNoCollectionAtStartup(t *testing.T) {
 	r := runCLI(t, append(toolEnv(), "GODEBUG=gctrace=1", "GOGC=1"), signetBin, "version")
 	if len(collections(r)) == 0 {
 		t.Fatalf("with GOGC=1 the trace shows no collection; the check above cannot see one:\n%s", r)
+	}
+}
+
+// TestStaticPrograms checks that make build's programs are static (built
+// with CGO_ENABLED=0): a program linked against libc runs the dynamic
+// loader before anything else, on every command.
+func TestStaticPrograms(t *testing.T) {
+	for _, name := range []string{"signet", "signet-server", "sigstore-kms-awskms"} {
+		f, err := elf.Open(tool(name, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Errorf("%s is dynamically linked (it names a program interpreter): build it with CGO_ENABLED=0, as make build does", name)
+			}
+		}
+		f.Close()
 	}
 }
