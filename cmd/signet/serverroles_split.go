@@ -41,7 +41,7 @@ func handedOver(path, short string) *cobra.Command {
 		Short:              short,
 		DisableFlagParsing: true,
 		RunE: func(_ *cobra.Command, args []string) error {
-			return companion.HandOver(append(words, args...))
+			return companion.HandOver(append(words[:len(words):len(words)], args...))
 		},
 	}
 }
