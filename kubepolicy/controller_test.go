@@ -3,6 +3,7 @@ package kubepolicy_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -27,11 +28,38 @@ import (
 var secretsGVR = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 
 func fakeClient(objs ...runtime.Object) *dynamicfake.FakeDynamicClient {
-	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+	c := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
 		kubepolicy.ClusterResource:    "SignetClusterPolicyList",
 		kubepolicy.NamespacedResource: "SignetPolicyList",
 		secretsGVR:                    "SecretList",
 	}, objs...)
+	// The fake stores a status write as the whole object it is given, spec
+	// included. The API server takes only the status from it (the status
+	// subresource), so a status the controller writes from its cached copy
+	// never undoes a spec change made since; without this, one written just
+	// after a test's update (a resync that started before it) put the old
+	// spec back, and the test waited for a change that had been undone.
+	c.PrependReactor("update", "*", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		ua, ok := a.(clienttesting.UpdateAction)
+		if !ok || ua.GetSubresource() != "status" {
+			return false, nil, nil
+		}
+		sent, ok := ua.GetObject().(*unstructured.Unstructured)
+		if !ok {
+			return false, nil, nil
+		}
+		stored, err := c.Tracker().Get(ua.GetResource(), ua.GetNamespace(), sent.GetName())
+		if err != nil {
+			return true, nil, err
+		}
+		next := stored.(*unstructured.Unstructured).DeepCopy()
+		next.Object["status"] = sent.Object["status"]
+		if err := c.Tracker().Update(ua.GetResource(), next, ua.GetNamespace()); err != nil {
+			return true, nil, err
+		}
+		return true, next, nil
+	})
+	return c
 }
 
 func unstructuredPolicy(t *testing.T, kind, namespace, name, spec string, generation int64) *unstructured.Unstructured {
@@ -278,5 +306,38 @@ func TestControllerNeedsTheCRDs(t *testing.T) {
 		if err := ctrl.Start(context.Background()); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("want %q, got %v", tc.want, err)
 		}
+	}
+}
+
+// TestFakeStatusWriteKeepsSpec checks the fake API server the controller
+// tests run on: a status written from a copy read before a spec change
+// keeps the change, as the API server's status subresource does. The
+// controller writes status from its cache, and TestController once waited
+// 30 s for a change that such a write had undone.
+func TestFakeStatusWriteKeepsSpec(t *testing.T) {
+	c := fakeClient(unstructuredPolicy(t, kubepolicy.ClusterKind, "", "base", validSpec, 1))
+	res := c.Resource(kubepolicy.ClusterResource)
+	ctx := context.Background()
+	stale, err := res.Get(ctx, "base", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := unstructuredPolicy(t, kubepolicy.ClusterKind, "", "base", "{images: [{pattern: 'r.example/**', mode: block}]}", 2)
+	if _, err := res.Update(ctx, changed, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	stale.Object["status"] = map[string]any{"observedGeneration": int64(1)}
+	if _, err := res.UpdateStatus(ctx, stale, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := res.Get(ctx, "base", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetGeneration() != 2 || !strings.Contains(fmt.Sprint(got.Object["spec"]), "block") {
+		t.Fatalf("a status write from a stale copy undid the spec change: generation %d, spec %v", got.GetGeneration(), got.Object["spec"])
+	}
+	if st, _ := got.Object["status"].(map[string]any); st["observedGeneration"] != int64(1) {
+		t.Fatalf("the status was not written: %v", got.Object["status"])
 	}
 }
