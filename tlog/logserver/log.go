@@ -10,12 +10,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
@@ -33,6 +33,7 @@ import (
 	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/signet-dev/signet/internal/atomicfile"
 	"github.com/signet-dev/signet/tlog"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -437,13 +438,16 @@ func loadOrCreateKey(path string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("creating log key: %w", err)
+	// Written whole and exclusively: a key half written by a crash, or
+	// through a symlink planted at path, is never left behind.
+	if err := atomicfile.Create(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			// Not readable as a file a moment ago: a link to nothing, or a
+			// key another front-end made just now.
+			return nil, fmt.Errorf("creating the log's key: %s exists but could not be read (a symbolic link to nothing?); "+
+				"remove it unless it is this log's key, then start the log again: %w", path, err)
+		}
+		return nil, fmt.Errorf("creating the log's key: %w", err)
 	}
-	defer f.Close()
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		return nil, fmt.Errorf("writing log key: %w", err)
-	}
-	return priv, f.Close()
+	return priv, nil
 }

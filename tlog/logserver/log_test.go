@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -106,6 +107,27 @@ func TestLogKeyIsPrivate(t *testing.T) {
 	}
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("log key mode %v, want 0600", st.Mode().Perm())
+	}
+}
+
+// TestLogKeyNotWrittenThroughSymlink: a symbolic link planted where the
+// log's key goes is neither followed nor replaced; the log refuses to start.
+func TestLogKeyNotWrittenThroughSymlink(t *testing.T) {
+	t.Parallel()
+	dir, elsewhere := t.TempDir(), filepath.Join(t.TempDir(), "stolen.key")
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "log.key")); err != nil {
+		t.Fatal(err)
+	}
+	l, err := logserver.Open(context.Background(), dir, "127.0.0.1")
+	if err == nil {
+		l.Close(context.Background())
+		t.Fatal("the log started with its key written through a symlink")
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		t.Errorf("Open: %v, want the key's path refused as existing", err)
+	}
+	if _, err := os.Lstat(elsewhere); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the symlink's target was written: %v", err)
 	}
 }
 
