@@ -55,6 +55,9 @@ func PublicKeyFromDir(dir string) (any, error) {
 	return priv.Public(), nil
 }
 
+// restoreKey is what to do about a log key that cannot be used.
+const restoreKey = "restore the log's own key from a backup (a new key would make a new log that clients do not trust)"
+
 // KeyPath is where a log directory keeps the log's private signing key.
 func KeyPath(dir string) string { return filepath.Join(dir, "log.key") }
 
@@ -67,15 +70,15 @@ func LoadKey(path string) (ed25519.PrivateKey, error) {
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {
-		return nil, fmt.Errorf("log key %s is not PEM", path)
+		return nil, fmt.Errorf("log key %s is not PEM; %s", path, restoreKey)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("log key %s is not a PKCS #8 private key: %w", path, err)
+		return nil, fmt.Errorf("log key %s does not hold a PKCS #8 private key, as the log writes it; %s", path, restoreKey)
 	}
 	priv, ok := k.(ed25519.PrivateKey)
 	if !ok {
-		return nil, fmt.Errorf("log key %s is not an Ed25519 key; the log signs its checkpoints with Ed25519", path)
+		return nil, fmt.Errorf("log key %s is not an Ed25519 key, which the log signs its checkpoints with; %s", path, restoreKey)
 	}
 	return priv, nil
 }
