@@ -3,6 +3,8 @@ package policy_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/signet-dev/signet/policy"
 )
 
 func mirrorDoc(mirrors string) string {
@@ -66,6 +68,8 @@ func TestMirrorOrigin(t *testing.T) {
 
 // FuzzOriginReference: a mapped reference keeps everything after the
 // mirror prefix, lands in the origin, and is never under a mirror again.
+// OriginReference takes what NormalizeReference writes, as the engine
+// gives it, so the fuzzer's input goes through NormalizeReference first.
 func FuzzOriginReference(f *testing.F) {
 	f.Add("mirror.internal/acme/app:v1")
 	f.Add("mirror.internal/acme-evil/app@sha256:" + strings.Repeat("a", 64))
@@ -76,6 +80,10 @@ func FuzzOriginReference(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		ref, err = policy.NormalizeReference(ref)
+		if err != nil {
+			return
+		}
 		got, ok := c.OriginReference(ref)
 		if !ok {
 			return
@@ -85,7 +93,9 @@ func FuzzOriginReference(f *testing.F) {
 		}
 		var prefix, origin string
 		switch {
-		case strings.HasPrefix(ref, "mirror.internal/acme/"), strings.HasPrefix(ref, "mirror.internal/acme:"), strings.HasPrefix(ref, "mirror.internal/acme@"):
+		// The repository-level prefix covers the repository itself, with or
+		// without a tag or digest, and everything under it.
+		case ref == "mirror.internal/acme", strings.HasPrefix(ref, "mirror.internal/acme/"), strings.HasPrefix(ref, "mirror.internal/acme:"), strings.HasPrefix(ref, "mirror.internal/acme@"):
 			prefix, origin = "mirror.internal/acme", "other.example.com/acme-prod"
 		case strings.HasPrefix(ref, "mirror.internal/"):
 			prefix, origin = "mirror.internal", "registry.example.com"
