@@ -48,7 +48,7 @@ func TestPushGate(t *testing.T) {
 		"--key", k.cosignKey, "--addr", gateAddr, "--state", filepath.Join(dir, "state"), "--grace", "3s", "--recheck", "500ms"); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitHTTP("http://"+gateAddr+"/healthz", 200); err != nil {
+	if err := waitHTTP("http://"+gateAddr+"/readyz", 200); err != nil {
 		t.Fatal(err)
 	}
 	// /status and /metrics answer only with the status token.

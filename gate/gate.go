@@ -157,6 +157,13 @@ type Gate struct {
 	mu       sync.Mutex
 	inflight map[string]bool // repository@digest being verified here
 	held     map[int64]bool  // jobs claimed here and being worked on
+
+	// readiness is GET /readyz's last probe of the state.
+	readiness struct {
+		sync.Mutex
+		at  time.Time
+		err error
+	}
 }
 
 // New opens the state; Run starts the work.

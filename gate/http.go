@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Status is what GET /status answers.
@@ -82,7 +83,8 @@ const maxEnvelope = 4 << 20
 // Handler serves POST /events (the registry's notifications, which need
 // the shared secret), GET /status and, with metrics, GET /metrics (which
 // need the status token: /status lists what is pushed where), and GET
-// /healthz (open).
+// /healthz (open: the process answers) and /readyz (open: the gate can
+// keep an event now, its state writable).
 func (g *Gate) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /events", g.serveEvents)
@@ -104,6 +106,14 @@ func (g *Gate) Handler() http.Handler {
 		enc.Encode(st)
 	})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := g.ready(r.Context()); err != nil {
+			// Open to anyone: the database's own words stay in the log.
+			http.Error(w, "not ready: the gate cannot write its state, so it would answer 503 to the registry's notifications; its log says why", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
 	if g.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", g.withStatusToken(g.cfg.Metrics.Handler()))
 	}
@@ -173,4 +183,38 @@ func (g *Gate) serveEvents(w http.ResponseWriter, r *http.Request) {
 		g.kick()
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// How often, at most, GET /readyz probes the state (anyone may ask it, so
+// the database is not written once per request), and how long a probe may
+// take.
+const (
+	readyEvery   = time.Second
+	readyTimeout = 2 * time.Second
+)
+
+// ready says whether an event would be kept now: the state can be written.
+// A queue that is full is not unreadiness: the registry is then answered
+// 503 with Retry-After, and sends the event again, while the workers drain
+// the queue. Requests within readyEvery of a probe share its answer; the
+// log says when the answer changes.
+func (g *Gate) ready(ctx context.Context) error {
+	r := &g.readiness
+	r.Lock()
+	defer r.Unlock()
+	if !r.at.IsZero() && time.Since(r.at) < readyEvery {
+		return r.err
+	}
+	// A caller that goes away does not make the gate unready.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readyTimeout)
+	defer cancel()
+	err := g.store.writable(ctx)
+	switch {
+	case err != nil && (r.err == nil || r.at.IsZero()):
+		g.cfg.Log.Error("not ready: the state cannot be written; notifications are answered 503 until it can", "error", err.Error())
+	case err == nil && r.err != nil:
+		g.cfg.Log.Info("ready again: the state can be written")
+	}
+	r.at, r.err = time.Now(), err
+	return err
 }

@@ -16,8 +16,9 @@ import (
 // TestReadOnlyDatabase: the gate's PostgreSQL database turns read-only
 // (default_transaction_read_only, as a standby promoted wrongly or an
 // operator's mistake) under a running gate: every notification is answered
-// 503 — never 200 for an event it cannot keep — and a gate starting on it
-// refuses to start; once writable again the events sent again are judged.
+// 503 — never 200 for an event it cannot keep — /readyz says it is not
+// ready, and a gate starting on it refuses to start; once writable again
+// the events sent again are judged and /readyz says it is ready.
 func TestReadOnlyDatabase(t *testing.T) {
 	t.Parallel()
 	srv := dbtest.Postgres(t)
@@ -47,6 +48,16 @@ func TestReadOnlyDatabase(t *testing.T) {
 			t.Fatalf("notification %d with the database read-only: %d, want 503", i, code)
 		}
 	}
+	// Asked twice, a probe apart, so that a connection ended by readOnly
+	// cannot be the reason.
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(1100 * time.Millisecond)
+		}
+		if code := e.get("/readyz", ""); code != http.StatusServiceUnavailable {
+			t.Errorf("GET /readyz %d with the database read-only: %d, want 503", i+1, code)
+		}
+	}
 	if _, err := gate.New(e.config(e.eng)); err == nil || !errors.Is(err, gate.ErrState) || !strings.Contains(err.Error(), "read-only") {
 		t.Fatalf("a gate starting on the read-only database: %v, want ErrState saying it is read-only", err)
 	}
@@ -60,6 +71,15 @@ func TestReadOnlyDatabase(t *testing.T) {
 	}
 	if code != http.StatusOK {
 		t.Fatalf("sent again once writable: %d", code)
+	}
+	ready := 0
+	for try := 0; try < 50 && ready != http.StatusOK; try++ {
+		if ready = e.get("/readyz", ""); ready != http.StatusOK {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if ready != http.StatusOK {
+		t.Errorf("GET /readyz once the database is writable again: %d, want 200", ready)
 	}
 	e.drained()
 	if st := mustStatus(e.g, gate.StatePassed); st.Counts[gate.StatePassed] != 2 {

@@ -114,6 +114,21 @@ func (s *sqlStore) tx(ctx context.Context, f func(tx *sql.Tx) error) error {
 
 func (s *sqlStore) close() error { return s.db.Close() }
 
+// writable writes a row in a transaction it then rolls back: it fails, and
+// nothing stays behind, when the database is unreachable or read-only, as
+// accepting an event then would.
+func (s *sqlStore) writable(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.stateErr("beginning a transaction", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+		return s.stateErr("writing", err)
+	}
+	return nil
+}
+
 // stateErr is err as ErrState, saying what was being done where.
 func (s *sqlStore) stateErr(what string, err error) error {
 	return fmt.Errorf("%w: %s in %s: %w", ErrState, what, s.where, err)

@@ -103,6 +103,9 @@ type store interface {
 	prune(ctx context.Context, t time.Time) (int64, error)
 	// queueDepth is how many jobs are queued.
 	queueDepth(ctx context.Context) (int, error)
+	// writable fails when an event could not be accepted now because the
+	// state cannot be written (unreachable, read-only); it changes nothing.
+	writable(ctx context.Context) error
 	close() error
 }
 

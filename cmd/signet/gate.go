@@ -99,8 +99,10 @@ Also served: GET /status (pushes and verdicts, newest first;
 /metrics (Prometheus). /status lists what is pushed where, so both answer
 only with "Authorization: Bearer TOKEN": the status token from the environment
 variable --status-token-env when it is set (it does not open /events; give
-it to operators and Prometheus), otherwise the shared secret. /healthz is
-open. With --backfill the gate also queues every image already in the
+it to operators and Prometheus), otherwise the shared secret. /healthz
+(the process answers) and /readyz (200 while the gate's state can be
+written; 503 while its database is unreachable or read-only, the reason in
+the log) are open. With --backfill the gate also queues every image already in the
 registry that it has neither queued nor judged (as "signet gate backfill"
 does; --repository and --max-workers narrow and bound it) and logs a
 summary when done. See examples/registry-gate/.
@@ -190,7 +192,7 @@ push is retried (transient), never accepted, until a bundle verifies again.`,
 				defer c()
 				srv.Shutdown(sctx)
 			}()
-			fmt.Fprintf(s.err, "Push gate on http://%s (POST /events, GET /status and /metrics with the status token, /healthz); state in %s\n", ln.Addr(), gateStateName(stateDir))
+			fmt.Fprintf(s.err, "Push gate on http://%s (POST /events, GET /status and /metrics with the status token, /healthz, /readyz); state in %s\n", ln.Addr(), gateStateName(stateDir))
 			err = srv.Serve(ln)
 			cancel()
 			if rerr := <-done; rerr != nil {
