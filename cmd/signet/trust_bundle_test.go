@@ -208,6 +208,65 @@ func TestVerifyWithTrustBundle(t *testing.T) {
 	}
 }
 
+// TestVerifyAttestationWithTrustBundle: verify-attestation takes its keys,
+// trusted root and recall list from a bundle, with no TUF refresh; an
+// attestation by a key the bundle does not list is refused, a recall in the
+// bundle refuses the image, and a bundle with a policy is refused unless a
+// keyless identity is given: its keys alone would trust each of them for
+// every image, where its policy says which count for which.
+func TestVerifyAttestationWithTrustBundle(t *testing.T) {
+	f := newBundleFixture(t)
+	if err := os.MkdirAll(filepath.Join(os.Getenv("SIGNET_HOME"), "tuf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(os.Getenv("SIGNET_HOME"), "tuf", "config.json"), `{"mirror":"http://`+closedAddr(t)+`","root":"e30="}`)
+	reg := registrytest.New(t, true)
+	img := reg.PushImage(t, "team/app:v1").String()
+	other := reg.PushImage(t, "team/other:v1").String()
+	plainKeyPair(t, f.path("stranger"))
+	sbom := "../../attest/testdata/sbom.cdx.json"
+	mustRun(t, "attest", "--no-tlog", "--key", f.path("release.key"), "--type", "cyclonedx", "--predicate", sbom, img)
+	mustRun(t, "attest", "--no-tlog", "--key", f.path("stranger.key"), "--type", "cyclonedx", "--predicate", sbom, other)
+	push := func(version, recalled string, extra ...string) {
+		t.Helper()
+		dir, recalls := f.path("b"+version), f.path("recalls.yaml")
+		write(t, recalls, "apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: "+version+"\ndigests:\n  - {digest: "+recalled+", reason: bad build "+version+"}\n")
+		mustRun(t, append([]string{"trust", "bundle", "create", "--version", version, "--key", f.path("release.pub"), "--recalls", recalls, "-o", dir}, extra...)...)
+		mustRun(t, "trust", "bundle", "push", dir, f.ref, "--root-key", f.path("root.key"), "--key", f.path("online.key"), "--root-out", f.root)
+	}
+	va := func(image string, extra ...string) (string, string, int) {
+		t.Helper()
+		args := []string{"verify-attestation", "--trust-bundle", f.ref, "--trust-bundle-root", f.root, "--type", "cyclonedx"}
+		return signet(t, append(append(args, extra...), image)...)
+	}
+
+	push("1", "sha256:"+strings.Repeat("3", 64))
+	if out, stderr, code := va(img); code != exitOK || !strings.Contains(out, "verified") {
+		t.Fatalf("attested by the bundle's key: exit %d\n%s%s", code, out, stderr)
+	}
+	if out, stderr, code := va(other); code != exitInvalid {
+		t.Fatalf("attested by a key the bundle does not list: exit %d, want %d\n%s%s", code, exitInvalid, out, stderr)
+	}
+	if _, stderr, code := va(img, "--key", f.path("stranger.pub")); code != exitUsage || !strings.Contains(stderr, "do not also give --key") {
+		t.Fatalf("--key with --trust-bundle: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := va(img, "--recalls", f.path("recalls.yaml")); code != exitUsage || !strings.Contains(stderr, "do not also give --trusted-root or --recalls") {
+		t.Fatalf("--recalls with --trust-bundle: exit %d %s", code, stderr)
+	}
+
+	push("2", strings.TrimPrefix(img[strings.Index(img, "@"):], "@"))
+	if out, stderr, code := va(img); code != exitRevoked || !strings.Contains(out+stderr, "recalled") {
+		t.Fatalf("the bundle recalls the image: exit %d, want %d\n%s%s", code, exitRevoked, out, stderr)
+	}
+
+	pol := f.path("policy.yaml")
+	write(t, pol, fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"%s/team/app\"\n    signers: [{name: release, key: release.pub}]\n", reg.Host))
+	push("3", "sha256:"+strings.Repeat("3", 64), "--policy", pol)
+	if _, stderr, code := va(img); code != exitUsage || !strings.Contains(stderr, "carries a policy (policy.yaml)") || !strings.Contains(stderr, "signet verify --trust-bundle") {
+		t.Fatalf("a bundle with a policy, no keyless identity: exit %d %s", code, stderr)
+	}
+}
+
 // resignBundle signs the pushed bundle digest as version again, with the root key.
 func resignBundle(t *testing.T, f *bundleFixture, digest string, version int) {
 	t.Helper()

@@ -159,20 +159,37 @@ func names(fs []trustbundle.File) string {
 	return strings.Join(n, ", ")
 }
 
-// verifyFromBundle loads --trust-bundle for verify: the trusted root and
-// recall list always; the policy named with --policy (by its file name in
-// the bundle), else the bundle's only policy, else (and without a keyless
-// identity) its keys. --key is refused: the bundle's keys are the trusted
-// ones.
-func verifyFromBundle(cmd *cobra.Command, s *streams, reg registryOptions, trust *trustOptions, tb *bundleTrust, polFile string, keyRefs []string, keyless bool) (string, []string, error) {
+// bundleForVerify loads --trust-bundle for a verifying command and takes
+// its trusted root and recall list. --key is refused: the bundle's keys are
+// the trusted ones.
+func bundleForVerify(cmd *cobra.Command, s *streams, reg registryOptions, trust *trustOptions, tb *bundleTrust, keyRefs []string) (*usedBundle, error) {
 	if len(keyRefs) > 0 {
-		return "", nil, usageError{errors.New("--trust-bundle supplies the trusted keys: do not also give --key")}
+		return nil, usageError{errors.New("--trust-bundle supplies the trusted keys: do not also give --key")}
 	}
 	u, err := tb.loadWarn(cmd.Context(), s, reg.client())
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	if err := trust.useBundle(u); err != nil {
+	return u, trust.useBundle(u)
+}
+
+// keys are the bundle's key files, the trusted signers of a verification
+// without a policy.
+func (u *usedBundle) keys() ([]string, error) {
+	k := u.paths(trustbundle.RoleKey)
+	if len(k) == 0 {
+		return nil, usageError{fmt.Errorf("the trust bundle %s (version %d) has no policy and no key: give a keyless identity (--certificate-identity, --certificate-oidc-issuer)", u.Reference, u.Version)}
+	}
+	return k, nil
+}
+
+// verifyFromBundle loads --trust-bundle for verify: the trusted root and
+// recall list always; the policy named with --policy (by its file name in
+// the bundle), else the bundle's only policy, else (and without a keyless
+// identity) its keys.
+func verifyFromBundle(cmd *cobra.Command, s *streams, reg registryOptions, trust *trustOptions, tb *bundleTrust, polFile string, keyRefs []string, keyless bool) (string, []string, error) {
+	u, err := bundleForVerify(cmd, s, reg, trust, tb, keyRefs)
+	if err != nil {
 		return "", nil, err
 	}
 	if keyless && polFile == "" {
@@ -181,9 +198,24 @@ func verifyFromBundle(cmd *cobra.Command, s *streams, reg registryOptions, trust
 	if polFile, err = u.bundlePolicy(polFile); err != nil || polFile != "" {
 		return polFile, nil, err
 	}
-	keyRefs = u.paths(trustbundle.RoleKey)
-	if len(keyRefs) == 0 {
-		return "", nil, usageError{fmt.Errorf("the trust bundle %s (version %d) has no policy and no key: give a keyless identity (--certificate-identity, --certificate-oidc-issuer)", u.Reference, u.Version)}
+	keyRefs, err = u.keys()
+	return "", keyRefs, err
+}
+
+// attestationFromBundle loads --trust-bundle for verify-attestation: the
+// trusted root and recall list always; the signers are the keyless
+// identity given, else the bundle's keys, but only when the bundle has no
+// policy. A policy says which signers count for which images, which
+// verify-attestation cannot apply: the bundle's keys alone would trust
+// each of them for every image.
+func attestationFromBundle(cmd *cobra.Command, s *streams, reg registryOptions, trust *trustOptions, tb *bundleTrust, keyRefs []string, keyless bool) ([]string, error) {
+	u, err := bundleForVerify(cmd, s, reg, trust, tb, keyRefs)
+	if err != nil || keyless {
+		return nil, err
 	}
-	return "", keyRefs, nil
+	if ps := u.All(trustbundle.RolePolicy); len(ps) > 0 {
+		return nil, usageError{fmt.Errorf("the trust bundle %s (version %d) carries a policy (%s), which says which signers count for which images: "+
+			"check attestations under it with 'signet verify --trust-bundle' (its rules' attestations), or give a keyless identity", u.Reference, u.Version, names(ps))}
+	}
+	return u.keys()
 }

@@ -21,6 +21,7 @@ func newVerifyAttestationCmd(s *streams) *cobra.Command {
 		output    string
 		files     bundleFiles
 		plats     platformFlags
+		tb        bundleTrust
 		timeout   time.Duration
 	)
 	cmd := &cobra.Command{
@@ -57,6 +58,14 @@ condition that reads what was left out is refused.
 an index, on its own digest (an SBOM per platform); any, on at least one;
 index (default), on the index's digest. --platform-filter as for verify.
 
+--trust-bundle takes the trusted root, the recall list and the keys from a
+signed trust bundle, verified against --trust-bundle-root, as verify does
+(docs/trust-bundle.md); --key, --trusted-root and --recalls are refused
+with it. A bundle that carries a policy is refused unless a keyless
+identity is given: its policy says which keys count for which images, so
+check attestations under it with verify --trust-bundle (the rules'
+attestations).
+
 ` + timeoutHelp + exitCodesHelp,
 		Example: `  signet verify-attestation --key release.pub --type vuln \
       --condition 'predicate.scanner.result.summary.fixable.critical == 0' registry.example.com/app:v1
@@ -67,7 +76,9 @@ index (default), on the index's digest. --platform-filter as for verify.
   gh attestation download oci://ghcr.io/acme/app:v1 --owner acme   # writes sha256:<digest>.jsonl
   signet verify-attestation --type slsaprovenance1 --bundle sha256:<digest>.jsonl \
       --certificate-identity https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main \
-      --certificate-oidc-issuer https://token.actions.githubusercontent.com ghcr.io/acme/app:v1`,
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com ghcr.io/acme/app:v1
+  signet verify-attestation --trust-bundle oci://registry.example.com/trust/bundle:prod \
+      --trust-bundle-root bundle.root.json --type cyclonedx registry.example.com/team/app:v1`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, images []string) error {
 			cancel, err := withTimeout(cmd, timeout)
@@ -79,8 +90,16 @@ index (default), on the index's digest. --platform-filter as for verify.
 			if err != nil {
 				return err
 			}
-			if (len(keyRefs) == 0 && len(idents) == 0) || typ == "" {
-				return usageError{fmt.Errorf("--type, and --key or --certificate-identity with --certificate-oidc-issuer, are required")}
+			if typ == "" {
+				return usageError{fmt.Errorf("--type is required: the predicate type to verify (cyclonedx, spdxjson, vuln, slsaprovenance1, ... or a URI)")}
+			}
+			if tb.ref != "" {
+				if keyRefs, err = attestationFromBundle(cmd, s, reg, &trust, &tb, keyRefs, len(idents) > 0); err != nil {
+					return err
+				}
+			}
+			if len(keyRefs) == 0 && len(idents) == 0 {
+				return usageError{fmt.Errorf("a trusted signer is required: --key, --certificate-identity with --certificate-oidc-issuer, or --trust-bundle")}
 			}
 			if err := outputFormat(output); err != nil {
 				return err
@@ -127,6 +146,7 @@ index (default), on the index's digest. --platform-filter as for verify.
 	ids.addFlags(cmd)
 	files.addFlag(cmd)
 	plats.addFlags(cmd)
+	tb.addFlags(cmd)
 	cmd.Flags().StringArrayVar(&keyRefs, "key", nil, "trusted public key (repeatable)")
 	cmd.Flags().StringVar(&typ, "type", "", "predicate type: a cosign name (cyclonedx, spdxjson, vuln, slsaprovenance1, ...) or a URI")
 	cmd.Flags().StringVar(&condition, "condition", "", "CEL expression that must be true for the statement")
