@@ -163,6 +163,8 @@ type Gate struct {
 		sync.Mutex
 		at  time.Time
 		err error
+		// timeout bounds a probe (default readyTimeout).
+		timeout time.Duration
 	}
 }
 

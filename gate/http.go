@@ -197,7 +197,7 @@ const (
 // A queue that is full is not unreadiness: the registry is then answered
 // 503 with Retry-After, and sends the event again, while the workers drain
 // the queue. Requests within readyEvery of a probe share its answer; the
-// log says when the answer changes.
+// log says when the answer, or the reason, changes.
 func (g *Gate) ready(ctx context.Context) error {
 	r := &g.readiness
 	r.Lock()
@@ -205,12 +205,16 @@ func (g *Gate) ready(ctx context.Context) error {
 	if !r.at.IsZero() && time.Since(r.at) < readyEvery {
 		return r.err
 	}
+	timeout := r.timeout
+	if timeout <= 0 {
+		timeout = readyTimeout
+	}
 	// A caller that goes away does not make the gate unready.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readyTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	err := g.store.writable(ctx)
 	switch {
-	case err != nil && (r.err == nil || r.at.IsZero()):
+	case err != nil && (r.err == nil || r.at.IsZero() || err.Error() != r.err.Error()):
 		g.cfg.Log.Error("not ready: the state cannot be written; notifications are answered 503 until it can", "error", err.Error())
 	case err == nil && r.err != nil:
 		g.cfg.Log.Info("ready again: the state can be written")

@@ -3,6 +3,7 @@ package gate
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,10 +25,11 @@ func (p *probeCounter) writable(ctx context.Context) error {
 	return p.store.writable(ctx)
 }
 
-// TestReadyz: /readyz answers 200 while the state can be written and 503
-// once it cannot — with the database's own words in the log, not in the
-// open answer — probes at most once a second however often it is asked,
-// and leaves nothing behind in the state.
+// TestReadyz: /readyz answers 200 while the state can be written (also
+// while another writer holds SQLite's lock) and 503 once it cannot — with
+// the database's own words in the log, not in the open answer — probes at
+// most once a second however often it is asked, and leaves nothing behind
+// in the state.
 func TestReadyz(t *testing.T) {
 	st := testStore(t, t.TempDir())
 	pc := &probeCounter{store: st}
@@ -55,6 +57,24 @@ func TestReadyz(t *testing.T) {
 	if err := st.db.QueryRow(`SELECT COUNT(*) FROM schema_version WHERE version = 0`).Scan(&left); err != nil || left != 0 {
 		t.Errorf("rows the probe left in schema_version: %d (%v), want 0", left, err)
 	}
+
+	// Another writer holds SQLite's one write lock for longer than a probe
+	// waits (a backfill, a long prune): the state is being written, and an
+	// event would wait out the busy timeout, so the gate stays ready.
+	other, err := sql.Open("sqlite", "file:"+st.where+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	held, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.readiness.timeout, g.readiness.at = 300*time.Millisecond, time.Time{}
+	if code, body := get(); code != http.StatusOK {
+		t.Errorf("with another writer holding the lock: %d %q, want 200", code, body)
+	}
+	held.Rollback()
 
 	st.db.Close() // the database goes away
 	time.Sleep(readyEvery)

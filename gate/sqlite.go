@@ -67,13 +67,19 @@ func openSQLite(ctx context.Context, dir string) (*sqlStore, error) {
 // busy timeout, and the next try finds the work done.
 const openAttempts = 5
 
+// isBusy says whether err is SQLite's SQLITE_BUSY: another connection
+// holds the lock.
+func isBusy(err error) bool {
+	var se *sqlitedrv.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // migrateBusy is migrate, tried again (a little later each time) while
 // SQLite answers SQLITE_BUSY.
 func (s *sqlStore) migrateBusy(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
 		err := s.migrate(ctx)
-		var se *sqlitedrv.Error
-		if err == nil || attempt == openAttempts || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+		if err == nil || attempt == openAttempts || !isBusy(err) {
 			return err
 		}
 		select {

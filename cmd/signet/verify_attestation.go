@@ -62,8 +62,9 @@ index (default), on the index's digest. --platform-filter as for verify.
 signed trust bundle, verified against --trust-bundle-root, as verify does
 (docs/trust-bundle.md); --key, --trusted-root and --recalls are refused
 with it. A bundle that carries a policy is refused unless a keyless
-identity is given: its policy says which keys count for which images, so
-check attestations under it with verify --trust-bundle (the rules'
+identity is given (the identity is then the signer, and the policy is not
+applied): its policy says which keys count for which images, so check
+attestations under it with verify --trust-bundle (the rules'
 attestations).
 
 ` + timeoutHelp + exitCodesHelp,
