@@ -18,6 +18,7 @@ func newInspectCmd(s *streams) *cobra.Command {
 		polFile string
 		output  string
 		html    string
+		tb      bundleTrust
 	)
 	cmd := &cobra.Command{
 		Use:   "inspect IMAGE [--policy P] [-o json] [--html report.html]",
@@ -34,6 +35,12 @@ Nothing is verified unless --policy is given: then the image, each platform
 and each artifact the policy used carry the verdict and the failing check.
 Inspect exits 0 whatever the verdict; gate with 'signet verify --policy'.
 
+--trust-bundle takes the trusted root, the recall list and the policy from
+a signed trust bundle, verified against --trust-bundle-root, as verify does
+(docs/trust-bundle.md): --policy NAME picks one of several by file name;
+a bundle without a policy judges nothing, and its recall list still marks
+a recalled image. --trusted-root and --recalls are refused with it.
+
 Output: a tree (coloured on a terminal; NO_COLOR turns colour off), -o json
 for scripts (the shape is in docs/inspect.md), and --html FILE for one
 self-contained page (no network) with the supply chain as a picture, the
@@ -44,6 +51,15 @@ SBOM's components (sortable) and the vulnerabilities by severity.`,
 				return err
 			}
 			client := reg.client()
+			if tb.ref != "" {
+				u, err := bundleForVerify(cmd, s, reg, &trust, &tb, nil)
+				if err != nil {
+					return err
+				}
+				if polFile, err = u.bundlePolicy(polFile); err != nil {
+					return err
+				}
+			}
 			check := checkReferences
 			if polFile != "" {
 				check = checkPolicyReferences
@@ -94,7 +110,8 @@ SBOM's components (sortable) and the vulnerabilities by severity.`,
 	reg.addLayoutFlag(cmd)
 	trust.addFlags(cmd)
 	trust.addPredicateCapFlag(cmd)
-	cmd.Flags().StringVar(&polFile, "policy", "", "judge the image, its platforms and its artifacts by this policy")
+	tb.addFlags(cmd)
+	cmd.Flags().StringVar(&polFile, "policy", "", "judge the image, its platforms and its artifacts by this policy (with --trust-bundle: the bundle's policy of this file name)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text (a tree) or json")
 	cmd.Flags().StringVar(&html, "html", "", "also write a self-contained HTML report to this file")
 	return cmd

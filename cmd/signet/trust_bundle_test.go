@@ -267,6 +267,62 @@ func TestVerifyAttestationWithTrustBundle(t *testing.T) {
 	}
 }
 
+// TestInspectWithTrustBundle: inspect judges by the bundle's policy, with
+// its trusted root and recall list and no TUF refresh: a recall in a new
+// bundle turns the verdict, and a policy the bundle lacks is refused.
+func TestInspectWithTrustBundle(t *testing.T) {
+	f := newBundleFixture(t)
+	if err := os.MkdirAll(filepath.Join(os.Getenv("SIGNET_HOME"), "tuf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(os.Getenv("SIGNET_HOME"), "tuf", "config.json"), `{"mirror":"http://`+closedAddr(t)+`","root":"e30="}`)
+	reg := registrytest.New(t, true)
+	img := reg.PushImage(t, "team/app:v1")
+	mustRun(t, "sign", "--no-tlog", "--key", f.path("release.key"), img.String())
+	pol := f.path("policy.yaml")
+	write(t, pol, fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"%s/team/**\"\n    signers: [{name: release, key: release.pub}]\n", reg.Host))
+	push := func(version, recalled string) {
+		t.Helper()
+		dir, recalls := f.path("b"+version), f.path("recalls.yaml")
+		write(t, recalls, "apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: "+version+"\ndigests:\n  - {digest: "+recalled+", reason: bad build "+version+"}\n")
+		mustRun(t, "trust", "bundle", "create", "--version", version, "--key", f.path("release.pub"), "--policy", pol, "--recalls", recalls, "-o", dir)
+		mustRun(t, "trust", "bundle", "push", dir, f.ref, "--root-key", f.path("root.key"), "--key", f.path("online.key"), "--root-out", f.root)
+	}
+	verdict := func(extra ...string) (string, string) {
+		t.Helper()
+		args := append([]string{"inspect", "--trust-bundle", f.ref, "--trust-bundle-root", f.root, "-o", "json"}, extra...)
+		out, stderr, code := signet(t, append(args, img.String())...)
+		if code != exitOK {
+			t.Fatalf("inspect: exit %d\n%s%s", code, out, stderr)
+		}
+		var rep struct {
+			Subject struct{ Verdict struct{ Outcome, Check string } }
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return rep.Subject.Verdict.Outcome, rep.Subject.Verdict.Check
+	}
+
+	push("1", "sha256:"+strings.Repeat("3", 64))
+	if got, why := verdict(); got != "allowed" {
+		t.Fatalf("v1: %s (%s), want allowed under the bundle's policy", got, why)
+	}
+	if got, why := verdict("--policy", "policy.yaml"); got != "allowed" {
+		t.Fatalf("v1, its policy named: %s (%s)", got, why)
+	}
+	push("2", img.DigestStr())
+	if got, why := verdict(); got != "denied" || !strings.Contains(why, "recalled") {
+		t.Fatalf("v2 recalls the image: %s (%s), want denied as recalled", got, why)
+	}
+	if _, stderr, code := signet(t, "inspect", "--trust-bundle", f.ref, "--trust-bundle-root", f.root, "--policy", "other.yaml", img.String()); code != exitUsage || !strings.Contains(stderr, "has no policy other.yaml") {
+		t.Fatalf("a policy the bundle lacks: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := signet(t, "inspect", "--trust-bundle", f.ref, "--trust-bundle-root", f.root, "--recalls", f.path("recalls.yaml"), img.String()); code != exitUsage || !strings.Contains(stderr, "do not also give --trusted-root or --recalls") {
+		t.Fatalf("--recalls with --trust-bundle: exit %d %s", code, stderr)
+	}
+}
+
 // resignBundle signs the pushed bundle digest as version again, with the root key.
 func resignBundle(t *testing.T, f *bundleFixture, digest string, version int) {
 	t.Helper()
