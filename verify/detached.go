@@ -116,28 +116,9 @@ func (v *Verifier) fetchDetached(ctx context.Context, t *oci.Target, p *attest.D
 	if limit <= 0 {
 		limit = DefaultMaxDetachedBytes
 	}
-	if p.Size > limit {
-		return nil, fmt.Errorf("%w: the document is %d bytes, over the %d-byte cap for detached predicates (raise it with --max-predicate-size if it is expected)", ErrDetachedPredicate, p.Size, limit)
-	}
-	m, err := v.client.DetachedManifest(ctx, t, p.Artifact)
+	rc, err := attest.OpenDetached(ctx, v.client, t, p, limit, ErrDetachedPredicate, "the signed statement")
 	if err != nil {
-		return nil, fmt.Errorf("%w: its artifact %s could not be read: %w (was it deleted, or not copied with the image?)", ErrDetachedPredicate, p.Artifact, err)
-	}
-	if len(m.Layers) != 1 {
-		return nil, fmt.Errorf("%w: its artifact %s has %d layers, not the one document", ErrDetachedPredicate, p.Artifact, len(m.Layers))
-	}
-	layer := m.Layers[0]
-	switch {
-	case layer.Digest.String() != p.Digest:
-		return nil, fmt.Errorf("%w: its artifact %s holds document %s, the signed statement names %s", ErrDetachedPredicate, p.Artifact, layer.Digest, p.Digest)
-	case layer.Size != p.Size:
-		return nil, fmt.Errorf("%w: its artifact %s says the document is %d bytes, the signed statement %d", ErrDetachedPredicate, p.Artifact, layer.Size, p.Size)
-	case string(layer.MediaType) != p.MediaType:
-		return nil, fmt.Errorf("%w: its artifact %s says the document is %s, the signed statement %s", ErrDetachedPredicate, p.Artifact, layer.MediaType, p.MediaType)
-	}
-	rc, err := v.client.OpenBlob(ctx, t, layer)
-	if err != nil {
-		return nil, fmt.Errorf("%w: document %s could not be read: %w", ErrDetachedPredicate, p.Digest, err)
+		return nil, err
 	}
 	defer rc.Close()
 	return readDetached(rc, p, v.memCap())
