@@ -165,7 +165,7 @@ func reviewFixture(t *testing.T) (dir string, reg *registrytest.Registry, good n
 	good = reg.PushImage(t, "team/app:v1")
 	reg.PushImage(t, "team/app:v2")
 	key := filepath.Join(dir, "release")
-	signet(t, "keys", "generate", "--output-prefix", key)
+	generateKey(t, key)
 	if _, stderr, code := signet(t, "sign", "--no-tlog", "--key", key+".key", good.String()); code != exitOK {
 		t.Fatal(stderr)
 	}

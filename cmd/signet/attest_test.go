@@ -15,9 +15,7 @@ func TestAttestCommands(t *testing.T) {
 	reg := registrytest.New(t, true)
 	img := reg.PushImage(t, "team/app:v1").String()
 	key := filepath.Join(t.TempDir(), "k")
-	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
-		t.Fatal(stderr)
-	}
+	generateKey(t, key)
 	td := "../../attest/testdata/"
 	for _, c := range [][]string{{"cyclonedx", "sbom.cdx.json"}, {"vuln", "trivy.json"}} {
 		out, stderr, code := signet(t, "attest", "--no-tlog", "--key", key+".key", "--type", c[0], "--predicate", td+c[1], img)

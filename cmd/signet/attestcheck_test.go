@@ -20,9 +20,7 @@ func TestInputsCheckedBeforeTheKey(t *testing.T) {
 	t.Setenv("COSIGN_PASSWORD", "")
 	dir := t.TempDir()
 	key := filepath.Join(dir, "k")
-	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
-		t.Fatal(stderr)
-	}
+	generateKey(t, key)
 	os.Unsetenv("SIGNET_PASSWORD")
 	os.Unsetenv("COSIGN_PASSWORD")
 	reg := registrytest.New(t, true)
@@ -94,9 +92,7 @@ func TestConditionFieldTypo(t *testing.T) {
 	t.Setenv("SIGNET_HOME", t.TempDir())
 	t.Setenv("SIGNET_PASSWORD", "pw")
 	key := filepath.Join(t.TempDir(), "k")
-	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
-		t.Fatal(stderr)
-	}
+	generateKey(t, key)
 	// No registry listens here: the condition is refused before it is needed.
 	img := "127.0.0.1:1/team/app@sha256:" + strings.Repeat("0", 64)
 	for _, tc := range []struct {

@@ -24,9 +24,7 @@ func TestAttestDetached(t *testing.T) {
 	reg := registrytest.New(t, true)
 	img := reg.PushImage(t, "team/app:v1").String()
 	key := filepath.Join(dir, "release")
-	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
-		t.Fatal(stderr)
-	}
+	generateKey(t, key)
 	sbom := "../../attest/testdata/sbom.cdx.json"
 	out, stderr, code := signet(t, "attest", "--detached", "--no-tlog", "--key", key+".key", "--type", "cyclonedx", "--predicate", sbom, "-o", "json", img)
 	var res []attest.Attested

@@ -14,9 +14,7 @@ func TestBlobCommands(t *testing.T) {
 	t.Setenv("SIGNET_HOME", t.TempDir())
 	dir := t.TempDir()
 	key := filepath.Join(dir, "k")
-	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
-		t.Fatal(stderr)
-	}
+	generateKey(t, key)
 	art := filepath.Join(dir, "app.tgz")
 	data := []byte("the artifact")
 	os.WriteFile(art, data, 0o644)

@@ -19,9 +19,7 @@ func TestSignEmbedBundle(t *testing.T) {
 	t.Setenv("SIGNET_PASSWORD", "pw")
 	t.Setenv("SIGNET_HOME", t.TempDir())
 	key := filepath.Join(t.TempDir(), "release")
-	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
-		t.Fatal(stderr)
-	}
+	generateKey(t, key)
 	reg := registrytest.New(t, true)
 	ctx := context.Background()
 	for _, tc := range []struct {

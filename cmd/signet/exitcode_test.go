@@ -612,3 +612,12 @@ func TestDecisionError(t *testing.T) {
 		})
 	}
 }
+
+// generateKey runs 'signet keys generate --output-prefix prefix' (the
+// password from $SIGNET_PASSWORD), failing the test when it fails.
+func generateKey(t *testing.T, prefix string) {
+	t.Helper()
+	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", prefix); code != exitOK {
+		t.Fatalf("keys generate --output-prefix %s: exit %d %s", prefix, code, stderr)
+	}
+}

@@ -20,7 +20,7 @@ func TestInspectCommand(t *testing.T) {
 	reg := registrytest.New(t, true)
 	img := reg.PushImage(t, "team/app:v1")
 	key := filepath.Join(dir, "release")
-	signet(t, "keys", "generate", "--output-prefix", key)
+	generateKey(t, key)
 	if _, stderr, code := signet(t, "sign", "--no-tlog", "--key", key+".key", img.String()); code != exitOK {
 		t.Fatal(stderr)
 	}

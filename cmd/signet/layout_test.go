@@ -20,9 +20,7 @@ func TestLayoutCommands(t *testing.T) {
 	signed := reg.PushImage(t, "team/app:v1")
 	unsigned := reg.PushImage(t, "team/app:v2")
 	key := filepath.Join(dir, "release")
-	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
-		t.Fatal(stderr)
-	}
+	generateKey(t, key)
 	if _, stderr, code := signet(t, "sign", "--no-tlog", "--key", key+".key", signed.String()); code != exitOK {
 		t.Fatal(stderr)
 	}

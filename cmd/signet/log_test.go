@@ -53,9 +53,7 @@ func TestLogCommands(t *testing.T) {
 	img := reg.PushImage(t, "team/app:v1")
 	unlogged := reg.PushImage(t, "team/app:v2")
 	key := filepath.Join(t.TempDir(), "k")
-	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
-		t.Fatal(stderr)
-	}
+	generateKey(t, key)
 	out, stderr, code := signet(t, "sign", "--key", key+".key", img.String())
 	if code != exitOK || !strings.Contains(out, "logged at index 0") {
 		t.Fatalf("sign through the home signing config: %d\n%s\n%s", code, out, stderr)

@@ -24,9 +24,7 @@ func TestVerifyPlatforms(t *testing.T) {
 	idx, plats := reg.PushPlatforms(t, "team/app:v1", v1.Platform{OS: "linux", Architecture: "amd64"},
 		v1.Platform{OS: "linux", Architecture: "arm64"}, v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"})
 	key := filepath.Join(dir, "release")
-	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
-		t.Fatal(stderr)
-	}
+	generateKey(t, key)
 	for _, img := range []string{idx.String(), plats["linux/amd64"].String(), plats["linux/arm/v7"].String()} {
 		if _, stderr, code := signet(t, "sign", "--no-tlog", "--key", key+".key", img); code != exitOK {
 			t.Fatal(stderr)

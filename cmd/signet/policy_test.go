@@ -18,9 +18,7 @@ func TestVerifyPolicyCommand(t *testing.T) {
 	good := reg.PushImage(t, "team/app:v1")
 	bad := reg.PushImage(t, "team/app:v2")
 	key := filepath.Join(dir, "release")
-	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
-		t.Fatal(stderr)
-	}
+	generateKey(t, key)
 	for _, img := range []string{good.String(), bad.String()} {
 		if _, stderr, code := signet(t, "sign", "--no-tlog", "--key", key+".key", img); code != exitOK {
 			t.Fatal(stderr)

@@ -91,9 +91,7 @@ func TestHiddenStateIsShown(t *testing.T) {
 	reg := registrytest.New(t, true)
 	img := reg.PushImage(t, "team/app:v1").String()
 	key := filepath.Join(t.TempDir(), "k")
-	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", key); code != exitOK {
-		t.Fatal(stderr)
-	}
+	generateKey(t, key)
 	stop()
 	for _, want := range []string{
 		"Wrote " + sc + ": 'signet sign' and 'signet attest' now log to " + logURL + " by default, also after this log stops",

@@ -136,7 +136,7 @@ func TestTagHistoryLogged(t *testing.T) {
 	logSrv := httptest.NewServer(l.Handler())
 	defer logSrv.Close()
 	reg := registrytest.New(t, true)
-	signet(t, "keys", "generate", "--output-prefix", "online")
+	generateKey(t, "online")
 	repo := reg.Host + "/team/app"
 	logFlags := []string{"--tlog-url", logSrv.URL, "--tlog-api-version", "2"}
 	if _, stderr, code := signet(t, append([]string{"tag", "init", repo, "--root-key", "online.key", "--key", "online.key"}, logFlags...)...); code != exitOK {

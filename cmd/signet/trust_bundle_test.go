@@ -296,7 +296,9 @@ func TestInspectWithTrustBundle(t *testing.T) {
 			t.Fatalf("inspect: exit %d\n%s%s", code, out, stderr)
 		}
 		var rep struct {
-			Subject struct{ Verdict struct{ Outcome, Check string } }
+			Subject struct {
+				Verdict struct{ Outcome, Check string }
+			}
 		}
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatalf("%v: %s", err, out)
