@@ -44,12 +44,31 @@ func newBundleFixture(t *testing.T) *bundleFixture {
 
 func (f *bundleFixture) path(n string) string { return filepath.Join(f.dir, n) }
 
-// create writes bundle version v (its recall list recalling digest) to dir.
-func (f *bundleFixture) create(t *testing.T, v, digest, out string) {
+// create writes bundle version v (its recall list recalling digest, the
+// release key, and what the extra create flags add) to dir.
+func (f *bundleFixture) create(t *testing.T, v, digest, out string, extra ...string) {
 	t.Helper()
 	recalls := f.path("recalls.yaml")
 	write(t, recalls, "apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: "+v+"\ndigests:\n  - digest: "+digest+"\n    reason: bad build "+v+"\n")
-	mustRun(t, "trust", "bundle", "create", "--version", v, "--key", f.path("release.pub"), "--recalls", recalls, "-o", out)
+	mustRun(t, append([]string{"trust", "bundle", "create", "--version", v, "--key", f.path("release.pub"), "--recalls", recalls, "-o", out}, extra...)...)
+}
+
+// push creates bundle version v (as create) and pushes it to f.ref.
+func (f *bundleFixture) push(t *testing.T, v, digest string, extra ...string) {
+	t.Helper()
+	dir := f.path("b" + v)
+	f.create(t, v, digest, dir, extra...)
+	mustRun(t, "trust", "bundle", "push", dir, f.ref, "--root-key", f.path("root.key"), "--key", f.path("online.key"), "--root-out", f.root)
+}
+
+// noTUF points $SIGNET_HOME's TUF mirror at a closed port: any refresh of
+// Sigstore's root fails, so a command that should read none shows it.
+func noTUF(t *testing.T) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(os.Getenv("SIGNET_HOME"), "tuf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(os.Getenv("SIGNET_HOME"), "tuf", "config.json"), `{"mirror":"http://`+closedAddr(t)+`","root":"e30="}`)
 }
 
 func mustRun(t *testing.T, args ...string) string {
@@ -135,11 +154,7 @@ func must[T any](v T, err error) T {
 // bundle when that registry is down, and refuses a rolled-back or frozen one.
 func TestVerifyWithTrustBundle(t *testing.T) {
 	f := newBundleFixture(t)
-	// A TUF mirror that cannot be reached: any refresh of Sigstore's root fails.
-	if err := os.MkdirAll(filepath.Join(os.Getenv("SIGNET_HOME"), "tuf"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(os.Getenv("SIGNET_HOME"), "tuf", "config.json"), `{"mirror":"http://`+closedAddr(t)+`","root":"e30="}`)
+	noTUF(t) // any refresh of Sigstore's root fails
 	var down atomic.Bool
 	breg := registrytest.NewWrapped(t, true, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -216,10 +231,7 @@ func TestVerifyWithTrustBundle(t *testing.T) {
 // every image, where its policy says which count for which.
 func TestVerifyAttestationWithTrustBundle(t *testing.T) {
 	f := newBundleFixture(t)
-	if err := os.MkdirAll(filepath.Join(os.Getenv("SIGNET_HOME"), "tuf"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(os.Getenv("SIGNET_HOME"), "tuf", "config.json"), `{"mirror":"http://`+closedAddr(t)+`","root":"e30="}`)
+	noTUF(t)
 	reg := registrytest.New(t, true)
 	img := reg.PushImage(t, "team/app:v1").String()
 	other := reg.PushImage(t, "team/other:v1").String()
@@ -227,20 +239,13 @@ func TestVerifyAttestationWithTrustBundle(t *testing.T) {
 	sbom := "../../attest/testdata/sbom.cdx.json"
 	mustRun(t, "attest", "--no-tlog", "--key", f.path("release.key"), "--type", "cyclonedx", "--predicate", sbom, img)
 	mustRun(t, "attest", "--no-tlog", "--key", f.path("stranger.key"), "--type", "cyclonedx", "--predicate", sbom, other)
-	push := func(version, recalled string, extra ...string) {
-		t.Helper()
-		dir, recalls := f.path("b"+version), f.path("recalls.yaml")
-		write(t, recalls, "apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: "+version+"\ndigests:\n  - {digest: "+recalled+", reason: bad build "+version+"}\n")
-		mustRun(t, append([]string{"trust", "bundle", "create", "--version", version, "--key", f.path("release.pub"), "--recalls", recalls, "-o", dir}, extra...)...)
-		mustRun(t, "trust", "bundle", "push", dir, f.ref, "--root-key", f.path("root.key"), "--key", f.path("online.key"), "--root-out", f.root)
-	}
 	va := func(image string, extra ...string) (string, string, int) {
 		t.Helper()
 		args := []string{"verify-attestation", "--trust-bundle", f.ref, "--trust-bundle-root", f.root, "--type", "cyclonedx"}
 		return signet(t, append(append(args, extra...), image)...)
 	}
 
-	push("1", "sha256:"+strings.Repeat("3", 64))
+	f.push(t, "1", "sha256:"+strings.Repeat("3", 64))
 	if out, stderr, code := va(img); code != exitOK || !strings.Contains(out, "verified") {
 		t.Fatalf("attested by the bundle's key: exit %d\n%s%s", code, out, stderr)
 	}
@@ -254,14 +259,14 @@ func TestVerifyAttestationWithTrustBundle(t *testing.T) {
 		t.Fatalf("--recalls with --trust-bundle: exit %d %s", code, stderr)
 	}
 
-	push("2", strings.TrimPrefix(img[strings.Index(img, "@"):], "@"))
+	f.push(t, "2", strings.TrimPrefix(img[strings.Index(img, "@"):], "@"))
 	if out, stderr, code := va(img); code != exitRevoked || !strings.Contains(out+stderr, "recalled") {
 		t.Fatalf("the bundle recalls the image: exit %d, want %d\n%s%s", code, exitRevoked, out, stderr)
 	}
 
 	pol := f.path("policy.yaml")
 	write(t, pol, fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"%s/team/app\"\n    signers: [{name: release, key: release.pub}]\n", reg.Host))
-	push("3", "sha256:"+strings.Repeat("3", 64), "--policy", pol)
+	f.push(t, "3", "sha256:"+strings.Repeat("3", 64), "--policy", pol)
 	if _, stderr, code := va(img); code != exitUsage || !strings.Contains(stderr, "carries a policy (policy.yaml)") || !strings.Contains(stderr, "signet verify --trust-bundle") {
 		t.Fatalf("a bundle with a policy, no keyless identity: exit %d %s", code, stderr)
 	}
@@ -272,22 +277,12 @@ func TestVerifyAttestationWithTrustBundle(t *testing.T) {
 // bundle turns the verdict, and a policy the bundle lacks is refused.
 func TestInspectWithTrustBundle(t *testing.T) {
 	f := newBundleFixture(t)
-	if err := os.MkdirAll(filepath.Join(os.Getenv("SIGNET_HOME"), "tuf"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write(t, filepath.Join(os.Getenv("SIGNET_HOME"), "tuf", "config.json"), `{"mirror":"http://`+closedAddr(t)+`","root":"e30="}`)
+	noTUF(t)
 	reg := registrytest.New(t, true)
 	img := reg.PushImage(t, "team/app:v1")
 	mustRun(t, "sign", "--no-tlog", "--key", f.path("release.key"), img.String())
 	pol := f.path("policy.yaml")
 	write(t, pol, fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"%s/team/**\"\n    signers: [{name: release, key: release.pub}]\n", reg.Host))
-	push := func(version, recalled string) {
-		t.Helper()
-		dir, recalls := f.path("b"+version), f.path("recalls.yaml")
-		write(t, recalls, "apiVersion: signet.dev/v1alpha1\nkind: RecallList\nversion: "+version+"\ndigests:\n  - {digest: "+recalled+", reason: bad build "+version+"}\n")
-		mustRun(t, "trust", "bundle", "create", "--version", version, "--key", f.path("release.pub"), "--policy", pol, "--recalls", recalls, "-o", dir)
-		mustRun(t, "trust", "bundle", "push", dir, f.ref, "--root-key", f.path("root.key"), "--key", f.path("online.key"), "--root-out", f.root)
-	}
 	verdict := func(extra ...string) (string, string) {
 		t.Helper()
 		args := append([]string{"inspect", "--trust-bundle", f.ref, "--trust-bundle-root", f.root, "-o", "json"}, extra...)
@@ -306,14 +301,14 @@ func TestInspectWithTrustBundle(t *testing.T) {
 		return rep.Subject.Verdict.Outcome, rep.Subject.Verdict.Check
 	}
 
-	push("1", "sha256:"+strings.Repeat("3", 64))
+	f.push(t, "1", "sha256:"+strings.Repeat("3", 64), "--policy", pol)
 	if got, why := verdict(); got != "allowed" {
 		t.Fatalf("v1: %s (%s), want allowed under the bundle's policy", got, why)
 	}
 	if got, why := verdict("--policy", "policy.yaml"); got != "allowed" {
 		t.Fatalf("v1, its policy named: %s (%s)", got, why)
 	}
-	push("2", img.DigestStr())
+	f.push(t, "2", img.DigestStr(), "--policy", pol)
 	if got, why := verdict(); got != "denied" || !strings.Contains(why, "recalled") {
 		t.Fatalf("v2 recalls the image: %s (%s), want denied as recalled", got, why)
 	}
