@@ -147,6 +147,11 @@ func ParseManifests(data []byte) ([]ManifestObject, error) {
 			if err != nil {
 				return nil, fmt.Errorf("document %d: %w", doc.n, err)
 			}
+			if review.Request.Kind.Kind == "" {
+				// The API server always names it; a review without one
+				// is not a request the webhook can judge.
+				return nil, fmt.Errorf("document %d: the AdmissionReview's request names no kind (request.kind.kind): it is not one the API server sends", doc.n)
+			}
 			out = append(out, ManifestObject{Document: doc.n, FromReview: true, Request: review.Request})
 			continue
 		}

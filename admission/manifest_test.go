@@ -84,3 +84,18 @@ func TestParseManifestsReadsKindExactly(t *testing.T) {
 		})
 	}
 }
+
+// TestParseManifestsRefusesKindlessReview: an AdmissionReview whose request
+// names no kind (fuzzing found one) is refused when read, with what is
+// missing, rather than handed on as a request about nothing.
+func TestParseManifestsRefusesKindlessReview(t *testing.T) {
+	t.Parallel()
+	for _, doc := range []string{
+		`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}}`,
+		`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"apiVersion":"v1","kind":"Pod"}}}`,
+	} {
+		if objs, err := admission.ParseManifests([]byte(doc)); err == nil || !strings.Contains(err.Error(), "names no kind (request.kind.kind)") {
+			t.Errorf("%s: got %d objects, %v; want refused as naming no kind", doc, len(objs), err)
+		}
+	}
+}
