@@ -264,3 +264,24 @@ func (b *Bundle) All(role Role) []File {
 	}
 	return out
 }
+
+// ErrPolicyBound means a bundle's keys were to be trusted without the
+// policy it carries.
+var ErrPolicyBound = errors.New("a policy says which of its keys count for which images, so its keys alone are not trusted")
+
+// KeysAlone says whether the bundle's keys may be trusted on their own, by a
+// verification that applies no policy (verify-attestation): not when the
+// bundle carries a policy (ErrPolicyBound), which says which keys count
+// for which images, where all of its keys at once would trust each of them
+// for every image.
+func (b *Bundle) KeysAlone() error {
+	ps := b.All(RolePolicy)
+	if len(ps) == 0 {
+		return nil
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return fmt.Errorf("carries the policy %s: %w", strings.Join(names, ", "), ErrPolicyBound)
+}

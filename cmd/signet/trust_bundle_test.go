@@ -267,7 +267,7 @@ func TestVerifyAttestationWithTrustBundle(t *testing.T) {
 	pol := f.path("policy.yaml")
 	write(t, pol, fmt.Sprintf("apiVersion: signet.dev/v1alpha1\nkind: Policy\nimages:\n  - pattern: \"%s/team/app\"\n    signers: [{name: release, key: release.pub}]\n", reg.Host))
 	f.push(t, "3", "sha256:"+strings.Repeat("3", 64), "--policy", pol)
-	if _, stderr, code := va(img); code != exitUsage || !strings.Contains(stderr, "carries a policy (policy.yaml)") || !strings.Contains(stderr, "signet verify --trust-bundle") {
+	if _, stderr, code := va(img); code != exitUsage || !strings.Contains(stderr, "carries the policy policy.yaml: a policy says which of its keys count") || !strings.Contains(stderr, "signet verify --trust-bundle") {
 		t.Fatalf("a bundle with a policy, no keyless identity: exit %d %s", code, stderr)
 	}
 }

@@ -204,18 +204,17 @@ func verifyFromBundle(cmd *cobra.Command, s *streams, reg registryOptions, trust
 
 // attestationFromBundle loads --trust-bundle for verify-attestation: the
 // trusted root and recall list always; the signers are the keyless
-// identity given, else the bundle's keys, but only when the bundle has no
-// policy. A policy says which signers count for which images, which
-// verify-attestation cannot apply: the bundle's keys alone would trust
-// each of them for every image.
+// identity given, else the bundle's keys when they may be trusted alone
+// (trustbundle's KeysAlone: not under a policy verify-attestation cannot
+// apply).
 func attestationFromBundle(cmd *cobra.Command, s *streams, reg registryOptions, trust *trustOptions, tb *bundleTrust, keyRefs []string, keyless bool) ([]string, error) {
 	u, err := bundleForVerify(cmd, s, reg, trust, tb, keyRefs)
 	if err != nil || keyless {
 		return nil, err
 	}
-	if ps := u.All(trustbundle.RolePolicy); len(ps) > 0 {
-		return nil, usageError{fmt.Errorf("the trust bundle %s (version %d) carries a policy (%s), which says which signers count for which images: "+
-			"check attestations under it with 'signet verify --trust-bundle' (its rules' attestations), or give a keyless identity", u.Reference, u.Version, names(ps))}
+	if err := u.KeysAlone(); err != nil {
+		return nil, usageError{fmt.Errorf("the trust bundle %s (version %d) %w; check attestations under it with 'signet verify --trust-bundle' "+
+			"(its rules' attestations), or give a keyless identity", u.Reference, u.Version, err)}
 	}
 	return u.keys()
 }
