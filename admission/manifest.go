@@ -150,7 +150,8 @@ func ParseManifests(data []byte) ([]ManifestObject, error) {
 			if review.Request.Kind.Kind == "" {
 				// The API server always names it; a review without one
 				// is not a request the webhook can judge.
-				return nil, fmt.Errorf("document %d: the AdmissionReview's request names no kind (request.kind.kind): it is not one the API server sends", doc.n)
+				return nil, fmt.Errorf("document %d: the AdmissionReview's request names no kind (request.kind.kind), which the API server always sends: "+
+					"give the object's own manifest instead, or the review as the API server wrote it", doc.n)
 			}
 			out = append(out, ManifestObject{Document: doc.n, FromReview: true, Request: review.Request})
 			continue
