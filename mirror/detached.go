@@ -7,10 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/signet-dev/signet/internal/lazyre"
 	"github.com/signet-dev/signet/oci"
 )
 
@@ -19,7 +19,7 @@ import (
 // stored as its own artifact, which must travel with it.
 const detachedPredicateType = "https://signet.dev/detached-predicate/v1"
 
-var sha256Digest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+var sha256Digest = lazyre.New(`^sha256:[0-9a-f]{64}$`)
 
 // followDetached copies the artifact a detached-predicate attestation m
 // (a referrer of subject) names, so that the attestation verifies at the
