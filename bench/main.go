@@ -889,7 +889,10 @@ const notes = `
 - **start-up**: what every command pays before it works: the sum of package
   init of ` + "`signet version`" + ` (` + "`GODEBUG=inittrace=1`" + `), and the CPU of ` + "`signet --help`" + `
   against ` + "`crane version`" + `'s, pairs run back to back. ` + "`make build`" + `'s signet is a
-  split build: admission, gate and fleet run in signet-server beside it.
+  split build: admission, gate and fleet run in signet-server beside it. The
+  floor rows (full bench only) are bench/floor: a program linking only
+  sigstore-go's verifier, go-containerregistry and cobra, printing its help;
+  what any cosign-compatible verifier on those libraries pays to start.
 - **registry latency**: the benchmark registry behind a proxy that holds
   every request 20 or 50 ms (internal/faultproxy); whole-process verify, one
   verification and the policy engine in process, and the admission webhook in

@@ -46,7 +46,22 @@ func (b *bench) startup() error {
 	}
 	b.add(section, "package init, sum (signet version)", "ms", sums, "slowest: "+slowest(perPkg, runs, 5))
 
+	// The floor (bench/floor) only in the full bench: it measures the
+	// libraries, not a change to signet, so CI's quick check skips it.
+	floor := ""
+	if !b.quick {
+		floor = filepath.Join(b.work, "floor")
+		// Built as make build builds signet (static), with the caller's
+		// environment so that Go's build cache is the usual one.
+		cmd := exec.Command("go", "build", "-o", floor, "./bench/floor")
+		cmd.Dir, cmd.Env = b.root, append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./bench/floor: %v\n%s", err, tail(string(out), 2000))
+		}
+	}
+
 	var ratios, helpCPU, craneCPU, wall []float64
+	var floorRatios, floorCPU, floorWall []float64
 	for range runs {
 		s, _, err := b.cpu(signet, "--help")
 		if err != nil {
@@ -62,11 +77,25 @@ func (b *bench) startup() error {
 		}
 		helpCPU, craneCPU, wall = append(helpCPU, ms(s)), append(craneCPU, ms(c)), append(wall, ms(w))
 		ratios = append(ratios, float64(s)/float64(max(c, time.Microsecond)))
+		if floor != "" {
+			f, fw, err := b.cpu(floor, "--help")
+			if err != nil {
+				return err
+			}
+			floorCPU, floorWall = append(floorCPU, ms(f)), append(floorWall, ms(fw))
+			floorRatios = append(floorRatios, float64(f)/float64(max(c, time.Microsecond)))
+		}
 	}
 	b.add(section, "signet --help, CPU (user+sys)", "ms", helpCPU, "")
 	b.add(section, "crane version, CPU (user+sys)", "ms", craneCPU, "crane "+craneVersion)
 	b.add(section, "signet --help CPU ÷ crane version CPU", "×", ratios, "each pair run back to back").Better = lowerIsBetter
 	b.add(section, "signet version, wall", "ms", wall, "")
+	if floor != "" {
+		const what = "floor: sigstore-go's verifier, go-containerregistry and cobra alone (bench/floor)"
+		b.add(section, "floor --help, CPU (user+sys)", "ms", floorCPU, what)
+		b.add(section, "floor --help CPU ÷ crane version CPU", "×", floorRatios, "each run after the crane run of its signet pair").Better = lowerIsBetter
+		b.add(section, "floor --help, wall", "ms", floorWall, "")
+	}
 	return nil
 }
 
