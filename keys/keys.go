@@ -10,6 +10,8 @@ package keys
 
 import (
 	"crypto"
+	"crypto/dsa"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -129,27 +131,49 @@ func ParsePrivateKey(pemBytes, password []byte) (crypto.Signer, error) {
 	}
 	signer, ok := key.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("%w: %T", ErrUnsupportedKey, key)
+		return nil, fmt.Errorf("%w: %s (want ECDSA, Ed25519 or RSA)", ErrUnsupportedKey, keyKind(key))
 	}
 	switch k := signer.(type) {
 	case *ecdsa.PrivateKey, ed25519.PrivateKey, *rsa.PrivateKey:
 		return k, nil
 	default:
-		return nil, fmt.Errorf("%w: %T", ErrUnsupportedKey, key)
+		return nil, fmt.Errorf("%w: %s (want ECDSA, Ed25519 or RSA)", ErrUnsupportedKey, keyKind(key))
 	}
 }
 
 // ParsePublicKey decodes a PEM public key (PKIX, or a certificate's key).
+// A private key, or a file that is not PEM, is refused with a sentence
+// saying what to give instead, never the parser's words.
 func ParsePublicKey(pemBytes []byte) (crypto.PublicKey, error) {
+	block, _ := pem.Decode(pemBytes)
+	switch {
+	case block == nil:
+		return nil, fmt.Errorf("%w: not a PEM file (a public key file starts with -----BEGIN PUBLIC KEY-----)", ErrMalformedKey)
+	case strings.Contains(block.Type, "PRIVATE KEY"):
+		return nil, fmt.Errorf("%w: this is a private key (%s); give its public key instead, such as the .pub file that keys generate wrote beside it",
+			ErrMalformedKey, block.Type)
+	}
 	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedKey, err)
+		return nil, fmt.Errorf("%w: a PEM block of type %q that is not a public key Signet reads (want PUBLIC KEY or CERTIFICATE)", ErrMalformedKey, block.Type)
 	}
 	switch pub.(type) {
 	case *ecdsa.PublicKey, ed25519.PublicKey, *rsa.PublicKey:
 		return pub, nil
 	default:
-		return nil, fmt.Errorf("%w: %T", ErrUnsupportedKey, pub)
+		return nil, fmt.Errorf("%w: %s (want ECDSA, Ed25519 or RSA)", ErrUnsupportedKey, keyKind(pub))
+	}
+}
+
+// keyKind names a key's algorithm for people.
+func keyKind(k any) string {
+	switch k.(type) {
+	case *dsa.PublicKey, *dsa.PrivateKey:
+		return "a DSA key"
+	case *ecdh.PublicKey, *ecdh.PrivateKey:
+		return "an ECDH (X25519) key, which cannot sign"
+	default:
+		return "a key of an algorithm Signet does not know"
 	}
 }
 

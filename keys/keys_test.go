@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdh"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -266,5 +270,38 @@ func TestWriteKeyPair(t *testing.T) {
 	}
 	if _, _, err := WriteKeyPair(prefix, priv, []byte("pw"), true); err != nil {
 		t.Fatalf("overwrite with force: %v", err)
+	}
+}
+
+// TestParsePublicKeySaysWhatToGive: the files people give by mistake are
+// refused with a sentence saying what to give, not the parser's words.
+func TestParsePublicKeySaysWhatToGive(t *testing.T) {
+	t.Parallel()
+	x, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(x.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x25519 := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	for _, tc := range []struct {
+		name, data string
+		want       error
+		says       string
+	}{
+		{"the private key", string(mustRead(t, "testdata/cosign.key")), ErrMalformedKey, "this is a private key (ENCRYPTED SIGSTORE PRIVATE KEY); give its public key instead"},
+		{"not PEM", "junk\n", ErrMalformedKey, "not a PEM file"},
+		{"another PEM type", "-----BEGIN NOTHING-----\nAAAA\n-----END NOTHING-----\n", ErrMalformedKey, `a PEM block of type "NOTHING" that is not a public key`},
+		{"an X25519 key", x25519, ErrUnsupportedKey, "an ECDH (X25519) key, which cannot sign (want ECDSA, Ed25519 or RSA)"},
+	} {
+		_, err := ParsePublicKey([]byte(tc.data))
+		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: got %v, want %v saying %q", tc.name, err, tc.want, tc.says)
+		}
+		if err != nil && (strings.Contains(err.Error(), "Are you passing") || strings.Contains(err.Error(), "PEM decoding failed") || strings.Contains(err.Error(), "*ecdh")) {
+			t.Errorf("%s: %v shows the library's words", tc.name, err)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -216,10 +217,37 @@ func registryErr(op string, err error) error {
 	}
 	var terr *transport.Error
 	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("%s: %w: %w", op, ErrNotFound, err)
+		return notFoundError{op: op, terr: terr, err: err}
 	}
 	return fmt.Errorf("%s: %w: %w", op, ErrRegistry, err)
 }
+
+// notFoundError is a registry's 404, said for people: what was asked and
+// the registry's own error codes, without the request line (which repeats
+// the reference) and the details a registry adds for its operators.
+type notFoundError struct {
+	op   string
+	terr *transport.Error
+	err  error
+}
+
+func (e notFoundError) Error() string {
+	var codes []string
+	for _, d := range e.terr.Errors {
+		c := string(d.Code)
+		if d.Message != "" {
+			c += ": " + d.Message
+		}
+		codes = append(codes, c)
+	}
+	if len(codes) == 0 {
+		return fmt.Sprintf("%s: %v (the registry answered 404)", e.op, ErrNotFound)
+	}
+	return fmt.Sprintf("%s: %v (the registry answered 404 %s)", e.op, ErrNotFound, strings.Join(codes, "; "))
+}
+
+func (e notFoundError) Is(target error) bool { return target == ErrNotFound }
+func (e notFoundError) Unwrap() error        { return e.err }
 
 func isNotFound(err error) bool {
 	var terr *transport.Error

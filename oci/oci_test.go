@@ -145,6 +145,12 @@ func TestResolveMissingImage(t *testing.T) {
 	if !errors.Is(err, oci.ErrNotFound) {
 		t.Fatalf("got %v, want ErrNotFound", err)
 	}
+	// Said for people: what was asked and the registry's code, not the
+	// request line that repeats the reference.
+	want := "resolving " + reg.Host + "/nope:v1: not found in registry (the registry answered 404 "
+	if msg := err.Error(); !strings.HasPrefix(msg, want) || strings.Contains(msg, "GET ") || strings.Contains(msg, "http") {
+		t.Fatalf("message %q, want it to start %q and name no request", msg, want)
+	}
 }
 
 func readIndex(t *testing.T, ref string) *v1.IndexManifest {
