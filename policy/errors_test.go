@@ -171,6 +171,7 @@ func TestPatternsThatCannotMatchAreRefused(t *testing.T) {
 	for _, tc := range []struct{ name, pattern, want string }{
 		{"https scheme", "https://registry.example.com/team/**", `"https://" is a URL scheme; image references have none: write registry.example.com/team/**`},
 		{"oci scheme after a wildcard", "*://registry.example.com/**", `"*://" is a URL scheme; image references have none: write registry.example.com/**`},
+		{"scheme and upper case", "http://127.0.0.1:5091/Team/**", `"http://" is a URL scheme; image references have none, and are lower case up to the tag: write 127.0.0.1:5091/team/**`},
 		{"three stars", "registry.example.com/***", `"***" is not a wildcard: write * (within one path segment) or ** (across segments)`},
 		{"leading space", " registry.example.com/**", "has a space at position 1; image references never contain white space"},
 		{"tab inside", "registry.example.com/team\t/**", `has a tab at position 26`},
@@ -198,5 +199,31 @@ func TestPatternsThatCannotMatchAreRefused(t *testing.T) {
 		if _, err := compile(t, header+"images:\n  - pattern: \""+ok+"\"\n    signers: [{name: a, key: release.pub}]\n"); err != nil {
 			t.Errorf("pattern %q refused: %v", ok, err)
 		}
+	}
+}
+
+// TestUnknownFieldWithOtherProblems: a document with a misspelt field and
+// other problems lists them all in one run, by line, without the misspelt
+// field's own absence said twice.
+func TestUnknownFieldWithOtherProblems(t *testing.T) {
+	t.Parallel()
+	got := fieldErrors(t, `apiVersion: signet.dev/v1alpha1
+kind: Policy
+defaultActon: deny
+images:
+  - pattern: "http://127.0.0.1:5091/Team/**"
+    threshold: 3
+    signers: [{name: a, key: release.pub}]
+  - pattern: b/**
+    signers: [{name: b, keyy: release.pub}]
+`)
+	want := []string{
+		"line 3: unknown field defaultActon; did you mean defaultAction?",
+		`line 5: images[0].pattern: the pattern can never match an image reference: "http://" is a URL scheme; image references have none, and are lower case up to the tag: write 127.0.0.1:5091/team/**`,
+		"line 6: images[0].threshold: must be between 0 (attestations only) and 1, the number of signers listed",
+		"line 9: images[1].signers[0]: unknown field keyy; did you mean key?",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }

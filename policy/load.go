@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,18 +127,85 @@ func Load(path string, loader keys.Loader) (*Compiled, error) {
 func Compile(data []byte, baseDir string, loader keys.Loader) (*Compiled, error) {
 	p, root, err := Parse(data)
 	if err != nil {
-		return nil, err
+		return nil, withTheRest(err, data, baseDir, loader)
 	}
 	c := &compiler{root: root, baseDir: baseDir, loader: loader}
 	out := c.compile(p)
 	if len(c.errs) > 0 {
-		return nil, c.errs
+		return nil, byLine(c.errs)
 	}
 	if out.Hash, err = digest(data, out); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	out.Source = p
 	return out, nil
+}
+
+// withTheRest adds to err, a document's unknown fields, the problems of the
+// rest of it, so that one run lists every problem: the document without
+// those fields still decodes, and is checked as a whole. Any other parse
+// error is returned as it is. Either way the policy is refused.
+func withTheRest(err error, data []byte, baseDir string, loader keys.Loader) error {
+	var shape Errors
+	if !errors.As(err, &shape) || len(shape) == 0 {
+		return err
+	}
+	for _, e := range shape {
+		if !strings.HasPrefix(e.Msg, "unknown field ") {
+			return err
+		}
+	}
+	var root yaml.Node
+	var p Policy
+	if yaml.Unmarshal(data, &root) != nil || yaml.Unmarshal(data, &p) != nil {
+		return err
+	}
+	c := &compiler{root: &root, baseDir: baseDir, loader: loader}
+	c.compile(&p)
+	all := slices.Clone(shape)
+	for _, e := range c.errs {
+		if !besideUnknown(e, shape) {
+			all = append(all, e)
+		}
+	}
+	return byLine(all)
+}
+
+// besideUnknown says whether e is at the object that has one of the unknown
+// fields, or at a field of it: most likely the misspelt field's own absence
+// ("key" missing where "keyy" was written), already said by the unknown
+// field's suggestion.
+func besideUnknown(e *FieldError, unknown Errors) bool {
+	for _, u := range unknown {
+		if e.Path == u.Path {
+			return true
+		}
+		rest, ok := e.Path, u.Path == ""
+		if !ok {
+			rest, ok = strings.CutPrefix(e.Path, u.Path+".")
+		}
+		if ok && !strings.ContainsAny(rest, ".[") {
+			return true
+		}
+	}
+	return false
+}
+
+// byLine orders problems by their line in the document, those without one
+// last, keeping the order found among equals.
+func byLine(errs Errors) Errors {
+	slices.SortStableFunc(errs, func(a, b *FieldError) int {
+		switch {
+		case a.Line == b.Line:
+			return 0
+		case a.Line == 0:
+			return 1
+		case b.Line == 0:
+			return -1
+		}
+		return a.Line - b.Line
+	})
+	return errs
 }
 
 type compiler struct {
@@ -279,7 +347,7 @@ func (c *compiler) rule(i int, r *ImageRule) *Rule {
 	case len(r.Signers) == 0 && r.Threshold != nil:
 		c.fail(at("threshold"), "the rule has no signers to count; give signers, or leave threshold out")
 	case len(r.Signers) > 0 && (out.Threshold < 0 || out.Threshold > len(r.Signers)):
-		c.fail(at("threshold"), "must be between 0 (attestations only) and the %d signers", len(r.Signers))
+		c.fail(at("threshold"), "must be between 0 (attestations only) and %d, the number of signers listed", len(r.Signers))
 	case len(r.Signers) > 0 && out.Threshold == 0 && len(r.Attestations) == 0:
 		c.fail(at("threshold"), "0 requires no image signature, and the rule requires no attestation either: it would admit any image; "+
 			"require an attestation, or a threshold of at least 1")
@@ -308,9 +376,13 @@ func (c *compiler) pattern(path []any, p string) (string, glob.Glob) {
 		c.fail(path, "%v; write the registry as a host name or IP address, with a port only if it is not 443", err)
 		return p, nil
 	}
+	if p == "" {
+		c.fail(path, "a glob over the image reference is required (e.g. registry.example.com/team/**)")
+		return p, nil
+	}
 	g, err := glob.Compile(norm, '/')
-	if p == "" || err != nil {
-		c.fail(path, "a glob over the image reference is required (e.g. registry.example.com/team/**): %v", err)
+	if err != nil {
+		c.fail(path, "is not a glob over the image reference (e.g. registry.example.com/team/**): %v", err)
 	}
 	return norm, g
 }

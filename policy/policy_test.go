@@ -98,7 +98,7 @@ func TestErrorsNameFieldAndLine(t *testing.T) {
   - pattern: a/**
     threshold: 3
     signers: [{name: a, key: release.pub}]
-`, []string{"line 5", "images[0].threshold", "between 0 (attestations only) and the 1 signers"}},
+`, []string{"line 5", "images[0].threshold", "between 0 (attestations only) and 1, the number of signers listed"}},
 		{"unknown signer in attestation", header + `images:
   - pattern: a/**
     signers: [{name: a, key: release.pub}]

@@ -281,7 +281,11 @@ func (e *unmatchableError) Error() string {
 // unmatchable says why no reference can match p as written, or "".
 func unmatchable(p string) string {
 	if i := strings.Index(p, "://"); i >= 0 {
-		return fmt.Sprintf("%q is a URL scheme; image references have none: write %s", p[:i+3], p[i+3:])
+		rest := p[i+3:]
+		if lower := lowerUpToTag(rest); lower != rest {
+			return fmt.Sprintf("%q is a URL scheme; image references have none, and are lower case up to the tag: write %s", p[:i+3], lower)
+		}
+		return fmt.Sprintf("%q is a URL scheme; image references have none: write %s", p[:i+3], rest)
 	}
 	for i, r := range []rune(p) {
 		if unicode.IsSpace(r) {
@@ -312,8 +316,24 @@ func spaceName(r rune) string {
 // and a digest is lower-case hex. Bracket expressions ([A-Z]) are left
 // alone; only literal letters count.
 func unmatchableCase(norm string) string {
-	name, digest, hasDigest := strings.Cut(norm, "@")
-	tag := ""
+	name, _, digest, hasDigest := splitNameTag(norm)
+	if hasUpper(name) {
+		what := "the registry"
+		if i := strings.Index(name, "/"); i >= 0 && hasUpper(name[i:]) {
+			what = "the repository path " + strconv.Quote(name[i+1:])
+		}
+		return fmt.Sprintf("%s has upper-case letters, but image references are lower case up to the tag: write %s", what, lowerUpToTag(norm))
+	}
+	if hasDigest && hasUpper(digest) {
+		return fmt.Sprintf("the digest %q has upper-case letters, but digests are lower-case hex", digest)
+	}
+	return ""
+}
+
+// splitNameTag splits a pattern into its name (registry and repository),
+// its tag (with its ':') and its digest (after '@').
+func splitNameTag(p string) (name, tag, digest string, hasDigest bool) {
+	name, digest, hasDigest = strings.Cut(p, "@")
 	if slash := strings.LastIndex(name, "/"); slash >= 0 {
 		if colon := strings.Index(name[slash:], ":"); colon >= 0 {
 			name, tag = name[:slash+colon], name[slash+colon:]
@@ -321,21 +341,17 @@ func unmatchableCase(norm string) string {
 	} else if colon := strings.Index(name, ":"); colon >= 0 {
 		name, tag = name[:colon], name[colon:]
 	}
-	if hasUpper(name) {
-		what := "the registry"
-		if i := strings.Index(name, "/"); i >= 0 && hasUpper(name[i:]) {
-			what = "the repository path " + strconv.Quote(name[i+1:])
-		}
-		fix := strings.ToLower(name) + tag
-		if hasDigest {
-			fix += "@" + digest
-		}
-		return fmt.Sprintf("%s has upper-case letters, but image references are lower case up to the tag: write %s", what, fix)
+	return name, tag, digest, hasDigest
+}
+
+// lowerUpToTag is p with its name lower-cased: the tag and digest as given.
+func lowerUpToTag(p string) string {
+	name, tag, digest, hasDigest := splitNameTag(p)
+	fix := strings.ToLower(name) + tag
+	if hasDigest {
+		fix += "@" + digest
 	}
-	if hasDigest && hasUpper(digest) {
-		return fmt.Sprintf("the digest %q has upper-case letters, but digests are lower-case hex", digest)
-	}
-	return ""
+	return fix
 }
 
 // hasUpper reports an ASCII upper-case letter outside bracket expressions.
