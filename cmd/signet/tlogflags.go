@@ -118,7 +118,7 @@ type trustOptions struct {
 func (o *trustOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json listing trusted transparency logs (default $SIGNET_HOME/trusted_root.json if present)")
 	cmd.Flags().StringVar(&o.mode, "tlog", "optional", "transparency log entries: required (a verified entry must be present), optional (verify entries from trusted logs), skip")
-	cmd.Flags().StringVar(&o.recalls, "recalls", "", "recall list (signet.dev/v1alpha1 RecallList): recalled digests are refused (class revoked, exit 7); "+
+	cmd.Flags().StringVar(&o.recalls, "recalls", "", "recall list (signet.dev/v1alpha1 RecallList): recalled digests are refused (class revoked; exit 7 where the verdict sets the exit code); "+
 		"signatures by revoked keys count only when a trusted time places them before the revocation")
 }
 
