@@ -57,9 +57,34 @@ func NewCheckpointVerifier(origin string, v signature.Verifier) (*CheckpointVeri
 func (c *CheckpointVerifier) Parse(raw []byte) (*log.Checkpoint, error) {
 	cp, _, _, err := log.ParseCheckpoint(raw, c.origin, c.nv)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint does not verify for log %q: %w", c.origin, err)
+		return nil, fmt.Errorf("checkpoint does not verify for log %q: %w", c.origin, c.why(raw, err))
 	}
 	return cp, nil
+}
+
+// ErrNotSignedByKey means a checkpoint carries no signature by the log's
+// key as given: most often the wrong key, or another log's checkpoint.
+var ErrNotSignedByKey = errors.New("it carries no signature by the key given")
+
+// why says, for people, why raw did not verify: the note library's own
+// words name no key and say nothing of what to check.
+func (c *CheckpointVerifier) why(raw []byte, err error) error {
+	_, oerr := sumdbnote.Open(raw, sumdbnote.VerifierList(c.nv))
+	var unverified *sumdbnote.UnverifiedNoteError
+	var invalid *sumdbnote.InvalidSignatureError
+	switch {
+	case errors.As(oerr, &unverified):
+		var by []string
+		for _, sig := range unverified.Note.UnverifiedSigs {
+			by = append(by, fmt.Sprintf("%q (key hash %08x)", sig.Name, sig.Hash))
+		}
+		return fmt.Errorf("%w (%q, key hash %08x); it is signed by %s", ErrNotSignedByKey, c.nv.Name(), c.nv.KeyHash(), strings.Join(by, ", "))
+	case errors.As(oerr, &invalid):
+		return fmt.Errorf("its signature by %q does not verify: the checkpoint was altered", invalid.Name)
+	case oerr != nil:
+		return errors.New("it is not a signed checkpoint (a signed note: text, a blank line, then signature lines)")
+	}
+	return err // signed by the key, but not this log's checkpoint (its origin or its text)
 }
 
 // CheckConsistency proves that the log committed to by newer extends the one

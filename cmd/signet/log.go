@@ -31,6 +31,7 @@ func defaultLogDir() string { return filepath.Join(signetHome(), "log") }
 
 func newLogInfoCmd(s *streams) *cobra.Command {
 	var dir, output string
+	var keyOnly bool
 	cmd := &cobra.Command{
 		Use:   "info",
 		Short: "Print the embedded log's origin, URL, size, log ID and public key",
@@ -65,6 +66,10 @@ func newLogInfoCmd(s *streams) *cobra.Command {
 					}
 				}
 			}
+			if keyOnly {
+				_, err := s.out.Write(pemBytes)
+				return err
+			}
 			out := map[string]any{"origin": info.Origin, "url": info.URL, "size": size, "logId": fmt.Sprintf("%x", id), "publicKey": string(pemBytes)}
 			if output == "json" {
 				return printJSON(s, out)
@@ -75,6 +80,7 @@ func newLogInfoCmd(s *streams) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "dir", defaultLogDir(), "log state directory")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&keyOnly, "public-key", false, "print only the log's public key (PEM), e.g. for log verify --public-key: signet log info --public-key > log.pub")
 	return cmd
 }
 
@@ -94,11 +100,11 @@ history is reported with both signed checkpoints as evidence (exit code 4).`,
 			}
 			b, err := os.ReadFile(pubPath)
 			if err != nil {
-				return err
+				return fmt.Errorf("reading the log's public key (--public-key): %w", err)
 			}
 			pub, err := keys.ParsePublicKey(b)
 			if err != nil {
-				return err
+				return fmt.Errorf("the log's public key %s: %w", pubPath, err)
 			}
 			if origin == "" {
 				origin, err = (tlog.LogInfo{URL: url}).OriginName()
@@ -123,6 +129,9 @@ history is reported with both signed checkpoints as evidence (exit code 4).`,
 				return unavailableError{fmt.Errorf("fetching checkpoint from %s: %w", url, err)}
 			}
 			cp, err := cv.Parse(latest)
+			if errors.Is(err, tlog.ErrNotSignedByKey) {
+				return fmt.Errorf("%w\nIs %s this log's key? For Signet's own log, signet log info --public-key prints it", err, pubPath)
+			}
 			if err != nil {
 				return err
 			}

@@ -78,9 +78,22 @@ func TestLogCommands(t *testing.T) {
 	if code != exitOK || json.Unmarshal([]byte(out), &info) != nil || info["size"].(float64) != 1 {
 		t.Fatalf("log info: %d %s", code, out)
 	}
+	keyOut, _, code := signet(t, "log", "info", "--public-key")
+	if code != exitOK || keyOut != info["publicKey"].(string) {
+		t.Fatalf("log info --public-key: %d %q, want the PEM of log info -o json", code, keyOut)
+	}
 	pub := filepath.Join(t.TempDir(), "log.pub")
-	os.WriteFile(pub, []byte(info["publicKey"].(string)), 0o644)
+	os.WriteFile(pub, []byte(keyOut), 0o644)
 	state := filepath.Join(t.TempDir(), "cp")
+	// Another key (the signing key's): said so, with what to check.
+	_, stderr, code = signet(t, "log", "verify", "--url", "http://"+addr, "--public-key", key+".pub", "--state", state)
+	if code == exitOK || !strings.Contains(stderr, "it carries no signature by the key given") ||
+		!strings.Contains(stderr, "signet log info --public-key prints it") || strings.Contains(stderr, "note has no verifiable") {
+		t.Fatalf("log verify with another key: %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Fatalf("log verify with another key remembered a checkpoint: %v", err)
+	}
 	for i, want := range []string{"First checkpoint seen: size 1", "Consistent: the log still has 1 entry, with the same history"} {
 		out, stderr, code := signet(t, "log", "verify", "--url", "http://"+addr, "--public-key", pub, "--state", state)
 		if code != exitOK || !strings.Contains(out, want) {
