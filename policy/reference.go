@@ -108,6 +108,12 @@ func normalizeRepository(r name.Repository) (string, error) {
 	if host == DockerHub && !strings.Contains(path, "/") {
 		path = "library/" + path
 	}
+	// The name was checked as written (at most 255 characters); Docker
+	// Hub's library/ prefix may take it over, as no reference written out
+	// in full may be.
+	if len(path) > 255 {
+		return "", fmt.Errorf("the repository name %s is %d characters long; at most 255", path[:16]+"…", len(path))
+	}
 	for _, c := range strings.Split(path, "/") {
 		if !pathComponent.MatchString(c) {
 			return "", fmt.Errorf("repository path %q has the component %q, which is not a repository name (lower-case letters and digits, joined by '.', '_', '__' or '-'); write the repository's own path", path, c)
