@@ -52,6 +52,9 @@ advised.`,
 			}
 			id, _ := keys.ID(priv.Public())
 			fmt.Fprintf(s.out, "Private key written to %s (encrypted, mode 0600)\nPublic key written to %s\nKey ID %s\n", keyPath, pubPath, id)
+			if len(pw) == 0 {
+				fmt.Fprintf(s.err, "Warning: the password is empty, so anyone who can read %s can sign with it; set SIGNET_PASSWORD to a password (or unset it to be asked) and run again with --force\n", keyPath)
+			}
 			return nil
 		},
 	}

@@ -36,3 +36,18 @@ func TestKeysGeneratePlantedSymlinks(t *testing.T) {
 		t.Fatalf("the key was written through %s.key: %q", other, b)
 	}
 }
+
+// TestKeysGenerateEmptyPassword: an empty password is allowed, as in cosign,
+// but said; a password is not.
+func TestKeysGenerateEmptyPassword(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("SIGNET_PASSWORD", "")
+	_, stderr, code := signet(t, "keys", "generate", "--output-prefix", filepath.Join(dir, "open"))
+	if code != exitOK || !strings.Contains(stderr, "Warning: the password is empty") {
+		t.Fatalf("empty password: %d %q, want a warning", code, stderr)
+	}
+	t.Setenv("SIGNET_PASSWORD", "pw")
+	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", filepath.Join(dir, "closed")); code != exitOK || strings.Contains(stderr, "Warning") {
+		t.Fatalf("with a password: %d %q", code, stderr)
+	}
+}
