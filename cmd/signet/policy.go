@@ -198,7 +198,7 @@ func printCheck(s *streams, c verify.PolicyCheck, indent string) {
 		return
 	}
 	for _, e := range c.Evidence {
-		line := fmt.Sprintf("%s    %s: %s in %s %s", indent, orDash(e.Signer), formatName(e.Format), e.Layout, shortDigest(e.Manifest))
+		line := fmt.Sprintf("%s    %s: %s in %s %s", indent, signerLabel(e), formatName(e.Format), e.Layout, shortDigest(e.Manifest))
 		if e.LogIndex != nil {
 			line += fmt.Sprintf(", log index %d", *e.LogIndex)
 		}
@@ -226,11 +226,17 @@ func formatName(f string) string {
 	return f
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "unknown signer"
+// signerLabel names the signer a signature counted for. A refused
+// signature counted for none: its key hint, if any, is the bundle's own
+// claim, not a finding.
+func signerLabel(e verify.Evidence) string {
+	switch {
+	case e.Signer != "":
+		return e.Signer
+	case e.KeyID != "":
+		return "no signer established (key hint " + e.KeyID + ", unverified)"
 	}
-	return s
+	return "no signer established"
 }
 
 func shortDigest(d string) string { return short(d) }

@@ -47,6 +47,20 @@ images:
 	if code != exitPolicyDenied || !strings.Contains(out, "✗ DENIED") || !strings.Contains(out, "condition is false") {
 		t.Fatalf("bad: %d\n%s", code, out)
 	}
+	// A signature by the release key refused for another reason counted for
+	// no signer: said so, not "unknown signer" (the key is known).
+	strict := filepath.Join(dir, "strict.yaml")
+	os.WriteFile(strict, []byte(`apiVersion: signet.dev/v1alpha1
+kind: Policy
+images:
+  - pattern: "`+reg.Host+`/team/**"
+    transparencyLog: required
+    signers: [{name: release, key: release.pub}]
+`), 0o644)
+	out, _, code = signet(t, "verify", "--policy", strict, "--explain", good.String())
+	if code != exitPolicyDenied || !strings.Contains(out, "no signer established") || strings.Contains(out, "unknown signer") {
+		t.Fatalf("unlogged under transparencyLog required: %d\n%s", code, out)
+	}
 	out, _, code = signet(t, "verify", "--policy", pol, "-o", "json", good.String(), bad.String())
 	var ds []map[string]any
 	if code != exitPolicyDenied || json.Unmarshal([]byte(out), &ds) != nil || ds[0]["allowed"] != true || ds[1]["class"] != "policy-denied" {
