@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/signet-dev/signet/internal/registrytest"
 )
 
 // TestKeysGeneratePlantedSymlinks: symlinks planted at PREFIX.key.tmp (the
@@ -49,5 +51,18 @@ func TestKeysGenerateEmptyPassword(t *testing.T) {
 	t.Setenv("SIGNET_PASSWORD", "pw")
 	if _, stderr, code := signet(t, "keys", "generate", "--output-prefix", filepath.Join(dir, "closed")); code != exitOK || strings.Contains(stderr, "Warning") {
 		t.Fatalf("with a password: %d %q", code, stderr)
+	}
+}
+
+// TestSignMissingKeySaysOnlyThat: signing with a key file that is not there
+// says so, without the no-log warning first (it is about a signature that
+// will not be made).
+func TestSignMissingKeySaysOnlyThat(t *testing.T) {
+	t.Setenv("SIGNET_HOME", t.TempDir())
+	reg := registrytest.New(t, true)
+	img := reg.PushImage(t, "team/app:v1")
+	_, stderr, code := signet(t, "sign", "--key", filepath.Join(t.TempDir(), "nope.key"), img.String())
+	if code != exitError || !strings.Contains(stderr, "nope.key") || strings.Contains(stderr, "Warning") {
+		t.Fatalf("sign with a missing key: %d %q", code, stderr)
 	}
 }

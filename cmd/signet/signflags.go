@@ -61,12 +61,12 @@ func (o *signingOptions) signer(ctx context.Context, s *streams, client *oci.Cli
 		opts = append(opts, sign.WithTimestampAuthority(sgsign.NewTimestampAuthority(&sgsign.TimestampAuthorityOptions{URL: tsaURL, Timeout: 30 * time.Second})))
 	}
 	if o.keyRef != "" {
-		if warning != "" {
-			fmt.Fprintln(s.err, warning)
-		}
 		sv, err := keyLoader(s).LoadSigner(ctx, o.keyRef)
 		if err != nil {
-			return nil, err
+			return nil, err // the key is the error; the log warning would only precede it
+		}
+		if warning != "" {
+			fmt.Fprintln(s.err, warning)
 		}
 		return sign.New(sv, client, opts...)
 	}
