@@ -356,7 +356,7 @@ func (c *Client) Resolve(ctx context.Context, ref string) (*Target, error) {
 		// Some registries do not answer HEAD for every media type: try GET.
 		d, gerr := c.get(ctx, r)
 		if gerr != nil {
-			return nil, registryErr(fmt.Sprintf("resolving %s", r), gerr)
+			return nil, registryErr("resolving "+describeRef(r), gerr)
 		}
 		desc = &d.Descriptor
 	}
@@ -367,6 +367,15 @@ func (c *Client) Resolve(ctx context.Context, ref string) (*Target, error) {
 		return nil, fmt.Errorf("resolving %s: registry returned digest %s", r, desc.Digest)
 	}
 	return t, nil
+}
+
+// describeRef is r as given, saying which tag was asked for when none was
+// written (the registry's error no longer shows the request's URL).
+func describeRef(r name.Reference) string {
+	if t, ok := r.(name.Tag); ok && !strings.HasSuffix(r.String(), ":"+t.TagStr()) {
+		return fmt.Sprintf("%s (no tag given: %s)", r, t.TagStr())
+	}
+	return r.String()
 }
 
 // Target is Resolve without a registry request for a digest reference: the

@@ -151,6 +151,11 @@ func TestResolveMissingImage(t *testing.T) {
 	if msg := err.Error(); !strings.HasPrefix(msg, want) || strings.Contains(msg, "GET ") || strings.Contains(msg, "http") {
 		t.Fatalf("message %q, want it to start %q and name no request", msg, want)
 	}
+	// Without a tag, the one asked for is named.
+	_, err = oci.New().Resolve(context.Background(), reg.Host+"/nope")
+	if want := "resolving " + reg.Host + "/nope (no tag given: latest): not found in registry"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("no tag: %v, want it to start %q", err, want)
+	}
 }
 
 func readIndex(t *testing.T, ref string) *v1.IndexManifest {
