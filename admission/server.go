@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/signet-dev/signet/internal/listen"
 )
 
 // ServerConfig is what Serve needs.
@@ -56,7 +58,7 @@ func Serve(ctx context.Context, cfg ServerConfig) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := listen.TCP(cfg.Addr)
 	if err != nil {
 		return err
 	}

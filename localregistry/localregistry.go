@@ -6,15 +6,15 @@ package localregistry
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/signet-dev/signet/internal/listen"
 )
 
 // Server is a running registry.
@@ -48,9 +48,9 @@ func Start(ctx context.Context, addr string, opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen.TCP(addr)
 	if err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", addr, err)
+		return nil, err
 	}
 	h := registry.New(registry.WithReferrersSupport(cfg.referrers), registry.Logger(cfg.logger))
 	s := &Server{

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	neturl "net/url"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/signet-dev/signet/admission"
 	"github.com/signet-dev/signet/attest"
 	"github.com/signet-dev/signet/gate"
+	"github.com/signet-dev/signet/internal/listen"
 	"github.com/signet-dev/signet/verify"
 )
 
@@ -171,7 +171,7 @@ push is retried (transient), never accepted, until a bundle verifies again.`,
 			if err != nil {
 				return err
 			}
-			ln, err := net.Listen("tcp", addr)
+			ln, err := listen.TCP(addr)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/signet-dev/signet/internal/listen"
 	"github.com/signet-dev/signet/tlog"
 )
 
@@ -45,7 +46,7 @@ func (s *Server) Wait() error { return <-s.done }
 // ListenOrigin listens on addr and returns the listener and the host part of
 // its address, the origin Sigstore verifiers expect for a log at that URL.
 func ListenOrigin(addr string) (net.Listener, string, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen.TCP(addr)
 	if err != nil {
 		return nil, "", err
 	}
