@@ -82,17 +82,6 @@ func TestJSONSchemaUnknownKeyword(t *testing.T) {
 	}
 }
 
-func TestNearestName(t *testing.T) {
-	t.Parallel()
-	names := []string{"result", "scanner", "uri", "version", "id", "critical"}
-	for in, want := range map[string]string{"reslt": "result", "Result": "result", "scnaner": "scanner", "ur": "uri",
-		"critcal": "critical", "ids": "id", "xyz": "", "versions": "version", "summary": ""} {
-		if got := nearestName(in, names); got != want {
-			t.Errorf("nearestName(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestParseShape(t *testing.T) {
 	t.Parallel()
 	s, err := parseShape(`a b{c* d[]{e} f<>} g[] h<*> *`)

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/signet-dev/signet/internal/lazyre"
+	"github.com/signet-dev/signet/internal/suggest"
 )
 
 // valuePath is where a value lies in a document, as a linked list from the
@@ -110,7 +111,7 @@ func (e *schemaError) message() string {
 	if e.unknown == "" {
 		return e.msg
 	}
-	if guess := nearestName(e.unknown, sortedKeys(e.known)); guess != "" {
+	if guess := suggest.Nearest(e.unknown, sortedKeys(e.known)); guess != "" {
 		return fmt.Sprintf("%s (did you mean %q?)", e.msg, guess)
 	}
 	return e.msg

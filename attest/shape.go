@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/signet-dev/signet/internal/suggest"
 )
 
 // ShapeKind is what a JSON value of a Shape is.
@@ -80,7 +82,7 @@ func (s *Shape) Fields() []string {
 }
 
 // Suggest returns the known field that name is most likely a typo of, or "".
-func (s *Shape) Suggest(name string) string { return nearestName(name, s.Fields()) }
+func (s *Shape) Suggest(name string) string { return suggest.Nearest(name, s.Fields()) }
 
 // KnownPredicate is a predicate type whose shape Signet knows.
 type KnownPredicate struct {

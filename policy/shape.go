@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/signet-dev/signet/internal/suggest"
 )
 
 // checkShape walks the document against the Go type it is decoded into and
@@ -145,54 +147,10 @@ func unknownField(name string, known map[string]reflect.StructField) string {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	if s := nearest(name, names); s != "" {
+	if s := suggest.Nearest(name, names); s != "" {
 		return fmt.Sprintf("unknown field %s; did you mean %s?", name, s)
 	}
 	return fmt.Sprintf("unknown field %s (the fields here are %s)", name, strings.Join(names, ", "))
-}
-
-// nearest returns the candidate closest to name by edit distance (ignoring
-// case and the separators - and _), if it is close enough to be a typo of it.
-func nearest(name string, candidates []string) string {
-	fold := func(s string) string {
-		return strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(s))
-	}
-	best, bestD := "", -1
-	for _, c := range candidates {
-		a, b := fold(name), fold(c)
-		d := editDistance(a, b)
-		if len(a) >= 4 && strings.HasPrefix(b, a) {
-			d = 1 // an abbreviation: workflowRepo for workflowRepository
-		}
-		if d > 2 && d > len(b)/3 {
-			continue
-		}
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 func isNull(n *yaml.Node) bool {
