@@ -66,3 +66,16 @@ func TestSignMissingKeySaysOnlyThat(t *testing.T) {
 		t.Fatalf("sign with a missing key: %d %q", code, stderr)
 	}
 }
+
+// TestUnknownFlagSuggestion: a misspelt flag gets the flag it most likely
+// meant, as a misspelt command gets its command; a flag like none gets none.
+func TestUnknownFlagSuggestion(t *testing.T) {
+	_, stderr, code := signet(t, "verify", "--kee", "k.pub", "registry.example.com/app:v1")
+	if code != exitUsage || !strings.Contains(stderr, "unknown flag: --kee; did you mean --key?") {
+		t.Fatalf("--kee: %d %q", code, stderr)
+	}
+	_, stderr, code = signet(t, "verify", "--zzzzzz", "registry.example.com/app:v1")
+	if code != exitUsage || strings.Contains(stderr, "did you mean") {
+		t.Fatalf("--zzzzzz: %d %q", code, stderr)
+	}
+}
