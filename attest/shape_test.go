@@ -3,6 +3,7 @@ package attest_test
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +72,17 @@ func TestShapesAdmitRealPredicates(t *testing.T) {
 	}
 	if _, ok := attest.PredicateShape(attest.PredicateCustom); ok {
 		t.Fatal("cosign's custom predicate has a shape: conditions over it would be checked")
+	}
+}
+
+// TestResolveTypeSuggests: a misspelt --type gets the name it most likely
+// meant; a word like none gets the list alone.
+func TestResolveTypeSuggests(t *testing.T) {
+	t.Parallel()
+	if _, _, err := attest.ResolveType("cyclonedex"); err == nil || !strings.HasSuffix(err.Error(), "; did you mean cyclonedx?") {
+		t.Fatalf("cyclonedex: %v", err)
+	}
+	if _, _, err := attest.ResolveType("banana"); err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Fatalf("banana: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/signet-dev/signet/internal/suggest"
 )
 
 // Predicate types, as cosign names them.
@@ -56,6 +58,9 @@ func ResolveType(t string) (predicateType, kind string, err error) {
 	}
 	u, perr := url.Parse(t)
 	if perr != nil || u.Scheme == "" || u.Host == "" {
+		if s := suggest.Nearest(t, TypeNames()); s != "" {
+			return "", "", fmt.Errorf("--type %q is neither one of %s nor a predicate-type URI; did you mean %s?", t, strings.Join(TypeNames(), ", "), s)
+		}
 		return "", "", fmt.Errorf("--type %q is neither one of %s nor a predicate-type URI", t, strings.Join(TypeNames(), ", "))
 	}
 	for name, pt := range typeNames {
