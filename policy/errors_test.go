@@ -204,10 +204,11 @@ func TestPatternsThatCannotMatchAreRefused(t *testing.T) {
 
 // TestUnknownFieldWithOtherProblems: a document with a misspelt field and
 // other problems lists them all in one run, by line, without the misspelt
-// field's own absence said twice.
+// field's own absence said twice; a problem beside a misspelt field (the
+// apiVersion beside defaultActon) is kept.
 func TestUnknownFieldWithOtherProblems(t *testing.T) {
 	t.Parallel()
-	got := fieldErrors(t, `apiVersion: signet.dev/v1alpha1
+	got := fieldErrors(t, `apiVersion: signet.dev/v1
 kind: Policy
 defaultActon: deny
 images:
@@ -218,6 +219,7 @@ images:
     signers: [{name: b, keyy: release.pub}]
 `)
 	want := []string{
+		`line 1: apiVersion: must be "signet.dev/v1alpha1", not "signet.dev/v1"`,
 		"line 3: unknown field defaultActon; did you mean defaultAction?",
 		`line 5: images[0].pattern: the pattern can never match an image reference: "http://" is a URL scheme; image references have none, and are lower case up to the tag: write 127.0.0.1:5091/team/**`,
 		"line 6: images[0].threshold: must be between 0 (attestations only) and 1, the number of signers listed",

@@ -28,6 +28,11 @@ type FieldError struct {
 	Path string // e.g. images[0].signers[1].key
 	Line int    // 0 when unknown
 	Msg  string
+
+	// unknown marks a field the document may not have; meant is the field
+	// suggested for it, if any.
+	unknown bool
+	meant   string
 }
 
 func (e *FieldError) Error() string {
@@ -151,7 +156,7 @@ func withTheRest(err error, data []byte, baseDir string, loader keys.Loader) err
 		return err
 	}
 	for _, e := range shape {
-		if !strings.HasPrefix(e.Msg, "unknown field ") {
+		if !e.unknown {
 			return err
 		}
 	}
@@ -172,19 +177,22 @@ func withTheRest(err error, data []byte, baseDir string, loader keys.Loader) err
 }
 
 // besideUnknown says whether e is at the object that has one of the unknown
-// fields, or at a field of it: most likely the misspelt field's own absence
-// ("key" missing where "keyy" was written), already said by the unknown
-// field's suggestion.
+// fields, or at the field suggested for it: most likely the misspelt
+// field's own absence ("key" missing where "keyy" was written), already
+// said by the suggestion. Problems anywhere else are kept.
 func besideUnknown(e *FieldError, unknown Errors) bool {
 	for _, u := range unknown {
 		if e.Path == u.Path {
 			return true
 		}
-		rest, ok := e.Path, u.Path == ""
-		if !ok {
-			rest, ok = strings.CutPrefix(e.Path, u.Path+".")
+		if u.meant == "" {
+			continue
 		}
-		if ok && !strings.ContainsAny(rest, ".[") {
+		field := u.meant
+		if u.Path != "" {
+			field = u.Path + "." + u.meant
+		}
+		if e.Path == field {
 			return true
 		}
 	}

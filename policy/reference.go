@@ -112,7 +112,7 @@ func normalizeRepository(r name.Repository) (string, error) {
 	// Hub's library/ prefix may take it over, as no reference written out
 	// in full may be.
 	if len(path) > 255 {
-		return "", fmt.Errorf("the repository name %s is %d characters long; at most 255", path[:16]+"…", len(path))
+		return "", fmt.Errorf("the repository name %s is %d characters long as Docker Hub names it (library/ added to a name without a slash); at most 255: a registry holds no such repository", path[:16]+"…", len(path))
 	}
 	for _, c := range strings.Split(path, "/") {
 		if !pathComponent.MatchString(c) {

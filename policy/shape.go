@@ -100,7 +100,10 @@ func (w *walk) fields(n *yaml.Node, t reflect.Type, path []any) {
 		seen[key.Value] = key.Line
 		f, ok := known[key.Value]
 		if !ok {
-			w.fail(path, key.Line, unknownField(key.Value, known))
+			msg, meant := unknownField(key.Value, known)
+			w.fail(path, key.Line, msg)
+			last := w.errs[len(w.errs)-1]
+			last.unknown, last.meant = true, meant
 			continue
 		}
 		w.shape(val, f.Type, append(append([]any{}, path...), key.Value))
@@ -139,18 +142,18 @@ func yamlFields(t reflect.Type) map[string]reflect.StructField {
 	return out
 }
 
-// unknownField says a field is unknown and suggests the nearest valid one,
-// or lists the valid ones when none is near.
-func unknownField(name string, known map[string]reflect.StructField) string {
+// unknownField says a field is unknown and suggests the nearest valid one
+// (returned as meant), or lists the valid ones when none is near.
+func unknownField(name string, known map[string]reflect.StructField) (msg, meant string) {
 	names := make([]string, 0, len(known))
 	for k := range known {
 		names = append(names, k)
 	}
 	sort.Strings(names)
 	if s := suggest.Nearest(name, names); s != "" {
-		return fmt.Sprintf("unknown field %s; did you mean %s?", name, s)
+		return fmt.Sprintf("unknown field %s; did you mean %s?", name, s), s
 	}
-	return fmt.Sprintf("unknown field %s (the fields here are %s)", name, strings.Join(names, ", "))
+	return fmt.Sprintf("unknown field %s (the fields here are %s)", name, strings.Join(names, ", ")), ""
 }
 
 func isNull(n *yaml.Node) bool {
