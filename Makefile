@@ -63,20 +63,19 @@ deps:
 # install has none) the tests run without it and say so; with CI=true that
 # is a failure instead, so CI never runs the weaker suite unnoticed.
 RACE_UNINSTRUMENTED := golang.org/x/crypto/scrypt
+RACE_TEST := CGO_ENABLED=1 $(GO) test -race -gcflags='$(RACE_UNINSTRUMENTED)=-race=false' -count=1 ./...
 test:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
 	$(GO) build -tags signet_split -o /dev/null ./cmd/signet
 	@cc="$$(CGO_ENABLED=1 $(GO) env CC)"; \
 	if command -v "$${cc%% *}" >/dev/null 2>&1; then \
-	  echo "CGO_ENABLED=1 $(GO) test -race -gcflags='$(RACE_UNINSTRUMENTED)=-race=false' -count=1 ./..."; \
-	  CGO_ENABLED=1 $(GO) test -race -gcflags='$(RACE_UNINSTRUMENTED)=-race=false' -count=1 ./...; \
+	  echo "$(RACE_TEST)"; $(RACE_TEST); \
 	elif [ "$${CI:-}" = true ]; then \
 	  echo "make test: the race detector needs a C compiler, and \"$$cc\" was not found (CI=true: refusing to run the tests without it; install gcc)" >&2; exit 1; \
 	else \
 	  echo "make test: no C compiler (\"$$cc\" was not found), so the tests run WITHOUT the race detector; install one (Debian: apt-get install gcc) to run them with it" >&2; \
-	  echo "$(GO) test -count=1 ./..."; \
-	  $(GO) test -count=1 ./...; \
+	  echo "$(GO) test -count=1 ./..."; $(GO) test -count=1 ./...; \
 	fi
 	cd internal/crdcheck && $(GO) vet ./... && $(GO) test -count=1 ./...
 
